@@ -1,0 +1,50 @@
+/*
+ * nglm/eval.h — perplexity of a text under a model, reported the way
+ * SRILM's `ngram -ppl` does (../shared/MODEL.md §4):
+ *
+ *   file test.txt: 3761 sentences, 78669 words, 0 OOVs
+ *   0 zeroprobs, logprob= -177210.5 ppl= 141.2 ppl1= 178.9
+ *
+ * Every word and every sentence's </s> is predicted, <s> never; words not
+ * in the vocabulary are scored as <unk> and counted as OOVs.  logprob is in
+ * log10; ppl1 leaves out the </s> tokens.
+ */
+#ifndef NGLM_EVAL_H
+#define NGLM_EVAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "nglm/corpus.h"
+#include "nglm/error.h"
+#include "nglm/model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct nglm_eval_report {
+    uint64_t sentences, words, oovs, zeroprobs;
+    double logprob10;       /* Σ log10 P over words and </s> */
+    double ppl, ppl1;
+    double *sent_logprob10; /* per sentence, if asked for (else NULL) */
+} nglm_eval_report;
+
+/* Scores c with m.  per_sentence: also fill sent_logprob10 (malloc'd). */
+int nglm_eval_corpus(const nglm_model *m, const nglm_corpus *c, int threads,
+                     int per_sentence, nglm_eval_report *r, nglm_error *err);
+
+/* exp(−mean ln P) over the tokens of c (exact). */
+int nglm_eval_perplexity(const nglm_model *m, const nglm_corpus *c, int threads,
+                         double *ppl, nglm_error *err);
+
+/* Writes the two SRILM-style lines for `name`. */
+void nglm_eval_print(FILE *fp, const char *name, const nglm_eval_report *r);
+
+void nglm_eval_report_free(nglm_eval_report *r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

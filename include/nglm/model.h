@@ -1,0 +1,71 @@
+/*
+ * nglm/model.h — the softmax n-gram model: a vocabulary, a feature index and
+ * one weight per feature, with exact probabilities (doc/model.md,
+ * ../shared/MODEL.md §1–2).
+ *
+ *   s(h, w) = Σ_j θ(h_j, w) over the features (h_j, w) that exist
+ *   P(w | h) = exp(s(h, w)) / Z(h),   Z(h) = Σ_{w ≠ <s>} exp(s(h, w))
+ *
+ * <s> is never predicted.  Every probability this module returns is exactly
+ * normalised; the dense O(|V|) routine is the slow reference that the fast
+ * paths are tested against.
+ */
+#ifndef NGLM_MODEL_H
+#define NGLM_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nglm/corpus.h"
+#include "nglm/error.h"
+#include "nglm/features.h"
+#include "nglm/tokenize.h"
+#include "nglm/vocab.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* What produced a model; stored in the model file's header. */
+typedef struct nglm_model_info {
+    double l1, l2;          /* penalties used */
+    double lr;              /* initial learning rate */
+    uint32_t epochs;        /* epochs trained (the saved model's epoch) */
+    uint32_t batch;         /* minibatch size in tokens */
+    uint64_t seed;
+    uint64_t train_tokens;  /* predicted tokens of the training text */
+    double valid_ppl;       /* validation perplexity of the saved model, or 0 */
+    uint64_t pruned;        /* zero-weight features removed at save time */
+} nglm_model_info;
+
+typedef struct nglm_model {
+    nglm_vocab *vocab;      /* owned */
+    nglm_features feat;     /* owned */
+    double *theta;          /* feat.n_feat weights; theta[w] is unigram w */
+    nglm_tok_options tok;   /* how text is tokenized for this model */
+    nglm_model_info info;
+} nglm_model;
+
+/* Frees everything the model owns (not the struct itself). */
+void nglm_model_free(nglm_model *m);
+
+/* The model's order n. */
+static inline int nglm_model_order(const nglm_model *m) { return m->feat.order; }
+
+/* Slow reference: fills p[0..V-1] with P(w | history) by computing s(h, w)
+ * for every w by lookups (O(|V| · n · log)); p[<s>] = 0. */
+void nglm_model_dist_dense(const nglm_model *m, const int32_t *sent, size_t i, double *p);
+
+/* Natural-log probability of every token of c (words and </s>), into logp
+ * (c->n_tokens entries), computed exactly with the grouped algorithm of
+ * src/batch.c using up to `threads` threads (0 = OpenMP default). */
+int nglm_model_score_corpus(const nglm_model *m, const nglm_corpus *c, double *logp,
+                            int threads, nglm_error *err);
+
+/* Number of non-zero weights. */
+size_t nglm_model_nonzero(const nglm_model *m);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

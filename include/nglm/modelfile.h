@@ -1,0 +1,48 @@
+/*
+ * nglm/modelfile.h — saving and loading models in nglm's binary format
+ * (documented in doc/model-format.md).
+ *
+ * A file holds a fixed header (magic, format version, byte-order mark,
+ * section table), then sections: training options and tokenizer settings,
+ * the vocabulary, the feature index, the weights; a checksum covers
+ * everything.  Loading validates every size and offset and rejects a
+ * truncated, corrupted, foreign or newer-version file with a clear message.
+ * Saving writes PATH.tmp.XXXXXX, fsyncs it and renames it over PATH, so a
+ * failed save never damages an existing model.
+ */
+#ifndef NGLM_MODELFILE_H
+#define NGLM_MODELFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nglm/error.h"
+#include "nglm/model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define NGLM_MODEL_MAGIC "NGLMMODL"
+#define NGLM_MODEL_VERSION 1
+
+/* Removes the features whose weight is exactly zero and that no kept
+ * feature needs (a longer feature's back-off, or the n-gram naming a kept
+ * context), keeping the index closed under suffixes and prefixes.  Adds the
+ * number removed to m->info.pruned and returns it in *removed. */
+int nglm_model_prune(nglm_model *m, size_t *removed, nglm_error *err);
+
+int nglm_model_save(const nglm_model *m, const char *path, nglm_error *err);
+
+/* Loads into *m (which is overwritten; on failure it is left all zero, so
+ * nglm_model_free(m) is harmless). */
+int nglm_model_load(nglm_model *m, const char *path, nglm_error *err);
+
+/* 1 if the first bytes of path are the nglm magic (used to tell native
+ * models from ARPA files). */
+int nglm_model_file_is_native(const char *path);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,103 @@
+/*
+ * nglm/vocab.h — the vocabulary: word ↔ integer id, with training counts.
+ *
+ * A hash table (uthash) maps words to ids.  Three special tokens always
+ * exist, with fixed ids: <s> = 0 (context only, never predicted), </s> = 1,
+ * <unk> = 2.  A literal "<unk>" in the text is the <unk> token (counted as
+ * such, not as an out-of-vocabulary word).  Literal "<s>" and "</s>" tokens
+ * in the text are ignored, as in SRILM: sentence boundaries come from the
+ * line structure only.
+ * After finalisation the ordinary words get ids 3.. in a deterministic order:
+ * count descending, then bytewise (strcmp) ascending.  Words below min_count,
+ * or beyond max_vocab, are dropped and their counts added to <unk>.
+ *
+ * File format (text, UTF-8): one "word<TAB>count\n" per line, in id order,
+ * the special tokens first.  Loading preserves the ids exactly.
+ */
+#ifndef NGLM_VOCAB_H
+#define NGLM_VOCAB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nglm/error.h"
+#include "nglm/tokenize.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum {
+    NGLM_BOS = 0, /* <s>   */
+    NGLM_EOS = 1, /* </s>  */
+    NGLM_UNK = 2, /* <unk> */
+    NGLM_NUM_SPECIAL = 3
+};
+
+#define NGLM_BOS_STR "<s>"
+#define NGLM_EOS_STR "</s>"
+#define NGLM_UNK_STR "<unk>"
+
+typedef struct nglm_vocab nglm_vocab;
+
+/* An empty vocabulary holding only the special tokens, open for counting. */
+nglm_vocab *nglm_vocab_new(void);
+void nglm_vocab_free(nglm_vocab *v);
+
+/* Adds n occurrences of word (counting phase, before finalize).  The word
+ * must be non-empty and contain no TAB, CR or LF.  Adding a special token
+ * adds to its count. */
+int nglm_vocab_add(nglm_vocab *v, const char *word, uint64_t n, nglm_error *err);
+
+/* Ends counting: drops words with count < min_count (min_count <= 1 keeps
+ * all) and keeps at most max_vocab entries in total including the specials
+ * (0 = no limit; 1 or 2 is an error), then assigns ids as described above.
+ * Fails if already finalized. */
+int nglm_vocab_finalize(nglm_vocab *v, uint64_t min_count, size_t max_vocab,
+                        nglm_error *err);
+
+/* Counts every token of a text file (via the tokenizer) into v and counts
+ * one </s> per sentence; *sentences receives the number of sentences (may be
+ * NULL).  Does not finalize. */
+int nglm_vocab_count_file(nglm_vocab *v, const char *path,
+                          const nglm_tok_options *opt, uint64_t *sentences,
+                          nglm_error *err);
+
+/* Number of ids (specials included).  Valid after finalize (before, the
+ * number of distinct words so far, specials included). */
+size_t nglm_vocab_size(const nglm_vocab *v);
+
+/* 1 once the vocabulary is finalized (or was loaded), else 0. */
+int nglm_vocab_is_final(const nglm_vocab *v);
+
+/* Id of word, or -1 if it is not in the vocabulary (before finalize, only
+ * the specials have ids). */
+int32_t nglm_vocab_find(const nglm_vocab *v, const char *word);
+
+/* Id of word, or NGLM_UNK if it is not in the vocabulary. */
+int32_t nglm_vocab_id(const nglm_vocab *v, const char *word);
+
+/* Word and count of an id; NULL and 0 for an id out of range.  After
+ * finalize, the count of <unk> includes the counts of the dropped words. */
+const char *nglm_vocab_word(const nglm_vocab *v, int32_t id);
+uint64_t nglm_vocab_count(const nglm_vocab *v, int32_t id);
+
+/* Saves/loads the text format above (saving needs a finalized vocabulary).
+ * Loading checks every line (a TAB, a decimal count, a non-empty word with
+ * no TAB, no duplicate words, the specials first and in order; a CRLF line
+ * end is accepted) and reports "file:line: reason" on error; the loaded
+ * vocabulary is finalized. */
+int nglm_vocab_save(const nglm_vocab *v, const char *path, nglm_error *err);
+nglm_vocab *nglm_vocab_load(const char *path, nglm_error *err);
+
+/* A finalized vocabulary with exactly the given ids: words[i] gets id i and
+ * count counts[i] (counts may be NULL: all 0).  The first three words must
+ * be <s>, </s>, <unk>; empty words, words with a TAB/CR/LF and duplicates
+ * are rejected.  Used by the model file loader. */
+nglm_vocab *nglm_vocab_from_list(const char *const *words, const uint64_t *counts,
+                                 size_t n, nglm_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,98 @@
+/*
+ * batch.h — the grouped exact computation over a batch of tokens, shared by
+ * training (forward + backward) and scoring (forward only).  Internal to
+ * libnglm; the maths is ../shared/MODEL.md §2 and doc/model.md.
+ *
+ * Forward.  Every distinct context x of the batch gets, once,
+ *   es[f] = exp(s(x, w)) = es[back(f)] · exp(θ[f])   for f = (x, w) ∈ succ(x)
+ *   D(x)  = Σ_f es[f] − es[back(f)]
+ * lowest order first (es of a unigram is exp(θ[w])), and each token's
+ * normaliser is Z(h) = U + Σ_j D(h_j) with U = Σ_w exp(θ[w]).
+ *
+ * Backward.  With A(x) = Σ over the batch's tokens whose history has x of
+ * 1/Z(h), the expected count of every feature of x is
+ *   E(x, w) = A(x)·es[f] + Σ_{children y of x in the batch, w ∈ succ(y)}
+ *             (E(y, w) − A(y)·es[back(f_y)])
+ * computed highest order first; the unigram level is the same with A(∅) =
+ * Σ_t 1/Z(h_t), accumulated in 64-bit fixed point so that its parallel sum
+ * is exact.  The gradient of the batch's negative log-likelihood is E minus
+ * the observed counts.  Work is proportional to the successors of the
+ * distinct contexts, not to |V| per token.  tests/check_model.c checks all of
+ * it against the dense reference and finite differences.
+ *
+ * Determinism: every parallel loop gives each context (or token) to one
+ * thread, which writes only its own outputs, and the one cross-thread sum is
+ * exact, so results are bit-identical for any number of threads.
+ */
+#ifndef NGLM_BATCH_H
+#define NGLM_BATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nglm/corpus.h"
+#include "nglm/error.h"
+#include "nglm/features.h"
+
+typedef struct nglm_batch {
+    const nglm_features *F;
+    int nd;                 /* order - 1: chain entries per token */
+    int threads;
+
+    /* tokens: (n_tok) */
+    size_t n_tok, cap_tok;
+    int32_t *y;             /* (n_tok) target word */
+    int32_t *chain;         /* (n_tok, nd) contexts of length 1..nd, -1 past the depth */
+    int32_t *tfeat;         /* (n_tok, nd) feature (chain_j, y), -1 if absent */
+    double *z;              /* (n_tok) Z(h) */
+    double *sy;             /* (n_tok) s(h, y) */
+
+    /* distinct contexts: slot_of[x] is x's slot or -1 (n_ctx entries) */
+    int32_t *slot_of;
+    int32_t *dctx;          /* (n_d) contexts by slot, grouped by length */
+    size_t d_start[NGLM_MAX_ORDER + 1]; /* slots of length k: [d_start[k-1], d_start[k]) */
+    size_t n_d, cap_d;
+    double *A;              /* (n_d) */
+    double *D;              /* (n_d) */
+    int32_t *pending[NGLM_MAX_ORDER]; /* new contexts of length k+1, in order of arrival */
+    size_t n_pending[NGLM_MAX_ORDER];
+    int32_t *kids;          /* (n_d) slots sorted by parent slot */
+    size_t *kid_start;      /* (n_d + 1) children of slot s: kids[kid_start[s] .. kid_start[s+1]) */
+
+    /* per feature (n_feat), valid for the features of the batch's contexts */
+    double *es;             /* exp(s(x, w)); es[w] = exp(θ[w]) for unigrams */
+    double *grad;           /* backward: E − observed; zero outside the batch */
+    double U;               /* Σ_{w ≠ <s>} exp(θ[w]) */
+    double A_root;          /* Σ_t 1/Z(h_t) */
+
+    int64_t *fix;           /* (threads, V) fixed-point unigram corrections */
+} nglm_batch;
+
+int nglm_batch_init(nglm_batch *b, const nglm_features *F, size_t max_tokens,
+                    int threads, int for_training, nglm_error *err);
+void nglm_batch_free(nglm_batch *b);
+
+/* Empties the batch (keeps its memory). */
+void nglm_batch_clear(nglm_batch *b);
+
+/* Appends token i of sentence `sent` (its history is sent[0..i-1]).  The
+ * batch must have room (at most max_tokens). */
+void nglm_batch_add(nglm_batch *b, const int32_t *sent, size_t i);
+
+/* Recomputes es[w] for every unigram and U.  Call after θ's unigrams
+ * change, before nglm_batch_forward. */
+void nglm_batch_unigrams(nglm_batch *b, const double *theta);
+
+/* Forward pass: es and D of the batch's contexts, logz and sy of its
+ * tokens.  ln P(y_t | h_t) = sy[t] − ln z[t]. */
+void nglm_batch_forward(nglm_batch *b, const double *theta);
+
+/* Backward pass after forward: grad[f] for every feature of the batch's
+ * contexts and every unigram (= E − observed count).  Returns the batch's
+ * negative log-likelihood. */
+double nglm_batch_backward(nglm_batch *b);
+
+/* Resets the slots of the batch's contexts (call before clear when the next
+ * batch may hold other contexts; nglm_batch_clear does it). */
+
+#endif

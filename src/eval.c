@@ -1,0 +1,74 @@
+/*
+ * eval.c — perplexity reports in SRILM's format (see nglm/eval.h), from the
+ * exact per-token probabilities of nglm_model_score_corpus.
+ */
+#include "nglm/eval.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+int nglm_eval_corpus(const nglm_model *m, const nglm_corpus *c, int threads,
+                     int per_sentence, nglm_eval_report *r, nglm_error *err)
+{
+    memset(r, 0, sizeof *r);
+    double *logp = malloc((c->n_tokens ? c->n_tokens : 1) * sizeof *logp);
+    if (!logp)
+        return nglm_error_set(err, "out of memory scoring %zu tokens", c->n_tokens);
+    if (per_sentence) {
+        r->sent_logprob10 = calloc(c->n_sents ? c->n_sents : 1, sizeof(double));
+        if (!r->sent_logprob10) {
+            free(logp);
+            return nglm_error_set(err, "out of memory");
+        }
+    }
+    if (nglm_model_score_corpus(m, c, logp, threads, err) != 0) {
+        free(logp);
+        nglm_eval_report_free(r);
+        return -1;
+    }
+    double sum = 0, sum_eos = 0;
+    for (size_t s = 0; s < c->n_sents; s++) {
+        double ss = 0;
+        for (size_t t = c->start[s]; t < c->start[s + 1]; t++)
+            ss += logp[t];
+        sum_eos += logp[c->start[s + 1] - 1];
+        sum += ss;
+        if (per_sentence)
+            r->sent_logprob10[s] = ss / M_LN10;
+    }
+    free(logp);
+    r->sentences = c->n_sents;
+    r->words = c->n_words;
+    r->oovs = c->n_oov;
+    r->logprob10 = sum / M_LN10;
+    size_t n = c->n_tokens, n1 = c->n_tokens - c->n_sents;
+    r->ppl = n ? exp(-sum / (double)n) : NAN;
+    r->ppl1 = n1 ? exp(-(sum - sum_eos) / (double)n1) : NAN;
+    return 0;
+}
+
+int nglm_eval_perplexity(const nglm_model *m, const nglm_corpus *c, int threads,
+                         double *ppl, nglm_error *err)
+{
+    nglm_eval_report r;
+    if (nglm_eval_corpus(m, c, threads, 0, &r, err) != 0)
+        return -1;
+    *ppl = r.ppl;
+    return 0;
+}
+
+void nglm_eval_print(FILE *fp, const char *name, const nglm_eval_report *r)
+{
+    fprintf(fp, "file %s: %llu sentences, %llu words, %llu OOVs\n", name,
+            (unsigned long long)r->sentences, (unsigned long long)r->words,
+            (unsigned long long)r->oovs);
+    fprintf(fp, "%llu zeroprobs, logprob= %.2f ppl= %.2f ppl1= %.2f\n",
+            (unsigned long long)r->zeroprobs, r->logprob10, r->ppl, r->ppl1);
+}
+
+void nglm_eval_report_free(nglm_eval_report *r)
+{
+    free(r->sent_logprob10);
+    r->sent_logprob10 = NULL;
+}

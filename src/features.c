@@ -1,0 +1,413 @@
+/*
+ * features.c — counts the n-grams of a training corpus and builds the
+ * feature index of include/nglm/features.h.
+ *
+ * Counting goes one context length k at a time.  For every token we keep the
+ * context of length k-1 found in the previous pass; extending it by the word
+ * at distance k gives a candidate context of length k, and (candidate,
+ * target) pairs are counted in a hash map.  Pairs at or above the cutoff
+ * become features; candidates with at least one feature become contexts.
+ * Numbering is by sorting (parent, word) and (context, word), so the index
+ * does not depend on hash order.
+ */
+#include "nglm/features.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "nglm/vocab.h"
+#include "u64map.h"
+
+#define PACK(hi, lo) (((uint64_t)(uint32_t)(hi) << 32) | (uint32_t)(lo))
+
+typedef struct {
+    uint64_t key;  /* PACK(parent, word) or PACK(context, target) */
+    uint32_t id;   /* candidate id, or count */
+} keyed;
+
+static int cmp_keyed(const void *a, const void *b)
+{
+    uint64_t x = ((const keyed *)a)->key, y = ((const keyed *)b)->key;
+    return x < y ? -1 : x > y;
+}
+
+/* Grows the feature arrays to hold at least n features. */
+static int reserve_features(nglm_features *F, size_t n, size_t *cap, nglm_error *err)
+{
+    if (n <= *cap)
+        return 0;
+    size_t c = *cap ? *cap : 1024;
+    while (c < n)
+        c *= 2;
+    int32_t *w = realloc(F->feat_word, c * sizeof *w);
+    if (w)
+        F->feat_word = w;
+    int32_t *b = realloc(F->feat_back, c * sizeof *b);
+    if (b)
+        F->feat_back = b;
+    uint32_t *k = realloc(F->feat_count, c * sizeof *k);
+    if (k)
+        F->feat_count = k;
+    if (!w || !b || !k)
+        return nglm_error_set(err, "out of memory for %zu features", n);
+    *cap = c;
+    return 0;
+}
+
+static int reserve_contexts(nglm_features *F, size_t n, size_t *cap, nglm_error *err)
+{
+    if (n <= *cap)
+        return 0;
+    size_t c = *cap ? *cap : 1024;
+    while (c < n)
+        c *= 2;
+    int32_t *p = realloc(F->ctx_parent, c * sizeof *p);
+    if (p)
+        F->ctx_parent = p;
+    int32_t *w = realloc(F->ctx_word, c * sizeof *w);
+    if (w)
+        F->ctx_word = w;
+    uint32_t *f = realloc(F->ctx_first, (c + 1) * sizeof *f);
+    if (f)
+        F->ctx_first = f;
+    if (!p || !w || !f)
+        return nglm_error_set(err, "out of memory for %zu contexts", n);
+    *cap = c;
+    return 0;
+}
+
+int32_t nglm_features_find(const nglm_features *F, int32_t ctx, int32_t w)
+{
+    size_t lo = F->ctx_first[ctx], hi = F->ctx_first[ctx + 1];
+    const int32_t *fw = F->feat_word;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (fw[mid] < w)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return (lo < F->ctx_first[ctx + 1] && fw[lo] == w) ? (int32_t)lo : -1;
+}
+
+int32_t nglm_features_child(const nglm_features *F, int32_t parent, int32_t w)
+{
+    return (int32_t)u64map_get(F->ctx_hash, PACK(parent, w), -1);
+}
+
+int nglm_features_chain(const nglm_features *F, const int32_t *sent, size_t i,
+                        int32_t *nodes)
+{
+    int depth = 0;
+    int32_t node = -1;
+    for (int k = 1; k < F->order; k++) {
+        long pos = (long)i - k;
+        if (pos < -1)
+            break;
+        int32_t w = pos >= 0 ? sent[pos] : NGLM_BOS;
+        node = (k == 1) ? F->ctx1[w] : nglm_features_child(F, node, w);
+        if (node < 0)
+            break;
+        nodes[depth++] = node;
+        if (w == NGLM_BOS)
+            break;
+    }
+    return depth;
+}
+
+int nglm_features_ctx_len(const nglm_features *F, int32_t k)
+{
+    int len = 1;
+    while (len < F->order && (size_t)k >= F->ctx_order_start[len])
+        len++;
+    return len;
+}
+
+/* One counting pass for contexts of length k (see the file comment).
+ * cur[t] holds the context of length k-1 of token t (-1: none), and on
+ * return the context of length k. */
+static int count_pass(nglm_features *F, const nglm_corpus *c, int k, int32_t *cur,
+                      size_t *ctx_cap, size_t *feat_cap, nglm_error *err)
+{
+    u64map cand, pairs;
+    int rc = -1;
+    keyed *cands = NULL, *kept = NULL;
+    int32_t *cand2node = NULL;
+    if (u64map_init(&cand, 1024) != 0)
+        return nglm_error_set(err, "out of memory counting %d-grams", k + 1);
+    if (u64map_init(&pairs, 1024) != 0) {
+        u64map_free(&cand);
+        return nglm_error_set(err, "out of memory counting %d-grams", k + 1);
+    }
+
+    /* 1. count (candidate context, target) pairs */
+    for (size_t s = 0; s < c->n_sents; s++) {
+        size_t len;
+        const int32_t *sent = nglm_corpus_sentence(c, s, &len);
+        for (size_t i = 0; i < len; i++) {
+            size_t t = c->start[s] + i;
+            long pos = (long)i - k;
+            int32_t parent = cur[t];
+            if ((k > 1 && parent < 0) || pos < -1) {
+                cur[t] = -1;
+                continue;
+            }
+            int32_t w = pos >= 0 ? sent[pos] : NGLM_BOS;
+            int64_t *id = u64map_upsert(&cand, PACK(parent, w), (int64_t)cand.size);
+            if (!id)
+                goto oom;
+            cur[t] = (int32_t)*id;
+            int64_t *cnt = u64map_upsert(&pairs, PACK(*id, sent[i]), 0);
+            if (!cnt)
+                goto oom;
+            ++*cnt;
+        }
+    }
+
+    /* 2. kept pairs, and the candidates that have one */
+    uint32_t cut = F->cutoff[k + 1];
+    size_t n_kept = 0, n_cand = cand.size;
+    unsigned char *has = calloc(n_cand ? n_cand : 1, 1);
+    kept = malloc((pairs.size ? pairs.size : 1) * sizeof *kept);
+    cand2node = malloc((n_cand ? n_cand : 1) * sizeof *cand2node);
+    cands = malloc((n_cand ? n_cand : 1) * sizeof *cands);
+    if (!has || !kept || !cand2node || !cands) {
+        free(has);
+        goto oom;
+    }
+    for (size_t i = 0; i < pairs.cap; i++)
+        if (pairs.keys[i] != U64MAP_EMPTY && pairs.vals[i] >= (int64_t)cut) {
+            kept[n_kept].key = pairs.keys[i];
+            kept[n_kept].id = pairs.vals[i] > UINT32_MAX ? UINT32_MAX : (uint32_t)pairs.vals[i];
+            has[pairs.keys[i] >> 32] = 1;
+            n_kept++;
+        }
+    size_t n_new = 0;
+    for (size_t i = 0; i < cand.cap; i++)
+        if (cand.keys[i] != U64MAP_EMPTY && has[cand.vals[i]]) {
+            /* sort key: (parent + 1, word) so the root (-1) sorts first */
+            int32_t parent = (int32_t)(cand.keys[i] >> 32);
+            int32_t word = (int32_t)(uint32_t)cand.keys[i];
+            cands[n_new].key = PACK(parent + 1, word);
+            cands[n_new].id = (uint32_t)cand.vals[i];
+            n_new++;
+        }
+    free(has);
+    qsort(cands, n_new, sizeof *cands, cmp_keyed);
+
+    /* 3. number the new contexts */
+    size_t base = F->n_ctx;
+    if (reserve_contexts(F, base + n_new, ctx_cap, err) != 0)
+        goto out;
+    for (size_t i = 0; i < n_cand; i++)
+        cand2node[i] = -1;
+    for (size_t i = 0; i < n_new; i++) {
+        int32_t node = (int32_t)(base + i);
+        cand2node[cands[i].id] = node;
+        F->ctx_parent[node] = (int32_t)(cands[i].key >> 32) - 1;
+        F->ctx_word[node] = (int32_t)(uint32_t)cands[i].key;
+    }
+    F->n_ctx = base + n_new;
+    F->ctx_order_start[k] = F->n_ctx;
+
+    /* 4. the features, sorted by (context, word) */
+    for (size_t i = 0; i < n_kept; i++) {
+        int32_t node = cand2node[kept[i].key >> 32];
+        kept[i].key = PACK(node, (uint32_t)kept[i].key);
+    }
+    qsort(kept, n_kept, sizeof *kept, cmp_keyed);
+    size_t f0 = F->n_feat;
+    if (n_kept > (size_t)INT32_MAX - f0) {
+        nglm_error_set(err, "more than %d features: raise --cutoffs or lower --order",
+                       INT32_MAX);
+        goto out;
+    }
+    if (reserve_features(F, f0 + n_kept, feat_cap, err) != 0)
+        goto out;
+    size_t j = 0;
+    for (size_t node = base; node < F->n_ctx; node++) {
+        F->ctx_first[node] = (uint32_t)(f0 + j);
+        while (j < n_kept && (kept[j].key >> 32) == node) {
+            size_t f = f0 + j;
+            int32_t w = (int32_t)(uint32_t)kept[j].key;
+            F->feat_word[f] = w;
+            F->feat_count[f] = kept[j].id;
+            int32_t parent = F->ctx_parent[node];
+            F->feat_back[f] = parent < 0 ? w : nglm_features_find(F, parent, w);
+            if (F->feat_back[f] < 0) {
+                nglm_error_set(err, "internal error: feature without its suffix");
+                goto out;
+            }
+            j++;
+        }
+    }
+    F->n_feat = f0 + n_kept;
+    F->ctx_first[F->n_ctx] = (uint32_t)F->n_feat;
+
+    /* 5. carry each token's context of length k to the next pass */
+    for (size_t t = 0; t < c->n_tokens; t++)
+        cur[t] = cur[t] < 0 ? -1 : cand2node[cur[t]];
+    rc = 0;
+    goto out;
+oom:
+    nglm_error_set(err, "out of memory counting %d-grams", k + 1);
+out:
+    u64map_free(&cand);
+    u64map_free(&pairs);
+    free(cands);
+    free(kept);
+    free(cand2node);
+    return rc;
+}
+
+int nglm_features_build(nglm_features *F, const nglm_corpus *c, int32_t V, int order,
+                        const uint32_t *cutoff, int threads, nglm_error *err)
+{
+    (void)threads;
+    memset(F, 0, sizeof *F);
+    if (order < 1 || order > NGLM_MAX_ORDER)
+        return nglm_error_set(err, "order %d is out of range (1..%d)", order,
+                              NGLM_MAX_ORDER);
+    if (V < NGLM_NUM_SPECIAL)
+        return nglm_error_set(err, "vocabulary of %d words is too small", (int)V);
+    F->order = order;
+    F->V = V;
+    for (int m = 0; m <= NGLM_MAX_ORDER; m++)
+        F->cutoff[m] = 1;
+    if (cutoff)
+        for (int m = 2; m <= order; m++) {
+            F->cutoff[m] = cutoff[m] ? cutoff[m] : 1;
+            if (m > 2 && F->cutoff[m] < F->cutoff[m - 1])
+                return nglm_error_set(err, "cutoffs must not decrease with the order");
+        }
+    for (int m = order + 1; m <= NGLM_MAX_ORDER; m++)
+        F->cutoff[m] = F->cutoff[order];
+
+    size_t feat_cap = 0, ctx_cap = 0;
+    if (reserve_features(F, (size_t)V, &feat_cap, err) != 0 ||
+        reserve_contexts(F, 1, &ctx_cap, err) != 0) {
+        nglm_features_free(F);
+        return -1;
+    }
+    for (int32_t w = 0; w < V; w++) {
+        F->feat_word[w] = w;
+        F->feat_back[w] = -1;
+        F->feat_count[w] = (uint32_t)0;
+    }
+    for (size_t t = 0; t < c->n_tokens; t++)
+        if (c->ids[t] >= 0 && c->ids[t] < V && F->feat_count[c->ids[t]] < UINT32_MAX)
+            F->feat_count[c->ids[t]]++;
+    F->n_feat = (size_t)V;
+    F->ctx_first[0] = (uint32_t)V;
+
+    int32_t *cur = malloc((c->n_tokens ? c->n_tokens : 1) * sizeof *cur);
+    if (!cur) {
+        nglm_features_free(F);
+        return nglm_error_set(err, "out of memory for %zu tokens", c->n_tokens);
+    }
+    for (size_t t = 0; t < c->n_tokens; t++)
+        cur[t] = -1; /* parent of length-1 contexts: the root */
+    for (int k = 1; k < order; k++) {
+        if (count_pass(F, c, k, cur, &ctx_cap, &feat_cap, err) != 0) {
+            free(cur);
+            nglm_features_free(F);
+            return -1;
+        }
+    }
+    for (int k = order; k <= NGLM_MAX_ORDER; k++)
+        F->ctx_order_start[k] = F->n_ctx;
+    free(cur);
+    return nglm_features_index(F, err);
+}
+
+int nglm_features_index(nglm_features *F, nglm_error *err)
+{
+    int32_t V = F->V;
+    if (F->order < 1 || F->order > NGLM_MAX_ORDER || V < NGLM_NUM_SPECIAL ||
+        F->n_feat < (size_t)V || F->n_feat > INT32_MAX || F->n_ctx > INT32_MAX)
+        return nglm_error_set(err, "inconsistent feature index sizes");
+    /* contexts: ranges, ordering, parents one order lower */
+    if (F->ctx_first[0] != (uint32_t)V || F->ctx_first[F->n_ctx] != F->n_feat)
+        return nglm_error_set(err, "inconsistent successor offsets");
+    size_t prev_end = 0;
+    for (int k = 1; k < F->order; k++) {
+        size_t lo = F->ctx_order_start[k - 1], hi = F->ctx_order_start[k];
+        if (lo != prev_end || hi < lo || hi > F->n_ctx)
+            return nglm_error_set(err, "inconsistent context order table");
+        prev_end = hi;
+        for (size_t x = lo; x < hi; x++) {
+            int32_t p = F->ctx_parent[x], w = F->ctx_word[x];
+            if (w < 0 || w >= V)
+                return nglm_error_set(err, "context %zu has a word out of range", x);
+            if (k == 1 ? p != -1
+                       : (p < (int32_t)F->ctx_order_start[k - 2] ||
+                          p >= (int32_t)F->ctx_order_start[k - 1]))
+                return nglm_error_set(err, "context %zu has a bad parent", x);
+            if (F->ctx_first[x + 1] <= F->ctx_first[x])
+                return nglm_error_set(err, "context %zu has no successors", x);
+            if (x > lo && PACK(p + 1, w) <= PACK(F->ctx_parent[x - 1] + 1, F->ctx_word[x - 1]))
+                return nglm_error_set(err, "contexts are not sorted");
+        }
+    }
+    if (prev_end != F->n_ctx)
+        return nglm_error_set(err, "inconsistent context count");
+    /* features: words in range and sorted, back-offs consistent */
+    for (size_t x = 0; x < F->n_ctx; x++) {
+        int32_t p = F->ctx_parent[x];
+        for (uint32_t f = F->ctx_first[x]; f < F->ctx_first[x + 1]; f++) {
+            int32_t w = F->feat_word[f], b = F->feat_back[f];
+            if (w < 1 || w >= V || (f > F->ctx_first[x] && F->feat_word[f - 1] >= w))
+                return nglm_error_set(err, "successors of context %zu are bad", x);
+            if (p < 0 ? b != w
+                      : (b < (int32_t)F->ctx_first[p] || b >= (int32_t)F->ctx_first[p + 1] ||
+                         F->feat_word[b] != w))
+                return nglm_error_set(err, "feature %u has a bad back-off", f);
+        }
+    }
+    free(F->ctx1);
+    if (F->ctx_hash)
+        u64map_free(F->ctx_hash);
+    free(F->ctx_hash);
+    F->ctx1 = malloc((size_t)V * sizeof *F->ctx1);
+    F->ctx_hash = malloc(sizeof *F->ctx_hash);
+    if (!F->ctx1 || !F->ctx_hash || u64map_init(F->ctx_hash, F->n_ctx) != 0) {
+        free(F->ctx_hash);
+        F->ctx_hash = NULL;
+        return nglm_error_set(err, "out of memory indexing %zu contexts", F->n_ctx);
+    }
+    for (int32_t w = 0; w < V; w++)
+        F->ctx1[w] = -1;
+    for (size_t x = 0; x < F->n_ctx; x++) {
+        if (F->ctx_parent[x] < 0)
+            F->ctx1[F->ctx_word[x]] = (int32_t)x;
+        else
+            *u64map_upsert(F->ctx_hash, PACK(F->ctx_parent[x], F->ctx_word[x]), 0) =
+                (int64_t)x;
+    }
+    return 0;
+}
+
+void nglm_features_free(nglm_features *F)
+{
+    free(F->ctx_parent);
+    free(F->ctx_word);
+    free(F->ctx_first);
+    free(F->feat_word);
+    free(F->feat_back);
+    free(F->feat_count);
+    free(F->ctx1);
+    if (F->ctx_hash)
+        u64map_free(F->ctx_hash);
+    free(F->ctx_hash);
+    memset(F, 0, sizeof *F);
+}
+
+size_t nglm_features_bytes(const nglm_features *F)
+{
+    size_t b = F->n_ctx * (2 * sizeof(int32_t) + sizeof(uint32_t)) +
+               F->n_feat * (2 * sizeof(int32_t) + sizeof(uint32_t)) +
+               (size_t)F->V * sizeof(int32_t);
+    if (F->ctx_hash)
+        b += F->ctx_hash->cap * (sizeof(uint64_t) + sizeof(int64_t));
+    return b;
+}

@@ -1,0 +1,91 @@
+/*
+ * model.c — the model object and its exact probabilities: the dense
+ * reference (every word scored by lookups, normalised by log-sum-exp) and
+ * the fast scorer of whole texts through the grouped passes of batch.c.
+ */
+#include "nglm/model.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "batch.h"
+
+/* Tokens scored per batch: larger batches share more contexts. */
+#define SCORE_BATCH 65536
+
+void nglm_model_free(nglm_model *m)
+{
+    if (m->vocab)
+        nglm_vocab_free(m->vocab);
+    nglm_features_free(&m->feat);
+    free(m->theta);
+    memset(m, 0, sizeof *m);
+}
+
+void nglm_model_dist_dense(const nglm_model *m, const int32_t *sent, size_t i, double *p)
+{
+    const nglm_features *F = &m->feat;
+    int32_t chain[NGLM_MAX_ORDER];
+    int depth = F->order > 1 ? nglm_features_chain(F, sent, i, chain) : 0;
+    double mx = -INFINITY;
+    p[NGLM_BOS] = -INFINITY;
+    for (int32_t w = 1; w < F->V; w++) {
+        double s = m->theta[w];
+        for (int j = 0; j < depth; j++) {
+            int32_t f = nglm_features_find(F, chain[j], w);
+            if (f >= 0)
+                s += m->theta[f];
+        }
+        p[w] = s;
+        if (s > mx)
+            mx = s;
+    }
+    double z = 0;
+    for (int32_t w = 1; w < F->V; w++)
+        z += exp(p[w] - mx);
+    for (int32_t w = 1; w < F->V; w++)
+        p[w] = exp(p[w] - mx) / z;
+    p[NGLM_BOS] = 0;
+}
+
+/* Scores the batch's tokens into logp[*out ..] and empties it. */
+static void score_flush(nglm_batch *b, const double *theta, double *logp, size_t *out)
+{
+    nglm_batch_forward(b, theta);
+    for (size_t t = 0; t < b->n_tok; t++)
+        logp[(*out)++] = b->sy[t] - log(b->z[t]);
+    nglm_batch_clear(b);
+}
+
+int nglm_model_score_corpus(const nglm_model *m, const nglm_corpus *c, double *logp,
+                            int threads, nglm_error *err)
+{
+    nglm_batch b;
+    size_t cap = c->n_tokens < SCORE_BATCH ? c->n_tokens : SCORE_BATCH;
+    if (nglm_batch_init(&b, &m->feat, cap ? cap : 1, threads, 0, err) != 0)
+        return -1;
+    nglm_batch_unigrams(&b, m->theta);
+    size_t out = 0;
+    for (size_t s = 0; s < c->n_sents; s++) {
+        size_t len;
+        const int32_t *sent = nglm_corpus_sentence(c, s, &len);
+        for (size_t i = 0; i < len; i++) {
+            if (b.n_tok == b.cap_tok)
+                score_flush(&b, m->theta, logp, &out);
+            nglm_batch_add(&b, sent, i);
+        }
+    }
+    if (b.n_tok > 0)
+        score_flush(&b, m->theta, logp, &out);
+    nglm_batch_free(&b);
+    return 0;
+}
+
+size_t nglm_model_nonzero(const nglm_model *m)
+{
+    size_t n = 0;
+    for (size_t f = 1; f < m->feat.n_feat; f++)
+        n += m->theta[f] != 0;
+    return n;
+}

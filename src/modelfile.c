@@ -1,0 +1,796 @@
+/*
+ * modelfile.c — nglm's binary model file (doc/model-format.md): saving,
+ * loading with full validation, and pruning zero-weight features before a
+ * save.
+ *
+ * Layout: a fixed header with a section table, then 8-byte aligned sections
+ * INFO, VOCAB, FEATURES, WEIGHTS.  Numbers are in the writer's byte order,
+ * declared by a byte-order mark, and are read back with memcpy (no struct
+ * dumps, no alignment assumptions).  A CRC-32 (zlib) covers the whole file,
+ * its own field counted as zero, so a damaged byte anywhere is caught before
+ * anything is parsed; the parser still checks every count against the bytes
+ * that remain before it allocates, so a crafted file cannot crash it.
+ *
+ * Saving streams straight to PATH.tmp.XXXXXX (the model is never copied into
+ * one big buffer), folding every byte into the CRC as it goes, then patches
+ * the CRC into the header, fsyncs and renames over PATH: a failed save
+ * leaves an existing PATH as it was.  Loading reads the file in one go and
+ * parses it from memory.
+ */
+#include "nglm/modelfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+/* Header: magic[8] version bom header_size n_sections (u32 each)
+ * file_size (u64) crc reserved (u32 each), then the section table. */
+#define MF_OFF_CRC 32
+#define MF_HEADER_FIXED 40
+#define MF_ENTRY_SIZE 24  /* id, reserved (u32), offset, size (u64) */
+#define MF_MAX_SECTIONS 64
+#define MF_BOM 0x01020304u
+#define MF_INFO_SIZE 80
+#define MF_N_CUT (NGLM_MAX_ORDER + 1) /* cutoff[] and ctx_order_start[] entries written */
+#define MF_MAX_CUT 64
+
+enum { MF_SEC_INFO = 1, MF_SEC_VOCAB = 2, MF_SEC_FEATURES = 3, MF_SEC_WEIGHTS = 4,
+       MF_N_SECTIONS = 4 };
+
+static const char *const mf_section_name[MF_N_SECTIONS + 1] = {
+    "", "INFO", "VOCAB", "FEATURES", "WEIGHTS"
+};
+
+static uint64_t mf_align8(uint64_t x) { return (x + 7) & ~(uint64_t)7; }
+
+/* zlib's crc32 takes a uInt length: feed large buffers in pieces. */
+static uLong mf_crc(uLong crc, const void *p, size_t n)
+{
+    const Bytef *b = p;
+    while (n > 0) {
+        uInt k = n > (1u << 30) ? (1u << 30) : (uInt)n;
+        crc = crc32(crc, b, k);
+        b += k;
+        n -= k;
+    }
+    return crc;
+}
+
+/* ------------------------------------------------------------------ writing */
+
+typedef struct mf_writer {
+    FILE *fp;
+    uLong crc;
+    uint64_t pos;
+    int errnum; /* errno of the first failed write, 0 if none */
+} mf_writer;
+
+static void wr_bytes(mf_writer *w, const void *p, size_t n)
+{
+    if (w->errnum || n == 0)
+        return;
+    errno = 0;
+    if (fwrite(p, 1, n, w->fp) != n) {
+        w->errnum = errno ? errno : EIO;
+        return;
+    }
+    w->crc = mf_crc(w->crc, p, n);
+    w->pos += n;
+}
+
+static void wr_u32(mf_writer *w, uint32_t x) { wr_bytes(w, &x, sizeof x); }
+static void wr_i32(mf_writer *w, int32_t x) { wr_bytes(w, &x, sizeof x); }
+static void wr_u64(mf_writer *w, uint64_t x) { wr_bytes(w, &x, sizeof x); }
+static void wr_f64(mf_writer *w, double x) { wr_bytes(w, &x, sizeof x); }
+
+/* Zero bytes up to offset `to` (section alignment). */
+static void wr_pad_to(mf_writer *w, uint64_t to)
+{
+    static const unsigned char zero[8];
+    while (!w->errnum && w->pos < to)
+        wr_bytes(w, zero, (size_t)(to - w->pos < 8 ? to - w->pos : 8));
+}
+
+static uint64_t mf_vocab_size(const nglm_vocab *v)
+{
+    uint64_t size = 8;
+    for (size_t i = 0; i < nglm_vocab_size(v); i++)
+        size += 4 + strlen(nglm_vocab_word(v, (int32_t)i)) + 8;
+    return size;
+}
+
+static uint64_t mf_features_size(const nglm_features *F)
+{
+    return 16 + 4 * (uint64_t)MF_N_CUT + 16 + 8 * (uint64_t)MF_N_CUT +
+           8 * (uint64_t)F->n_ctx + 4 * ((uint64_t)F->n_ctx + 1) + 12 * (uint64_t)F->n_feat;
+}
+
+static void wr_info(mf_writer *w, const nglm_model *m)
+{
+    const nglm_model_info *in = &m->info;
+    wr_f64(w, in->l1);
+    wr_f64(w, in->l2);
+    wr_f64(w, in->lr);
+    wr_u32(w, in->epochs);
+    wr_u32(w, in->batch);
+    wr_u64(w, in->seed);
+    wr_u64(w, in->train_tokens);
+    wr_f64(w, in->valid_ppl);
+    wr_u64(w, in->pruned);
+    wr_u32(w, (uint32_t)m->tok.mode);
+    wr_u32(w, (uint32_t)m->tok.lowercase);
+    wr_u32(w, (uint32_t)m->tok.replace_invalid);
+    wr_u32(w, 0);
+}
+
+static void wr_vocab(mf_writer *w, const nglm_vocab *v)
+{
+    size_t n = nglm_vocab_size(v);
+    wr_u64(w, n);
+    for (size_t i = 0; i < n; i++) {
+        const char *word = nglm_vocab_word(v, (int32_t)i);
+        uint32_t len = (uint32_t)strlen(word);
+        wr_u32(w, len);
+        wr_bytes(w, word, len);
+        wr_u64(w, nglm_vocab_count(v, (int32_t)i));
+    }
+}
+
+static void wr_features(mf_writer *w, const nglm_features *F)
+{
+    wr_i32(w, F->order);
+    wr_i32(w, F->V);
+    wr_u32(w, MF_N_CUT);
+    wr_u32(w, 0);
+    wr_bytes(w, F->cutoff, MF_N_CUT * sizeof(uint32_t));
+    wr_u64(w, F->n_ctx);
+    wr_u64(w, F->n_feat);
+    for (int k = 0; k < MF_N_CUT; k++)
+        wr_u64(w, F->ctx_order_start[k]);
+    wr_bytes(w, F->ctx_parent, F->n_ctx * sizeof(int32_t));
+    wr_bytes(w, F->ctx_word, F->n_ctx * sizeof(int32_t));
+    wr_bytes(w, F->ctx_first, (F->n_ctx + 1) * sizeof(uint32_t));
+    wr_bytes(w, F->feat_word, F->n_feat * sizeof(int32_t));
+    wr_bytes(w, F->feat_back, F->n_feat * sizeof(int32_t));
+    wr_bytes(w, F->feat_count, F->n_feat * sizeof(uint32_t));
+}
+
+/* Writes the whole file through w; the CRC field is left zero and patched
+ * by the caller. */
+static void mf_write(mf_writer *w, const nglm_model *m)
+{
+    uint64_t size[MF_N_SECTIONS + 1], off[MF_N_SECTIONS + 1];
+    size[MF_SEC_INFO] = MF_INFO_SIZE;
+    size[MF_SEC_VOCAB] = mf_vocab_size(m->vocab);
+    size[MF_SEC_FEATURES] = mf_features_size(&m->feat);
+    size[MF_SEC_WEIGHTS] = 8 + 8 * (uint64_t)m->feat.n_feat;
+    uint32_t header_size = MF_HEADER_FIXED + MF_N_SECTIONS * MF_ENTRY_SIZE;
+    uint64_t end = header_size;
+    for (int s = 1; s <= MF_N_SECTIONS; s++) {
+        off[s] = mf_align8(end);
+        end = off[s] + size[s];
+    }
+
+    wr_bytes(w, NGLM_MODEL_MAGIC, 8);
+    wr_u32(w, NGLM_MODEL_VERSION);
+    wr_u32(w, MF_BOM);
+    wr_u32(w, header_size);
+    wr_u32(w, MF_N_SECTIONS);
+    wr_u64(w, end);
+    wr_u32(w, 0); /* CRC, patched later */
+    wr_u32(w, 0);
+    for (int s = 1; s <= MF_N_SECTIONS; s++) {
+        wr_u32(w, (uint32_t)s);
+        wr_u32(w, 0);
+        wr_u64(w, off[s]);
+        wr_u64(w, size[s]);
+    }
+    wr_pad_to(w, off[MF_SEC_INFO]);
+    wr_info(w, m);
+    wr_pad_to(w, off[MF_SEC_VOCAB]);
+    wr_vocab(w, m->vocab);
+    wr_pad_to(w, off[MF_SEC_FEATURES]);
+    wr_features(w, &m->feat);
+    wr_pad_to(w, off[MF_SEC_WEIGHTS]);
+    wr_u64(w, m->feat.n_feat);
+    wr_bytes(w, m->theta, m->feat.n_feat * sizeof(double));
+    if (!w->errnum && w->pos != end)
+        w->errnum = EIO; /* a size formula disagrees with the writer: a bug */
+}
+
+/* Best effort: make the rename itself durable. */
+static void mf_sync_dir(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path))
+                      : strdup(".");
+    if (!dir)
+        return;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        (void)fsync(fd);
+        close(fd);
+    }
+    free(dir);
+}
+
+int nglm_model_save(const nglm_model *m, const char *path, nglm_error *err)
+{
+    const nglm_features *F = &m->feat;
+    if (!m->vocab || !nglm_vocab_is_final(m->vocab) || !m->theta)
+        return nglm_error_set(err, "%s: cannot save an incomplete model", path);
+    if (nglm_vocab_size(m->vocab) != (size_t)F->V)
+        return nglm_error_set(err, "%s: vocabulary has %zu words but the features expect %d",
+                              path, nglm_vocab_size(m->vocab), (int)F->V);
+
+    /* Refuse to replace anything but a regular file (a device such as
+     * /dev/full, a directory, a FIFO); keep an existing file's permissions. */
+    mode_t mode = 0644;
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        if (!S_ISREG(st.st_mode))
+            return nglm_error_set(err, "%s: not a regular file", path);
+        mode = st.st_mode & 07777;
+    } else if (errno != ENOENT) {
+        return nglm_error_errno(err, errno, "%s", path);
+    }
+
+    size_t tlen = strlen(path) + sizeof ".tmp.XXXXXX";
+    char *tmp = malloc(tlen);
+    if (!tmp)
+        return nglm_error_set(err, "%s: out of memory", path);
+    snprintf(tmp, tlen, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        nglm_error_errno(err, errno, "%s: cannot create temporary file %s", path, tmp);
+        free(tmp);
+        return -1;
+    }
+    FILE *fp = NULL;
+    const char *what = "write error";
+    if (fchmod(fd, mode) != 0) {
+        what = "cannot set permissions";
+        goto fail;
+    }
+    fp = fdopen(fd, "wb");
+    if (!fp)
+        goto fail;
+    fd = -1;
+
+    mf_writer w = { fp, crc32(0L, Z_NULL, 0), 0, 0 };
+    mf_write(&w, m);
+    if (w.errnum) {
+        errno = w.errnum;
+        goto fail;
+    }
+    uint32_t crc = (uint32_t)w.crc;
+    if (fseeko(fp, MF_OFF_CRC, SEEK_SET) != 0 || fwrite(&crc, sizeof crc, 1, fp) != 1 ||
+        fflush(fp) != 0)
+        goto fail;
+    if (fsync(fileno(fp)) != 0) {
+        what = "fsync failed";
+        goto fail;
+    }
+    int rc = fclose(fp);
+    fp = NULL;
+    if (rc != 0)
+        goto fail;
+    if (rename(tmp, path) != 0) {
+        what = "cannot rename the temporary file over it";
+        goto fail;
+    }
+    mf_sync_dir(path);
+    free(tmp);
+    return 0;
+
+fail:;
+    int e = errno ? errno : EIO;
+    if (fp)
+        fclose(fp);
+    if (fd >= 0)
+        close(fd);
+    unlink(tmp);
+    free(tmp);
+    return nglm_error_errno(err, e, "%s: %s", path, what);
+}
+
+/* ------------------------------------------------------------------ reading */
+
+/* A cursor over a section's bytes. */
+typedef struct mf_reader {
+    const unsigned char *p;
+    size_t left;
+} mf_reader;
+
+static int rd_bytes(mf_reader *r, void *out, size_t n)
+{
+    if (n > r->left)
+        return -1;
+    memcpy(out, r->p, n);
+    r->p += n;
+    r->left -= n;
+    return 0;
+}
+
+static int rd_u32(mf_reader *r, uint32_t *x) { return rd_bytes(r, x, sizeof *x); }
+static int rd_i32(mf_reader *r, int32_t *x) { return rd_bytes(r, x, sizeof *x); }
+static int rd_u64(mf_reader *r, uint64_t *x) { return rd_bytes(r, x, sizeof *x); }
+static int rd_f64(mf_reader *r, double *x) { return rd_bytes(r, x, sizeof *x); }
+
+/* A fresh copy of n elements of elt bytes (n was checked against r->left). */
+static void *rd_array(mf_reader *r, size_t n, size_t elt)
+{
+    void *a = malloc(n ? n * elt : 1);
+    if (a && rd_bytes(r, a, n * elt) != 0) {
+        free(a);
+        a = NULL;
+    }
+    return a;
+}
+
+static int parse_info(mf_reader *r, nglm_model *m, nglm_error *err)
+{
+    nglm_model_info *in = &m->info;
+    uint32_t mode, lower, repl, reserved;
+    if (r->left != MF_INFO_SIZE)
+        return nglm_error_set(err, "INFO section has %zu bytes, expected %d", r->left,
+                              MF_INFO_SIZE);
+    rd_f64(r, &in->l1);
+    rd_f64(r, &in->l2);
+    rd_f64(r, &in->lr);
+    rd_u32(r, &in->epochs);
+    rd_u32(r, &in->batch);
+    rd_u64(r, &in->seed);
+    rd_u64(r, &in->train_tokens);
+    rd_f64(r, &in->valid_ppl);
+    rd_u64(r, &in->pruned);
+    rd_u32(r, &mode);
+    rd_u32(r, &lower);
+    rd_u32(r, &repl);
+    rd_u32(r, &reserved);
+    if (!isfinite(in->l1) || !isfinite(in->l2) || !isfinite(in->lr) || !isfinite(in->valid_ppl))
+        return nglm_error_set(err, "INFO section holds a non-finite number");
+    if (mode > NGLM_TOK_CHAR || lower > 1 || repl > 1 || reserved != 0)
+        return nglm_error_set(err, "INFO section has bad tokenizer settings");
+    m->tok.mode = (nglm_tok_mode)mode;
+    m->tok.lowercase = (int)lower;
+    m->tok.replace_invalid = (int)repl;
+    return 0;
+}
+
+static int parse_vocab(mf_reader *r, nglm_model *m, nglm_error *err)
+{
+    uint64_t n;
+    if (rd_u64(r, &n) != 0)
+        return nglm_error_set(err, "VOCAB section is too short");
+    /* each word takes at least 13 bytes: length, one byte, count */
+    if (n < NGLM_NUM_SPECIAL || n > INT32_MAX || n > r->left / 13)
+        return nglm_error_set(err, "VOCAB section: bad word count %" PRIu64, n);
+    const char **words = malloc(n * sizeof *words);
+    uint64_t *counts = malloc(n * sizeof *counts);
+    char *pool = malloc(r->left + n); /* every word and its NUL */
+    int rc = -1;
+    if (!words || !counts || !pool) {
+        nglm_error_set(err, "out of memory for %" PRIu64 " words", n);
+        goto out;
+    }
+    char *q = pool;
+    for (uint64_t i = 0; i < n; i++) {
+        uint32_t len;
+        if (rd_u32(r, &len) != 0 || len > r->left) {
+            nglm_error_set(err, "VOCAB section: word %" PRIu64 " runs past the end", i);
+            goto out;
+        }
+        if (len == 0 || memchr(r->p, '\0', len)) {
+            nglm_error_set(err, "VOCAB section: word %" PRIu64 " is empty or holds a NUL", i);
+            goto out;
+        }
+        rd_bytes(r, q, len);
+        q[len] = '\0';
+        words[i] = q;
+        q += len + 1;
+        if (rd_u64(r, &counts[i]) != 0) {
+            nglm_error_set(err, "VOCAB section: word %" PRIu64 " runs past the end", i);
+            goto out;
+        }
+    }
+    if (r->left != 0) {
+        nglm_error_set(err, "VOCAB section has %zu bytes after the last word", r->left);
+        goto out;
+    }
+    m->vocab = nglm_vocab_from_list(words, counts, (size_t)n, err);
+    if (m->vocab)
+        rc = 0;
+out:
+    free(words);
+    free(counts);
+    free(pool);
+    return rc;
+}
+
+static int parse_features(mf_reader *r, nglm_model *m, nglm_error *err)
+{
+    nglm_features *F = &m->feat;
+    int32_t order, V;
+    uint32_t ncut, reserved;
+    if (rd_i32(r, &order) || rd_i32(r, &V) || rd_u32(r, &ncut) || rd_u32(r, &reserved))
+        return nglm_error_set(err, "FEATURES section is too short");
+    if (order < 1 || order > NGLM_MAX_ORDER)
+        return nglm_error_set(err, "FEATURES section: order %d is out of range (1..%d)",
+                              (int)order, NGLM_MAX_ORDER);
+    if (V < NGLM_NUM_SPECIAL || (size_t)V != nglm_vocab_size(m->vocab))
+        return nglm_error_set(err, "FEATURES section: %d words, but the vocabulary has %zu",
+                              (int)V, nglm_vocab_size(m->vocab));
+    if (ncut < (uint32_t)order + 1 || ncut > MF_MAX_CUT || reserved != 0)
+        return nglm_error_set(err, "FEATURES section: bad cutoff table size %" PRIu32, ncut);
+    F->order = order;
+    F->V = V;
+    uint32_t cut[MF_MAX_CUT];
+    uint64_t start[MF_MAX_CUT], n_ctx, n_feat;
+    if (rd_bytes(r, cut, ncut * sizeof *cut) || rd_u64(r, &n_ctx) || rd_u64(r, &n_feat))
+        return nglm_error_set(err, "FEATURES section is too short");
+    for (uint32_t k = 0; k < ncut; k++)
+        if (rd_u64(r, &start[k]) != 0)
+            return nglm_error_set(err, "FEATURES section is too short");
+    if (n_ctx > INT32_MAX || n_feat > INT32_MAX || n_feat < (uint64_t)V)
+        return nglm_error_set(err, "FEATURES section: bad sizes (%" PRIu64 " contexts, %"
+                              PRIu64 " features)", n_ctx, n_feat);
+    if (r->left != 8 * n_ctx + 4 * (n_ctx + 1) + 12 * n_feat)
+        return nglm_error_set(err, "FEATURES section has %zu bytes of arrays, expected %"
+                              PRIu64, r->left, 8 * n_ctx + 4 * (n_ctx + 1) + 12 * n_feat);
+    /* ctx_order_start: 0, then one entry per context length, n_ctx from
+     * length order-1 on (nglm_features_index checks the rest) */
+    if (start[0] != 0)
+        return nglm_error_set(err, "FEATURES section: bad context order table");
+    for (uint32_t k = (uint32_t)order - 1; k < ncut; k++)
+        if (start[k] != n_ctx)
+            return nglm_error_set(err, "FEATURES section: bad context order table");
+    for (int k = 0; k <= NGLM_MAX_ORDER; k++) {
+        F->cutoff[k] = cut[(uint32_t)k < ncut ? (uint32_t)k : ncut - 1];
+        F->ctx_order_start[k] = (uint32_t)k < ncut ? (size_t)start[k] : (size_t)n_ctx;
+    }
+    F->n_ctx = (size_t)n_ctx;
+    F->n_feat = (size_t)n_feat;
+    F->ctx_parent = rd_array(r, F->n_ctx, sizeof(int32_t));
+    F->ctx_word = rd_array(r, F->n_ctx, sizeof(int32_t));
+    F->ctx_first = rd_array(r, F->n_ctx + 1, sizeof(uint32_t));
+    F->feat_word = rd_array(r, F->n_feat, sizeof(int32_t));
+    F->feat_back = rd_array(r, F->n_feat, sizeof(int32_t));
+    F->feat_count = rd_array(r, F->n_feat, sizeof(uint32_t));
+    if (!F->ctx_parent || !F->ctx_word || !F->ctx_first || !F->feat_word || !F->feat_back ||
+        !F->feat_count)
+        return nglm_error_set(err, "out of memory for %zu features", F->n_feat);
+    /* nglm_features_index checks everything but the unigram entries */
+    for (int32_t w = 0; w < V; w++)
+        if (F->feat_word[w] != w || F->feat_back[w] != -1)
+            return nglm_error_set(err, "FEATURES section: unigram feature %d is bad", (int)w);
+    if (nglm_features_index(F, err) != 0)
+        return nglm_error_prefix(err, "FEATURES section");
+    return 0;
+}
+
+static int parse_weights(mf_reader *r, nglm_model *m, nglm_error *err)
+{
+    uint64_t n;
+    if (rd_u64(r, &n) != 0 || n != m->feat.n_feat || r->left != 8 * n)
+        return nglm_error_set(err, "WEIGHTS section does not hold %zu weights", m->feat.n_feat);
+    m->theta = rd_array(r, (size_t)n, sizeof(double));
+    if (!m->theta)
+        return nglm_error_set(err, "out of memory for %" PRIu64 " weights", n);
+    for (size_t f = 0; f < (size_t)n; f++)
+        if (!isfinite(m->theta[f]))
+            return nglm_error_set(err, "WEIGHTS section: weight %zu is not finite", f);
+    return 0;
+}
+
+/* Checks the header of buf[0..size) and parses its sections into m (which
+ * the caller frees on failure).  Messages are not yet prefixed by the path.
+ * buf is modified (the CRC field is zeroed to recompute it). */
+static int mf_parse(nglm_model *m, unsigned char *buf, size_t size, nglm_error *err)
+{
+    size_t magic_len = strlen(NGLM_MODEL_MAGIC);
+    if (size == 0)
+        return nglm_error_set(err, "not an nglm model file (empty file)");
+    if (memcmp(buf, NGLM_MODEL_MAGIC, size < magic_len ? size : magic_len) != 0)
+        return nglm_error_set(err, "not an nglm model file");
+    if (size < MF_HEADER_FIXED)
+        return nglm_error_set(err, "file is truncated");
+
+    uint32_t version, bom, header_size, n_sec, crc, reserved;
+    uint64_t file_size;
+    memcpy(&version, buf + 8, 4);
+    memcpy(&bom, buf + 12, 4);
+    memcpy(&header_size, buf + 16, 4);
+    memcpy(&n_sec, buf + 20, 4);
+    memcpy(&file_size, buf + 24, 8);
+    memcpy(&crc, buf + MF_OFF_CRC, 4);
+    memcpy(&reserved, buf + 36, 4);
+    if (bom == __builtin_bswap32(MF_BOM))
+        return nglm_error_set(err, "model written on a machine of other byte order");
+    if (bom != MF_BOM)
+        return nglm_error_set(err, "bad byte-order mark: file is corrupted");
+    if (version > NGLM_MODEL_VERSION)
+        return nglm_error_set(err, "model format version %" PRIu32 " is newer than this nglm "
+                              "supports (%d)", version, NGLM_MODEL_VERSION);
+    if (version == 0)
+        return nglm_error_set(err, "bad model format version 0: file is corrupted");
+    if (file_size > size)
+        return nglm_error_set(err, "file is truncated");
+    if (file_size < size)
+        return nglm_error_set(err, "%zu bytes after the end of the model: file is corrupted",
+                              size - (size_t)file_size);
+    memset(buf + MF_OFF_CRC, 0, 4);
+    if ((uint32_t)mf_crc(crc32(0L, Z_NULL, 0), buf, size) != crc)
+        return nglm_error_set(err, "checksum mismatch: file is corrupted");
+
+    if (n_sec > MF_MAX_SECTIONS || header_size != MF_HEADER_FIXED + n_sec * MF_ENTRY_SIZE ||
+        header_size > size || reserved != 0)
+        return nglm_error_set(err, "bad header: file is corrupted");
+    mf_reader sec[MF_N_SECTIONS + 1] = { { NULL, 0 } };
+    for (uint32_t i = 0; i < n_sec; i++) {
+        const unsigned char *e = buf + MF_HEADER_FIXED + (size_t)i * MF_ENTRY_SIZE;
+        uint32_t id, pad;
+        uint64_t off, len;
+        memcpy(&id, e, 4);
+        memcpy(&pad, e + 4, 4);
+        memcpy(&off, e + 8, 8);
+        memcpy(&len, e + 16, 8);
+        if (pad != 0 || off < header_size || off > size || len > size - off)
+            return nglm_error_set(err, "section %" PRIu32 " lies outside the file: "
+                                  "file is truncated or corrupted", i);
+        if (id < 1 || id > MF_N_SECTIONS)
+            continue; /* unknown sections are skipped */
+        if (sec[id].p)
+            return nglm_error_set(err, "duplicate %s section", mf_section_name[id]);
+        sec[id].p = buf + off;
+        sec[id].left = (size_t)len;
+    }
+    for (int id = 1; id <= MF_N_SECTIONS; id++)
+        if (!sec[id].p)
+            return nglm_error_set(err, "missing %s section", mf_section_name[id]);
+
+    if (parse_info(&sec[MF_SEC_INFO], m, err) != 0 ||
+        parse_vocab(&sec[MF_SEC_VOCAB], m, err) != 0 ||
+        parse_features(&sec[MF_SEC_FEATURES], m, err) != 0 ||
+        parse_weights(&sec[MF_SEC_WEIGHTS], m, err) != 0)
+        return -1;
+    return 0;
+}
+
+/* Opens path for reading without blocking on a FIFO and checks that it is
+ * a regular file; returns the descriptor and its size, or -1. */
+static int mf_open(const char *path, size_t *size, nglm_error *err)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return nglm_error_errno(err, errno, "%s", path);
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return nglm_error_errno(err, e, "%s", path);
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return nglm_error_set(err, "%s: %s", path,
+                              S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
+    }
+    if ((uint64_t)st.st_size > SIZE_MAX - 1) {
+        close(fd);
+        return nglm_error_set(err, "%s: file too large", path);
+    }
+    *size = (size_t)st.st_size;
+    return fd;
+}
+
+int nglm_model_load(nglm_model *m, const char *path, nglm_error *err)
+{
+    memset(m, 0, sizeof *m);
+    size_t size;
+    int fd = mf_open(path, &size, err);
+    if (fd < 0)
+        return -1;
+    FILE *fp = fdopen(fd, "rb");
+    if (!fp) {
+        int e = errno;
+        close(fd);
+        return nglm_error_errno(err, e, "%s", path);
+    }
+    unsigned char *buf = malloc(size ? size : 1);
+    if (!buf) {
+        fclose(fp);
+        return nglm_error_set(err, "%s: out of memory for %zu bytes", path, size);
+    }
+    size_t got = fread(buf, 1, size, fp);
+    if (got != size && ferror(fp)) {
+        int e = errno;
+        fclose(fp);
+        free(buf);
+        return nglm_error_errno(err, e, "%s: read error", path);
+    }
+    fclose(fp);
+
+    nglm_model tmp;
+    memset(&tmp, 0, sizeof tmp);
+    int rc = mf_parse(&tmp, buf, got, err);
+    free(buf);
+    if (rc != 0) {
+        nglm_model_free(&tmp);
+        return nglm_error_prefix(err, "%s", path);
+    }
+    *m = tmp;
+    return 0;
+}
+
+int nglm_model_file_is_native(const char *path)
+{
+    size_t size, n = strlen(NGLM_MODEL_MAGIC);
+    int fd = mf_open(path, &size, NULL);
+    if (fd < 0)
+        return 0;
+    char head[16];
+    ssize_t got = size >= n ? read(fd, head, n) : 0;
+    close(fd);
+    return got == (ssize_t)n && memcmp(head, NGLM_MODEL_MAGIC, n) == 0;
+}
+
+/* ------------------------------------------------------------------ pruning */
+
+int nglm_model_prune(nglm_model *m, size_t *removed, nglm_error *err)
+{
+    const nglm_features *F = &m->feat;
+    size_t nf = F->n_feat, nc = F->n_ctx;
+    int32_t V = F->V;
+    int rc = -1;
+    unsigned char *keep = malloc(nf ? nf : 1);
+    int32_t *strip = malloc((nc ? nc : 1) * sizeof *strip);   /* context minus its newest word */
+    int32_t *newest = malloc((nc ? nc : 1) * sizeof *newest); /* its newest word */
+    int32_t *fmap = malloc((nf ? nf : 1) * sizeof *fmap);
+    int32_t *cmap = malloc((nc + 1) * sizeof *cmap);          /* new id; cmap[nc]: count */
+    nglm_features G;
+    memset(&G, 0, sizeof G);
+    double *theta = NULL;
+    if (!keep || !strip || !newest || !fmap || !cmap) {
+        nglm_error_set(err, "out of memory pruning %zu features", nf);
+        goto out;
+    }
+
+    /* For a context x of length k >= 2, the n-gram x is the feature
+     * (strip(x), newest(x)); strip(x) extends strip(x⁻) by x's oldest word.
+     * Contexts are numbered by length, so parents come first. */
+    for (size_t x = 0; x < nc; x++) {
+        int32_t p = F->ctx_parent[x], a = F->ctx_word[x];
+        if (p < 0) {
+            strip[x] = -1; /* the empty context */
+            newest[x] = a;
+        } else {
+            newest[x] = newest[p];
+            strip[x] = strip[p] < 0 ? F->ctx1[a] : nglm_features_child(F, strip[p], a);
+            if (strip[x] < 0) {
+                nglm_error_set(err, "feature index is not closed under prefixes");
+                goto out;
+            }
+        }
+    }
+
+    /* A feature stays if its weight is non-zero or a kept feature needs it.
+     * Everything a context of length k needs lies in contexts of length
+     * k-1, so one pass from the longest contexts down closes the set. */
+    for (size_t f = 0; f < nf; f++)
+        keep[f] = f < (size_t)V || m->theta[f] != 0;
+    for (size_t x = nc; x-- > 0;) {
+        int used = 0;
+        for (uint32_t f = F->ctx_first[x]; f < F->ctx_first[x + 1]; f++)
+            if (keep[f]) {
+                used = 1;
+                keep[F->feat_back[f]] = 1;
+            }
+        cmap[x] = used;
+        if (used && strip[x] >= 0) {
+            int32_t g = nglm_features_find(F, strip[x], newest[x]);
+            if (g < 0) {
+                nglm_error_set(err, "feature index is not closed under prefixes");
+                goto out;
+            }
+            keep[g] = 1;
+        }
+    }
+
+    /* New numbering: kept items keep their relative order. */
+    size_t nf2 = 0, nc2 = 0;
+    for (size_t f = 0; f < nf; f++)
+        fmap[f] = keep[f] ? (int32_t)nf2++ : -1;
+    for (size_t x = 0; x < nc; x++) {
+        int used = cmap[x];
+        cmap[x] = (int32_t)nc2; /* count of kept contexts before x, for the order table */
+        nc2 += (size_t)used;
+        if (!used)
+            cmap[x] = -1 - cmap[x];
+    }
+    cmap[nc] = (int32_t)nc2;
+    if (nf2 == nf) {
+        if (removed)
+            *removed = 0;
+        rc = 0;
+        goto out;
+    }
+
+    G.order = F->order;
+    G.V = V;
+    memcpy(G.cutoff, F->cutoff, sizeof G.cutoff);
+    G.n_ctx = nc2;
+    G.n_feat = nf2;
+    for (int k = 0; k <= NGLM_MAX_ORDER; k++) {
+        size_t s = F->ctx_order_start[k];
+        int32_t c = cmap[s];
+        G.ctx_order_start[k] = s == nc ? nc2 : (size_t)(c >= 0 ? c : -1 - c);
+    }
+    G.ctx_parent = malloc((nc2 ? nc2 : 1) * sizeof *G.ctx_parent);
+    G.ctx_word = malloc((nc2 ? nc2 : 1) * sizeof *G.ctx_word);
+    G.ctx_first = malloc((nc2 + 1) * sizeof *G.ctx_first);
+    G.feat_word = malloc(nf2 * sizeof *G.feat_word);
+    G.feat_back = malloc(nf2 * sizeof *G.feat_back);
+    G.feat_count = malloc(nf2 * sizeof *G.feat_count);
+    theta = malloc(nf2 * sizeof *theta);
+    if (!G.ctx_parent || !G.ctx_word || !G.ctx_first || !G.feat_word || !G.feat_back ||
+        !G.feat_count || !theta) {
+        nglm_error_set(err, "out of memory pruning %zu features", nf);
+        goto out;
+    }
+    for (int32_t w = 0; w < V; w++) {
+        G.feat_word[w] = w;
+        G.feat_back[w] = -1;
+        G.feat_count[w] = F->feat_count[w];
+        theta[w] = m->theta[w];
+    }
+    size_t g = (size_t)V;
+    for (size_t x = 0; x < nc; x++) {
+        if (cmap[x] < 0)
+            continue;
+        int32_t y = cmap[x], p = F->ctx_parent[x];
+        G.ctx_parent[y] = p < 0 ? -1 : cmap[p];
+        G.ctx_word[y] = F->ctx_word[x];
+        G.ctx_first[y] = (uint32_t)g;
+        for (uint32_t f = F->ctx_first[x]; f < F->ctx_first[x + 1]; f++) {
+            if (!keep[f])
+                continue;
+            G.feat_word[g] = F->feat_word[f];
+            G.feat_back[g] = p < 0 ? F->feat_word[f] : fmap[F->feat_back[f]];
+            G.feat_count[g] = F->feat_count[f];
+            theta[g] = m->theta[f];
+            g++;
+        }
+    }
+    G.ctx_first[nc2] = (uint32_t)g;
+    if (nglm_features_index(&G, err) != 0) {
+        nglm_error_prefix(err, "pruning");
+        goto out;
+    }
+    nglm_features_free(&m->feat);
+    m->feat = G;
+    memset(&G, 0, sizeof G);
+    free(m->theta);
+    m->theta = theta;
+    theta = NULL;
+    if (removed)
+        *removed = nf - nf2;
+    m->info.pruned += nf - nf2;
+    rc = 0;
+out:
+    nglm_features_free(&G);
+    free(theta);
+    free(keep);
+    free(strip);
+    free(newest);
+    free(fmap);
+    free(cmap);
+    return rc;
+}

@@ -1,0 +1,407 @@
+/*
+ * nglm-train — trains a softmax n-gram model and reports perplexity.
+ *
+ * Data flow: text → vocabulary → id streams → feature index → trainer →
+ * model file, then the test text's perplexity.  With no --train it trains on
+ * the bundled synthetic corpus (corpus/default.*) and prints the source's
+ * oracle perplexity beside the model's.  Usage: nglm-train --help.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "cli.h"
+#include "config.h"
+#include "nglm/corpus.h"
+#include "nglm/eval.h"
+#include "nglm/features.h"
+#include "nglm/model.h"
+#include "nglm/modelfile.h"
+#include "nglm/train.h"
+#include "nglm/vocab.h"
+
+#define DEFAULT_ORDER 5
+
+static void usage(FILE *fp)
+{
+    fprintf(fp,
+        "Usage: nglm-train [OPTION]...\n"
+        "Train a softmax (maximum-entropy) n-gram language model.\n"
+        "With no --train, train on the bundled synthetic corpus.\n"
+        "\n"
+        "Data:\n"
+        "  --train FILE        training text, one sentence per line ('-' = stdin)\n"
+        "  --valid FILE        validation text (default: a seeded 5%% of --train held out)\n"
+        "  --test FILE         test text: report its perplexity at the end\n"
+        "  --model FILE        where to save the model (default model.nglm)\n"
+        "  --vocab FILE        use this vocabulary (word<TAB>count per line)\n"
+        "  --write-vocab FILE  save the vocabulary built from --train\n"
+        "  --min-count N       words seen fewer than N times become <unk> (default 1)\n"
+        "  --max-vocab N       keep at most N words, specials included (default: all)\n"
+        "  --tokenize MODE     space (default), word or char\n"
+        "  --lowercase         fold case\n"
+        "  --replace-invalid   replace invalid UTF-8 with U+FFFD instead of failing\n"
+        "Model:\n"
+        "  --order N           n-gram order, 1..%d (default %d)\n"
+        "  --cutoffs LIST      minimum counts of 2-grams,3-grams,... (default 1,1,...)\n"
+        "Training:\n"
+        "  --epochs N          at most N epochs (default 20)\n"
+        "  --l1 X              l1 penalty (default 0.5)\n"
+        "  --l2 X              l2 penalty (default 0.1667)\n"
+        "  --lr X              learning rate (default 1)\n"
+        "  --optimizer NAME    adagrad (default) or sgd\n"
+        "  --batch N           minibatch size in tokens (default 4000)\n"
+        "  --threads N         OpenMP threads (default: OMP_NUM_THREADS or all cores)\n"
+        "  --seed N            seed of the sentence order and held-out slice (default 1)\n"
+        "  --quiet             print only the final results\n"
+        "  --help, --version\n"
+        "\n"
+        "Exit status: 0 success, 1 failure (bad data, I/O), 2 bad usage.\n",
+        NGLM_MAX_ORDER, DEFAULT_ORDER);
+}
+
+typedef struct options {
+    const char *train, *valid, *test, *model, *vocab, *write_vocab;
+    nglm_tok_options tok;
+    uint64_t min_count;
+    size_t max_vocab;
+    int order;
+    uint32_t cutoff[NGLM_MAX_ORDER + 1];
+    int quiet;
+    nglm_train_options tr;
+    int default_corpus;
+    char corpus_prefix[4096];
+} options;
+
+static int file_exists(const char *path) { return access(path, R_OK) == 0; }
+
+/* "2,2,3" → cutoff[2]=2, cutoff[3]=2, cutoff[4]=3, later orders = last */
+static void parse_cutoffs(const char *s, uint32_t *cutoff)
+{
+    char buf[256];
+    if (strlen(s) >= sizeof buf)
+        nglm_cli_die(NGLM_EXIT_USAGE, "--cutoffs: list too long");
+    strcpy(buf, s);
+    int m = 2;
+    long last = 1;
+    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+        if (m > NGLM_MAX_ORDER)
+            nglm_cli_die(NGLM_EXIT_USAGE, "--cutoffs: more values than orders");
+        last = nglm_cli_long("--cutoffs", tok, 1, UINT32_MAX);
+        if (m > 2 && (uint32_t)last < cutoff[m - 1])
+            nglm_cli_die(NGLM_EXIT_USAGE, "--cutoffs: values must not decrease");
+        cutoff[m++] = (uint32_t)last;
+    }
+    if (m == 2)
+        nglm_cli_die(NGLM_EXIT_USAGE, "--cutoffs: empty list");
+    for (; m <= NGLM_MAX_ORDER; m++)
+        cutoff[m] = (uint32_t)last;
+}
+
+static void parse_args(int argc, char **argv, options *o)
+{
+    enum { O_TRAIN = 256, O_VALID, O_TEST, O_MODEL, O_VOCAB, O_WVOCAB, O_MINC, O_MAXV,
+           O_TOK, O_LOWER, O_REPL, O_ORDER, O_CUT, O_EPOCHS, O_L1, O_L2, O_LR, O_OPT,
+           O_BATCH, O_THREADS, O_SEED, O_QUIET, O_HELP, O_VERSION };
+    static const struct option longopts[] = {
+        {"train", 1, 0, O_TRAIN}, {"valid", 1, 0, O_VALID}, {"test", 1, 0, O_TEST},
+        {"model", 1, 0, O_MODEL}, {"vocab", 1, 0, O_VOCAB}, {"write-vocab", 1, 0, O_WVOCAB},
+        {"min-count", 1, 0, O_MINC}, {"max-vocab", 1, 0, O_MAXV},
+        {"tokenize", 1, 0, O_TOK}, {"lowercase", 0, 0, O_LOWER},
+        {"replace-invalid", 0, 0, O_REPL}, {"order", 1, 0, O_ORDER},
+        {"cutoffs", 1, 0, O_CUT}, {"epochs", 1, 0, O_EPOCHS}, {"l1", 1, 0, O_L1},
+        {"l2", 1, 0, O_L2}, {"lr", 1, 0, O_LR}, {"optimizer", 1, 0, O_OPT},
+        {"batch", 1, 0, O_BATCH}, {"threads", 1, 0, O_THREADS}, {"seed", 1, 0, O_SEED},
+        {"quiet", 0, 0, O_QUIET}, {"help", 0, 0, O_HELP}, {"version", 0, 0, O_VERSION},
+        {0, 0, 0, 0}};
+    memset(o, 0, sizeof *o);
+    o->model = "model.nglm";
+    o->tok = nglm_tok_options_default();
+    o->order = DEFAULT_ORDER;
+    for (int m = 0; m <= NGLM_MAX_ORDER; m++)
+        o->cutoff[m] = 1;
+    o->tr = nglm_train_options_default();
+    nglm_error err;
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (c) {
+        case O_TRAIN: o->train = optarg; break;
+        case O_VALID: o->valid = optarg; break;
+        case O_TEST: o->test = optarg; break;
+        case O_MODEL: o->model = optarg; break;
+        case O_VOCAB: o->vocab = optarg; break;
+        case O_WVOCAB: o->write_vocab = optarg; break;
+        case O_MINC: o->min_count = (uint64_t)nglm_cli_long("--min-count", optarg, 1, INT64_MAX); break;
+        case O_MAXV: o->max_vocab = (size_t)nglm_cli_long("--max-vocab", optarg, NGLM_NUM_SPECIAL + 1, INT32_MAX); break;
+        case O_TOK:
+            if (nglm_tok_mode_parse(optarg, &o->tok.mode, &err) != 0)
+                nglm_cli_die(NGLM_EXIT_USAGE, "--tokenize: %s", err.msg);
+            break;
+        case O_LOWER: o->tok.lowercase = 1; break;
+        case O_REPL: o->tok.replace_invalid = 1; break;
+        case O_ORDER: o->order = (int)nglm_cli_long("--order", optarg, 1, NGLM_MAX_ORDER); break;
+        case O_CUT: parse_cutoffs(optarg, o->cutoff); break;
+        case O_EPOCHS: o->tr.max_epochs = (int)nglm_cli_long("--epochs", optarg, 1, 100000); break;
+        case O_L1: o->tr.l1 = nglm_cli_double("--l1", optarg, 0, 1e9); break;
+        case O_L2: o->tr.l2 = nglm_cli_double("--l2", optarg, 0, 1e9); break;
+        case O_LR: o->tr.lr = nglm_cli_double("--lr", optarg, 1e-9, 1e6); break;
+        case O_OPT:
+            if (strcmp(optarg, "adagrad") == 0)
+                o->tr.optimizer = NGLM_ADAGRAD;
+            else if (strcmp(optarg, "sgd") == 0)
+                o->tr.optimizer = NGLM_SGD;
+            else
+                nglm_cli_die(NGLM_EXIT_USAGE, "--optimizer: '%s' is not adagrad or sgd", optarg);
+            break;
+        case O_BATCH: o->tr.batch = (size_t)nglm_cli_long("--batch", optarg, 1, 1 << 24); break;
+        case O_THREADS: o->tr.threads = (int)nglm_cli_long("--threads", optarg, 1, 4096); break;
+        case O_SEED: o->tr.seed = (uint64_t)nglm_cli_long("--seed", optarg, 0, INT64_MAX); break;
+        case O_QUIET: o->quiet = 1; break;
+        case O_HELP: usage(stdout); exit(0);
+        case O_VERSION: printf("nglm-train (nglm) %s\n", PACKAGE_VERSION); exit(0);
+        default:
+            if (optopt)
+                nglm_cli_die(NGLM_EXIT_USAGE, "option '%s' needs a value or is unknown (see --help)", argv[optind - 1]);
+            nglm_cli_die(NGLM_EXIT_USAGE, "unknown option '%s' (see --help)", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        nglm_cli_die(NGLM_EXIT_USAGE, "unexpected argument '%s' (see --help)", argv[optind]);
+    if (!o->train) {
+        const char *prefix = NGLM_BUILD_CORPUS;
+        char probe[4200];
+        snprintf(probe, sizeof probe, "%s.train.txt", prefix);
+        if (!file_exists(probe))
+            prefix = NGLM_DATA_CORPUS;
+        snprintf(o->corpus_prefix, sizeof o->corpus_prefix, "%s", prefix);
+        o->default_corpus = 1;
+    }
+}
+
+/* The sentences sents[0..n) of c as a corpus of their own. */
+static int corpus_subset(const nglm_corpus *c, const size_t *sents, size_t n, nglm_corpus *out)
+{
+    memset(out, 0, sizeof *out);
+    size_t tokens = 0;
+    for (size_t i = 0; i < n; i++)
+        tokens += c->start[sents[i] + 1] - c->start[sents[i]];
+    out->ids = malloc((tokens ? tokens : 1) * sizeof *out->ids);
+    out->start = malloc((n + 1) * sizeof *out->start);
+    if (!out->ids || !out->start)
+        return -1;
+    size_t t = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t len;
+        const int32_t *s = nglm_corpus_sentence(c, sents[i], &len);
+        out->start[i] = t;
+        memcpy(out->ids + t, s, len * sizeof *s);
+        t += len;
+        for (size_t j = 0; j + 1 < len; j++)
+            out->n_oov += s[j] == NGLM_UNK; /* approximate: literal <unk> counts too */
+    }
+    out->start[n] = t;
+    out->n_sents = n;
+    out->n_tokens = t;
+    out->n_words = t - n;
+    return 0;
+}
+
+/* Holds out every 20th sentence of a seeded rotation as validation text. */
+static void hold_out(nglm_corpus *train, nglm_corpus *valid, uint64_t seed)
+{
+    size_t n = train->n_sents, nv = n / 20 ? n / 20 : (n > 1 ? 1 : 0), nt = n - nv;
+    if (nv == 0)
+        nglm_cli_die(NGLM_EXIT_FAIL, "the training text has only %zu sentence(s): "
+                     "give a --valid text", n);
+    size_t *keep = malloc(nt * sizeof *keep), *held = malloc(nv * sizeof *held);
+    if (!keep || !held)
+        nglm_cli_die(NGLM_EXIT_FAIL, "out of memory");
+    size_t offset = (size_t)(seed % 20), a = 0, b = 0;
+    for (size_t s = 0; s < n; s++) {
+        if (s % 20 == offset && b < nv)
+            held[b++] = s;
+        else if (a < nt)
+            keep[a++] = s;
+        else
+            held[b++] = s;
+    }
+    nglm_corpus t2, v2;
+    if (corpus_subset(train, keep, nt, &t2) != 0 || corpus_subset(train, held, nv, &v2) != 0)
+        nglm_cli_die(NGLM_EXIT_FAIL, "out of memory");
+    free(keep);
+    free(held);
+    nglm_corpus_free(train);
+    *train = t2;
+    *valid = v2;
+}
+
+static void read_corpus(nglm_corpus *c, const char *path, const options *o,
+                        const nglm_vocab *v, const char *what)
+{
+    nglm_error err;
+    if (nglm_corpus_read(c, path, &o->tok, v, &err) != 0)
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+    if (!o->quiet)
+        printf("%s %s: %zu sentences, %llu words, %llu OOVs, %zu tokens\n", what, path,
+               c->n_sents, (unsigned long long)c->n_words, (unsigned long long)c->n_oov,
+               c->n_tokens);
+}
+
+static void print_epoch(const nglm_epoch_report *r, void *user)
+{
+    (void)user;
+    printf("epoch %2d  lr %.4g  train loss %.4f (ppl %.2f)  valid ppl %.2f%s  "
+           "%.0f tokens/s  epoch %.2f s  elapsed %.2f s  nonzero %zu/%zu\n",
+           r->epoch, r->lr, r->train_loss, r->train_ppl, r->valid_ppl, r->best ? " *" : "  ",
+           r->tokens_per_s, r->epoch_s, r->elapsed_s, r->nonzero, r->features);
+    fflush(stdout);
+}
+
+/* The oracle perplexity written by nglm-gen next to the default corpus. */
+static double read_oracle(const char *prefix)
+{
+    char path[4200], key[64];
+    double val, found = NAN;
+    snprintf(path, sizeof path, "%s.oracle", prefix);
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return NAN;
+    while (fscanf(fp, "%63s %lf", key, &val) == 2)
+        if (strcmp(key, "oracle_ppl") == 0)
+            found = val;
+    fclose(fp);
+    return found;
+}
+
+int main(int argc, char **argv)
+{
+    nglm_cli_set_prog(argv[0]);
+    options o;
+    parse_args(argc, argv, &o);
+    nglm_error err;
+    char train_path[4200], valid_path[4200], test_path[4200];
+    if (o.default_corpus) {
+        snprintf(train_path, sizeof train_path, "%s.train.txt", o.corpus_prefix);
+        snprintf(valid_path, sizeof valid_path, "%s.valid.txt", o.corpus_prefix);
+        snprintf(test_path, sizeof test_path, "%s.test.txt", o.corpus_prefix);
+        o.train = train_path;
+        if (!o.valid)
+            o.valid = valid_path;
+        if (!o.test)
+            o.test = test_path;
+        if (!o.quiet)
+            printf("no --train given: using the bundled corpus %s.*\n", o.corpus_prefix);
+    }
+    if (o.tr.threads == 0) {
+#ifdef _OPENMP
+        o.tr.threads = omp_get_max_threads();
+#else
+        o.tr.threads = 1;
+#endif
+    }
+    double t0 = 0;
+#ifdef _OPENMP
+    t0 = omp_get_wtime();
+#endif
+
+    /* vocabulary */
+    nglm_model m;
+    memset(&m, 0, sizeof m);
+    m.tok = o.tok;
+    if (o.vocab) {
+        m.vocab = nglm_vocab_load(o.vocab, &err);
+        if (!m.vocab)
+            nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+    } else {
+        if (strcmp(o.train, "-") == 0)
+            nglm_cli_die(NGLM_EXIT_USAGE, "--train - (stdin) needs --vocab: the text is read twice");
+        m.vocab = nglm_vocab_new();
+        if (!m.vocab || nglm_vocab_count_file(m.vocab, o.train, &o.tok, NULL, &err) != 0 ||
+            nglm_vocab_finalize(m.vocab, o.min_count, o.max_vocab, &err) != 0)
+            nglm_cli_die(NGLM_EXIT_FAIL, "%s", m.vocab ? err.msg : "out of memory");
+    }
+    if (o.write_vocab && nglm_vocab_save(m.vocab, o.write_vocab, &err) != 0)
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+    int32_t V = (int32_t)nglm_vocab_size(m.vocab);
+    if (!o.quiet)
+        printf("vocabulary: %d words (specials included)\n", (int)V);
+
+    /* id streams */
+    nglm_corpus train, valid;
+    read_corpus(&train, o.train, &o, m.vocab, "train");
+    if (train.n_tokens == 0)
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s: no sentences to train on", o.train);
+    if (o.valid) {
+        read_corpus(&valid, o.valid, &o, m.vocab, "valid");
+        if (valid.n_tokens == 0)
+            nglm_cli_die(NGLM_EXIT_FAIL, "%s: no sentences to validate on", o.valid);
+    } else {
+        hold_out(&train, &valid, o.tr.seed);
+        if (!o.quiet)
+            printf("valid: %zu sentences held out of the training text, %zu tokens\n",
+                   valid.n_sents, valid.n_tokens);
+    }
+
+    /* features */
+    if (nglm_features_build(&m.feat, &train, V, o.order, o.cutoff, o.tr.threads, &err) != 0)
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+    if (!o.quiet) {
+        printf("features: %zu (", m.feat.n_feat);
+        for (int k = 0; k < o.order; k++) {
+            size_t n = k == 0 ? (size_t)V
+                              : m.feat.ctx_first[m.feat.ctx_order_start[k]] -
+                                    m.feat.ctx_first[m.feat.ctx_order_start[k - 1]];
+            printf("%s%d-grams %zu", k ? ", " : "", k + 1, n);
+        }
+        printf("), %zu contexts, %.1f bytes/feature in the index\n", m.feat.n_ctx,
+               (double)nglm_features_bytes(&m.feat) / (double)m.feat.n_feat);
+        printf("training: order %d, %d threads, batch %zu, l1 %g, l2 %g, lr %g\n", o.order,
+               o.tr.threads, o.tr.batch, o.tr.l1, o.tr.l2, o.tr.lr);
+        fflush(stdout);
+    }
+
+    /* training */
+    if (!o.quiet) {
+        o.tr.on_epoch = print_epoch;
+    }
+    if (nglm_train(&m, &train, &valid, &o.tr, &err) != 0)
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+    size_t pruned = 0;
+    if (nglm_model_prune(&m, &pruned, &err) != 0 || nglm_model_save(&m, o.model, &err) != 0)
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+    double t1 = t0;
+#ifdef _OPENMP
+    t1 = omp_get_wtime();
+#endif
+    printf("saved %s: epoch %u, valid ppl %.2f, %zu features (%zu zero-weight features pruned), "
+           "%.2f s\n", o.model, m.info.epochs, m.info.valid_ppl, m.feat.n_feat, pruned, t1 - t0);
+
+    /* test */
+    if (o.test) {
+        nglm_corpus test;
+        nglm_eval_report r;
+        if (nglm_corpus_read(&test, o.test, &o.tok, m.vocab, &err) != 0 ||
+            nglm_eval_corpus(&m, &test, o.tr.threads, 0, &r, &err) != 0)
+            nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+        nglm_eval_print(stdout, o.test, &r);
+        if (o.default_corpus) {
+            double oracle = read_oracle(o.corpus_prefix);
+            if (isfinite(oracle))
+                printf("test ppl %.2f vs the source's oracle ppl %.2f (%.1f%% above)\n", r.ppl,
+                       oracle, 100.0 * (r.ppl / oracle - 1.0));
+        }
+        nglm_corpus_free(&test);
+    }
+    nglm_corpus_free(&train);
+    nglm_corpus_free(&valid);
+    nglm_model_free(&m);
+    return 0;
+}

@@ -1,0 +1,467 @@
+/*
+ * vocab.c — the vocabulary: word ↔ id, with training counts (see
+ * include/nglm/vocab.h for the contract and the file format).
+ *
+ * Words live in uthash entries keyed by the word itself (the string is
+ * stored inline after the entry, so one allocation per word); id → word is a
+ * plain array built by nglm_vocab_finalize.  Counting happens in the hash
+ * only; finalisation sorts the entries (count descending, then strcmp) and
+ * deletes the dropped ones from the hash, so that a lookup of a dropped word
+ * fails and nglm_vocab_id maps it to <unk>.
+ *
+ * uthash is built with HASH_NONFATAL_OOM so that running out of memory is an
+ * error we return, not an exit() inside a macro.
+ */
+#include "nglm/vocab.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HASH_NONFATAL_OOM 1
+#define uthash_nonfatal_oom(e) ((e)->oom = 1)
+#include <uthash.h>
+
+typedef struct vocab_entry {
+    UT_hash_handle hh;
+    uint64_t count;
+    int32_t id;        /* -1 until finalize for ordinary words */
+    int oom;           /* set by uthash when adding failed */
+    char word[];       /* NUL-terminated key */
+} vocab_entry;
+
+struct nglm_vocab {
+    vocab_entry *table;  /* uthash head */
+    vocab_entry **by_id; /* size entries after finalize */
+    size_t size;
+    int final;
+};
+
+static const char *const vocab_specials[NGLM_NUM_SPECIAL] = {
+    NGLM_BOS_STR, NGLM_EOS_STR, NGLM_UNK_STR
+};
+
+/* Inserts a new entry for word (which must not be present). */
+static vocab_entry *vocab_insert(nglm_vocab *v, const char *word, size_t len,
+                                 nglm_error *err)
+{
+    vocab_entry *e = malloc(sizeof *e + len + 1);
+    if (!e) {
+        nglm_error_set(err, "vocabulary: out of memory");
+        return NULL;
+    }
+    memcpy(e->word, word, len + 1);
+    e->count = 0;
+    e->id = -1;
+    e->oom = 0;
+    HASH_ADD_KEYPTR(hh, v->table, e->word, (unsigned)len, e);
+    if (e->oom) {
+        free(e);
+        nglm_error_set(err, "vocabulary: out of memory");
+        return NULL;
+    }
+    return e;
+}
+
+static vocab_entry *vocab_lookup(const nglm_vocab *v, const char *word)
+{
+    vocab_entry *e = NULL;
+    HASH_FIND_STR(v->table, word, e);
+    return e;
+}
+
+/* Why word cannot be a vocabulary entry, or NULL if it can. */
+static const char *vocab_bad_word(const char *word)
+{
+    if (word[0] == '\0')
+        return "empty word";
+    if (strpbrk(word, "\t\n\r"))
+        return "word contains a TAB or newline";
+    return NULL;
+}
+
+nglm_vocab *nglm_vocab_new(void)
+{
+    nglm_vocab *v = calloc(1, sizeof *v);
+    if (!v)
+        return NULL;
+    for (int i = 0; i < NGLM_NUM_SPECIAL; i++) {
+        vocab_entry *e = vocab_insert(v, vocab_specials[i], strlen(vocab_specials[i]), NULL);
+        if (!e) {
+            nglm_vocab_free(v);
+            return NULL;
+        }
+        e->id = i;
+    }
+    v->size = NGLM_NUM_SPECIAL;
+    return v;
+}
+
+void nglm_vocab_free(nglm_vocab *v)
+{
+    if (!v)
+        return;
+    vocab_entry *e, *tmp;
+    HASH_ITER(hh, v->table, e, tmp) {
+        HASH_DEL(v->table, e);
+        free(e);
+    }
+    free(v->by_id);
+    free(v);
+}
+
+int nglm_vocab_add(nglm_vocab *v, const char *word, uint64_t n, nglm_error *err)
+{
+    if (v->final)
+        return nglm_error_set(err, "vocabulary: cannot add '%s' after finalisation", word);
+    vocab_entry *e = vocab_lookup(v, word);
+    if (!e) {
+        const char *why = vocab_bad_word(word);
+        if (why)
+            return nglm_error_set(err, "vocabulary: %s", why);
+        e = vocab_insert(v, word, strlen(word), err);
+        if (!e)
+            return -1;
+        v->size++;
+    }
+    if (e->count > UINT64_MAX - n)
+        return nglm_error_set(err, "vocabulary: count of '%s' overflows", word);
+    e->count += n;
+    return 0;
+}
+
+/* Final order of ordinary words: count descending, then bytewise. */
+static int vocab_cmp(const void *a, const void *b)
+{
+    const vocab_entry *x = *(const vocab_entry *const *)a;
+    const vocab_entry *y = *(const vocab_entry *const *)b;
+    if (x->count != y->count)
+        return x->count > y->count ? -1 : 1;
+    return strcmp(x->word, y->word);
+}
+
+int nglm_vocab_finalize(nglm_vocab *v, uint64_t min_count, size_t max_vocab,
+                        nglm_error *err)
+{
+    if (v->final)
+        return nglm_error_set(err, "vocabulary: already finalised");
+    if (max_vocab != 0 && max_vocab < NGLM_NUM_SPECIAL)
+        return nglm_error_set(err, "vocabulary: max_vocab %zu is smaller than the %d special tokens",
+                              max_vocab, NGLM_NUM_SPECIAL);
+    size_t total = HASH_COUNT(v->table);
+    vocab_entry **all = malloc(total * sizeof *all);
+    if (!all)
+        return nglm_error_set(err, "vocabulary: out of memory");
+    vocab_entry *special[NGLM_NUM_SPECIAL];
+    size_t n = 0;
+    vocab_entry *e, *tmp;
+    HASH_ITER(hh, v->table, e, tmp) {
+        if (e->id >= 0 && e->id < NGLM_NUM_SPECIAL)
+            special[e->id] = e;
+        else
+            all[n++] = e;
+    }
+    qsort(all, n, sizeof *all, vocab_cmp);
+
+    /* Sorted by count, the words below min_count form a suffix. */
+    size_t keep = n;
+    while (keep > 0 && min_count > 1 && all[keep - 1]->count < min_count)
+        keep--;
+    if (max_vocab != 0 && keep > max_vocab - NGLM_NUM_SPECIAL)
+        keep = max_vocab - NGLM_NUM_SPECIAL;
+
+    vocab_entry **by_id = malloc((keep + NGLM_NUM_SPECIAL) * sizeof *by_id);
+    if (!by_id) {
+        free(all);
+        return nglm_error_set(err, "vocabulary: out of memory");
+    }
+    for (int i = 0; i < NGLM_NUM_SPECIAL; i++)
+        by_id[i] = special[i];
+    for (size_t i = 0; i < keep; i++) {
+        all[i]->id = (int32_t)(NGLM_NUM_SPECIAL + i);
+        by_id[NGLM_NUM_SPECIAL + i] = all[i];
+    }
+    for (size_t i = keep; i < n; i++) {
+        special[NGLM_UNK]->count += all[i]->count;
+        HASH_DEL(v->table, all[i]);
+        free(all[i]);
+    }
+    free(all);
+    v->by_id = by_id;
+    v->size = keep + NGLM_NUM_SPECIAL;
+    v->final = 1;
+    return 0;
+}
+
+int nglm_vocab_count_file(nglm_vocab *v, const char *path, const nglm_tok_options *opt,
+                          uint64_t *sentences, nglm_error *err)
+{
+    nglm_tokenizer *t = nglm_tokenizer_open(path, opt, err);
+    if (!t)
+        return -1;
+    uint64_t n_sents = 0;
+    char **tok;
+    size_t n;
+    int r;
+    while ((r = nglm_tokenizer_next(t, &tok, &n, err)) > 0) {
+        for (size_t i = 0; i < n; i++) {
+            /* Literal sentence markers in the text are ignored (SRILM). */
+            if (strcmp(tok[i], NGLM_BOS_STR) == 0 || strcmp(tok[i], NGLM_EOS_STR) == 0)
+                continue;
+            if (nglm_vocab_add(v, tok[i], 1, err) < 0) {
+                nglm_error_prefix(err, "%s:%zu", path, nglm_tokenizer_line(t));
+                nglm_tokenizer_close(t);
+                return -1;
+            }
+        }
+        n_sents++;
+    }
+    nglm_tokenizer_close(t);
+    if (r < 0)
+        return -1;
+    if (nglm_vocab_add(v, NGLM_EOS_STR, n_sents, err) < 0)
+        return -1;
+    if (sentences)
+        *sentences = n_sents;
+    return 0;
+}
+
+size_t nglm_vocab_size(const nglm_vocab *v) { return v->size; }
+
+int nglm_vocab_is_final(const nglm_vocab *v) { return v->final; }
+
+int32_t nglm_vocab_find(const nglm_vocab *v, const char *word)
+{
+    const vocab_entry *e = vocab_lookup(v, word);
+    return e ? e->id : -1;
+}
+
+int32_t nglm_vocab_id(const nglm_vocab *v, const char *word)
+{
+    const vocab_entry *e = vocab_lookup(v, word);
+    return e && e->id >= 0 ? e->id : NGLM_UNK;
+}
+
+const char *nglm_vocab_word(const nglm_vocab *v, int32_t id)
+{
+    if (id < 0 || (size_t)id >= v->size)
+        return NULL;
+    if (v->by_id)
+        return v->by_id[id]->word;
+    return id < NGLM_NUM_SPECIAL ? vocab_specials[id] : NULL;
+}
+
+uint64_t nglm_vocab_count(const nglm_vocab *v, int32_t id)
+{
+    if (id < 0 || (size_t)id >= v->size)
+        return 0;
+    if (v->by_id)
+        return v->by_id[id]->count;
+    if (id < NGLM_NUM_SPECIAL)
+        return vocab_lookup(v, vocab_specials[id])->count;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ file I/O */
+
+int nglm_vocab_save(const nglm_vocab *v, const char *path, nglm_error *err)
+{
+    if (!v->final)
+        return nglm_error_set(err, "%s: cannot save a vocabulary that is not finalised", path);
+    FILE *fp = fopen(path, "wb");
+    if (!fp)
+        return nglm_error_errno(err, errno, "%s", path);
+    for (size_t i = 0; i < v->size; i++) {
+        if (fprintf(fp, "%s\t%" PRIu64 "\n", v->by_id[i]->word, v->by_id[i]->count) < 0) {
+            int e = errno;
+            fclose(fp);
+            return nglm_error_errno(err, e, "%s: write error", path);
+        }
+    }
+    if (fclose(fp) != 0)
+        return nglm_error_errno(err, errno, "%s: write error", path);
+    return 0;
+}
+
+/* Parses a decimal count (digits only, no sign, no overflow). */
+static int vocab_parse_count(const char *s, uint64_t *out)
+{
+    if (*s == '\0')
+        return -1;
+    uint64_t x = 0;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return -1;
+        unsigned d = (unsigned)(*s - '0');
+        if (x > (UINT64_MAX - d) / 10)
+            return -1;
+        x = x * 10 + d;
+    }
+    *out = x;
+    return 0;
+}
+
+/* Grows the id → word array of a vocabulary being loaded. */
+static int vocab_push(nglm_vocab *v, vocab_entry *e, size_t *cap)
+{
+    if (v->size == *cap) {
+        size_t c = *cap ? 2 * *cap : 1024;
+        vocab_entry **p = realloc(v->by_id, c * sizeof *p);
+        if (!p)
+            return -1;
+        v->by_id = p;
+        *cap = c;
+    }
+    v->by_id[v->size++] = e;
+    return 0;
+}
+
+nglm_vocab *nglm_vocab_load(const char *path, nglm_error *err)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        nglm_error_errno(err, errno, "%s", path);
+        return NULL;
+    }
+    nglm_vocab *v = calloc(1, sizeof *v);
+    if (!v) {
+        fclose(fp);
+        nglm_error_set(err, "%s: out of memory", path);
+        return NULL;
+    }
+    char *line = NULL;
+    size_t cap = 0, by_id_cap = 0, lineno = 0;
+    ssize_t got;
+    while ((got = getline(&line, &cap, fp)) >= 0) {
+        lineno++;
+        size_t len = (size_t)got;
+        if (len > 0 && line[len - 1] == '\n')
+            line[--len] = '\0';
+        if (len > 0 && line[len - 1] == '\r')
+            line[--len] = '\0';
+        if (strlen(line) != len) {
+            nglm_error_set(err, "%s:%zu: NUL byte in line", path, lineno);
+            goto fail;
+        }
+        char *tab = strrchr(line, '\t');
+        if (!tab) {
+            nglm_error_set(err, "%s:%zu: missing TAB between word and count", path, lineno);
+            goto fail;
+        }
+        *tab = '\0';
+        const char *word = line, *count_str = tab + 1;
+        uint64_t count;
+        if (vocab_parse_count(count_str, &count) < 0) {
+            nglm_error_set(err, "%s:%zu: bad count '%s' (expected a decimal integer)",
+                           path, lineno, count_str);
+            goto fail;
+        }
+        const char *why = vocab_bad_word(word);
+        if (why) {
+            nglm_error_set(err, "%s:%zu: %s", path, lineno, why);
+            goto fail;
+        }
+        if (v->size < NGLM_NUM_SPECIAL && strcmp(word, vocab_specials[v->size]) != 0) {
+            nglm_error_set(err, "%s:%zu: expected the special token %s on line %zu, found '%s'",
+                           path, lineno, vocab_specials[v->size], v->size + 1, word);
+            goto fail;
+        }
+        vocab_entry *e = vocab_lookup(v, word);
+        if (e) {
+            nglm_error_set(err, "%s:%zu: duplicate word '%s' (first on line %" PRId32 ")",
+                           path, lineno, word, e->id + 1);
+            goto fail;
+        }
+        if (v->size >= INT32_MAX) {
+            nglm_error_set(err, "%s:%zu: too many words", path, lineno);
+            goto fail;
+        }
+        e = vocab_insert(v, word, strlen(word), err);
+        if (!e) {
+            nglm_error_prefix(err, "%s:%zu", path, lineno);
+            goto fail;
+        }
+        e->id = (int32_t)v->size;
+        e->count = count;
+        if (vocab_push(v, e, &by_id_cap) < 0) {
+            nglm_error_set(err, "%s:%zu: out of memory", path, lineno);
+            goto fail;
+        }
+    }
+    if (ferror(fp)) {
+        nglm_error_errno(err, errno, "%s: read error", path);
+        goto fail;
+    }
+    if (v->size < NGLM_NUM_SPECIAL) {
+        nglm_error_set(err, "%s: the special tokens <s>, </s>, <unk> are missing "
+                       "(the file has %zu entries)", path, v->size);
+        goto fail;
+    }
+    free(line);
+    fclose(fp);
+    v->final = 1;
+    return v;
+
+fail:
+    free(line);
+    fclose(fp);
+    nglm_vocab_free(v);
+    return NULL;
+}
+
+/* ------------------------------------------------------------ from memory */
+
+nglm_vocab *nglm_vocab_from_list(const char *const *words, const uint64_t *counts,
+                                 size_t n, nglm_error *err)
+{
+    if (n < NGLM_NUM_SPECIAL) {
+        nglm_error_set(err, "vocabulary: %zu words, fewer than the %d special tokens",
+                       n, NGLM_NUM_SPECIAL);
+        return NULL;
+    }
+    if (n > INT32_MAX) {
+        nglm_error_set(err, "vocabulary: too many words (%zu)", n);
+        return NULL;
+    }
+    nglm_vocab *v = calloc(1, sizeof *v);
+    if (v)
+        v->by_id = malloc(n * sizeof *v->by_id);
+    if (!v || !v->by_id) {
+        free(v);
+        nglm_error_set(err, "vocabulary: out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *word = words[i];
+        const char *why = vocab_bad_word(word);
+        if (why) {
+            nglm_error_set(err, "vocabulary: word %zu: %s", i, why);
+            goto fail;
+        }
+        if (i < NGLM_NUM_SPECIAL && strcmp(word, vocab_specials[i]) != 0) {
+            nglm_error_set(err, "vocabulary: word %zu must be %s, found '%s'", i,
+                           vocab_specials[i], word);
+            goto fail;
+        }
+        vocab_entry *e = vocab_lookup(v, word);
+        if (e) {
+            nglm_error_set(err, "vocabulary: duplicate word '%s' (ids %" PRId32 " and %zu)",
+                           word, e->id, i);
+            goto fail;
+        }
+        e = vocab_insert(v, word, strlen(word), err);
+        if (!e)
+            goto fail;
+        e->id = (int32_t)i;
+        e->count = counts ? counts[i] : 0;
+        v->by_id[v->size++] = e;
+    }
+    v->final = 1;
+    return v;
+
+fail:
+    nglm_vocab_free(v);
+    return NULL;
+}

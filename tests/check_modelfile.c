@@ -1,0 +1,951 @@
+/*
+ * check_modelfile.c — tests of the binary model file and of pruning
+ * (src/modelfile.c, doc/model-format.md), and of nglm_vocab_from_list which
+ * the loader builds the vocabulary with.
+ *
+ * A small model is built in memory (a synthetic corpus, all its n-grams as
+ * features, deterministic pseudo-random weights with many exact zeros).  The
+ * file must round-trip bit for bit; every truncation and every single-byte
+ * change of a saved file must be rejected with a message, never a crash;
+ * files that pass the checksum but lie about their sizes must be rejected
+ * before anything large is allocated (the test recomputes the CRC with its
+ * own bitwise CRC-32, which also pins the checksum to the standard one).
+ * Pruning must leave every probability unchanged: it is checked against the
+ * dense reference nglm_model_dist_dense.
+ */
+#include "testutil.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <signal.h>
+
+#include "nglm/corpus.h"
+#include "nglm/features.h"
+#include "nglm/model.h"
+#include "nglm/modelfile.h"
+#include "nglm/vocab.h"
+
+/* ------------------------------------------------------------------ helpers */
+
+static uint64_t rng_next(uint64_t *s)
+{
+    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
+    return *s >> 33;
+}
+
+static const char *const test_words[] = {
+    "<s>", "</s>", "<unk>", "the", "cat", "dog", "sat", "on", "mat", "a", "ran", "fast",
+    "très", "naïve"
+};
+#define N_TEST_WORDS (sizeof test_words / sizeof test_words[0])
+
+/* A model of the given order over a synthetic corpus of n_sents sentences;
+ * about zero_pct % of the non-unigram weights are exactly 0. */
+static void build_model(nglm_model *m, int order, size_t n_sents, int zero_pct, uint64_t seed)
+{
+    nglm_error err = { "" };
+    uint64_t counts[N_TEST_WORDS];
+    for (size_t i = 0; i < N_TEST_WORDS; i++)
+        counts[i] = 1000 - 7 * i;
+    memset(m, 0, sizeof *m);
+    m->vocab = nglm_vocab_from_list(test_words, counts, N_TEST_WORDS, &err);
+    ck_assert_msg(m->vocab != NULL, "%s", err.msg);
+
+    char **lines = calloc(n_sents, sizeof *lines);
+    ck_assert_ptr_nonnull(lines);
+    uint64_t s = seed;
+    for (size_t i = 0; i < n_sents; i++) {
+        lines[i] = calloc(1, 256);
+        ck_assert_ptr_nonnull(lines[i]);
+        size_t len = 1 + rng_next(&s) % 6;
+        for (size_t j = 0; j < len; j++) {
+            /* skewed towards the first words, so n-grams repeat */
+            size_t r = rng_next(&s) % 100;
+            size_t w = 3 + (r < 60 ? r % 4 : r % (N_TEST_WORDS - 3));
+            if (j)
+                strcat(lines[i], " ");
+            strcat(lines[i], test_words[w]);
+        }
+    }
+    nglm_corpus c;
+    ck_assert_msg(nglm_corpus_from_lines(&c, (const char *const *)lines, n_sents, m->vocab,
+                                         &err) == 0, "%s", err.msg);
+    ck_assert_msg(nglm_features_build(&m->feat, &c, (int32_t)N_TEST_WORDS, order, NULL, 1,
+                                      &err) == 0, "%s", err.msg);
+    nglm_corpus_free(&c);
+    for (size_t i = 0; i < n_sents; i++)
+        free(lines[i]);
+    free(lines);
+
+    m->theta = malloc(m->feat.n_feat * sizeof *m->theta);
+    ck_assert_ptr_nonnull(m->theta);
+    for (size_t f = 0; f < m->feat.n_feat; f++) {
+        double x = (double)(rng_next(&s) % 2000001) / 1000000.0 - 1.0;
+        if (f >= (size_t)m->feat.V && (int)(rng_next(&s) % 100) < zero_pct)
+            x = 0;
+        m->theta[f] = f == NGLM_BOS ? 0 : x;
+    }
+    m->tok.mode = NGLM_TOK_WORD;
+    m->tok.lowercase = 1;
+    m->tok.replace_invalid = 1;
+    m->info.l1 = 0.5;
+    m->info.l2 = 1.0 / 6;
+    m->info.lr = 1.5;
+    m->info.epochs = 7;
+    m->info.batch = 1000;
+    m->info.seed = 0x0123456789abcdefull;
+    m->info.train_tokens = 123456789012ull;
+    m->info.valid_ppl = 146.25;
+    m->info.pruned = 3;
+}
+
+static void assert_models_equal(const nglm_model *a, const nglm_model *b)
+{
+    const nglm_features *F = &a->feat, *G = &b->feat;
+    ck_assert_int_eq(F->order, G->order);
+    ck_assert_int_eq(F->V, G->V);
+    ck_assert_mem_eq(F->cutoff, G->cutoff, sizeof F->cutoff);
+    ck_assert_uint_eq(F->n_ctx, G->n_ctx);
+    ck_assert_uint_eq(F->n_feat, G->n_feat);
+    ck_assert_mem_eq(F->ctx_order_start, G->ctx_order_start, sizeof F->ctx_order_start);
+    if (F->n_ctx) {
+        ck_assert_mem_eq(F->ctx_parent, G->ctx_parent, F->n_ctx * sizeof(int32_t));
+        ck_assert_mem_eq(F->ctx_word, G->ctx_word, F->n_ctx * sizeof(int32_t));
+    }
+    ck_assert_mem_eq(F->ctx_first, G->ctx_first, (F->n_ctx + 1) * sizeof(uint32_t));
+    ck_assert_mem_eq(F->feat_word, G->feat_word, F->n_feat * sizeof(int32_t));
+    ck_assert_mem_eq(F->feat_back, G->feat_back, F->n_feat * sizeof(int32_t));
+    ck_assert_mem_eq(F->feat_count, G->feat_count, F->n_feat * sizeof(uint32_t));
+    ck_assert_mem_eq(F->ctx1, G->ctx1, (size_t)F->V * sizeof(int32_t));
+    ck_assert_mem_eq(a->theta, b->theta, F->n_feat * sizeof(double));
+    ck_assert_int_eq(a->tok.mode, b->tok.mode);
+    ck_assert_int_eq(a->tok.lowercase, b->tok.lowercase);
+    ck_assert_int_eq(a->tok.replace_invalid, b->tok.replace_invalid);
+    ck_assert_mem_eq(&a->info.l1, &b->info.l1, sizeof(double));
+    ck_assert_mem_eq(&a->info.l2, &b->info.l2, sizeof(double));
+    ck_assert_mem_eq(&a->info.lr, &b->info.lr, sizeof(double));
+    ck_assert_mem_eq(&a->info.valid_ppl, &b->info.valid_ppl, sizeof(double));
+    ck_assert_uint_eq(a->info.epochs, b->info.epochs);
+    ck_assert_uint_eq(a->info.batch, b->info.batch);
+    ck_assert_uint_eq(a->info.seed, b->info.seed);
+    ck_assert_uint_eq(a->info.train_tokens, b->info.train_tokens);
+    ck_assert_uint_eq(a->info.pruned, b->info.pruned);
+    ck_assert_uint_eq(nglm_vocab_size(a->vocab), nglm_vocab_size(b->vocab));
+    ck_assert_int_eq(nglm_vocab_is_final(b->vocab), 1);
+    for (int32_t i = 0; i < (int32_t)nglm_vocab_size(a->vocab); i++) {
+        ck_assert_str_eq(nglm_vocab_word(a->vocab, i), nglm_vocab_word(b->vocab, i));
+        ck_assert_uint_eq(nglm_vocab_count(a->vocab, i), nglm_vocab_count(b->vocab, i));
+        ck_assert_int_eq(nglm_vocab_find(b->vocab, nglm_vocab_word(a->vocab, i)), i);
+    }
+}
+
+/* A fresh directory for one test's files. */
+static const char *temp_dir(void)
+{
+    static char dir[64];
+    snprintf(dir, sizeof dir, "/tmp/nglm-mf-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    return dir;
+}
+
+/* Removes a test directory and the files in it. */
+static void remove_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    struct dirent *e;
+    char path[512];
+    while ((e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        ck_assert_int_eq(unlink(path), 0);
+    }
+    closedir(d);
+    ck_assert_int_eq(rmdir(dir), 0);
+}
+
+static unsigned char *slurp(const char *path, size_t *size)
+{
+    FILE *fp = fopen(path, "rb");
+    ck_assert_ptr_nonnull(fp);
+    ck_assert_int_eq(fseek(fp, 0, SEEK_END), 0);
+    long n = ftell(fp);
+    ck_assert_int_ge(n, 0);
+    rewind(fp);
+    unsigned char *buf = malloc((size_t)n + 1);
+    ck_assert_ptr_nonnull(buf);
+    ck_assert_uint_eq(fread(buf, 1, (size_t)n, fp), (size_t)n);
+    fclose(fp);
+    *size = (size_t)n;
+    return buf;
+}
+
+/* Writes a fresh file (unlinking first: rewriting a file in place can make
+ * the file system flush it on close, which made these loops slow). */
+static void spit(const char *path, const void *buf, size_t size)
+{
+    unlink(path);
+    FILE *fp = fopen(path, "wb");
+    ck_assert_ptr_nonnull(fp);
+    if (size)
+        ck_assert_uint_eq(fwrite(buf, 1, size, fp), size);
+    ck_assert_int_eq(fclose(fp), 0);
+}
+
+/* Saves m to dir/name and returns the path (static, one at a time). */
+static const char *save_to(const nglm_model *m, const char *dir, const char *name)
+{
+    static char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    nglm_error err = { "" };
+    ck_assert_msg(nglm_model_save(m, path, &err) == 0, "%s", err.msg);
+    return path;
+}
+
+/* Loading path must fail with a message that starts with the path and
+ * contains want (if not NULL); returns nothing, leaks nothing. */
+static void expect_load_error(const char *path, const char *want)
+{
+    nglm_model m;
+    nglm_error err = { "" };
+    ck_assert_int_eq(nglm_model_load(&m, path, &err), -1);
+    ck_assert_ptr_null(m.vocab);
+    ck_assert_ptr_null(m.theta);
+    ck_assert_msg(strncmp(err.msg, path, strlen(path)) == 0, "message '%s' lacks the path",
+                  err.msg);
+    if (want)
+        ck_assert_msg(strstr(err.msg, want) != NULL, "message '%s' lacks '%s'", err.msg, want);
+}
+
+/* Standard CRC-32 (reflected, polynomial 0xEDB88320), bit by bit. */
+static uint32_t crc32_ref(const unsigned char *p, size_t n)
+{
+    uint32_t c = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++)
+            c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1)));
+    }
+    return ~c;
+}
+
+#define OFF_CRC 32
+#define SECTION_TABLE 40
+
+/* Recomputes the CRC of a file image (its own field counted as zero). */
+static void fix_crc(unsigned char *buf, size_t size)
+{
+    memset(buf + OFF_CRC, 0, 4);
+    uint32_t c = crc32_ref(buf, size);
+    memcpy(buf + OFF_CRC, &c, 4);
+}
+
+/* Offset of section id (1 INFO, 2 VOCAB, 3 FEATURES, 4 WEIGHTS). */
+static uint64_t section_offset(const unsigned char *buf, uint32_t id)
+{
+    uint32_t n;
+    memcpy(&n, buf + 20, 4);
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t x;
+        uint64_t off;
+        memcpy(&x, buf + SECTION_TABLE + 24 * i, 4);
+        memcpy(&off, buf + SECTION_TABLE + 24 * i + 8, 8);
+        if (x == id)
+            return off;
+    }
+    ck_abort_msg("no section %u", id);
+    return 0;
+}
+
+/* Every predicted position of random sentences: max |p_a - p_b|. */
+static double max_dense_diff(const nglm_model *a, const nglm_model *b, uint64_t seed,
+                             int n_sents)
+{
+    int32_t V = a->feat.V;
+    double *pa = malloc((size_t)V * sizeof *pa), *pb = malloc((size_t)V * sizeof *pb);
+    ck_assert_ptr_nonnull(pa);
+    ck_assert_ptr_nonnull(pb);
+    int32_t sent[12];
+    double worst = 0;
+    uint64_t s = seed;
+    for (int k = 0; k < n_sents; k++) {
+        size_t len = 1 + rng_next(&s) % 11;
+        for (size_t i = 0; i + 1 < len; i++) {
+            size_t r = rng_next(&s) % 100;
+            sent[i] = (int32_t)(r < 5 ? NGLM_UNK : 3 + (r < 60 ? r % 4 : r % (size_t)(V - 3)));
+        }
+        sent[len - 1] = NGLM_EOS;
+        for (size_t i = 0; i < len; i++) {
+            nglm_model_dist_dense(a, sent, i, pa);
+            nglm_model_dist_dense(b, sent, i, pb);
+            for (int32_t w = 0; w < V; w++)
+                worst = fmax(worst, fabs(pa[w] - pb[w]));
+        }
+    }
+    free(pa);
+    free(pb);
+    return worst;
+}
+
+/* Feature id of the n-gram words[0..n-1] (oldest first), or -1. */
+static int32_t ngram_feature(const nglm_features *F, const int32_t *words, int n)
+{
+    if (n == 1)
+        return words[0];
+    int32_t ctx = F->ctx1[words[n - 2]];
+    for (int j = n - 3; j >= 0 && ctx >= 0; j--)
+        ctx = nglm_features_child(F, ctx, words[j]);
+    return ctx < 0 ? -1 : nglm_features_find(F, ctx, words[n - 1]);
+}
+
+/* Words of context x, oldest first; returns its length. */
+static int context_words(const nglm_features *F, int32_t x, int32_t *words)
+{
+    int n = 0;
+    for (; x >= 0; x = F->ctx_parent[x])
+        words[n++] = F->ctx_word[x];
+    return n;
+}
+
+/* ------------------------------------------------------------------ vocabulary */
+
+START_TEST(test_vocab_from_list)
+{
+    nglm_error err = { "" };
+    const char *words[] = { "<s>", "</s>", "<unk>", "zebra", "apple", "mango" };
+    const uint64_t counts[] = { 0, 10, 2, 1, 5, 5 };
+    nglm_vocab *v = nglm_vocab_from_list(words, counts, 6, &err);
+    ck_assert_msg(v != NULL, "%s", err.msg);
+    ck_assert_int_eq(nglm_vocab_is_final(v), 1);
+    ck_assert_uint_eq(nglm_vocab_size(v), 6);
+    for (int32_t i = 0; i < 6; i++) {
+        ck_assert_str_eq(nglm_vocab_word(v, i), words[i]);
+        ck_assert_uint_eq(nglm_vocab_count(v, i), counts[i]);
+        ck_assert_int_eq(nglm_vocab_find(v, words[i]), i);
+    }
+    ck_assert_int_eq(nglm_vocab_id(v, "kiwi"), NGLM_UNK);
+    ck_assert_int_eq(nglm_vocab_add(v, "kiwi", 1, &err), -1);
+    nglm_vocab_free(v);
+
+    v = nglm_vocab_from_list(words, NULL, 3, &err);
+    ck_assert_ptr_nonnull(v);
+    ck_assert_uint_eq(nglm_vocab_count(v, NGLM_EOS), 0);
+    nglm_vocab_free(v);
+
+    const char *dup[] = { "<s>", "</s>", "<unk>", "a", "b", "a" };
+    ck_assert_ptr_null(nglm_vocab_from_list(dup, NULL, 6, &err));
+    ck_assert_ptr_nonnull(strstr(err.msg, "duplicate word 'a'"));
+    const char *dup_special[] = { "<s>", "</s>", "<unk>", "</s>" };
+    ck_assert_ptr_null(nglm_vocab_from_list(dup_special, NULL, 4, &err));
+    ck_assert_ptr_nonnull(strstr(err.msg, "duplicate"));
+    const char *order[] = { "</s>", "<s>", "<unk>" };
+    ck_assert_ptr_null(nglm_vocab_from_list(order, NULL, 3, &err));
+    ck_assert_ptr_nonnull(strstr(err.msg, "must be <s>"));
+    const char *empty[] = { "<s>", "</s>", "<unk>", "" };
+    ck_assert_ptr_null(nglm_vocab_from_list(empty, NULL, 4, &err));
+    ck_assert_ptr_nonnull(strstr(err.msg, "empty word"));
+    const char *tab[] = { "<s>", "</s>", "<unk>", "a\tb" };
+    ck_assert_ptr_null(nglm_vocab_from_list(tab, NULL, 4, &err));
+    ck_assert_ptr_null(nglm_vocab_from_list(words, NULL, 2, &err));
+}
+END_TEST
+
+/* ------------------------------------------------------------------ round trip */
+
+START_TEST(test_roundtrip)
+{
+    /* _i: order 1 .. 5 */
+    int order = _i;
+    nglm_model a, b;
+    build_model(&a, order, 60, 30, 42 + (uint64_t)order);
+    const char *dir = temp_dir();
+    char path[256];
+    snprintf(path, sizeof path, "%s", save_to(&a, dir, "m.nglm"));
+    ck_assert_int_eq(nglm_model_file_is_native(path), 1);
+
+    nglm_error err = { "" };
+    ck_assert_msg(nglm_model_load(&b, path, &err) == 0, "%s", err.msg);
+    assert_models_equal(&a, &b);
+    ck_assert(max_dense_diff(&a, &b, 7, 50) == 0.0);
+
+    /* saving the loaded model gives the same bytes */
+    size_t n1, n2;
+    unsigned char *f1 = slurp(path, &n1);
+    const char *p2 = save_to(&b, dir, "again.nglm");
+    unsigned char *f2 = slurp(p2, &n2);
+    ck_assert_uint_eq(n1, n2);
+    ck_assert_mem_eq(f1, f2, n1);
+
+    /* the stored CRC is the standard CRC-32 of the file with its field zeroed */
+    uint32_t stored;
+    memcpy(&stored, f1 + OFF_CRC, 4);
+    memset(f1 + OFF_CRC, 0, 4);
+    ck_assert_uint_eq(stored, crc32_ref(f1, n1));
+
+    /* overwriting an existing model */
+    b.theta[3] += 1;
+    ck_assert_int_eq(nglm_model_save(&b, path, &err), 0);
+    nglm_model c;
+    ck_assert_int_eq(nglm_model_load(&c, path, &err), 0);
+    ck_assert(c.theta[3] == b.theta[3]);
+    nglm_model_free(&c);
+
+    free(f1);
+    free(f2);
+    nglm_model_free(&a);
+    nglm_model_free(&b);
+    remove_dir(dir);
+}
+END_TEST
+
+START_TEST(test_header_fields)
+{
+    nglm_model a;
+    build_model(&a, 3, 20, 0, 5);
+    const char *dir = temp_dir();
+    const char *path = save_to(&a, dir, "m.nglm");
+    size_t n;
+    unsigned char *buf = slurp(path, &n);
+    ck_assert_mem_eq(buf, "NGLMMODL", 8);
+    uint32_t version, bom, header_size, n_sec;
+    uint64_t file_size;
+    memcpy(&version, buf + 8, 4);
+    memcpy(&bom, buf + 12, 4);
+    memcpy(&header_size, buf + 16, 4);
+    memcpy(&n_sec, buf + 20, 4);
+    memcpy(&file_size, buf + 24, 8);
+    ck_assert_uint_eq(version, NGLM_MODEL_VERSION);
+    ck_assert_uint_eq(bom, 0x01020304u);
+    ck_assert_uint_eq(n_sec, 4);
+    ck_assert_uint_eq(header_size, 40 + 24 * 4);
+    ck_assert_uint_eq(file_size, n);
+    for (uint32_t id = 1; id <= 4; id++) {
+        uint64_t off = section_offset(buf, id);
+        ck_assert_uint_eq(off % 8, 0);
+        ck_assert_uint_ge(off, header_size);
+    }
+    /* INFO: l1 first, then the tokenizer settings at bytes 64.. */
+    uint64_t info = section_offset(buf, 1);
+    double l1;
+    uint32_t mode;
+    memcpy(&l1, buf + info, 8);
+    memcpy(&mode, buf + info + 64, 4);
+    ck_assert(l1 == 0.5);
+    ck_assert_uint_eq(mode, NGLM_TOK_WORD);
+    /* VOCAB: the count, then "<s>" */
+    uint64_t voc = section_offset(buf, 2), nw;
+    uint32_t len;
+    memcpy(&nw, buf + voc, 8);
+    memcpy(&len, buf + voc + 8, 4);
+    ck_assert_uint_eq(nw, N_TEST_WORDS);
+    ck_assert_uint_eq(len, 3);
+    ck_assert_mem_eq(buf + voc + 12, "<s>", 3);
+    free(buf);
+    nglm_model_free(&a);
+    remove_dir(dir);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ damaged files */
+
+START_TEST(test_truncated_everywhere)
+{
+    nglm_model a;
+    build_model(&a, 3, 15, 30, 11);
+    const char *dir = temp_dir();
+    char path[256], cut[256];
+    snprintf(path, sizeof path, "%s", save_to(&a, dir, "m.nglm"));
+    snprintf(cut, sizeof cut, "%s/cut.nglm", dir);
+    size_t n;
+    unsigned char *buf = slurp(path, &n);
+    ck_assert_uint_lt(n, 20000);
+    for (size_t len = 0; len < n; len++) {
+        spit(cut, buf, len);
+        expect_load_error(cut, len == 0 ? "not an nglm model file" : "file is truncated");
+    }
+    /* and one byte too many */
+    unsigned char *longer = malloc(n + 1);
+    memcpy(longer, buf, n);
+    longer[n] = 0;
+    spit(cut, longer, n + 1);
+    expect_load_error(cut, "corrupted");
+    free(longer);
+    free(buf);
+    nglm_model_free(&a);
+    remove_dir(dir);
+}
+END_TEST
+
+START_TEST(test_every_byte_flipped)
+{
+    nglm_model a;
+    build_model(&a, 3, 15, 30, 12);
+    const char *dir = temp_dir();
+    char path[256], bad[256];
+    snprintf(path, sizeof path, "%s", save_to(&a, dir, "m.nglm"));
+    snprintf(bad, sizeof bad, "%s/bad.nglm", dir);
+    size_t n;
+    unsigned char *buf = slurp(path, &n);
+    static const unsigned char masks[] = { 0x01, 0x80, 0xFF };
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < sizeof masks; k++) {
+            buf[i] ^= masks[k];
+            spit(bad, buf, n);
+            expect_load_error(bad, NULL);
+            buf[i] ^= masks[k];
+        }
+    free(buf);
+    nglm_model_free(&a);
+    remove_dir(dir);
+}
+END_TEST
+
+START_TEST(test_foreign_files)
+{
+    nglm_model a;
+    build_model(&a, 2, 10, 0, 13);
+    const char *dir = temp_dir();
+    char path[256], bad[256];
+    snprintf(path, sizeof path, "%s", save_to(&a, dir, "m.nglm"));
+    snprintf(bad, sizeof bad, "%s/bad.nglm", dir);
+    size_t n;
+    unsigned char *buf = slurp(path, &n);
+
+    /* wrong magic */
+    memcpy(buf, "NGLMMODX", 8);
+    spit(bad, buf, n);
+    expect_load_error(bad, ": not an nglm model file");
+    ck_assert_int_eq(nglm_model_file_is_native(bad), 0);
+    memcpy(buf, "NGLMMODL", 8);
+    const char *arpa = "\n\\data\\\nngram 1=3\n";
+    spit(bad, arpa, strlen(arpa));
+    expect_load_error(bad, "not an nglm model file");
+    ck_assert_int_eq(nglm_model_file_is_native(bad), 0);
+
+    /* a newer version, whatever its checksum */
+    uint32_t v = NGLM_MODEL_VERSION + 1;
+    memcpy(buf + 8, &v, 4);
+    spit(bad, buf, n);
+    expect_load_error(bad, "model format version 2 is newer than this nglm supports (1)");
+    ck_assert_int_eq(nglm_model_file_is_native(bad), 1);
+    v = NGLM_MODEL_VERSION;
+    memcpy(buf + 8, &v, 4);
+
+    /* written on a machine of the other byte order */
+    uint32_t bom = 0x04030201u;
+    memcpy(buf + 12, &bom, 4);
+    fix_crc(buf, n);
+    spit(bad, buf, n);
+    expect_load_error(bad, "model written on a machine of other byte order");
+    bom = 0x01020304u;
+    memcpy(buf + 12, &bom, 4);
+    fix_crc(buf, n);
+    spit(bad, buf, n);
+    nglm_model ok;
+    nglm_error err = { "" };
+    ck_assert_msg(nglm_model_load(&ok, bad, &err) == 0, "%s", err.msg);
+    nglm_model_free(&ok);
+
+    /* a corrupted payload byte */
+    buf[n - 3] ^= 0x10;
+    spit(bad, buf, n);
+    expect_load_error(bad, "checksum mismatch: file is corrupted");
+
+    /* not files */
+    expect_load_error(dir, "is a directory");
+    ck_assert_int_eq(nglm_model_file_is_native(dir), 0);
+    char missing[256];
+    snprintf(missing, sizeof missing, "%s/missing.nglm", dir);
+    expect_load_error(missing, "No such file or directory");
+    ck_assert_int_eq(nglm_model_file_is_native(missing), 0);
+    char fifo[256];
+    snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    expect_load_error(fifo, "not a regular file"); /* without blocking */
+    ck_assert_int_eq(nglm_model_file_is_native(fifo), 0);
+    expect_load_error("/dev/null", "not a regular file");
+
+    free(buf);
+    nglm_model_free(&a);
+    remove_dir(dir);
+}
+END_TEST
+
+/* Files with a valid checksum whose contents lie: rejected by validation,
+ * without allocating what the lie asks for. */
+START_TEST(test_lying_files)
+{
+    nglm_model a;
+    build_model(&a, 3, 20, 20, 14);
+    const char *dir = temp_dir();
+    char path[256], bad[256];
+    snprintf(path, sizeof path, "%s", save_to(&a, dir, "m.nglm"));
+    snprintf(bad, sizeof bad, "%s/bad.nglm", dir);
+    size_t n;
+    unsigned char *orig = slurp(path, &n);
+    unsigned char *buf = malloc(n);
+    uint64_t voc = section_offset(orig, 2), feat = section_offset(orig, 3),
+             wts = section_offset(orig, 4);
+    struct { uint64_t at; uint64_t value; int width; const char *want; } lies[] = {
+        { voc, 1ull << 40, 8, "bad word count" },
+        { voc, 2, 8, "bad word count" },
+        { voc + 8, 0xFFFFFFF0u, 4, "runs past the end" },
+        { voc + 8, 0, 4, "empty" },
+        { feat, 0, 4, "order 0 is out of range" },
+        { feat, 11, 4, "order 11 is out of range" },
+        { feat + 4, 99, 4, "but the vocabulary has" },
+        { feat + 8, 2, 4, "bad cutoff table size" },
+        { feat + 60, 1ull << 40, 8, "bad sizes" },
+        { feat + 68, 1ull << 40, 8, "bad sizes" },
+        { feat + 68, 5, 8, "bad sizes" },
+        { feat + 60, 1, 8, "bytes of arrays" },
+        { wts, 1ull << 40, 8, "WEIGHTS section does not hold" },
+        { SECTION_TABLE + 24 * 2 + 8, 1ull << 50, 8, "lies outside the file" },
+        { SECTION_TABLE + 24 * 2 + 16, 1ull << 50, 8, "lies outside the file" },
+        { SECTION_TABLE + 24 * 3, 2, 4, "duplicate VOCAB section" },
+        { SECTION_TABLE + 24 * 3, 9, 4, "missing WEIGHTS section" },
+        { 20, 1000, 4, "bad header" },
+        { 16, 8, 4, "bad header" },
+    };
+    for (size_t i = 0; i < sizeof lies / sizeof lies[0]; i++) {
+        memcpy(buf, orig, n);
+        if (lies[i].width == 4) {
+            uint32_t x = (uint32_t)lies[i].value;
+            memcpy(buf + lies[i].at, &x, 4);
+        } else {
+            memcpy(buf + lies[i].at, &lies[i].value, 8);
+        }
+        fix_crc(buf, n);
+        spit(bad, buf, n);
+        expect_load_error(bad, lies[i].want);
+    }
+    free(buf);
+    free(orig);
+
+    /* a bad index or a NaN saved by a buggy trainer: the CRC is fine */
+    nglm_error err = { "" };
+    double keep = a.theta[5];
+    a.theta[5] = NAN;
+    save_to(&a, dir, "nan.nglm");
+    snprintf(bad, sizeof bad, "%s/nan.nglm", dir);
+    expect_load_error(bad, "weight 5 is not finite");
+    a.theta[5] = INFINITY;
+    ck_assert_int_eq(nglm_model_save(&a, bad, &err), 0);
+    expect_load_error(bad, "weight 5 is not finite");
+    a.theta[5] = keep;
+
+    size_t f = a.feat.n_feat - 1;
+    int32_t back = a.feat.feat_back[f];
+    a.feat.feat_back[f] = (int32_t)f;
+    ck_assert_int_eq(nglm_model_save(&a, bad, &err), 0);
+    expect_load_error(bad, "bad back-off");
+    a.feat.feat_back[f] = back;
+
+    int32_t w = a.feat.feat_word[a.feat.V];
+    a.feat.feat_word[a.feat.V] = 0; /* <s> predicted */
+    ck_assert_int_eq(nglm_model_save(&a, bad, &err), 0);
+    expect_load_error(bad, "FEATURES section");
+    a.feat.feat_word[a.feat.V] = w;
+
+    a.feat.feat_back[1] = 0;
+    ck_assert_int_eq(nglm_model_save(&a, bad, &err), 0);
+    expect_load_error(bad, "unigram feature 1 is bad");
+    a.feat.feat_back[1] = -1;
+
+    a.tok.mode = (nglm_tok_mode)7;
+    ck_assert_int_eq(nglm_model_save(&a, bad, &err), 0);
+    expect_load_error(bad, "bad tokenizer settings");
+    nglm_model_free(&a);
+    remove_dir(dir);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ saving */
+
+static int temp_files_in(const char *dir)
+{
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        n += strstr(e->d_name, ".tmp.") != NULL;
+    closedir(d);
+    return n;
+}
+
+START_TEST(test_save_errors)
+{
+    nglm_model a;
+    build_model(&a, 3, 20, 20, 15);
+    nglm_error err = { "" };
+
+    ck_assert_int_eq(nglm_model_save(&a, "/dev/full", &err), -1);
+    ck_assert_str_eq(err.msg, "/dev/full: not a regular file");
+
+    const char *dir = temp_dir();
+    ck_assert_int_eq(nglm_model_save(&a, dir, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "not a regular file"));
+
+    char path[300];
+    snprintf(path, sizeof path, "%s/no/such/dir/m.nglm", dir);
+    ck_assert_int_eq(nglm_model_save(&a, path, &err), -1);
+    ck_assert_msg(strncmp(err.msg, path, strlen(path)) == 0, "%s", err.msg);
+    ck_assert_ptr_nonnull(strstr(err.msg, "No such file or directory"));
+
+    nglm_model empty;
+    memset(&empty, 0, sizeof empty);
+    snprintf(path, sizeof path, "%s/empty.nglm", dir);
+    ck_assert_int_eq(nglm_model_save(&empty, path, &err), -1);
+    ck_assert_int_eq(access(path, F_OK), -1);
+    ck_assert_int_eq(temp_files_in(dir), 0);
+    nglm_model_free(&a);
+    remove_dir(dir);
+}
+END_TEST
+
+/* A save that fails while writing (file size limit) leaves the old model
+ * byte for byte and no temporary file behind. */
+START_TEST(test_failed_save_keeps_old_file)
+{
+    nglm_model small, big;
+    build_model(&small, 2, 10, 0, 16);
+    build_model(&big, 5, 400, 10, 17);
+    const char *dir = temp_dir();
+    char path[256];
+    snprintf(path, sizeof path, "%s", save_to(&small, dir, "m.nglm"));
+    ck_assert_int_eq(chmod(path, 0640), 0);
+    size_t n0;
+    unsigned char *before = slurp(path, &n0);
+
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit rl = { n0 + 100, n0 + 100 }; /* room for the small model only */
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+    nglm_error err = { "" };
+    ck_assert_int_eq(nglm_model_save(&big, path, &err), -1);
+    ck_assert_msg(strncmp(err.msg, path, strlen(path)) == 0, "%s", err.msg);
+    ck_assert_msg(strstr(err.msg, "File too large") != NULL, "%s", err.msg);
+
+    size_t n1;
+    unsigned char *after = slurp(path, &n1);
+    ck_assert_uint_eq(n0, n1);
+    ck_assert_mem_eq(before, after, n0);
+    ck_assert_int_eq(temp_files_in(dir), 0);
+
+    /* a successful save keeps the file's permissions */
+    ck_assert_int_eq(nglm_model_save(&small, path, &err), 0);
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_uint_eq(st.st_mode & 07777, 0640);
+    ck_assert_int_eq(temp_files_in(dir), 0);
+    free(before);
+    free(after);
+    nglm_model_free(&small);
+    nglm_model_free(&big);
+    remove_dir(dir);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ pruning */
+
+/* Every zero-weight feature left must be needed: a back-off of a feature,
+ * or the n-gram naming a context; every context has successors. */
+static void assert_pruned_minimal(const nglm_model *m)
+{
+    const nglm_features *F = &m->feat;
+    unsigned char *needed = calloc(F->n_feat, 1);
+    ck_assert_ptr_nonnull(needed);
+    for (size_t f = (size_t)F->V; f < F->n_feat; f++)
+        needed[F->feat_back[f]] = 1;
+    for (size_t x = 0; x < F->n_ctx; x++) {
+        int32_t words[NGLM_MAX_ORDER];
+        int k = context_words(F, (int32_t)x, words);
+        int32_t g = ngram_feature(F, words, k);
+        ck_assert_int_ge(g, 0); /* prefix closure kept */
+        needed[g] = 1;
+        ck_assert_uint_gt(F->ctx_first[x + 1], F->ctx_first[x]);
+    }
+    for (size_t f = (size_t)F->V; f < F->n_feat; f++)
+        ck_assert_msg(m->theta[f] != 0 || needed[f], "feature %zu should have gone", f);
+    free(needed);
+}
+
+START_TEST(test_prune_keeps_probabilities)
+{
+    /* _i: zero percentage 0, 25, 50, 75, 100 */
+    int zero_pct = 25 * _i;
+    for (int order = 1; order <= 5; order++) {
+        nglm_model a, b;
+        build_model(&a, order, 200, zero_pct, 100 + (uint64_t)order);
+        build_model(&b, order, 200, zero_pct, 100 + (uint64_t)order);
+        size_t zeros = 0;
+        for (size_t f = (size_t)a.feat.V; f < a.feat.n_feat; f++)
+            zeros += a.theta[f] == 0;
+        size_t removed = 12345;
+        nglm_error err = { "" };
+        ck_assert_msg(nglm_model_prune(&b, &removed, &err) == 0, "%s", err.msg);
+        ck_assert_uint_eq(b.feat.n_feat + removed, a.feat.n_feat);
+        ck_assert_uint_le(removed, zeros);
+        ck_assert_uint_eq(b.info.pruned, a.info.pruned + removed);
+        if (zero_pct == 0 || order == 1)
+            ck_assert_uint_eq(removed, 0);
+        if (zero_pct == 100) {
+            ck_assert_uint_eq(b.feat.n_feat, (size_t)b.feat.V);
+            ck_assert_uint_eq(b.feat.n_ctx, 0);
+        }
+        if (zero_pct == 50 && order >= 3)
+            ck_assert_uint_gt(removed, 0);
+        assert_pruned_minimal(&b);
+        ck_assert_uint_eq(nglm_model_nonzero(&a), nglm_model_nonzero(&b));
+        ck_assert_msg(nglm_features_index(&b.feat, &err) == 0, "%s", err.msg);
+        double d = max_dense_diff(&a, &b, 99, 300);
+        ck_assert_msg(d <= 1e-12, "order %d: probabilities moved by %g", order, d);
+
+        /* pruning again removes nothing; the pruned model round-trips */
+        ck_assert_int_eq(nglm_model_prune(&b, &removed, &err), 0);
+        ck_assert_uint_eq(removed, 0);
+        const char *dir = temp_dir();
+        const char *path = save_to(&b, dir, "pruned.nglm");
+        nglm_model c;
+        ck_assert_msg(nglm_model_load(&c, path, &err) == 0, "%s", err.msg);
+        assert_models_equal(&b, &c);
+        nglm_model_free(&a);
+        nglm_model_free(&b);
+        nglm_model_free(&c);
+        remove_dir(dir);
+    }
+}
+END_TEST
+
+/* The corpus "a b", order 3: features <s> </s> <unk> a b, then the bigrams
+ * (<s>, a), (a, b), (b, </s>), then the trigrams (<s> a, b), (a b, </s>). */
+static void build_tiny(nglm_model *m)
+{
+    nglm_error err = { "" };
+    const char *words[] = { "<s>", "</s>", "<unk>", "a", "b" };
+    memset(m, 0, sizeof *m);
+    m->vocab = nglm_vocab_from_list(words, NULL, 5, &err);
+    ck_assert_ptr_nonnull(m->vocab);
+    const char *lines[] = { "a b" };
+    nglm_corpus c;
+    ck_assert_int_eq(nglm_corpus_from_lines(&c, lines, 1, m->vocab, &err), 0);
+    ck_assert_int_eq(nglm_features_build(&m->feat, &c, 5, 3, NULL, 1, &err), 0);
+    nglm_corpus_free(&c);
+    ck_assert_uint_eq(m->feat.n_feat, 10);
+    ck_assert_uint_eq(m->feat.n_ctx, 5);
+    m->theta = calloc(10, sizeof *m->theta);
+    for (int w = 1; w < 5; w++)
+        m->theta[w] = 0.25 * w;
+}
+
+static int32_t tiny_feature(const nglm_model *m, int32_t w0, int32_t w1, int32_t w2)
+{
+    int32_t words[3] = { w0, w1, w2 };
+    return w2 < 0 ? ngram_feature(&m->feat, words, 2) : ngram_feature(&m->feat, words, 3);
+}
+
+START_TEST(test_prune_by_hand)
+{
+    enum { S = NGLM_BOS, E = NGLM_EOS, A = 3, B = 4 };
+    nglm_model m;
+    size_t removed;
+    nglm_error err = { "" };
+
+    /* only (a b, </s>): it keeps (b, </s>) as back-off and (a, b) as the
+     * n-gram naming its context; (<s>, a) and (<s> a, b) go */
+    build_tiny(&m);
+    m.info.pruned = 1;
+    m.theta[tiny_feature(&m, A, B, E)] = 0.5;
+    ck_assert_int_eq(nglm_model_prune(&m, &removed, &err), 0);
+    ck_assert_uint_eq(removed, 2);
+    ck_assert_uint_eq(m.info.pruned, 3);
+    ck_assert_uint_eq(m.feat.n_feat, 8);
+    ck_assert_uint_eq(m.feat.n_ctx, 3); /* (a), (b), (a b) */
+    ck_assert_int_lt(tiny_feature(&m, S, A, -1), 0);
+    ck_assert_int_ge(tiny_feature(&m, A, B, -1), 0);
+    ck_assert_int_ge(tiny_feature(&m, B, E, -1), 0);
+    int32_t f = tiny_feature(&m, A, B, E);
+    ck_assert_int_ge(f, 0);
+    ck_assert(m.theta[f] == 0.5);
+    ck_assert_int_eq(m.feat.ctx1[S], -1);
+    ck_assert_uint_eq(m.feat.ctx_order_start[1], 2);
+    ck_assert_uint_eq(m.feat.ctx_order_start[2], 3);
+    nglm_model_free(&m);
+
+    /* only (<s> a, b): keeps (a, b) and (<s>, a); (b, </s>), (a b, </s>) go */
+    build_tiny(&m);
+    m.theta[tiny_feature(&m, S, A, B)] = -0.5;
+    ck_assert_int_eq(nglm_model_prune(&m, &removed, &err), 0);
+    ck_assert_uint_eq(removed, 2);
+    ck_assert_uint_eq(m.feat.n_ctx, 3); /* (<s>), (a), (<s> a) */
+    ck_assert_int_eq(m.feat.ctx1[B], -1);
+    ck_assert_int_ge(tiny_feature(&m, S, A, -1), 0);
+    ck_assert_int_ge(tiny_feature(&m, A, B, -1), 0);
+    ck_assert_int_ge(tiny_feature(&m, S, A, B), 0);
+    nglm_model_free(&m);
+
+    /* only the bigram (b, </s>): the rest goes */
+    build_tiny(&m);
+    m.theta[tiny_feature(&m, B, E, -1)] = 1;
+    ck_assert_int_eq(nglm_model_prune(&m, &removed, &err), 0);
+    ck_assert_uint_eq(removed, 4);
+    ck_assert_uint_eq(m.feat.n_ctx, 1);
+    nglm_model_free(&m);
+
+    /* all zero: only the unigrams stay; nothing zero: nothing goes */
+    build_tiny(&m);
+    ck_assert_int_eq(nglm_model_prune(&m, &removed, &err), 0);
+    ck_assert_uint_eq(removed, 5);
+    ck_assert_uint_eq(m.feat.n_feat, 5);
+    ck_assert_uint_eq(m.feat.n_ctx, 0);
+    ck_assert_uint_eq(m.feat.ctx_first[0], 5);
+    const char *dir = temp_dir();
+    const char *path = save_to(&m, dir, "unigram.nglm");
+    nglm_model c;
+    ck_assert_msg(nglm_model_load(&c, path, &err) == 0, "%s", err.msg);
+    assert_models_equal(&m, &c);
+    nglm_model_free(&c);
+    nglm_model_free(&m);
+
+    build_tiny(&m);
+    for (int g = 5; g < 10; g++)
+        m.theta[g] = 0.1;
+    ck_assert_int_eq(nglm_model_prune(&m, &removed, &err), 0);
+    ck_assert_uint_eq(removed, 0);
+    ck_assert_uint_eq(m.feat.n_feat, 10);
+    nglm_model_free(&m);
+    remove_dir(dir);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("modelfile");
+    TCase *tc = tcase_create("vocab");
+    tcase_add_test(tc, test_vocab_from_list);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("format");
+    tcase_set_timeout(tc, 120);
+    tcase_add_loop_test(tc, test_roundtrip, 1, 6);
+    tcase_add_test(tc, test_header_fields);
+    tcase_add_test(tc, test_truncated_everywhere);
+    tcase_add_test(tc, test_every_byte_flipped);
+    tcase_add_test(tc, test_foreign_files);
+    tcase_add_test(tc, test_lying_files);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("save");
+    tcase_add_test(tc, test_save_errors);
+    tcase_add_test(tc, test_failed_save_keeps_old_file);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("prune");
+    tcase_set_timeout(tc, 120);
+    tcase_add_loop_test(tc, test_prune_keeps_probabilities, 0, 5);
+    tcase_add_test(tc, test_prune_by_hand);
+    suite_add_tcase(s, tc);
+    return tu_run(s);
+}

@@ -1,0 +1,3 @@
+#!/bin/sh
+. "$(dirname "$0")/cli_lib.sh"
+finish

@@ -1,0 +1,44 @@
+/*
+ * testutil.h — small helpers shared by the Check suites: temporary files
+ * with given content, removed at exit of the test process.
+ */
+#ifndef NGLM_TESTUTIL_H
+#define NGLM_TESTUTIL_H
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Writes len bytes to a fresh temporary file and returns its path (static
+ * storage rotated over 8 slots; unlink when done if you care). */
+static inline const char *tu_tempfile(const void *data, size_t len)
+{
+    static char paths[8][64];
+    static int slot;
+    char *p = paths[slot++ & 7];
+    snprintf(p, 64, "/tmp/nglm-test-XXXXXX");
+    int fd = mkstemp(p);
+    ck_assert_int_ge(fd, 0);
+    FILE *fp = fdopen(fd, "wb");
+    ck_assert_ptr_nonnull(fp);
+    if (len)
+        ck_assert_uint_eq(fwrite(data, 1, len, fp), len);
+    ck_assert_int_eq(fclose(fp), 0);
+    return p;
+}
+
+static inline const char *tu_tempstr(const char *s) { return tu_tempfile(s, strlen(s)); }
+
+/* Runs a Check suite and returns the process exit status. */
+static inline int tu_run(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+#endif
