@@ -38,7 +38,7 @@ int nglm_batch_init(nglm_batch *b, const nglm_features *F, size_t max_tokens,
 #endif
     size_t nd = b->nd ? (size_t)b->nd : 1;
     b->cap_tok = max_tokens;
-    int ok = ALLOC(b->y, max_tokens) && ALLOC(b->chain, max_tokens * nd) &&
+    int ok = ALLOC(b->y, max_tokens) && ALLOC(b->sent, max_tokens) && ALLOC(b->pos, max_tokens) && ALLOC(b->chain, max_tokens * nd) &&
              ALLOC(b->tfeat, max_tokens * nd) && ALLOC(b->z, max_tokens) &&
              ALLOC(b->sy, max_tokens) && ALLOC(b->slot_of, F->n_ctx) &&
              ALLOC(b->es, F->n_feat);
@@ -61,6 +61,8 @@ int nglm_batch_init(nglm_batch *b, const nglm_features *F, size_t max_tokens,
 void nglm_batch_free(nglm_batch *b)
 {
     free(b->y);
+    free(b->sent);
+    free(b->pos);
     free(b->chain);
     free(b->tfeat);
     free(b->z);
@@ -95,16 +97,32 @@ void nglm_batch_clear(nglm_batch *b)
 void nglm_batch_add(nglm_batch *b, const int32_t *sent, size_t i)
 {
     size_t t = b->n_tok++;
-    int32_t *chain = b->chain + t * (size_t)b->nd;
-    int depth = b->nd ? nglm_features_chain(b->F, sent, i, chain) : 0;
-    for (int j = depth; j < b->nd; j++)
-        chain[j] = -1;
-    for (int j = 0; j < depth; j++)
-        if (b->slot_of[chain[j]] == -1) {
-            b->slot_of[chain[j]] = -2; /* seen; slot assigned in forward */
-            b->pending[j][b->n_pending[j]++] = chain[j];
-        }
+    b->sent[t] = sent;
+    b->pos[t] = (uint32_t)i;
     b->y[t] = sent[i];
+}
+
+/* Looks up every token's chain of contexts (in parallel), then lists the
+ * distinct contexts in order of first appearance, by length. */
+static void find_contexts(nglm_batch *b)
+{
+    long n_tok = (long)b->n_tok;
+    int nd = b->nd;
+#pragma omp parallel for schedule(static) num_threads(b->threads)
+    for (long t = 0; t < n_tok; t++) {
+        int32_t *chain = b->chain + (size_t)t * nd;
+        int depth = nglm_features_chain(b->F, b->sent[t], b->pos[t], chain);
+        for (int j = depth; j < nd; j++)
+            chain[j] = -1;
+    }
+    for (long t = 0; t < n_tok; t++) {
+        const int32_t *chain = b->chain + (size_t)t * nd;
+        for (int j = 0; j < nd && chain[j] >= 0; j++)
+            if (b->slot_of[chain[j]] == -1) {
+                b->slot_of[chain[j]] = -2; /* listed; slot assigned below */
+                b->pending[j][b->n_pending[j]++] = chain[j];
+            }
+    }
 }
 
 void nglm_batch_unigrams(nglm_batch *b, const double *theta)
@@ -156,6 +174,8 @@ static void assign_slots(nglm_batch *b)
 void nglm_batch_forward(nglm_batch *b, const double *theta)
 {
     const nglm_features *F = b->F;
+    if (b->nd > 0)
+        find_contexts(b);
     assign_slots(b);
     double *es = b->es;
     const int32_t *back = F->feat_back;

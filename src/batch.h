@@ -42,6 +42,8 @@ typedef struct nglm_batch {
     /* tokens: (n_tok) */
     size_t n_tok, cap_tok;
     int32_t *y;             /* (n_tok) target word */
+    const int32_t **sent;   /* (n_tok) the token's sentence */
+    uint32_t *pos;          /* (n_tok) its position in the sentence */
     int32_t *chain;         /* (n_tok, nd) contexts of length 1..nd, -1 past the depth */
     int32_t *tfeat;         /* (n_tok, nd) feature (chain_j, y), -1 if absent */
     double *z;              /* (n_tok) Z(h) */
@@ -75,8 +77,9 @@ void nglm_batch_free(nglm_batch *b);
 /* Empties the batch (keeps its memory). */
 void nglm_batch_clear(nglm_batch *b);
 
-/* Appends token i of sentence `sent` (its history is sent[0..i-1]).  The
- * batch must have room (at most max_tokens). */
+/* Appends token i of sentence `sent` (its history is sent[0..i-1]); the
+ * sentence must stay in place until the forward pass.  The batch must have
+ * room (at most max_tokens). */
 void nglm_batch_add(nglm_batch *b, const int32_t *sent, size_t i);
 
 /* Recomputes es[w] for every unigram and U.  Call after θ's unigrams

@@ -27,12 +27,11 @@ int nglm_eval_corpus(const nglm_model *m, const nglm_corpus *c, int threads,
         nglm_eval_report_free(r);
         return -1;
     }
-    double sum = 0, sum_eos = 0;
+    double sum = 0;
     for (size_t s = 0; s < c->n_sents; s++) {
         double ss = 0;
         for (size_t t = c->start[s]; t < c->start[s + 1]; t++)
             ss += logp[t];
-        sum_eos += logp[c->start[s + 1] - 1];
         sum += ss;
         if (per_sentence)
             r->sent_logprob10[s] = ss / M_LN10;
@@ -44,7 +43,7 @@ int nglm_eval_corpus(const nglm_model *m, const nglm_corpus *c, int threads,
     r->logprob10 = sum / M_LN10;
     size_t n = c->n_tokens, n1 = c->n_tokens - c->n_sents;
     r->ppl = n ? exp(-sum / (double)n) : NAN;
-    r->ppl1 = n1 ? exp(-(sum - sum_eos) / (double)n1) : NAN;
+    r->ppl1 = n1 ? exp(-sum / (double)n1) : NAN; /* SRILM: all of logprob over words */
     return 0;
 }
 
@@ -63,8 +62,13 @@ void nglm_eval_print(FILE *fp, const char *name, const nglm_eval_report *r)
     fprintf(fp, "file %s: %llu sentences, %llu words, %llu OOVs\n", name,
             (unsigned long long)r->sentences, (unsigned long long)r->words,
             (unsigned long long)r->oovs);
-    fprintf(fp, "%llu zeroprobs, logprob= %.2f ppl= %.2f ppl1= %.2f\n",
-            (unsigned long long)r->zeroprobs, r->logprob10, r->ppl, r->ppl1);
+    char ppl[64] = "undefined", ppl1[64] = "undefined";
+    if (isfinite(r->ppl))
+        snprintf(ppl, sizeof ppl, "%.2f", r->ppl);
+    if (isfinite(r->ppl1))
+        snprintf(ppl1, sizeof ppl1, "%.2f", r->ppl1);
+    fprintf(fp, "%llu zeroprobs, logprob= %.2f ppl= %s ppl1= %s\n",
+            (unsigned long long)r->zeroprobs, r->logprob10, ppl, ppl1);
 }
 
 void nglm_eval_report_free(nglm_eval_report *r)

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -57,6 +59,8 @@ static void usage(FILE *fp)
         "  --l2 X              l2 penalty (default 0.1667)\n"
         "  --lr X              learning rate (default 1)\n"
         "  --optimizer NAME    adagrad (default) or sgd\n"
+        "  --ada-init X        AdaGrad's initial squared-gradient sum (default 1e-8)\n"
+        "  --average           keep each epoch's average weights (Polyak averaging)\n"
         "  --batch N           minibatch size in tokens (default 4000)\n"
         "  --threads N         OpenMP threads (default: OMP_NUM_THREADS or all cores)\n"
         "  --seed N            seed of the sentence order and held-out slice (default 1)\n"
@@ -91,13 +95,20 @@ static void parse_cutoffs(const char *s, uint32_t *cutoff)
     strcpy(buf, s);
     int m = 2;
     long last = 1;
-    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+    char *tok = buf;
+    for (;;) { /* split at commas; an empty item is an error, not skipped */
+        char *comma = strchr(tok, ',');
+        if (comma)
+            *comma = '\0';
         if (m > NGLM_MAX_ORDER)
             nglm_cli_die(NGLM_EXIT_USAGE, "--cutoffs: more values than orders");
         last = nglm_cli_long("--cutoffs", tok, 1, UINT32_MAX);
         if (m > 2 && (uint32_t)last < cutoff[m - 1])
             nglm_cli_die(NGLM_EXIT_USAGE, "--cutoffs: values must not decrease");
         cutoff[m++] = (uint32_t)last;
+        if (!comma)
+            break;
+        tok = comma + 1;
     }
     if (m == 2)
         nglm_cli_die(NGLM_EXIT_USAGE, "--cutoffs: empty list");
@@ -109,7 +120,7 @@ static void parse_args(int argc, char **argv, options *o)
 {
     enum { O_TRAIN = 256, O_VALID, O_TEST, O_MODEL, O_VOCAB, O_WVOCAB, O_MINC, O_MAXV,
            O_TOK, O_LOWER, O_REPL, O_ORDER, O_CUT, O_EPOCHS, O_L1, O_L2, O_LR, O_OPT,
-           O_BATCH, O_THREADS, O_SEED, O_QUIET, O_HELP, O_VERSION };
+           O_BATCH, O_THREADS, O_SEED, O_QUIET, O_HELP, O_VERSION, O_AVG, O_ADAINIT };
     static const struct option longopts[] = {
         {"train", 1, 0, O_TRAIN}, {"valid", 1, 0, O_VALID}, {"test", 1, 0, O_TEST},
         {"model", 1, 0, O_MODEL}, {"vocab", 1, 0, O_VOCAB}, {"write-vocab", 1, 0, O_WVOCAB},
@@ -119,7 +130,7 @@ static void parse_args(int argc, char **argv, options *o)
         {"cutoffs", 1, 0, O_CUT}, {"epochs", 1, 0, O_EPOCHS}, {"l1", 1, 0, O_L1},
         {"l2", 1, 0, O_L2}, {"lr", 1, 0, O_LR}, {"optimizer", 1, 0, O_OPT},
         {"batch", 1, 0, O_BATCH}, {"threads", 1, 0, O_THREADS}, {"seed", 1, 0, O_SEED},
-        {"quiet", 0, 0, O_QUIET}, {"help", 0, 0, O_HELP}, {"version", 0, 0, O_VERSION},
+        {"average", 0, 0, O_AVG}, {"ada-init", 1, 0, O_ADAINIT}, {"quiet", 0, 0, O_QUIET}, {"help", 0, 0, O_HELP}, {"version", 0, 0, O_VERSION},
         {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->model = "model.nglm";
@@ -165,6 +176,8 @@ static void parse_args(int argc, char **argv, options *o)
         case O_THREADS: o->tr.threads = (int)nglm_cli_long("--threads", optarg, 1, 4096); break;
         case O_SEED: o->tr.seed = (uint64_t)nglm_cli_long("--seed", optarg, 0, INT64_MAX); break;
         case O_QUIET: o->quiet = 1; break;
+        case O_AVG: o->tr.average = 1; break;
+        case O_ADAINIT: o->tr.ada_init = nglm_cli_double("--ada-init", optarg, 0, 1e9); break;
         case O_HELP: usage(stdout); exit(0);
         case O_VERSION: printf("nglm-train (nglm) %s\n", PACKAGE_VERSION); exit(0);
         default:
@@ -323,6 +336,11 @@ int main(int argc, char **argv)
     } else {
         if (strcmp(o.train, "-") == 0)
             nglm_cli_die(NGLM_EXIT_USAGE, "--train - (stdin) needs --vocab: the text is read twice");
+        /* a FIFO cannot be read twice: the second open would wait forever */
+        struct stat st;
+        if (stat(o.train, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+            nglm_cli_die(NGLM_EXIT_USAGE, "--train %s is not a regular file: it needs --vocab, "
+                         "the text is read twice", o.train);
         m.vocab = nglm_vocab_new();
         if (!m.vocab || nglm_vocab_count_file(m.vocab, o.train, &o.tok, NULL, &err) != 0 ||
             nglm_vocab_finalize(m.vocab, o.min_count, o.max_vocab, &err) != 0)
@@ -349,6 +367,10 @@ int main(int argc, char **argv)
             printf("valid: %zu sentences held out of the training text, %zu tokens\n",
                    valid.n_sents, valid.n_tokens);
     }
+    /* read now so that a bad test text fails before the model file is written */
+    nglm_corpus test;
+    if (o.test && nglm_corpus_read(&test, o.test, &o.tok, m.vocab, &err) != 0)
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
 
     /* features */
     if (nglm_features_build(&m.feat, &train, V, o.order, o.cutoff, o.tr.threads, &err) != 0)
@@ -381,15 +403,16 @@ int main(int argc, char **argv)
 #ifdef _OPENMP
     t1 = omp_get_wtime();
 #endif
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
     printf("saved %s: epoch %u, valid ppl %.2f, %zu features (%zu zero-weight features pruned), "
-           "%.2f s\n", o.model, m.info.epochs, m.info.valid_ppl, m.feat.n_feat, pruned, t1 - t0);
+           "total %.2f s, peak RSS %ld MB\n", o.model, m.info.epochs, m.info.valid_ppl,
+           m.feat.n_feat, pruned, t1 - t0, ru.ru_maxrss / 1024);
 
     /* test */
     if (o.test) {
-        nglm_corpus test;
         nglm_eval_report r;
-        if (nglm_corpus_read(&test, o.test, &o.tok, m.vocab, &err) != 0 ||
-            nglm_eval_corpus(&m, &test, o.tr.threads, 0, &r, &err) != 0)
+        if (nglm_eval_corpus(&m, &test, o.tr.threads, 0, &r, &err) != 0)
             nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
         nglm_eval_print(stdout, o.test, &r);
         if (o.default_corpus) {
@@ -403,5 +426,7 @@ int main(int argc, char **argv)
     nglm_corpus_free(&train);
     nglm_corpus_free(&valid);
     nglm_model_free(&m);
+    if (fflush(stdout) != 0 || ferror(stdout))
+        nglm_cli_die(NGLM_EXIT_FAIL, "cannot write the report on stdout");
     return 0;
 }

@@ -29,6 +29,7 @@ nglm_train_options nglm_train_options_default(void)
     o.seed = 1;
     o.threads = 0;
     o.min_gain = 0.002;
+    o.average = 0;
     return o;
 }
 
@@ -70,26 +71,37 @@ typedef struct trainer {
     uint32_t step;
     double share;   /* B/T: the penalty a step carries */
     double lr;
+    double *avg;    /* Σ of each weight over the epoch's steps, or NULL */
 } trainer;
 
-/* One coordinate: gradient step, then the penalties of the steps since it
- * was last touched as proximal steps (ℓ2 shrink, then ℓ1 soft threshold). */
-static inline void update_one(trainer *tr, size_t f, double g)
+/* Weights lo..hi-1: gradient step with grad (then zeroed; NULL for a
+ * penalty-only step), then the penalties of the steps since each weight
+ * was last touched, as proximal steps (ℓ2 shrink, then ℓ1 soft threshold).
+ * The plain per-coordinate loop; constants hoisted so it vectorises. */
+static void update_range(const trainer *tr, size_t lo, size_t hi, double *grad)
 {
-    double rate;
-    if (tr->opt->optimizer == NGLM_ADAGRAD) {
-        tr->gsq[f] += g * g;
-        rate = tr->lr / sqrt(tr->gsq[f] + 1e-8);
-    } else {
-        rate = tr->lr;
+    const int adagrad = tr->opt->optimizer == NGLM_ADAGRAD;
+    const double delta = tr->opt->ada_init > 0 ? tr->opt->ada_init : 1e-8;
+    const double lr = tr->lr, l1 = tr->opt->l1, l2 = tr->opt->l2, share = tr->share;
+    const uint32_t step = tr->step;
+    double *theta = tr->theta, *gsq = tr->gsq, *avg = tr->avg;
+    uint32_t *last = tr->last;
+    for (size_t f = lo; f < hi; f++) {
+        double g = grad ? grad[f] : 0.0, rate = lr;
+        if (adagrad) {
+            gsq[f] += g * g;
+            rate = lr / sqrt(gsq[f] + delta);
+        }
+        double pen = (double)(step - last[f]) * share * rate;
+        if (avg)
+            avg[f] += theta[f] * (double)(step - last[f]);
+        last[f] = step;
+        double th = (theta[f] - rate * g) / (1.0 + pen * l2);
+        double t1 = pen * l1;
+        theta[f] = th > t1 ? th - t1 : (th < -t1 ? th + t1 : 0.0);
+        if (grad)
+            grad[f] = 0;
     }
-    double pen = (double)(tr->step - tr->last[f]) * tr->share * rate;
-    tr->last[f] = tr->step;
-    double th = tr->theta[f] - rate * g;
-    th /= 1.0 + pen * tr->opt->l2;
-    double t1 = pen * tr->opt->l1;
-    th = th > t1 ? th - t1 : (th < -t1 ? th + t1 : 0.0);
-    tr->theta[f] = th;
 }
 
 static int stopped(const nglm_train_options *opt) { return opt->stop && *opt->stop; }
@@ -101,31 +113,24 @@ static void flush_penalties(trainer *tr, size_t n_feat, int threads)
 #pragma omp parallel for schedule(static) num_threads(threads)
     for (long f = 1; f < n; f++)
         if (tr->last[f] != tr->step)
-            update_one(tr, (size_t)f, 0.0);
+            update_range(tr, (size_t)f, (size_t)f + 1, NULL);
 }
 
 /* Applies the batch's gradient to the weights it touched and zeroes it. */
 static void apply_batch(trainer *tr, nglm_batch *b)
 {
     const nglm_features *F = b->F;
-    double *grad = b->grad;
     tr->step++;
-    long n_d = (long)b->n_d, V = F->V;
+    long n_d = (long)b->n_d;
 #pragma omp parallel num_threads(b->threads)
     {
 #pragma omp for schedule(dynamic, 8) nowait
         for (long s = 0; s < n_d; s++) {
             int32_t x = b->dctx[s];
-            for (uint32_t f = F->ctx_first[x]; f < F->ctx_first[x + 1]; f++) {
-                update_one(tr, f, grad[f]);
-                grad[f] = 0;
-            }
+            update_range(tr, F->ctx_first[x], F->ctx_first[x + 1], b->grad);
         }
-#pragma omp for schedule(static)
-        for (long w = 1; w < V; w++) {
-            update_one(tr, (size_t)w, grad[w]);
-            grad[w] = 0;
-        }
+#pragma omp single
+        update_range(tr, 1, (size_t)F->V, b->grad);
     }
 }
 
@@ -161,11 +166,11 @@ int nglm_train(nglm_model *m, const nglm_corpus *train, const nglm_corpus *valid
     m->theta = calloc(nf, sizeof *m->theta);
     double *best = malloc(nf * sizeof *best);
     trainer tr = {opt, m->theta, calloc(nf, sizeof(double)), calloc(nf, sizeof(uint32_t)),
-                  0, 0, opt->lr};
+                  0, 0, opt->lr, opt->average ? calloc(nf, sizeof(double)) : NULL};
     size_t *order = malloc((train->n_sents ? train->n_sents : 1) * sizeof *order);
     nglm_batch b;
     int have_batch = 0, rc = -1;
-    if (!m->theta || !best || !tr.gsq || !tr.last || !order) {
+    if (!m->theta || !best || !tr.gsq || !tr.last || !order || (opt->average && !tr.avg)) {
         nglm_error_set(err, "out of memory for %zu weights", nf);
         goto out;
     }
@@ -183,6 +188,7 @@ int nglm_train(nglm_model *m, const nglm_corpus *train, const nglm_corpus *valid
     uint64_t rng = opt->seed;
     double best_ppl = INFINITY, t_start = now();
     int decaying = 0, best_epoch = 0;
+    uint32_t epoch_step0 = 0;
 
     for (int epoch = 1; epoch <= opt->max_epochs; epoch++) {
         double t0 = now(), loss = 0;
@@ -206,8 +212,19 @@ int nglm_train(nglm_model *m, const nglm_corpus *train, const nglm_corpus *valid
                                 "lower --lr", epoch);
             goto out;
         }
+        /* evaluate the weights, or the epoch's average weights */
+        double *cur = m->theta;
+        if (tr.avg) {
+            double steps = (double)(tr.step - epoch_step0);
+            for (size_t f = 0; f < nf; f++)
+                tr.avg[f] = steps > 0 ? tr.avg[f] / steps : cur[f];
+            m->theta = tr.avg;
+        }
         double ppl;
-        if (nglm_eval_perplexity(m, valid, opt->threads, &ppl, err) != 0)
+        int eval_rc = nglm_eval_perplexity(m, valid, opt->threads, &ppl, err);
+        size_t nonzero = nglm_model_nonzero(m);
+        m->theta = cur;
+        if (eval_rc != 0)
             goto out;
         nglm_epoch_report r = {0};
         r.epoch = epoch;
@@ -219,14 +236,17 @@ int nglm_train(nglm_model *m, const nglm_corpus *train, const nglm_corpus *valid
         r.tokens_per_s = (double)train->n_tokens / (t1 - t0 > 0 ? t1 - t0 : 1e-9);
         r.elapsed_s = now() - t_start;
         r.features = nf;
-        r.nonzero = nglm_model_nonzero(m);
+        r.nonzero = nonzero;
         int improved = ppl < best_ppl;
         double gain = improved ? (best_ppl - ppl) / best_ppl : 0;
         if (improved) {
             best_ppl = ppl;
             best_epoch = epoch;
-            memcpy(best, m->theta, nf * sizeof *best);
+            memcpy(best, tr.avg ? tr.avg : m->theta, nf * sizeof *best);
         }
+        if (tr.avg)
+            memset(tr.avg, 0, nf * sizeof *tr.avg);
+        epoch_step0 = tr.step;
         r.best = improved;
         if (opt->on_epoch)
             opt->on_epoch(&r, opt->user);
@@ -258,6 +278,7 @@ out:
     free(best);
     free(tr.gsq);
     free(tr.last);
+    free(tr.avg);
     free(order);
     return rc;
 }

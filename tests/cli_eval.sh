@@ -1,3 +1,118 @@
 #!/bin/sh
+# cli_eval.sh — command-line tests of nglm-eval: the report is SRILM's
+# `ngram -ppl` format and agrees with what nglm-train printed for the same
+# text, stdin and --per-sentence give the same numbers, OOVs are counted,
+# and every bad model, text or option is one line on stderr and a non-zero
+# exit.
 . "$(dirname "$0")/cli_lib.sh"
+E=$B/nglm-eval
+"$B/nglm-gen" --quiet --tokens 20000 --seed 3 --prefix "$T/small"
+TEST=$T/small.test.txt
+M=$T/m.nglm
+"$B/nglm-train" --quiet --order 3 --epochs 2 --threads 1 --train "$T/small.train.txt" \
+    --valid "$T/small.valid.txt" --test "$TEST" --model "$M" --write-vocab "$T/vocab.txt" \
+    >"$T/train.out"
+check "trained a model to evaluate" test -s "$M"
+
+# ---------------------------------------------------------------- happy path
+expect 0 "evaluates a text" '' "$E" --model "$M" "$TEST"
+cp "$T/out" "$T/eval.out"
+check "two lines of report" test "$(wc -l <"$T/eval.out")" = 2
+check "SRILM header line" \
+    grep -Eq "^file $TEST: [0-9]+ sentences, [0-9]+ words, [0-9]+ OOVs\$" "$T/eval.out"
+check "SRILM perplexity line" \
+    grep -Eq '^0 zeroprobs, logprob= -[0-9]+\.[0-9]+ ppl= [0-9]+\.[0-9]+ ppl1= [0-9]+\.[0-9]+$' \
+    "$T/eval.out"
+sents=$(wc -l <"$TEST" | tr -d ' ')
+words=$(wc -w <"$TEST" | tr -d ' ')
+check "counts the sentences and words ($sents, $words)" \
+    grep -q "^file $TEST: $sents sentences, $words words, " "$T/eval.out"
+check "the same report as nglm-train --test" \
+    test "$(grep -E '^(file|0 zeroprobs)' "$T/train.out")" = "$(cat "$T/eval.out")"
+# OOVs are scored as <unk> (unlike SRILM, which skips them), so ppl counts
+# every word and </s>, ppl1 every word.
+check "ppl agrees with logprob over words and </s>" \
+    awk -v w="$words" -v s="$sents" '/^0 zeroprobs/ {
+        p = 10 ^ (-$4 / (w + s)); exit !(p / $6 > 0.999 && p / $6 < 1.001) }' "$T/eval.out"
+# SRILM's ppl1: the whole logprob (</s> included) over the words alone
+check "ppl1 is the whole logprob over words" \
+    awk -v w="$words" '/^0 zeroprobs/ {
+        p = 10 ^ (-$4 / w); exit !(p / $8 > 0.999 && p / $8 < 1.001) }' "$T/eval.out"
+expect 0 "reads stdin as -" '^file \(stdin\): ' sh -c "'$E' --model '$M' - <'$TEST'"
+check "stdin gives the same numbers" \
+    test "$(sed 1d "$T/out")" = "$(sed 1d "$T/eval.out")" \
+    -a "$(sed -n '1s/^file [^:]*://p' "$T/out")" = "$(sed -n '1s/^file [^:]*://p' "$T/eval.out")"
+expect 0 "--threads 1" '' "$E" --model "$M" --threads 1 "$TEST"
+check "--threads 1 gives the same report" cmp -s "$T/out" "$T/eval.out"
+expect 0 "--threads 3" '' "$E" --model "$M" --threads 3 "$TEST"
+check "--threads 3 gives the same report" cmp -s "$T/out" "$T/eval.out"
+expect 0 "the valid text" '' "$E" --model "$M" "$T/small.valid.txt"
+vppl=$(sed -n 's/^saved .*valid ppl \([0-9.]*\),.*/\1/p' "$T/train.out")
+check "its ppl is the valid ppl nglm-train saved ($vppl)" grep -q " ppl= $vppl " "$T/out"
+
+expect 0 "--per-sentence" '' "$E" --model "$M" --per-sentence "$TEST"
+cp "$T/out" "$T/ps.out"
+check "one line per sentence" \
+    test "$(grep -Ec '^sentence [0-9]+: logprob= -[0-9]+\.[0-9]+ tokens= [0-9]+$' "$T/ps.out")" = "$sents"
+check "sentences numbered from 1 in order" \
+    awk '/^sentence/ { n++; if ($2 != n ":") exit 1 } END { exit n == 0 }' "$T/ps.out"
+check "tokens count the words and </s>" \
+    test "$(awk '/^sentence/ { t += $6 } END { print t }' "$T/ps.out")" = "$((words + sents))"
+check "per-sentence log10 probs sum to the total" \
+    awk '/^sentence/ { s += $4 } /^0 zeroprobs/ { t = $4 }
+         END { d = s - t; exit !(d < 0.01 && d > -0.01) }' "$T/ps.out"
+check "the totals are the same as without --per-sentence" \
+    test "$(tail -2 "$T/ps.out")" = "$(cat "$T/eval.out")"
+expect 0 "--help" '^Usage: nglm-eval' "$E" --help
+expect 0 "--version" '^nglm-eval .*[0-9]+\.[0-9]+' "$E" --version
+
+# ---------------------------------------------------------------- OOVs
+known=$(sed -n 4p "$T/vocab.txt" | cut -f1)
+printf 'xyzzy plugh\nxyzzy %s\n%s %s %s\n' "$known" "$known" "$known" "$known" >"$T/oov.txt"
+expect 0 "a text with OOVs" '' "$E" --model "$M" "$T/oov.txt"
+check "OOVs counted (3 of 7 words)" grep -q "oov\.txt: 3 sentences, 7 words, 3 OOVs\$" "$T/out"
+check "and scored: a finite perplexity" \
+    grep -Eq '^0 zeroprobs, logprob= -[0-9.]+ ppl= [0-9.]+ ppl1= [0-9.]+$' "$T/out"
+printf '%s %s\n' "$known" "$known" >"$T/known.txt"
+expect 0 "a text without OOVs" '2 words, 0 OOVs' "$E" --model "$M" "$T/known.txt"
+
+# ---------------------------------------------------------------- bad usage
+expect_error "missing --model" "^nglm-eval: --model FILE is required" "$E" "$TEST"
+"$E" "$TEST" 2>/dev/null
+check "bad usage exits 2" test $? = 2
+expect_error "no TEXT" "no TEXT to evaluate" "$E" --model "$M"
+expect_error "more than one TEXT" "more than one TEXT" "$E" --model "$M" "$TEST" "$TEST"
+expect_error "--threads 0" "--threads: '0' is out of range" "$E" --model "$M" --threads 0 "$TEST"
+expect_error "unknown option" "'--frobnicate'" "$E" --model "$M" --frobnicate "$TEST"
+expect_error "--model without its value" "'--model'" "$E" --model
+
+# ---------------------------------------------------------------- bad model
+expect_error "a text file as the model" "small\.test\.txt: not an nglm model file" \
+    "$E" --model "$TEST" "$TEST"
+"$E" --model "$TEST" "$TEST" 2>/dev/null
+check "a bad model exits 1" test $? = 1
+head -c 5000 "$M" >"$T/trunc.nglm"
+expect_error "a truncated model" "trunc\.nglm: .*truncated" "$E" --model "$T/trunc.nglm" "$TEST"
+head -c 16 "$M" >"$T/head.nglm"
+expect_error "only the model's first bytes" "head\.nglm: " "$E" --model "$T/head.nglm" "$TEST"
+: >"$T/empty.nglm"
+expect_error "an empty model file" "empty\.nglm: not an nglm model" "$E" --model "$T/empty.nglm" "$TEST"
+mkdir "$T/dir"
+expect_error "a directory as the model" "dir: is a directory" "$E" --model "$T/dir" "$TEST"
+expect_error "a missing model" "nope\.nglm: No such file" "$E" --model "$T/nope.nglm" "$TEST"
+expect_error "/dev/null as the model" "/dev/null" "$E" --model /dev/null "$TEST"
+
+# ---------------------------------------------------------------- bad text
+expect_error "a missing text" "missing\.txt: No such file" "$E" --model "$M" "$T/missing.txt"
+expect_error "a directory as the text" "dir: is a directory" "$E" --model "$M" "$T/dir"
+{ head -2 "$TEST"; printf 'abc \303\050 def\n'; } >"$T/badutf.txt"
+expect_error "invalid UTF-8 text names file:line and offset" \
+    "badutf\.txt:3: invalid UTF-8 at byte offset [0-9]+" "$E" --model "$M" "$T/badutf.txt"
+expect_error "invalid UTF-8 on stdin" "invalid UTF-8" \
+    sh -c "'$E' --model '$M' - <'$T/badutf.txt'"
+printf 'abc\000def\n' >"$T/nul.txt"
+expect_error "a NUL byte names the file" "nul\.txt:1: .*NUL byte" "$E" --model "$M" "$T/nul.txt"
+if [ -w /dev/full ]; then
+    expect_error "stdout full" "report" sh -c "'$E' --model '$M' '$TEST' >/dev/full"
+fi
 finish

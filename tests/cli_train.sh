@@ -1,3 +1,180 @@
 #!/bin/sh
+# cli_train.sh — command-line tests of nglm-train: a small corpus trains to a
+# model with the promised report, the same options (and any thread count)
+# give the same model bytes, and every bad option or bad input is one line
+# on stderr, a non-zero exit and no change to an existing model file.
 . "$(dirname "$0")/cli_lib.sh"
+TR=$B/nglm-train
+E=$B/nglm-eval
+"$B/nglm-gen" --quiet --tokens 20000 --seed 3 --prefix "$T/small"
+TXT=$T/small.train.txt
+# small, fast settings shared by most runs; one thread keeps them quick on a
+# loaded machine (the thread-count tests below use more)
+SMALL="--order 3 --epochs 2 --threads 1"
+
+# ---------------------------------------------------------------- happy path
+expect 0 "trains on a small corpus" 'valid ppl [0-9]+\.[0-9]+' \
+    "$TR" $SMALL --train "$TXT" --valid "$T/small.valid.txt" --test "$T/small.test.txt" \
+    --model "$T/m.nglm"
+cp "$T/out" "$T/m.out"
+check "writes the model" test -s "$T/m.nglm"
+check "one line per epoch with its valid ppl" \
+    test "$(grep -Ec '^epoch +[0-9]+ .*valid ppl [0-9]+\.[0-9]+' "$T/m.out")" = 2
+check "reports the saved model" grep -Eq "^saved $T/m\.nglm: epoch [12], valid ppl [0-9.]+" "$T/m.out"
+check "SRILM-style test header" \
+    grep -Eq "^file $T/small\.test\.txt: [0-9]+ sentences, [0-9]+ words, [0-9]+ OOVs\$" "$T/m.out"
+check "SRILM-style test perplexity" \
+    grep -Eq '^0 zeroprobs, logprob= -[0-9]+\.[0-9]+ ppl= [0-9]+\.[0-9]+ ppl1= [0-9]+\.[0-9]+$' "$T/m.out"
+check "no temporaries left" test -z "$(ls "$T" | grep '\.tmp')"
+expect 0 "--quiet" 'ppl= ' "$TR" $SMALL --quiet --train "$TXT" --valid "$T/small.valid.txt" \
+    --test "$T/small.test.txt" --model "$T/q.nglm"
+check "--quiet prints no epoch lines" test -z "$(grep '^epoch' "$T/out")"
+check "--quiet prints less" test "$(wc -l <"$T/out")" -lt "$(wc -l <"$T/m.out")"
+check "--quiet trains the same model" cmp -s "$T/m.nglm" "$T/q.nglm"
+expect 0 "--help" '^Usage: nglm-train' "$TR" --help
+expect 0 "--version" '^nglm-train .*[0-9]+\.[0-9]+' "$TR" --version
+
+# ------------------------------------------------- held-out slice, vocabulary
+expect 0 "no --valid holds out a slice" 'held out of the training text' \
+    "$TR" $SMALL --train "$TXT" --model "$T/h.nglm" --write-vocab "$T/vocab.txt"
+check "--write-vocab writes word<TAB>count lines" \
+    test -z "$(grep -Evn '^[^	 ]+	[0-9]+$' "$T/vocab.txt" | head -1)"
+check "the vocabulary has the specials" grep -q '^<unk>	' "$T/vocab.txt"
+check "the vocabulary has every training word" \
+    test "$(wc -l <"$T/vocab.txt")" -eq "$(($(tr ' ' '\n' <"$TXT" | LC_ALL=C sort -u | wc -l) + 3))"
+expect 0 "--vocab reads it back" 'saved' \
+    "$TR" $SMALL --train "$TXT" --model "$T/h2.nglm" --vocab "$T/vocab.txt"
+check "--vocab reproduces the model bytes" cmp -s "$T/h.nglm" "$T/h2.nglm"
+expect 0 "--train - with --vocab" 'saved' \
+    sh -c "'$TR' $SMALL --train - --model '$T/h3.nglm' --vocab '$T/vocab.txt' <'$TXT'"
+check "stdin gives the same model bytes" cmp -s "$T/h.nglm" "$T/h3.nglm"
+
+# ---------------------------------------------------------------- determinism
+"$TR" $SMALL --quiet --train "$TXT" --model "$T/d1.nglm" >/dev/null
+"$TR" $SMALL --quiet --train "$TXT" --model "$T/d2.nglm" >/dev/null
+check "same options, same model bytes" cmp -s "$T/d1.nglm" "$T/d2.nglm"
+"$TR" --order 3 --epochs 2 --quiet --train "$TXT" --model "$T/t1.nglm" --threads 1 >/dev/null
+"$TR" --order 3 --epochs 2 --quiet --train "$TXT" --model "$T/t2.nglm" --threads 2 >/dev/null
+"$TR" --order 3 --epochs 2 --quiet --train "$TXT" --model "$T/t3.nglm" --threads 3 >/dev/null
+check "--threads 1 and 2 give the same model bytes" cmp -s "$T/t1.nglm" "$T/t2.nglm"
+check "--threads 1 and 3 give the same model bytes" cmp -s "$T/t1.nglm" "$T/t3.nglm"
+OMP_NUM_THREADS=1 "$TR" --order 3 --epochs 2 --quiet --train "$TXT" --model "$T/o1.nglm" >/dev/null
+OMP_NUM_THREADS=2 "$TR" --order 3 --epochs 2 --quiet --train "$TXT" --model "$T/o2.nglm" >/dev/null
+check "OMP_NUM_THREADS=1 and 2 give the same model bytes" cmp -s "$T/o1.nglm" "$T/o2.nglm"
+check "and the same as --threads" cmp -s "$T/t1.nglm" "$T/o2.nglm"
+"$TR" --order 4 --epochs 2 --quiet --train "$TXT" --model "$T/f1.nglm" --threads 1 >/dev/null
+"$TR" --order 4 --epochs 2 --quiet --train "$TXT" --model "$T/f2.nglm" --threads 2 >/dev/null
+check "order 4: --threads 1 and 2 give the same model bytes" cmp -s "$T/f1.nglm" "$T/f2.nglm"
+"$TR" $SMALL --quiet --train "$TXT" --model "$T/s2.nglm" --seed 2 >/dev/null
+check "another seed, another model" sh -c "! cmp -s '$T/d1.nglm' '$T/s2.nglm'"
+
+# ---------------------------------------------------------------- bad usage
+X="$SMALL --train $TXT --model $T/x.nglm"
+expect_error "--order 0" "^nglm-train: --order: '0' is out of range" "$TR" $X --order 0
+expect_error "--order 1000" "--order: '1000' is out of range" "$TR" $X --order 1000
+expect_error "--l1 -1" "--l1: '-1' is out of range" "$TR" $X --l1 -1
+expect_error "--l2 nan" "--l2: 'nan' is not a finite number" "$TR" $X --l2 nan
+expect_error "--l1 abc" "--l1: 'abc' is not a finite number" "$TR" $X --l1 abc
+expect_error "--threads 0" "--threads: '0' is out of range" "$TR" $X --threads 0
+expect_error "--epochs 0" "--epochs: '0' is out of range" "$TR" $X --epochs 0
+expect_error "unknown option" "unknown option '--frobnicate'" "$TR" $X --frobnicate
+expect_error "option without its value" "'--seed' needs a value" "$TR" $X --seed
+expect_error "decreasing --cutoffs" "--cutoffs: values must not decrease" "$TR" $X --cutoffs 3,2
+expect_error "--cutoffs with an empty item" "--cutoffs: '' is not an integer" "$TR" $X --cutoffs 1,,3
+expect_error "--cutoffs with a trailing comma" "--cutoffs: '' is not an integer" "$TR" $X --cutoffs 2,
+expect_error "--tokenize bogus" "--tokenize: .*'bogus'" "$TR" $X --tokenize bogus
+expect_error "stray argument" "unexpected argument 'extra'" "$TR" $X extra
+expect_error "--train - without --vocab" "--train - \(stdin\) needs --vocab" \
+    sh -c "'$TR' $SMALL --train - --model '$T/x.nglm' <'$TXT'"
+"$TR" $X --order 0 >/dev/null 2>&1
+check "bad usage exits 2" test $? = 2
+check "bad usage writes no model" test ! -e "$T/x.nglm"
+
+# ---------------------------------------------------------------- bad data
+: >"$T/empty.txt"
+printf '\n\n   \n\n' >"$T/blank.txt"
+mkdir "$T/dir"
+{ head -3 "$TXT"; printf 'zal \377 shast\n'; } >"$T/badutf.txt"
+printf 'zal shast\000 zal\nshast zal\n' >"$T/nul.txt"
+printf 'the cat sat on the mat\n' >"$T/one.txt"
+printf 'qqqx zzzy\nxyzzy plugh foo\n' >"$T/unk.txt"
+Y="$SMALL --model $T/x.nglm"
+expect_error "empty training text" "empty\.txt: no sentences to train on" "$TR" $Y --train "$T/empty.txt"
+"$TR" $Y --train "$T/empty.txt" >/dev/null 2>&1
+check "bad data exits 1" test $? = 1
+expect_error "blank lines only" "blank\.txt: no sentences to train on" "$TR" $Y --train "$T/blank.txt"
+expect_error "missing training file" "missing\.txt: No such file" "$TR" $Y --train "$T/missing.txt"
+expect_error "directory as --train" "dir: is a directory" "$TR" $Y --train "$T/dir"
+expect_error "empty --valid" "empty\.txt: no sentences to validate on" \
+    "$TR" $Y --train "$TXT" --valid "$T/empty.txt"
+expect_error "missing --vocab file" "missing\.vocab" "$TR" $Y --train "$TXT" --vocab "$T/missing.vocab"
+# A FIFO cannot be read twice (vocabulary, then ids): without --vocab it is
+# refused up front instead of hanging on the second open; with --vocab it is
+# read once and trains.  The writer blocks until a reader opens the FIFO, so
+# it is drained afterwards in case nglm-train never opened it.
+mkfifo "$T/fifo"
+cat "$TXT" >"$T/fifo" &
+expect_error "FIFO as --train without --vocab" "fifo is not a regular file: it needs --vocab" \
+    timeout 10 "$TR" $Y --train "$T/fifo"
+timeout 5 cat "$T/fifo" >/dev/null
+wait
+cat "$TXT" >"$T/fifo" &
+expect 0 "FIFO as --train with --vocab" 'saved' \
+    timeout 10 "$TR" $SMALL --train "$T/fifo" --vocab "$T/vocab.txt" --model "$T/fifo.nglm"
+wait
+check "FIFO gives the same model bytes" cmp -s "$T/h.nglm" "$T/fifo.nglm"
+expect_error "invalid UTF-8 names file:line and byte offset" \
+    "badutf\.txt:4: invalid UTF-8 at byte offset [0-9]+" "$TR" $Y --train "$T/badutf.txt"
+expect 0 "--replace-invalid accepts it" 'saved' \
+    "$TR" $Y --train "$T/badutf.txt" --replace-invalid
+expect_error "invalid UTF-8 in --valid" "badutf\.txt:4: invalid UTF-8" \
+    "$TR" $Y --train "$TXT" --valid "$T/badutf.txt"
+expect_error "NUL byte names the file" "nul\.txt:1: .*NUL byte" "$TR" $Y --train "$T/nul.txt"
+expect_error "one sentence and no --valid asks for --valid" "only 1 sentence.*give a --valid" \
+    "$TR" $Y --train "$T/one.txt"
+expect 0 "one sentence with --valid trains" 'valid ppl [0-9]+\.[0-9]+' \
+    "$TR" $Y --quiet --train "$T/one.txt" --valid "$T/one.txt" --test "$T/one.txt"
+check "one sentence: the test report counts it" \
+    grep -Eq 'one\.txt: 1 sentences, 6 words, 0 OOVs$' "$T/out"
+check "one sentence: a small finite perplexity" \
+    sh -c "grep '^0 zeroprobs' '$T/out' | awk '{exit !(\$6 >= 1 && \$6 < 20)}'"
+# every validation word is unknown: scored as <unk>, so the perplexity is
+# finite, not an error
+expect 0 "a validation text of unknown words only" \
+    'valid ppl [0-9]+\.[0-9]+, ' "$TR" $Y --quiet --train "$TXT" --valid "$T/unk.txt"
+check "its valid ppl is a finite number" \
+    test -z "$(grep -Ei 'nan|inf' "$T/out")"
+
+# A 10 MB line (2 million words) and a 10 MB word: both train.
+awk 'BEGIN { for (i = 0; i < 2000000; i++) printf "w%d ", i % 997; print "end" }' \
+    >"$T/longline.txt"
+cat "$TXT" >>"$T/longline.txt"
+expect 0 "a 10 MB line trains" 'saved' "$TR" $Y --quiet --train "$T/longline.txt"
+{ head -c 10000000 /dev/zero | tr '\0' a; echo; cat "$TXT"; } >"$T/longword.txt"
+expect 0 "a 10 MB word trains" 'saved' "$TR" $Y --quiet --train "$T/longword.txt"
+
+# ---------------------------------------------------------------- unwritable
+if [ -w /dev/full ]; then
+    expect_error "--model /dev/full" "/dev/full" "$TR" $SMALL --quiet --train "$TXT" --model /dev/full
+    expect_error "--write-vocab /dev/full" "/dev/full" \
+        "$TR" $SMALL --quiet --train "$TXT" --model "$T/x.nglm" --write-vocab /dev/full
+    expect_error "stdout full" "cannot write the report" \
+        sh -c "'$TR' $SMALL --train '$TXT' --model '$T/x.nglm' >/dev/full"
+fi
+expect_error "--model in a missing directory" "nodir/m\.nglm: cannot create" \
+    "$TR" $SMALL --quiet --train "$TXT" --model "$T/nodir/m.nglm"
+check "nothing created there" test ! -e "$T/nodir"
+
+# ------------------------------------------------- failure keeps the old model
+cp "$T/m.nglm" "$T/keep.nglm"
+expect_error "bad training text, existing model" "badutf\.txt:4" \
+    "$TR" $SMALL --train "$T/badutf.txt" --model "$T/keep.nglm"
+check "the model file is unchanged" cmp -s "$T/m.nglm" "$T/keep.nglm"
+expect_error "bad test text, existing model" "badutf\.txt:4" \
+    "$TR" $SMALL --train "$TXT" --test "$T/badutf.txt" --model "$T/keep.nglm"
+check "the model file is still unchanged" cmp -s "$T/m.nglm" "$T/keep.nglm"
+expect_error "missing test text, existing model" "missing\.txt" \
+    "$TR" $SMALL --train "$TXT" --test "$T/missing.txt" --model "$T/keep.nglm"
+check "the model file is unchanged again" cmp -s "$T/m.nglm" "$T/keep.nglm"
+check "no temporaries left behind" test -z "$(ls "$T" | grep '\.tmp')"
 finish

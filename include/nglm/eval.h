@@ -7,7 +7,9 @@
  *
  * Every word and every sentence's </s> is predicted, <s> never; words not
  * in the vocabulary are scored as <unk> and counted as OOVs.  logprob is in
- * log10; ppl1 leaves out the </s> tokens.
+ * log10 over every predicted token; ppl divides it by words + sentences,
+ * ppl1 by words only (SRILM's definitions).  An empty text has
+ * "undefined" perplexities.
  */
 #ifndef NGLM_EVAL_H
 #define NGLM_EVAL_H

@@ -52,10 +52,12 @@ typedef struct nglm_train_options {
     double l1, l2;          /* penalties, on the scale of the summed loss */
     double lr;              /* initial learning rate */
     nglm_optimizer optimizer;
+    double ada_init;        /* AdaGrad's initial sum of squared gradients */
     int max_epochs;
     size_t batch;           /* minibatch size in tokens */
     uint64_t seed;          /* sentence shuffling */
     int threads;            /* 0: OpenMP default */
+    int average;            /* evaluate and keep each epoch's average weights */
     double min_gain;        /* relative validation gain below which the rate is halved, then training stops */
     /* called after every epoch (may be NULL) */
     void (*on_epoch)(const nglm_epoch_report *r, void *user);
