@@ -17,8 +17,11 @@
 
 #include "nglm/vocab.h"
 
-/* Fixed-point scale of the unigram corrections: exact sums, 2^-40 resolution. */
+/* Fixed-point scale of the cross-thread sums: exact, 2^-40 resolution.
+ * TO_FIX truncates (one instruction, unlike llround); any deterministic
+ * conversion keeps the sums independent of the thread count. */
 #define FIX_SCALE 1099511627776.0 /* 2^40 */
+#define TO_FIX(x) ((int64_t)((x) * FIX_SCALE))
 
 /* calloc that never returns NULL for a zero count */
 static void *zalloc(size_t n, size_t size) { return calloc(n ? n : 1, size); }
@@ -49,6 +52,34 @@ int nglm_batch_init(nglm_batch *b, const nglm_features *F, size_t max_tokens,
         ok = ALLOC(b->pending[k], max_tokens) != NULL;
     if (ok && for_training)
         ok = ALLOC(b->grad, F->n_feat) && ALLOC(b->fix, (size_t)b->threads * (size_t)F->V);
+    if (ok && F->n_skip > 0) {
+        size_t ns = (size_t)F->n_skip, V = (size_t)F->V, T = (size_t)b->threads;
+        ok = ALLOC(b->sk, max_tokens * ns) && ALLOC(b->skip_in, ns * V) &&
+             ALLOC(b->dskip, max_tokens * ns) && ALLOC(b->grp_tok, max_tokens) &&
+             ALLOC(b->grp_start, max_tokens + 2) && ALLOC(b->st_off, max_tokens) &&
+             ALLOC(b->st_n, max_tokens) && ALLOC(b->scr_map, 2 * T * V) &&
+             ALLOC(b->scr_mark, T * V) && ALLOC(b->scr_val, T * V);
+        if (ok) {
+            for (size_t i = 0; i < T * V; i++)
+                b->scr_mark[i] = -1;
+            for (size_t i = 0; i < 2 * T * V; i++)
+                b->scr_map[i] = -1;
+            if (for_training) {
+                ok = ALLOC(b->fixskip, T * (F->n_feat - F->n_ngram_feat)) != NULL;
+            } else { /* scoring keeps each token's entries only while it is scored */
+                for (int i = 0; i < F->n_skip; i++) {
+                    uint32_t longest = 0;
+                    for (size_t v = 0; v < V; v++)
+                        if (F->skip_first[i][v + 1] - F->skip_first[i][v] > longest)
+                            longest = F->skip_first[i][v + 1] - F->skip_first[i][v];
+                    b->scr_tmp_cap += longest;
+                }
+                b->st_cap = T * b->scr_tmp_cap;
+                ok = ALLOC(b->st_w, b->st_cap) && ALLOC(b->st_f, b->st_cap) &&
+                     ALLOC(b->st_q, b->st_cap);
+            }
+        }
+    }
     if (!ok) {
         nglm_batch_free(b);
         return nglm_error_set(err, "out of memory for a batch of %zu tokens", max_tokens);
@@ -78,6 +109,20 @@ void nglm_batch_free(nglm_batch *b)
     free(b->es);
     free(b->grad);
     free(b->fix);
+    free(b->sk);
+    free(b->skip_in);
+    free(b->dskip);
+    free(b->grp_tok);
+    free(b->grp_start);
+    free(b->st_off);
+    free(b->st_n);
+    free(b->st_w);
+    free(b->st_f);
+    free(b->st_q);
+    free(b->scr_map);
+    free(b->scr_mark);
+    free(b->scr_val);
+    free(b->fixskip);
     memset(b, 0, sizeof *b);
 }
 
@@ -92,6 +137,17 @@ void nglm_batch_clear(nglm_batch *b)
     }
     b->n_d = 0;
     b->n_tok = 0;
+    for (size_t k = 0; k < b->n_dskip; k++)
+        b->skip_in[b->dskip[k]] = 0;
+    b->n_dskip = 0;
+}
+
+void nglm_batch_skip_range(const nglm_batch *b, size_t k, uint32_t *lo, uint32_t *hi)
+{
+    const nglm_features *F = b->F;
+    int32_t i = b->dskip[k] / F->V, v = b->dskip[k] % F->V;
+    *lo = F->skip_first[i][v];
+    *hi = F->skip_first[i][v + 1];
 }
 
 void nglm_batch_add(nglm_batch *b, const int32_t *sent, size_t i)
@@ -171,7 +227,236 @@ static void assign_slots(nglm_batch *b)
     fill[0] = 0;
 }
 
-void nglm_batch_forward(nglm_batch *b, const double *theta)
+
+/* ---------------------------------------------------------------- skip-gram features
+ *
+ * Skip-grams do not nest inside the n-gram chain, so for each token t the
+ * words K_t of its skip contexts' successor lists get a correction on top of
+ * the n-gram computation (../shared/MODEL.md §2, "Other feature templates"):
+ *
+ *   Z(h)    = Z_ngram(h) + Σ_{w ∈ K_t} e(w)·(Π_g exp θ_g − 1)
+ *   P(w|h)  = q(w) / Z(h),   q(w) = e(w)·Π_g exp θ_g  for w ∈ K_t
+ *
+ * where e(w) = exp(s_ngram(h, w)) = es[f*] for the deepest n-gram feature
+ * f* of w along the token's chain.  f* is found through a dense map of the
+ * token's length-1 context, loaded once per group of tokens sharing it, and
+ * binary searches in the (short) longer contexts.  In the backward pass the
+ * extra expectation q(w)/Z − e(w)/Z is added at f*, from where the n-gram
+ * pass carries it down the chain like any other expectation; the skip-gram
+ * features' expectations are summed over threads in fixed point.  The work
+ * is Σ_t |K_t|: per token, unlike the n-gram part.
+ */
+
+/* Sorts the tokens by the slot of their length-1 context (counting sort);
+ * group 0 holds the tokens without one. */
+static void group_tokens(nglm_batch *b)
+{
+    size_t n1 = b->nd ? b->d_start[1] : 0, n_grp = n1 + 1;
+    size_t *start = b->grp_start;
+    memset(start, 0, (n_grp + 1) * sizeof *start);
+    for (size_t t = 0; t < b->n_tok; t++) {
+        int32_t x = b->nd ? b->chain[t * (size_t)b->nd] : -1;
+        start[(x < 0 ? 0 : (size_t)b->slot_of[x] + 1) + 1]++;
+    }
+    for (size_t g = 0; g < n_grp; g++)
+        start[g + 1] += start[g];
+    for (size_t t = 0; t < b->n_tok; t++) {
+        int32_t x = b->nd ? b->chain[t * (size_t)b->nd] : -1;
+        size_t g = x < 0 ? 0 : (size_t)b->slot_of[x] + 1;
+        b->grp_tok[start[g]++] = (int32_t)t;
+    }
+    for (size_t g = n_grp; g > 0; g--)
+        start[g] = start[g - 1];
+    start[0] = 0;
+    b->n_grp = n_grp;
+}
+
+/* Skip-gram forward: lists the batch's skip contexts, computes their
+ * exp(θ), and adds each token's skip-gram terms to z and sy. */
+static int skip_forward(nglm_batch *b, const double *theta, nglm_error *err)
+{
+    const nglm_features *F = b->F;
+    const int32_t *fw = F->feat_word;
+    int ns = F->n_skip, nd = b->nd;
+    int32_t V = F->V;
+    int training = b->grad != NULL;
+
+    /* skip words and the distinct skip contexts */
+    size_t total = 0;
+    for (size_t t = 0; t < b->n_tok; t++) {
+        if (training)
+            b->st_off[t] = total;
+        for (int i = 0; i < ns; i++) {
+            int32_t v = nglm_features_skip_word(b->sent[t], b->pos[t], F->skip_dist[i]);
+            b->sk[t * (size_t)ns + (size_t)i] = v;
+            if (v < 0)
+                continue;
+            total += F->skip_first[i][v + 1] - F->skip_first[i][v];
+            size_t key = (size_t)i * (size_t)V + (size_t)v;
+            if (!b->skip_in[key]) {
+                b->skip_in[key] = 1;
+                b->dskip[b->n_dskip++] = (int32_t)key;
+            }
+        }
+    }
+    if (training && total > b->st_cap) {
+        size_t cap = total + total / 4;
+        int32_t *w = realloc(b->st_w, cap * sizeof *w);
+        if (w)
+            b->st_w = w;
+        int32_t *f = realloc(b->st_f, cap * sizeof *f);
+        if (f)
+            b->st_f = f;
+        double *q = realloc(b->st_q, cap * sizeof *q);
+        if (q)
+            b->st_q = q;
+        if (!w || !f || !q)
+            return nglm_error_set(err, "out of memory for %zu skip-gram entries", total);
+        b->st_cap = cap;
+    }
+    long n_dskip = (long)b->n_dskip;
+#pragma omp parallel for schedule(dynamic, 16) num_threads(b->threads)
+    for (long k = 0; k < n_dskip; k++) {
+        uint32_t lo, hi;
+        nglm_batch_skip_range(b, (size_t)k, &lo, &hi);
+        for (uint32_t g = lo; g < hi; g++)
+            b->es[g] = exp(theta[g]);
+    }
+
+    group_tokens(b);
+    long n_grp = (long)b->n_grp;
+    int64_t stamp0 = b->stamp;
+    b->stamp += (int64_t)b->n_tok;
+#pragma omp parallel num_threads(b->threads)
+    {
+        int tid = 0;
+#ifdef _OPENMP
+        tid = omp_get_thread_num();
+#endif
+        int32_t *map = b->scr_map + (size_t)tid * 2 * (size_t)V, *deep = map + V;
+        int64_t *mark = b->scr_mark + (size_t)tid * (size_t)V;
+        double *val = b->scr_val + (size_t)tid * (size_t)V;
+        const double *es = b->es;
+#pragma omp for schedule(dynamic, 1)
+        for (long g = 0; g < n_grp; g++) {
+            int32_t x = g > 0 ? b->dctx[g - 1] : -1;
+            if (x >= 0)
+                for (uint32_t f = F->ctx_first[x]; f < F->ctx_first[x + 1]; f++)
+                    map[fw[f]] = (int32_t)f;
+            for (size_t k = b->grp_start[g]; k < b->grp_start[g + 1]; k++) {
+                size_t t = (size_t)b->grp_tok[k];
+                int64_t stamp = stamp0 + (int64_t)t;
+                size_t base = training ? b->st_off[t] : (size_t)tid * b->scr_tmp_cap;
+                uint32_t n = 0;
+                for (int i = 0; i < ns; i++) {
+                    int32_t v = b->sk[t * (size_t)ns + (size_t)i];
+                    if (v < 0)
+                        continue;
+                    for (uint32_t gf = F->skip_first[i][v]; gf < F->skip_first[i][v + 1]; gf++) {
+                        int32_t w = fw[gf];
+                        if (mark[w] != stamp) {
+                            mark[w] = stamp;
+                            val[w] = 1.0;
+                            b->st_w[base + n++] = w;
+                        }
+                        val[w] *= es[gf];
+                    }
+                }
+                /* the longer contexts' (short) lists go into deep[] */
+                const int32_t *chain = b->chain + t * (size_t)nd;
+                for (int j = 1; j < nd && chain[j] >= 0; j++)
+                    for (uint32_t f = F->ctx_first[chain[j]]; f < F->ctx_first[chain[j] + 1]; f++)
+                        deep[fw[f]] = (int32_t)f;
+                double zs = 0;
+                for (uint32_t e = 0; e < n; e++) {
+                    int32_t w = b->st_w[base + e];
+                    int32_t fstar = deep[w] >= 0 ? deep[w] : (map[w] >= 0 ? map[w] : w);
+                    double q = es[fstar] * val[w];
+                    b->st_f[base + e] = fstar;
+                    b->st_q[base + e] = q;
+                    zs += q - es[fstar];
+                }
+                for (int j = 1; j < nd && chain[j] >= 0; j++)
+                    for (uint32_t f = F->ctx_first[chain[j]]; f < F->ctx_first[chain[j] + 1]; f++)
+                        deep[fw[f]] = -1;
+                if (training)
+                    b->st_n[t] = n;
+                b->z[t] += zs;
+                int32_t y = b->y[t];
+                if (mark[y] == stamp)
+                    b->sy[t] += log(val[y]);
+            }
+            if (x >= 0)
+                for (uint32_t f = F->ctx_first[x]; f < F->ctx_first[x + 1]; f++)
+                    map[fw[f]] = -1;
+        }
+    }
+    return 0;
+}
+
+/* Skip-gram backward, after A: adds each token's extra expectations at the
+ * deepest n-gram features (or, in fixed point, at the unigrams), and sums
+ * the skip-gram features' expectations into grad. */
+static void skip_backward(nglm_batch *b)
+{
+    const nglm_features *F = b->F;
+    const int32_t *fw = F->feat_word;
+    int ns = F->n_skip;
+    int32_t V = F->V;
+    size_t n_sf = F->n_feat - F->n_ngram_feat, base_sf = F->n_ngram_feat;
+    long n_grp = (long)b->n_grp;
+#pragma omp parallel num_threads(b->threads)
+    {
+        int tid = 0;
+#ifdef _OPENMP
+        tid = omp_get_thread_num();
+#endif
+        int64_t *fix = b->fix + (size_t)tid * (size_t)V;
+        int64_t *fs = b->fixskip + (size_t)tid * n_sf;
+        double *val = b->scr_val + (size_t)tid * (size_t)V;
+#pragma omp for schedule(dynamic, 1)
+        for (long g = 0; g < n_grp; g++)
+            for (size_t k = b->grp_start[g]; k < b->grp_start[g + 1]; k++) {
+                size_t t = (size_t)b->grp_tok[k];
+                double inv = 1.0 / b->z[t];
+                size_t base = b->st_off[t];
+                for (uint32_t e = 0; e < b->st_n[t]; e++) {
+                    int32_t w = b->st_w[base + e], fstar = b->st_f[base + e];
+                    double q = b->st_q[base + e];
+                    double extra = (q - b->es[fstar]) * inv;
+                    if (fstar >= V)
+                        b->grad[fstar] += extra;
+                    else
+                        fix[w] += TO_FIX(extra);
+                    val[w] = q * inv;
+                }
+                for (int i = 0; i < ns; i++) {
+                    int32_t v = b->sk[t * (size_t)ns + (size_t)i];
+                    if (v < 0)
+                        continue;
+                    for (uint32_t gf = F->skip_first[i][v]; gf < F->skip_first[i][v + 1]; gf++)
+                        fs[gf - base_sf] += TO_FIX(val[fw[gf]]);
+                }
+            }
+    }
+    long n_dskip = (long)b->n_dskip;
+    int T = b->threads;
+#pragma omp parallel for schedule(dynamic, 16) num_threads(b->threads)
+    for (long k = 0; k < n_dskip; k++) {
+        uint32_t lo, hi;
+        nglm_batch_skip_range(b, (size_t)k, &lo, &hi);
+        for (uint32_t gf = lo; gf < hi; gf++) {
+            int64_t sum = 0;
+            for (int i = 0; i < T; i++) {
+                sum += b->fixskip[(size_t)i * n_sf + gf - base_sf];
+                b->fixskip[(size_t)i * n_sf + gf - base_sf] = 0;
+            }
+            b->grad[gf] = (double)sum / FIX_SCALE;
+        }
+    }
+}
+
+int nglm_batch_forward(nglm_batch *b, const double *theta, nglm_error *err)
 {
     const nglm_features *F = b->F;
     if (b->nd > 0)
@@ -220,6 +505,7 @@ void nglm_batch_forward(nglm_batch *b, const double *theta)
         b->z[t] = z;
         b->sy[t] = log(es[deepest]);
     }
+    return F->n_skip > 0 ? skip_forward(b, theta, err) : 0;
 }
 
 double nglm_batch_backward(nglm_batch *b)
@@ -242,6 +528,8 @@ double nglm_batch_backward(nglm_batch *b)
         loss += log(b->z[t]) - b->sy[t];
     }
     b->A_root = a_root;
+    if (F->n_skip > 0)
+        skip_backward(b);
 
     /* expected counts, longest contexts first: pull each child's
      * correction, then E = A·es + corrections */
@@ -278,7 +566,7 @@ double nglm_batch_backward(nglm_batch *b)
                 int32_t x = b->dctx[s];
                 double a = b->A[s];
                 for (uint32_t f = F->ctx_first[x]; f < F->ctx_first[x + 1]; f++)
-                    fix[fword[f]] += llround((grad[f] - a * es[fword[f]]) * FIX_SCALE);
+                    fix[fword[f]] += TO_FIX(grad[f] - a * es[fword[f]]);
             }
         }
     }
@@ -297,6 +585,12 @@ double nglm_batch_backward(nglm_batch *b)
         grad[b->y[t]] -= 1.0;
         for (int j = 0; j < nd && tf[j] >= 0; j++)
             grad[tf[j]] -= 1.0;
+        for (int i = 0; i < F->n_skip; i++) {
+            int32_t v = b->sk[t * (size_t)F->n_skip + (size_t)i];
+            int32_t g = v < 0 ? -1 : nglm_features_find_skip(F, i, v, b->y[t]);
+            if (g >= 0)
+                grad[g] -= 1.0;
+        }
     }
     return loss;
 }

@@ -68,7 +68,31 @@ typedef struct nglm_batch {
     double A_root;          /* Σ_t 1/Z(h_t) */
 
     int64_t *fix;           /* (threads, V) fixed-point unigram corrections */
+
+    /* skip-grams (F->n_skip > 0): see batch.c, "skip-gram features" */
+    int32_t *sk;            /* (n_tok, n_skip) word at each skip distance, -1 if none */
+    uint8_t *skip_in;       /* (n_skip, V) the skip context is in the batch */
+    int32_t *dskip;         /* (n_dskip) distinct skip contexts, as template * V + word */
+    size_t n_dskip;
+    int32_t *grp_tok;       /* (n_tok) tokens sorted by their length-1 context */
+    size_t *grp_start;      /* groups: grp_tok[grp_start[g] .. grp_start[g+1]) */
+    size_t n_grp;
+    size_t *st_off;         /* (n_tok) training: the token's entries in st_* */
+    uint32_t *st_n;         /* (n_tok) number of words its skip-grams touch */
+    int32_t *st_w, *st_f;   /* word, deepest n-gram feature of the word */
+    double *st_q;           /* exp(s(h, w)) with the skip-grams */
+    size_t st_cap;
+    int64_t stamp;          /* token stamps for the scratch marks */
+    int32_t *scr_map;       /* (threads, 2, V) feature of w in the group's length-1
+                               context, and in the token's longer contexts */
+    int64_t *scr_mark;      /* (threads, V) stamp of the token that touched w */
+    double *scr_val;        /* (threads, V) per-token products / probabilities */
+    size_t scr_tmp_cap;     /* scoring: per-thread entries of st_* (no per-token storage) */
+    int64_t *fixskip;       /* (threads, skip features) fixed-point skip expectations */
 } nglm_batch;
+
+/* Features [lo, hi) of the batch's k-th distinct skip context. */
+void nglm_batch_skip_range(const nglm_batch *b, size_t k, uint32_t *lo, uint32_t *hi);
 
 int nglm_batch_init(nglm_batch *b, const nglm_features *F, size_t max_tokens,
                     int threads, int for_training, nglm_error *err);
@@ -86,9 +110,9 @@ void nglm_batch_add(nglm_batch *b, const int32_t *sent, size_t i);
  * change, before nglm_batch_forward. */
 void nglm_batch_unigrams(nglm_batch *b, const double *theta);
 
-/* Forward pass: es and D of the batch's contexts, logz and sy of its
- * tokens.  ln P(y_t | h_t) = sy[t] − ln z[t]. */
-void nglm_batch_forward(nglm_batch *b, const double *theta);
+/* Forward pass: es and D of the batch's contexts, z and sy of its tokens:
+ * ln P(y_t | h_t) = sy[t] − ln z[t].  Fails only when out of memory. */
+int nglm_batch_forward(nglm_batch *b, const double *theta, nglm_error *err);
 
 /* Backward pass after forward: grad[f] for every feature of the batch's
  * contexts and every unigram (= E − observed count).  Returns the batch's

@@ -76,10 +76,10 @@ static int reserve_contexts(nglm_features *F, size_t n, size_t *cap, nglm_error 
     return 0;
 }
 
-int32_t nglm_features_find(const nglm_features *F, int32_t ctx, int32_t w)
+/* Binary search for w among the sorted feature words [lo, hi). */
+static int32_t find_in(const int32_t *fw, size_t lo, size_t hi, int32_t w)
 {
-    size_t lo = F->ctx_first[ctx], hi = F->ctx_first[ctx + 1];
-    const int32_t *fw = F->feat_word;
+    size_t end = hi;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         if (fw[mid] < w)
@@ -87,7 +87,17 @@ int32_t nglm_features_find(const nglm_features *F, int32_t ctx, int32_t w)
         else
             hi = mid;
     }
-    return (lo < F->ctx_first[ctx + 1] && fw[lo] == w) ? (int32_t)lo : -1;
+    return (lo < end && fw[lo] == w) ? (int32_t)lo : -1;
+}
+
+int32_t nglm_features_find(const nglm_features *F, int32_t ctx, int32_t w)
+{
+    return find_in(F->feat_word, F->ctx_first[ctx], F->ctx_first[ctx + 1], w);
+}
+
+int32_t nglm_features_find_skip(const nglm_features *F, int t, int32_t v, int32_t w)
+{
+    return find_in(F->feat_word, F->skip_first[t][v], F->skip_first[t][v + 1], w);
 }
 
 int32_t nglm_features_child(const nglm_features *F, int32_t parent, int32_t w)
@@ -316,8 +326,90 @@ int nglm_features_build(nglm_features *F, const nglm_corpus *c, int32_t V, int o
     }
     for (int k = order; k <= NGLM_MAX_ORDER; k++)
         F->ctx_order_start[k] = F->n_ctx;
+    F->n_ngram_feat = F->n_feat;
+    F->skip_cutoff = 1;
     free(cur);
     return nglm_features_index(F, err);
+}
+
+int nglm_features_add_skips(nglm_features *F, const nglm_corpus *c, int n_skip,
+                            const int *dist, uint32_t cutoff, nglm_error *err)
+{
+    if (F->n_skip != 0 || F->n_feat != F->n_ngram_feat)
+        return nglm_error_set(err, "skip-gram features were already added");
+    if (n_skip < 0 || n_skip > NGLM_MAX_SKIP)
+        return nglm_error_set(err, "at most %d skip-gram templates", NGLM_MAX_SKIP);
+    for (int i = 0; i < n_skip; i++) {
+        if (dist[i] < 2 || dist[i] > F->order + 2)
+            return nglm_error_set(err, "skip distance %d is out of range (2..%d)", dist[i],
+                                  F->order + 2);
+        for (int j = 0; j < i; j++)
+            if (dist[j] == dist[i])
+                return nglm_error_set(err, "skip distance %d given twice", dist[i]);
+    }
+    size_t feat_cap = F->n_feat;
+    int32_t V = F->V;
+    for (int i = 0; i < n_skip; i++) {
+        u64map pairs;
+        if (u64map_init(&pairs, 1024) != 0)
+            return nglm_error_set(err, "out of memory counting skip-grams");
+        for (size_t sn = 0; sn < c->n_sents; sn++) {
+            size_t len;
+            const int32_t *sent = nglm_corpus_sentence(c, sn, &len);
+            for (size_t k = 0; k < len; k++) {
+                int32_t v = nglm_features_skip_word(sent, k, dist[i]);
+                if (v < 0)
+                    continue;
+                int64_t *cnt = u64map_upsert(&pairs, PACK(v, sent[k]), 0);
+                if (!cnt) {
+                    u64map_free(&pairs);
+                    return nglm_error_set(err, "out of memory counting skip-grams");
+                }
+                ++*cnt;
+            }
+        }
+        size_t n_kept = 0;
+        keyed *kept = malloc((pairs.size ? pairs.size : 1) * sizeof *kept);
+        F->skip_first[i] = calloc((size_t)V + 1, sizeof(uint32_t));
+        if (!kept || !F->skip_first[i]) {
+            free(kept);
+            u64map_free(&pairs);
+            return nglm_error_set(err, "out of memory for skip-grams");
+        }
+        for (size_t h = 0; h < pairs.cap; h++)
+            if (pairs.keys[h] != U64MAP_EMPTY && pairs.vals[h] >= (int64_t)cutoff) {
+                kept[n_kept].key = pairs.keys[h];
+                kept[n_kept].id = pairs.vals[h] > UINT32_MAX ? UINT32_MAX : (uint32_t)pairs.vals[h];
+                n_kept++;
+            }
+        u64map_free(&pairs);
+        qsort(kept, n_kept, sizeof *kept, cmp_keyed);
+        size_t f0 = F->n_feat;
+        if (n_kept > (size_t)INT32_MAX - f0 ||
+            reserve_features(F, f0 + n_kept, &feat_cap, err) != 0) {
+            free(kept);
+            return n_kept > (size_t)INT32_MAX - f0
+                       ? nglm_error_set(err, "too many skip-gram features: raise the cutoff")
+                       : -1;
+        }
+        size_t j = 0;
+        for (int32_t v = 0; v < V; v++) {
+            F->skip_first[i][v] = (uint32_t)(f0 + j);
+            while (j < n_kept && (int32_t)(kept[j].key >> 32) == v) {
+                F->feat_word[f0 + j] = (int32_t)(uint32_t)kept[j].key;
+                F->feat_back[f0 + j] = -1;
+                F->feat_count[f0 + j] = kept[j].id;
+                j++;
+            }
+        }
+        F->skip_first[i][V] = (uint32_t)(f0 + n_kept);
+        F->n_feat = f0 + n_kept;
+        F->skip_dist[i] = dist[i];
+        F->n_skip = i + 1;
+        free(kept);
+    }
+    F->skip_cutoff = cutoff;
+    return 0;
 }
 
 int nglm_features_index(nglm_features *F, nglm_error *err)
@@ -327,8 +419,31 @@ int nglm_features_index(nglm_features *F, nglm_error *err)
         F->n_feat < (size_t)V || F->n_feat > INT32_MAX || F->n_ctx > INT32_MAX)
         return nglm_error_set(err, "inconsistent feature index sizes");
     /* contexts: ranges, ordering, parents one order lower */
-    if (F->ctx_first[0] != (uint32_t)V || F->ctx_first[F->n_ctx] != F->n_feat)
+    if (F->ctx_first[0] != (uint32_t)V || F->ctx_first[F->n_ctx] != F->n_ngram_feat ||
+        F->n_ngram_feat > F->n_feat)
         return nglm_error_set(err, "inconsistent successor offsets");
+    /* skip-gram templates: contiguous, sorted successor lists */
+    if (F->n_skip < 0 || F->n_skip > NGLM_MAX_SKIP)
+        return nglm_error_set(err, "bad number of skip-gram templates");
+    size_t next = F->n_ngram_feat;
+    for (int i = 0; i < F->n_skip; i++) {
+        if (F->skip_dist[i] < 2 || F->skip_dist[i] > F->order + 2 || !F->skip_first[i])
+            return nglm_error_set(err, "skip-gram template %d is bad", i);
+        for (int32_t v = 0; v <= V; v++) {
+            uint32_t lo = F->skip_first[i][v];
+            if (lo != next || (v < V && F->skip_first[i][v + 1] < lo))
+                return nglm_error_set(err, "skip-gram offsets of template %d are bad", i);
+            if (v == V)
+                break;
+            for (uint32_t f = lo; f < F->skip_first[i][v + 1]; f++)
+                if (F->feat_word[f] < 1 || F->feat_word[f] >= V || F->feat_back[f] != -1 ||
+                    (f > lo && F->feat_word[f - 1] >= F->feat_word[f]))
+                    return nglm_error_set(err, "skip-gram successors of template %d are bad", i);
+            next = F->skip_first[i][v + 1];
+        }
+    }
+    if (next != F->n_feat)
+        return nglm_error_set(err, "inconsistent skip-gram feature count");
     size_t prev_end = 0;
     for (int k = 1; k < F->order; k++) {
         size_t lo = F->ctx_order_start[k - 1], hi = F->ctx_order_start[k];
@@ -399,6 +514,8 @@ void nglm_features_free(nglm_features *F)
     if (F->ctx_hash)
         u64map_free(F->ctx_hash);
     free(F->ctx_hash);
+    for (int i = 0; i < NGLM_MAX_SKIP; i++)
+        free(F->skip_first[i]);
     memset(F, 0, sizeof *F);
 }
 
@@ -409,5 +526,6 @@ size_t nglm_features_bytes(const nglm_features *F)
                (size_t)F->V * sizeof(int32_t);
     if (F->ctx_hash)
         b += F->ctx_hash->cap * (sizeof(uint64_t) + sizeof(int64_t));
+    b += (size_t)F->n_skip * ((size_t)F->V + 1) * sizeof(uint32_t);
     return b;
 }

@@ -37,6 +37,12 @@ void nglm_model_dist_dense(const nglm_model *m, const int32_t *sent, size_t i, d
             if (f >= 0)
                 s += m->theta[f];
         }
+        for (int t = 0; t < F->n_skip; t++) {
+            int32_t v = nglm_features_skip_word(sent, i, F->skip_dist[t]);
+            int32_t f = v < 0 ? -1 : nglm_features_find_skip(F, t, v, w);
+            if (f >= 0)
+                s += m->theta[f];
+        }
         p[w] = s;
         if (s > mx)
             mx = s;
@@ -50,12 +56,15 @@ void nglm_model_dist_dense(const nglm_model *m, const int32_t *sent, size_t i, d
 }
 
 /* Scores the batch's tokens into logp[*out ..] and empties it. */
-static void score_flush(nglm_batch *b, const double *theta, double *logp, size_t *out)
+static int score_flush(nglm_batch *b, const double *theta, double *logp, size_t *out,
+                       nglm_error *err)
 {
-    nglm_batch_forward(b, theta);
+    if (nglm_batch_forward(b, theta, err) != 0)
+        return -1;
     for (size_t t = 0; t < b->n_tok; t++)
         logp[(*out)++] = b->sy[t] - log(b->z[t]);
     nglm_batch_clear(b);
+    return 0;
 }
 
 int nglm_model_score_corpus(const nglm_model *m, const nglm_corpus *c, double *logp,
@@ -71,15 +80,18 @@ int nglm_model_score_corpus(const nglm_model *m, const nglm_corpus *c, double *l
         size_t len;
         const int32_t *sent = nglm_corpus_sentence(c, s, &len);
         for (size_t i = 0; i < len; i++) {
-            if (b.n_tok == b.cap_tok)
-                score_flush(&b, m->theta, logp, &out);
+            if (b.n_tok == b.cap_tok && score_flush(&b, m->theta, logp, &out, err) != 0)
+                goto fail;
             nglm_batch_add(&b, sent, i);
         }
     }
-    if (b.n_tok > 0)
-        score_flush(&b, m->theta, logp, &out);
+    if (b.n_tok > 0 && score_flush(&b, m->theta, logp, &out, err) != 0)
+        goto fail;
     nglm_batch_free(&b);
     return 0;
+fail:
+    nglm_batch_free(&b);
+    return -1;
 }
 
 size_t nglm_model_nonzero(const nglm_model *m)

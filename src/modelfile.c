@@ -459,6 +459,7 @@ static int parse_features(mf_reader *r, nglm_model *m, nglm_error *err)
     }
     F->n_ctx = (size_t)n_ctx;
     F->n_feat = (size_t)n_feat;
+    F->n_ngram_feat = F->n_feat;
     F->ctx_parent = rd_array(r, F->n_ctx, sizeof(int32_t));
     F->ctx_word = rd_array(r, F->n_ctx, sizeof(int32_t));
     F->ctx_first = rd_array(r, F->n_ctx + 1, sizeof(uint32_t));
@@ -646,6 +647,11 @@ int nglm_model_file_is_native(const char *path)
 
 int nglm_model_prune(nglm_model *m, size_t *removed, nglm_error *err)
 {
+    if (m->feat.n_skip > 0) { /* skip-gram features are not pruned yet */
+        if (removed)
+            *removed = 0;
+        return 0;
+    }
     const nglm_features *F = &m->feat;
     size_t nf = F->n_feat, nc = F->n_ctx;
     int32_t V = F->V;
@@ -728,6 +734,7 @@ int nglm_model_prune(nglm_model *m, size_t *removed, nglm_error *err)
     memcpy(G.cutoff, F->cutoff, sizeof G.cutoff);
     G.n_ctx = nc2;
     G.n_feat = nf2;
+    G.n_ngram_feat = nf2;
     for (int k = 0; k <= NGLM_MAX_ORDER; k++) {
         size_t s = F->ctx_order_start[k];
         int32_t c = cmap[s];

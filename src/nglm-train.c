@@ -53,6 +53,8 @@ static void usage(FILE *fp)
         "Model:\n"
         "  --order N           n-gram order, 1..%d (default %d)\n"
         "  --cutoffs LIST      minimum counts of 2-grams,3-grams,... (default 1,1,...)\n"
+        "  --features LIST     feature templates: ngram, skip2, skip3, ... (default ngram)\n"
+        "  --skip-cutoff N     minimum count of a skip-gram feature (default 2)\n"
         "Training:\n"
         "  --epochs N          at most N epochs (default 20)\n"
         "  --l1 X              l1 penalty (default 0.5)\n"
@@ -60,6 +62,8 @@ static void usage(FILE *fp)
         "  --lr X              learning rate (default 1)\n"
         "  --optimizer NAME    adagrad (default) or sgd\n"
         "  --ada-init X        AdaGrad's initial squared-gradient sum (default 1e-8)\n"
+        "  --min-gain X        relative validation gain below which the rate is halved,\n"
+        "                      and training stops the next time (default 0.002)\n"
         "  --average           keep each epoch's average weights (Polyak averaging)\n"
         "  --batch N           minibatch size in tokens (default 4000)\n"
         "  --threads N         OpenMP threads (default: OMP_NUM_THREADS or all cores)\n"
@@ -78,6 +82,8 @@ typedef struct options {
     size_t max_vocab;
     int order;
     uint32_t cutoff[NGLM_MAX_ORDER + 1];
+    int n_skip, skip_dist[NGLM_MAX_SKIP];
+    uint32_t skip_cutoff;
     int quiet;
     nglm_train_options tr;
     int default_corpus;
@@ -116,11 +122,42 @@ static void parse_cutoffs(const char *s, uint32_t *cutoff)
         cutoff[m] = (uint32_t)last;
 }
 
+/* "ngram,skip2,skip3": the n-gram template is always on */
+static void parse_features(const char *s, options *o)
+{
+    char buf[256];
+    if (strlen(s) >= sizeof buf)
+        nglm_cli_die(NGLM_EXIT_USAGE, "--features: list too long");
+    strcpy(buf, s);
+    o->n_skip = 0;
+    int have_ngram = 0;
+    for (char *tok = buf, *comma; tok; tok = comma ? comma + 1 : NULL) {
+        comma = strchr(tok, ',');
+        if (comma)
+            *comma = '\0';
+        if (strcmp(tok, "ngram") == 0) {
+            have_ngram = 1;
+        } else if (strncmp(tok, "skip", 4) == 0 && tok[4] >= '2' && tok[4] <= '9' && !tok[5]) {
+            int d = tok[4] - '0';
+            for (int i = 0; i < o->n_skip; i++)
+                if (o->skip_dist[i] == d)
+                    nglm_cli_die(NGLM_EXIT_USAGE, "--features: '%s' given twice", tok);
+            if (o->n_skip == NGLM_MAX_SKIP)
+                nglm_cli_die(NGLM_EXIT_USAGE, "--features: at most %d skip templates", NGLM_MAX_SKIP);
+            o->skip_dist[o->n_skip++] = d;
+        } else {
+            nglm_cli_die(NGLM_EXIT_USAGE, "--features: unknown template '%s' (ngram, skip2 .. skip9)", tok);
+        }
+    }
+    if (!have_ngram)
+        nglm_cli_die(NGLM_EXIT_USAGE, "--features: the list must include ngram");
+}
+
 static void parse_args(int argc, char **argv, options *o)
 {
     enum { O_TRAIN = 256, O_VALID, O_TEST, O_MODEL, O_VOCAB, O_WVOCAB, O_MINC, O_MAXV,
            O_TOK, O_LOWER, O_REPL, O_ORDER, O_CUT, O_EPOCHS, O_L1, O_L2, O_LR, O_OPT,
-           O_BATCH, O_THREADS, O_SEED, O_QUIET, O_HELP, O_VERSION, O_AVG, O_ADAINIT };
+           O_BATCH, O_THREADS, O_SEED, O_QUIET, O_HELP, O_VERSION, O_AVG, O_ADAINIT, O_FEAT, O_SKIPCUT, O_MINGAIN };
     static const struct option longopts[] = {
         {"train", 1, 0, O_TRAIN}, {"valid", 1, 0, O_VALID}, {"test", 1, 0, O_TEST},
         {"model", 1, 0, O_MODEL}, {"vocab", 1, 0, O_VOCAB}, {"write-vocab", 1, 0, O_WVOCAB},
@@ -130,12 +167,14 @@ static void parse_args(int argc, char **argv, options *o)
         {"cutoffs", 1, 0, O_CUT}, {"epochs", 1, 0, O_EPOCHS}, {"l1", 1, 0, O_L1},
         {"l2", 1, 0, O_L2}, {"lr", 1, 0, O_LR}, {"optimizer", 1, 0, O_OPT},
         {"batch", 1, 0, O_BATCH}, {"threads", 1, 0, O_THREADS}, {"seed", 1, 0, O_SEED},
+        {"features", 1, 0, O_FEAT}, {"min-gain", 1, 0, O_MINGAIN}, {"skip-cutoff", 1, 0, O_SKIPCUT},
         {"average", 0, 0, O_AVG}, {"ada-init", 1, 0, O_ADAINIT}, {"quiet", 0, 0, O_QUIET}, {"help", 0, 0, O_HELP}, {"version", 0, 0, O_VERSION},
         {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->model = "model.nglm";
     o->tok = nglm_tok_options_default();
     o->order = DEFAULT_ORDER;
+    o->skip_cutoff = 2;
     for (int m = 0; m <= NGLM_MAX_ORDER; m++)
         o->cutoff[m] = 1;
     o->tr = nglm_train_options_default();
@@ -177,6 +216,9 @@ static void parse_args(int argc, char **argv, options *o)
         case O_SEED: o->tr.seed = (uint64_t)nglm_cli_long("--seed", optarg, 0, INT64_MAX); break;
         case O_QUIET: o->quiet = 1; break;
         case O_AVG: o->tr.average = 1; break;
+        case O_FEAT: parse_features(optarg, o); break;
+        case O_MINGAIN: o->tr.min_gain = nglm_cli_double("--min-gain", optarg, 0, 1); break;
+        case O_SKIPCUT: o->skip_cutoff = (uint32_t)nglm_cli_long("--skip-cutoff", optarg, 1, UINT32_MAX); break;
         case O_ADAINIT: o->tr.ada_init = nglm_cli_double("--ada-init", optarg, 0, 1e9); break;
         case O_HELP: usage(stdout); exit(0);
         case O_VERSION: printf("nglm-train (nglm) %s\n", PACKAGE_VERSION); exit(0);
@@ -373,7 +415,9 @@ int main(int argc, char **argv)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
 
     /* features */
-    if (nglm_features_build(&m.feat, &train, V, o.order, o.cutoff, o.tr.threads, &err) != 0)
+    if (nglm_features_build(&m.feat, &train, V, o.order, o.cutoff, o.tr.threads, &err) != 0 ||
+        (o.n_skip > 0 && nglm_features_add_skips(&m.feat, &train, o.n_skip, o.skip_dist,
+                                                 o.skip_cutoff, &err) != 0))
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
     if (!o.quiet) {
         printf("features: %zu (", m.feat.n_feat);
@@ -383,6 +427,9 @@ int main(int argc, char **argv)
                                     m.feat.ctx_first[m.feat.ctx_order_start[k - 1]];
             printf("%s%d-grams %zu", k ? ", " : "", k + 1, n);
         }
+        for (int i = 0; i < m.feat.n_skip; i++)
+            printf(", skip%d %u", m.feat.skip_dist[i],
+                   m.feat.skip_first[i][V] - m.feat.skip_first[i][0]);
         printf("), %zu contexts, %.1f bytes/feature in the index\n", m.feat.n_ctx,
                (double)nglm_features_bytes(&m.feat) / (double)m.feat.n_feat);
         printf("training: order %d, %d threads, batch %zu, l1 %g, l2 %g, lr %g\n", o.order,

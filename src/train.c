@@ -121,7 +121,7 @@ static void apply_batch(trainer *tr, nglm_batch *b)
 {
     const nglm_features *F = b->F;
     tr->step++;
-    long n_d = (long)b->n_d;
+    long n_d = (long)b->n_d, n_skip_ctx = (long)b->n_dskip;
 #pragma omp parallel num_threads(b->threads)
     {
 #pragma omp for schedule(dynamic, 8) nowait
@@ -129,21 +129,29 @@ static void apply_batch(trainer *tr, nglm_batch *b)
             int32_t x = b->dctx[s];
             update_range(tr, F->ctx_first[x], F->ctx_first[x + 1], b->grad);
         }
-#pragma omp single
+#pragma omp single nowait
         update_range(tr, 1, (size_t)F->V, b->grad);
+#pragma omp for schedule(dynamic, 16)
+        for (long k = 0; k < n_skip_ctx; k++) {
+            uint32_t lo, hi;
+            nglm_batch_skip_range(b, (size_t)k, &lo, &hi);
+            update_range(tr, lo, hi, b->grad);
+        }
     }
 }
 
-/* One minibatch: forward, backward, update.  Returns its summed loss. */
-static double train_step(trainer *tr, nglm_batch *b, size_t n_train)
+/* One minibatch: forward, backward, update; adds its summed loss. */
+static int train_step(trainer *tr, nglm_batch *b, size_t n_train, double *loss,
+                      nglm_error *err)
 {
     tr->share = (double)b->n_tok / (double)n_train;
     nglm_batch_unigrams(b, tr->theta);
-    nglm_batch_forward(b, tr->theta);
-    double loss = nglm_batch_backward(b);
+    if (nglm_batch_forward(b, tr->theta, err) != 0)
+        return -1;
+    *loss += nglm_batch_backward(b);
     apply_batch(tr, b);
     nglm_batch_clear(b);
-    return loss;
+    return 0;
 }
 
 int nglm_train(nglm_model *m, const nglm_corpus *train, const nglm_corpus *valid,
@@ -198,13 +206,14 @@ int nglm_train(nglm_model *m, const nglm_corpus *train, const nglm_corpus *valid
             size_t len;
             const int32_t *sent = nglm_corpus_sentence(train, order[k], &len);
             for (size_t i = 0; i < len; i++) {
-                if (b.n_tok == b.cap_tok)
-                    loss += train_step(&tr, &b, train->n_tokens);
+                if (b.n_tok == b.cap_tok &&
+                    train_step(&tr, &b, train->n_tokens, &loss, err) != 0)
+                    goto out;
                 nglm_batch_add(&b, sent, i);
             }
         }
-        if (b.n_tok > 0)
-            loss += train_step(&tr, &b, train->n_tokens);
+        if (b.n_tok > 0 && train_step(&tr, &b, train->n_tokens, &loss, err) != 0)
+            goto out;
         flush_penalties(&tr, nf, b.threads);
         double t1 = now();
         if (!isfinite(loss)) {
@@ -297,7 +306,10 @@ int nglm_train_objective(const nglm_model *m, const nglm_corpus *c, double l1, d
             nglm_batch_add(&b, sent, i);
     }
     nglm_batch_unigrams(&b, m->theta);
-    nglm_batch_forward(&b, m->theta);
+    if (nglm_batch_forward(&b, m->theta, err) != 0) {
+        nglm_batch_free(&b);
+        return -1;
+    }
     double j = nglm_batch_backward(&b);
     for (size_t f = 1; f < F->n_feat; f++) {
         double th = m->theta[f];

@@ -73,8 +73,17 @@ static void free_lines(char **lines, size_t n)
 }
 
 /* A model of the given order on random text, with random weights
- * (some exactly zero). */
+ * (some exactly zero); with skip-gram templates at distances 2 and 3 when
+ * `skips` is set. */
+static void make_model_skips(nglm_model *m, nglm_corpus *c, int order, uint64_t seed,
+                             int skips);
 static void make_model(nglm_model *m, nglm_corpus *c, int order, uint64_t seed)
+{
+    make_model_skips(m, c, order, seed, 0);
+}
+
+static void make_model_skips(nglm_model *m, nglm_corpus *c, int order, uint64_t seed,
+                             int skips)
 {
     nglm_error err;
     size_t n = 60;
@@ -85,6 +94,12 @@ static void make_model(nglm_model *m, nglm_corpus *c, int order, uint64_t seed)
     free_lines(lines, n);
     ck_assert_int_eq(nglm_features_build(&m->feat, c, (int32_t)nglm_vocab_size(m->vocab),
                                          order, NULL, 1, &err), 0);
+    if (skips) {
+        int dist[2] = {2, 3};
+        ck_assert_int_eq(nglm_features_add_skips(&m->feat, c, 2, dist, 1, &err), 0);
+        ck_assert_uint_gt(m->feat.n_feat, m->feat.n_ngram_feat);
+        ck_assert_int_eq(nglm_features_index(&m->feat, &err), 0);
+    }
     m->theta = calloc(m->feat.n_feat, sizeof *m->theta);
     for (size_t f = 0; f < m->feat.n_feat; f++)
         m->theta[f] = urand() < 0.1 ? 0.0 : 2.0 * urand() - 1.0;
@@ -152,11 +167,11 @@ END_TEST
  * every order. */
 START_TEST(test_score_matches_dense)
 {
-    int order = _i;
+    int order = _i % 10, skips = _i >= 10;
     nglm_model m;
     nglm_corpus c;
     nglm_error err;
-    make_model(&m, &c, order, 100 + (uint64_t)order);
+    make_model_skips(&m, &c, order, 100 + (uint64_t)order, skips);
     double *logp = malloc(c.n_tokens * sizeof *logp);
     double *p = malloc((size_t)m.feat.V * sizeof *p);
     ck_assert_int_eq(nglm_model_score_corpus(&m, &c, logp, 2, &err), 0);
@@ -187,7 +202,7 @@ START_TEST(test_fast_sums_to_one)
     nglm_model m;
     nglm_corpus c;
     nglm_error err;
-    make_model(&m, &c, 4, 7);
+    make_model_skips(&m, &c, 4, 7, _i);
     int32_t V = m.feat.V;
     for (size_t s = 0; s < 10; s++) {
         size_t len;
@@ -280,11 +295,11 @@ static double dense_objective(const nglm_model *m, const nglm_corpus *c, double 
  * the dense objective, for every order. */
 START_TEST(test_gradient_finite_differences)
 {
-    int order = _i;
+    int order = _i % 10, skips = _i >= 10;
     nglm_model m;
     nglm_corpus c;
     nglm_error err;
-    make_model(&m, &c, order, 200 + (uint64_t)order);
+    make_model_skips(&m, &c, order, 200 + (uint64_t)order, skips);
     const double l1 = 0.3, l2 = 0.7, h = 1e-5;
     size_t nf = m.feat.n_feat;
     double *g = malloc(nf * sizeof *g), J;
@@ -330,7 +345,7 @@ START_TEST(test_training_deterministic)
     nglm_model m;
     nglm_corpus c, v;
     nglm_error err;
-    make_model(&m, &c, 4, 42);
+    make_model_skips(&m, &c, 4, 42, _i);
     char **lines = make_lines(20, 12, 9, 43);
     ck_assert_int_eq(nglm_corpus_from_lines(&v, (const char *const *)lines, 20, m.vocab, &err), 0);
     free_lines(lines, 20);
@@ -419,16 +434,18 @@ static Suite *model_suite(void)
     tc = tcase_create("probabilities");
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, test_score_matches_dense, 1, 7);
-    tcase_add_test(tc, test_fast_sums_to_one);
+    tcase_add_loop_test(tc, test_score_matches_dense, 11, 17); /* with skip-grams */
+    tcase_add_loop_test(tc, test_fast_sums_to_one, 0, 2);
     tcase_add_test(tc, test_long_sentence);
     suite_add_tcase(s, tc);
     tc = tcase_create("gradients");
     tcase_set_timeout(tc, 300);
     tcase_add_loop_test(tc, test_gradient_finite_differences, 1, 7);
+    tcase_add_loop_test(tc, test_gradient_finite_differences, 11, 17); /* with skip-grams */
     suite_add_tcase(s, tc);
     tc = tcase_create("training");
     tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, test_training_deterministic);
+    tcase_add_loop_test(tc, test_training_deterministic, 0, 2);
     tcase_add_test(tc, test_training_learns);
     tcase_add_test(tc, test_training_rejects_bad_options);
     suite_add_tcase(s, tc);

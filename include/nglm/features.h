@@ -22,6 +22,17 @@
  *
  * A history never holds more than one <s>: contexts stop at the sentence
  * start, as in ARPA models.
+ *
+ * Skip-gram features (optional, ../shared/MODEL.md §2 "Other feature
+ * templates") pair the word v at distance d >= 2 (<s> when that position is
+ * just before the sentence) with the predicted word w, ignoring the words in
+ * between.  They follow the n-gram features in the feature arrays:
+ *
+ *   features n_ngram_feat .. n_feat-1   skip-grams, template by template
+ *   skip_first[i][v] .. skip_first[i][v+1]-1
+ *                                       the successors of v for template i
+ *                                       (distance skip_dist[i]), sorted by w
+ *   feat_back                           -1 (skip-grams do not nest)
  */
 #ifndef NGLM_FEATURES_H
 #define NGLM_FEATURES_H
@@ -37,6 +48,7 @@ extern "C" {
 #endif
 
 #define NGLM_MAX_ORDER 10
+#define NGLM_MAX_SKIP 4
 
 struct u64map;
 
@@ -56,6 +68,12 @@ typedef struct nglm_features {
     int32_t *feat_back;        /* (c⁻, w); for unigrams, -1 */
     uint32_t *feat_count;      /* training count of the n-gram c w */
 
+    size_t n_ngram_feat;       /* features below this are unigrams and n-grams */
+    int n_skip;                /* skip-gram templates */
+    int skip_dist[NGLM_MAX_SKIP];
+    uint32_t skip_cutoff;      /* minimum count of a skip-gram feature */
+    uint32_t *skip_first[NGLM_MAX_SKIP]; /* V + 1 offsets each */
+
     int32_t *ctx1;             /* V entries: length-1 context of a word, or -1 */
     struct u64map *ctx_hash;   /* (parent << 32 | word) → context, lengths >= 2 */
 } nglm_features;
@@ -65,6 +83,23 @@ typedef struct nglm_features {
  * non-decreasing in m.  order must be 1..NGLM_MAX_ORDER. */
 int nglm_features_build(nglm_features *F, const nglm_corpus *c, int32_t V, int order,
                         const uint32_t *cutoff, int threads, nglm_error *err);
+
+/* Adds skip-gram templates at the given distances (each 2 .. order+2,
+ * distinct) after the n-gram features: pairs (word d back, word) seen at
+ * least cutoff times in c. */
+int nglm_features_add_skips(nglm_features *F, const nglm_corpus *c, int n_skip,
+                            const int *dist, uint32_t cutoff, nglm_error *err);
+
+/* The word at distance d before position i of sent (<s> for position -1),
+ * or -1 if the sentence starts later. */
+static inline int32_t nglm_features_skip_word(const int32_t *sent, size_t i, int d)
+{
+    long pos = (long)i - d;
+    return pos >= 0 ? sent[pos] : (pos == -1 ? 0 /* NGLM_BOS */ : -1);
+}
+
+/* Skip-gram feature (template t, word v, predicted w) or -1. */
+int32_t nglm_features_find_skip(const nglm_features *F, int t, int32_t v, int32_t w);
 
 /* Rebuilds the lookup tables (ctx1, ctx_hash) from the arrays; used after
  * loading a model file.  Validates the arrays (ranges, sortedness, suffix
