@@ -4,22 +4,31 @@
  * include/nglm/gen.h for the contract).
  *
  * The source is a back-off (interpolated) n-gram process.  Its contexts form
- * a trie of nodes: the root is the unigram, one node per word (and <s>) is a
- * bigram context, and deeper nodes exist only for frequent word pairs (and
- * triples at order 4).  Every node has a small set of preferred successors
- * with Zipf weights and a back-off weight b:
+ * a trie of nodes: the root is the unigram (Zipf(1) over the words), one
+ * node per word (and <s>) is a bigram context, and deeper nodes exist only
+ * for frequent word pairs (and triples at order 4).  Every node has a small
+ * set of preferred successors with Zipf weights and a back-off weight b:
  *
  *     q(w | node) = (1 - b) * succ(w | node) + b * q(w | parent)
  *
- * where parent is the context one word shorter.  Longer contexts are made
- * only where the pair is probable enough to recur in a corpus of a few
- * hundred thousand tokens, so that the structure is learnable.  </s> is
- * drawn first, with a hazard that rises with the sentence length (odds
- * (2L-1)/λ², the rational analogue of a Rayleigh length distribution) times a
- * per-word factor, so sentences average about 20 words and some words tend
- * to end them:
+ * where parent is the context one word shorter.  The design goal is a source
+ * whose structure is strong (the oracle is far below any unigram, and well
+ * below the source's own bigram marginal) yet learnable from a few hundred
+ * thousand tokens, so that a trained model can come close to the oracle:
+ *   - only frequent words have strong preferences: 1 - b falls from 0.7 for
+ *     the most frequent words to about 0.015 for the rarest, and the number
+ *     of preferred successors from 8 to 2, so rare contexts, whose counts
+ *     could not be estimated anyway, are almost pure back-off;
+ *   - longer contexts are made only where the pair is expected at least
+ *     once in a thousand tokens, and they matter (b 0.2 .. 0.5);
+ *   - </s> depends on the last word only (odds 1/22 times a per-word factor
+ *     for the 400 most frequent words, so some words tend to end sentences),
+ *     damped right after <s> w, which is still inside a trigram context.
+ *     Sentences average about 20 words and their lengths are about
+ *     geometric; a position-dependent hazard would not be learnable by an
+ *     n-gram model.
  *
- *     P(</s> | h) = eos(L, last word),   P(w | h) = (1 - eos) * q(w | node(h)).
+ *     P(</s> | h) = eos(last word, L == 1),   P(w | h) = (1 - eos) * q(w | node(h)).
  *
  * Determinism: the structure and the texts come from xoshiro256** streams,
  * and sampling compares 53-bit integers against thresholds computed once
@@ -40,28 +49,33 @@
 /* ---------------------------------------------------------------- parameters */
 
 /* Knobs of the source, fixed so that the bundled corpus never changes.
- * With them (300k tokens, seed 1) the oracle perplexity is about 35 % of the
- * train unigram's, and about 40 % of the best any unigram can do on test. */
-#define BIGRAM_KMAX 20          /* preferred successors of the most frequent words */
-#define BIGRAM_KHALF 60         /* rank at which that number has about halved */
-#define BIGRAM_BACKOFF_MIN 0.6  /* back-off weight b of a word context: */
-#define BIGRAM_BACKOFF_SPAN 0.25 /* uniform in [MIN, MIN + SPAN) */
-#define SUCC_UNIFORM 0.2        /* successors drawn uniformly, not by frequency */
-#define DEEP_KMAX 8             /* preferred successors of a longer context */
-#define DEEP_BACKOFF_MIN 0.4
+ * The frequency rank r of a word is its index (0 the most frequent).  With
+ * them (2000 words, 300k tokens, seed 1) the oracle perplexity is about 30 %
+ * of the best unigram's and about 86 % of the source's exact bigram
+ * marginal's (tests/check_gen.c checks both). */
+#define BIGRAM_KMAX 8           /* preferred successors of the most frequent words */
+#define BIGRAM_KHALF 60         /* rank at which the extra ones have halved */
+#define BIGRAM_BACKOFF_MIN 0.3  /* back-off weight b of the most frequent contexts */
+#define BIGRAM_BACKOFF_HALF 40  /* rank at which 1 - b has halved */
+#define BACKOFF_JITTER 0.3      /* 1 - b is scaled by a factor in [1 - J, 1 + J) */
+#define SUCC_UNIFORM 0.05       /* successors drawn uniformly, not by frequency */
+#define DEEP_KMAX 6             /* preferred successors of a longer context */
+#define DEEP_BACKOFF_MIN 0.2    /* its back-off weight: uniform in [MIN, MIN + SPAN) */
 #define DEEP_BACKOFF_SPAN 0.3
-#define DEEP_MIN_PROB 2e-4      /* a longer context exists if P(context) >= this */
-#define DEEP_CANDIDATES 6       /* ... among the top successors of the shorter one */
-#define LENGTH_LAMBDA2 600.0    /* λ² of the length hazard: mean about 20 words */
+#define DEEP_MIN_PROB 1e-3      /* a longer context exists if P(context) >= this */
+#define DEEP_CANDIDATES 4       /* ... among the top successors of the shorter one */
+#define EOS_ODDS (1.0 / 22.0)   /* odds of </s> after a neutral word */
+#define EOS_RANKS 400           /* words this frequent may be more or less final */
+#define EOS_FIRST 0.125         /* odds factor after <s> w: one-word sentences are rare */
 #define SENTENCE_RATE (1.0 / 21.0) /* P(<s>) per token, for the pair estimates */
 
-/* Per-word factors on the odds of </s>: most words are neutral. */
-static const double eos_factor[8] = {0.25, 0.5, 1.0, 1.0, 1.0, 1.0, 2.0, 4.0};
+/* Per-word factors on the odds of </s> for the frequent words. */
+static const double eos_factor[8] = {0.1, 0.25, 0.5, 1.0, 1.0, 1.0, 2.0, 4.0};
 
 void nglm_gen_params_default(nglm_gen_params *p)
 {
     p->source_seed = NGLM_GEN_SOURCE_SEED;
-    p->vocab_size = 3000;
+    p->vocab_size = 2000;
     p->order = 3;
 }
 
@@ -148,7 +162,7 @@ struct nglm_gen_source {
 
     double *uni_p;      /* [V] Zipf(1) unigram over words */
     uint64_t *uni_thr;  /* [V] cumulative thresholds */
-    double *eos_mult;   /* [V + 1] factor on the odds of </s> after a word */
+    double *eos_odds;   /* [V] odds of </s> after a word (none after <s>) */
 
     gen_node *node;     /* [0..V-1] words, V <s>, V+1 root, then longer contexts */
     uint32_t nnode, cap_node;
@@ -526,9 +540,9 @@ nglm_gen_source *nglm_gen_source_new(const nglm_gen_params *p, nglm_error *err)
 
     src->uni_p = malloc((size_t)V * sizeof *src->uni_p);
     src->uni_thr = malloc((size_t)V * sizeof *src->uni_thr);
-    src->eos_mult = malloc(((size_t)V + 1) * sizeof *src->eos_mult);
+    src->eos_odds = malloc((size_t)V * sizeof *src->eos_odds);
     src->slot = malloc(1024 * sizeof *src->slot);
-    if (!src->uni_p || !src->uni_thr || !src->eos_mult || !src->slot ||
+    if (!src->uni_p || !src->uni_thr || !src->eos_odds || !src->slot ||
         make_spellings(src, &rng))
         goto oom;
     src->slot_mask = 1023;
@@ -544,9 +558,10 @@ nglm_gen_source *nglm_gen_source_new(const nglm_gen_params *p, nglm_error *err)
         cum += src->uni_p[w];
         src->uni_thr[w] = w + 1 == V ? THR_ONE : to_thr(cum);
     }
-    for (uint32_t w = 0; w < V; w++)
-        src->eos_mult[w] = eos_factor[draw_below(&rng, NELEM(eos_factor))];
-    src->eos_mult[V] = 1.0;
+    for (uint32_t w = 0; w < V; w++) {
+        double f = eos_factor[draw_below(&rng, NELEM(eos_factor))];
+        src->eos_odds[w] = (w < EOS_RANKS ? f : 1.0) * EOS_ODDS;
+    }
 
     /* bigram contexts: the words, then <s> (node V); the root last */
     for (uint32_t c = 0; c <= V + 1; c++) {
@@ -557,9 +572,12 @@ nglm_gen_source *nglm_gen_source_new(const nglm_gen_params *p, nglm_error *err)
     for (uint32_t c = 0; c <= V; c++) {
         uint32_t rank = c < V ? c : 0; /* <s> is as varied as the most frequent word */
         uint32_t kmax = 2 + (BIGRAM_KMAX - 2) * BIGRAM_KHALF / (BIGRAM_KHALF + rank);
-        if (give_successors(src, c, 2 + draw_below(&rng, kmax - 1),
-                            draw_backoff(&rng, BIGRAM_BACKOFF_MIN, BIGRAM_BACKOFF_SPAN),
-                            &rng))
+        /* 1 - b, the weight of the context's own successors, falls with the
+         * rank: rare contexts are almost pure back-off */
+        double keep = (1.0 - BIGRAM_BACKOFF_MIN) * BIGRAM_BACKOFF_HALF /
+                      (BIGRAM_BACKOFF_HALF + (double)rank) *
+                      (1.0 - BACKOFF_JITTER + 2.0 * BACKOFF_JITTER * draw_unit(&rng));
+        if (give_successors(src, c, 2 + draw_below(&rng, kmax - 1), 1.0 - keep, &rng))
             goto oom;
     }
     if (make_deep_contexts(src, &rng))
@@ -580,7 +598,7 @@ void nglm_gen_source_free(nglm_gen_source *src)
     free(src->spell_len);
     free(src->uni_p);
     free(src->uni_thr);
-    free(src->eos_mult);
+    free(src->eos_odds);
     free(src->node);
     free(src->succ_word);
     free(src->succ_p);
@@ -625,7 +643,9 @@ static double eos_prob(const nglm_gen_source *src, size_t n, uint32_t last)
         return 0.0;
     if (n >= NGLM_GEN_MAX_SENTENCE)
         return 1.0;
-    double odds = (2.0 * (double)n - 1.0) / LENGTH_LAMBDA2 * src->eos_mult[last];
+    double odds = src->eos_odds[last];
+    if (n == 1) /* the context is (<s>, last): still a trigram context */
+        odds *= EOS_FIRST;
     return odds / (1.0 + odds);
 }
 

@@ -35,7 +35,7 @@ static void usage(FILE *fp)
             "      --source-seed S   seed of the source's structure (default: the\n"
             "                        bundled corpus's source)\n"
             "      --order N         order of the source, 3 or 4 (default 3)\n"
-            "      --vocab N         words in the source (100..1000000, default 3000)\n"
+            "      --vocab N         words in the source (100..1000000, default 2000)\n"
             "  -q, --quiet           print nothing on success\n"
             "  -h, --help            show this help and exit\n"
             "  -V, --version         show the version and exit\n"

@@ -11,11 +11,12 @@
  *   - V pseudo-words (pronounceable, lower-case ASCII, all distinct) with a
  *     Zipf(1) unigram distribution, plus the sentence end </s>;
  *   - for every word (and the sentence start <s>) as context, a handful of
- *     preferred successors with Zipf weights, interpolated with the unigram;
+ *     preferred successors with Zipf weights, interpolated with the unigram:
+ *     strongly for frequent words, hardly at all for rare ones;
  *   - for frequent word pairs (and, at order 4, triples) longer contexts with
  *     their own preferred successors, interpolated with the shorter context;
- *   - </s> with a probability that grows with the sentence length (mean about
- *     20 words), scaled by a per-word "sentence-final" factor.
+ *   - </s> with a probability set by the last word (some words tend to end
+ *     sentences; mean length about 20 words), damped after the first word.
  * The structure comes from params.source_seed alone; the seed given to the
  * sampler only chooses which text is drawn, so different seeds give
  * different texts from the same source.
