@@ -429,9 +429,13 @@ int nglm_features_index(nglm_features *F, nglm_error *err)
     for (int i = 0; i < F->n_skip; i++) {
         if (F->skip_dist[i] < 2 || F->skip_dist[i] > F->order + 2 || !F->skip_first[i])
             return nglm_error_set(err, "skip-gram template %d is bad", i);
+        for (int j = 0; j < i; j++)
+            if (F->skip_dist[j] == F->skip_dist[i])
+                return nglm_error_set(err, "skip distance %d given twice", F->skip_dist[i]);
         for (int32_t v = 0; v <= V; v++) {
             uint32_t lo = F->skip_first[i][v];
-            if (lo != next || (v < V && F->skip_first[i][v + 1] < lo))
+            if (lo != next || (v < V && (F->skip_first[i][v + 1] < lo ||
+                                         F->skip_first[i][v + 1] > F->n_feat)))
                 return nglm_error_set(err, "skip-gram offsets of template %d are bad", i);
             if (v == V)
                 break;

@@ -4,12 +4,15 @@
  * save.
  *
  * Layout: a fixed header with a section table, then 8-byte aligned sections
- * INFO, VOCAB, FEATURES, WEIGHTS.  Numbers are in the writer's byte order,
- * declared by a byte-order mark, and are read back with memcpy (no struct
- * dumps, no alignment assumptions).  A CRC-32 (zlib) covers the whole file,
- * its own field counted as zero, so a damaged byte anywhere is caught before
- * anything is parsed; the parser still checks every count against the bytes
- * that remain before it allocates, so a crafted file cannot crash it.
+ * INFO, VOCAB, FEATURES, WEIGHTS, and SKIP for a model with skip-gram
+ * templates (their features sit at the end of the FEATURES arrays; SKIP
+ * holds where the n-grams end and each template's offsets).  Numbers are
+ * in the writer's byte order, declared by a byte-order mark, and are read
+ * back with memcpy (no struct dumps, no alignment assumptions).  A CRC-32
+ * (zlib) covers the whole file, its own field counted as zero, so a damaged
+ * byte anywhere is caught before anything is parsed; the parser still
+ * checks every count against the bytes that remain before it allocates, so
+ * a crafted file cannot crash it.
  *
  * Saving streams straight to PATH.tmp.XXXXXX (the model is never copied into
  * one big buffer), folding every byte into the CRC as it goes, then patches
@@ -42,11 +45,13 @@
 #define MF_N_CUT (NGLM_MAX_ORDER + 1) /* cutoff[] and ctx_order_start[] entries written */
 #define MF_MAX_CUT 64
 
+/* Sections 1..MF_N_REQUIRED appear in every file; SKIP only when the model
+ * has skip-gram templates, so n-gram models are written as before. */
 enum { MF_SEC_INFO = 1, MF_SEC_VOCAB = 2, MF_SEC_FEATURES = 3, MF_SEC_WEIGHTS = 4,
-       MF_N_SECTIONS = 4 };
+       MF_SEC_SKIP = 5, MF_N_REQUIRED = 4, MF_N_SECTIONS = 5 };
 
 static const char *const mf_section_name[MF_N_SECTIONS + 1] = {
-    "", "INFO", "VOCAB", "FEATURES", "WEIGHTS"
+    "", "INFO", "VOCAB", "FEATURES", "WEIGHTS", "SKIP"
 };
 
 static uint64_t mf_align8(uint64_t x) { return (x + 7) & ~(uint64_t)7; }
@@ -113,6 +118,12 @@ static uint64_t mf_features_size(const nglm_features *F)
            8 * (uint64_t)F->n_ctx + 4 * ((uint64_t)F->n_ctx + 1) + 12 * (uint64_t)F->n_feat;
 }
 
+/* n_ngram_feat, n_skip, skip_cutoff, the distances, V+1 offsets a template */
+static uint64_t mf_skip_size(const nglm_features *F)
+{
+    return 16 + 4 * (uint64_t)F->n_skip + 4 * (uint64_t)F->n_skip * ((uint64_t)F->V + 1);
+}
+
 static void wr_info(mf_writer *w, const nglm_model *m)
 {
     const nglm_model_info *in = &m->info;
@@ -163,6 +174,17 @@ static void wr_features(mf_writer *w, const nglm_features *F)
     wr_bytes(w, F->feat_count, F->n_feat * sizeof(uint32_t));
 }
 
+static void wr_skip(mf_writer *w, const nglm_features *F)
+{
+    wr_u64(w, F->n_ngram_feat);
+    wr_u32(w, (uint32_t)F->n_skip);
+    wr_u32(w, F->skip_cutoff);
+    for (int i = 0; i < F->n_skip; i++)
+        wr_i32(w, F->skip_dist[i]);
+    for (int i = 0; i < F->n_skip; i++)
+        wr_bytes(w, F->skip_first[i], ((size_t)F->V + 1) * sizeof(uint32_t));
+}
+
 /* Writes the whole file through w; the CRC field is left zero and patched
  * by the caller. */
 static void mf_write(mf_writer *w, const nglm_model *m)
@@ -172,9 +194,11 @@ static void mf_write(mf_writer *w, const nglm_model *m)
     size[MF_SEC_VOCAB] = mf_vocab_size(m->vocab);
     size[MF_SEC_FEATURES] = mf_features_size(&m->feat);
     size[MF_SEC_WEIGHTS] = 8 + 8 * (uint64_t)m->feat.n_feat;
-    uint32_t header_size = MF_HEADER_FIXED + MF_N_SECTIONS * MF_ENTRY_SIZE;
+    size[MF_SEC_SKIP] = mf_skip_size(&m->feat);
+    int n_sec = m->feat.n_skip > 0 ? MF_N_SECTIONS : MF_N_REQUIRED;
+    uint32_t header_size = MF_HEADER_FIXED + (uint32_t)n_sec * MF_ENTRY_SIZE;
     uint64_t end = header_size;
-    for (int s = 1; s <= MF_N_SECTIONS; s++) {
+    for (int s = 1; s <= n_sec; s++) {
         off[s] = mf_align8(end);
         end = off[s] + size[s];
     }
@@ -183,11 +207,11 @@ static void mf_write(mf_writer *w, const nglm_model *m)
     wr_u32(w, NGLM_MODEL_VERSION);
     wr_u32(w, MF_BOM);
     wr_u32(w, header_size);
-    wr_u32(w, MF_N_SECTIONS);
+    wr_u32(w, (uint32_t)n_sec);
     wr_u64(w, end);
     wr_u32(w, 0); /* CRC, patched later */
     wr_u32(w, 0);
-    for (int s = 1; s <= MF_N_SECTIONS; s++) {
+    for (int s = 1; s <= n_sec; s++) {
         wr_u32(w, (uint32_t)s);
         wr_u32(w, 0);
         wr_u64(w, off[s]);
@@ -202,6 +226,10 @@ static void mf_write(mf_writer *w, const nglm_model *m)
     wr_pad_to(w, off[MF_SEC_WEIGHTS]);
     wr_u64(w, m->feat.n_feat);
     wr_bytes(w, m->theta, m->feat.n_feat * sizeof(double));
+    if (n_sec >= MF_SEC_SKIP) {
+        wr_pad_to(w, off[MF_SEC_SKIP]);
+        wr_skip(w, &m->feat);
+    }
     if (!w->errnum && w->pos != end)
         w->errnum = EIO; /* a size formula disagrees with the writer: a bug */
 }
@@ -230,6 +258,11 @@ int nglm_model_save(const nglm_model *m, const char *path, nglm_error *err)
     if (nglm_vocab_size(m->vocab) != (size_t)F->V)
         return nglm_error_set(err, "%s: vocabulary has %zu words but the features expect %d",
                               path, nglm_vocab_size(m->vocab), (int)F->V);
+    if (F->n_skip < 0 || F->n_skip > NGLM_MAX_SKIP)
+        return nglm_error_set(err, "%s: bad number of skip-gram templates %d", path, F->n_skip);
+    for (int i = 0; i < F->n_skip; i++)
+        if (!F->skip_first[i])
+            return nglm_error_set(err, "%s: cannot save an incomplete model", path);
 
     /* Refuse to replace anything but a regular file (a device such as
      * /dev/full, a directory, a FIFO); keep an existing file's permissions. */
@@ -416,7 +449,49 @@ out:
     return rc;
 }
 
-static int parse_features(mf_reader *r, nglm_model *m, nglm_error *err)
+/* The SKIP section, read after the FEATURES arrays (V and n_feat are known).
+ * The offsets must not decrease and must stay inside the skip-gram features
+ * here, because nglm_features_index walks the features they delimit before
+ * it checks that the templates tile n_ngram_feat .. n_feat exactly; the
+ * distances, contiguity and sorted successors are left to it. */
+static int parse_skip(mf_reader *r, nglm_features *F, nglm_error *err)
+{
+    uint64_t n_ngram;
+    uint32_t n_skip, cutoff;
+    if (rd_u64(r, &n_ngram) || rd_u32(r, &n_skip) || rd_u32(r, &cutoff))
+        return nglm_error_set(err, "SKIP section is too short");
+    if (n_skip < 1 || n_skip > NGLM_MAX_SKIP)
+        return nglm_error_set(err, "SKIP section: bad template count %" PRIu32 " (1..%d)",
+                              n_skip, NGLM_MAX_SKIP);
+    uint64_t n_off = (uint64_t)F->V + 1;
+    if (r->left != 4 * (uint64_t)n_skip * (1 + n_off))
+        return nglm_error_set(err, "SKIP section has %zu bytes of arrays, expected %" PRIu64,
+                              r->left, 4 * (uint64_t)n_skip * (1 + n_off));
+    if (n_ngram < (uint64_t)F->V || n_ngram > F->n_feat)
+        return nglm_error_set(err, "SKIP section: bad n-gram feature count %" PRIu64, n_ngram);
+    F->n_ngram_feat = (size_t)n_ngram;
+    F->skip_cutoff = cutoff;
+    F->n_skip = (int)n_skip;
+    for (int i = 0; i < F->n_skip; i++)
+        rd_i32(r, &F->skip_dist[i]);
+    uint64_t prev = n_ngram;
+    for (int i = 0; i < F->n_skip; i++) {
+        F->skip_first[i] = rd_array(r, (size_t)n_off, sizeof(uint32_t));
+        if (!F->skip_first[i])
+            return nglm_error_set(err, "out of memory for %d skip-gram templates", F->n_skip);
+        for (uint64_t v = 0; v < n_off; v++) {
+            uint32_t x = F->skip_first[i][v];
+            if (x < prev || x > F->n_feat)
+                return nglm_error_set(err, "SKIP section: bad offset %" PRIu32 " for word %"
+                                      PRIu64 " of template %d", x, v, i);
+            prev = x;
+        }
+    }
+    return 0;
+}
+
+/* FEATURES, and SKIP if the file has one (else skip is NULL). */
+static int parse_features(mf_reader *r, mf_reader *skip, nglm_model *m, nglm_error *err)
 {
     nglm_features *F = &m->feat;
     int32_t order, V;
@@ -459,7 +534,6 @@ static int parse_features(mf_reader *r, nglm_model *m, nglm_error *err)
     }
     F->n_ctx = (size_t)n_ctx;
     F->n_feat = (size_t)n_feat;
-    F->n_ngram_feat = F->n_feat;
     F->ctx_parent = rd_array(r, F->n_ctx, sizeof(int32_t));
     F->ctx_word = rd_array(r, F->n_ctx, sizeof(int32_t));
     F->ctx_first = rd_array(r, F->n_ctx + 1, sizeof(uint32_t));
@@ -469,6 +543,17 @@ static int parse_features(mf_reader *r, nglm_model *m, nglm_error *err)
     if (!F->ctx_parent || !F->ctx_word || !F->ctx_first || !F->feat_word || !F->feat_back ||
         !F->feat_count)
         return nglm_error_set(err, "out of memory for %zu features", F->n_feat);
+    if (skip) {
+        if (parse_skip(skip, F, err) != 0)
+            return -1;
+    } else {
+        /* as nglm_features_build leaves a model without skip-grams */
+        F->n_ngram_feat = F->n_feat;
+        F->skip_cutoff = 1;
+        if (F->ctx_first[F->n_ctx] < F->n_feat)
+            return nglm_error_set(err, "FEATURES section: %zu features after the n-grams, "
+                                  "but no SKIP section", F->n_feat - F->ctx_first[F->n_ctx]);
+    }
     /* nglm_features_index checks everything but the unigram entries */
     for (int32_t w = 0; w < V; w++)
         if (F->feat_word[w] != w || F->feat_back[w] != -1)
@@ -554,13 +639,14 @@ static int mf_parse(nglm_model *m, unsigned char *buf, size_t size, nglm_error *
         sec[id].p = buf + off;
         sec[id].left = (size_t)len;
     }
-    for (int id = 1; id <= MF_N_SECTIONS; id++)
+    for (int id = 1; id <= MF_N_REQUIRED; id++)
         if (!sec[id].p)
             return nglm_error_set(err, "missing %s section", mf_section_name[id]);
 
     if (parse_info(&sec[MF_SEC_INFO], m, err) != 0 ||
         parse_vocab(&sec[MF_SEC_VOCAB], m, err) != 0 ||
-        parse_features(&sec[MF_SEC_FEATURES], m, err) != 0 ||
+        parse_features(&sec[MF_SEC_FEATURES], sec[MF_SEC_SKIP].p ? &sec[MF_SEC_SKIP] : NULL,
+                       m, err) != 0 ||
         parse_weights(&sec[MF_SEC_WEIGHTS], m, err) != 0)
         return -1;
     return 0;
@@ -647,11 +733,6 @@ int nglm_model_file_is_native(const char *path)
 
 int nglm_model_prune(nglm_model *m, size_t *removed, nglm_error *err)
 {
-    if (m->feat.n_skip > 0) { /* skip-gram features are not pruned yet */
-        if (removed)
-            *removed = 0;
-        return 0;
-    }
     const nglm_features *F = &m->feat;
     size_t nf = F->n_feat, nc = F->n_ctx;
     int32_t V = F->V;
@@ -689,7 +770,9 @@ int nglm_model_prune(nglm_model *m, size_t *removed, nglm_error *err)
 
     /* A feature stays if its weight is non-zero or a kept feature needs it.
      * Everything a context of length k needs lies in contexts of length
-     * k-1, so one pass from the longest contexts down closes the set. */
+     * k-1, so one pass from the longest contexts down closes the set.
+     * Nothing needs a skip-gram (they have no back-off and name no
+     * context), so those stay exactly when their weight is non-zero. */
     for (size_t f = 0; f < nf; f++)
         keep[f] = f < (size_t)V || m->theta[f] != 0;
     for (size_t x = nc; x-- > 0;) {
@@ -734,7 +817,9 @@ int nglm_model_prune(nglm_model *m, size_t *removed, nglm_error *err)
     memcpy(G.cutoff, F->cutoff, sizeof G.cutoff);
     G.n_ctx = nc2;
     G.n_feat = nf2;
-    G.n_ngram_feat = nf2;
+    G.n_skip = F->n_skip;
+    memcpy(G.skip_dist, F->skip_dist, sizeof G.skip_dist);
+    G.skip_cutoff = F->skip_cutoff;
     for (int k = 0; k <= NGLM_MAX_ORDER; k++) {
         size_t s = F->ctx_order_start[k];
         int32_t c = cmap[s];
@@ -747,7 +832,10 @@ int nglm_model_prune(nglm_model *m, size_t *removed, nglm_error *err)
     G.feat_back = malloc(nf2 * sizeof *G.feat_back);
     G.feat_count = malloc(nf2 * sizeof *G.feat_count);
     theta = malloc(nf2 * sizeof *theta);
-    if (!G.ctx_parent || !G.ctx_word || !G.ctx_first || !G.feat_word || !G.feat_back ||
+    int oom = 0;
+    for (int i = 0; i < G.n_skip; i++)
+        oom |= !(G.skip_first[i] = malloc(((size_t)V + 1) * sizeof(uint32_t)));
+    if (oom || !G.ctx_parent || !G.ctx_word || !G.ctx_first || !G.feat_word || !G.feat_back ||
         !G.feat_count || !theta) {
         nglm_error_set(err, "out of memory pruning %zu features", nf);
         goto out;
@@ -777,6 +865,24 @@ int nglm_model_prune(nglm_model *m, size_t *removed, nglm_error *err)
         }
     }
     G.ctx_first[nc2] = (uint32_t)g;
+    G.n_ngram_feat = g;
+    /* skip-grams: same templates and words, kept features only, so each
+     * one moves down by the number of features removed before it */
+    for (int i = 0; i < G.n_skip; i++) {
+        for (int32_t v = 0; v < V; v++) {
+            G.skip_first[i][v] = (uint32_t)g;
+            for (uint32_t f = F->skip_first[i][v]; f < F->skip_first[i][v + 1]; f++) {
+                if (!keep[f])
+                    continue;
+                G.feat_word[g] = F->feat_word[f];
+                G.feat_back[g] = -1;
+                G.feat_count[g] = F->feat_count[f];
+                theta[g] = m->theta[f];
+                g++;
+            }
+        }
+        G.skip_first[i][V] = (uint32_t)g;
+    }
     if (nglm_features_index(&G, err) != 0) {
         nglm_error_prefix(err, "pruning");
         goto out;

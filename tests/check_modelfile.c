@@ -11,7 +11,9 @@
  * before anything large is allocated (the test recomputes the CRC with its
  * own bitwise CRC-32, which also pins the checksum to the standard one).
  * Pruning must leave every probability unchanged: it is checked against the
- * dense reference nglm_model_dist_dense.
+ * dense reference nglm_model_dist_dense.  Models with skip-gram templates
+ * (nglm_features_add_skips) go through the same round trip, damage and
+ * pruning checks, plus lies told by their SKIP section.
  */
 #include "testutil.h"
 
@@ -43,9 +45,12 @@ static const char *const test_words[] = {
 };
 #define N_TEST_WORDS (sizeof test_words / sizeof test_words[0])
 
-/* A model of the given order over a synthetic corpus of n_sents sentences;
- * about zero_pct % of the non-unigram weights are exactly 0. */
-static void build_model(nglm_model *m, int order, size_t n_sents, int zero_pct, uint64_t seed)
+/* A model of the given order over a synthetic corpus of n_sents sentences,
+ * with skip-gram templates at the n_skip distances dist; about zero_pct % of
+ * the non-unigram weights are exactly 0.  The weights are drawn in feature
+ * order, so the n-gram weights do not depend on the skip-grams. */
+static void build_model_skip(nglm_model *m, int order, size_t n_sents, int zero_pct,
+                             uint64_t seed, int n_skip, const int *dist)
 {
     nglm_error err = { "" };
     uint64_t counts[N_TEST_WORDS];
@@ -76,6 +81,9 @@ static void build_model(nglm_model *m, int order, size_t n_sents, int zero_pct, 
                                          &err) == 0, "%s", err.msg);
     ck_assert_msg(nglm_features_build(&m->feat, &c, (int32_t)N_TEST_WORDS, order, NULL, 1,
                                       &err) == 0, "%s", err.msg);
+    if (n_skip > 0)
+        ck_assert_msg(nglm_features_add_skips(&m->feat, &c, n_skip, dist, 1, &err) == 0, "%s",
+                      err.msg);
     nglm_corpus_free(&c);
     for (size_t i = 0; i < n_sents; i++)
         free(lines[i]);
@@ -103,6 +111,13 @@ static void build_model(nglm_model *m, int order, size_t n_sents, int zero_pct, 
     m->info.pruned = 3;
 }
 
+static void build_model(nglm_model *m, int order, size_t n_sents, int zero_pct, uint64_t seed)
+{
+    build_model_skip(m, order, n_sents, zero_pct, seed, 0, NULL);
+}
+
+static const int skip_dists[] = { 2, 3 };
+
 static void assert_models_equal(const nglm_model *a, const nglm_model *b)
 {
     const nglm_features *F = &a->feat, *G = &b->feat;
@@ -121,6 +136,14 @@ static void assert_models_equal(const nglm_model *a, const nglm_model *b)
     ck_assert_mem_eq(F->feat_back, G->feat_back, F->n_feat * sizeof(int32_t));
     ck_assert_mem_eq(F->feat_count, G->feat_count, F->n_feat * sizeof(uint32_t));
     ck_assert_mem_eq(F->ctx1, G->ctx1, (size_t)F->V * sizeof(int32_t));
+    ck_assert_uint_eq(F->n_ngram_feat, G->n_ngram_feat);
+    ck_assert_int_eq(F->n_skip, G->n_skip);
+    ck_assert_uint_eq(F->skip_cutoff, G->skip_cutoff);
+    for (int i = 0; i < F->n_skip; i++) {
+        ck_assert_int_eq(F->skip_dist[i], G->skip_dist[i]);
+        ck_assert_mem_eq(F->skip_first[i], G->skip_first[i],
+                         ((size_t)F->V + 1) * sizeof(uint32_t));
+    }
     ck_assert_mem_eq(a->theta, b->theta, F->n_feat * sizeof(double));
     ck_assert_int_eq(a->tok.mode, b->tok.mode);
     ck_assert_int_eq(a->tok.lowercase, b->tok.lowercase);
@@ -245,7 +268,7 @@ static void fix_crc(unsigned char *buf, size_t size)
     memcpy(buf + OFF_CRC, &c, 4);
 }
 
-/* Offset of section id (1 INFO, 2 VOCAB, 3 FEATURES, 4 WEIGHTS). */
+/* Offset of section id (1 INFO, 2 VOCAB, 3 FEATURES, 4 WEIGHTS, 5 SKIP). */
 static uint64_t section_offset(const unsigned char *buf, uint32_t id)
 {
     uint32_t n;
@@ -277,7 +300,8 @@ static double max_dense_diff(const nglm_model *a, const nglm_model *b, uint64_t 
         size_t len = 1 + rng_next(&s) % 11;
         for (size_t i = 0; i + 1 < len; i++) {
             size_t r = rng_next(&s) % 100;
-            sent[i] = (int32_t)(r < 5 ? NGLM_UNK : 3 + (r < 60 ? r % 4 : r % (size_t)(V - 3)));
+            sent[i] = (int32_t)(r < 5 ? NGLM_UNK
+                                      : 3 + (r < 60 && V >= 7 ? r % 4 : r % (size_t)(V - 3)));
         }
         sent[len - 1] = NGLM_EOS;
         for (size_t i = 0; i < len; i++) {
@@ -754,13 +778,14 @@ END_TEST
 /* ------------------------------------------------------------------ pruning */
 
 /* Every zero-weight feature left must be needed: a back-off of a feature,
- * or the n-gram naming a context; every context has successors. */
+ * or the n-gram naming a context (never a skip-gram); every context has
+ * successors. */
 static void assert_pruned_minimal(const nglm_model *m)
 {
     const nglm_features *F = &m->feat;
     unsigned char *needed = calloc(F->n_feat, 1);
     ck_assert_ptr_nonnull(needed);
-    for (size_t f = (size_t)F->V; f < F->n_feat; f++)
+    for (size_t f = (size_t)F->V; f < F->n_ngram_feat; f++)
         needed[F->feat_back[f]] = 1;
     for (size_t x = 0; x < F->n_ctx; x++) {
         int32_t words[NGLM_MAX_ORDER];
@@ -823,8 +848,9 @@ START_TEST(test_prune_keeps_probabilities)
 END_TEST
 
 /* The corpus "a b", order 3: features <s> </s> <unk> a b, then the bigrams
- * (<s>, a), (a, b), (b, </s>), then the trigrams (<s> a, b), (a b, </s>). */
-static void build_tiny(nglm_model *m)
+ * (<s>, a), (a, b), (b, </s>), then the trigrams (<s> a, b), (a b, </s>).
+ * With n_skip templates at distances 2, 3, ...: see test_prune_skip_by_hand. */
+static void build_tiny_skip(nglm_model *m, int n_skip)
 {
     nglm_error err = { "" };
     const char *words[] = { "<s>", "</s>", "<unk>", "a", "b" };
@@ -835,12 +861,21 @@ static void build_tiny(nglm_model *m)
     nglm_corpus c;
     ck_assert_int_eq(nglm_corpus_from_lines(&c, lines, 1, m->vocab, &err), 0);
     ck_assert_int_eq(nglm_features_build(&m->feat, &c, 5, 3, NULL, 1, &err), 0);
+    if (n_skip > 0)
+        ck_assert_msg(nglm_features_add_skips(&m->feat, &c, n_skip, skip_dists, 1, &err) == 0,
+                      "%s", err.msg);
     nglm_corpus_free(&c);
-    ck_assert_uint_eq(m->feat.n_feat, 10);
+    ck_assert_uint_eq(m->feat.n_ngram_feat, 10);
     ck_assert_uint_eq(m->feat.n_ctx, 5);
-    m->theta = calloc(10, sizeof *m->theta);
+    m->theta = calloc(m->feat.n_feat, sizeof *m->theta);
     for (int w = 1; w < 5; w++)
         m->theta[w] = 0.25 * w;
+}
+
+static void build_tiny(nglm_model *m)
+{
+    build_tiny_skip(m, 0);
+    ck_assert_uint_eq(m->feat.n_feat, 10);
 }
 
 static int32_t tiny_feature(const nglm_model *m, int32_t w0, int32_t w1, int32_t w2)
@@ -923,6 +958,335 @@ START_TEST(test_prune_by_hand)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ skip-grams */
+
+/* Number of skip-gram features of m whose weight is exactly 0. */
+static size_t zero_skip_weights(const nglm_model *m)
+{
+    size_t n = 0;
+    for (size_t f = m->feat.n_ngram_feat; f < m->feat.n_feat; f++)
+        n += m->theta[f] == 0;
+    return n;
+}
+
+START_TEST(test_skip_roundtrip)
+{
+    /* _i: order 1 .. 4, skip distances 2 and 3 */
+    int order = _i;
+    nglm_model a, b;
+    build_model_skip(&a, order, 80, 30, 200 + (uint64_t)order, 2, skip_dists);
+    ck_assert_int_eq(a.feat.n_skip, 2);
+    ck_assert_uint_gt(a.feat.n_feat, a.feat.n_ngram_feat);
+    ck_assert_uint_gt(zero_skip_weights(&a), 0);
+    const char *dir = temp_dir();
+    char path[256];
+    snprintf(path, sizeof path, "%s", save_to(&a, dir, "m.nglm"));
+
+    nglm_error err = { "" };
+    ck_assert_msg(nglm_model_load(&b, path, &err) == 0, "%s", err.msg);
+    assert_models_equal(&a, &b);
+    ck_assert(max_dense_diff(&a, &b, 8, 100) == 0.0);
+
+    /* the skip-gram weights do count in those probabilities */
+    nglm_model c;
+    ck_assert_int_eq(nglm_model_load(&c, path, &err), 0);
+    for (size_t f = c.feat.n_ngram_feat; f < c.feat.n_feat; f++)
+        c.theta[f] = 0;
+    ck_assert(max_dense_diff(&a, &c, 8, 100) > 1e-3);
+    nglm_model_free(&c);
+
+    /* a fifth section, SKIP, after WEIGHTS; saving again gives the same bytes */
+    size_t n1, n2;
+    unsigned char *f1 = slurp(path, &n1);
+    uint32_t n_sec;
+    memcpy(&n_sec, f1 + 20, 4);
+    ck_assert_uint_eq(n_sec, 5);
+    uint64_t sk = section_offset(f1, 5), n_ngram;
+    uint32_t n_skip;
+    ck_assert_uint_eq(sk % 8, 0);
+    ck_assert_uint_gt(sk, section_offset(f1, 4));
+    memcpy(&n_ngram, f1 + sk, 8);
+    memcpy(&n_skip, f1 + sk + 8, 4);
+    ck_assert_uint_eq(n_ngram, a.feat.n_ngram_feat);
+    ck_assert_uint_eq(n_skip, 2);
+    const char *p2 = save_to(&b, dir, "again.nglm");
+    unsigned char *f2 = slurp(p2, &n2);
+    ck_assert_uint_eq(n1, n2);
+    ck_assert_mem_eq(f1, f2, n1);
+    free(f1);
+    free(f2);
+    nglm_model_free(&a);
+    nglm_model_free(&b);
+    remove_dir(dir);
+}
+END_TEST
+
+START_TEST(test_skip_damaged)
+{
+    nglm_model a;
+    build_model_skip(&a, 2, 12, 30, 21, 2, skip_dists);
+    const char *dir = temp_dir();
+    char path[256], bad[256];
+    snprintf(path, sizeof path, "%s", save_to(&a, dir, "m.nglm"));
+    snprintf(bad, sizeof bad, "%s/bad.nglm", dir);
+    size_t n;
+    unsigned char *buf = slurp(path, &n);
+    ck_assert_uint_lt(n, 20000);
+    for (size_t len = 0; len < n; len++) {
+        spit(bad, buf, len);
+        expect_load_error(bad, len == 0 ? "not an nglm model file" : "file is truncated");
+    }
+    for (size_t i = 0; i < n; i++) {
+        buf[i] ^= 0x40;
+        spit(bad, buf, n);
+        expect_load_error(bad, NULL);
+        buf[i] ^= 0x40;
+    }
+    free(buf);
+    nglm_model_free(&a);
+    remove_dir(dir);
+}
+END_TEST
+
+/* SKIP sections (and skip-gram features) that lie, with a valid checksum. */
+START_TEST(test_skip_lying)
+{
+    nglm_model a;
+    build_model_skip(&a, 3, 30, 20, 22, 2, skip_dists);
+    const nglm_features *F = &a.feat;
+    const char *dir = temp_dir();
+    char path[256], bad[256];
+    snprintf(path, sizeof path, "%s", save_to(&a, dir, "m.nglm"));
+    snprintf(bad, sizeof bad, "%s/bad.nglm", dir);
+    size_t n;
+    unsigned char *orig = slurp(path, &n);
+    unsigned char *buf = malloc(n);
+    uint64_t sk = section_offset(orig, 5), first0 = sk + 24, first1 = first0 + 4 * (F->V + 1);
+    uint64_t entry = SECTION_TABLE + 24 * 4, nf = F->n_feat, nng = F->n_ngram_feat;
+    ck_assert_uint_gt(F->skip_first[0][1], nng); /* <s> has successors at distance 2 */
+    struct { uint64_t at; uint64_t value; int width; const char *want; } lies[] = {
+        { sk + 8, 0, 4, "SKIP section: bad template count 0" },
+        { sk + 8, NGLM_MAX_SKIP + 1, 4, "bad template count" },
+        { sk + 8, 0xFFFFFFFFu, 4, "bad template count" },
+        { sk + 8, 1, 4, "SKIP section has" },
+        { sk + 8, 3, 4, "SKIP section has" },
+        { sk, (uint64_t)F->V - 1, 8, "bad n-gram feature count" },
+        { sk, nf + 1, 8, "bad n-gram feature count" },
+        { sk, 1ull << 40, 8, "bad n-gram feature count" },
+        { sk, nng + 1, 8, "SKIP section: bad offset" },
+        { sk, nng - 1, 8, "successor offsets" },
+        { first0, F->skip_first[0][1], 4, "skip-gram offsets of template 0 are bad" },
+        { first0 + 4, nf + 1, 4, "SKIP section: bad offset" },
+        { first0 + 4, 0xFFFFFFFFu, 4, "SKIP section: bad offset" },
+        { first0 + 4, nng - 1, 4, "SKIP section: bad offset" },
+        { first1 + 4 * F->V, nf - 1, 4, "inconsistent skip-gram feature count" },
+        { first1 + 4 * F->V, nf + 1, 4, "SKIP section: bad offset" },
+        { sk + 16, 1, 4, "skip-gram template 0 is bad" },
+        { sk + 20, 99, 4, "skip-gram template 1 is bad" },
+        { entry + 16, 8, 8, "SKIP section is too short" },
+        { entry + 16, 24 + 8ull * (F->V + 1) - 4, 8, "SKIP section has" },
+        { entry, 9, 4, "but no SKIP section" },
+        { entry, 3, 4, "duplicate FEATURES section" },
+    };
+    for (size_t i = 0; i < sizeof lies / sizeof lies[0]; i++) {
+        memcpy(buf, orig, n);
+        if (lies[i].width == 4) {
+            uint32_t x = (uint32_t)lies[i].value;
+            memcpy(buf + lies[i].at, &x, 4);
+        } else {
+            memcpy(buf + lies[i].at, &lies[i].value, 8);
+        }
+        fix_crc(buf, n);
+        spit(bad, buf, n);
+        expect_load_error(bad, lies[i].want);
+    }
+    free(buf);
+    free(orig);
+
+    /* skip-gram features themselves, saved by a buggy trainer */
+    nglm_error err = { "" };
+    size_t f = F->skip_first[0][0];
+    int32_t w = F->feat_word[f];
+    a.feat.feat_word[f] = 0; /* <s> predicted */
+    ck_assert_int_eq(nglm_model_save(&a, bad, &err), 0);
+    expect_load_error(bad, "skip-gram successors of template 0 are bad");
+    a.feat.feat_word[f] = w;
+    a.feat.feat_back[f] = 1;
+    ck_assert_int_eq(nglm_model_save(&a, bad, &err), 0);
+    expect_load_error(bad, "skip-gram successors of template 0 are bad");
+    a.feat.feat_back[f] = -1;
+    ck_assert_int_eq(nglm_model_save(&a, bad, &err), 0);
+    nglm_model ok;
+    ck_assert_msg(nglm_model_load(&ok, bad, &err) == 0, "%s", err.msg);
+    nglm_model_free(&ok);
+    nglm_model_free(&a);
+    remove_dir(dir);
+}
+END_TEST
+
+START_TEST(test_skip_prune_keeps_probabilities)
+{
+    /* _i: zero percentage 0, 25, 50, 75, 100 */
+    int zero_pct = 25 * _i;
+    for (int order = 1; order <= 4; order++) {
+        /* a: the model, b: pruned, ng: its n-grams alone, pruned */
+        nglm_model a, b, ng;
+        uint64_t seed = 300 + (uint64_t)order;
+        build_model_skip(&a, order, 200, zero_pct, seed, 2, skip_dists);
+        build_model_skip(&b, order, 200, zero_pct, seed, 2, skip_dists);
+        build_model(&ng, order, 200, zero_pct, seed);
+        ck_assert_uint_eq(ng.feat.n_feat, a.feat.n_ngram_feat);
+        ck_assert_mem_eq(ng.theta, a.theta, ng.feat.n_feat * sizeof(double));
+        size_t zeros = zero_skip_weights(&a), removed = 12345, removed_ng;
+        if (zero_pct == 50)
+            ck_assert_uint_gt(zeros, 0);
+        nglm_error err = { "" };
+        ck_assert_msg(nglm_model_prune(&ng, &removed_ng, &err) == 0, "%s", err.msg);
+        ck_assert_msg(nglm_model_prune(&b, &removed, &err) == 0, "%s", err.msg);
+
+        /* n-grams pruned as without skip-grams; every zero skip-gram gone */
+        ck_assert_uint_eq(removed, removed_ng + zeros);
+        ck_assert_uint_eq(b.feat.n_feat + removed, a.feat.n_feat);
+        ck_assert_uint_eq(b.info.pruned, a.info.pruned + removed);
+        ck_assert_uint_eq(b.feat.n_ngram_feat, ng.feat.n_feat);
+        ck_assert_mem_eq(b.feat.feat_word, ng.feat.feat_word, ng.feat.n_feat * sizeof(int32_t));
+        ck_assert_mem_eq(b.theta, ng.theta, ng.feat.n_feat * sizeof(double));
+        ck_assert_int_eq(b.feat.n_skip, 2);
+        ck_assert_uint_eq(zero_skip_weights(&b), 0);
+        ck_assert_uint_eq(b.feat.n_feat - b.feat.n_ngram_feat,
+                          a.feat.n_feat - a.feat.n_ngram_feat - zeros);
+        for (int t = 0; t < 2; t++)
+            for (int32_t v = 0; v < a.feat.V; v++)
+                for (uint32_t f = a.feat.skip_first[t][v]; f < a.feat.skip_first[t][v + 1]; f++) {
+                    int32_t g = nglm_features_find_skip(&b.feat, t, v, a.feat.feat_word[f]);
+                    ck_assert_int_eq(g < 0, a.theta[f] == 0);
+                    if (g >= 0) {
+                        ck_assert(b.theta[g] == a.theta[f]);
+                        ck_assert_uint_eq(b.feat.feat_count[g], a.feat.feat_count[f]);
+                    }
+                }
+        if (zero_pct == 100) {
+            ck_assert_uint_eq(b.feat.n_feat, (size_t)b.feat.V);
+            for (int t = 0; t < 2; t++)
+                ck_assert_uint_eq(b.feat.skip_first[t][0], (uint32_t)b.feat.V);
+        }
+        assert_pruned_minimal(&b);
+        ck_assert_uint_eq(nglm_model_nonzero(&a), nglm_model_nonzero(&b));
+        ck_assert_msg(nglm_features_index(&b.feat, &err) == 0, "%s", err.msg);
+        double d = max_dense_diff(&a, &b, 98, 300);
+        ck_assert_msg(d <= 1e-12, "order %d: probabilities moved by %g", order, d);
+
+        /* pruning again removes nothing; the pruned model round-trips */
+        ck_assert_int_eq(nglm_model_prune(&b, &removed, &err), 0);
+        ck_assert_uint_eq(removed, 0);
+        const char *dir = temp_dir();
+        const char *path = save_to(&b, dir, "pruned.nglm");
+        nglm_model c;
+        ck_assert_msg(nglm_model_load(&c, path, &err) == 0, "%s", err.msg);
+        assert_models_equal(&b, &c);
+        ck_assert(max_dense_diff(&b, &c, 97, 50) == 0.0);
+        nglm_model_free(&a);
+        nglm_model_free(&b);
+        nglm_model_free(&c);
+        nglm_model_free(&ng);
+        remove_dir(dir);
+    }
+}
+END_TEST
+
+/* Prunes m, checks the probabilities against an unpruned copy (orig) and
+ * returns the number removed. */
+static size_t prune_checked(nglm_model *m, const nglm_model *orig)
+{
+    size_t removed;
+    nglm_error err = { "" };
+    ck_assert_msg(nglm_model_prune(m, &removed, &err) == 0, "%s", err.msg);
+    double d = max_dense_diff(orig, m, 5, 200);
+    ck_assert_msg(d <= 1e-12, "probabilities moved by %g", d);
+    return removed;
+}
+
+START_TEST(test_prune_skip_by_hand)
+{
+    /* "a b" with templates at distances 2 and 3 adds, after the ten n-gram
+     * features: 10 (<s> _, b) and 11 (a _, </s>) for distance 2, then
+     * 12 (<s> _ _, </s>) for distance 3. */
+    enum { S = NGLM_BOS, E = NGLM_EOS, A = 3, B = 4 };
+    nglm_model m, orig;
+    build_tiny_skip(&m, 2);
+    ck_assert_uint_eq(m.feat.n_feat, 13);
+    const uint32_t first0[] = { 10, 11, 11, 11, 12, 12 }, first1[] = { 12, 13, 13, 13, 13, 13 };
+    ck_assert_mem_eq(m.feat.skip_first[0], first0, sizeof first0);
+    ck_assert_mem_eq(m.feat.skip_first[1], first1, sizeof first1);
+    ck_assert_int_eq(nglm_features_find_skip(&m.feat, 0, S, B), 10);
+    ck_assert_int_eq(nglm_features_find_skip(&m.feat, 0, A, E), 11);
+    ck_assert_int_eq(nglm_features_find_skip(&m.feat, 1, S, E), 12);
+    nglm_model_free(&m);
+
+    /* n-grams all zero (5 go), skip-grams 0, 0.7, 0: 10 and 12 go, 11
+     * becomes feature 5 */
+    build_tiny_skip(&m, 2);
+    build_tiny_skip(&orig, 2);
+    m.theta[11] = orig.theta[11] = 0.7;
+    ck_assert_uint_eq(prune_checked(&m, &orig), 7);
+    ck_assert_uint_eq(m.feat.n_feat, 6);
+    ck_assert_uint_eq(m.feat.n_ngram_feat, 5);
+    ck_assert_uint_eq(m.feat.n_ctx, 0);
+    const uint32_t p0[] = { 5, 5, 5, 5, 6, 6 }, p1[] = { 6, 6, 6, 6, 6, 6 };
+    ck_assert_mem_eq(m.feat.skip_first[0], p0, sizeof p0);
+    ck_assert_mem_eq(m.feat.skip_first[1], p1, sizeof p1);
+    ck_assert_int_eq(m.feat.feat_word[5], E);
+    ck_assert_int_eq(m.feat.feat_back[5], -1);
+    ck_assert(m.theta[5] == 0.7);
+    ck_assert_int_eq(nglm_features_find_skip(&m.feat, 0, A, E), 5);
+    ck_assert_int_eq(nglm_features_find_skip(&m.feat, 0, S, B), -1);
+    ck_assert_int_eq(nglm_features_find_skip(&m.feat, 1, S, E), -1);
+    ck_assert_int_eq(m.feat.skip_dist[0], 2);
+    ck_assert_int_eq(m.feat.skip_dist[1], 3);
+    nglm_model_free(&m);
+    nglm_model_free(&orig);
+
+    /* (a b, </s>) kept as in test_prune_by_hand (2 n-grams go, 8 stay),
+     * skip-grams 0.3, 0, -0.2: 11 goes, 10 and 12 move down to 8 and 9 */
+    build_tiny_skip(&m, 2);
+    build_tiny_skip(&orig, 2);
+    m.theta[tiny_feature(&m, A, B, E)] = orig.theta[tiny_feature(&m, A, B, E)] = 0.5;
+    m.theta[10] = orig.theta[10] = 0.3;
+    m.theta[12] = orig.theta[12] = -0.2;
+    ck_assert_uint_eq(prune_checked(&m, &orig), 3);
+    ck_assert_uint_eq(m.feat.n_ngram_feat, 8);
+    ck_assert_uint_eq(m.feat.n_feat, 10);
+    const uint32_t q0[] = { 8, 9, 9, 9, 9, 9 }, q1[] = { 9, 10, 10, 10, 10, 10 };
+    ck_assert_mem_eq(m.feat.skip_first[0], q0, sizeof q0);
+    ck_assert_mem_eq(m.feat.skip_first[1], q1, sizeof q1);
+    ck_assert_int_eq(nglm_features_find_skip(&m.feat, 0, S, B), 8);
+    ck_assert_int_eq(nglm_features_find_skip(&m.feat, 1, S, E), 9);
+    ck_assert(m.theta[8] == 0.3);
+    ck_assert(m.theta[9] == -0.2);
+    ck_assert(m.theta[tiny_feature(&m, A, B, E)] == 0.5);
+    const char *dir = temp_dir();
+    const char *path = save_to(&m, dir, "pruned.nglm");
+    nglm_model c;
+    nglm_error err = { "" };
+    ck_assert_msg(nglm_model_load(&c, path, &err) == 0, "%s", err.msg);
+    assert_models_equal(&m, &c);
+    nglm_model_free(&c);
+    nglm_model_free(&m);
+    nglm_model_free(&orig);
+    remove_dir(dir);
+
+    /* nothing zero: nothing goes */
+    build_tiny_skip(&m, 2);
+    for (int g = 5; g < 13; g++)
+        m.theta[g] = 0.1;
+    size_t removed;
+    ck_assert_int_eq(nglm_model_prune(&m, &removed, &err), 0);
+    ck_assert_uint_eq(removed, 0);
+    ck_assert_uint_eq(m.feat.n_feat, 13);
+    nglm_model_free(&m);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("modelfile");
@@ -946,6 +1310,14 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, test_prune_keeps_probabilities, 0, 5);
     tcase_add_test(tc, test_prune_by_hand);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("skip");
+    tcase_set_timeout(tc, 120);
+    tcase_add_loop_test(tc, test_skip_roundtrip, 1, 5);
+    tcase_add_test(tc, test_skip_damaged);
+    tcase_add_test(tc, test_skip_lying);
+    tcase_add_loop_test(tc, test_skip_prune_keeps_probabilities, 0, 5);
+    tcase_add_test(tc, test_prune_skip_by_hand);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }
