@@ -59,16 +59,22 @@ int nglm_eval_perplexity(const nglm_model *m, const nglm_corpus *c, int threads,
 
 void nglm_eval_print(FILE *fp, const char *name, const nglm_eval_report *r)
 {
+    nglm_eval_print_digits(fp, name, r, 2);
+}
+
+void nglm_eval_print_digits(FILE *fp, const char *name, const nglm_eval_report *r,
+                            int digits)
+{
     fprintf(fp, "file %s: %llu sentences, %llu words, %llu OOVs\n", name,
             (unsigned long long)r->sentences, (unsigned long long)r->words,
             (unsigned long long)r->oovs);
     char ppl[64] = "undefined", ppl1[64] = "undefined";
     if (isfinite(r->ppl))
-        snprintf(ppl, sizeof ppl, "%.2f", r->ppl);
+        snprintf(ppl, sizeof ppl, "%.*f", digits, r->ppl);
     if (isfinite(r->ppl1))
-        snprintf(ppl1, sizeof ppl1, "%.2f", r->ppl1);
-    fprintf(fp, "%llu zeroprobs, logprob= %.2f ppl= %s ppl1= %s\n",
-            (unsigned long long)r->zeroprobs, r->logprob10, ppl, ppl1);
+        snprintf(ppl1, sizeof ppl1, "%.*f", digits, r->ppl1);
+    fprintf(fp, "%llu zeroprobs, logprob= %.*f ppl= %s ppl1= %s\n",
+            (unsigned long long)r->zeroprobs, digits, r->logprob10, ppl, ppl1);
 }
 
 void nglm_eval_report_free(nglm_eval_report *r)

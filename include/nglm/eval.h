@@ -44,6 +44,11 @@ int nglm_eval_perplexity(const nglm_model *m, const nglm_corpus *c, int threads,
 /* Writes the two SRILM-style lines for `name`. */
 void nglm_eval_print(FILE *fp, const char *name, const nglm_eval_report *r);
 
+/* The same with `digits` decimals for logprob, ppl and ppl1 (the default
+ * above is 2; more for comparing models exactly, e.g. an ARPA export). */
+void nglm_eval_print_digits(FILE *fp, const char *name, const nglm_eval_report *r,
+                            int digits);
+
 void nglm_eval_report_free(nglm_eval_report *r);
 
 #ifdef __cplusplus

@@ -1,0 +1,136 @@
+#!/bin/sh
+# cli_arpa.sh — command-line tests of nglm-export and of nglm-eval on ARPA
+# models: the exported file (plain and .gz) reproduces the native perplexity
+# to 1e-6, OOVs and per-sentence scores agree, hand-written ARPA files are
+# scored by the back-off rule, and bad models, options and files are one
+# line on stderr and a non-zero exit.
+. "$(dirname "$0")/cli_lib.sh"
+E=$B/nglm-eval
+X=$B/nglm-export
+TEST=$B/corpus/default.test.txt
+M=$T/m.nglm
+"$B/nglm-train" --quiet --order 3 --features ngram --epochs 2 --threads 1 --model "$M" \
+    --write-vocab "$T/vocab.txt" >"$T/train.out"
+check "trained a model on the bundled corpus" test -s "$M"
+
+# same_ppl DESC FILE1 FILE2: the ppl= values of two reports differ by < 1e-6
+same_ppl() {
+    check "$1" awk '/zeroprobs/ { for (i = 1; i < NF; i++) if ($i == "ppl=") p[FILENAME] = $(i + 1) }
+        END { n = 0; for (f in p) v[++n] = p[f]
+              exit !(n == 2 && v[1] > 0 && (v[1] - v[2]) / v[1] < 1e-6 && (v[2] - v[1]) / v[1] < 1e-6) }' \
+        "$2" "$3"
+}
+
+# ---------------------------------------------------------------- export
+expect 0 "exports to stdout" '' sh -c "'$X' --model '$M' >'$T/m.arpa'"
+check "an ARPA file" test "$(head -1 "$T/m.arpa")" = '\data\'
+check "ends with the end marker" test "$(tail -1 "$T/m.arpa")" = '\end\'
+V=$(wc -l <"$T/vocab.txt" | tr -d ' ')
+check "every word is a 1-gram ($V)" grep -qx "ngram 1=$V" "$T/m.arpa"
+check "up to 3-grams" grep -q '^ngram 3=[1-9]' "$T/m.arpa"
+check "<s> has log10 probability -99" grep -Eq '^-99	<s>	' "$T/m.arpa"
+expect 0 "-o FILE" '' "$X" --model "$M" -o "$T/o.arpa"
+check "-o writes the same file" cmp -s "$T/m.arpa" "$T/o.arpa"
+expect 0 "--output FILE.gz" '' "$X" --model "$M" --output "$T/m.arpa.gz"
+check "FILE.gz is gzip" test "$(head -c 2 "$T/m.arpa.gz" | od -An -tx1 | tr -d ' ')" = 1f8b
+check "and holds the same text" sh -c "gzip -dc '$T/m.arpa.gz' | cmp -s - '$T/m.arpa'"
+expect 0 "--help" '^Usage: nglm-export' "$X" --help
+expect 0 "--version" '^nglm-export .*[0-9]+\.[0-9]+' "$X" --version
+
+# ---------------------------------------------------------------- same perplexity
+"$E" --digits 10 --model "$M" "$TEST" >"$T/native.out"
+expect 0 "evaluates the ARPA file" '^0 zeroprobs, logprob= ' "$E" --digits 10 --model "$T/m.arpa" "$TEST"
+cp "$T/out" "$T/arpa.out"
+check "the same counts" test "$(head -1 "$T/arpa.out")" = "$(head -1 "$T/native.out")"
+same_ppl "the same perplexity as the native model (1e-6)" "$T/native.out" "$T/arpa.out"
+expect 0 "evaluates the .gz file" '' "$E" --digits 10 --model "$T/m.arpa.gz" "$TEST"
+check ".gz gives the same report" cmp -s "$T/out" "$T/arpa.out"
+cp "$T/m.arpa.gz" "$T/gz-without-suffix"
+expect 0 "gzip is told by content" '' "$E" --digits 10 --model "$T/gz-without-suffix" "$TEST"
+check "the same report again" test "$(sed 1d "$T/out")" = "$(sed 1d "$T/arpa.out")"
+expect 0 "default digits" '^0 zeroprobs, logprob= -[0-9]+\.[0-9][0-9] ppl= [0-9]+\.[0-9][0-9] ' \
+    "$E" --model "$T/m.arpa" "$TEST"
+check "default report equals the native one" \
+    test "$(cat "$T/out")" = "$("$E" --model "$M" "$TEST")"
+expect 0 "--per-sentence on ARPA" '' "$E" --per-sentence --model "$T/m.arpa" "$TEST"
+check "same per-sentence scores as native" \
+    test "$(grep -c '^sentence' "$T/out")" = "$(wc -l <"$TEST" | tr -d ' ')" \
+    -a "$("$E" --per-sentence --model "$M" "$TEST" | md5sum)" = "$(md5sum <"$T/out")"
+
+# OOVs: scored as <unk> by both, and counted
+known=$(sed -n 4p "$T/vocab.txt" | cut -f1)
+printf 'xyzzy plugh\nxyzzy %s\n%s %s %s\n' "$known" "$known" "$known" "$known" >"$T/oov.txt"
+"$E" --digits 10 --model "$M" "$T/oov.txt" >"$T/oov-native.out"
+expect 0 "a text with OOVs" '3 sentences, 7 words, 3 OOVs' \
+    "$E" --digits 10 --model "$T/m.arpa" "$T/oov.txt"
+same_ppl "OOVs: the same perplexity" "$T/oov-native.out" "$T/out"
+
+# order 4 with cutoffs, on another text
+"$B/nglm-gen" --quiet --tokens 20000 --seed 3 --prefix "$T/small"
+M4=$T/m4.nglm
+"$B/nglm-train" --quiet --order 4 --features ngram --cutoffs 1,2,2 --epochs 2 --threads 1 \
+    --train "$T/small.train.txt" --valid "$T/small.valid.txt" --model "$M4" >/dev/null
+expect 0 "exports an order-4 model with cutoffs" '' "$X" --model "$M4" -o "$T/m4.arpa.gz"
+"$E" --digits 10 --model "$M4" "$T/small.test.txt" >"$T/n4.out"
+"$E" --digits 10 --model "$T/m4.arpa.gz" "$T/small.test.txt" >"$T/a4.out"
+same_ppl "order 4: the same perplexity" "$T/n4.out" "$T/a4.out"
+
+# ---------------------------------------------------------------- hand-written ARPA
+# no <unk>: the OOV is skipped (SRILM); P(a|<s>) = .1, P(</s>|<s> a) = bow(<s> a) P(</s>) = .1
+printf '\\data\\\nngram 1=3\nngram 2=1\n\n\\1-grams:\n-99\t<s>\n-1\t</s>\n-1\ta\n\n\\2-grams:\n-1\t<s> a\n\n\\end\\\n' \
+    >"$T/hand.arpa"
+printf 'a zzz\n' >"$T/hand.txt"
+expect 0 "a hand-written ARPA file without <unk>" \
+    '^file .*: 1 sentences, 2 words, 1 OOVs$' "$E" --model "$T/hand.arpa" "$T/hand.txt"
+check "OOV skipped: logprob -2 over 2 tokens" \
+    grep -qx '0 zeroprobs, logprob= -2.00 ppl= 10.00 ppl1= 100.00' "$T/out"
+
+# ---------------------------------------------------------------- skip-gram models
+"$B/nglm-train" --quiet --order 3 --features ngram,skip2 --skip-cutoff 1 --epochs 1 \
+    --threads 1 --train "$T/small.train.txt" --valid "$T/small.valid.txt" \
+    --model "$T/skip.nglm" >/dev/null
+expect_error "a skip-gram model is refused" \
+    "skip-gram features, which ARPA cannot express: train with --features ngram" \
+    "$X" --model "$T/skip.nglm" -o "$T/skip.arpa"
+check "and nothing is written" test ! -e "$T/skip.arpa"
+
+# ---------------------------------------------------------------- bad usage
+expect_error "missing --model" "^nglm-export: --model FILE is required" "$X"
+"$X" 2>/dev/null
+check "bad usage exits 2" test $? = 2
+expect_error "an extra argument" "unexpected argument 'extra'" "$X" --model "$M" extra
+expect_error "unknown option" "'--frobnicate'" "$X" --model "$M" --frobnicate
+expect_error "-o without its value" "'-o'" "$X" --model "$M" -o
+expect_error "a missing model" "nope\.nglm: No such file" "$X" --model "$T/nope.nglm"
+expect_error "a text file as the model" "not an nglm model file" "$X" --model "$TEST"
+"$X" --model "$TEST" 2>/dev/null
+check "a bad model exits 1" test $? = 1
+expect_error "an unwritable output" "nodir/x\.arpa: No such file" \
+    "$X" --model "$M" -o "$T/nodir/x.arpa"
+if [ -w /dev/full ]; then
+    expect_error "stdout full" "error writing" sh -c "'$X' --model '$M' >/dev/full"
+fi
+
+# ---------------------------------------------------------------- bad ARPA files
+head -n 100 "$T/m.arpa" >"$T/trunc.arpa"
+expect_error "a truncated ARPA file names file:line" \
+    "trunc\.arpa:100: unexpected end of file after [0-9]+ of [0-9]+ 1-grams" \
+    "$E" --model "$T/trunc.arpa" "$TEST"
+"$E" --model "$T/trunc.arpa" "$TEST" 2>/dev/null
+check "a bad ARPA file exits 1" test $? = 1
+head -c 20000 "$T/m.arpa.gz" >"$T/trunc.arpa.gz"
+expect_error "a truncated .gz" "trunc\.arpa\.gz:[0-9]+: (gzip data truncated|unexpected end)" \
+    "$E" --model "$T/trunc.arpa.gz" "$TEST"
+sed '2s/.*/ngram 1=7/' "$T/m.arpa" >"$T/count.arpa"
+expect_error "wrong counts" "count\.arpa:[0-9]+: (more 1-grams than the 7 declared)" \
+    "$E" --model "$T/count.arpa" "$TEST"
+sed '9s/^-[0-9.e-]*/-1.2.3/' "$T/m.arpa" >"$T/num.arpa"
+expect_error "a bad number" "num\.arpa:9: bad log10 probability '-1\.2\.3'" \
+    "$E" --model "$T/num.arpa" "$TEST"
+sed '$d' "$T/m.arpa" >"$T/noend.arpa"
+expect_error "no end marker" "noend\.arpa:[0-9]+: unexpected end of file: missing" \
+    "$E" --model "$T/noend.arpa" "$TEST"
+# the ARPA reader is not tried on files that do not start like ARPA
+expect_error "a text file is still not a model" "default\.test\.txt: not an nglm model file" \
+    "$E" --model "$TEST" "$TEST"
+finish
