@@ -183,13 +183,14 @@ static void find_contexts(nglm_batch *b)
 
 void nglm_batch_unigrams(nglm_batch *b, const double *theta)
 {
-    int32_t V = b->F->V;
-    double U = 0;
-    b->es[NGLM_BOS] = 0; /* <s> is never predicted */
-    for (int32_t w = 1; w < V; w++) {
-        b->es[w] = exp(theta[w]);
-        U += b->es[w];
-    }
+    long V = b->F->V;
+    double U = 0, *es = b->es;
+    es[NGLM_BOS] = 0; /* <s> is never predicted */
+#pragma omp parallel for schedule(static) num_threads(b->threads)
+    for (long w = 1; w < V; w++)
+        es[w] = exp(theta[w]);
+    for (long w = 1; w < V; w++) /* in order: the same sum for any thread count */
+        U += es[w];
     b->U = U;
 }
 
@@ -570,7 +571,9 @@ double nglm_batch_backward(nglm_batch *b)
             }
         }
     }
-    for (int32_t w = 0; w < V; w++) {
+    long nV = V;
+#pragma omp parallel for schedule(static) num_threads(b->threads)
+    for (long w = 0; w < nV; w++) {
         int64_t sum = 0;
         for (int i = 0; i < b->threads; i++) {
             sum += b->fix[(size_t)i * V + w];

@@ -53,19 +53,20 @@ static void usage(FILE *fp)
         "Model:\n"
         "  --order N           n-gram order, 1..%d (default %d)\n"
         "  --cutoffs LIST      minimum counts of 2-grams,3-grams,... (default 1,1,...)\n"
-        "  --features LIST     feature templates: ngram, skip2, skip3, ... (default ngram)\n"
+        "  --features LIST     feature templates: ngram, skip2, skip3, ...\n"
+        "                      (default ngram,skip2,skip3; ngram alone exports to ARPA)\n"
         "  --skip-cutoff N     minimum count of a skip-gram feature (default 2)\n"
         "Training:\n"
         "  --epochs N          at most N epochs (default 20)\n"
         "  --l1 X              l1 penalty (default 0.5)\n"
         "  --l2 X              l2 penalty (default 0.1667)\n"
-        "  --lr X              learning rate (default 1)\n"
+        "  --lr X              learning rate (default 2)\n"
         "  --optimizer NAME    adagrad (default) or sgd\n"
         "  --ada-init X        AdaGrad's initial squared-gradient sum (default 1e-8)\n"
         "  --min-gain X        relative validation gain below which the rate is halved,\n"
-        "                      and training stops the next time (default 0.002)\n"
+        "                      and training stops the next time (default 0.01)\n"
         "  --average           keep each epoch's average weights (Polyak averaging)\n"
-        "  --batch N           minibatch size in tokens (default 4000)\n"
+        "  --batch N           minibatch size in tokens (default 1000)\n"
         "  --threads N         OpenMP threads (default: OMP_NUM_THREADS or all cores)\n"
         "  --seed N            seed of the sentence order and held-out slice (default 1)\n"
         "  --quiet             print only the final results\n"
@@ -175,6 +176,9 @@ static void parse_args(int argc, char **argv, options *o)
     o->tok = nglm_tok_options_default();
     o->order = DEFAULT_ORDER;
     o->skip_cutoff = 2;
+    o->n_skip = 2; /* measured best on PTB: README.md, bench/RESULTS.md */
+    o->skip_dist[0] = 2;
+    o->skip_dist[1] = 3;
     for (int m = 0; m <= NGLM_MAX_ORDER; m++)
         o->cutoff[m] = 1;
     o->tr = nglm_train_options_default();

@@ -22,13 +22,13 @@ nglm_train_options nglm_train_options_default(void)
     memset(&o, 0, sizeof o);
     o.l1 = 0.5;
     o.l2 = 1.0 / 6.0;
-    o.lr = 1.0;
+    o.lr = 2.0;
     o.optimizer = NGLM_ADAGRAD;
     o.max_epochs = 20;
-    o.batch = 4000;
+    o.batch = 1000;
     o.seed = 1;
     o.threads = 0;
-    o.min_gain = 0.002;
+    o.min_gain = 0.01;
     o.average = 0;
     return o;
 }
@@ -129,8 +129,13 @@ static void apply_batch(trainer *tr, nglm_batch *b)
             int32_t x = b->dctx[s];
             update_range(tr, F->ctx_first[x], F->ctx_first[x + 1], b->grad);
         }
-#pragma omp single nowait
-        update_range(tr, 1, (size_t)F->V, b->grad);
+        /* the unigrams, in 64 chunks */
+#pragma omp for schedule(dynamic, 1) nowait
+        for (long c = 0; c < 64; c++) {
+            size_t V = (size_t)F->V, lo = 1 + (V - 1) * (size_t)c / 64,
+                   hi = 1 + (V - 1) * (size_t)(c + 1) / 64;
+            update_range(tr, lo, hi, b->grad);
+        }
 #pragma omp for schedule(dynamic, 16)
         for (long k = 0; k < n_skip_ctx; k++) {
             uint32_t lo, hi;
