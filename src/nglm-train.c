@@ -64,7 +64,7 @@ static void usage(FILE *fp)
         "  --optimizer NAME    adagrad (default) or sgd\n"
         "  --ada-init X        AdaGrad's initial squared-gradient sum (default 1e-8)\n"
         "  --min-gain X        relative validation gain below which the rate is halved,\n"
-        "                      and training stops the next time (default 0.01)\n"
+        "                      and training stops the next time (default 0.02)\n"
         "  --average           keep each epoch's average weights (Polyak averaging)\n"
         "  --batch N           minibatch size in tokens (default 1000)\n"
         "  --threads N         OpenMP threads (default: OMP_NUM_THREADS or all cores)\n"

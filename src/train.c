@@ -28,7 +28,7 @@ nglm_train_options nglm_train_options_default(void)
     o.batch = 1000;
     o.seed = 1;
     o.threads = 0;
-    o.min_gain = 0.01;
+    o.min_gain = 0.02;
     o.average = 0;
     return o;
 }
