@@ -333,8 +333,9 @@ static double read_oracle(const char *prefix)
     FILE *fp = fopen(path, "r");
     if (!fp)
         return NAN;
-    while (fscanf(fp, "%63s %lf", key, &val) == 2)
-        if (strcmp(key, "oracle_ppl") == 0)
+    char line[256];
+    while (fgets(line, sizeof line, fp)) /* "key value" lines, '#' comments */
+        if (sscanf(line, "%63s %lf", key, &val) == 2 && strcmp(key, "oracle_ppl") == 0)
             found = val;
     fclose(fp);
     return found;

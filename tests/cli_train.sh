@@ -177,4 +177,10 @@ expect_error "missing test text, existing model" "missing\.txt" \
     "$TR" $SMALL --train "$TXT" --test "$T/missing.txt" --model "$T/keep.nglm"
 check "the model file is unchanged again" cmp -s "$T/m.nglm" "$T/keep.nglm"
 check "no temporaries left behind" test -z "$(ls "$T" | grep '\.tmp')"
+
+# With no --train: the bundled corpus, and the oracle perplexity beside the model's
+expect 0 "no --train: the bundled corpus" "using the bundled corpus" \
+    "$TR" --epochs 1 --threads 1 --model "$T/default.nglm"
+check "reports the test perplexity against the source's oracle" \
+    grep -Eq "^test ppl [0-9.]+ vs the source's oracle ppl [0-9.]+ \([0-9.]+% above\)" "$T/out"
 finish
