@@ -1,8 +1,10 @@
 /*
  * nglm-eval — perplexity of a text under a trained model, reported like
- * SRILM's `ngram -ppl` (see nglm/eval.h).  Usage: nglm-eval --help.
+ * SRILM's `ngram -ppl` (see nglm/eval.h), or of the linear interpolation of
+ * two models (--mix, see nglm/mix.h).  Usage: nglm-eval --help.
  */
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include "nglm/arpa.h"
 #include "nglm/corpus.h"
 #include "nglm/eval.h"
+#include "nglm/mix.h"
 #include "nglm/model.h"
 #include "nglm/modelfile.h"
 
@@ -28,6 +31,16 @@ static void usage(FILE *fp)
         "                      'sentence N: logprob= X tokens= T' (N from 1, T with </s>)\n"
         "  --threads N         OpenMP threads (default: OMP_NUM_THREADS or all cores)\n"
         "  --help, --version\n"
+        "Mixing (linear interpolation L*P_A + (1-L)*P_B, as SRILM's -mix-lm):\n"
+        "  --mix FILE          model B (nglm or ARPA); --model is model A\n"
+        "  --lambda L          weight L of model A, 0..1 (default 0.5), or 'auto':\n"
+        "                      the weight that maximises the likelihood of --heldout,\n"
+        "                      found by EM (SRILM's compute-best-mix)\n"
+        "  --heldout FILE      held-out text for --lambda auto\n"
+        "Each model reads TEXT with its own tokenizer and vocabulary; both must\n"
+        "find the same tokens (TEXT cannot be '-' then).  A token either model\n"
+        "skips (an OOV of an ARPA model without <unk>) is skipped and counted as an\n"
+        "OOV.  A first line 'mixture weight: L (how it was chosen)' is printed.\n"
         "\n"
         "Output (as SRILM's ngram -ppl):\n"
         "  file TEXT: S sentences, W words, O OOVs\n"
@@ -38,15 +51,94 @@ static void usage(FILE *fp)
         "Exit status: 0 success, 1 failure (bad model or text, I/O), 2 bad usage.\n");
 }
 
+/* ---------------------------------------------------------------- models */
+
+/* A model as loaded: native, or an ARPA file (told apart by content). */
+typedef struct lm {
+    nglm_model m;
+    nglm_arpa *arpa;
+} lm;
+
+static void lm_load(lm *x, const char *path)
+{
+    nglm_error err;
+    memset(x, 0, sizeof *x);
+    if (!nglm_model_file_is_native(path) && nglm_arpa_file_is_arpa(path)) {
+        if (!(x->arpa = nglm_arpa_load(path, &err)))
+            nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+    } else if (nglm_model_load(&x->m, path, &err) != 0) {
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+    }
+}
+
+/* Reads text with the model's own tokenizer and vocabulary. */
+static void lm_read(const lm *x, const char *text, nglm_corpus *c)
+{
+    nglm_error err;
+    nglm_tok_options tok = x->arpa ? nglm_tok_options_default() : x->m.tok;
+    if (nglm_corpus_read(c, text, &tok, x->arpa ? nglm_arpa_vocab(x->arpa) : x->m.vocab,
+                         &err) != 0)
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+}
+
+/* log10 P of every token of c (read by lm_read), NAN for a token the model
+ * skips (nglm/mix.h); malloc'd. */
+static double *lm_score10(const lm *x, const nglm_corpus *c, int threads)
+{
+    nglm_error err;
+    double *lp = malloc((c->n_tokens ? c->n_tokens : 1) * sizeof *lp);
+    if (!lp)
+        nglm_cli_die(NGLM_EXIT_FAIL, "out of memory scoring %zu tokens", c->n_tokens);
+    if (!x->arpa) {
+        if (nglm_model_score_corpus(&x->m, c, lp, threads, &err) != 0)
+            nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+        for (size_t t = 0; t < c->n_tokens; t++)
+            lp[t] /= M_LN10;
+        return lp;
+    }
+    int has_unk = nglm_arpa_has_unk(x->arpa);
+    for (size_t s = 0; s < c->n_sents; s++) {
+        size_t len;
+        const int32_t *sent = nglm_corpus_sentence(c, s, &len);
+        for (size_t i = 0; i < len; i++)
+            lp[c->start[s] + i] = sent[i] == NGLM_UNK && !has_unk
+                                      ? NAN : nglm_arpa_logprob10(x->arpa, sent, i);
+    }
+    return lp;
+}
+
+static void lm_free(lm *x)
+{
+    nglm_model_free(&x->m);
+    nglm_arpa_free(x->arpa);
+}
+
+/* Reads path with both models and scores it with each (dies if the two
+ * readings differ). */
+static void mix_score(const lm *a, const lm *b, const char *path, int threads,
+                      nglm_corpus *ca, nglm_corpus *cb, double **la, double **lb)
+{
+    nglm_error err;
+    lm_read(a, path, ca);
+    lm_read(b, path, cb);
+    if (nglm_mix_check_texts(ca, cb, &err) != 0)
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s: %s", path, err.msg);
+    *la = lm_score10(a, ca, threads);
+    *lb = lm_score10(b, cb, threads);
+}
+
 int main(int argc, char **argv)
 {
     nglm_cli_set_prog(argv[0]);
-    enum { O_MODEL = 256, O_PERSENT, O_THREADS, O_DIGITS, O_HELP, O_VERSION };
+    enum { O_MODEL = 256, O_PERSENT, O_THREADS, O_DIGITS, O_MIX, O_LAMBDA, O_HELDOUT,
+           O_HELP, O_VERSION };
     static const struct option longopts[] = {
         {"model", 1, 0, O_MODEL}, {"per-sentence", 0, 0, O_PERSENT},
-        {"threads", 1, 0, O_THREADS}, {"digits", 1, 0, O_DIGITS}, {"help", 0, 0, O_HELP}, {"version", 0, 0, O_VERSION},
-        {0, 0, 0, 0}};
-    const char *model_path = NULL;
+        {"threads", 1, 0, O_THREADS}, {"digits", 1, 0, O_DIGITS}, {"mix", 1, 0, O_MIX},
+        {"lambda", 1, 0, O_LAMBDA}, {"heldout", 1, 0, O_HELDOUT}, {"help", 0, 0, O_HELP},
+        {"version", 0, 0, O_VERSION}, {0, 0, 0, 0}};
+    const char *model_path = NULL, *mix_path = NULL, *lambda_arg = NULL, *heldout = NULL;
+    double lambda = 0.5;
     int per_sentence = 0, threads = 0, digits = 2, c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -55,6 +147,13 @@ int main(int argc, char **argv)
         case O_PERSENT: per_sentence = 1; break;
         case O_THREADS: threads = (int)nglm_cli_long("--threads", optarg, 1, 4096); break;
         case O_DIGITS: digits = (int)nglm_cli_long("--digits", optarg, 0, 17); break;
+        case O_MIX: mix_path = optarg; break;
+        case O_LAMBDA:
+            lambda_arg = optarg;
+            if (strcmp(optarg, "auto") != 0)
+                lambda = nglm_cli_double("--lambda", optarg, 0, 1);
+            break;
+        case O_HELDOUT: heldout = optarg; break;
         case O_HELP: usage(stdout); return 0;
         case O_VERSION: printf("nglm-eval (nglm) %s\n", PACKAGE_VERSION); return 0;
         default:
@@ -68,26 +167,55 @@ int main(int argc, char **argv)
         nglm_cli_die(NGLM_EXIT_USAGE, optind == argc ? "no TEXT to evaluate (see --help)"
                                                      : "more than one TEXT given (see --help)");
     const char *text = argv[optind];
+    int auto_lambda = lambda_arg && strcmp(lambda_arg, "auto") == 0;
+    if (!mix_path && (lambda_arg || heldout))
+        nglm_cli_die(NGLM_EXIT_USAGE, "%s is used only with --mix (see --help)",
+                     lambda_arg ? "--lambda" : "--heldout");
+    if (auto_lambda && !heldout)
+        nglm_cli_die(NGLM_EXIT_USAGE, "--lambda auto needs --heldout FILE (see --help)");
+    if (heldout && !auto_lambda)
+        nglm_cli_die(NGLM_EXIT_USAGE, "--heldout is used only with --lambda auto (see --help)");
+    if (mix_path && (strcmp(text, "-") == 0 || (heldout && strcmp(heldout, "-") == 0)))
+        nglm_cli_die(NGLM_EXIT_USAGE, "with --mix, texts cannot be '-': each model "
+                                      "reads them (see --help)");
 
     nglm_error err;
-    nglm_model m;
-    memset(&m, 0, sizeof m);
-    nglm_arpa *arpa = NULL; /* an ARPA model, told apart by content */
-    if (!nglm_model_file_is_native(model_path) && nglm_arpa_file_is_arpa(model_path)) {
-        if (!(arpa = nglm_arpa_load(model_path, &err)))
-            nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
-    } else if (nglm_model_load(&m, model_path, &err) != 0) {
-        nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
-    }
-    nglm_tok_options tok = arpa ? nglm_tok_options_default() : m.tok;
+    lm a, b;
+    lm_load(&a, model_path);
+    memset(&b, 0, sizeof b);
     nglm_corpus corpus;
-    if (nglm_corpus_read(&corpus, text, &tok, arpa ? nglm_arpa_vocab(arpa) : m.vocab,
-                         &err) != 0)
-        nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
     nglm_eval_report r;
-    if ((arpa ? nglm_arpa_eval_corpus(arpa, &corpus, per_sentence, &r, &err)
-              : nglm_eval_corpus(&m, &corpus, threads, per_sentence, &r, &err)) != 0)
-        nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+    if (mix_path) {
+        lm_load(&b, mix_path);
+        nglm_corpus ca, cb;
+        double *la, *lb;
+        char how[1100]; /* how the weight was chosen, for the first line */
+        snprintf(how, sizeof how, "%s", lambda_arg ? "--lambda" : "default");
+        if (auto_lambda) {
+            int iterations;
+            mix_score(&a, &b, heldout, threads, &ca, &cb, &la, &lb);
+            if (nglm_mix_em(la, lb, ca.n_tokens, NGLM_MIX_EM_TOL, NGLM_MIX_EM_MAX_ITER,
+                            &lambda, &iterations, &err) != 0)
+                nglm_cli_die(NGLM_EXIT_FAIL, "%s: %s", heldout, err.msg);
+            snprintf(how, sizeof how, "EM on %.1000s, %d iterations", heldout, iterations);
+            free(la);
+            free(lb);
+            nglm_corpus_free(&ca);
+            nglm_corpus_free(&cb);
+        }
+        mix_score(&a, &b, text, threads, &corpus, &cb, &la, &lb);
+        if (nglm_mix_eval(&corpus, &cb, la, lb, lambda, per_sentence, &r, &err) != 0)
+            nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+        printf("mixture weight: %.6g (%s)\n", lambda, how);
+        free(la);
+        free(lb);
+        nglm_corpus_free(&cb);
+    } else {
+        lm_read(&a, text, &corpus);
+        if ((a.arpa ? nglm_arpa_eval_corpus(a.arpa, &corpus, per_sentence, &r, &err)
+                    : nglm_eval_corpus(&a.m, &corpus, threads, per_sentence, &r, &err)) != 0)
+            nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+    }
     if (per_sentence)
         for (size_t s = 0; s < corpus.n_sents; s++)
             printf("sentence %zu: logprob= %.4f tokens= %zu\n", s + 1, r.sent_logprob10[s],
@@ -97,7 +225,7 @@ int main(int argc, char **argv)
         nglm_cli_die(NGLM_EXIT_FAIL, "error writing the report");
     nglm_eval_report_free(&r);
     nglm_corpus_free(&corpus);
-    nglm_model_free(&m);
-    nglm_arpa_free(arpa);
+    lm_free(&a);
+    lm_free(&b);
     return 0;
 }

@@ -5,9 +5,17 @@
  * model file, then the test text's perplexity.  With no --train it trains on
  * the bundled synthetic corpus (corpus/default.*) and prints the source's
  * oracle perplexity beside the model's.  Usage: nglm-train --help.
+ *
+ * Reliability (doc/reliability.md): the model and checkpoint paths are
+ * checked before any work; training writes MODEL.ckpt (nglm/checkpoint.h) at
+ * the end of every epoch and every --checkpoint-minutes; SIGINT/SIGTERM stop
+ * at the next minibatch boundary with a checkpoint and the command that
+ * resumes it (--resume), and exit 130/143; the checkpoint is removed once
+ * the model is saved.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +29,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "nglm/checkpoint.h"
 #include "nglm/corpus.h"
 #include "nglm/eval.h"
 #include "nglm/features.h"
@@ -69,10 +78,21 @@ static void usage(FILE *fp)
         "  --batch N           minibatch size in tokens (default 1000)\n"
         "  --threads N         OpenMP threads (default: OMP_NUM_THREADS or all cores)\n"
         "  --seed N            seed of the sentence order and held-out slice (default 1)\n"
+        "Checkpoints (MODEL.ckpt, removed once the model is saved):\n"
+        "  --resume            continue the run that left MODEL.ckpt (same options and\n"
+        "                      texts; --threads may differ): the model is the same, bit\n"
+        "                      for bit, as if the run had never stopped\n"
+        "  --checkpoint-minutes X  also checkpoint every X minutes within an epoch\n"
+        "                      (default 10; 0: at the end of each epoch only)\n"
+        "  --no-checkpoint     write no checkpoint (SIGINT and SIGTERM then just kill)\n"
+        "  --stop-after N      stop after N epochs of this run, leaving a checkpoint\n"
         "  --quiet             print only the final results\n"
         "  --help, --version\n"
         "\n"
-        "Exit status: 0 success, 1 failure (bad data, I/O), 2 bad usage.\n",
+        "SIGINT or SIGTERM stops training at the next minibatch, writes the checkpoint\n"
+        "and prints the command that resumes it.\n"
+        "Exit status: 0 success (or stopped by --stop-after), 1 failure (bad data, I/O,\n"
+        "divergence), 2 bad usage, 130 interrupted by SIGINT, 143 by SIGTERM.\n",
         NGLM_MAX_ORDER, DEFAULT_ORDER);
 }
 
@@ -86,6 +106,8 @@ typedef struct options {
     int n_skip, skip_dist[NGLM_MAX_SKIP];
     uint32_t skip_cutoff;
     int quiet;
+    int resume, no_checkpoint, stop_after;
+    double checkpoint_min;
     nglm_train_options tr;
     int default_corpus;
     char corpus_prefix[4096];
@@ -158,7 +180,8 @@ static void parse_args(int argc, char **argv, options *o)
 {
     enum { O_TRAIN = 256, O_VALID, O_TEST, O_MODEL, O_VOCAB, O_WVOCAB, O_MINC, O_MAXV,
            O_TOK, O_LOWER, O_REPL, O_ORDER, O_CUT, O_EPOCHS, O_L1, O_L2, O_LR, O_OPT,
-           O_BATCH, O_THREADS, O_SEED, O_QUIET, O_HELP, O_VERSION, O_AVG, O_ADAINIT, O_FEAT, O_SKIPCUT, O_MINGAIN };
+           O_BATCH, O_THREADS, O_SEED, O_QUIET, O_HELP, O_VERSION, O_AVG, O_ADAINIT, O_FEAT, O_SKIPCUT, O_MINGAIN,
+           O_RESUME, O_CKPTMIN, O_NOCKPT, O_STOPAFTER };
     static const struct option longopts[] = {
         {"train", 1, 0, O_TRAIN}, {"valid", 1, 0, O_VALID}, {"test", 1, 0, O_TEST},
         {"model", 1, 0, O_MODEL}, {"vocab", 1, 0, O_VOCAB}, {"write-vocab", 1, 0, O_WVOCAB},
@@ -169,10 +192,13 @@ static void parse_args(int argc, char **argv, options *o)
         {"l2", 1, 0, O_L2}, {"lr", 1, 0, O_LR}, {"optimizer", 1, 0, O_OPT},
         {"batch", 1, 0, O_BATCH}, {"threads", 1, 0, O_THREADS}, {"seed", 1, 0, O_SEED},
         {"features", 1, 0, O_FEAT}, {"min-gain", 1, 0, O_MINGAIN}, {"skip-cutoff", 1, 0, O_SKIPCUT},
+        {"resume", 0, 0, O_RESUME}, {"checkpoint-minutes", 1, 0, O_CKPTMIN},
+        {"no-checkpoint", 0, 0, O_NOCKPT}, {"stop-after", 1, 0, O_STOPAFTER},
         {"average", 0, 0, O_AVG}, {"ada-init", 1, 0, O_ADAINIT}, {"quiet", 0, 0, O_QUIET}, {"help", 0, 0, O_HELP}, {"version", 0, 0, O_VERSION},
         {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->model = "model.nglm";
+    o->checkpoint_min = 10;
     o->tok = nglm_tok_options_default();
     o->order = DEFAULT_ORDER;
     o->skip_cutoff = 2;
@@ -219,6 +245,10 @@ static void parse_args(int argc, char **argv, options *o)
         case O_THREADS: o->tr.threads = (int)nglm_cli_long("--threads", optarg, 1, 4096); break;
         case O_SEED: o->tr.seed = (uint64_t)nglm_cli_long("--seed", optarg, 0, INT64_MAX); break;
         case O_QUIET: o->quiet = 1; break;
+        case O_RESUME: o->resume = 1; break;
+        case O_CKPTMIN: o->checkpoint_min = nglm_cli_double("--checkpoint-minutes", optarg, 0, 1e9); break;
+        case O_NOCKPT: o->no_checkpoint = 1; break;
+        case O_STOPAFTER: o->stop_after = (int)nglm_cli_long("--stop-after", optarg, 1, 100000); break;
         case O_AVG: o->tr.average = 1; break;
         case O_FEAT: parse_features(optarg, o); break;
         case O_MINGAIN: o->tr.min_gain = nglm_cli_double("--min-gain", optarg, 0, 1); break;
@@ -234,6 +264,9 @@ static void parse_args(int argc, char **argv, options *o)
     }
     if (optind < argc)
         nglm_cli_die(NGLM_EXIT_USAGE, "unexpected argument '%s' (see --help)", argv[optind]);
+    if (o->no_checkpoint && (o->resume || o->stop_after))
+        nglm_cli_die(NGLM_EXIT_USAGE, "--no-checkpoint cannot go with --%s",
+                     o->resume ? "resume" : "stop-after");
     if (!o->train) {
         const char *prefix = NGLM_BUILD_CORPUS;
         char probe[4200];
@@ -321,7 +354,122 @@ static void print_epoch(const nglm_epoch_report *r, void *user)
            "%.0f tokens/s  epoch %.2f s  elapsed %.2f s  nonzero %zu/%zu\n",
            r->epoch, r->lr, r->train_loss, r->train_ppl, r->valid_ppl, r->best ? " *" : "  ",
            r->tokens_per_s, r->epoch_s, r->elapsed_s, r->nonzero, r->features);
+    if (r->rollbacks > 0)
+        printf("  (diverged: rolled back to the best weights and halved lr %u time%s)\n",
+               r->rollbacks, r->rollbacks > 1 ? "s" : "");
     fflush(stdout);
+}
+
+/* ------------------------------------------------------------ reliability */
+
+/* Set by the signal handler (the signal number) or by --stop-after (-1);
+ * the trainer polls it between minibatches.  A handler can only reach
+ * static storage, so this is the program's one piece of global state. */
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig) { stop_flag = sig; }
+
+/* SIGINT and SIGTERM stop training cleanly; SA_RESETHAND makes a second
+ * one kill at once (safe: every file is replaced atomically). */
+static void catch_signals(int on)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = on ? on_signal : SIG_DFL;
+    sa.sa_flags = on ? SA_RESETHAND : 0;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* Fails now, not after training, if path cannot be replaced by a new
+ * file: its directory must exist and be writable, and the path must not
+ * be a device, a directory or a FIFO. */
+static void check_writable(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s: %s", path,
+                     S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
+    const char *slash = strrchr(path, '/');
+    char dir[4200];
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else
+        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    if (access(dir, W_OK | X_OK) != 0)
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s: cannot create a file in %s: %s", path, dir,
+                     strerror(errno));
+}
+
+/* What the checkpoint callback needs and reports back. */
+typedef struct run_state {
+    const options *o;
+    const char *ckpt;           /* MODEL.ckpt */
+    int epochs_this_run;
+    int stopped;                /* a checkpoint was written on stopping */
+    uint32_t epoch, started;    /* where, for the message */
+    uint64_t sent, n_sents;
+} run_state;
+
+static void on_epoch(const nglm_epoch_report *r, void *user)
+{
+    run_state *rs = user;
+    if (!rs->o->quiet)
+        print_epoch(r, NULL);
+    if (rs->o->stop_after && ++rs->epochs_this_run >= rs->o->stop_after && !stop_flag)
+        stop_flag = -1;
+}
+
+static int on_checkpoint(const nglm_train_state *s, nglm_checkpoint_reason why, void *user,
+                         nglm_error *err)
+{
+    run_state *rs = user;
+    if (nglm_checkpoint_save(s, rs->ckpt, err) != 0) {
+        if (why == NGLM_CKPT_STOP)
+            return nglm_error_prefix(err, "stopped, but cannot write the checkpoint");
+        /* a checkpoint is a convenience: training goes on, the old one stays */
+        nglm_cli_warn("warning: %s; training goes on, the previous checkpoint is kept",
+                      err->msg);
+        return 0;
+    }
+    if (why == NGLM_CKPT_STOP) {
+        rs->stopped = 1;
+        rs->epoch = s->epoch;
+        rs->started = s->started;
+        rs->sent = s->sent;
+        rs->n_sents = s->n_sents;
+    }
+    return 0;
+}
+
+/* The command line that resumes this run: argv, quoted for the shell where
+ * needed, with --resume added. */
+static void print_resume_command(FILE *fp, int argc, char **argv)
+{
+    int has_resume = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        has_resume |= i > 0 && strcmp(a, "--resume") == 0;
+        int plain = *a != '\0';
+        for (const char *p = a; *p; p++)
+            if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./=:,+@%", *p))
+                plain = 0;
+        if (i > 0)
+            fputc(' ', fp);
+        if (plain) {
+            fputs(a, fp);
+        } else {
+            fputc('\'', fp);
+            for (const char *p = a; *p; p++)
+                if (*p == '\'')
+                    fputs("'\\''", fp);
+                else
+                    fputc(*p, fp);
+            fputc('\'', fp);
+        }
+    }
+    fputs(has_resume ? "\n" : " --resume\n", fp);
 }
 
 /* The oracle perplexity written by nglm-gen next to the default corpus. */
@@ -347,6 +495,19 @@ int main(int argc, char **argv)
     options o;
     parse_args(argc, argv, &o);
     nglm_error err;
+    /* a file size limit makes writes fail with EFBIG instead of killing us */
+    signal(SIGXFSZ, SIG_IGN);
+    char ckpt[4200];
+    if (snprintf(ckpt, sizeof ckpt, "%s.ckpt", o.model) >= (int)sizeof ckpt)
+        nglm_cli_die(NGLM_EXIT_USAGE, "--model: path too long");
+    check_writable(o.model);
+    if (!o.no_checkpoint)
+        check_writable(ckpt);
+    if (o.resume && access(ckpt, F_OK) != 0)
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s: %s: nothing to resume", ckpt, strerror(errno));
+    if (!o.resume && !o.no_checkpoint && access(ckpt, F_OK) == 0)
+        nglm_cli_warn("note: %s was left by an unfinished run; this run starts afresh and "
+                      "replaces it (--resume continues it)", ckpt);
     char train_path[4200], valid_path[4200], test_path[4200];
     if (o.default_corpus) {
         snprintf(train_path, sizeof train_path, "%s.train.txt", o.corpus_prefix);
@@ -442,15 +603,62 @@ int main(int argc, char **argv)
         fflush(stdout);
     }
 
-    /* training */
-    if (!o.quiet) {
-        o.tr.on_epoch = print_epoch;
+    /* training, resumed from the checkpoint or from the start */
+    run_state rs = { &o, ckpt, 0, 0, 0, 0, 0, 0 };
+    o.tr.on_epoch = on_epoch;
+    o.tr.user = &rs;
+    nglm_train_state resume_state;
+    memset(&resume_state, 0, sizeof resume_state);
+    if (!o.no_checkpoint) {
+        o.tr.on_checkpoint = on_checkpoint;
+        o.tr.checkpoint_s = o.checkpoint_min * 60;
+        o.tr.stop = &stop_flag;
     }
-    if (nglm_train(&m, &train, &valid, &o.tr, &err) != 0)
+    if (o.resume) {
+        if (nglm_checkpoint_load(&resume_state, ckpt, &err) != 0)
+            nglm_cli_die(NGLM_EXIT_FAIL, "cannot resume: %s", err.msg);
+        if (nglm_train_can_resume(&m, &train, &valid, &o.tr, &resume_state, &err) != 0)
+            nglm_cli_die(NGLM_EXIT_FAIL, "cannot resume from %s: %s", ckpt, err.msg);
+        o.tr.resume = &resume_state;
+        if (!o.quiet)
+            printf("resuming from %s: epoch %u, sentence %llu of %llu\n", ckpt,
+                   (unsigned)resume_state.epoch,
+                   (unsigned long long)(resume_state.started ? resume_state.sent : 0),
+                   (unsigned long long)resume_state.n_sents);
+    }
+    if (!o.no_checkpoint)
+        catch_signals(1);
+    int train_rc = nglm_train(&m, &train, &valid, &o.tr, &err);
+    if (!o.no_checkpoint)
+        catch_signals(0);
+    nglm_train_state_free(&resume_state);
+    if (train_rc != 0)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+    if (rs.stopped) {
+        fflush(stdout);
+        FILE *fp = stop_flag > 0 ? stderr : stdout;
+        fprintf(fp, "%s: %s ", nglm_cli_prog(), stop_flag > 0 ? "interrupted" : "stopped");
+        if (rs.started)
+            fprintf(fp, "in epoch %u (sentence %llu of %llu)", (unsigned)rs.epoch,
+                    (unsigned long long)rs.sent, (unsigned long long)rs.n_sents);
+        else
+            fprintf(fp, "before epoch %u", (unsigned)rs.epoch);
+        fprintf(fp, "; checkpoint %s; resume with: ", ckpt);
+        print_resume_command(fp, argc, argv);
+        if (fflush(fp) != 0 || ferror(fp))
+            nglm_cli_die(NGLM_EXIT_FAIL, "cannot write the report");
+        if (o.test)
+            nglm_corpus_free(&test);
+        nglm_corpus_free(&train);
+        nglm_corpus_free(&valid);
+        nglm_model_free(&m);
+        return stop_flag > 0 ? 128 + (int)stop_flag : 0;
+    }
     size_t pruned = 0;
     if (nglm_model_prune(&m, &pruned, &err) != 0 || nglm_model_save(&m, o.model, &err) != 0)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+    if (!o.no_checkpoint && unlink(ckpt) != 0 && errno != ENOENT)
+        nglm_cli_warn("warning: cannot remove %s: %s", ckpt, strerror(errno));
     double t1 = t0;
 #ifdef _OPENMP
     t1 = omp_get_wtime();

@@ -3,12 +3,20 @@
  * gradients from batch.c, per-coordinate updates with lazy proximal ℓ1/ℓ2,
  * validation after each epoch, learning-rate halving and early stopping
  * (see nglm/train.h; the maths is ../shared/MODEL.md §3).
+ *
+ * All the trainer's state lives in one nglm_train_state, updated in place,
+ * so that a checkpoint is that struct as it stands at a minibatch boundary
+ * and resuming is copying it back: nothing else (no local counters, no
+ * timing) feeds into the weights.  Divergence (a loss or weight that is not
+ * finite) is caught per minibatch before the backward pass and per epoch
+ * on the weights, and rolled back (rollback()).
  */
 #include "nglm/train.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -51,28 +59,28 @@ static uint64_t next_rand(uint64_t *s)
     return z ^ (z >> 31);
 }
 
-static void shuffle(size_t *order, size_t n, uint64_t *state)
+static void shuffle(uint64_t *order, size_t n, uint64_t *state)
 {
     for (size_t i = n; i > 1; i--) {
         size_t j = (size_t)(next_rand(state) % i);
-        size_t tmp = order[i - 1];
+        uint64_t tmp = order[i - 1];
         order[i - 1] = order[j];
         order[j] = tmp;
     }
 }
 
-/* Optimiser state: per weight, the sum of squared gradients (AdaGrad) and
- * the step at which its penalty was last applied. */
+/* The optimiser works on the state s (weights, AdaGrad sums, the step at
+ * which each weight's penalty was last applied, the rate) in place. */
 typedef struct trainer {
     const nglm_train_options *opt;
-    double *theta;
-    double *gsq;
-    uint32_t *last;
-    uint32_t step;
-    double share;   /* B/T: the penalty a step carries */
-    double lr;
-    double *avg;    /* Σ of each weight over the epoch's steps, or NULL */
+    nglm_train_state *s;
+    double share;       /* B/T: the penalty a step carries */
+    double t_start;     /* now() when training started, less earlier runs */
+    double t_ckpt;      /* now() at the last checkpoint */
 } trainer;
+
+/* What an epoch's pass over the sentences ended with, besides 0 and -1. */
+enum { TR_STOPPED = 1, TR_DIVERGED = 2 };
 
 /* Weights lo..hi-1: gradient step with grad (then zeroed; NULL for a
  * penalty-only step), then the penalties of the steps since each weight
@@ -82,10 +90,10 @@ static void update_range(const trainer *tr, size_t lo, size_t hi, double *grad)
 {
     const int adagrad = tr->opt->optimizer == NGLM_ADAGRAD;
     const double delta = tr->opt->ada_init > 0 ? tr->opt->ada_init : 1e-8;
-    const double lr = tr->lr, l1 = tr->opt->l1, l2 = tr->opt->l2, share = tr->share;
-    const uint32_t step = tr->step;
-    double *theta = tr->theta, *gsq = tr->gsq, *avg = tr->avg;
-    uint32_t *last = tr->last;
+    const double lr = tr->s->lr, l1 = tr->opt->l1, l2 = tr->opt->l2, share = tr->share;
+    const uint32_t step = tr->s->step;
+    double *theta = tr->s->theta, *gsq = tr->s->gsq, *avg = tr->s->avg;
+    uint32_t *last = tr->s->last;
     for (size_t f = lo; f < hi; f++) {
         double g = grad ? grad[f] : 0.0, rate = lr;
         if (adagrad) {
@@ -112,7 +120,7 @@ static void flush_penalties(trainer *tr, size_t n_feat, int threads)
     long n = (long)n_feat;
 #pragma omp parallel for schedule(static) num_threads(threads)
     for (long f = 1; f < n; f++)
-        if (tr->last[f] != tr->step)
+        if (tr->s->last[f] != tr->s->step)
             update_range(tr, (size_t)f, (size_t)f + 1, NULL);
 }
 
@@ -120,7 +128,7 @@ static void flush_penalties(trainer *tr, size_t n_feat, int threads)
 static void apply_batch(trainer *tr, nglm_batch *b)
 {
     const nglm_features *F = b->F;
-    tr->step++;
+    tr->s->step++;
     long n_d = (long)b->n_d, n_skip_ctx = (long)b->n_dskip;
 #pragma omp parallel num_threads(b->threads)
     {
@@ -145,18 +153,284 @@ static void apply_batch(trainer *tr, nglm_batch *b)
     }
 }
 
-/* One minibatch: forward, backward, update; adds its summed loss. */
-static int train_step(trainer *tr, nglm_batch *b, size_t n_train, double *loss,
-                      nglm_error *err)
+/* One minibatch: forward, backward, update; adds its summed loss to the
+ * epoch's.  A target score that is not finite, or a normaliser Z(h) outside
+ * (1e-30, 1e30), is a divergence: the batch is dropped before the backward
+ * pass, which must not see such numbers (it converts expectations to fixed
+ * point, and with blown-up weights they lose all precision).  Training
+ * starts at Z ≈ 1 (unigram log-frequencies) and the ℓ2 penalty pins the
+ * scores' common shift, so |ln Z| > 69 means the weights have blown up. */
+static int train_step(trainer *tr, nglm_batch *b, size_t n_train, nglm_error *err)
 {
     tr->share = (double)b->n_tok / (double)n_train;
-    nglm_batch_unigrams(b, tr->theta);
-    if (nglm_batch_forward(b, tr->theta, err) != 0)
+    nglm_batch_unigrams(b, tr->s->theta);
+    if (nglm_batch_forward(b, tr->s->theta, err) != 0)
         return -1;
-    *loss += nglm_batch_backward(b);
+    for (size_t t = 0; t < b->n_tok; t++)
+        if (!(b->z[t] > 1e-30 && b->z[t] < 1e30) || !isfinite(b->sy[t])) {
+            nglm_batch_clear(b);
+            return TR_DIVERGED;
+        }
+    tr->s->loss += nglm_batch_backward(b);
     apply_batch(tr, b);
     nglm_batch_clear(b);
     return 0;
+}
+
+/* Hands the state to on_checkpoint (if any). */
+static int checkpoint(trainer *tr, nglm_checkpoint_reason why, nglm_error *err)
+{
+    const nglm_train_options *opt = tr->opt;
+    tr->t_ckpt = now();
+    tr->s->elapsed_s = tr->t_ckpt - tr->t_start;
+    if (!opt->on_checkpoint)
+        return 0;
+    return opt->on_checkpoint(tr->s, why, opt->user, err) != 0 ? -1 : 0;
+}
+
+/* At a minibatch boundary (no tokens pending): stop, or checkpoint if it
+ * is time. */
+static int boundary(trainer *tr, nglm_error *err)
+{
+    const nglm_train_options *opt = tr->opt;
+    if (stopped(opt))
+        return checkpoint(tr, NGLM_CKPT_STOP, err) != 0 ? -1 : TR_STOPPED;
+    if (opt->checkpoint_s > 0 && opt->on_checkpoint && now() - tr->t_ckpt >= opt->checkpoint_s)
+        return checkpoint(tr, NGLM_CKPT_TIMER, err);
+    return 0;
+}
+
+/* The rest of the epoch's pass over the training sentences, from the
+ * state's position: 0, TR_STOPPED, TR_DIVERGED or -1. */
+static int run_epoch(trainer *tr, nglm_batch *b, const nglm_corpus *train, nglm_error *err)
+{
+    nglm_train_state *s = tr->s;
+    nglm_batch_clear(b);
+    for (; s->sent < s->n_sents; s->sent++, s->tok = 0) {
+        size_t len;
+        const int32_t *sent = nglm_corpus_sentence(train, (size_t)s->order[s->sent], &len);
+        for (; s->tok < len; s->tok++) {
+            if (b->n_tok == b->cap_tok) {
+                int rc = train_step(tr, b, train->n_tokens, err);
+                if (rc == 0)
+                    rc = boundary(tr, err);
+                if (rc != 0)
+                    return rc;
+            }
+            nglm_batch_add(b, sent, (size_t)s->tok);
+        }
+    }
+    return b->n_tok > 0 ? train_step(tr, b, train->n_tokens, err) : 0;
+}
+
+/* After a divergence: back to the best weights so far (the unigram start
+ * before the first epoch ends) at half the rate, the epoch restarted in the
+ * same order; AdaGrad sums that are no longer finite start again from 0.
+ * The third divergence fails. */
+static int rollback(trainer *tr, nglm_error *err)
+{
+    nglm_train_state *s = tr->s;
+    size_t nf = (size_t)s->n_feat;
+    if (++s->divergences >= 3)
+        return nglm_error_set(err, "training diverged %u times (a loss or weight is not finite; "
+                              "the last time in epoch %u at learning rate %g): lower --lr",
+                              (unsigned)s->divergences, (unsigned)s->epoch, s->lr);
+    memcpy(s->theta, s->best, nf * sizeof *s->theta);
+    for (size_t f = 0; f < nf; f++) {
+        if (!isfinite(s->gsq[f]))
+            s->gsq[f] = 0;
+        s->last[f] = s->step;
+    }
+    if (s->avg)
+        memset(s->avg, 0, nf * sizeof *s->avg);
+    s->epoch_step0 = s->step;
+    s->lr *= 0.5;
+    s->started = 1;
+    s->sent = s->tok = 0;
+    s->loss = 0;
+    return 0;
+}
+
+static int all_finite(const double *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i]))
+            return 0;
+    return 1;
+}
+
+/* zlib's crc32 takes a uInt length: feed large buffers in pieces. */
+static uLong crc_bytes(uLong crc, const void *p, size_t n)
+{
+    const Bytef *b = p;
+    while (n > 0) {
+        uInt k = n > (1u << 30) ? (1u << 30) : (uInt)n;
+        crc = crc32(crc, b, k);
+        b += k;
+        n -= k;
+    }
+    return crc;
+}
+
+static uLong crc_corpus(uLong crc, const nglm_corpus *c)
+{
+    crc = crc_bytes(crc, &c->n_sents, sizeof c->n_sents);
+    crc = crc_bytes(crc, c->ids, c->n_tokens * sizeof *c->ids);
+    return crc_bytes(crc, c->start, (c->n_sents + 1) * sizeof *c->start);
+}
+
+uint32_t nglm_train_fingerprint(const nglm_model *m, const nglm_corpus *train,
+                                const nglm_corpus *valid)
+{
+    const nglm_features *F = &m->feat;
+    uLong crc = crc32(0L, Z_NULL, 0);
+    size_t nw = m->vocab ? nglm_vocab_size(m->vocab) : 0;
+    for (size_t i = 0; i < nw; i++) {
+        const char *w = nglm_vocab_word(m->vocab, (int32_t)i);
+        crc = crc_bytes(crc, w, strlen(w) + 1);
+    }
+    int32_t head[4] = {F->order, F->V, (int32_t)F->n_skip, (int32_t)F->skip_cutoff};
+    crc = crc_bytes(crc, head, sizeof head);
+    crc = crc_bytes(crc, &F->n_feat, sizeof F->n_feat);
+    crc = crc_bytes(crc, &F->n_ctx, sizeof F->n_ctx);
+    crc = crc_bytes(crc, F->ctx_parent, F->n_ctx * sizeof *F->ctx_parent);
+    crc = crc_bytes(crc, F->ctx_word, F->n_ctx * sizeof *F->ctx_word);
+    crc = crc_bytes(crc, F->ctx_first, (F->n_ctx + 1) * sizeof *F->ctx_first);
+    crc = crc_bytes(crc, F->feat_word, F->n_feat * sizeof *F->feat_word);
+    crc = crc_bytes(crc, F->feat_back, F->n_feat * sizeof *F->feat_back);
+    crc = crc_bytes(crc, F->feat_count, F->n_feat * sizeof *F->feat_count);
+    for (int i = 0; i < F->n_skip; i++) {
+        crc = crc_bytes(crc, &F->skip_dist[i], sizeof F->skip_dist[i]);
+        crc = crc_bytes(crc, F->skip_first[i], ((size_t)F->V + 1) * sizeof *F->skip_first[i]);
+    }
+    crc = crc_corpus(crc, train);
+    return (uint32_t)crc_corpus(crc, valid);
+}
+
+void nglm_train_state_free(nglm_train_state *s)
+{
+    free(s->theta);
+    free(s->best);
+    free(s->gsq);
+    free(s->last);
+    free(s->avg);
+    free(s->order);
+    memset(s, 0, sizeof *s);
+}
+
+/* r (a state to resume) must belong to the same data and options as the
+ * fresh state s, and be consistent with itself. */
+static int check_resume(const nglm_train_state *s, const nglm_train_state *r,
+                        const nglm_corpus *train, nglm_error *err)
+{
+    static const char *const optname[] = {"adagrad", "sgd"};
+    if (r->fingerprint != s->fingerprint || r->n_feat != s->n_feat || r->n_sents != s->n_sents)
+        return nglm_error_set(err, "the checkpoint belongs to other data or model options "
+                              "(vocabulary, features, training or validation text)");
+#define SAME_NUM(field, name)                                                              \
+    if (r->field != s->field)                                                              \
+        return nglm_error_set(err, "the checkpoint was made with " name " %.10g, not %.10g", \
+                              (double)r->field, (double)s->field)
+    if (r->optimizer != s->optimizer)
+        return nglm_error_set(err, "the checkpoint was made with optimizer %s, not %s",
+                              r->optimizer <= 1 ? optname[r->optimizer] : "?",
+                              optname[s->optimizer]);
+    if (r->average != s->average)
+        return nglm_error_set(err, "the checkpoint was made %s averaging", r->average ? "with" : "without");
+    SAME_NUM(l1, "l1");
+    SAME_NUM(l2, "l2");
+    SAME_NUM(lr0, "learning rate");
+    SAME_NUM(ada_init, "AdaGrad initial sum");
+    SAME_NUM(min_gain, "minimum gain");
+    SAME_NUM(max_epochs, "epochs");
+    SAME_NUM(batch, "batch size");
+    SAME_NUM(seed, "seed");
+#undef SAME_NUM
+
+    size_t nf = (size_t)r->n_feat, ns = (size_t)r->n_sents;
+    int ok = r->epoch >= 1 && r->epoch <= r->max_epochs && r->started <= 1 &&
+             r->epoch_step0 <= r->step && r->decaying <= 1 && r->best_epoch < r->epoch &&
+             r->divergences < 3 && r->lr > 0 && isfinite(r->lr) && isfinite(r->loss) &&
+             (r->best_epoch ? isfinite(r->best_ppl) && r->best_ppl > 0 : r->best_ppl == INFINITY) &&
+             r->theta && r->best && r->gsq && r->last && r->order && !r->avg == !r->average;
+    if (ok && r->started) {
+        size_t len = 0;
+        ok = r->sent < ns && r->order[r->sent] < ns;
+        if (ok)
+            nglm_corpus_sentence(train, (size_t)r->order[r->sent], &len);
+        ok = ok && r->tok < len;
+    }
+    ok = ok && all_finite(r->theta, nf) && all_finite(r->best, nf) &&
+         (!r->avg || all_finite(r->avg, nf));
+    for (size_t f = 0; ok && f < nf; f++)
+        ok = r->gsq[f] >= 0 && isfinite(r->gsq[f]) && r->last[f] <= r->step;
+    if (ok) { /* order is a permutation */
+        unsigned char *seen = calloc(ns ? ns : 1, 1);
+        if (!seen)
+            return nglm_error_set(err, "out of memory");
+        for (size_t i = 0; ok && i < ns; i++) {
+            ok = r->order[i] < ns && !seen[r->order[i]];
+            if (ok)
+                seen[r->order[i]] = 1;
+        }
+        free(seen);
+    }
+    if (!ok)
+        return nglm_error_set(err, "the checkpoint's training state is inconsistent");
+    return 0;
+}
+
+/* A fresh state's scalars that describe what it belongs to; no arrays. */
+static void state_init(nglm_train_state *st, const nglm_model *m, const nglm_corpus *train,
+                       const nglm_corpus *valid, const nglm_train_options *opt)
+{
+    memset(st, 0, sizeof *st);
+    st->optimizer = (uint32_t)opt->optimizer;
+    st->average = opt->average != 0;
+    st->max_epochs = (uint32_t)opt->max_epochs;
+    st->batch = opt->batch;
+    st->seed = opt->seed;
+    st->l1 = opt->l1;
+    st->l2 = opt->l2;
+    st->lr0 = opt->lr;
+    st->ada_init = opt->ada_init;
+    st->min_gain = opt->min_gain;
+    st->n_feat = m->feat.n_feat;
+    st->n_sents = train->n_sents;
+    if (opt->on_checkpoint || opt->resume)
+        st->fingerprint = nglm_train_fingerprint(m, train, valid);
+}
+
+int nglm_train_can_resume(const nglm_model *m, const nglm_corpus *train,
+                          const nglm_corpus *valid, const nglm_train_options *opt,
+                          const nglm_train_state *s, nglm_error *err)
+{
+    nglm_train_options o = *opt;
+    o.resume = s;
+    nglm_train_state st;
+    state_init(&st, m, train, valid, &o);
+    return check_resume(&st, s, train, err);
+}
+
+/* Copies the scalars and arrays of src into dst, keeping dst's arrays. */
+static void state_copy(nglm_train_state *dst, const nglm_train_state *src)
+{
+    nglm_train_state keep = *dst;
+    size_t nf = (size_t)src->n_feat;
+    *dst = *src;
+    dst->theta = keep.theta;
+    dst->best = keep.best;
+    dst->gsq = keep.gsq;
+    dst->last = keep.last;
+    dst->avg = keep.avg;
+    dst->order = keep.order;
+    memcpy(dst->theta, src->theta, nf * sizeof *dst->theta);
+    memcpy(dst->best, src->best, nf * sizeof *dst->best);
+    memcpy(dst->gsq, src->gsq, nf * sizeof *dst->gsq);
+    memcpy(dst->last, src->last, nf * sizeof *dst->last);
+    if (dst->avg)
+        memcpy(dst->avg, src->avg, nf * sizeof *dst->avg);
+    memcpy(dst->order, src->order, (size_t)src->n_sents * sizeof *dst->order);
 }
 
 int nglm_train(nglm_model *m, const nglm_corpus *train, const nglm_corpus *valid,
@@ -174,16 +448,23 @@ int nglm_train(nglm_model *m, const nglm_corpus *train, const nglm_corpus *valid
     if (valid->n_tokens == 0)
         return nglm_error_set(err, "the validation text has no tokens");
 
-    size_t nf = F->n_feat;
+    size_t nf = F->n_feat, ns = train->n_sents;
+    nglm_train_state st;
+    state_init(&st, m, train, valid, opt);
+    if (opt->resume && check_resume(&st, opt->resume, train, err) != 0)
+        return -1;
+
     free(m->theta);
-    m->theta = calloc(nf, sizeof *m->theta);
-    double *best = malloc(nf * sizeof *best);
-    trainer tr = {opt, m->theta, calloc(nf, sizeof(double)), calloc(nf, sizeof(uint32_t)),
-                  0, 0, opt->lr, opt->average ? calloc(nf, sizeof(double)) : NULL};
-    size_t *order = malloc((train->n_sents ? train->n_sents : 1) * sizeof *order);
+    m->theta = st.theta = calloc(nf, sizeof *st.theta);
+    st.best = malloc(nf * sizeof *st.best);
+    st.gsq = calloc(nf, sizeof *st.gsq);
+    st.last = calloc(nf, sizeof *st.last);
+    st.avg = opt->average ? calloc(nf, sizeof *st.avg) : NULL;
+    st.order = malloc((ns ? ns : 1) * sizeof *st.order);
+    trainer tr = {opt, &st, 0, now(), now()};
     nglm_batch b;
     int have_batch = 0, rc = -1;
-    if (!m->theta || !best || !tr.gsq || !tr.last || !order || (opt->average && !tr.avg)) {
+    if (!st.theta || !st.best || !st.gsq || !st.last || !st.order || (opt->average && !st.avg)) {
         nglm_error_set(err, "out of memory for %zu weights", nf);
         goto out;
     }
@@ -191,109 +472,128 @@ int nglm_train(nglm_model *m, const nglm_corpus *train, const nglm_corpus *valid
         goto out;
     have_batch = 1;
 
-    /* start from the unigram log-frequencies: a sensible model at epoch 0 */
-    for (int32_t w = 1; w < F->V; w++)
-        m->theta[w] = log((F->feat_count[w] + 0.5) / (double)train->n_tokens);
-    memcpy(best, m->theta, nf * sizeof *best);
+    if (opt->resume) {
+        state_copy(&st, opt->resume);
+        tr.t_start -= st.elapsed_s;
+    } else {
+        /* start from the unigram log-frequencies: a sensible model at epoch 0 */
+        for (int32_t w = 1; w < F->V; w++)
+            st.theta[w] = log((F->feat_count[w] + 0.5) / (double)train->n_tokens);
+        memcpy(st.best, st.theta, nf * sizeof *st.best);
+        for (size_t s = 0; s < ns; s++)
+            st.order[s] = s;
+        st.rng = opt->seed;
+        st.best_ppl = INFINITY;
+        st.lr = opt->lr;
+        st.epoch = 1;
+    }
 
-    for (size_t s = 0; s < train->n_sents; s++)
-        order[s] = s;
-    uint64_t rng = opt->seed;
-    double best_ppl = INFINITY, t_start = now();
-    int decaying = 0, best_epoch = 0;
-    uint32_t epoch_step0 = 0;
-
-    for (int epoch = 1; epoch <= opt->max_epochs; epoch++) {
-        double t0 = now(), loss = 0;
-        shuffle(order, train->n_sents, &rng);
-        nglm_batch_clear(&b);
-        for (size_t k = 0; k < train->n_sents && !stopped(opt); k++) {
-            size_t len;
-            const int32_t *sent = nglm_corpus_sentence(train, order[k], &len);
-            for (size_t i = 0; i < len; i++) {
-                if (b.n_tok == b.cap_tok &&
-                    train_step(&tr, &b, train->n_tokens, &loss, err) != 0)
-                    goto out;
-                nglm_batch_add(&b, sent, i);
-            }
+    uint32_t reported_div = st.divergences;
+    while (st.epoch <= st.max_epochs) {
+        double t0 = now();
+        if (!st.started) {
+            shuffle(st.order, ns, &st.rng);
+            st.started = 1;
+            st.sent = st.tok = 0;
+            st.loss = 0;
         }
-        if (b.n_tok > 0 && train_step(&tr, &b, train->n_tokens, &loss, err) != 0)
+        int pass = run_epoch(&tr, &b, train, err);
+        if (pass < 0)
             goto out;
-        flush_penalties(&tr, nf, b.threads);
+        if (pass == TR_STOPPED)
+            break;
         double t1 = now();
-        if (!isfinite(loss)) {
-            nglm_error_set(err, "training diverged in epoch %d (loss is not finite): "
-                                "lower --lr", epoch);
-            goto out;
+        if (pass == 0) {
+            flush_penalties(&tr, nf, b.threads);
+            if (!all_finite(st.theta, nf) || !isfinite(st.loss))
+                pass = TR_DIVERGED;
         }
         /* evaluate the weights, or the epoch's average weights */
-        double *cur = m->theta;
-        if (tr.avg) {
-            double steps = (double)(tr.step - epoch_step0);
-            for (size_t f = 0; f < nf; f++)
-                tr.avg[f] = steps > 0 ? tr.avg[f] / steps : cur[f];
-            m->theta = tr.avg;
+        double ppl = NAN;
+        size_t nonzero = 0;
+        if (pass == 0) {
+            double *cur = m->theta;
+            if (st.avg) {
+                double steps = (double)(st.step - st.epoch_step0);
+                for (size_t f = 0; f < nf; f++)
+                    st.avg[f] = steps > 0 ? st.avg[f] / steps : cur[f];
+                m->theta = st.avg;
+            }
+            int eval_rc = nglm_eval_perplexity(m, valid, opt->threads, &ppl, err);
+            nonzero = nglm_model_nonzero(m);
+            m->theta = cur;
+            if (eval_rc != 0)
+                goto out;
+            if (!isfinite(ppl) || (st.avg && !all_finite(st.avg, nf)))
+                pass = TR_DIVERGED;
         }
-        double ppl;
-        int eval_rc = nglm_eval_perplexity(m, valid, opt->threads, &ppl, err);
-        size_t nonzero = nglm_model_nonzero(m);
-        m->theta = cur;
-        if (eval_rc != 0)
-            goto out;
+        if (pass == TR_DIVERGED) {
+            if (rollback(&tr, err) != 0)
+                goto out;
+            continue;
+        }
         nglm_epoch_report r = {0};
-        r.epoch = epoch;
-        r.lr = tr.lr;
-        r.train_loss = loss / (double)train->n_tokens;
+        r.epoch = (int)st.epoch;
+        r.lr = st.lr;
+        r.train_loss = st.loss / (double)train->n_tokens;
         r.train_ppl = exp(r.train_loss);
         r.valid_ppl = ppl;
         r.epoch_s = t1 - t0;
         r.tokens_per_s = (double)train->n_tokens / (t1 - t0 > 0 ? t1 - t0 : 1e-9);
-        r.elapsed_s = now() - t_start;
+        r.elapsed_s = now() - tr.t_start;
         r.features = nf;
         r.nonzero = nonzero;
-        int improved = ppl < best_ppl;
-        double gain = improved ? (best_ppl - ppl) / best_ppl : 0;
+        r.rollbacks = st.divergences - reported_div;
+        reported_div = st.divergences;
+        int improved = ppl < st.best_ppl;
+        double gain = improved ? (st.best_ppl - ppl) / st.best_ppl : 0;
         if (improved) {
-            best_ppl = ppl;
-            best_epoch = epoch;
-            memcpy(best, tr.avg ? tr.avg : m->theta, nf * sizeof *best);
+            st.best_ppl = ppl;
+            st.best_epoch = st.epoch;
+            memcpy(st.best, st.avg ? st.avg : st.theta, nf * sizeof *st.best);
         }
-        if (tr.avg)
-            memset(tr.avg, 0, nf * sizeof *tr.avg);
-        epoch_step0 = tr.step;
+        if (st.avg)
+            memset(st.avg, 0, nf * sizeof *st.avg);
+        st.epoch_step0 = st.step;
         r.best = improved;
         if (opt->on_epoch)
             opt->on_epoch(&r, opt->user);
-        if (stopped(opt))
-            break;
         if (!improved) /* go on from the best weights at a lower rate */
-            memcpy(m->theta, best, nf * sizeof *best);
+            memcpy(st.theta, st.best, nf * sizeof *st.best);
         if (gain < opt->min_gain) {
-            if (decaying)
+            if (st.decaying)
                 break;
-            decaying = 1;
+            st.decaying = 1;
         }
-        if (decaying)
-            tr.lr *= 0.5;
+        if (st.decaying)
+            st.lr *= 0.5;
+        st.epoch++;
+        st.started = 0;
+        if (st.epoch > st.max_epochs)
+            break;
+        if (stopped(opt)) {
+            if (checkpoint(&tr, NGLM_CKPT_STOP, err) != 0)
+                goto out;
+            break;
+        }
+        if (checkpoint(&tr, NGLM_CKPT_EPOCH, err) != 0)
+            goto out;
     }
-    memcpy(m->theta, best, nf * sizeof *best);
+    memcpy(m->theta, st.best, nf * sizeof *st.best);
     m->info.l1 = opt->l1;
     m->info.l2 = opt->l2;
     m->info.lr = opt->lr;
-    m->info.epochs = (uint32_t)best_epoch;
+    m->info.epochs = st.best_epoch;
     m->info.batch = (uint32_t)opt->batch;
     m->info.seed = opt->seed;
     m->info.train_tokens = train->n_tokens;
-    m->info.valid_ppl = best_ppl;
+    m->info.valid_ppl = st.best_epoch ? st.best_ppl : 0;
     rc = 0;
 out:
     if (have_batch)
         nglm_batch_free(&b);
-    free(best);
-    free(tr.gsq);
-    free(tr.last);
-    free(tr.avg);
-    free(order);
+    st.theta = NULL; /* m->theta */
+    nglm_train_state_free(&st);
     return rc;
 }
 

@@ -13,6 +13,14 @@
  * touched in when it is next touched, so a step costs only what the batch
  * touches; ℓ1 gives exact zeros.  The gradient of a minibatch is computed
  * by batch.c with OpenMP, bit-identically for any number of threads.
+ *
+ * Reliability (doc/reliability.md).  Between two minibatches the trainer's
+ * whole state is an nglm_train_state; it is handed to on_checkpoint at the
+ * end of every epoch, every checkpoint_s seconds and when *stop is set, and
+ * training resumed from it (opt.resume) ends with the same weights, bit for
+ * bit, as a run that never stopped.  A loss or weight that is not finite
+ * (divergence) rolls training back to the best weights so far, halves the
+ * rate and restarts the epoch; the third time, training fails.
  */
 #ifndef NGLM_TRAIN_H
 #define NGLM_TRAIN_H
@@ -46,7 +54,53 @@ typedef struct nglm_epoch_report {
     size_t features;        /* all features */
     size_t nonzero;         /* non-zero weights */
     int best;               /* this epoch is the best so far */
+    unsigned rollbacks;     /* divergences rolled back during this epoch */
 } nglm_epoch_report;
+
+/* Everything the trainer needs to go on exactly where it stopped, taken at
+ * a minibatch boundary (no tokens pending).  The arrays belong to whoever
+ * filled the struct: the trainer's own while it runs, the loader's after
+ * nglm_checkpoint_load (freed by nglm_train_state_free).  Saved and loaded
+ * by nglm/checkpoint.h. */
+typedef struct nglm_train_state {
+    /* what it belongs to: nglm_train refuses to resume other data or options */
+    uint32_t fingerprint;   /* nglm_train_fingerprint of the model and texts */
+    uint32_t optimizer;     /* nglm_optimizer */
+    uint32_t average;
+    uint32_t max_epochs;
+    uint64_t batch, seed;
+    double l1, l2, lr0, ada_init, min_gain;  /* lr0: the initial rate */
+    uint64_t n_feat;        /* entries of theta, best, gsq, last, avg */
+    uint64_t n_sents;       /* entries of order: training sentences */
+    /* where training is */
+    uint32_t epoch;         /* the epoch under way, or the next one (1-based) */
+    uint32_t started;       /* 1: its order is shuffled and (sent, tok) is the next
+                             * token; 0: it starts from the top, shuffle first */
+    uint64_t sent, tok;     /* position in order[] and in that sentence */
+    uint32_t step;          /* minibatch steps so far */
+    uint32_t epoch_step0;   /* step at the start of the epoch (averaging) */
+    uint64_t rng;           /* splitmix64 state of the sentence order */
+    double lr;              /* current learning rate */
+    uint32_t decaying;      /* the rate is being halved every epoch */
+    uint32_t best_epoch;    /* 0: none evaluated yet */
+    uint32_t divergences;   /* rollbacks so far */
+    double best_ppl;        /* INFINITY before the first epoch ends */
+    double loss;            /* summed training loss of the epoch so far */
+    double elapsed_s;       /* training seconds before this state */
+    double *theta;          /* (n_feat) weights, penalties pending since last[] */
+    double *best;           /* (n_feat) weights of the best epoch so far */
+    double *gsq;            /* (n_feat) AdaGrad's sums of squared gradients */
+    uint32_t *last;         /* (n_feat) step of each weight's last update */
+    double *avg;            /* (n_feat) Σ of weights over the epoch's steps, or NULL */
+    uint64_t *order;        /* (n_sents) this epoch's sentence order */
+} nglm_train_state;
+
+/* Why on_checkpoint is called. */
+typedef enum nglm_checkpoint_reason {
+    NGLM_CKPT_EPOCH = 0,    /* an epoch ended and training goes on */
+    NGLM_CKPT_TIMER = 1,    /* checkpoint_s seconds since the last one */
+    NGLM_CKPT_STOP = 2      /* *stop was set: training returns after this call */
+} nglm_checkpoint_reason;
 
 typedef struct nglm_train_options {
     double l1, l2;          /* penalties, on the scale of the summed loss */
@@ -62,19 +116,47 @@ typedef struct nglm_train_options {
     /* called after every epoch (may be NULL) */
     void (*on_epoch)(const nglm_epoch_report *r, void *user);
     void *user;
-    /* if non-NULL and set non-zero (e.g. by a signal handler), training
-     * stops at the next minibatch boundary with the best weights so far */
+    /* if non-NULL and set non-zero (e.g. by a signal handler or on_epoch),
+     * training stops at the next minibatch boundary (after on_epoch, if it
+     * was set there), calls on_checkpoint with NGLM_CKPT_STOP and returns 0
+     * with the best weights so far (m->info.valid_ppl 0 if no epoch ended) */
     volatile sig_atomic_t *stop;
+    /* if non-NULL, called with the trainer's state (see nglm_train_state);
+     * a non-zero return fails training with its message in err.  The
+     * state is only valid during the call. */
+    int (*on_checkpoint)(const nglm_train_state *s, nglm_checkpoint_reason why,
+                         void *user, nglm_error *err);
+    double checkpoint_s;    /* > 0: also checkpoint this often (seconds) mid-epoch */
+    /* if non-NULL, continue from this state instead of starting afresh; it
+     * must belong to the same model, texts and options (threads may differ) */
+    const nglm_train_state *resume;
 } nglm_train_options;
 
 /* Defaults measured on PTB (see README.md and bench/RESULTS.md). */
 nglm_train_options nglm_train_options_default(void);
 
 /* Trains m->theta (allocated here) on train, choosing the epoch by the
- * perplexity of valid.  Fills m->info.  Fails on invalid options or when
- * training diverges. */
+ * perplexity of valid.  Fills m->info.  Fails on invalid options, a resume
+ * state that does not belong to m, the texts and opt, a failing
+ * on_checkpoint, or when training diverges three times. */
 int nglm_train(nglm_model *m, const nglm_corpus *train, const nglm_corpus *valid,
                const nglm_train_options *opt, nglm_error *err);
+
+/* CRC-32 of what a state belongs to: the vocabulary, the feature index and
+ * the training and validation token ids. */
+uint32_t nglm_train_fingerprint(const nglm_model *m, const nglm_corpus *train,
+                                const nglm_corpus *valid);
+
+/* 0 if nglm_train can resume from s with this model, these texts and these
+ * options (the fingerprint, every option but threads and the callbacks, and
+ * the state's own consistency); else -1 and a message saying what differs.
+ * nglm_train checks it too. */
+int nglm_train_can_resume(const nglm_model *m, const nglm_corpus *train,
+                          const nglm_corpus *valid, const nglm_train_options *opt,
+                          const nglm_train_state *s, nglm_error *err);
+
+/* Frees the arrays of a state filled by nglm_checkpoint_load and zeroes it. */
+void nglm_train_state_free(nglm_train_state *s);
 
 /* The objective J(θ) = −Σ_t ln P(y_t | h_t) + λ1 Σ|θ| + (λ2/2) Σ θ² over all
  * of c, and, if grad is non-NULL, its (sub)gradient (n_feat entries; the ℓ1

@@ -1,0 +1,69 @@
+/*
+ * nglm/mix.h — linear interpolation of two language models on a text, and
+ * the best interpolation weight by EM (as SRILM's compute-best-mix).
+ *
+ *   P(w | h) = λ · P_A(w | h) + (1 − λ) · P_B(w | h)
+ *
+ * The inputs are per-token log10 probabilities of one text under each model,
+ * each model having read the text with its own tokenizer and vocabulary
+ * (nglm_corpus_read): token t of one reading must be token t of the other,
+ * so both readings must have the same sentences of the same lengths.  A
+ * log10 probability of -INFINITY is a zero probability; NAN marks a token
+ * the model skipped (an OOV of an ARPA model without <unk>).
+ *
+ * A token skipped by either model is skipped by the mixture and counted as
+ * an OOV; so are the other tokens read as <unk> by either model (a literal
+ * "<unk>" in the text is the <unk> token, not an OOV).  A token whose mixed
+ * probability is zero is a zeroprob.  Neither enters the perplexity, as in
+ * nglm_arpa_eval_corpus.
+ *
+ * EM: starting from λ = 0.5, repeat λ ← mean over tokens of the posterior
+ * λ P_A / (λ P_A + (1 − λ) P_B) until λ changes by less than the tolerance.
+ * Every step increases the held-out likelihood, which is concave in λ, so
+ * the limit is its maximum.  Tokens skipped by either model, or with zero
+ * probability under both, are left out.
+ */
+#ifndef NGLM_MIX_H
+#define NGLM_MIX_H
+
+#include <stddef.h>
+
+#include "nglm/corpus.h"
+#include "nglm/error.h"
+#include "nglm/eval.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Tolerance and iteration cap of nglm-eval's --lambda auto. */
+#define NGLM_MIX_EM_TOL 1e-6
+#define NGLM_MIX_EM_MAX_ITER 100000
+
+/* log10(λ · 10^a + (1 − λ) · 10^b), -INFINITY when that is zero; NAN if a
+ * or b is NAN.  λ in [0, 1]. */
+double nglm_mix_logprob10(double a, double b, double lambda);
+
+/* Fails (with a message naming both token counts) unless ca and cb hold
+ * the same sentences with the same numbers of tokens. */
+int nglm_mix_check_texts(const nglm_corpus *ca, const nglm_corpus *cb, nglm_error *err);
+
+/* The EM weight of model A for n tokens with log10 probabilities la[t],
+ * lb[t] (see above): *lambda in [0, 1], *iterations the number of updates
+ * made (at most max_iter; stops early once an update is below tol).  Fails
+ * if no token can be used. */
+int nglm_mix_em(const double *la, const double *lb, size_t n, double tol, int max_iter,
+                double *lambda, int *iterations, nglm_error *err);
+
+/* The SRILM-style report (nglm/eval.h) of the mixture with weight lambda
+ * on the text read as ca by model A and as cb by model B, with per-token
+ * log10 probabilities la (ca->n_tokens) and lb (cb->n_tokens).
+ * per_sentence: also fill r->sent_logprob10. */
+int nglm_mix_eval(const nglm_corpus *ca, const nglm_corpus *cb, const double *la,
+                  const double *lb, double lambda, int per_sentence,
+                  nglm_eval_report *r, nglm_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,77 @@
+/*
+ * nglm/sample.h — drawing sentences from a model, exactly.
+ *
+ * Each word is drawn from the exact distribution P(· | h) of the model
+ * (nglm_model_dist_dense, O(|V|) per word: fine for sampling), sharpened or
+ * flattened by a temperature T: P_T(w | h) ∝ P(w | h)^(1/T).  T = 1 is the
+ * model itself, T → 0 approaches the argmax, T > 1 flattens.  A sentence
+ * ends at </s> (which is not returned) or after max_length words.  <s> is
+ * never drawn; <unk> may be.
+ *
+ * Randomness comes from nglm's own PRNG, xoshiro256** seeded through
+ * splitmix64, so a seed gives the same sentences on every platform (given
+ * the same floating-point results) and no global state is touched.
+ */
+#ifndef NGLM_SAMPLE_H
+#define NGLM_SAMPLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nglm/error.h"
+#include "nglm/model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Default cap on the words of one sampled sentence. */
+#define NGLM_SAMPLE_MAX_LENGTH 200
+
+/* ---------------------------------------------------------------- PRNG */
+
+/* xoshiro256** state (Blackman & Vigna); never all zero once seeded. */
+typedef struct nglm_rng {
+    uint64_t s[4];
+} nglm_rng;
+
+/* Seeds the state from one 64-bit seed by splitmix64 (any seed is fine). */
+void nglm_rng_seed(nglm_rng *r, uint64_t seed);
+
+/* The next 64 random bits. */
+uint64_t nglm_rng_next(nglm_rng *r);
+
+/* A uniform double in [0, 1) with 53 random bits. */
+double nglm_rng_uniform(nglm_rng *r);
+
+/* ---------------------------------------------------------------- sampler */
+
+typedef struct nglm_sampler {
+    const nglm_model *m;    /* not owned; must outlive the sampler */
+    double temperature;
+    size_t max_length;
+    nglm_rng rng;
+    double *p;              /* |V| scratch probabilities */
+    int32_t *sent;          /* max_length word ids of the sentence being drawn */
+} nglm_sampler;
+
+/* Prepares a sampler.  temperature must be finite and > 0; max_length >= 1.
+ * On failure s is left all zero (nglm_sampler_free is harmless). */
+int nglm_sampler_init(nglm_sampler *s, const nglm_model *m, double temperature,
+                      size_t max_length, uint64_t seed, nglm_error *err);
+
+void nglm_sampler_free(nglm_sampler *s);
+
+/* Fills p[0..V-1] with the tempered distribution P_T(w | <s> sent[0..i-1])
+ * (p[<s>] = 0); temperature > 0. */
+void nglm_sample_dist(const nglm_model *m, const int32_t *sent, size_t i,
+                      double temperature, double *p);
+
+/* Draws one sentence: *words points to its *n_words ids (</s> not
+ * included), valid until the next call or nglm_sampler_free. */
+void nglm_sample_sentence(nglm_sampler *s, const int32_t **words, size_t *n_words);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

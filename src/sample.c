@@ -1,0 +1,140 @@
+/*
+ * sample.c — sentences drawn from a model's exact distribution, with a
+ * temperature (see nglm/sample.h).
+ *
+ * Every word costs one dense O(|V|) distribution (nglm_model_dist_dense, the
+ * model's slow reference): sampling is rare and short, so exactness and
+ * simplicity win over the grouped fast paths of src/batch.c.  The tempered
+ * distribution is computed in the log domain, so T = 0.01 (p^100) neither
+ * underflows to all zeros nor loses the argmax.
+ */
+#include "nglm/sample.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------- PRNG */
+
+static uint64_t splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+void nglm_rng_seed(nglm_rng *r, uint64_t seed)
+{
+    /* splitmix64 never yields four zero words in a row, so the xoshiro state
+     * is valid for every seed */
+    for (int i = 0; i < 4; i++)
+        r->s[i] = splitmix64(&seed);
+}
+
+uint64_t nglm_rng_next(nglm_rng *r)
+{
+    uint64_t *s = r->s;
+    uint64_t result = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+}
+
+double nglm_rng_uniform(nglm_rng *r)
+{
+    return (double)(nglm_rng_next(r) >> 11) * 0x1.0p-53;
+}
+
+/* ---------------------------------------------------------------- sampler */
+
+int nglm_sampler_init(nglm_sampler *s, const nglm_model *m, double temperature,
+                      size_t max_length, uint64_t seed, nglm_error *err)
+{
+    memset(s, 0, sizeof *s);
+    if (!(temperature > 0) || !isfinite(temperature))
+        return nglm_error_set(err, "the temperature must be a finite number > 0 (got %g)",
+                              temperature);
+    if (max_length < 1)
+        return nglm_error_set(err, "the maximum sentence length must be at least 1");
+    size_t V = (size_t)m->feat.V;
+    s->p = malloc(V * sizeof *s->p);
+    s->sent = malloc(max_length * sizeof *s->sent);
+    if (!s->p || !s->sent) {
+        nglm_sampler_free(s);
+        return nglm_error_set(err, "out of memory for a sampler over %zu words", V);
+    }
+    s->m = m;
+    s->temperature = temperature;
+    s->max_length = max_length;
+    nglm_rng_seed(&s->rng, seed);
+    return 0;
+}
+
+void nglm_sampler_free(nglm_sampler *s)
+{
+    free(s->p);
+    free(s->sent);
+    memset(s, 0, sizeof *s);
+}
+
+void nglm_sample_dist(const nglm_model *m, const int32_t *sent, size_t i,
+                      double temperature, double *p)
+{
+    nglm_model_dist_dense(m, sent, i, p);
+    if (temperature == 1.0)
+        return;
+    int32_t V = m->feat.V;
+    /* p^(1/T) / Σ p^(1/T), as exp((ln p − max ln p) / T) */
+    double mx = -INFINITY;
+    for (int32_t w = 1; w < V; w++)
+        if (p[w] > 0 && log(p[w]) > mx)
+            mx = log(p[w]);
+    double z = 0;
+    for (int32_t w = 1; w < V; w++) {
+        p[w] = p[w] > 0 ? exp((log(p[w]) - mx) / temperature) : 0;
+        z += p[w];
+    }
+    for (int32_t w = 1; w < V; w++)
+        p[w] /= z;
+    p[NGLM_BOS] = 0;
+}
+
+/* Inverse-CDF draw of an id from p[1..V-1] (p[0] = <s> is never drawn). */
+static int32_t draw(const double *p, int32_t V, nglm_rng *rng)
+{
+    double total = 0;
+    for (int32_t w = 1; w < V; w++)
+        total += p[w];
+    double u = nglm_rng_uniform(rng) * total, acc = 0;
+    int32_t last = NGLM_EOS;
+    for (int32_t w = 1; w < V; w++) {
+        if (p[w] <= 0)
+            continue;
+        acc += p[w];
+        last = w;
+        if (u < acc)
+            return w;
+    }
+    return last; /* rounding left u just above the sum: the last possible word */
+}
+
+void nglm_sample_sentence(nglm_sampler *s, const int32_t **words, size_t *n_words)
+{
+    size_t n = 0;
+    while (n < s->max_length) {
+        nglm_sample_dist(s->m, s->sent, n, s->temperature, s->p);
+        int32_t w = draw(s->p, s->m->feat.V, &s->rng);
+        if (w == NGLM_EOS)
+            break;
+        s->sent[n++] = w;
+    }
+    *words = s->sent;
+    *n_words = n;
+}

@@ -1,0 +1,593 @@
+/*
+ * check_checkpoint.c — tests of the checkpoint file (src/checkpoint.c,
+ * doc/checkpoint.md) and of resuming training from it (src/train.c).
+ *
+ * The file: a state with pseudo-random contents must round-trip bit for
+ * bit; every truncation and every single-byte change must be rejected with
+ * a message, never a crash; a header that passes the CRC but lies about the
+ * sizes is rejected before anything is allocated; a save that fails (file
+ * size limit) leaves the old checkpoint as it was.  Resuming: training
+ * stopped at many minibatch boundaries, saved, loaded and resumed (with
+ * another thread count) must end with exactly the weights of a run that
+ * never stopped; a state of other data or options is refused; a diverging
+ * run rolls back and then fails with a clear message.
+ */
+#include "testutil.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <zlib.h>
+
+#include "nglm/checkpoint.h"
+#include "nglm/corpus.h"
+#include "nglm/features.h"
+#include "nglm/model.h"
+#include "nglm/train.h"
+#include "nglm/vocab.h"
+
+/* ------------------------------------------------------------------ helpers */
+
+static uint64_t rng_next(uint64_t *s)
+{
+    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
+    return *s >> 33;
+}
+
+static double rng_unit(uint64_t *s) { return (double)rng_next(s) / 2147483648.0; }
+
+/* A state with every field and array filled from seed. */
+static void make_state(nglm_train_state *s, size_t nf, size_t ns, int avg, uint64_t seed)
+{
+    memset(s, 0, sizeof *s);
+    uint64_t r = seed;
+    s->fingerprint = (uint32_t)rng_next(&r);
+    s->optimizer = (uint32_t)(seed & 1);
+    s->average = (uint32_t)avg;
+    s->max_epochs = 20;
+    s->batch = 97;
+    s->seed = rng_next(&r);
+    s->l1 = rng_unit(&r);
+    s->l2 = rng_unit(&r);
+    s->lr0 = 2;
+    s->ada_init = 1e-8;
+    s->min_gain = 0.01;
+    s->n_feat = nf;
+    s->n_sents = ns;
+    s->epoch = 3;
+    s->started = 1;
+    s->sent = ns / 2;
+    s->tok = 1;
+    s->step = 1000;
+    s->epoch_step0 = 900;
+    s->rng = rng_next(&r) << 31 | rng_next(&r);
+    s->lr = 0.5;
+    s->decaying = 1;
+    s->best_epoch = 2;
+    s->divergences = 1;
+    s->best_ppl = 123.25;
+    s->loss = 4567.125;
+    s->elapsed_s = 8.5;
+    s->theta = malloc(nf * sizeof *s->theta);
+    s->best = malloc(nf * sizeof *s->best);
+    s->gsq = malloc(nf * sizeof *s->gsq);
+    s->last = malloc(nf * sizeof *s->last);
+    s->avg = avg ? malloc(nf * sizeof *s->avg) : NULL;
+    s->order = malloc(ns * sizeof *s->order);
+    for (size_t f = 0; f < nf; f++) {
+        s->theta[f] = 2 * rng_unit(&r) - 1;
+        s->best[f] = 2 * rng_unit(&r) - 1;
+        s->gsq[f] = 10 * rng_unit(&r);
+        s->last[f] = (uint32_t)(rng_next(&r) % 1001);
+        if (avg)
+            s->avg[f] = rng_unit(&r);
+    }
+    for (size_t i = 0; i < ns; i++)
+        s->order[i] = (ns - 1 - i);
+}
+
+static void assert_same_state(const nglm_train_state *a, const nglm_train_state *b)
+{
+    /* the scalars, field by field, through a copy without the pointers */
+    nglm_train_state x = *a, y = *b;
+    x.theta = y.theta = x.best = y.best = x.gsq = y.gsq = x.avg = y.avg = NULL;
+    x.last = y.last = NULL;
+    x.order = y.order = NULL;
+    ck_assert_mem_eq(&x, &y, sizeof x);
+    size_t nf = (size_t)a->n_feat;
+    ck_assert_mem_eq(a->theta, b->theta, nf * sizeof *a->theta);
+    ck_assert_mem_eq(a->best, b->best, nf * sizeof *a->best);
+    ck_assert_mem_eq(a->gsq, b->gsq, nf * sizeof *a->gsq);
+    ck_assert_mem_eq(a->last, b->last, nf * sizeof *a->last);
+    ck_assert_int_eq(!a->avg, !b->avg);
+    if (a->avg)
+        ck_assert_mem_eq(a->avg, b->avg, nf * sizeof *a->avg);
+    ck_assert_mem_eq(a->order, b->order, (size_t)a->n_sents * sizeof *a->order);
+}
+
+static const char *temp_dir(void)
+{
+    static char dir[64];
+    snprintf(dir, sizeof dir, "/tmp/nglm-ckpt-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    return dir;
+}
+
+static void remove_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    struct dirent *e;
+    char path[512];
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        unlink(path);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+static int temp_files_in(const char *dir)
+{
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        n += strstr(e->d_name, ".tmp.") != NULL;
+    closedir(d);
+    return n;
+}
+
+static unsigned char *slurp(const char *path, size_t *n)
+{
+    FILE *fp = fopen(path, "rb");
+    ck_assert_ptr_nonnull(fp);
+    fseek(fp, 0, SEEK_END);
+    long len = ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    unsigned char *buf = malloc((size_t)len + 1);
+    ck_assert_uint_eq(fread(buf, 1, (size_t)len, fp), (size_t)len);
+    fclose(fp);
+    *n = (size_t)len;
+    return buf;
+}
+
+static void spit(const char *path, const void *buf, size_t n)
+{
+    FILE *fp = fopen(path, "wb");
+    ck_assert_ptr_nonnull(fp);
+    if (n)
+        ck_assert_uint_eq(fwrite(buf, 1, n, fp), n);
+    ck_assert_int_eq(fclose(fp), 0);
+}
+
+/* Recomputes the CRC of a checkpoint image after the test changed it. */
+static void fix_crc(unsigned char *buf, size_t n)
+{
+    memset(buf + 24, 0, 4);
+    uint32_t crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), buf, (uInt)n);
+    memcpy(buf + 24, &crc, 4);
+}
+
+/* ------------------------------------------------------------------ format */
+
+START_TEST(test_roundtrip)
+{
+    const char *dir = temp_dir();
+    char path[256];
+    snprintf(path, sizeof path, "%s/m.ckpt", dir);
+    nglm_train_state a, b;
+    size_t nf = (size_t)(1 + _i * 37), ns = (size_t)(1 + _i * 5);
+    make_state(&a, nf, ns, _i & 1, 100 + (uint64_t)_i);
+    nglm_error err = { "" };
+    ck_assert_msg(nglm_checkpoint_save(&a, path, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(nglm_checkpoint_load(&b, path, &err), 0);
+    assert_same_state(&a, &b);
+    /* the size is the documented one */
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    size_t want = 208 + nf * (8 * ((_i & 1) ? 4 : 3) + 4) + ns * 8;
+    ck_assert_uint_eq((size_t)st.st_size, (want + 7) & ~(size_t)7);
+    /* a best_ppl of +inf (no epoch finished) is allowed */
+    a.best_ppl = INFINITY;
+    a.best_epoch = 0;
+    ck_assert_int_eq(nglm_checkpoint_save(&a, path, &err), 0);
+    nglm_train_state_free(&b);
+    ck_assert_int_eq(nglm_checkpoint_load(&b, path, &err), 0);
+    ck_assert(isinf(b.best_ppl));
+    ck_assert_int_eq(temp_files_in(dir), 0);
+    nglm_train_state_free(&a);
+    nglm_train_state_free(&b);
+    remove_dir(dir);
+}
+END_TEST
+
+/* Every truncation and every single-byte change is refused, with the path
+ * in the message, and leaves the state zeroed. */
+START_TEST(test_damaged)
+{
+    const char *dir = temp_dir();
+    char path[256], bad[256];
+    snprintf(path, sizeof path, "%s/m.ckpt", dir);
+    snprintf(bad, sizeof bad, "%s/bad.ckpt", dir);
+    nglm_train_state a, b;
+    make_state(&a, 23, 7, 1, 7);
+    nglm_error err;
+    ck_assert_int_eq(nglm_checkpoint_save(&a, path, &err), 0);
+    size_t n;
+    unsigned char *buf = slurp(path, &n);
+    for (size_t len = 0; len < n; len++) {
+        spit(bad, buf, len);
+        err.msg[0] = '\0';
+        ck_assert_int_eq(nglm_checkpoint_load(&b, bad, &err), -1);
+        ck_assert_msg(strncmp(err.msg, bad, strlen(bad)) == 0 && strlen(err.msg) > strlen(bad) + 2,
+                      "length %zu: '%s'", len, err.msg);
+        ck_assert_ptr_null(b.theta);
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char *copy = malloc(n);
+        memcpy(copy, buf, n);
+        copy[i] ^= (unsigned char)(1u << (i % 8));
+        spit(bad, copy, n);
+        ck_assert_msg(nglm_checkpoint_load(&b, bad, &err) == -1, "byte %zu changed", i);
+        free(copy);
+    }
+    /* one byte too many */
+    unsigned char *longer = malloc(n + 1);
+    memcpy(longer, buf, n);
+    longer[n] = 0;
+    spit(bad, longer, n + 1);
+    ck_assert_int_eq(nglm_checkpoint_load(&b, bad, &err), -1);
+    ck_assert_msg(strstr(err.msg, "after the end") != NULL, "%s", err.msg);
+    free(longer);
+    free(buf);
+    nglm_train_state_free(&a);
+    remove_dir(dir);
+}
+END_TEST
+
+/* Files that pass the CRC but lie: sizes that do not fit the file (a huge
+ * n_feat must not be allocated), out-of-range flags, a NaN. */
+START_TEST(test_lying)
+{
+    const char *dir = temp_dir();
+    char path[256], bad[256];
+    snprintf(path, sizeof path, "%s/m.ckpt", dir);
+    snprintf(bad, sizeof bad, "%s/bad.ckpt", dir);
+    nglm_train_state a, b;
+    make_state(&a, 31, 5, 0, 9);
+    nglm_error err;
+    ck_assert_int_eq(nglm_checkpoint_save(&a, path, &err), 0);
+    size_t n;
+    unsigned char *buf = slurp(path, &n);
+    struct { size_t off; int width; uint64_t value; const char *msg; } lies[] = {
+        {104, 8, UINT64_MAX / 16, "sizes in the header"},   /* n_feat */
+        {104, 8, 30, "sizes in the header"},
+        {112, 8, 1ull << 60, "sizes in the header"},        /* n_sents */
+        {28, 4, 2, "flags"},                                /* header flags */
+        {36, 4, 7, "flag"},                                 /* optimizer */
+        {124, 4, 2, "flag"},                                /* started */
+        {120, 4, 0, "out of range"},                        /* epoch */
+        {8, 4, 99, "newer"},                                /* version */
+        {180, 4, 1, "reserved"},
+        {160, 8, 0x7ff8000000000000ull, "not finite"},      /* lr = NaN */
+    };
+    for (size_t k = 0; k < sizeof lies / sizeof lies[0]; k++) {
+        unsigned char *copy = malloc(n);
+        memcpy(copy, buf, n);
+        if (lies[k].width == 8)
+            memcpy(copy + lies[k].off, &lies[k].value, 8);
+        else {
+            uint32_t v = (uint32_t)lies[k].value;
+            memcpy(copy + lies[k].off, &v, 4);
+        }
+        fix_crc(copy, n);
+        spit(bad, copy, n);
+        ck_assert_int_eq(nglm_checkpoint_load(&b, bad, &err), -1);
+        ck_assert_msg(strstr(err.msg, lies[k].msg) != NULL, "lie %zu: %s", k, err.msg);
+        free(copy);
+    }
+    /* foreign files */
+    spit(bad, "", 0);
+    ck_assert_int_eq(nglm_checkpoint_load(&b, bad, &err), -1);
+    ck_assert_msg(strstr(err.msg, "not an nglm checkpoint") != NULL, "%s", err.msg);
+    spit(bad, "NGLMMODL and more bytes", 23);
+    ck_assert_int_eq(nglm_checkpoint_load(&b, bad, &err), -1);
+    ck_assert_msg(strstr(err.msg, "not an nglm checkpoint") != NULL, "%s", err.msg);
+    ck_assert_int_eq(nglm_checkpoint_load(&b, dir, &err), -1);
+    ck_assert_msg(strstr(err.msg, "is a directory") != NULL, "%s", err.msg);
+    ck_assert_int_eq(nglm_checkpoint_load(&b, "/nonexistent/x.ckpt", &err), -1);
+    ck_assert_msg(strstr(err.msg, "No such file") != NULL, "%s", err.msg);
+    free(buf);
+    nglm_train_state_free(&a);
+    remove_dir(dir);
+}
+END_TEST
+
+/* A save that fails (file size limit, a device, a missing directory)
+ * leaves the old checkpoint byte for byte and no temporary file. */
+START_TEST(test_failed_save_keeps_old_file)
+{
+    const char *dir = temp_dir();
+    char path[256];
+    snprintf(path, sizeof path, "%s/m.ckpt", dir);
+    nglm_train_state small, big;
+    make_state(&small, 2000, 30, 0, 1);
+    make_state(&big, 100000, 300, 1, 2);
+    nglm_error err;
+    ck_assert_int_eq(nglm_checkpoint_save(&small, path, &err), 0);
+    size_t n0;
+    unsigned char *before = slurp(path, &n0);
+    ck_assert_int_eq(nglm_checkpoint_save(&small, "/dev/null", &err), -1);
+    ck_assert_msg(strstr(err.msg, "not a regular file") != NULL, "%s", err.msg);
+    ck_assert_int_eq(nglm_checkpoint_save(&small, "/nonexistent/dir/x.ckpt", &err), -1);
+    ck_assert_msg(strstr(err.msg, "cannot create") != NULL, "%s", err.msg);
+
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit rl = { n0 + 100, n0 + 100 };
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+    ck_assert_int_eq(nglm_checkpoint_save(&big, path, &err), -1);
+    ck_assert_msg(strncmp(err.msg, path, strlen(path)) == 0, "%s", err.msg);
+    ck_assert_msg(strstr(err.msg, "File too large") != NULL, "%s", err.msg);
+    size_t n1;
+    unsigned char *after = slurp(path, &n1);
+    ck_assert_uint_eq(n0, n1);
+    ck_assert_mem_eq(before, after, n0);
+    ck_assert_int_eq(temp_files_in(dir), 0);
+    nglm_train_state b;
+    ck_assert_int_eq(nglm_checkpoint_load(&b, path, &err), 0);
+    assert_same_state(&small, &b);
+    nglm_train_state_free(&b);
+    free(before);
+    free(after);
+    nglm_train_state_free(&small);
+    nglm_train_state_free(&big);
+    remove_dir(dir);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ resuming */
+
+/* A model (vocabulary and features, no weights) on structured random text:
+ * a word tends to follow its predecessor + 1, so n-grams repeat. */
+static void make_model(nglm_model *m, nglm_corpus *c, nglm_corpus *v, int skips,
+                       uint64_t seed)
+{
+    enum { N = 80, NV = 20 };
+    char *lines[N + NV];
+    uint64_t r = seed;
+    for (int i = 0; i < N + NV; i++) {
+        lines[i] = malloc(512);
+        lines[i][0] = '\0';
+        int len = 1 + (int)(rng_next(&r) % 10), w = (int)(rng_next(&r) % 15);
+        for (int j = 0; j < len; j++) {
+            char tok[16];
+            w = rng_unit(&r) < 0.6 ? (w + 1) % 15 : (int)(rng_next(&r) % 15);
+            snprintf(tok, sizeof tok, "%sw%d", j ? " " : "", w);
+            strcat(lines[i], tok);
+        }
+    }
+    nglm_error err;
+    memset(m, 0, sizeof *m);
+    m->vocab = nglm_vocab_new();
+    for (int i = 0; i < N; i++) {
+        char buf[512], *save = NULL;
+        snprintf(buf, sizeof buf, "%s", lines[i]);
+        for (char *t = strtok_r(buf, " ", &save); t; t = strtok_r(NULL, " ", &save))
+            ck_assert_int_eq(nglm_vocab_add(m->vocab, t, 1, &err), 0);
+    }
+    ck_assert_int_eq(nglm_vocab_finalize(m->vocab, 1, 0, &err), 0);
+    ck_assert_int_eq(nglm_corpus_from_lines(c, (const char *const *)lines, N, m->vocab, &err), 0);
+    ck_assert_int_eq(nglm_corpus_from_lines(v, (const char *const *)lines + N, NV, m->vocab,
+                                            &err), 0);
+    for (int i = 0; i < N + NV; i++)
+        free(lines[i]);
+    ck_assert_int_eq(nglm_features_build(&m->feat, c, (int32_t)nglm_vocab_size(m->vocab), 3,
+                                         NULL, 1, &err), 0);
+    if (skips) {
+        int dist[2] = {2, 3};
+        ck_assert_int_eq(nglm_features_add_skips(&m->feat, c, 2, dist, 1, &err), 0);
+    }
+}
+
+static nglm_train_options quick_options(int threads, int average)
+{
+    nglm_train_options o = nglm_train_options_default();
+    o.max_epochs = 4;
+    o.batch = 37; /* many batches, sentences split across them */
+    o.threads = threads;
+    o.average = average;
+    o.min_gain = 0; /* run every epoch */
+    return o;
+}
+
+/* The callback of an interrupted run: saves every checkpoint it is given
+ * and raises the stop flag at the stop_at-th call. */
+typedef struct stopper {
+    const char *path;
+    int calls, stop_at, stops;
+    volatile sig_atomic_t flag;
+} stopper;
+
+static int save_and_stop(const nglm_train_state *s, nglm_checkpoint_reason why, void *user,
+                         nglm_error *err)
+{
+    stopper *st = user;
+    st->stops += why == NGLM_CKPT_STOP;
+    if (++st->calls == st->stop_at)
+        st->flag = 1;
+    return nglm_checkpoint_save(s, st->path, err);
+}
+
+/* Stopped at boundary k (mid-epoch, or an epoch end), saved, loaded and
+ * resumed: the same weights and model info as a run that never stopped. */
+START_TEST(test_resume_bit_identical)
+{
+    int skips = _i & 1, average = (_i >> 1) & 1;
+    nglm_model m;
+    nglm_corpus c, v;
+    nglm_error err;
+    make_model(&m, &c, &v, skips, 5);
+    size_t nf = m.feat.n_feat;
+    nglm_train_options o = quick_options(2, average);
+    ck_assert_int_eq(nglm_train(&m, &c, &v, &o, &err), 0);
+    double *want = malloc(nf * sizeof *want);
+    memcpy(want, m.theta, nf * sizeof *want);
+    nglm_model_info want_info = m.info;
+
+    const char *dir = temp_dir();
+    char path[256];
+    snprintf(path, sizeof path, "%s/m.ckpt", dir);
+    int stop_at[] = {1, 2, 7, 11, 12, 20, 31};
+    for (size_t k = 0; k < sizeof stop_at / sizeof stop_at[0]; k++) {
+        stopper st = { path, 0, stop_at[k], 0, 0 };
+        o = quick_options(2, average);
+        o.on_checkpoint = save_and_stop;
+        o.user = &st;
+        o.stop = &st.flag;
+        o.checkpoint_s = 1e-300; /* at every minibatch boundary */
+        ck_assert_int_eq(nglm_train(&m, &c, &v, &o, &err), 0);
+        ck_assert_int_eq(st.stops, 1);
+        nglm_train_state s;
+        ck_assert_msg(nglm_checkpoint_load(&s, path, &err) == 0, "%s", err.msg);
+        o = quick_options(1, average);
+        o.resume = &s;
+        ck_assert_msg(nglm_train(&m, &c, &v, &o, &err) == 0, "%s", err.msg);
+        ck_assert_msg(memcmp(want, m.theta, nf * sizeof *want) == 0,
+                      "stopped at checkpoint %d: weights differ", stop_at[k]);
+        ck_assert_mem_eq(&want_info, &m.info, sizeof want_info);
+        nglm_train_state_free(&s);
+    }
+    free(want);
+    remove_dir(dir);
+    nglm_corpus_free(&c);
+    nglm_corpus_free(&v);
+    nglm_model_free(&m);
+}
+END_TEST
+
+/* A state of other options or other data is refused, saying what differs. */
+START_TEST(test_resume_refuses_mismatch)
+{
+    nglm_model m;
+    nglm_corpus c, v;
+    nglm_error err;
+    make_model(&m, &c, &v, 0, 6);
+    const char *dir = temp_dir();
+    char path[256];
+    snprintf(path, sizeof path, "%s/m.ckpt", dir);
+    stopper st = { path, 0, 3, 0, 0 };
+    nglm_train_options o = quick_options(1, 0);
+    o.on_checkpoint = save_and_stop;
+    o.user = &st;
+    o.stop = &st.flag;
+    o.checkpoint_s = 1e-300;
+    ck_assert_int_eq(nglm_train(&m, &c, &v, &o, &err), 0);
+    nglm_train_state s;
+    ck_assert_int_eq(nglm_checkpoint_load(&s, path, &err), 0);
+
+    o = quick_options(1, 0);
+    o.l1 = 1.5;
+    o.resume = &s;
+    ck_assert_int_eq(nglm_train(&m, &c, &v, &o, &err), -1);
+    ck_assert_msg(strstr(err.msg, "l1 0.5, not 1.5") != NULL, "%s", err.msg);
+    o = quick_options(1, 0);
+    o.optimizer = NGLM_SGD;
+    ck_assert_int_eq(nglm_train_can_resume(&m, &c, &v, &o, &s, &err), -1);
+    ck_assert_msg(strstr(err.msg, "optimizer adagrad, not sgd") != NULL, "%s", err.msg);
+    o = quick_options(1, 1);
+    ck_assert_int_eq(nglm_train_can_resume(&m, &c, &v, &o, &s, &err), -1);
+    ck_assert_msg(strstr(err.msg, "without averaging") != NULL, "%s", err.msg);
+    o = quick_options(1, 0);
+    o.max_epochs = 5;
+    ck_assert_int_eq(nglm_train_can_resume(&m, &c, &v, &o, &s, &err), -1);
+    ck_assert_msg(strstr(err.msg, "epochs 4, not 5") != NULL, "%s", err.msg);
+    /* threads may differ */
+    o = quick_options(3, 0);
+    ck_assert_int_eq(nglm_train_can_resume(&m, &c, &v, &o, &s, &err), 0);
+    /* other validation text: same sizes, other data */
+    o = quick_options(1, 0);
+    ck_assert_int_eq(nglm_train_can_resume(&m, &c, &c, &o, &s, &err), -1);
+    ck_assert_msg(strstr(err.msg, "other data") != NULL, "%s", err.msg);
+    /* an inconsistent state */
+    s.last[5] = s.step + 1;
+    ck_assert_int_eq(nglm_train_can_resume(&m, &c, &v, &o, &s, &err), -1);
+    ck_assert_msg(strstr(err.msg, "inconsistent") != NULL, "%s", err.msg);
+    s.last[5] = 0;
+    s.order[0] = s.order[1];
+    ck_assert_int_eq(nglm_train_can_resume(&m, &c, &v, &o, &s, &err), -1);
+    nglm_train_state_free(&s);
+    remove_dir(dir);
+    nglm_corpus_free(&c);
+    nglm_corpus_free(&v);
+    nglm_model_free(&m);
+}
+END_TEST
+
+static void note_rollbacks(const nglm_epoch_report *r, void *user)
+{
+    *(unsigned *)user += r->rollbacks;
+}
+
+/* Over a range of SGD rates: each run either ends with finite weights or
+ * fails with the clear message after three rollbacks; some rate diverges
+ * and recovers, some diverges for good. */
+START_TEST(test_divergence)
+{
+    nglm_model m;
+    nglm_corpus c, v;
+    nglm_error err;
+    make_model(&m, &c, &v, 0, 8);
+    int recovered = 0, failed = 0;
+    for (double lr = 0.01; lr <= 1e6; lr *= 2) {
+        nglm_train_options o = quick_options(1, 0);
+        o.optimizer = NGLM_SGD;
+        o.lr = lr;
+        o.l1 = o.l2 = 0; /* the proximal steps would tame it */
+        unsigned rollbacks = 0;
+        o.on_epoch = note_rollbacks;
+        o.user = &rollbacks;
+        if (nglm_train(&m, &c, &v, &o, &err) != 0) {
+            ck_assert_msg(strstr(err.msg, "diverged 3 times") != NULL &&
+                          strstr(err.msg, "lower --lr") != NULL, "%s", err.msg);
+            failed = 1;
+            continue;
+        }
+        for (size_t f = 0; f < m.feat.n_feat; f++)
+            ck_assert(isfinite(m.theta[f]));
+        ck_assert(isfinite(m.info.valid_ppl) && m.info.valid_ppl > 0);
+        recovered |= rollbacks > 0;
+    }
+    ck_assert_msg(recovered, "no rate diverged and then recovered");
+    ck_assert_msg(failed, "no rate diverged three times");
+    nglm_corpus_free(&c);
+    nglm_corpus_free(&v);
+    nglm_model_free(&m);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("checkpoint");
+    TCase *tc = tcase_create("format");
+    tcase_set_timeout(tc, 120);
+    tcase_add_loop_test(tc, test_roundtrip, 0, 6);
+    tcase_add_test(tc, test_damaged);
+    tcase_add_test(tc, test_lying);
+    tcase_add_test(tc, test_failed_save_keeps_old_file);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("resume");
+    tcase_set_timeout(tc, 120);
+    tcase_add_loop_test(tc, test_resume_bit_identical, 0, 4);
+    tcase_add_test(tc, test_resume_refuses_mismatch);
+    tcase_add_test(tc, test_divergence);
+    suite_add_tcase(s, tc);
+    return tu_run(s);
+}

@@ -1,0 +1,26 @@
+#!/bin/sh
+# cli_example.sh — examples/score, built against the public headers only,
+# prints the log10 probability of a sentence that nglm-eval --per-sentence
+# prints for the same sentence, and fails cleanly on a bad model.
+. "$(dirname "$0")/cli_lib.sh"
+X=$B/examples/score
+"$B/nglm-gen" --quiet --tokens 20000 --seed 3 --prefix "$T/small"
+M=$T/m.nglm
+"$B/nglm-train" --quiet --order 3 --epochs 2 --features ngram --threads 1 \
+    --train "$T/small.train.txt" --valid "$T/small.valid.txt" --model "$M" >/dev/null
+check "trained a model" test -s "$M"
+
+for n in 1 2 3; do
+    sed -n "${n}p" "$T/small.test.txt" >"$T/one.txt"
+    expect 0 "scores test sentence $n" '^-[0-9]+\.[0-9]{6}$' "$X" "$M" $(cat "$T/one.txt")
+    cp "$T/out" "$T/score.out"
+    "$B/nglm-eval" --model "$M" --per-sentence "$T/one.txt" >"$T/eval.out"
+    check "the log10 probability of nglm-eval --per-sentence" \
+        awk 'NR == FNR { x = $1; next } /^sentence 1:/ { d = x - $4; exit !(d < 1e-4 && d > -1e-4) }' \
+        "$T/score.out" "$T/eval.out"
+done
+expect 0 "an OOV is scored as <unk>" '^-[0-9]+\.[0-9]+$' "$X" "$M" xyzzy plugh
+expect 0 "no words: just </s>" '^-[0-9]+\.[0-9]+$' "$X" "$M"
+expect_error "a missing model" "nope\.nglm" "$X" "$T/nope.nglm" a b
+expect 2 "no arguments: usage" '^usage: ' "$X"
+finish
