@@ -10,6 +10,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-$here/..}
 shift || true
+extra=("$@")
 ptb=${PTB:-$here/../../shared/data/ptb}
 for f in train valid test; do
     [ -r "$ptb/ptb.$f.txt" ] || { echo "bench/ptb.sh: $ptb/ptb.$f.txt not found (set PTB=DIR)" >&2; exit 1; }
@@ -19,8 +20,13 @@ trap 'rm -rf "$tmp"' EXIT
 
 run() { # THREADS LOG
     local t=$1 log=$2
-    OMP_NUM_THREADS=$t "$build/nglm-train" --train "$ptb/ptb.train.txt" --valid "$ptb/ptb.valid.txt" \
-        --test "$ptb/ptb.test.txt" --model "$tmp/ptb.nglm" --threads "$t" "$@" >"$log" 2>&1
+    if ! OMP_NUM_THREADS=$t "$build/nglm-train" --train "$ptb/ptb.train.txt" \
+        --valid "$ptb/ptb.valid.txt" --test "$ptb/ptb.test.txt" --model "$tmp/ptb.nglm" \
+        --threads "$t" "${extra[@]}" >"$log" 2>&1; then
+        echo "bench/ptb.sh: nglm-train failed:" >&2
+        tail -5 "$log" >&2
+        exit 1
+    fi
 }
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
@@ -36,8 +42,8 @@ summarise() { # LOG → "ppl wall epochs median_epoch_s rss_mb"
     echo "$ppl $wall $ep $med $rss"
 }
 
-run 2 "$tmp/t2.log" "$@"
-run 1 "$tmp/t1.log" "$@"
+run 2 "$tmp/t2.log"
+run 1 "$tmp/t1.log"
 read -r ppl2 wall2 ep2 med2 rss2 < <(summarise "$tmp/t2.log")
 read -r ppl1 wall1 ep1 med1 rss1 < <(summarise "$tmp/t1.log")
 speedup=$(awk -v a="$med1" -v b="$med2" 'BEGIN {printf "%.2f", a / b}')
@@ -47,7 +53,7 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
     echo "## $(date -u '+%Y-%m-%d %H:%M UTC') — PTB, nglm $(git -C "$here/.." rev-parse --short HEAD 2>/dev/null || echo '?')"
     echo
     echo "Machine: $(nproc) cores, $cpu, $(free -g | awk '/Mem/ {print $2}') GiB."
-    echo "Command: \`nglm-train --train ptb.train.txt --valid ptb.valid.txt --test ptb.test.txt --threads T $*\`"
+    echo "Command: \`nglm-train --train ptb.train.txt --valid ptb.valid.txt --test ptb.test.txt --threads T ${extra[*]}\`"
     echo
     echo "| threads | test ppl | epochs | median epoch (s) | total wall (s) | peak RSS (MB) |"
     echo "|---|---|---|---|---|---|"

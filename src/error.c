@@ -40,7 +40,14 @@ int nglm_error_prefix(nglm_error *err, const char *fmt, ...)
         vsnprintf(prefix, sizeof prefix, fmt, ap);
         va_end(ap);
         memcpy(old, err->msg, sizeof old);
-        snprintf(err->msg, sizeof err->msg, "%s: %s", prefix, old);
+        /* "prefix: old", cut to fit (written by hand: snprintf would warn
+         * about the truncation we want) */
+        size_t lp = strnlen(prefix, NGLM_ERROR_MAX - 3);
+        size_t lo = strnlen(old, NGLM_ERROR_MAX - 3 - lp);
+        memcpy(err->msg, prefix, lp);
+        memcpy(err->msg + lp, ": ", 2);
+        memcpy(err->msg + lp + 2, old, lo);
+        err->msg[lp + 2 + lo] = '\0';
     }
     return -1;
 }
