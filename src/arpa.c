@@ -37,6 +37,8 @@
 
 #include "u64map.h"
 
+#include "fileio.h"
+
 #define PACK(hi, lo) (((uint64_t)(uint32_t)(hi) << 32) | (uint32_t)(lo))
 
 /* ================================================================ export */
@@ -281,18 +283,27 @@ int nglm_arpa_save(const nglm_model *m, const char *path, nglm_error *err)
     arpa_out *o = calloc(1, sizeof *o);
     if (!o)
         return nglm_error_set(err, "out of memory");
-    int gz = ends_with(path, ".gz"), rc;
-    if (gz)
-        o->gz = gzopen(path, "wb6");
-    else
-        o->fp = fopen(path, "w");
-    if (!o->gz && !o->fp) {
-        rc = nglm_error_errno(err, errno, "%s", path);
+    /* written to a temporary file renamed over PATH (fileio.h): a failed
+     * export leaves an existing file as it was */
+    nglm_atomic at;
+    if (nglm_atomic_open(&at, path, err) != 0) {
         free(o);
-        return rc;
+        return -1;
     }
-    if (o->gz)
+    int rc;
+    if (ends_with(path, ".gz")) {
+        int fd = dup(fileno(at.fp));
+        o->gz = fd >= 0 ? gzdopen(fd, "wb6") : NULL;
+        if (!o->gz) {
+            if (fd >= 0)
+                close(fd);
+            free(o);
+            return nglm_atomic_fail(&at, errno ? errno : ENOMEM, err);
+        }
         gzbuffer(o->gz, 1 << 17);
+    } else {
+        o->fp = at.fp;
+    }
     rc = arpa_export(m, o, err);
     if (rc == 0 && o->failed) {
         if (o->gz) {
@@ -304,13 +315,14 @@ int nglm_arpa_save(const nglm_model *m, const char *path, nglm_error *err)
             rc = nglm_error_errno(err, o->saved_errno, "%s: write error", path);
         }
     }
-    int close_rc = o->gz ? (gzclose(o->gz) == Z_OK ? 0 : -1) : fclose(o->fp);
-    if (rc == 0 && close_rc != 0)
-        rc = nglm_error_errno(err, errno, "%s: error closing the file", path);
-    if (rc != 0)
-        unlink(path);
+    if (o->gz && gzclose(o->gz) != Z_OK && rc == 0)
+        rc = nglm_error_errno(err, errno ? errno : EIO, "%s: error closing the file", path);
     free(o);
-    return rc;
+    if (rc != 0) {
+        nglm_atomic_abort(&at);
+        return rc;
+    }
+    return nglm_atomic_commit(&at, err);
 }
 
 /* ================================================================ reading */

@@ -31,22 +31,12 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "fileio.h"
+
 #define CK_OFF_CRC 24
 #define CK_HEAD_SIZE 208 /* header 32 + scalars 176 */
 #define CK_BOM 0x01020304u
 
-/* zlib's crc32 takes a uInt length: feed large buffers in pieces. */
-static uLong ck_crc(uLong crc, const void *p, size_t n)
-{
-    const Bytef *b = p;
-    while (n > 0) {
-        uInt k = n > (1u << 30) ? (1u << 30) : (uInt)n;
-        crc = crc32(crc, b, k);
-        b += k;
-        n -= k;
-    }
-    return crc;
-}
 
 /* The file size for n_feat weights and n_sents sentences, or 0 if it does
  * not fit in 64 bits (a lying header). */
@@ -77,7 +67,7 @@ static void wr_bytes(ck_writer *w, const void *p, size_t n)
         w->errnum = errno ? errno : EIO;
         return;
     }
-    w->crc = ck_crc(w->crc, p, n);
+    w->crc = nglm_io_crc(w->crc, p, n);
     w->pos += n;
 }
 
@@ -139,94 +129,24 @@ static void ck_write(ck_writer *w, const nglm_train_state *s)
         w->errnum = EIO; /* the size formula disagrees with the writer: a bug */
 }
 
-/* Best effort: make the rename itself durable. */
-static void ck_sync_dir(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path))
-                      : strdup(".");
-    if (!dir)
-        return;
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-    free(dir);
-}
 
 int nglm_checkpoint_save(const nglm_train_state *s, const char *path, nglm_error *err)
 {
     if (!s->theta || !s->best || !s->gsq || !s->last || !s->order ||
         ck_file_size(s->n_feat, s->n_sents, s->avg != NULL) == 0)
         return nglm_error_set(err, "%s: cannot save an incomplete training state", path);
-    mode_t mode = 0644;
-    struct stat st;
-    if (stat(path, &st) == 0) {
-        if (!S_ISREG(st.st_mode))
-            return nglm_error_set(err, "%s: not a regular file", path);
-        mode = st.st_mode & 07777;
-    } else if (errno != ENOENT) {
-        return nglm_error_errno(err, errno, "%s", path);
-    }
-
-    size_t tlen = strlen(path) + sizeof ".tmp.XXXXXX";
-    char *tmp = malloc(tlen);
-    if (!tmp)
-        return nglm_error_set(err, "%s: out of memory", path);
-    snprintf(tmp, tlen, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        nglm_error_errno(err, errno, "%s: cannot create temporary file %s", path, tmp);
-        free(tmp);
+    nglm_atomic at;
+    if (nglm_atomic_open(&at, path, err) != 0)
         return -1;
-    }
-    FILE *fp = NULL;
-    const char *what = "write error";
-    if (fchmod(fd, mode) != 0) {
-        what = "cannot set permissions";
-        goto fail;
-    }
-    fp = fdopen(fd, "wb");
-    if (!fp)
-        goto fail;
-    fd = -1;
-
-    ck_writer w = { fp, crc32(0L, Z_NULL, 0), 0, 0 };
+    ck_writer w = { at.fp, crc32(0L, Z_NULL, 0), 0, 0 };
     ck_write(&w, s);
-    if (w.errnum) {
-        errno = w.errnum;
-        goto fail;
-    }
+    if (w.errnum)
+        return nglm_atomic_fail(&at, w.errnum, err);
     uint32_t crc = (uint32_t)w.crc;
-    if (fseeko(fp, CK_OFF_CRC, SEEK_SET) != 0 || fwrite(&crc, sizeof crc, 1, fp) != 1 ||
-        fflush(fp) != 0)
-        goto fail;
-    if (fsync(fileno(fp)) != 0) {
-        what = "fsync failed";
-        goto fail;
-    }
-    int rc = fclose(fp);
-    fp = NULL;
-    if (rc != 0)
-        goto fail;
-    if (rename(tmp, path) != 0) {
-        what = "cannot rename the temporary file over it";
-        goto fail;
-    }
-    ck_sync_dir(path);
-    free(tmp);
-    return 0;
-
-fail:;
-    int e = errno ? errno : EIO;
-    if (fp)
-        fclose(fp);
-    if (fd >= 0)
-        close(fd);
-    unlink(tmp);
-    free(tmp);
-    return nglm_error_errno(err, e, "%s: %s", path, what);
+    errno = 0;
+    if (fseeko(at.fp, CK_OFF_CRC, SEEK_SET) != 0 || fwrite(&crc, sizeof crc, 1, at.fp) != 1)
+        return nglm_atomic_fail(&at, errno, err);
+    return nglm_atomic_commit(&at, err);
 }
 
 /* ------------------------------------------------------------------ reading */
@@ -245,7 +165,7 @@ static void rd_bytes(ck_reader *r, void *p, size_t n)
         r->eof = 1;
         return;
     }
-    r->crc = ck_crc(r->crc, p, n);
+    r->crc = nglm_io_crc(r->crc, p, n);
 }
 
 /* Scalars from the head block, which the caller has read whole. */
@@ -388,7 +308,7 @@ int nglm_checkpoint_load(nglm_train_state *s, const char *path, nglm_error *err)
     }
     ck_reader r = { fp, crc32(0L, Z_NULL, 0), 0 };
     memset(head + CK_OFF_CRC, 0, 4);
-    r.crc = ck_crc(r.crc, head, sizeof head);
+    r.crc = nglm_io_crc(r.crc, head, sizeof head);
     rd_bytes(&r, t.theta, nf * sizeof *t.theta);
     rd_bytes(&r, t.best, nf * sizeof *t.best);
     rd_bytes(&r, t.gsq, nf * sizeof *t.gsq);

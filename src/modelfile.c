@@ -34,6 +34,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "fileio.h"
+
 /* Header: magic[8] version bom header_size n_sections (u32 each)
  * file_size (u64) crc reserved (u32 each), then the section table. */
 #define MF_OFF_CRC 32
@@ -56,18 +58,6 @@ static const char *const mf_section_name[MF_N_SECTIONS + 1] = {
 
 static uint64_t mf_align8(uint64_t x) { return (x + 7) & ~(uint64_t)7; }
 
-/* zlib's crc32 takes a uInt length: feed large buffers in pieces. */
-static uLong mf_crc(uLong crc, const void *p, size_t n)
-{
-    const Bytef *b = p;
-    while (n > 0) {
-        uInt k = n > (1u << 30) ? (1u << 30) : (uInt)n;
-        crc = crc32(crc, b, k);
-        b += k;
-        n -= k;
-    }
-    return crc;
-}
 
 /* ------------------------------------------------------------------ writing */
 
@@ -87,7 +77,7 @@ static void wr_bytes(mf_writer *w, const void *p, size_t n)
         w->errnum = errno ? errno : EIO;
         return;
     }
-    w->crc = mf_crc(w->crc, p, n);
+    w->crc = nglm_io_crc(w->crc, p, n);
     w->pos += n;
 }
 
@@ -234,21 +224,6 @@ static void mf_write(mf_writer *w, const nglm_model *m)
         w->errnum = EIO; /* a size formula disagrees with the writer: a bug */
 }
 
-/* Best effort: make the rename itself durable. */
-static void mf_sync_dir(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path))
-                      : strdup(".");
-    if (!dir)
-        return;
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-    free(dir);
-}
 
 int nglm_model_save(const nglm_model *m, const char *path, nglm_error *err)
 {
@@ -264,75 +239,19 @@ int nglm_model_save(const nglm_model *m, const char *path, nglm_error *err)
         if (!F->skip_first[i])
             return nglm_error_set(err, "%s: cannot save an incomplete model", path);
 
-    /* Refuse to replace anything but a regular file (a device such as
-     * /dev/full, a directory, a FIFO); keep an existing file's permissions. */
-    mode_t mode = 0644;
-    struct stat st;
-    if (stat(path, &st) == 0) {
-        if (!S_ISREG(st.st_mode))
-            return nglm_error_set(err, "%s: not a regular file", path);
-        mode = st.st_mode & 07777;
-    } else if (errno != ENOENT) {
-        return nglm_error_errno(err, errno, "%s", path);
-    }
-
-    size_t tlen = strlen(path) + sizeof ".tmp.XXXXXX";
-    char *tmp = malloc(tlen);
-    if (!tmp)
-        return nglm_error_set(err, "%s: out of memory", path);
-    snprintf(tmp, tlen, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        nglm_error_errno(err, errno, "%s: cannot create temporary file %s", path, tmp);
-        free(tmp);
+    /* temp file, fsync, rename: a failed save never damages PATH */
+    nglm_atomic at;
+    if (nglm_atomic_open(&at, path, err) != 0)
         return -1;
-    }
-    FILE *fp = NULL;
-    const char *what = "write error";
-    if (fchmod(fd, mode) != 0) {
-        what = "cannot set permissions";
-        goto fail;
-    }
-    fp = fdopen(fd, "wb");
-    if (!fp)
-        goto fail;
-    fd = -1;
-
-    mf_writer w = { fp, crc32(0L, Z_NULL, 0), 0, 0 };
+    mf_writer w = { at.fp, crc32(0L, Z_NULL, 0), 0, 0 };
     mf_write(&w, m);
-    if (w.errnum) {
-        errno = w.errnum;
-        goto fail;
-    }
+    if (w.errnum)
+        return nglm_atomic_fail(&at, w.errnum, err);
     uint32_t crc = (uint32_t)w.crc;
-    if (fseeko(fp, MF_OFF_CRC, SEEK_SET) != 0 || fwrite(&crc, sizeof crc, 1, fp) != 1 ||
-        fflush(fp) != 0)
-        goto fail;
-    if (fsync(fileno(fp)) != 0) {
-        what = "fsync failed";
-        goto fail;
-    }
-    int rc = fclose(fp);
-    fp = NULL;
-    if (rc != 0)
-        goto fail;
-    if (rename(tmp, path) != 0) {
-        what = "cannot rename the temporary file over it";
-        goto fail;
-    }
-    mf_sync_dir(path);
-    free(tmp);
-    return 0;
-
-fail:;
-    int e = errno ? errno : EIO;
-    if (fp)
-        fclose(fp);
-    if (fd >= 0)
-        close(fd);
-    unlink(tmp);
-    free(tmp);
-    return nglm_error_errno(err, e, "%s: %s", path, what);
+    errno = 0;
+    if (fseeko(at.fp, MF_OFF_CRC, SEEK_SET) != 0 || fwrite(&crc, sizeof crc, 1, at.fp) != 1)
+        return nglm_atomic_fail(&at, errno, err);
+    return nglm_atomic_commit(&at, err);
 }
 
 /* ------------------------------------------------------------------ reading */
@@ -614,7 +533,7 @@ static int mf_parse(nglm_model *m, unsigned char *buf, size_t size, nglm_error *
         return nglm_error_set(err, "%zu bytes after the end of the model: file is corrupted",
                               size - (size_t)file_size);
     memset(buf + MF_OFF_CRC, 0, 4);
-    if ((uint32_t)mf_crc(crc32(0L, Z_NULL, 0), buf, size) != crc)
+    if ((uint32_t)nglm_io_crc(crc32(0L, Z_NULL, 0), buf, size) != crc)
         return nglm_error_set(err, "checksum mismatch: file is corrupted");
 
     if (n_sec > MF_MAX_SECTIONS || header_size != MF_HEADER_FIXED + n_sec * MF_ENTRY_SIZE ||

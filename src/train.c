@@ -22,6 +22,7 @@
 #endif
 
 #include "batch.h"
+#include "fileio.h"
 #include "nglm/eval.h"
 
 nglm_train_options nglm_train_options_default(void)
@@ -259,24 +260,12 @@ static int all_finite(const double *x, size_t n)
     return 1;
 }
 
-/* zlib's crc32 takes a uInt length: feed large buffers in pieces. */
-static uLong crc_bytes(uLong crc, const void *p, size_t n)
-{
-    const Bytef *b = p;
-    while (n > 0) {
-        uInt k = n > (1u << 30) ? (1u << 30) : (uInt)n;
-        crc = crc32(crc, b, k);
-        b += k;
-        n -= k;
-    }
-    return crc;
-}
 
 static uLong crc_corpus(uLong crc, const nglm_corpus *c)
 {
-    crc = crc_bytes(crc, &c->n_sents, sizeof c->n_sents);
-    crc = crc_bytes(crc, c->ids, c->n_tokens * sizeof *c->ids);
-    return crc_bytes(crc, c->start, (c->n_sents + 1) * sizeof *c->start);
+    crc = nglm_io_crc(crc, &c->n_sents, sizeof c->n_sents);
+    crc = nglm_io_crc(crc, c->ids, c->n_tokens * sizeof *c->ids);
+    return nglm_io_crc(crc, c->start, (c->n_sents + 1) * sizeof *c->start);
 }
 
 uint32_t nglm_train_fingerprint(const nglm_model *m, const nglm_corpus *train,
@@ -287,21 +276,21 @@ uint32_t nglm_train_fingerprint(const nglm_model *m, const nglm_corpus *train,
     size_t nw = m->vocab ? nglm_vocab_size(m->vocab) : 0;
     for (size_t i = 0; i < nw; i++) {
         const char *w = nglm_vocab_word(m->vocab, (int32_t)i);
-        crc = crc_bytes(crc, w, strlen(w) + 1);
+        crc = nglm_io_crc(crc, w, strlen(w) + 1);
     }
     int32_t head[4] = {F->order, F->V, (int32_t)F->n_skip, (int32_t)F->skip_cutoff};
-    crc = crc_bytes(crc, head, sizeof head);
-    crc = crc_bytes(crc, &F->n_feat, sizeof F->n_feat);
-    crc = crc_bytes(crc, &F->n_ctx, sizeof F->n_ctx);
-    crc = crc_bytes(crc, F->ctx_parent, F->n_ctx * sizeof *F->ctx_parent);
-    crc = crc_bytes(crc, F->ctx_word, F->n_ctx * sizeof *F->ctx_word);
-    crc = crc_bytes(crc, F->ctx_first, (F->n_ctx + 1) * sizeof *F->ctx_first);
-    crc = crc_bytes(crc, F->feat_word, F->n_feat * sizeof *F->feat_word);
-    crc = crc_bytes(crc, F->feat_back, F->n_feat * sizeof *F->feat_back);
-    crc = crc_bytes(crc, F->feat_count, F->n_feat * sizeof *F->feat_count);
+    crc = nglm_io_crc(crc, head, sizeof head);
+    crc = nglm_io_crc(crc, &F->n_feat, sizeof F->n_feat);
+    crc = nglm_io_crc(crc, &F->n_ctx, sizeof F->n_ctx);
+    crc = nglm_io_crc(crc, F->ctx_parent, F->n_ctx * sizeof *F->ctx_parent);
+    crc = nglm_io_crc(crc, F->ctx_word, F->n_ctx * sizeof *F->ctx_word);
+    crc = nglm_io_crc(crc, F->ctx_first, (F->n_ctx + 1) * sizeof *F->ctx_first);
+    crc = nglm_io_crc(crc, F->feat_word, F->n_feat * sizeof *F->feat_word);
+    crc = nglm_io_crc(crc, F->feat_back, F->n_feat * sizeof *F->feat_back);
+    crc = nglm_io_crc(crc, F->feat_count, F->n_feat * sizeof *F->feat_count);
     for (int i = 0; i < F->n_skip; i++) {
-        crc = crc_bytes(crc, &F->skip_dist[i], sizeof F->skip_dist[i]);
-        crc = crc_bytes(crc, F->skip_first[i], ((size_t)F->V + 1) * sizeof *F->skip_first[i]);
+        crc = nglm_io_crc(crc, &F->skip_dist[i], sizeof F->skip_dist[i]);
+        crc = nglm_io_crc(crc, F->skip_first[i], ((size_t)F->V + 1) * sizeof *F->skip_first[i]);
     }
     crc = crc_corpus(crc, train);
     return (uint32_t)crc_corpus(crc, valid);

@@ -1,0 +1,126 @@
+/*
+ * fileio.c — atomic file replacement and large-buffer CRC-32 (see
+ * fileio.h).  The one place that knows the temp-file / fsync / rename
+ * dance, so the model file, the checkpoint and the ARPA writer all get it
+ * right the same way.
+ */
+#include "fileio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+uint32_t nglm_io_crc(uint32_t crc, const void *p, size_t n)
+{
+    const Bytef *b = p;
+    uLong c = crc;
+    while (n > 0) {
+        uInt k = n > (1u << 30) ? (1u << 30) : (uInt)n;
+        c = crc32(c, b, k);
+        b += k;
+        n -= k;
+    }
+    return (uint32_t)c;
+}
+
+int nglm_atomic_open(nglm_atomic *a, const char *path, nglm_error *err)
+{
+    memset(a, 0, sizeof *a);
+    a->path = path;
+    mode_t mode = 0644;
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        if (!S_ISREG(st.st_mode))
+            return nglm_error_set(err, "%s: not a regular file", path);
+        mode = st.st_mode & 07777;
+    } else if (errno != ENOENT) {
+        return nglm_error_errno(err, errno, "%s", path);
+    }
+    size_t tlen = strlen(path) + sizeof ".tmp.XXXXXX";
+    a->tmp = malloc(tlen);
+    if (!a->tmp)
+        return nglm_error_set(err, "%s: out of memory", path);
+    snprintf(a->tmp, tlen, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(a->tmp);
+    if (fd < 0) {
+        nglm_error_errno(err, errno, "%s", path); /* e.g. "x/m.nglm: No such file or directory" */
+        free(a->tmp);
+        a->tmp = NULL;
+        return -1;
+    }
+    if (fchmod(fd, mode) != 0 || !(a->fp = fdopen(fd, "wb"))) {
+        int e = errno;
+        close(fd);
+        unlink(a->tmp);
+        free(a->tmp);
+        a->tmp = NULL;
+        return nglm_error_errno(err, e, "%s: cannot prepare temporary file", path);
+    }
+    return 0;
+}
+
+void nglm_atomic_abort(nglm_atomic *a)
+{
+    if (a->fp)
+        fclose(a->fp);
+    a->fp = NULL;
+    if (a->tmp) {
+        unlink(a->tmp);
+        free(a->tmp);
+        a->tmp = NULL;
+    }
+}
+
+int nglm_atomic_fail(nglm_atomic *a, int errnum, nglm_error *err)
+{
+    nglm_atomic_abort(a);
+    return nglm_error_errno(err, errnum ? errnum : EIO, "%s: write error", a->path);
+}
+
+/* Best effort: makes the rename itself durable. */
+static void sync_dir(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path))
+                      : strdup(".");
+    if (!dir)
+        return;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        (void)fsync(fd);
+        close(fd);
+    }
+    free(dir);
+}
+
+int nglm_atomic_commit(nglm_atomic *a, nglm_error *err)
+{
+    const char *what = "write error";
+    errno = 0;
+    if (fflush(a->fp) != 0 || ferror(a->fp))
+        goto fail;
+    if (fsync(fileno(a->fp)) != 0) {
+        what = "fsync failed";
+        goto fail;
+    }
+    int rc = fclose(a->fp);
+    a->fp = NULL;
+    if (rc != 0)
+        goto fail;
+    if (rename(a->tmp, a->path) != 0) {
+        what = "cannot rename the temporary file over it";
+        goto fail;
+    }
+    sync_dir(a->path);
+    free(a->tmp);
+    a->tmp = NULL;
+    return 0;
+fail:;
+    int e = errno ? errno : EIO;
+    nglm_atomic_abort(a);
+    return nglm_error_errno(err, e, "%s: %s", a->path, what);
+}

@@ -1,0 +1,48 @@
+/*
+ * fileio.h — the file-safety pieces that the model file, the checkpoint
+ * and the ARPA writer share (internal to libnglm): replacing a file
+ * atomically, and CRC-32 over buffers of any size.
+ *
+ * Atomic replacement: the new content goes to PATH.tmp.XXXXXX in the same
+ * directory; commit flushes and fsyncs it, renames it over PATH and syncs
+ * the directory.  A crash, a kill or a full disk at any moment leaves either
+ * the old file or the complete new one, never a mixture; on failure the
+ * temporary file is removed.  Only a regular file (or nothing) is replaced,
+ * so /dev/full or a directory is refused up front; an existing file's
+ * permissions are kept.
+ */
+#ifndef NGLM_FILEIO_H
+#define NGLM_FILEIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "nglm/error.h"
+
+typedef struct nglm_atomic {
+    const char *path;
+    char *tmp;  /* the temporary file's name */
+    FILE *fp;   /* write the new content here */
+} nglm_atomic;
+
+/* Creates the temporary file.  Fails (nothing created) when PATH exists and
+ * is not a regular file, or its directory is not writable. */
+int nglm_atomic_open(nglm_atomic *a, const char *path, nglm_error *err);
+
+/* Flushes, fsyncs and closes the temporary file, renames it over PATH and
+ * syncs the directory.  On failure removes the temporary file and reports
+ * "PATH: reason". */
+int nglm_atomic_commit(nglm_atomic *a, nglm_error *err);
+
+/* Gives up: closes and removes the temporary file. */
+void nglm_atomic_abort(nglm_atomic *a);
+
+/* Like nglm_atomic_abort, then reports "PATH: write error: strerror(errnum)";
+ * returns -1. */
+int nglm_atomic_fail(nglm_atomic *a, int errnum, nglm_error *err);
+
+/* zlib's crc32 over n bytes (zlib takes at most a uInt per call). */
+uint32_t nglm_io_crc(uint32_t crc, const void *p, size_t n);
+
+#endif
