@@ -12,6 +12,11 @@
  * at the next minibatch boundary with a checkpoint and the command that
  * resumes it (--resume), and exit 130/143; the checkpoint is removed once
  * the model is saved.
+ *
+ * Monitoring: --log writes one JSON object per epoch, --plot the learning
+ * curve as SVG (nglm/plot.h), and progress within an epoch goes to stderr
+ * (redrawn in place on a terminal, a plain line every few seconds
+ * otherwise), from the trainer's on_progress callback.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -22,6 +27,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -35,10 +41,13 @@
 #include "nglm/features.h"
 #include "nglm/model.h"
 #include "nglm/modelfile.h"
+#include "nglm/plot.h"
 #include "nglm/train.h"
 #include "nglm/vocab.h"
 
 #define DEFAULT_ORDER 5
+
+enum { PROGRESS_AUTO = -1, PROGRESS_NEVER = 0, PROGRESS_ALWAYS = 1 };
 
 static void usage(FILE *fp)
 {
@@ -86,7 +95,16 @@ static void usage(FILE *fp)
         "                      (default 10; 0: at the end of each epoch only)\n"
         "  --no-checkpoint     write no checkpoint (SIGINT and SIGTERM then just kill)\n"
         "  --stop-after N      stop after N epochs of this run, leaving a checkpoint\n"
-        "  --quiet             print only the final results\n"
+        "Monitoring:\n"
+        "  --log FILE          write one JSON object per epoch to FILE (JSON Lines)\n"
+        "  --plot FILE         the learning curve (valid ppl per epoch) as SVG; with the\n"
+        "                      bundled corpus the oracle perplexity is drawn too\n"
+        "  --plot-reference X  draw a reference perplexity (e.g. a Kneser-Ney baseline)\n"
+        "  --plot-label TEXT   the reference line's label (default 'reference')\n"
+        "  --progress MODE     progress on stderr: auto (default: redrawn on a terminal,\n"
+        "                      a line every 5 s otherwise), always (also a line every\n"
+        "                      minibatch when not a terminal), never\n"
+        "  --quiet             print only the final results (and no progress)\n"
         "  --help, --version\n"
         "\n"
         "SIGINT or SIGTERM stops training at the next minibatch, writes the checkpoint\n"
@@ -106,6 +124,9 @@ typedef struct options {
     int n_skip, skip_dist[NGLM_MAX_SKIP];
     uint32_t skip_cutoff;
     int quiet;
+    const char *log, *plot, *plot_label;
+    double plot_ref;            /* NAN: none given */
+    int progress;               /* PROGRESS_* */
     int resume, no_checkpoint, stop_after;
     double checkpoint_min;
     nglm_train_options tr;
@@ -181,7 +202,8 @@ static void parse_args(int argc, char **argv, options *o)
     enum { O_TRAIN = 256, O_VALID, O_TEST, O_MODEL, O_VOCAB, O_WVOCAB, O_MINC, O_MAXV,
            O_TOK, O_LOWER, O_REPL, O_ORDER, O_CUT, O_EPOCHS, O_L1, O_L2, O_LR, O_OPT,
            O_BATCH, O_THREADS, O_SEED, O_QUIET, O_HELP, O_VERSION, O_AVG, O_ADAINIT, O_FEAT, O_SKIPCUT, O_MINGAIN,
-           O_RESUME, O_CKPTMIN, O_NOCKPT, O_STOPAFTER };
+           O_RESUME, O_CKPTMIN, O_NOCKPT, O_STOPAFTER, O_LOG, O_PLOT, O_PLOTREF, O_PLOTLABEL,
+           O_PROGRESS };
     static const struct option longopts[] = {
         {"train", 1, 0, O_TRAIN}, {"valid", 1, 0, O_VALID}, {"test", 1, 0, O_TEST},
         {"model", 1, 0, O_MODEL}, {"vocab", 1, 0, O_VOCAB}, {"write-vocab", 1, 0, O_WVOCAB},
@@ -194,11 +216,16 @@ static void parse_args(int argc, char **argv, options *o)
         {"features", 1, 0, O_FEAT}, {"min-gain", 1, 0, O_MINGAIN}, {"skip-cutoff", 1, 0, O_SKIPCUT},
         {"resume", 0, 0, O_RESUME}, {"checkpoint-minutes", 1, 0, O_CKPTMIN},
         {"no-checkpoint", 0, 0, O_NOCKPT}, {"stop-after", 1, 0, O_STOPAFTER},
+        {"log", 1, 0, O_LOG}, {"plot", 1, 0, O_PLOT}, {"plot-reference", 1, 0, O_PLOTREF},
+        {"plot-label", 1, 0, O_PLOTLABEL}, {"progress", 1, 0, O_PROGRESS},
         {"average", 0, 0, O_AVG}, {"ada-init", 1, 0, O_ADAINIT}, {"quiet", 0, 0, O_QUIET}, {"help", 0, 0, O_HELP}, {"version", 0, 0, O_VERSION},
         {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->model = "model.nglm";
     o->checkpoint_min = 10;
+    o->plot_ref = NAN;
+    o->plot_label = "reference";
+    o->progress = PROGRESS_AUTO;
     o->tok = nglm_tok_options_default();
     o->order = DEFAULT_ORDER;
     o->skip_cutoff = 2;
@@ -245,6 +272,20 @@ static void parse_args(int argc, char **argv, options *o)
         case O_THREADS: o->tr.threads = (int)nglm_cli_long("--threads", optarg, 1, 4096); break;
         case O_SEED: o->tr.seed = (uint64_t)nglm_cli_long("--seed", optarg, 0, INT64_MAX); break;
         case O_QUIET: o->quiet = 1; break;
+        case O_LOG: o->log = optarg; break;
+        case O_PLOT: o->plot = optarg; break;
+        case O_PLOTREF: o->plot_ref = nglm_cli_double("--plot-reference", optarg, 1e-300, 1e300); break;
+        case O_PLOTLABEL: o->plot_label = optarg; break;
+        case O_PROGRESS:
+            if (strcmp(optarg, "auto") == 0)
+                o->progress = PROGRESS_AUTO;
+            else if (strcmp(optarg, "always") == 0)
+                o->progress = PROGRESS_ALWAYS;
+            else if (strcmp(optarg, "never") == 0)
+                o->progress = PROGRESS_NEVER;
+            else
+                nglm_cli_die(NGLM_EXIT_USAGE, "--progress: '%s' is not auto, always or never", optarg);
+            break;
         case O_RESUME: o->resume = 1; break;
         case O_CKPTMIN: o->checkpoint_min = nglm_cli_double("--checkpoint-minutes", optarg, 0, 1e9); break;
         case O_NOCKPT: o->no_checkpoint = 1; break;
@@ -264,6 +305,8 @@ static void parse_args(int argc, char **argv, options *o)
     }
     if (optind < argc)
         nglm_cli_die(NGLM_EXIT_USAGE, "unexpected argument '%s' (see --help)", argv[optind]);
+    if (o->quiet && o->progress == PROGRESS_AUTO)
+        o->progress = PROGRESS_NEVER;
     if (o->no_checkpoint && (o->resume || o->stop_after))
         nglm_cli_die(NGLM_EXIT_USAGE, "--no-checkpoint cannot go with --%s",
                      o->resume ? "resume" : "stop-after");
@@ -410,13 +453,106 @@ typedef struct run_state {
     int stopped;                /* a checkpoint was written on stopping */
     uint32_t epoch, started;    /* where, for the message */
     uint64_t sent, n_sents;
+    /* monitoring */
+    FILE *log;                  /* --log, or NULL */
+    double *ppl;                /* (n_epochs) valid ppl of this run's epochs, for --plot */
+    int n_epochs, cap_epochs;
+    double plot_ref;            /* NAN: no reference line */
+    const char *plot_label;
+    int progress, tty;          /* PROGRESS_*; stderr is a terminal */
+    int drawn;                  /* a progress line is on the terminal */
+    int cur_epoch;              /* the epoch under way (progress) */
+    double t_epoch, t_shown;    /* when the epoch's pass and the last progress began */
+    size_t done0;               /* tokens done when t_epoch was taken */
 } run_state;
+
+static double wall(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Erases the progress line on the terminal before anything else is shown. */
+static void progress_clear(run_state *rs)
+{
+    if (rs->drawn) {
+        fputs("\r\033[K", stderr);
+        fflush(stderr);
+        rs->drawn = 0;
+    }
+}
+
+/* Called by the trainer after every minibatch: on a terminal the line is
+ * redrawn at most 5 times a second, elsewhere a line is printed at most
+ * every 5 s (every minibatch with --progress always), so short runs print
+ * nothing and their stderr stays for errors. */
+static void on_progress(size_t done, size_t total, double loss, void *user)
+{
+    run_state *rs = user;
+    double t = wall();
+    if (done < rs->done0 || rs->t_epoch == 0) { /* a new epoch's pass, or a restarted one */
+        rs->t_epoch = t;
+        rs->done0 = done;
+        /* a terminal shows each epoch at once; elsewhere wait the interval */
+        if (rs->tty)
+            rs->t_shown = -INFINITY;
+        else if (rs->t_shown == 0)
+            rs->t_shown = t;
+        return;
+    }
+    double interval = rs->tty ? 0.2 : rs->progress == PROGRESS_ALWAYS ? 0 : 5;
+    if (t - rs->t_shown < interval)
+        return;
+    rs->t_shown = t;
+    double rate = (double)(done - rs->done0) / (t - rs->t_epoch > 1e-9 ? t - rs->t_epoch : 1e-9);
+    double eta = rate > 0 ? (double)(total - done) / rate : 0;
+    fprintf(stderr, "%sepoch %d: %5.1f%%  %.0f tokens/s  ETA %d:%02d  loss %.4f%s",
+            rs->tty ? "\r" : "", rs->cur_epoch, 100.0 * (double)done / (double)total, rate,
+            (int)(eta / 60), (int)fmod(eta, 60), loss, rs->tty ? "\033[K" : "\n");
+    fflush(stderr);
+    rs->drawn = rs->tty;
+}
+
+/* One line of --log: a JSON object (the numbers are finite: a report is
+ * only made for an epoch whose loss and perplexity are). */
+static void log_epoch(run_state *rs, const nglm_epoch_report *r)
+{
+    fprintf(rs->log, "{\"epoch\":%d,\"lr\":%.10g,\"train_loss\":%.10g,\"valid_ppl\":%.10g,"
+            "\"tokens_per_s\":%.10g,\"elapsed_s\":%.10g,\"features\":%zu,\"nonzero\":%zu,"
+            "\"best\":%s}\n", r->epoch, r->lr, r->train_loss, r->valid_ppl, r->tokens_per_s,
+            r->elapsed_s, r->features, r->nonzero, r->best ? "true" : "false");
+    if (fflush(rs->log) != 0 || ferror(rs->log))
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s: write error: %s", rs->o->log, strerror(errno));
+}
+
+static void plot_epochs(run_state *rs)
+{
+    nglm_error err;
+    if (nglm_plot_svg(rs->ppl, rs->n_epochs, rs->plot_ref, rs->plot_label, rs->o->plot, &err) != 0)
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+}
 
 static void on_epoch(const nglm_epoch_report *r, void *user)
 {
     run_state *rs = user;
+    progress_clear(rs);
+    rs->cur_epoch = r->epoch + 1;
+    rs->t_epoch = 0;
     if (!rs->o->quiet)
         print_epoch(r, NULL);
+    if (rs->log)
+        log_epoch(rs, r);
+    if (rs->o->plot) {
+        if (rs->n_epochs == rs->cap_epochs) {
+            rs->cap_epochs = rs->cap_epochs ? 2 * rs->cap_epochs : 32;
+            rs->ppl = realloc(rs->ppl, (size_t)rs->cap_epochs * sizeof *rs->ppl);
+            if (!rs->ppl)
+                nglm_cli_die(NGLM_EXIT_FAIL, "out of memory");
+        }
+        rs->ppl[rs->n_epochs++] = r->valid_ppl;
+        plot_epochs(rs);
+    }
     if (rs->o->stop_after && ++rs->epochs_this_run >= rs->o->stop_after && !stop_flag)
         stop_flag = -1;
 }
@@ -501,6 +637,11 @@ int main(int argc, char **argv)
     if (snprintf(ckpt, sizeof ckpt, "%s.ckpt", o.model) >= (int)sizeof ckpt)
         nglm_cli_die(NGLM_EXIT_USAGE, "--model: path too long");
     check_writable(o.model);
+    if (o.plot)
+        check_writable(o.plot);
+    FILE *log = NULL;
+    if (o.log && !(log = fopen(o.log, "w")))
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s: %s", o.log, strerror(errno));
     if (!o.no_checkpoint)
         check_writable(ckpt);
     if (o.resume && access(ckpt, F_OK) != 0)
@@ -604,8 +745,23 @@ int main(int argc, char **argv)
     }
 
     /* training, resumed from the checkpoint or from the start */
-    run_state rs = { &o, ckpt, 0, 0, 0, 0, 0, 0 };
+    run_state rs;
+    memset(&rs, 0, sizeof rs);
+    rs.o = &o;
+    rs.ckpt = ckpt;
+    rs.log = log;
+    rs.plot_ref = o.plot_ref;
+    rs.plot_label = o.plot_label;
+    if (isnan(rs.plot_ref) && o.default_corpus) {
+        rs.plot_ref = read_oracle(o.corpus_prefix);
+        rs.plot_label = "oracle";
+    }
+    rs.progress = o.progress;
+    rs.tty = o.progress != PROGRESS_NEVER && isatty(STDERR_FILENO);
+    rs.cur_epoch = 1;
     o.tr.on_epoch = on_epoch;
+    if (o.progress != PROGRESS_NEVER)
+        o.tr.on_progress = on_progress;
     o.tr.user = &rs;
     nglm_train_state resume_state;
     memset(&resume_state, 0, sizeof resume_state);
@@ -620,6 +776,7 @@ int main(int argc, char **argv)
         if (nglm_train_can_resume(&m, &train, &valid, &o.tr, &resume_state, &err) != 0)
             nglm_cli_die(NGLM_EXIT_FAIL, "cannot resume from %s: %s", ckpt, err.msg);
         o.tr.resume = &resume_state;
+        rs.cur_epoch = (int)resume_state.epoch;
         if (!o.quiet)
             printf("resuming from %s: epoch %u, sentence %llu of %llu\n", ckpt,
                    (unsigned)resume_state.epoch,
@@ -629,6 +786,10 @@ int main(int argc, char **argv)
     if (!o.no_checkpoint)
         catch_signals(1);
     int train_rc = nglm_train(&m, &train, &valid, &o.tr, &err);
+    progress_clear(&rs);
+    free(rs.ppl);
+    if (log && fclose(log) != 0)
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s: write error: %s", o.log, strerror(errno));
     if (!o.no_checkpoint)
         catch_signals(0);
     nglm_train_state_free(&resume_state);

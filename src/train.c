@@ -78,6 +78,7 @@ typedef struct trainer {
     double share;       /* B/T: the penalty a step carries */
     double t_start;     /* now() when training started, less earlier runs */
     double t_ckpt;      /* now() at the last checkpoint */
+    size_t done;        /* training tokens of the epoch so far (on_progress) */
 } trainer;
 
 /* What an epoch's pass over the sentences ended with, besides 0 and -1. */
@@ -174,7 +175,10 @@ static int train_step(trainer *tr, nglm_batch *b, size_t n_train, nglm_error *er
         }
     tr->s->loss += nglm_batch_backward(b);
     apply_batch(tr, b);
+    tr->done += b->n_tok;
     nglm_batch_clear(b);
+    if (tr->opt->on_progress)
+        tr->opt->on_progress(tr->done, n_train, tr->s->loss / (double)tr->done, tr->opt->user);
     return 0;
 }
 
@@ -207,6 +211,9 @@ static int run_epoch(trainer *tr, nglm_batch *b, const nglm_corpus *train, nglm_
 {
     nglm_train_state *s = tr->s;
     nglm_batch_clear(b);
+    tr->done = (size_t)s->tok; /* where the pass starts, for on_progress */
+    for (uint64_t i = 0; i < s->sent; i++)
+        tr->done += train->start[s->order[i] + 1] - train->start[s->order[i]];
     for (; s->sent < s->n_sents; s->sent++, s->tok = 0) {
         size_t len;
         const int32_t *sent = nglm_corpus_sentence(train, (size_t)s->order[s->sent], &len);
@@ -450,7 +457,7 @@ int nglm_train(nglm_model *m, const nglm_corpus *train, const nglm_corpus *valid
     st.last = calloc(nf, sizeof *st.last);
     st.avg = opt->average ? calloc(nf, sizeof *st.avg) : NULL;
     st.order = malloc((ns ? ns : 1) * sizeof *st.order);
-    trainer tr = {opt, &st, 0, now(), now()};
+    trainer tr = {opt, &st, 0, now(), now(), 0};
     nglm_batch b;
     int have_batch = 0, rc = -1;
     if (!st.theta || !st.best || !st.gsq || !st.last || !st.order || (opt->average && !st.avg)) {

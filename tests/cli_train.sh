@@ -183,4 +183,67 @@ expect 0 "no --train: the bundled corpus" "using the bundled corpus" \
     "$TR" --epochs 1 --threads 1 --model "$T/default.nglm"
 check "reports the test perplexity against the source's oracle" \
     grep -Eq "^test ppl [0-9.]+ vs the source's oracle ppl [0-9.]+ \([0-9.]+% above\)" "$T/out"
+# ---------------------------------------------------------------- monitoring
+# --log (JSON Lines), --plot (SVG) and progress on stderr: none of them
+# changes the model, and a short run that is not on a terminal prints no
+# progress (its stderr stays for the one error line).
+V="--valid $T/small.valid.txt --test $T/small.test.txt"
+"$TR" $SMALL $V --train "$TXT" --model "$T/mon.nglm" --log "$T/log.jsonl" \
+    --plot "$T/curve.svg" --plot-reference 141.2 --plot-label "KN 5-gram" >"$T/out" 2>"$T/err"
+check "--log and --plot: exit 0" test $? = 0
+check "--log and --plot do not change the model" cmp -s "$T/m.nglm" "$T/mon.nglm"
+check "a short run off a terminal prints no progress" test ! -s "$T/err"
+check "--log: one line per epoch" test "$(wc -l <"$T/log.jsonl")" = 2
+N='-?[0-9][0-9.]*(e[-+]?[0-9]+)?'
+J="^\{\"epoch\":[0-9]+,\"lr\":$N,\"train_loss\":$N,\"valid_ppl\":$N,\"tokens_per_s\":$N,"
+J="$J\"elapsed_s\":$N,\"features\":[0-9]+,\"nonzero\":[0-9]+,\"best\":(true|false)\}\$"
+check "--log: every line is a JSON object with every field" \
+    test -z "$(grep -Evn -- "$J" "$T/log.jsonl")"
+check "--log: epochs numbered 1..N" \
+    awk -F'[:,]' '$2 != NR { exit 1 }' "$T/log.jsonl"
+check "--log: the valid ppl of the epoch lines" \
+    test "$(sed 's/.*"valid_ppl":\([^,]*\),.*/\1/' "$T/log.jsonl" | awk '{printf "%.2f\n", $1}')" = \
+         "$(grep -E '^epoch ' "$T/out" | sed 's/.*valid ppl \([0-9.]*\).*/\1/')"
+check "--plot: one circle per epoch" test "$(grep -c '<circle' "$T/curve.svg")" = 2
+check "--plot: the best epoch is marked" test "$(grep -c 'class="best"' "$T/curve.svg")" = 1
+check "--plot: the reference line and its label" \
+    sh -c "grep -q 'class=\"reference\"' '$T/curve.svg' && grep -q 'KN 5-gram 141.2' '$T/curve.svg'"
+check "--plot: an svg element that is closed" \
+    sh -c "grep -q '^<svg ' '$T/curve.svg' && tail -1 '$T/curve.svg' | grep -q '^</svg>\$'"
+if command -v xmllint >/dev/null 2>&1; then
+    check "--plot: well-formed XML (xmllint)" xmllint --noout "$T/curve.svg"
+fi
+"$TR" $SMALL --quiet --train "$TXT" --model "$T/np.nglm" --plot "$T/np.svg" >/dev/null
+check "--plot without a reference draws none" \
+    sh -c "! grep -q 'class=\"reference\"' '$T/np.svg'"
+"$TR" $SMALL $V --quiet --train "$TXT" --model "$T/pa.nglm" --progress always \
+    >/dev/null 2>"$T/err"
+check "--progress always: progress lines on stderr" \
+    grep -Eq '^epoch 1: +[0-9.]+%  [0-9]+ tokens/s  ETA [0-9]+:[0-9]{2}  loss [0-9.]+$' "$T/err"
+check "--progress always: only progress lines" \
+    test -z "$(grep -Ev '^epoch [0-9]+: ' "$T/err")"
+check "--progress always does not change the model" cmp -s "$T/m.nglm" "$T/pa.nglm"
+if command -v script >/dev/null 2>&1 && script --version 2>/dev/null | grep -q util-linux; then
+    script -q -e -c "'$TR' $SMALL --train '$TXT' --model '$T/tty.nglm' >/dev/null" \
+        /dev/null >"$T/tty" 2>&1 </dev/null
+    CR=$(printf '\r')
+    check "on a terminal: a progress line redrawn with CR" grep -Eq "${CR}epoch 1: +[0-9.]+%" "$T/tty"
+    script -q -e -c "'$TR' $SMALL --quiet --train '$TXT' --model '$T/tty.nglm' >/dev/null" \
+        /dev/null >"$T/tty" 2>&1 </dev/null
+    check "on a terminal: --quiet shows no progress" test -z "$(grep 'tokens/s' "$T/tty")"
+fi
+expect_error "--progress bogus" "--progress: 'bogus' is not auto, always or never" \
+    "$TR" $SMALL --train "$TXT" --model "$T/x.nglm" --progress bogus
+expect_error "--log in a missing directory" "nodir/l\.jsonl: No such file" \
+    "$TR" $SMALL --quiet --train "$TXT" --model "$T/x.nglm" --log "$T/nodir/l.jsonl"
+expect_error "--plot in a missing directory" "nodir/c\.svg: cannot create" \
+    "$TR" $SMALL --quiet --train "$TXT" --model "$T/x.nglm" --plot "$T/nodir/c.svg"
+expect_error "--plot a directory" "dir: is a directory" \
+    "$TR" $SMALL --quiet --train "$TXT" --model "$T/x.nglm" --plot "$T/dir"
+if [ -w /dev/full ]; then
+    expect_error "--log /dev/full" "/dev/full: write error" \
+        "$TR" $SMALL --quiet --train "$TXT" --model "$T/x.nglm" --log /dev/full
+fi
+expect_error "--plot-reference nan" "--plot-reference: 'nan' is not a finite number" \
+    "$TR" $SMALL --train "$TXT" --model "$T/x.nglm" --plot-reference nan
 finish

@@ -115,6 +115,10 @@ typedef struct nglm_train_options {
     double min_gain;        /* relative validation gain below which the rate is halved, then training stops */
     /* called after every epoch (may be NULL) */
     void (*on_epoch)(const nglm_epoch_report *r, void *user);
+    /* called after every minibatch (may be NULL): done of the epoch's total
+     * training tokens, and the mean loss per token of the epoch so far; it
+     * is called often, so it should rate-limit whatever it prints */
+    void (*on_progress)(size_t done, size_t total, double mean_loss, void *user);
     void *user;
     /* if non-NULL and set non-zero (e.g. by a signal handler or on_epoch),
      * training stops at the next minibatch boundary (after on_epoch, if it
