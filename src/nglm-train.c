@@ -74,6 +74,9 @@ static void usage(FILE *fp)
         "  --features LIST     feature templates: ngram, skip2, skip3, ...\n"
         "                      (default ngram,skip2,skip3; ngram alone exports to ARPA)\n"
         "  --skip-cutoff N     minimum count of a skip-gram feature (default 2)\n"
+        "  --max-memory SIZE   fit the model in SIZE (K, M, G): raise the cutoffs of\n"
+        "                      the longest n-grams (and skip-grams) until it fits,\n"
+        "                      or fail saying what would fit (default: no limit)\n"
         "Training:\n"
         "  --epochs N          at most N epochs (default 20)\n"
         "  --l1 X              l1 penalty (default 0.5)\n"
@@ -123,6 +126,7 @@ typedef struct options {
     uint32_t cutoff[NGLM_MAX_ORDER + 1];
     int n_skip, skip_dist[NGLM_MAX_SKIP];
     uint32_t skip_cutoff;
+    uint64_t max_memory;        /* 0: no limit */
     int quiet;
     const char *log, *plot, *plot_label;
     double plot_ref;            /* NAN: none given */
@@ -203,7 +207,7 @@ static void parse_args(int argc, char **argv, options *o)
            O_TOK, O_LOWER, O_REPL, O_ORDER, O_CUT, O_EPOCHS, O_L1, O_L2, O_LR, O_OPT,
            O_BATCH, O_THREADS, O_SEED, O_QUIET, O_HELP, O_VERSION, O_AVG, O_ADAINIT, O_FEAT, O_SKIPCUT, O_MINGAIN,
            O_RESUME, O_CKPTMIN, O_NOCKPT, O_STOPAFTER, O_LOG, O_PLOT, O_PLOTREF, O_PLOTLABEL,
-           O_PROGRESS };
+           O_PROGRESS, O_MAXMEM };
     static const struct option longopts[] = {
         {"train", 1, 0, O_TRAIN}, {"valid", 1, 0, O_VALID}, {"test", 1, 0, O_TEST},
         {"model", 1, 0, O_MODEL}, {"vocab", 1, 0, O_VOCAB}, {"write-vocab", 1, 0, O_WVOCAB},
@@ -213,7 +217,7 @@ static void parse_args(int argc, char **argv, options *o)
         {"cutoffs", 1, 0, O_CUT}, {"epochs", 1, 0, O_EPOCHS}, {"l1", 1, 0, O_L1},
         {"l2", 1, 0, O_L2}, {"lr", 1, 0, O_LR}, {"optimizer", 1, 0, O_OPT},
         {"batch", 1, 0, O_BATCH}, {"threads", 1, 0, O_THREADS}, {"seed", 1, 0, O_SEED},
-        {"features", 1, 0, O_FEAT}, {"min-gain", 1, 0, O_MINGAIN}, {"skip-cutoff", 1, 0, O_SKIPCUT},
+        {"features", 1, 0, O_FEAT}, {"max-memory", 1, 0, O_MAXMEM}, {"min-gain", 1, 0, O_MINGAIN}, {"skip-cutoff", 1, 0, O_SKIPCUT},
         {"resume", 0, 0, O_RESUME}, {"checkpoint-minutes", 1, 0, O_CKPTMIN},
         {"no-checkpoint", 0, 0, O_NOCKPT}, {"stop-after", 1, 0, O_STOPAFTER},
         {"log", 1, 0, O_LOG}, {"plot", 1, 0, O_PLOT}, {"plot-reference", 1, 0, O_PLOTREF},
@@ -292,6 +296,7 @@ static void parse_args(int argc, char **argv, options *o)
         case O_STOPAFTER: o->stop_after = (int)nglm_cli_long("--stop-after", optarg, 1, 100000); break;
         case O_AVG: o->tr.average = 1; break;
         case O_FEAT: parse_features(optarg, o); break;
+        case O_MAXMEM: o->max_memory = nglm_cli_size("--max-memory", optarg); break;
         case O_MINGAIN: o->tr.min_gain = nglm_cli_double("--min-gain", optarg, 0, 1); break;
         case O_SKIPCUT: o->skip_cutoff = (uint32_t)nglm_cli_long("--skip-cutoff", optarg, 1, UINT32_MAX); break;
         case O_ADAINIT: o->tr.ada_init = nglm_cli_double("--ada-init", optarg, 0, 1e9); break;
@@ -625,6 +630,90 @@ static double read_oracle(const char *prefix)
     return found;
 }
 
+static void build_once(nglm_features *F, const nglm_corpus *train, int32_t V,
+                       const options *o, const uint32_t *cutoff, uint32_t skip_cutoff)
+{
+    nglm_error err;
+    if (nglm_features_build(F, train, V, o->order, cutoff, o->tr.threads, &err) != 0 ||
+        (o->n_skip > 0 && nglm_features_add_skips(F, train, o->n_skip, o->skip_dist,
+                                                  skip_cutoff, &err) != 0))
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+}
+
+/* "512 KB", "3.4 MB" */
+static const char *mem_str(double bytes, char *buf, size_t n)
+{
+    if (bytes < 1048576.0)
+        snprintf(buf, n, "%.0f KB", bytes / 1024.0);
+    else
+        snprintf(buf, n, "%.1f MB", bytes / 1048576.0);
+    return buf;
+}
+
+/* "2,2,3" for the 2-gram.. cutoffs */
+static const char *cutoff_list(const uint32_t *cutoff, int order, char *buf, size_t n)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int k = 2; k <= order && len + 12 < n; k++)
+        len += (size_t)snprintf(buf + len, n - len, "%s%u", k > 2 ? "," : "", cutoff[k]);
+    return buf;
+}
+
+/* The feature index, within --max-memory if one is given: the cutoffs of
+ * the longest orders are raised step by step (each level 1 → 2 → 3 → 5 →
+ * 8 ... reached by the longest order first, keeping the list
+ * non-decreasing), the skip-gram cutoff with the longest order's, until the
+ * estimate of nglm_train_memory (index and training state) fits. */
+static void build_features(nglm_features *F, const nglm_corpus *train, int32_t V, options *o)
+{
+    build_once(F, train, V, o, o->cutoff, o->skip_cutoff);
+    if (!o->max_memory)
+        return;
+    size_t need = nglm_train_memory(F, &o->tr), first = need;
+    uint32_t cut[NGLM_MAX_ORDER + 1];
+    memcpy(cut, o->cutoff, sizeof cut);
+    uint32_t skip_cut = o->skip_cutoff;
+    char list[128];
+    for (int round = 0; need > o->max_memory && round < 64 && o->order > 1; round++) {
+        /* (1,1,1,1) → (1,1,1,2) → (1,1,2,2) → ... → (2,2,2,2) → (2,2,2,3):
+         * widen the plateau of the largest cutoff down to the 2-grams, then
+         * raise the longest order again */
+        uint32_t top = cut[o->order];
+        int k = o->order;
+        while (k > 2 && cut[k - 1] == top)
+            k--;
+        if (k > 2 || cut[2] != top) {
+            cut[k - (cut[k] == top ? 1 : 0)] = top;
+        } else {
+            uint32_t next = top + (top + 1) / 2;
+            for (int j = o->order; j <= NGLM_MAX_ORDER; j++)
+                cut[j] = next;
+        }
+        if (skip_cut < cut[o->order])
+            skip_cut = cut[o->order];
+        nglm_features_free(F);
+        build_once(F, train, V, o, cut, skip_cut);
+        need = nglm_train_memory(F, &o->tr);
+    }
+    char a[32], b[32], c[32];
+    if (need > o->max_memory)
+        nglm_cli_die(NGLM_EXIT_FAIL,
+                     "--max-memory %s: the model needs %s even with --cutoffs %s; "
+                     "give at least that much, or lower --order or --max-vocab",
+                     mem_str((double)o->max_memory, a, sizeof a), mem_str((double)need, b, sizeof b),
+                     cutoff_list(cut, o->order, list, sizeof list));
+    if (memcmp(cut, o->cutoff, sizeof cut) != 0) {
+        memcpy(o->cutoff, cut, sizeof cut);
+        o->skip_cutoff = skip_cut;
+        if (!o->quiet)
+            printf("max-memory: %s would not fit in %s: using --cutoffs %s --skip-cutoff %u (%s)\n",
+                   mem_str((double)first, a, sizeof a), mem_str((double)o->max_memory, b, sizeof b),
+                   cutoff_list(cut, o->order, list, sizeof list), skip_cut,
+                   mem_str((double)need, c, sizeof c));
+    }
+}
+
 int main(int argc, char **argv)
 {
     nglm_cli_set_prog(argv[0]);
@@ -722,10 +811,7 @@ int main(int argc, char **argv)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
 
     /* features */
-    if (nglm_features_build(&m.feat, &train, V, o.order, o.cutoff, o.tr.threads, &err) != 0 ||
-        (o.n_skip > 0 && nglm_features_add_skips(&m.feat, &train, o.n_skip, o.skip_dist,
-                                                 o.skip_cutoff, &err) != 0))
-        nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+    build_features(&m.feat, &train, V, &o);
     if (!o.quiet) {
         printf("features: %zu (", m.feat.n_feat);
         for (int k = 0; k < o.order; k++) {

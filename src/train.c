@@ -625,3 +625,12 @@ int nglm_train_objective(const nglm_model *m, const nglm_corpus *c, double l1, d
     nglm_batch_free(&b);
     return 0;
 }
+
+size_t nglm_train_memory(const nglm_features *F, const nglm_train_options *opt)
+{
+    /* theta, best, gsq, es, grad (f64) + last (u32), + avg if averaging */
+    size_t per_feat = 5 * sizeof(double) + sizeof(uint32_t) + (opt->average ? sizeof(double) : 0);
+    size_t per_ctx = sizeof(int32_t); /* the batch's slot table */
+    return nglm_features_bytes(F) + F->n_feat * per_feat + F->n_ctx * per_ctx +
+           (size_t)F->V * sizeof(int64_t) * (size_t)(opt->threads > 0 ? opt->threads : 1);
+}

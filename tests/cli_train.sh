@@ -246,4 +246,17 @@ if [ -w /dev/full ]; then
 fi
 expect_error "--plot-reference nan" "--plot-reference: 'nan' is not a finite number" \
     "$TR" $SMALL --train "$TXT" --model "$T/x.nglm" --plot-reference nan
+# --max-memory: the cutoffs rise until the estimate fits, or a clear refusal
+MM="--order 3 --epochs 1 --threads 1 --train $TXT"
+expect 0 "--max-memory with room to spare" '' "$TR" $MM --max-memory 1G --model "$T/mm1.nglm"
+check "no pruning note when it fits" sh -c "! grep -q '^max-memory:' '$T/out'"
+f1=$(sed -n 's/^features: \([0-9]*\) .*/\1/p' "$T/out")
+expect 0 "--max-memory 300K raises the cutoffs" "^max-memory: .* would not fit in 300 KB: using --cutoffs " \
+    "$TR" $MM --max-memory 300K --model "$T/mm2.nglm"
+f2=$(sed -n 's/^features: \([0-9]*\) .*/\1/p' "$T/out")
+check "fewer features within the budget ($f2 < $f1)" test "$f2" -lt "$f1"
+expect_error "--max-memory too small for anything" "--max-memory 1 KB: the model needs .* give at least that much" \
+    "$TR" $MM --max-memory 1K --model "$T/mm3.nglm"
+check "no model written when it cannot fit" test ! -e "$T/mm3.nglm"
+expect_error "--max-memory not a size" "--max-memory: 'lots' is not a size" "$TR" $MM --max-memory lots
 finish

@@ -169,6 +169,12 @@ void nglm_train_state_free(nglm_train_state *s);
 int nglm_train_objective(const nglm_model *m, const nglm_corpus *c, double l1, double l2,
                          int threads, double *J, double *grad, nglm_error *err);
 
+/* Estimated peak bytes of training with index F and options opt: the index
+ * itself plus the per-weight state (weights, best weights, AdaGrad sums,
+ * step stamps, the batch's scores and gradients, averages if asked) and the
+ * per-context batch tables.  Used by --max-memory. */
+size_t nglm_train_memory(const nglm_features *F, const nglm_train_options *opt);
+
 #ifdef __cplusplus
 }
 #endif
