@@ -93,6 +93,19 @@ expect_error "a text file as the model" "small\.test\.txt: not an nglm model fil
 check "a bad model exits 1" test $? = 1
 head -c 5000 "$M" >"$T/trunc.nglm"
 expect_error "a truncated model" "trunc\.nglm: .*truncated" "$E" --model "$T/trunc.nglm" "$TEST"
+# a model from a newer format version (the u32 after the 8-byte magic) and
+# one with a damaged byte (the CRC-32 no longer matches)
+cp "$M" "$T/newer.nglm"
+printf '\011\000\000\000' | dd of="$T/newer.nglm" bs=1 seek=8 conv=notrunc 2>/dev/null
+expect_error "a model from a newer format version" "newer.nglm: model format version 9 is newer" \
+    "$E" --model "$T/newer.nglm" "$TEST"
+cp "$M" "$T/crc.nglm"
+size=$(wc -c <"$M")
+byte=$(od -An -tu1 -j $((size / 2)) -N1 "$M" | tr -d ' ')
+printf "\\$(printf '%03o' $((255 - byte)))" | dd of="$T/crc.nglm" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+check "the damaged copy differs" sh -c "! cmp -s '$M' '$T/crc.nglm'"
+expect_error "a model whose checksum does not match" "crc.nglm: checksum mismatch" \
+    "$E" --model "$T/crc.nglm" "$TEST"
 head -c 16 "$M" >"$T/head.nglm"
 expect_error "only the model's first bytes" "head\.nglm: " "$E" --model "$T/head.nglm" "$TEST"
 : >"$T/empty.nglm"
