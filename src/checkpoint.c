@@ -51,25 +51,9 @@ static uint64_t ck_file_size(uint64_t nf, uint64_t ns, int avg)
 
 /* ------------------------------------------------------------------ writing */
 
-typedef struct ck_writer {
-    FILE *fp;
-    uLong crc;
-    uint64_t pos;
-    int errnum; /* errno of the first failed write, 0 if none */
-} ck_writer;
+typedef nglm_io_writer ck_writer;
 
-static void wr_bytes(ck_writer *w, const void *p, size_t n)
-{
-    if (w->errnum || n == 0)
-        return;
-    errno = 0;
-    if (fwrite(p, 1, n, w->fp) != n) {
-        w->errnum = errno ? errno : EIO;
-        return;
-    }
-    w->crc = nglm_io_crc(w->crc, p, n);
-    w->pos += n;
-}
+static void wr_bytes(ck_writer *w, const void *p, size_t n) { nglm_io_write(w, p, n); }
 
 static void wr_u32(ck_writer *w, uint32_t x) { wr_bytes(w, &x, sizeof x); }
 static void wr_u64(ck_writer *w, uint64_t x) { wr_bytes(w, &x, sizeof x); }
@@ -138,7 +122,8 @@ int nglm_checkpoint_save(const nglm_train_state *s, const char *path, nglm_error
     nglm_atomic at;
     if (nglm_atomic_open(&at, path, err) != 0)
         return -1;
-    ck_writer w = { at.fp, crc32(0L, Z_NULL, 0), 0, 0 };
+    ck_writer w;
+    nglm_io_writer_init(&w, at.fp);
     ck_write(&w, s);
     if (w.errnum)
         return nglm_atomic_fail(&at, w.errnum, err);
@@ -259,20 +244,10 @@ static int ck_check_scalars(const nglm_train_state *s, int has_avg, nglm_error *
 int nglm_checkpoint_load(nglm_train_state *s, const char *path, nglm_error *err)
 {
     memset(s, 0, sizeof *s);
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    size_t file_size;
+    int fd = nglm_io_open_regular(path, &file_size, err);
     if (fd < 0)
-        return nglm_error_errno(err, errno, "%s", path);
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        return nglm_error_errno(err, e, "%s", path);
-    }
-    if (!S_ISREG(st.st_mode)) {
-        close(fd);
-        return nglm_error_set(err, "%s: %s", path,
-                              S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
-    }
+        return -1;
     FILE *fp = fdopen(fd, "rb");
     if (!fp) {
         int e = errno;
@@ -293,7 +268,7 @@ int nglm_checkpoint_load(nglm_train_state *s, const char *path, nglm_error *err)
         nglm_error_set(err, "file is truncated");
         goto fail;
     }
-    if (ck_parse_head(head, (uint64_t)st.st_size, &t, &has_avg, &crc, err) != 0)
+    if (ck_parse_head(head, (uint64_t)file_size, &t, &has_avg, &crc, err) != 0)
         goto fail;
     size_t nf = (size_t)t.n_feat, ns = (size_t)t.n_sents;
     t.theta = malloc(nf * sizeof *t.theta);

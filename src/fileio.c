@@ -27,6 +27,51 @@ uint32_t nglm_io_crc(uint32_t crc, const void *p, size_t n)
     return (uint32_t)c;
 }
 
+void nglm_io_writer_init(nglm_io_writer *w, FILE *fp)
+{
+    w->fp = fp;
+    w->crc = (uint32_t)crc32(0L, Z_NULL, 0);
+    w->pos = 0;
+    w->errnum = 0;
+}
+
+void nglm_io_write(nglm_io_writer *w, const void *p, size_t n)
+{
+    if (w->errnum || n == 0)
+        return;
+    errno = 0;
+    if (fwrite(p, 1, n, w->fp) != n) {
+        w->errnum = errno ? errno : EIO;
+        return;
+    }
+    w->crc = nglm_io_crc(w->crc, p, n);
+    w->pos += n;
+}
+
+int nglm_io_open_regular(const char *path, size_t *size, nglm_error *err)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return nglm_error_errno(err, errno, "%s", path);
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return nglm_error_errno(err, e, "%s", path);
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return nglm_error_set(err, "%s: %s", path,
+                              S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
+    }
+    if ((uint64_t)st.st_size > SIZE_MAX - 1) {
+        close(fd);
+        return nglm_error_set(err, "%s: file too large", path);
+    }
+    *size = (size_t)st.st_size;
+    return fd;
+}
+
 int nglm_atomic_open(nglm_atomic *a, const char *path, nglm_error *err)
 {
     memset(a, 0, sizeof *a);

@@ -45,4 +45,22 @@ int nglm_atomic_fail(nglm_atomic *a, int errnum, nglm_error *err);
 /* zlib's crc32 over n bytes (zlib takes at most a uInt per call). */
 uint32_t nglm_io_crc(uint32_t crc, const void *p, size_t n);
 
+/* A writer that keeps the CRC-32 and the offset of what it wrote, and the
+ * errno of its first failed write (later writes are skipped), so a file
+ * format's writer is straight-line code checked once at the end. */
+typedef struct nglm_io_writer {
+    FILE *fp;
+    uint32_t crc;
+    uint64_t pos;
+    int errnum; /* 0 while every write succeeded */
+} nglm_io_writer;
+
+void nglm_io_writer_init(nglm_io_writer *w, FILE *fp);
+void nglm_io_write(nglm_io_writer *w, const void *p, size_t n);
+
+/* Opens path for reading without blocking on a FIFO and checks that it is
+ * a regular file ("is a directory", "not a regular file" otherwise);
+ * returns the descriptor and sets *size, or returns -1. */
+int nglm_io_open_regular(const char *path, size_t *size, nglm_error *err);
+
 #endif

@@ -61,25 +61,9 @@ static uint64_t mf_align8(uint64_t x) { return (x + 7) & ~(uint64_t)7; }
 
 /* ------------------------------------------------------------------ writing */
 
-typedef struct mf_writer {
-    FILE *fp;
-    uLong crc;
-    uint64_t pos;
-    int errnum; /* errno of the first failed write, 0 if none */
-} mf_writer;
+typedef nglm_io_writer mf_writer;
 
-static void wr_bytes(mf_writer *w, const void *p, size_t n)
-{
-    if (w->errnum || n == 0)
-        return;
-    errno = 0;
-    if (fwrite(p, 1, n, w->fp) != n) {
-        w->errnum = errno ? errno : EIO;
-        return;
-    }
-    w->crc = nglm_io_crc(w->crc, p, n);
-    w->pos += n;
-}
+static void wr_bytes(mf_writer *w, const void *p, size_t n) { nglm_io_write(w, p, n); }
 
 static void wr_u32(mf_writer *w, uint32_t x) { wr_bytes(w, &x, sizeof x); }
 static void wr_i32(mf_writer *w, int32_t x) { wr_bytes(w, &x, sizeof x); }
@@ -243,7 +227,8 @@ int nglm_model_save(const nglm_model *m, const char *path, nglm_error *err)
     nglm_atomic at;
     if (nglm_atomic_open(&at, path, err) != 0)
         return -1;
-    mf_writer w = { at.fp, crc32(0L, Z_NULL, 0), 0, 0 };
+    mf_writer w;
+    nglm_io_writer_init(&w, at.fp);
     mf_write(&w, m);
     if (w.errnum)
         return nglm_atomic_fail(&at, w.errnum, err);
@@ -571,37 +556,12 @@ static int mf_parse(nglm_model *m, unsigned char *buf, size_t size, nglm_error *
     return 0;
 }
 
-/* Opens path for reading without blocking on a FIFO and checks that it is
- * a regular file; returns the descriptor and its size, or -1. */
-static int mf_open(const char *path, size_t *size, nglm_error *err)
-{
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0)
-        return nglm_error_errno(err, errno, "%s", path);
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        return nglm_error_errno(err, e, "%s", path);
-    }
-    if (!S_ISREG(st.st_mode)) {
-        close(fd);
-        return nglm_error_set(err, "%s: %s", path,
-                              S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
-    }
-    if ((uint64_t)st.st_size > SIZE_MAX - 1) {
-        close(fd);
-        return nglm_error_set(err, "%s: file too large", path);
-    }
-    *size = (size_t)st.st_size;
-    return fd;
-}
 
 int nglm_model_load(nglm_model *m, const char *path, nglm_error *err)
 {
     memset(m, 0, sizeof *m);
     size_t size;
-    int fd = mf_open(path, &size, err);
+    int fd = nglm_io_open_regular(path, &size, err);
     if (fd < 0)
         return -1;
     FILE *fp = fdopen(fd, "rb");
@@ -639,7 +599,7 @@ int nglm_model_load(nglm_model *m, const char *path, nglm_error *err)
 int nglm_model_file_is_native(const char *path)
 {
     size_t size, n = strlen(NGLM_MODEL_MAGIC);
-    int fd = mf_open(path, &size, NULL);
+    int fd = nglm_io_open_regular(path, &size, NULL);
     if (fd < 0)
         return 0;
     char head[16];
