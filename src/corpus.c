@@ -12,6 +12,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* Capacities of the arrays of a corpus being built. */
 typedef struct corpus_builder {
@@ -142,7 +143,11 @@ void nglm_corpus_free(nglm_corpus *c)
 {
     if (!c)
         return;
-    free(c->ids);
-    free(c->start);
+    if (c->map) {
+        munmap(c->map, c->map_len);
+    } else {
+        free(c->ids);
+        free(c->start);
+    }
     memset(c, 0, sizeof *c);
 }

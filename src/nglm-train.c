@@ -39,6 +39,7 @@
 #include "nglm/corpus.h"
 #include "nglm/eval.h"
 #include "nglm/features.h"
+#include "nglm/idcache.h"
 #include "nglm/model.h"
 #include "nglm/modelfile.h"
 #include "nglm/plot.h"
@@ -68,6 +69,9 @@ static void usage(FILE *fp)
         "  --tokenize MODE     space (default), word or char\n"
         "  --lowercase         fold case\n"
         "  --replace-invalid   replace invalid UTF-8 with U+FFFD instead of failing\n"
+        "  --cache DIR         keep the vocabulary and the texts' id streams in DIR\n"
+        "                      (created if missing) and map them on later runs\n"
+        "                      instead of reading the texts again\n"
         "Model:\n"
         "  --order N           n-gram order, 1..%d (default %d)\n"
         "  --cutoffs LIST      minimum counts of 2-grams,3-grams,... (default 1,1,...)\n"
@@ -119,6 +123,7 @@ static void usage(FILE *fp)
 
 typedef struct options {
     const char *train, *valid, *test, *model, *vocab, *write_vocab;
+    const char *cache;          /* --cache DIR, or NULL */
     nglm_tok_options tok;
     uint64_t min_count;
     size_t max_vocab;
@@ -207,7 +212,7 @@ static void parse_args(int argc, char **argv, options *o)
            O_TOK, O_LOWER, O_REPL, O_ORDER, O_CUT, O_EPOCHS, O_L1, O_L2, O_LR, O_OPT,
            O_BATCH, O_THREADS, O_SEED, O_QUIET, O_HELP, O_VERSION, O_AVG, O_ADAINIT, O_FEAT, O_SKIPCUT, O_MINGAIN,
            O_RESUME, O_CKPTMIN, O_NOCKPT, O_STOPAFTER, O_LOG, O_PLOT, O_PLOTREF, O_PLOTLABEL,
-           O_PROGRESS, O_MAXMEM };
+           O_PROGRESS, O_MAXMEM, O_CACHE };
     static const struct option longopts[] = {
         {"train", 1, 0, O_TRAIN}, {"valid", 1, 0, O_VALID}, {"test", 1, 0, O_TEST},
         {"model", 1, 0, O_MODEL}, {"vocab", 1, 0, O_VOCAB}, {"write-vocab", 1, 0, O_WVOCAB},
@@ -222,6 +227,7 @@ static void parse_args(int argc, char **argv, options *o)
         {"no-checkpoint", 0, 0, O_NOCKPT}, {"stop-after", 1, 0, O_STOPAFTER},
         {"log", 1, 0, O_LOG}, {"plot", 1, 0, O_PLOT}, {"plot-reference", 1, 0, O_PLOTREF},
         {"plot-label", 1, 0, O_PLOTLABEL}, {"progress", 1, 0, O_PROGRESS},
+        {"cache", 1, 0, O_CACHE},
         {"average", 0, 0, O_AVG}, {"ada-init", 1, 0, O_ADAINIT}, {"quiet", 0, 0, O_QUIET}, {"help", 0, 0, O_HELP}, {"version", 0, 0, O_VERSION},
         {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
@@ -249,6 +255,7 @@ static void parse_args(int argc, char **argv, options *o)
         case O_TEST: o->test = optarg; break;
         case O_MODEL: o->model = optarg; break;
         case O_VOCAB: o->vocab = optarg; break;
+        case O_CACHE: o->cache = optarg; break;
         case O_WVOCAB: o->write_vocab = optarg; break;
         case O_MINC: o->min_count = (uint64_t)nglm_cli_long("--min-count", optarg, 1, INT64_MAX); break;
         case O_MAXV: o->max_vocab = (size_t)nglm_cli_long("--max-vocab", optarg, NGLM_NUM_SPECIAL + 1, INT32_MAX); break;
@@ -383,16 +390,67 @@ static void hold_out(nglm_corpus *train, nglm_corpus *valid, uint64_t seed)
     *valid = v2;
 }
 
+/* Reads a text's id stream, or with --cache maps it from the cache (and
+ * fills the cache the first time). */
 static void read_corpus(nglm_corpus *c, const char *path, const options *o,
                         const nglm_vocab *v, const char *what)
 {
     nglm_error err;
-    if (nglm_corpus_read(c, path, &o->tok, v, &err) != 0)
+    int hit = 0;
+    if (o->cache && strcmp(path, "-") != 0) {
+        if (nglm_idcache_corpus(c, o->cache, path, &o->tok, v, &hit, &err) != 0)
+            nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+        if (hit < 0)
+            nglm_cli_warn("warning: cache: %s; read the text again and replaced it", err.msg);
+    } else if (nglm_corpus_read(c, path, &o->tok, v, &err) != 0) {
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+    }
     if (!o->quiet)
-        printf("%s %s: %zu sentences, %llu words, %llu OOVs, %zu tokens\n", what, path,
+        printf("%s %s: %zu sentences, %llu words, %llu OOVs, %zu tokens%s\n", what, path,
                c->n_sents, (unsigned long long)c->n_words, (unsigned long long)c->n_oov,
-               c->n_tokens);
+               c->n_tokens, !o->cache || strcmp(path, "-") == 0 ? ""
+                            : hit > 0 ? " (mapped from the cache)" : " (cached)");
+}
+
+/* --cache DIR: creates DIR if it does not exist. */
+static void open_cache(const char *dir)
+{
+    struct stat st;
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+        nglm_cli_die(NGLM_EXIT_FAIL, "--cache %s: %s", dir, strerror(errno));
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        nglm_cli_die(NGLM_EXIT_FAIL, "--cache %s: not a directory", dir);
+    if (access(dir, W_OK | X_OK) != 0)
+        nglm_cli_die(NGLM_EXIT_FAIL, "--cache %s: %s", dir, strerror(errno));
+}
+
+/* The vocabulary counted from the training text and finalized; with
+ * --cache, loaded from the cache when the same text and options made one. */
+static nglm_vocab *count_vocab(const options *o)
+{
+    nglm_error err;
+    char path[4200 + 64];
+    if (o->cache) {
+        if (nglm_idcache_vocab_path(path, sizeof path, o->cache, o->train, &o->tok,
+                                    o->min_count, o->max_vocab, &err) != 0)
+            nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+        if (access(path, F_OK) == 0) {
+            nglm_vocab *v = nglm_vocab_load(path, &err);
+            if (v) {
+                if (!o->quiet)
+                    printf("vocabulary: from the cache %s\n", path);
+                return v;
+            }
+            nglm_cli_warn("warning: cache: %s; counting again", err.msg);
+        }
+    }
+    nglm_vocab *v = nglm_vocab_new();
+    if (!v || nglm_vocab_count_file(v, o->train, &o->tok, NULL, &err) != 0 ||
+        nglm_vocab_finalize(v, o->min_count, o->max_vocab, &err) != 0)
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s", v ? err.msg : "out of memory");
+    if (o->cache && nglm_idcache_save_vocab(v, path, &err) != 0)
+        nglm_cli_die(NGLM_EXIT_FAIL, "cache: %s", err.msg);
+    return v;
 }
 
 static void print_epoch(const nglm_epoch_report *r, void *user)
@@ -728,6 +786,8 @@ int main(int argc, char **argv)
     check_writable(o.model);
     if (o.plot)
         check_writable(o.plot);
+    if (o.cache)
+        open_cache(o.cache);
     FILE *log = NULL;
     if (o.log && !(log = fopen(o.log, "w")))
         nglm_cli_die(NGLM_EXIT_FAIL, "%s: %s", o.log, strerror(errno));
@@ -779,10 +839,7 @@ int main(int argc, char **argv)
         if (stat(o.train, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
             nglm_cli_die(NGLM_EXIT_USAGE, "--train %s is not a regular file: it needs --vocab, "
                          "the text is read twice", o.train);
-        m.vocab = nglm_vocab_new();
-        if (!m.vocab || nglm_vocab_count_file(m.vocab, o.train, &o.tok, NULL, &err) != 0 ||
-            nglm_vocab_finalize(m.vocab, o.min_count, o.max_vocab, &err) != 0)
-            nglm_cli_die(NGLM_EXIT_FAIL, "%s", m.vocab ? err.msg : "out of memory");
+        m.vocab = count_vocab(&o);
     }
     if (o.write_vocab && nglm_vocab_save(m.vocab, o.write_vocab, &err) != 0)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
@@ -807,8 +864,8 @@ int main(int argc, char **argv)
     }
     /* read now so that a bad test text fails before the model file is written */
     nglm_corpus test;
-    if (o.test && nglm_corpus_read(&test, o.test, &o.tok, m.vocab, &err) != 0)
-        nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+    if (o.test)
+        read_corpus(&test, o.test, &o, m.vocab, "test");
 
     /* features */
     build_features(&m.feat, &train, V, &o);

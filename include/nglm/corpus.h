@@ -33,6 +33,9 @@ typedef struct nglm_corpus {
     size_t n_sents;
     uint64_t n_words;  /* tokens excluding </s> */
     uint64_t n_oov;    /* words not in the vocabulary (mapped to <unk>) */
+    void *map;         /* non-NULL: ids and start point into this read-only
+                        * mapping of an id-stream cache file (nglm/idcache.h) */
+    size_t map_len;
 } nglm_corpus;
 
 /* Reads path into c (c's previous content is not freed).  v must be
