@@ -10,6 +10,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 static const char *prog_name = "nglm";
 
@@ -89,4 +91,89 @@ uint64_t nglm_cli_size(const char *opt, const char *s)
     if (*end != '\0' || (mult > 1 && v > UINT64_MAX / mult))
         nglm_cli_die(NGLM_EXIT_USAGE, "%s: '%s' is not a size (use K, M or G)", opt, s);
     return (uint64_t)v * mult;
+}
+
+/* ---------------------------------------------------------------- progress lines */
+
+int nglm_cli_progress_mode(const char *s)
+{
+    if (strcmp(s, "auto") == 0)
+        return NGLM_CLI_PROGRESS_AUTO;
+    if (strcmp(s, "always") == 0)
+        return NGLM_CLI_PROGRESS_ALWAYS;
+    if (strcmp(s, "never") == 0)
+        return NGLM_CLI_PROGRESS_NEVER;
+    nglm_cli_die(NGLM_EXIT_USAGE, "--progress: '%s' is not auto, always or never", s);
+}
+
+double nglm_cli_wall(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void nglm_cli_meter_init(nglm_cli_meter *m, int mode)
+{
+    memset(m, 0, sizeof *m);
+    m->mode = mode;
+    m->tty = mode != NGLM_CLI_PROGRESS_NEVER && isatty(STDERR_FILENO);
+    m->unit = "";
+    m->scale = 1;
+}
+
+void nglm_cli_meter_begin(nglm_cli_meter *m, const char *what, const char *unit, double scale)
+{
+    double t = nglm_cli_wall();
+    snprintf(m->what, sizeof m->what, "%s", what);
+    m->unit = unit;
+    m->scale = scale;
+    m->t_begin = t;
+    m->done0 = 0;
+    /* a terminal shows new work at once; elsewhere the interval runs on */
+    if (m->tty)
+        m->t_shown = -INFINITY;
+    else if (m->t_shown == 0)
+        m->t_shown = t;
+}
+
+void nglm_cli_meter_show(nglm_cli_meter *m, uint64_t done, uint64_t total, const char *extra)
+{
+    if (m->mode == NGLM_CLI_PROGRESS_NEVER)
+        return;
+    double t = nglm_cli_wall();
+    double interval = m->tty ? 0.2 : m->mode == NGLM_CLI_PROGRESS_ALWAYS ? 0 : 5;
+    if (t - m->t_shown < interval || done < m->done0)
+        return;
+    m->t_shown = t;
+    double secs = t - m->t_begin > 1e-9 ? t - m->t_begin : 1e-9;
+    double rate = (double)(done - m->done0) * m->scale / secs;
+    char head[64];
+    if (total > 0) {
+        double eta = rate > 0 ? (double)(total > done ? total - done : 0) * m->scale / rate : 0;
+        snprintf(head, sizeof head, "%5.1f%%", 100.0 * (double)done / (double)total);
+        fprintf(stderr, "%s%s: %s  %.0f %s/s  ETA %d:%02d%s%s%s", m->tty ? "\r" : "", m->what,
+                head, rate, m->unit, (int)(eta / 60), (int)fmod(eta, 60), extra ? "  " : "",
+                extra ? extra : "", m->tty ? "\033[K" : "\n");
+    } else {
+        fprintf(stderr, "%s%s: %.0f %s  %.0f %s/s%s%s%s", m->tty ? "\r" : "", m->what,
+                (double)done * m->scale, m->unit, rate, m->unit, extra ? "  " : "",
+                extra ? extra : "", m->tty ? "\033[K" : "\n");
+    }
+    fflush(stderr);
+    m->drawn = m->tty;
+}
+
+void nglm_cli_meter_clear(nglm_cli_meter *m)
+{
+    if (m->drawn) {
+        fputs("\r\033[K", stderr);
+        fflush(stderr);
+        m->drawn = 0;
+    }
+}
+
+void nglm_cli_meter_fn(uint64_t done, uint64_t total, void *user)
+{
+    nglm_cli_meter_show(user, done, total, NULL);
 }

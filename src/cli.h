@@ -27,6 +27,44 @@ void nglm_cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void nglm_cli_set_prog(const char *argv0);
 const char *nglm_cli_prog(void);
 
+/* ---------------------------------------------------------------- progress lines
+ *
+ * One meter draws the progress of whatever long work a program is doing
+ * (reading a text, an epoch, scoring) on stderr: on a terminal one line
+ * redrawn in place at most 5 times a second; elsewhere a plain line at most
+ * every 5 s (every update with --progress always), so short runs print
+ * nothing and stderr stays for errors; --progress never (or --quiet) shows
+ * nothing.  The line: "WHAT: P%  R UNIT/s  ETA m:ss  EXTRA". */
+enum { NGLM_CLI_PROGRESS_AUTO = 0, NGLM_CLI_PROGRESS_ALWAYS = 1, NGLM_CLI_PROGRESS_NEVER = 2 };
+
+typedef struct nglm_cli_meter {
+    int mode;            /* NGLM_CLI_PROGRESS_* */
+    int tty;             /* stderr is a terminal (and mode is not never) */
+    int drawn;           /* a line is on the terminal now */
+    double t_begin;      /* when the current work began */
+    double t_shown;      /* when a line was last shown (0: never) */
+    uint64_t done0;      /* done at t_begin */
+    char what[128];      /* "epoch 3", "reading FILE" */
+    const char *unit;    /* "tokens", "MB" */
+    double scale;        /* units per counted item (1e-6 for bytes shown as MB) */
+} nglm_cli_meter;
+
+/* Parses --progress's value (auto, always, never) or dies (status 2). */
+int nglm_cli_progress_mode(const char *s);
+
+void nglm_cli_meter_init(nglm_cli_meter *m, int mode);
+/* Starts a new piece of work: what it is, and how done counts are shown. */
+void nglm_cli_meter_begin(nglm_cli_meter *m, const char *what, const char *unit, double scale);
+/* done of total so far (total 0: unknown), with an optional extra text. */
+void nglm_cli_meter_show(nglm_cli_meter *m, uint64_t done, uint64_t total, const char *extra);
+/* Erases the terminal line before anything else is printed. */
+void nglm_cli_meter_clear(nglm_cli_meter *m);
+/* An nglm_progress callback (user = the meter), for library calls. */
+void nglm_cli_meter_fn(uint64_t done, uint64_t total, void *user);
+
+/* Seconds on a monotonic clock. */
+double nglm_cli_wall(void);
+
 /* Parse an option's value or die with status 2 naming the option:
  * "--order: '1000' is out of range (1..10)". */
 long nglm_cli_long(const char *opt, const char *s, long min, long max);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 /* Capacities of the arrays of a corpus being built. */
 typedef struct corpus_builder {
@@ -81,6 +82,20 @@ static int corpus_add_sentence(corpus_builder *b, char *const *tok, size_t n,
 int nglm_corpus_read(nglm_corpus *c, const char *path, const nglm_tok_options *opt,
                      const nglm_vocab *v, nglm_error *err)
 {
+    return nglm_corpus_read_progress(c, path, opt, v, NULL, err);
+}
+
+/* Size of a regular file, else 0 (progress reports). */
+static uint64_t file_size(const char *path)
+{
+    struct stat st;
+    return strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISREG(st.st_mode)
+               ? (uint64_t)st.st_size : 0;
+}
+
+int nglm_corpus_read_progress(nglm_corpus *c, const char *path, const nglm_tok_options *opt,
+                              const nglm_vocab *v, const nglm_progress *p, nglm_error *err)
+{
     memset(c, 0, sizeof *c);
     if (!nglm_vocab_is_final(v))
         return nglm_error_set(err, "corpus: the vocabulary is not finalized");
@@ -95,13 +110,18 @@ int nglm_corpus_read(nglm_corpus *c, const char *path, const nglm_tok_options *o
     char **tok;
     size_t n;
     int r;
+    uint64_t total = p ? file_size(path) : 0;
     while ((r = nglm_tokenizer_next(t, &tok, &n, err)) > 0) {
         if (corpus_add_sentence(&b, tok, n, v, err) < 0) {
             nglm_error_prefix(err, "%s:%zu", path, nglm_tokenizer_line(t));
             r = -1;
             break;
         }
+        if (p && (c->n_sents & 4095) == 0)
+            nglm_progress_report(p, nglm_tokenizer_bytes(t), total);
     }
+    if (r == 0)
+        nglm_progress_report(p, nglm_tokenizer_bytes(t), total);
     nglm_tokenizer_close(t);
     if (r < 0) {
         nglm_corpus_free(c);

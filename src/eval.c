@@ -11,6 +11,13 @@
 int nglm_eval_corpus(const nglm_model *m, const nglm_corpus *c, int threads,
                      int per_sentence, nglm_eval_report *r, nglm_error *err)
 {
+    return nglm_eval_corpus_progress(m, c, threads, per_sentence, NULL, r, err);
+}
+
+int nglm_eval_corpus_progress(const nglm_model *m, const nglm_corpus *c, int threads,
+                              int per_sentence, const nglm_progress *p,
+                              nglm_eval_report *r, nglm_error *err)
+{
     memset(r, 0, sizeof *r);
     double *logp = malloc((c->n_tokens ? c->n_tokens : 1) * sizeof *logp);
     if (!logp)
@@ -22,7 +29,7 @@ int nglm_eval_corpus(const nglm_model *m, const nglm_corpus *c, int threads,
             return nglm_error_set(err, "out of memory");
         }
     }
-    if (nglm_model_score_corpus(m, c, logp, threads, err) != 0) {
+    if (nglm_model_score_corpus_progress(m, c, logp, threads, p, err) != 0) {
         free(logp);
         nglm_eval_report_free(r);
         return -1;

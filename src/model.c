@@ -70,6 +70,12 @@ static int score_flush(nglm_batch *b, const double *theta, double *logp, size_t 
 int nglm_model_score_corpus(const nglm_model *m, const nglm_corpus *c, double *logp,
                             int threads, nglm_error *err)
 {
+    return nglm_model_score_corpus_progress(m, c, logp, threads, NULL, err);
+}
+
+int nglm_model_score_corpus_progress(const nglm_model *m, const nglm_corpus *c, double *logp,
+                                     int threads, const nglm_progress *p, nglm_error *err)
+{
     nglm_batch b;
     size_t cap = c->n_tokens < SCORE_BATCH ? c->n_tokens : SCORE_BATCH;
     if (nglm_batch_init(&b, &m->feat, cap ? cap : 1, threads, 0, err) != 0)
@@ -80,13 +86,17 @@ int nglm_model_score_corpus(const nglm_model *m, const nglm_corpus *c, double *l
         size_t len;
         const int32_t *sent = nglm_corpus_sentence(c, s, &len);
         for (size_t i = 0; i < len; i++) {
-            if (b.n_tok == b.cap_tok && score_flush(&b, m->theta, logp, &out, err) != 0)
-                goto fail;
+            if (b.n_tok == b.cap_tok) {
+                if (score_flush(&b, m->theta, logp, &out, err) != 0)
+                    goto fail;
+                nglm_progress_report(p, out, c->n_tokens);
+            }
             nglm_batch_add(&b, sent, i);
         }
     }
     if (b.n_tok > 0 && score_flush(&b, m->theta, logp, &out, err) != 0)
         goto fail;
+    nglm_progress_report(p, out, c->n_tokens);
     nglm_batch_free(&b);
     return 0;
 fail:

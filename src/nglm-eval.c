@@ -30,6 +30,9 @@ static void usage(FILE *fp)
         "  --per-sentence      also print each sentence's log10 probability:\n"
         "                      'sentence N: logprob= X tokens= T' (N from 1, T with </s>)\n"
         "  --threads N         OpenMP threads (default: OMP_NUM_THREADS or all cores)\n"
+        "  --progress MODE     reading and scoring progress on stderr: auto (default:\n"
+        "                      redrawn on a terminal, a line every 5 s otherwise),\n"
+        "                      always (a line at every step), never\n"
         "  --help, --version\n"
         "Mixing (linear interpolation L*P_A + (1-L)*P_B, as SRILM's -mix-lm):\n"
         "  --mix FILE          model B (nglm or ARPA); --model is model A\n"
@@ -71,27 +74,37 @@ static void lm_load(lm *x, const char *path)
     }
 }
 
-/* Reads text with the model's own tokenizer and vocabulary. */
-static void lm_read(const lm *x, const char *text, nglm_corpus *c)
+/* Reads text with the model's own tokenizer and vocabulary, showing its
+ * progress on the meter. */
+static void lm_read(const lm *x, const char *text, nglm_corpus *c, nglm_cli_meter *meter)
 {
     nglm_error err;
     nglm_tok_options tok = x->arpa ? nglm_tok_options_default() : x->m.tok;
-    if (nglm_corpus_read(c, text, &tok, x->arpa ? nglm_arpa_vocab(x->arpa) : x->m.vocab,
-                         &err) != 0)
+    char what[128];
+    snprintf(what, sizeof what, "reading %.100s", text);
+    nglm_cli_meter_begin(meter, what, "MB", 1e-6);
+    nglm_progress p = {nglm_cli_meter_fn, meter};
+    if (nglm_corpus_read_progress(c, text, &tok, x->arpa ? nglm_arpa_vocab(x->arpa) : x->m.vocab,
+                                  &p, &err) != 0)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+    nglm_cli_meter_clear(meter);
 }
 
 /* log10 P of every token of c (read by lm_read), NAN for a token the model
  * skips (nglm/mix.h); malloc'd. */
-static double *lm_score10(const lm *x, const nglm_corpus *c, int threads)
+static double *lm_score10(const lm *x, const nglm_corpus *c, int threads,
+                          nglm_cli_meter *meter)
 {
     nglm_error err;
     double *lp = malloc((c->n_tokens ? c->n_tokens : 1) * sizeof *lp);
     if (!lp)
         nglm_cli_die(NGLM_EXIT_FAIL, "out of memory scoring %zu tokens", c->n_tokens);
     if (!x->arpa) {
-        if (nglm_model_score_corpus(&x->m, c, lp, threads, &err) != 0)
+        nglm_cli_meter_begin(meter, "scoring", "tokens", 1);
+        nglm_progress p = {nglm_cli_meter_fn, meter};
+        if (nglm_model_score_corpus_progress(&x->m, c, lp, threads, &p, &err) != 0)
             nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+        nglm_cli_meter_clear(meter);
         for (size_t t = 0; t < c->n_tokens; t++)
             lp[t] /= M_LN10;
         return lp;
@@ -116,30 +129,31 @@ static void lm_free(lm *x)
 /* Reads path with both models and scores it with each (dies if the two
  * readings differ). */
 static void mix_score(const lm *a, const lm *b, const char *path, int threads,
-                      nglm_corpus *ca, nglm_corpus *cb, double **la, double **lb)
+                      nglm_cli_meter *meter, nglm_corpus *ca, nglm_corpus *cb, double **la,
+                      double **lb)
 {
     nglm_error err;
-    lm_read(a, path, ca);
-    lm_read(b, path, cb);
+    lm_read(a, path, ca, meter);
+    lm_read(b, path, cb, meter);
     if (nglm_mix_check_texts(ca, cb, &err) != 0)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s: %s", path, err.msg);
-    *la = lm_score10(a, ca, threads);
-    *lb = lm_score10(b, cb, threads);
+    *la = lm_score10(a, ca, threads, meter);
+    *lb = lm_score10(b, cb, threads, meter);
 }
 
 int main(int argc, char **argv)
 {
     nglm_cli_set_prog(argv[0]);
     enum { O_MODEL = 256, O_PERSENT, O_THREADS, O_DIGITS, O_MIX, O_LAMBDA, O_HELDOUT,
-           O_HELP, O_VERSION };
+           O_HELP, O_VERSION, O_PROGRESS };
     static const struct option longopts[] = {
         {"model", 1, 0, O_MODEL}, {"per-sentence", 0, 0, O_PERSENT},
         {"threads", 1, 0, O_THREADS}, {"digits", 1, 0, O_DIGITS}, {"mix", 1, 0, O_MIX},
         {"lambda", 1, 0, O_LAMBDA}, {"heldout", 1, 0, O_HELDOUT}, {"help", 0, 0, O_HELP},
-        {"version", 0, 0, O_VERSION}, {0, 0, 0, 0}};
+        {"version", 0, 0, O_VERSION}, {"progress", 1, 0, O_PROGRESS}, {0, 0, 0, 0}};
     const char *model_path = NULL, *mix_path = NULL, *lambda_arg = NULL, *heldout = NULL;
     double lambda = 0.5;
-    int per_sentence = 0, threads = 0, digits = 2, c;
+    int per_sentence = 0, threads = 0, digits = 2, progress = NGLM_CLI_PROGRESS_AUTO, c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
@@ -154,6 +168,7 @@ int main(int argc, char **argv)
                 lambda = nglm_cli_double("--lambda", optarg, 0, 1);
             break;
         case O_HELDOUT: heldout = optarg; break;
+        case O_PROGRESS: progress = nglm_cli_progress_mode(optarg); break;
         case O_HELP: usage(stdout); return 0;
         case O_VERSION: printf("nglm-eval (nglm) %s\n", PACKAGE_VERSION); return 0;
         default:
@@ -180,6 +195,8 @@ int main(int argc, char **argv)
                                       "reads them (see --help)");
 
     nglm_error err;
+    nglm_cli_meter meter;
+    nglm_cli_meter_init(&meter, progress);
     lm a, b;
     lm_load(&a, model_path);
     memset(&b, 0, sizeof b);
@@ -193,7 +210,7 @@ int main(int argc, char **argv)
         snprintf(how, sizeof how, "%s", lambda_arg ? "--lambda" : "default");
         if (auto_lambda) {
             int iterations;
-            mix_score(&a, &b, heldout, threads, &ca, &cb, &la, &lb);
+            mix_score(&a, &b, heldout, threads, &meter, &ca, &cb, &la, &lb);
             if (nglm_mix_em(la, lb, ca.n_tokens, NGLM_MIX_EM_TOL, NGLM_MIX_EM_MAX_ITER,
                             &lambda, &iterations, &err) != 0)
                 nglm_cli_die(NGLM_EXIT_FAIL, "%s: %s", heldout, err.msg);
@@ -203,7 +220,7 @@ int main(int argc, char **argv)
             nglm_corpus_free(&ca);
             nglm_corpus_free(&cb);
         }
-        mix_score(&a, &b, text, threads, &corpus, &cb, &la, &lb);
+        mix_score(&a, &b, text, threads, &meter, &corpus, &cb, &la, &lb);
         if (nglm_mix_eval(&corpus, &cb, la, lb, lambda, per_sentence, &r, &err) != 0)
             nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
         printf("mixture weight: %.6g (%s)\n", lambda, how);
@@ -211,10 +228,14 @@ int main(int argc, char **argv)
         free(lb);
         nglm_corpus_free(&cb);
     } else {
-        lm_read(&a, text, &corpus);
+        lm_read(&a, text, &corpus, &meter);
+        nglm_cli_meter_begin(&meter, "scoring", "tokens", 1);
+        nglm_progress p = {nglm_cli_meter_fn, &meter};
         if ((a.arpa ? nglm_arpa_eval_corpus(a.arpa, &corpus, per_sentence, &r, &err)
-                    : nglm_eval_corpus(&a.m, &corpus, threads, per_sentence, &r, &err)) != 0)
+                    : nglm_eval_corpus_progress(&a.m, &corpus, threads, per_sentence, &p, &r,
+                                                &err)) != 0)
             nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+        nglm_cli_meter_clear(&meter);
     }
     if (per_sentence)
         for (size_t s = 0; s < corpus.n_sents; s++)

@@ -128,4 +128,27 @@ expect_error "a NUL byte names the file" "nul\.txt:1: .*NUL byte" "$E" --model "
 if [ -w /dev/full ]; then
     expect_error "stdout full" "report" sh -c "'$E' --model '$M' '$TEST' >/dev/full"
 fi
+# ---------------------------------------------------------------- progress
+"$E" --model "$M" "$TEST" >"$T/p0.out" 2>"$T/p0.err"
+check "a short run off a terminal prints no progress" test ! -s "$T/p0.err"
+"$E" --model "$M" --progress always "$TEST" >"$T/p1.out" 2>"$T/p1.err"
+check "--progress always: reading progress in MB" \
+    grep -Eq "^reading $TEST: +[0-9.]+%  [0-9]+ MB/s  ETA [0-9]+:[0-9]{2}\$" "$T/p1.err"
+check "--progress always: scoring progress in tokens" \
+    grep -Eq '^scoring: +[0-9.]+%  [0-9]+ tokens/s  ETA [0-9]+:[0-9]{2}$' "$T/p1.err"
+check "--progress always: only progress lines" \
+    test -z "$(grep -Ev '^(reading|scoring)' "$T/p1.err")"
+check "--progress always: the same report" cmp -s "$T/p0.out" "$T/p1.out"
+"$E" --model "$M" --progress always - <"$TEST" >/dev/null 2>"$T/p2.err"
+check "--progress always on stdin: bytes without a percentage" \
+    grep -Eq '^reading -: [0-9]+ MB  [0-9]+ MB/s$' "$T/p2.err"
+"$E" --model "$M" --progress never "$TEST" >/dev/null 2>"$T/p3.err"
+check "--progress never: nothing on stderr" test ! -s "$T/p3.err"
+if command -v script >/dev/null 2>&1 && script --version 2>/dev/null | grep -q util-linux; then
+    script -q -e -c "'$E' --model '$M' '$TEST' >/dev/null" /dev/null >"$T/tty" 2>&1 </dev/null
+    CR=$(printf '\r')
+    check "on a terminal: progress redrawn with CR" grep -q "${CR}scoring: " "$T/tty"
+fi
+expect_error "--progress bogus" "--progress: 'bogus' is not auto, always or never" \
+    "$E" --model "$M" --progress bogus "$TEST"
 finish

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "nglm/error.h"
+#include "nglm/progress.h"
 #include "nglm/tokenize.h"
 #include "nglm/vocab.h"
 
@@ -42,6 +43,10 @@ typedef struct nglm_corpus {
  * finalized.  On failure c is left empty (all zero) and nothing leaks. */
 int nglm_corpus_read(nglm_corpus *c, const char *path, const nglm_tok_options *opt,
                      const nglm_vocab *v, nglm_error *err);
+/* The same, reporting the bytes read so far of the file's size (0 for a
+ * pipe or stdin) to p. */
+int nglm_corpus_read_progress(nglm_corpus *c, const char *path, const nglm_tok_options *opt,
+                              const nglm_vocab *v, const nglm_progress *p, nglm_error *err);
 
 /* Builds a corpus from sentences already in memory, for tests: lines[i] is
  * a space-separated line (SPACE tokenization; blank lines are skipped, as

@@ -36,6 +36,10 @@ typedef struct nglm_eval_report {
 /* Scores c with m.  per_sentence: also fill sent_logprob10 (malloc'd). */
 int nglm_eval_corpus(const nglm_model *m, const nglm_corpus *c, int threads,
                      int per_sentence, nglm_eval_report *r, nglm_error *err);
+/* The same, reporting the tokens scored so far to p. */
+int nglm_eval_corpus_progress(const nglm_model *m, const nglm_corpus *c, int threads,
+                              int per_sentence, const nglm_progress *p,
+                              nglm_eval_report *r, nglm_error *err);
 
 /* exp(−mean ln P) over the tokens of c (exact). */
 int nglm_eval_perplexity(const nglm_model *m, const nglm_corpus *c, int threads,

@@ -19,6 +19,7 @@
 #include "nglm/corpus.h"
 #include "nglm/error.h"
 #include "nglm/features.h"
+#include "nglm/progress.h"
 #include "nglm/tokenize.h"
 #include "nglm/vocab.h"
 
@@ -61,6 +62,9 @@ void nglm_model_dist_dense(const nglm_model *m, const int32_t *sent, size_t i, d
  * src/batch.c using up to `threads` threads (0 = OpenMP default). */
 int nglm_model_score_corpus(const nglm_model *m, const nglm_corpus *c, double *logp,
                             int threads, nglm_error *err);
+/* The same, reporting the tokens scored so far of c->n_tokens to p. */
+int nglm_model_score_corpus_progress(const nglm_model *m, const nglm_corpus *c, double *logp,
+                                     int threads, const nglm_progress *p, nglm_error *err);
 
 /* Number of non-zero weights. */
 size_t nglm_model_nonzero(const nglm_model *m);
