@@ -5,17 +5,32 @@
  * Counting goes one context length k at a time.  For every token we keep the
  * context of length k-1 found in the previous pass; extending it by the word
  * at distance k gives a candidate context of length k, and (candidate,
- * target) pairs are counted in a hash map.  Pairs at or above the cutoff
- * become features; candidates with at least one feature become contexts.
- * Numbering is by sorting (parent, word) and (context, word), so the index
- * does not depend on hash order.
+ * target) pairs are counted.  Pairs at or above the cutoff become features;
+ * candidates with at least one feature become contexts.  Numbering is by
+ * sorting (parent, word) and (context, word), so the index depends neither
+ * on hash order nor on how the counting was split among threads.
+ *
+ * Two implementations of the count: count_pass_reference, one thread and a
+ * hash map of every distinct pair (slow and obviously correct), and
+ * count_pass, which the library uses: the tokens are split among threads
+ * that emit ((parent, word), target) records into count.h's buffers, sorted
+ * and spilled to disk beyond the memory budget; the merge then yields the
+ * pairs already in (parent, word, target) order, which is the numbering
+ * order, so contexts and features are appended as they stream past.
+ * tests/check_count.c checks that both build the same arrays, bit for bit,
+ * for any number of threads and any budget.
  */
 #include "nglm/features.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include "nglm/vocab.h"
+#include "count.h"
 #include "u64map.h"
 
 #define PACK(hi, lo) (((uint64_t)(uint32_t)(hi) << 32) | (uint32_t)(lo))
@@ -135,9 +150,9 @@ int nglm_features_ctx_len(const nglm_features *F, int32_t k)
 
 /* One counting pass for contexts of length k (see the file comment).
  * cur[t] holds the context of length k-1 of token t (-1: none), and on
- * return the context of length k. */
-static int count_pass(nglm_features *F, const nglm_corpus *c, int k, int32_t *cur,
-                      size_t *ctx_cap, size_t *feat_cap, nglm_error *err)
+ * return the context of length k.  The reference for count_pass. */
+static int count_pass_reference(nglm_features *F, const nglm_corpus *c, int k, int32_t *cur,
+                                size_t *ctx_cap, size_t *feat_cap, nglm_error *err)
 {
     u64map cand, pairs;
     int rc = -1;
@@ -270,10 +285,191 @@ out:
     return rc;
 }
 
-int nglm_features_build(nglm_features *F, const nglm_corpus *c, int32_t V, int order,
-                        const uint32_t *cutoff, int threads, nglm_error *err)
+/* ------------------------------------------------------------ sorted count */
+
+/* The first sentence starting at or after token t. */
+static size_t sentence_from(const nglm_corpus *c, size_t t)
 {
-    (void)threads;
+    size_t lo = 0, hi = c->n_sents;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (c->start[mid] < t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Thread slices: sentences [first[i], first[i+1]) go to thread i, about
+ * n_tokens / T tokens each.  Returns the most tokens in one slice. */
+static size_t slice_sentences(const nglm_corpus *c, int T, size_t *first)
+{
+    size_t most = 0;
+    for (int i = 0; i <= T; i++)
+        first[i] = i == T ? c->n_sents : sentence_from(c, c->n_tokens / (size_t)T * (size_t)i);
+    for (int i = 0; i < T; i++) {
+        size_t n = c->start[first[i + 1]] - c->start[first[i]];
+        most = n > most ? n : most;
+    }
+    return most;
+}
+
+static int thread_num(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+/* Adds a feature (the last context's successor) while streaming. */
+static int append_feature(nglm_features *F, int32_t parent, int32_t w, uint64_t count,
+                          size_t *feat_cap, nglm_error *err)
+{
+    size_t f = F->n_feat;
+    if (f >= (size_t)INT32_MAX)
+        return nglm_error_set(err, "more than %d features: raise --cutoffs or lower --order",
+                              INT32_MAX);
+    if (reserve_features(F, f + 1, feat_cap, err) != 0)
+        return -1;
+    F->feat_word[f] = w;
+    F->feat_count[f] = count > UINT32_MAX ? UINT32_MAX : (uint32_t)count;
+    F->feat_back[f] = parent < 0 ? w : nglm_features_find(F, parent, w);
+    if (F->feat_back[f] < 0)
+        return nglm_error_set(err, "internal error: feature without its suffix");
+    F->n_feat = f + 1;
+    return 0;
+}
+
+/* count_pass_reference by sorting (see the file comment); must agree with
+ * it exactly.  Records: hi = (parent - pbase) << vbits | word, lo = target,
+ * so the merge order is (parent, word, target). */
+static int count_pass(nglm_features *F, const nglm_corpus *c, int k, int32_t *cur,
+                      size_t *ctx_cap, size_t *feat_cap, const nglm_count_opts *opt,
+                      nglm_error *err)
+{
+    const int T = opt->threads;
+    const int32_t pbase = k == 1 ? -1 : (int32_t)F->ctx_order_start[k - 2];
+    const size_t n_parents = k == 1 ? 1 : F->ctx_order_start[k - 1] - F->ctx_order_start[k - 2];
+    const int vbits = nglm_count_bits((uint64_t)F->V - 1);
+    const uint64_t vmask = ((uint64_t)1 << vbits) - 1;
+    size_t *first = malloc(((size_t)T + 1) * sizeof *first);
+    uint32_t *child_first = NULL;
+    nglm_counter C;
+    int rc = -1;
+    if (!first)
+        return nglm_error_set(err, "out of memory counting %d-grams", k + 1);
+    size_t most = slice_sentences(c, T, first);
+    if (nglm_counter_init(&C, opt, most, nglm_count_bits(n_parents ? n_parents - 1 : 0) + vbits, vbits,
+                          err) != 0) {
+        free(first);
+        return -1;
+    }
+
+    /* 1. emit (candidate context, target) records, thread by slice */
+#pragma omp parallel num_threads(T)
+    {
+        int tid = thread_num();
+        for (size_t s = first[tid]; s < first[tid + 1]; s++) {
+            size_t len;
+            const int32_t *sent = nglm_corpus_sentence(c, s, &len);
+            const int32_t *par = cur + c->start[s];
+            for (size_t i = 0; i < len; i++) {
+                long pos = (long)i - k;
+                if ((k > 1 && par[i] < 0) || pos < -1)
+                    continue;
+                int32_t w = pos >= 0 ? sent[pos] : NGLM_BOS;
+                uint64_t hi = (uint64_t)(par[i] - pbase) << vbits | (uint32_t)w;
+                if (nglm_counter_add(&C, tid, hi, (uint32_t)sent[i]) != 0)
+                    break;
+            }
+            if (C.buf[tid].failed)
+                break;
+        }
+    }
+    if (nglm_counter_finish(&C, err) != 0)
+        goto out;
+
+    /* 2. the merged pairs, in numbering order: new contexts and features */
+    uint32_t cut = F->cutoff[k + 1];
+    size_t base = F->n_ctx;
+    uint64_t hi, last_hi = UINT64_MAX, count;
+    uint32_t lo;
+    int r;
+    while ((r = nglm_counter_next(&C, &hi, &lo, &count, err)) > 0) {
+        if (count < cut)
+            continue;
+        int32_t parent = (int32_t)(hi >> vbits) + pbase;
+        if (hi != last_hi) { /* the first feature of a new context */
+            if (reserve_contexts(F, F->n_ctx + 1, ctx_cap, err) != 0)
+                goto out;
+            F->ctx_parent[F->n_ctx] = parent;
+            F->ctx_word[F->n_ctx] = (int32_t)(hi & vmask);
+            F->ctx_first[F->n_ctx] = (uint32_t)F->n_feat;
+            F->n_ctx++;
+            last_hi = hi;
+        }
+        if (append_feature(F, parent, (int32_t)lo, count, feat_cap, err) != 0)
+            goto out;
+    }
+    if (r < 0)
+        goto out;
+    F->ctx_order_start[k] = F->n_ctx;
+    F->ctx_first[F->n_ctx] = (uint32_t)F->n_feat;
+
+    /* 3. carry each token's context of length k to the next pass: the new
+     * contexts of a parent are contiguous and sorted by word */
+    child_first = calloc(n_parents + 1, sizeof *child_first);
+    if (!child_first) {
+        nglm_error_set(err, "out of memory counting %d-grams", k + 1);
+        goto out;
+    }
+    for (size_t x = base; x < F->n_ctx; x++)
+        child_first[F->ctx_parent[x] - pbase + 1]++;
+    for (size_t p = 0; p < n_parents; p++)
+        child_first[p + 1] += child_first[p];
+#pragma omp parallel for schedule(dynamic, 1024) num_threads(T)
+    for (size_t s = 0; s < c->n_sents; s++) {
+        size_t len;
+        const int32_t *sent = nglm_corpus_sentence(c, s, &len);
+        int32_t *par = cur + c->start[s];
+        for (size_t i = 0; i < len; i++) {
+            long pos = (long)i - k;
+            if ((k > 1 && par[i] < 0) || pos < -1) {
+                par[i] = -1;
+                continue;
+            }
+            int32_t w = pos >= 0 ? sent[pos] : NGLM_BOS;
+            size_t p = (size_t)(par[i] - pbase);
+            size_t lo_x = base + child_first[p], hi_x = base + child_first[p + 1];
+            while (lo_x < hi_x) {
+                size_t mid = lo_x + (hi_x - lo_x) / 2;
+                if (F->ctx_word[mid] < w)
+                    lo_x = mid + 1;
+                else
+                    hi_x = mid;
+            }
+            par[i] = lo_x < base + child_first[p + 1] && F->ctx_word[lo_x] == w
+                         ? (int32_t)lo_x : -1;
+        }
+    }
+    rc = 0;
+out:
+    nglm_counter_free(&C);
+    free(first);
+    free(child_first);
+    return rc;
+}
+
+/* ------------------------------------------------------------ build */
+
+/* opt NULL: the reference count. */
+static int features_build(nglm_features *F, const nglm_corpus *c, int32_t V, int order,
+                          const uint32_t *cutoff, const nglm_count_opts *opt,
+                          nglm_error *err)
+{
     memset(F, 0, sizeof *F);
     if (order < 1 || order > NGLM_MAX_ORDER)
         return nglm_error_set(err, "order %d is out of range (1..%d)", order,
@@ -318,11 +514,15 @@ int nglm_features_build(nglm_features *F, const nglm_corpus *c, int32_t V, int o
     for (size_t t = 0; t < c->n_tokens; t++)
         cur[t] = -1; /* parent of length-1 contexts: the root */
     for (int k = 1; k < order; k++) {
-        if (count_pass(F, c, k, cur, &ctx_cap, &feat_cap, err) != 0) {
+        if ((opt ? count_pass(F, c, k, cur, &ctx_cap, &feat_cap, opt, err)
+                 : count_pass_reference(F, c, k, cur, &ctx_cap, &feat_cap, err)) != 0) {
             free(cur);
             nglm_features_free(F);
             return -1;
         }
+        if (opt)
+            nglm_progress_report(opt->progress, (uint64_t)k * c->n_tokens,
+                                 (uint64_t)(order - 1) * c->n_tokens);
     }
     for (int k = order; k <= NGLM_MAX_ORDER; k++)
         F->ctx_order_start[k] = F->n_ctx;
@@ -332,8 +532,109 @@ int nglm_features_build(nglm_features *F, const nglm_corpus *c, int32_t V, int o
     return nglm_features_index(F, err);
 }
 
-int nglm_features_add_skips(nglm_features *F, const nglm_corpus *c, int n_skip,
-                            const int *dist, uint32_t cutoff, nglm_error *err)
+/* Threads at least 1, defaults filled in. */
+static nglm_count_opts count_opts(const nglm_count_opts *opt)
+{
+    nglm_count_opts o = {1, 0, NULL, NULL};
+    if (opt)
+        o = *opt;
+    if (o.threads < 1)
+        o.threads = 1;
+    return o;
+}
+
+int nglm_features_build_with(nglm_features *F, const nglm_corpus *c, int32_t V, int order,
+                             const uint32_t *cutoff, const nglm_count_opts *opt,
+                             nglm_error *err)
+{
+    nglm_count_opts o = count_opts(opt);
+    return features_build(F, c, V, order, cutoff, &o, err);
+}
+
+int nglm_features_build(nglm_features *F, const nglm_corpus *c, int32_t V, int order,
+                        const uint32_t *cutoff, int threads, nglm_error *err)
+{
+    nglm_count_opts o = {threads, 0, NULL, NULL};
+    return nglm_features_build_with(F, c, V, order, cutoff, &o, err);
+}
+
+int nglm_features_build_reference(nglm_features *F, const nglm_corpus *c, int32_t V,
+                                  int order, const uint32_t *cutoff, nglm_error *err)
+{
+    return features_build(F, c, V, order, cutoff, NULL, err);
+}
+
+/* The skip-gram pairs (v, w) of template i by sorting: the merge yields
+ * them in feature order.  Must agree with the hash-map count below. */
+static int count_skips(nglm_features *F, const nglm_corpus *c, int i, int dist,
+                       uint32_t cutoff, size_t *feat_cap, const nglm_count_opts *opt,
+                       nglm_error *err)
+{
+    const int T = opt->threads, vbits = nglm_count_bits((uint64_t)F->V - 1);
+    int32_t V = F->V;
+    size_t *first = malloc(((size_t)T + 1) * sizeof *first);
+    nglm_counter C;
+    int rc = -1;
+    if (!first)
+        return nglm_error_set(err, "out of memory counting skip-grams");
+    if (nglm_counter_init(&C, opt, slice_sentences(c, T, first), vbits, vbits, err) != 0) {
+        free(first);
+        return -1;
+    }
+#pragma omp parallel num_threads(T)
+    {
+        int tid = thread_num();
+        for (size_t sn = first[tid]; sn < first[tid + 1] && !C.buf[tid].failed; sn++) {
+            size_t len;
+            const int32_t *sent = nglm_corpus_sentence(c, sn, &len);
+            for (size_t k = 0; k < len; k++) {
+                int32_t v = nglm_features_skip_word(sent, k, dist);
+                if (v >= 0 && nglm_counter_add(&C, tid, (uint64_t)v, (uint32_t)sent[k]) != 0)
+                    break;
+            }
+        }
+    }
+    F->skip_first[i] = calloc((size_t)V + 1, sizeof(uint32_t));
+    if (!F->skip_first[i]) {
+        nglm_error_set(err, "out of memory for skip-grams");
+        goto out;
+    }
+    if (nglm_counter_finish(&C, err) != 0)
+        goto out;
+    uint64_t hi, count;
+    uint32_t lo;
+    int32_t next_v = 0;
+    int r;
+    while ((r = nglm_counter_next(&C, &hi, &lo, &count, err)) > 0) {
+        if (count < cutoff)
+            continue;
+        while (next_v <= (int32_t)hi)
+            F->skip_first[i][next_v++] = (uint32_t)F->n_feat;
+        if (F->n_feat >= (size_t)INT32_MAX) {
+            nglm_error_set(err, "too many skip-gram features: raise the cutoff");
+            goto out;
+        }
+        if (reserve_features(F, F->n_feat + 1, feat_cap, err) != 0)
+            goto out;
+        F->feat_word[F->n_feat] = (int32_t)lo;
+        F->feat_back[F->n_feat] = -1;
+        F->feat_count[F->n_feat] = count > UINT32_MAX ? UINT32_MAX : (uint32_t)count;
+        F->n_feat++;
+    }
+    if (r < 0)
+        goto out;
+    while (next_v <= V)
+        F->skip_first[i][next_v++] = (uint32_t)F->n_feat;
+    rc = 0;
+out:
+    nglm_counter_free(&C);
+    free(first);
+    return rc;
+}
+
+/* opt NULL: the reference (hash map) count. */
+static int add_skips(nglm_features *F, const nglm_corpus *c, int n_skip, const int *dist,
+                     uint32_t cutoff, const nglm_count_opts *opt, nglm_error *err)
 {
     if (F->n_skip != 0 || F->n_feat != F->n_ngram_feat)
         return nglm_error_set(err, "skip-gram features were already added");
@@ -350,6 +651,13 @@ int nglm_features_add_skips(nglm_features *F, const nglm_corpus *c, int n_skip,
     size_t feat_cap = F->n_feat;
     int32_t V = F->V;
     for (int i = 0; i < n_skip; i++) {
+        if (opt) {
+            if (count_skips(F, c, i, dist[i], cutoff, &feat_cap, opt, err) != 0)
+                return -1;
+            F->skip_dist[i] = dist[i];
+            F->n_skip = i + 1;
+            continue;
+        }
         u64map pairs;
         if (u64map_init(&pairs, 1024) != 0)
             return nglm_error_set(err, "out of memory counting skip-grams");
@@ -410,6 +718,26 @@ int nglm_features_add_skips(nglm_features *F, const nglm_corpus *c, int n_skip,
     }
     F->skip_cutoff = cutoff;
     return 0;
+}
+
+int nglm_features_add_skips_with(nglm_features *F, const nglm_corpus *c, int n_skip,
+                                 const int *dist, uint32_t cutoff,
+                                 const nglm_count_opts *opt, nglm_error *err)
+{
+    nglm_count_opts o = count_opts(opt);
+    return add_skips(F, c, n_skip, dist, cutoff, &o, err);
+}
+
+int nglm_features_add_skips(nglm_features *F, const nglm_corpus *c, int n_skip,
+                            const int *dist, uint32_t cutoff, nglm_error *err)
+{
+    return nglm_features_add_skips_with(F, c, n_skip, dist, cutoff, NULL, err);
+}
+
+int nglm_features_add_skips_reference(nglm_features *F, const nglm_corpus *c, int n_skip,
+                                      const int *dist, uint32_t cutoff, nglm_error *err)
+{
+    return add_skips(F, c, n_skip, dist, cutoff, NULL, err);
 }
 
 int nglm_features_index(nglm_features *F, nglm_error *err)

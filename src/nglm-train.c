@@ -48,7 +48,8 @@
 
 #define DEFAULT_ORDER 5
 
-enum { PROGRESS_AUTO = -1, PROGRESS_NEVER = 0, PROGRESS_ALWAYS = 1 };
+enum { PROGRESS_AUTO = NGLM_CLI_PROGRESS_AUTO, PROGRESS_NEVER = NGLM_CLI_PROGRESS_NEVER,
+       PROGRESS_ALWAYS = NGLM_CLI_PROGRESS_ALWAYS };
 
 static void usage(FILE *fp)
 {
@@ -81,6 +82,9 @@ static void usage(FILE *fp)
         "  --max-memory SIZE   fit the model in SIZE (K, M, G): raise the cutoffs of\n"
         "                      the longest n-grams (and skip-grams) until it fits,\n"
         "                      or fail saying what would fit (default: no limit)\n"
+        "  --memory SIZE       memory for counting n-grams (K, M, G; default 1G): beyond\n"
+        "                      it, sorted counts spill to --temp-dir and are merged\n"
+        "  --temp-dir DIR      where counting spills (default: $TMPDIR, else /tmp)\n"
         "Training:\n"
         "  --epochs N          at most N epochs (default 20)\n"
         "  --l1 X              l1 penalty (default 0.5)\n"
@@ -132,6 +136,8 @@ typedef struct options {
     int n_skip, skip_dist[NGLM_MAX_SKIP];
     uint32_t skip_cutoff;
     uint64_t max_memory;        /* 0: no limit */
+    uint64_t count_memory;      /* --memory: counting buffers; 0: the default */
+    const char *temp_dir;       /* --temp-dir, or NULL */
     int quiet;
     const char *log, *plot, *plot_label;
     double plot_ref;            /* NAN: none given */
@@ -213,6 +219,7 @@ static void parse_args(int argc, char **argv, options *o)
            O_BATCH, O_THREADS, O_SEED, O_QUIET, O_HELP, O_VERSION, O_AVG, O_ADAINIT, O_FEAT, O_SKIPCUT, O_MINGAIN,
            O_RESUME, O_CKPTMIN, O_NOCKPT, O_STOPAFTER, O_LOG, O_PLOT, O_PLOTREF, O_PLOTLABEL,
            O_PROGRESS, O_MAXMEM, O_CACHE };
+    enum { O_MEMORY = 512, O_TEMPDIR };
     static const struct option longopts[] = {
         {"train", 1, 0, O_TRAIN}, {"valid", 1, 0, O_VALID}, {"test", 1, 0, O_TEST},
         {"model", 1, 0, O_MODEL}, {"vocab", 1, 0, O_VOCAB}, {"write-vocab", 1, 0, O_WVOCAB},
@@ -227,6 +234,7 @@ static void parse_args(int argc, char **argv, options *o)
         {"no-checkpoint", 0, 0, O_NOCKPT}, {"stop-after", 1, 0, O_STOPAFTER},
         {"log", 1, 0, O_LOG}, {"plot", 1, 0, O_PLOT}, {"plot-reference", 1, 0, O_PLOTREF},
         {"plot-label", 1, 0, O_PLOTLABEL}, {"progress", 1, 0, O_PROGRESS},
+        {"memory", 1, 0, O_MEMORY}, {"temp-dir", 1, 0, O_TEMPDIR},
         {"cache", 1, 0, O_CACHE},
         {"average", 0, 0, O_AVG}, {"ada-init", 1, 0, O_ADAINIT}, {"quiet", 0, 0, O_QUIET}, {"help", 0, 0, O_HELP}, {"version", 0, 0, O_VERSION},
         {0, 0, 0, 0}};
@@ -288,14 +296,7 @@ static void parse_args(int argc, char **argv, options *o)
         case O_PLOTREF: o->plot_ref = nglm_cli_double("--plot-reference", optarg, 1e-300, 1e300); break;
         case O_PLOTLABEL: o->plot_label = optarg; break;
         case O_PROGRESS:
-            if (strcmp(optarg, "auto") == 0)
-                o->progress = PROGRESS_AUTO;
-            else if (strcmp(optarg, "always") == 0)
-                o->progress = PROGRESS_ALWAYS;
-            else if (strcmp(optarg, "never") == 0)
-                o->progress = PROGRESS_NEVER;
-            else
-                nglm_cli_die(NGLM_EXIT_USAGE, "--progress: '%s' is not auto, always or never", optarg);
+            o->progress = nglm_cli_progress_mode(optarg);
             break;
         case O_RESUME: o->resume = 1; break;
         case O_CKPTMIN: o->checkpoint_min = nglm_cli_double("--checkpoint-minutes", optarg, 0, 1e9); break;
@@ -304,6 +305,12 @@ static void parse_args(int argc, char **argv, options *o)
         case O_AVG: o->tr.average = 1; break;
         case O_FEAT: parse_features(optarg, o); break;
         case O_MAXMEM: o->max_memory = nglm_cli_size("--max-memory", optarg); break;
+        case O_MEMORY:
+            o->count_memory = nglm_cli_size("--memory", optarg);
+            if (o->count_memory == 0)
+                nglm_cli_die(NGLM_EXIT_USAGE, "--memory: must be more than 0");
+            break;
+        case O_TEMPDIR: o->temp_dir = optarg; break;
         case O_MINGAIN: o->tr.min_gain = nglm_cli_double("--min-gain", optarg, 0, 1); break;
         case O_SKIPCUT: o->skip_cutoff = (uint32_t)nglm_cli_long("--skip-cutoff", optarg, 1, UINT32_MAX); break;
         case O_ADAINIT: o->tr.ada_init = nglm_cli_double("--ada-init", optarg, 0, 1e9); break;
@@ -393,18 +400,23 @@ static void hold_out(nglm_corpus *train, nglm_corpus *valid, uint64_t seed)
 /* Reads a text's id stream, or with --cache maps it from the cache (and
  * fills the cache the first time). */
 static void read_corpus(nglm_corpus *c, const char *path, const options *o,
-                        const nglm_vocab *v, const char *what)
+                        const nglm_vocab *v, const char *what, nglm_cli_meter *meter)
 {
     nglm_error err;
     int hit = 0;
+    char title[128];
+    snprintf(title, sizeof title, "reading %.100s", path);
+    nglm_cli_meter_begin(meter, title, "MB", 1e-6);
+    nglm_progress p = {nglm_cli_meter_fn, meter};
     if (o->cache && strcmp(path, "-") != 0) {
         if (nglm_idcache_corpus(c, o->cache, path, &o->tok, v, &hit, &err) != 0)
             nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
         if (hit < 0)
             nglm_cli_warn("warning: cache: %s; read the text again and replaced it", err.msg);
-    } else if (nglm_corpus_read(c, path, &o->tok, v, &err) != 0) {
+    } else if (nglm_corpus_read_progress(c, path, &o->tok, v, &p, &err) != 0) {
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
     }
+    nglm_cli_meter_clear(meter);
     if (!o->quiet)
         printf("%s %s: %zu sentences, %llu words, %llu OOVs, %zu tokens%s\n", what, path,
                c->n_sents, (unsigned long long)c->n_words, (unsigned long long)c->n_oov,
@@ -426,7 +438,7 @@ static void open_cache(const char *dir)
 
 /* The vocabulary counted from the training text and finalized; with
  * --cache, loaded from the cache when the same text and options made one. */
-static nglm_vocab *count_vocab(const options *o)
+static nglm_vocab *count_vocab(const options *o, nglm_cli_meter *meter)
 {
     nglm_error err;
     char path[4200 + 64];
@@ -445,7 +457,14 @@ static nglm_vocab *count_vocab(const options *o)
         }
     }
     nglm_vocab *v = nglm_vocab_new();
-    if (!v || nglm_vocab_count_file(v, o->train, &o->tok, NULL, &err) != 0 ||
+    char title[128];
+    snprintf(title, sizeof title, "counting %.100s", o->train);
+    nglm_cli_meter_begin(meter, title, "MB", 1e-6);
+    nglm_progress p = {nglm_cli_meter_fn, meter};
+    int rc = v ? nglm_vocab_count_file_threads(v, o->train, &o->tok, o->tr.threads, &p, NULL, &err)
+               : -1;
+    nglm_cli_meter_clear(meter);
+    if (rc != 0 ||
         nglm_vocab_finalize(v, o->min_count, o->max_vocab, &err) != 0)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", v ? err.msg : "out of memory");
     if (o->cache && nglm_idcache_save_vocab(v, path, &err) != 0)
@@ -522,59 +541,30 @@ typedef struct run_state {
     int n_epochs, cap_epochs;
     double plot_ref;            /* NAN: no reference line */
     const char *plot_label;
-    int progress, tty;          /* PROGRESS_*; stderr is a terminal */
-    int drawn;                  /* a progress line is on the terminal */
+    nglm_cli_meter *meter;      /* progress on stderr (cli.h) */
     int cur_epoch;              /* the epoch under way (progress) */
-    double t_epoch, t_shown;    /* when the epoch's pass and the last progress began */
-    size_t done0;               /* tokens done when t_epoch was taken */
+    int in_epoch;               /* the meter shows the epoch's pass */
+    size_t done0;               /* tokens done when the pass (re)started */
 } run_state;
 
-static double wall(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* Erases the progress line on the terminal before anything else is shown. */
-static void progress_clear(run_state *rs)
-{
-    if (rs->drawn) {
-        fputs("\r\033[K", stderr);
-        fflush(stderr);
-        rs->drawn = 0;
-    }
-}
+static void progress_clear(run_state *rs) { nglm_cli_meter_clear(rs->meter); }
 
-/* Called by the trainer after every minibatch: on a terminal the line is
- * redrawn at most 5 times a second, elsewhere a line is printed at most
- * every 5 s (every minibatch with --progress always), so short runs print
- * nothing and their stderr stays for errors. */
+/* Called by the trainer after every minibatch; the meter rate-limits. */
 static void on_progress(size_t done, size_t total, double loss, void *user)
 {
     run_state *rs = user;
-    double t = wall();
-    if (done < rs->done0 || rs->t_epoch == 0) { /* a new epoch's pass, or a restarted one */
-        rs->t_epoch = t;
-        rs->done0 = done;
-        /* a terminal shows each epoch at once; elsewhere wait the interval */
-        if (rs->tty)
-            rs->t_shown = -INFINITY;
-        else if (rs->t_shown == 0)
-            rs->t_shown = t;
+    if (done < rs->done0 || !rs->in_epoch) { /* a new epoch's pass, or a restarted one */
+        char what[32];
+        snprintf(what, sizeof what, "epoch %d", rs->cur_epoch);
+        nglm_cli_meter_begin(rs->meter, what, "tokens", 1);
+        rs->meter->done0 = rs->done0 = done;
+        rs->in_epoch = 1;
         return;
     }
-    double interval = rs->tty ? 0.2 : rs->progress == PROGRESS_ALWAYS ? 0 : 5;
-    if (t - rs->t_shown < interval)
-        return;
-    rs->t_shown = t;
-    double rate = (double)(done - rs->done0) / (t - rs->t_epoch > 1e-9 ? t - rs->t_epoch : 1e-9);
-    double eta = rate > 0 ? (double)(total - done) / rate : 0;
-    fprintf(stderr, "%sepoch %d: %5.1f%%  %.0f tokens/s  ETA %d:%02d  loss %.4f%s",
-            rs->tty ? "\r" : "", rs->cur_epoch, 100.0 * (double)done / (double)total, rate,
-            (int)(eta / 60), (int)fmod(eta, 60), loss, rs->tty ? "\033[K" : "\n");
-    fflush(stderr);
-    rs->drawn = rs->tty;
+    char extra[32];
+    snprintf(extra, sizeof extra, "loss %.4f", loss);
+    nglm_cli_meter_show(rs->meter, done, total, extra);
 }
 
 /* One line of --log: a JSON object (the numbers are finite: a report is
@@ -601,7 +591,7 @@ static void on_epoch(const nglm_epoch_report *r, void *user)
     run_state *rs = user;
     progress_clear(rs);
     rs->cur_epoch = r->epoch + 1;
-    rs->t_epoch = 0;
+    rs->in_epoch = 0;
     if (!rs->o->quiet)
         print_epoch(r, NULL);
     if (rs->log)
@@ -689,13 +679,20 @@ static double read_oracle(const char *prefix)
 }
 
 static void build_once(nglm_features *F, const nglm_corpus *train, int32_t V,
-                       const options *o, const uint32_t *cutoff, uint32_t skip_cutoff)
+                       const options *o, const uint32_t *cutoff, uint32_t skip_cutoff,
+                       nglm_cli_meter *meter)
 {
     nglm_error err;
-    if (nglm_features_build(F, train, V, o->order, cutoff, o->tr.threads, &err) != 0 ||
-        (o->n_skip > 0 && nglm_features_add_skips(F, train, o->n_skip, o->skip_dist,
-                                                  skip_cutoff, &err) != 0))
+    char title[64];
+    snprintf(title, sizeof title, "counting %d-grams", o->order);
+    nglm_cli_meter_begin(meter, title, "tokens", 1);
+    nglm_progress p = {nglm_cli_meter_fn, meter};
+    nglm_count_opts co = {o->tr.threads, (size_t)o->count_memory, o->temp_dir, &p};
+    if (nglm_features_build_with(F, train, V, o->order, cutoff, &co, &err) != 0 ||
+        (o->n_skip > 0 && nglm_features_add_skips_with(F, train, o->n_skip, o->skip_dist,
+                                                       skip_cutoff, &co, &err) != 0))
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+    nglm_cli_meter_clear(meter);
 }
 
 /* "512 KB", "3.4 MB" */
@@ -723,9 +720,10 @@ static const char *cutoff_list(const uint32_t *cutoff, int order, char *buf, siz
  * 8 ... reached by the longest order first, keeping the list
  * non-decreasing), the skip-gram cutoff with the longest order's, until the
  * estimate of nglm_train_memory (index and training state) fits. */
-static void build_features(nglm_features *F, const nglm_corpus *train, int32_t V, options *o)
+static void build_features(nglm_features *F, const nglm_corpus *train, int32_t V, options *o,
+                           nglm_cli_meter *meter)
 {
-    build_once(F, train, V, o, o->cutoff, o->skip_cutoff);
+    build_once(F, train, V, o, o->cutoff, o->skip_cutoff, meter);
     if (!o->max_memory)
         return;
     size_t need = nglm_train_memory(F, &o->tr), first = need;
@@ -751,7 +749,7 @@ static void build_features(nglm_features *F, const nglm_corpus *train, int32_t V
         if (skip_cut < cut[o->order])
             skip_cut = cut[o->order];
         nglm_features_free(F);
-        build_once(F, train, V, o, cut, skip_cut);
+        build_once(F, train, V, o, cut, skip_cut, meter);
         need = nglm_train_memory(F, &o->tr);
     }
     char a[32], b[32], c[32];
@@ -780,6 +778,8 @@ int main(int argc, char **argv)
     nglm_error err;
     /* a file size limit makes writes fail with EFBIG instead of killing us */
     signal(SIGXFSZ, SIG_IGN);
+    nglm_cli_meter meter;
+    nglm_cli_meter_init(&meter, o.progress);
     char ckpt[4200];
     if (snprintf(ckpt, sizeof ckpt, "%s.ckpt", o.model) >= (int)sizeof ckpt)
         nglm_cli_die(NGLM_EXIT_USAGE, "--model: path too long");
@@ -839,7 +839,7 @@ int main(int argc, char **argv)
         if (stat(o.train, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
             nglm_cli_die(NGLM_EXIT_USAGE, "--train %s is not a regular file: it needs --vocab, "
                          "the text is read twice", o.train);
-        m.vocab = count_vocab(&o);
+        m.vocab = count_vocab(&o, &meter);
     }
     if (o.write_vocab && nglm_vocab_save(m.vocab, o.write_vocab, &err) != 0)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
@@ -849,11 +849,11 @@ int main(int argc, char **argv)
 
     /* id streams */
     nglm_corpus train, valid;
-    read_corpus(&train, o.train, &o, m.vocab, "train");
+    read_corpus(&train, o.train, &o, m.vocab, "train", &meter);
     if (train.n_tokens == 0)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s: no sentences to train on", o.train);
     if (o.valid) {
-        read_corpus(&valid, o.valid, &o, m.vocab, "valid");
+        read_corpus(&valid, o.valid, &o, m.vocab, "valid", &meter);
         if (valid.n_tokens == 0)
             nglm_cli_die(NGLM_EXIT_FAIL, "%s: no sentences to validate on", o.valid);
     } else {
@@ -865,10 +865,10 @@ int main(int argc, char **argv)
     /* read now so that a bad test text fails before the model file is written */
     nglm_corpus test;
     if (o.test)
-        read_corpus(&test, o.test, &o, m.vocab, "test");
+        read_corpus(&test, o.test, &o, m.vocab, "test", &meter);
 
     /* features */
-    build_features(&m.feat, &train, V, &o);
+    build_features(&m.feat, &train, V, &o, &meter);
     if (!o.quiet) {
         printf("features: %zu (", m.feat.n_feat);
         for (int k = 0; k < o.order; k++) {
@@ -899,8 +899,7 @@ int main(int argc, char **argv)
         rs.plot_ref = read_oracle(o.corpus_prefix);
         rs.plot_label = "oracle";
     }
-    rs.progress = o.progress;
-    rs.tty = o.progress != PROGRESS_NEVER && isatty(STDERR_FILENO);
+    rs.meter = &meter;
     rs.cur_epoch = 1;
     o.tr.on_epoch = on_epoch;
     if (o.progress != PROGRESS_NEVER)
@@ -976,8 +975,11 @@ int main(int argc, char **argv)
     /* test */
     if (o.test) {
         nglm_eval_report r;
-        if (nglm_eval_corpus(&m, &test, o.tr.threads, 0, &r, &err) != 0)
+        nglm_cli_meter_begin(&meter, "scoring the test text", "tokens", 1);
+        nglm_progress p = {nglm_cli_meter_fn, &meter};
+        if (nglm_eval_corpus_progress(&m, &test, o.tr.threads, 0, &p, &r, &err) != 0)
             nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+        nglm_cli_meter_clear(&meter);
         nglm_eval_print(stdout, o.test, &r);
         if (o.default_corpus) {
             double oracle = read_oracle(o.corpus_prefix);

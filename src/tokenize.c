@@ -645,3 +645,15 @@ int nglm_tokenizer_split(nglm_tokenizer *t, const char *line, size_t len,
     *tokens = t->toks;
     return (int)t->n_toks;
 }
+
+int nglm_tokenizer_split_at(nglm_tokenizer *t, const char *line, size_t len,
+                            const char *name, size_t lineno, size_t file_off,
+                            char ***tokens, nglm_error *err)
+{
+    if (tok_split(t, (const unsigned char *)line, len, file_off, name, lineno, err) < 0)
+        return -1;
+    if (t->n_toks > INT_MAX)
+        return nglm_error_set(err, "tokenizer: too many tokens in one line (%zu)", t->n_toks);
+    *tokens = t->toks;
+    return (int)t->n_toks;
+}

@@ -19,6 +19,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #define HASH_NONFATAL_OOM 1
 #define uthash_nonfatal_oom(e) ((e)->oom = 1)
@@ -195,8 +200,20 @@ int nglm_vocab_finalize(nglm_vocab *v, uint64_t min_count, size_t max_vocab,
     return 0;
 }
 
+static int count_file_seq(nglm_vocab *v, const char *path, const nglm_tok_options *opt,
+                          uint64_t *sentences, const nglm_progress *p, uint64_t total,
+                          nglm_error *err);
+
 int nglm_vocab_count_file(nglm_vocab *v, const char *path, const nglm_tok_options *opt,
                           uint64_t *sentences, nglm_error *err)
+{
+    return count_file_seq(v, path, opt, sentences, NULL, 0, err);
+}
+
+/* The sequential count, reporting bytes of total to p. */
+static int count_file_seq(nglm_vocab *v, const char *path, const nglm_tok_options *opt,
+                          uint64_t *sentences, const nglm_progress *p, uint64_t total,
+                          nglm_error *err)
 {
     nglm_tokenizer *t = nglm_tokenizer_open(path, opt, err);
     if (!t)
@@ -217,7 +234,11 @@ int nglm_vocab_count_file(nglm_vocab *v, const char *path, const nglm_tok_option
             }
         }
         n_sents++;
+        if (p && (n_sents & 4095) == 0)
+            nglm_progress_report(p, nglm_tokenizer_bytes(t), total);
     }
+    if (r == 0)
+        nglm_progress_report(p, nglm_tokenizer_bytes(t), total);
     nglm_tokenizer_close(t);
     if (r < 0)
         return -1;
@@ -226,6 +247,224 @@ int nglm_vocab_count_file(nglm_vocab *v, const char *path, const nglm_tok_option
     if (sentences)
         *sentences = n_sents;
     return 0;
+}
+
+/* ------------------------------------------------------------ parallel count */
+
+/* A block of whole lines of the file: text[0..len), its first line's number
+ * and byte offset, and what counting it gave. */
+typedef struct vocab_block {
+    char *text;
+    size_t len, cap;
+    size_t first_line;
+    size_t off;
+    uint64_t sents;
+    int failed;
+    nglm_error err;
+} vocab_block;
+
+/* Counts the lines of block b into the open vocabulary v with tokenizer t. */
+static void vocab_count_block(nglm_vocab *v, nglm_tokenizer *t, vocab_block *b,
+                              const char *path)
+{
+    size_t pos = 0, line = b->first_line;
+    while (pos < b->len) {
+        const char *s = b->text + pos;
+        const char *nl = memchr(s, '\n', b->len - pos);
+        size_t len = nl ? (size_t)(nl - s) + 1 : b->len - pos, skip = 0;
+        /* A byte-order mark at the very start of the input is not text. */
+        if (b->off + pos == 0 && len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
+            skip = 3;
+        char **tok;
+        int n = nglm_tokenizer_split_at(t, s + skip, len - skip, path, line,
+                                        b->off + pos + skip, &tok, &b->err);
+        if (n < 0) {
+            b->failed = 1;
+            return;
+        }
+        for (int i = 0; i < n; i++) {
+            if (strcmp(tok[i], NGLM_BOS_STR) == 0 || strcmp(tok[i], NGLM_EOS_STR) == 0)
+                continue;
+            if (nglm_vocab_add(v, tok[i], 1, &b->err) < 0) {
+                nglm_error_prefix(&b->err, "%s:%zu", path, line);
+                b->failed = 1;
+                return;
+            }
+        }
+        b->sents += n > 0;
+        pos += len;
+        line++;
+    }
+}
+
+/* Fills b with the next whole lines of fp (about `size` bytes, more if a
+ * line is longer), starting with the partial line left in carry.  Returns
+ * 0, or -1 on a read error. */
+static int vocab_read_block(FILE *fp, vocab_block *b, size_t size, char **carry,
+                            size_t *carry_len, size_t *carry_cap, int *eof)
+{
+    b->len = 0;
+    if (b->cap < size + *carry_len) {
+        char *p = realloc(b->text, size + *carry_len);
+        if (!p)
+            return -1;
+        b->text = p;
+        b->cap = size + *carry_len;
+    }
+    memcpy(b->text, *carry, *carry_len);
+    b->len = *carry_len;
+    *carry_len = 0;
+    size_t scanned = 0;
+    for (;;) {
+        if (b->len == b->cap) {
+            char *p = realloc(b->text, 2 * b->cap);
+            if (!p)
+                return -1;
+            b->text = p;
+            b->cap *= 2;
+        }
+        size_t got = *eof ? 0 : fread(b->text + b->len, 1, b->cap - b->len, fp);
+        if (got == 0 && !*eof) {
+            if (ferror(fp))
+                return -1;
+            *eof = 1;
+        }
+        b->len += got;
+        if (*eof)
+            return 0;
+        /* the last newline so far; without one, read on */
+        char *last = NULL;
+        for (char *q = b->text + scanned; (q = memchr(q, '\n', b->text + b->len - q)); q++)
+            last = q;
+        scanned = b->len;
+        if (last) {
+            size_t keep = (size_t)(last - b->text) + 1, rest = b->len - keep;
+            if (*carry_cap < rest) {
+                char *p = realloc(*carry, rest);
+                if (!p)
+                    return -1;
+                *carry = p;
+                *carry_cap = rest;
+            }
+            memcpy(*carry, b->text + keep, rest);
+            *carry_len = rest;
+            b->len = keep;
+            return 0;
+        }
+    }
+}
+
+/* Adds every count of the open vocabulary from into v. */
+static int vocab_merge(nglm_vocab *v, const nglm_vocab *from, nglm_error *err)
+{
+    vocab_entry *e, *tmp;
+    HASH_ITER(hh, from->table, e, tmp) {
+        if (e->count > 0 && nglm_vocab_add(v, e->word, e->count, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int nglm_vocab_count_file_threads(nglm_vocab *v, const char *path,
+                                  const nglm_tok_options *opt, int threads,
+                                  const nglm_progress *p, uint64_t *sentences,
+                                  nglm_error *err)
+{
+    struct stat st;
+    uint64_t total = strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISREG(st.st_mode)
+                         ? (uint64_t)st.st_size : 0;
+    if (threads <= 1 || total == 0)
+        return count_file_seq(v, path, opt, sentences, p, total, err);
+    FILE *fp = fopen(path, "rb");
+    if (!fp || fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
+        if (fp)
+            fclose(fp);
+        return count_file_seq(v, path, opt, sentences, p, 0, err);
+    }
+    /* blocks: a few per thread and batch, between 64 KiB and 16 MiB */
+    size_t size = (size_t)st.st_size / ((size_t)threads * 8);
+    size = size < ((size_t)1 << 16) ? (size_t)1 << 16 : size > ((size_t)1 << 24) ? (size_t)1 << 24 : size;
+    const int T = threads;
+    vocab_block *blk = calloc((size_t)T, sizeof *blk);
+    nglm_vocab **local = calloc((size_t)T, sizeof *local);
+    nglm_tokenizer **tk = calloc((size_t)T, sizeof *tk);
+    char *carry = NULL;
+    size_t carry_len = 0, carry_cap = 0, line = 0, off = 0;
+    uint64_t n_sents = 0;
+    int eof = 0, rc = -1;
+    if (!blk || !local || !tk) {
+        nglm_error_set(err, "vocabulary: out of memory");
+        goto out;
+    }
+    for (int i = 0; i < T; i++) {
+        local[i] = nglm_vocab_new();
+        tk[i] = nglm_tokenizer_new(opt);
+        if (!local[i] || !tk[i]) {
+            nglm_error_set(err, tk[i] ? "vocabulary: out of memory" : "tokenizer: bad options");
+            goto out;
+        }
+    }
+    while (!eof) {
+        /* read up to T blocks (sequential), then count them (parallel) */
+        int n = 0;
+        while (n < T && !eof) {
+            vocab_block *b = &blk[n];
+            if (vocab_read_block(fp, b, size, &carry, &carry_len, &carry_cap, &eof) != 0) {
+                nglm_error_errno(err, ferror(fp) ? (errno ? errno : EIO) : ENOMEM,
+                                 "%s:%zu: read error", path, line + 1);
+                goto out;
+            }
+            if (b->len == 0)
+                break;
+            b->first_line = line + 1;
+            b->off = off;
+            b->sents = 0;
+            b->failed = 0;
+            for (const char *q = b->text; (q = memchr(q, '\n', b->text + b->len - q)); q++)
+                line++;
+            if (b->text[b->len - 1] != '\n')
+                line++;
+            off += b->len;
+            n++;
+        }
+#pragma omp parallel for schedule(dynamic, 1) num_threads(T)
+        for (int i = 0; i < n; i++) {
+            int tid = 0;
+#ifdef _OPENMP
+            tid = omp_get_thread_num();
+#endif
+            vocab_count_block(local[tid], tk[tid], &blk[i], path);
+        }
+        for (int i = 0; i < n; i++) {
+            if (blk[i].failed) { /* the first error in file order */
+                *err = blk[i].err;
+                goto out;
+            }
+            n_sents += blk[i].sents;
+        }
+        nglm_progress_report(p, off, (uint64_t)st.st_size);
+    }
+    for (int i = 0; i < T; i++)
+        if (vocab_merge(v, local[i], err) != 0)
+            goto out;
+    if (nglm_vocab_add(v, NGLM_EOS_STR, n_sents, err) < 0)
+        goto out;
+    if (sentences)
+        *sentences = n_sents;
+    rc = 0;
+out:
+    fclose(fp);
+    for (int i = 0; i < T && blk; i++)
+        free(blk[i].text);
+    for (int i = 0; i < T && local; i++)
+        nglm_vocab_free(local[i]);
+    for (int i = 0; i < T && tk; i++)
+        nglm_tokenizer_close(tk[i]);
+    free(blk);
+    free(local);
+    free(tk);
+    free(carry);
+    return rc;
 }
 
 size_t nglm_vocab_size(const nglm_vocab *v) { return v->size; }

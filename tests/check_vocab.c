@@ -1,7 +1,8 @@
 /*
  * check_vocab.c — tests of the vocabulary (src/vocab.c): the special ids,
  * the id order (count descending, then bytewise), min_count and max_vocab
- * with the dropped counts going to <unk>, counting a file, the save/load
+ * with the dropped counts going to <unk>, counting a file (also on several
+ * threads, which must give the same counts and errors), the save/load
  * round trip, and each error that loading a malformed file reports.
  */
 #include "testutil.h"
@@ -418,6 +419,125 @@ START_TEST(test_save_errors)
 }
 END_TEST
 
+/* ------------------------------------------------------------ parallel count */
+
+/* A text of many lines (~1.5 MB, so a few dozen blocks at 4 threads): a
+ * BOM, CRLF and LF ends, blank lines, literal specials, a line longer than
+ * a block, and no final newline; bad_at > 0 puts invalid UTF-8 on line
+ * bad_at and every 5003rd line after it. */
+static char *big_text(size_t *len, size_t bad_at)
+{
+    size_t cap = 4 << 20, n = 0;
+    char *t = malloc(cap);
+    ck_assert_ptr_nonnull(t);
+    uint64_t r = 12345;
+    n += (size_t)sprintf(t, "\xEF\xBB\xBF" "first line\n");
+    for (size_t line = 2; line <= 60000; line++) {
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+        int words = (int)(r >> 60);
+        if (line == 30000) /* a line longer than a block */
+            for (int i = 0; i < 30000; i++)
+                n += (size_t)sprintf(t + n, "L%d ", i % 77);
+        if (bad_at && line >= bad_at && (line - bad_at) % 5003 == 0)
+            n += (size_t)sprintf(t + n, "ok \xC0\xAF bad ");
+        for (int i = 0; i < words; i++) {
+            r = r * 6364136223846793005ull + 1442695040888963407ull;
+            unsigned w = (unsigned)(r >> 33) % 5000;
+            n += (size_t)sprintf(t + n, "%s%s", i ? " " : "",
+                                 w == 7 ? "<s>" : w == 8 ? "</s>" : w == 9 ? "<unk>" : "");
+            if (w > 9)
+                n += (size_t)sprintf(t + n, "W%u%s", w % (1 + (unsigned)(r >> 40) % 3000),
+                                     w % 11 == 0 ? ",Caf\xC3\xA9" : "");
+        }
+        n += (size_t)sprintf(t + n, "%s", line % 7 == 0 ? "\r\n" : "\n");
+        ck_assert_uint_lt(n, cap - (1 << 18));
+    }
+    n += (size_t)sprintf(t + n, "last line without newline");
+    *len = n;
+    return t;
+}
+
+static void assert_same_vocab(nglm_vocab *a, nglm_vocab *b)
+{
+    nglm_error err;
+    ck_assert_int_eq(nglm_vocab_finalize(a, 1, 0, &err), 0);
+    ck_assert_int_eq(nglm_vocab_finalize(b, 1, 0, &err), 0);
+    ck_assert_uint_eq(nglm_vocab_size(a), nglm_vocab_size(b));
+    for (int32_t i = 0; i < (int32_t)nglm_vocab_size(a); i++) {
+        ck_assert_str_eq(nglm_vocab_word(a, i), nglm_vocab_word(b, i));
+        ck_assert_uint_eq(nglm_vocab_count(a, i), nglm_vocab_count(b, i));
+    }
+}
+
+START_TEST(test_count_file_threads_same)
+{
+    size_t len;
+    char *text = big_text(&len, 0);
+    const char *path = tu_tempfile(text, len);
+    nglm_tok_options modes[3] = {nglm_tok_options_default(), nglm_tok_options_default(),
+                                 nglm_tok_options_default()};
+    modes[1].mode = NGLM_TOK_WORD;
+    modes[1].lowercase = 1;
+    modes[2].mode = NGLM_TOK_CHAR;
+    for (int m = 0; m < 3; m++) {
+        nglm_error err;
+        uint64_t s_ref = 0;
+        nglm_vocab *ref = nglm_vocab_new();
+        ck_assert_int_eq(nglm_vocab_count_file(ref, path, &modes[m], &s_ref, &err), 0);
+        ck_assert_uint_gt(nglm_vocab_size(ref), m == 2 ? 20 : 1000);
+        for (int threads = 1; threads <= 4; threads *= 2) {
+            uint64_t s = 0;
+            nglm_vocab *v = nglm_vocab_new();
+            ck_assert_msg(nglm_vocab_count_file_threads(v, path, &modes[m], threads, NULL, &s, &err) == 0,
+                          "%s", err.msg);
+            ck_assert_uint_eq(s, s_ref);
+            nglm_vocab *r2 = nglm_vocab_new();
+            ck_assert_int_eq(nglm_vocab_count_file(r2, path, &modes[m], NULL, &err), 0);
+            assert_same_vocab(r2, v);
+            nglm_vocab_free(v);
+            nglm_vocab_free(r2);
+        }
+        nglm_vocab_free(ref);
+    }
+    unlink(path);
+    free(text);
+}
+END_TEST
+
+/* The first invalid UTF-8 in file order is reported, with its line and
+ * byte offset, exactly as the sequential count reports it. */
+START_TEST(test_count_file_threads_errors)
+{
+    static const size_t bad_at[] = {2, 9000, 21000, 29999, 30000, 59999};
+    for (size_t k = 0; k < 6; k++) {
+        size_t len;
+        char *text = big_text(&len, bad_at[k]);
+        const char *path = tu_tempfile(text, len);
+        nglm_error e1, e2;
+        nglm_vocab *a = nglm_vocab_new(), *b = nglm_vocab_new();
+        ck_assert_int_eq(nglm_vocab_count_file(a, path, NULL, NULL, &e1), -1);
+        char want[64];
+        snprintf(want, sizeof want, ":%zu: invalid UTF-8 at byte offset", bad_at[k]);
+        ck_assert_msg(strstr(e1.msg, want) != NULL, "%s", e1.msg);
+        for (int threads = 2; threads <= 4; threads *= 2) {
+            ck_assert_int_eq(nglm_vocab_count_file_threads(b, path, NULL, threads, NULL, NULL, &e2), -1);
+            ck_assert_str_eq(e1.msg, e2.msg);
+        }
+        nglm_vocab_free(a);
+        nglm_vocab_free(b);
+        unlink(path);
+        free(text);
+    }
+    /* a missing file: the same message */
+    nglm_error e1, e2;
+    nglm_vocab *v = nglm_vocab_new();
+    ck_assert_int_eq(nglm_vocab_count_file(v, "/nonexistent/x.txt", NULL, NULL, &e1), -1);
+    ck_assert_int_eq(nglm_vocab_count_file_threads(v, "/nonexistent/x.txt", NULL, 4, NULL, NULL, &e2), -1);
+    ck_assert_str_eq(e1.msg, e2.msg);
+    nglm_vocab_free(v);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("vocab");
@@ -436,6 +556,8 @@ int main(void)
     tcase_add_test(tc, test_count_file);
     tcase_add_test(tc, test_count_file_modes_and_null_sentences);
     tcase_add_test(tc, test_count_file_errors);
+    tcase_add_test(tc, test_count_file_threads_same);
+    tcase_add_test(tc, test_count_file_threads_errors);
     tcase_add_test(tc, test_save_load_roundtrip);
     tcase_add_test(tc, test_load_preserves_ids);
     tcase_add_test(tc, test_load_missing_tab);

@@ -221,7 +221,19 @@ check "--plot without a reference draws none" \
 check "--progress always: progress lines on stderr" \
     grep -Eq '^epoch 1: +[0-9.]+%  [0-9]+ tokens/s  ETA [0-9]+:[0-9]{2}  loss [0-9.]+$' "$T/err"
 check "--progress always: only progress lines" \
-    test -z "$(grep -Ev '^epoch [0-9]+: ' "$T/err")"
+    test -z "$(grep -Ev '^(epoch [0-9]+|reading [^ ]+|counting [^ ]+|scoring the test text): ' "$T/err")"
+check "--progress always: reading progress in MB" \
+    grep -Eq "^reading $TXT: +[0-9.]+%  [0-9]+ MB/s  ETA [0-9]+:[0-9]{2}\$" "$T/err"
+check "--progress always: vocabulary counting progress" \
+    grep -Eq "^counting $TXT: +100\.0%  [0-9]+ MB/s  ETA 0:00\$" "$T/err"
+check "--progress always: n-gram counting progress, pass by pass" \
+    test "$(grep -Ec '^counting 3-grams: +(50|100)\.0%  [0-9]+ tokens/s' "$T/err")" = 2
+"$TR" --order 3 --epochs 1 --threads 2 --quiet --train "$TXT" --model "$T/pb.nglm" \
+    --progress always --test "$T/small.test.txt" >/dev/null 2>"$T/err"
+check "--progress always, 2 threads: counting progress" \
+    grep -Eq "^counting $TXT: +100\.0%" "$T/err"
+check "--progress always: test scoring progress" \
+    grep -Eq '^scoring the test text: +100\.0%  [0-9]+ tokens/s' "$T/err"
 check "--progress always does not change the model" cmp -s "$T/m.nglm" "$T/pa.nglm"
 if command -v script >/dev/null 2>&1 && script --version 2>/dev/null | grep -q util-linux; then
     script -q -e -c "'$TR' $SMALL --train '$TXT' --model '$T/tty.nglm' >/dev/null" \

@@ -42,6 +42,7 @@
 
 #include "nglm/corpus.h"
 #include "nglm/error.h"
+#include "nglm/progress.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -78,17 +79,48 @@ typedef struct nglm_features {
     struct u64map *ctx_hash;   /* (parent << 32 | word) → context, lengths >= 2 */
 } nglm_features;
 
+/* How counting runs (src/count.h): on `threads` threads, with at most about
+ * `memory` bytes of counting buffers; (context, word) records beyond that
+ * are sorted and spilled to temporary files in temp_dir, then merged.  The
+ * index built does not depend on these settings. */
+typedef struct nglm_count_opts {
+    int threads;          /* <= 0: 1 */
+    size_t memory;        /* 0: NGLM_COUNT_MEMORY_DEFAULT */
+    const char *temp_dir; /* NULL: $TMPDIR, or /tmp if unset */
+    const nglm_progress *progress; /* NULL, or told k·n_tokens of (order-1)·n_tokens
+                                    * after the pass over the contexts of length k */
+} nglm_count_opts;
+
+#define NGLM_COUNT_MEMORY_DEFAULT ((size_t)1 << 30) /* 1 GiB */
+
 /* Counts the n-grams of c and builds the index.  cutoff may be NULL (all
  * 1s); cutoff[m] applies to m-grams (m = 2..order) and must be
- * non-decreasing in m.  order must be 1..NGLM_MAX_ORDER. */
+ * non-decreasing in m.  order must be 1..NGLM_MAX_ORDER.  Counts on
+ * `threads` threads with the default memory budget. */
 int nglm_features_build(nglm_features *F, const nglm_corpus *c, int32_t V, int order,
                         const uint32_t *cutoff, int threads, nglm_error *err);
+
+/* The same, with the counting options spelled out (opt NULL: defaults). */
+int nglm_features_build_with(nglm_features *F, const nglm_corpus *c, int32_t V, int order,
+                             const uint32_t *cutoff, const nglm_count_opts *opt,
+                             nglm_error *err);
 
 /* Adds skip-gram templates at the given distances (each 2 .. order+2,
  * distinct) after the n-gram features: pairs (word d back, word) seen at
  * least cutoff times in c. */
 int nglm_features_add_skips(nglm_features *F, const nglm_corpus *c, int n_skip,
                             const int *dist, uint32_t cutoff, nglm_error *err);
+int nglm_features_add_skips_with(nglm_features *F, const nglm_corpus *c, int n_skip,
+                                 const int *dist, uint32_t cutoff,
+                                 const nglm_count_opts *opt, nglm_error *err);
+
+/* The same index by the slow, obviously correct hash-map count (one thread,
+ * all in memory).  For tests: the functions above must agree with these
+ * bit for bit. */
+int nglm_features_build_reference(nglm_features *F, const nglm_corpus *c, int32_t V,
+                                  int order, const uint32_t *cutoff, nglm_error *err);
+int nglm_features_add_skips_reference(nglm_features *F, const nglm_corpus *c, int n_skip,
+                                      const int *dist, uint32_t cutoff, nglm_error *err);
 
 /* The word at distance d before position i of sent (<s> for position -1),
  * or -1 if the sentence starts later. */

@@ -103,6 +103,14 @@ void nglm_tokenizer_close(nglm_tokenizer *t);
 int nglm_tokenizer_split(nglm_tokenizer *t, const char *line, size_t len,
                          char ***tokens, nglm_error *err);
 
+/* Like nglm_tokenizer_split, for line lineno of the file `name`, the line
+ * starting at byte file_off of the file: errors read as those of
+ * nglm_tokenizer_next ("name:lineno: invalid UTF-8 at byte offset N ...").
+ * For readers that split a file among threads. */
+int nglm_tokenizer_split_at(nglm_tokenizer *t, const char *line, size_t len,
+                            const char *name, size_t lineno, size_t file_off,
+                            char ***tokens, nglm_error *err);
+
 /* A tokenizer over no stream, for nglm_tokenizer_split only.  NULL only
  * when out of memory or opt->mode is not a valid mode. */
 nglm_tokenizer *nglm_tokenizer_new(const nglm_tok_options *opt);

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "nglm/error.h"
+#include "nglm/progress.h"
 #include "nglm/tokenize.h"
 
 #ifdef __cplusplus
@@ -62,6 +63,18 @@ int nglm_vocab_finalize(nglm_vocab *v, uint64_t min_count, size_t max_vocab,
 int nglm_vocab_count_file(nglm_vocab *v, const char *path,
                           const nglm_tok_options *opt, uint64_t *sentences,
                           nglm_error *err);
+
+/* The same count on `threads` threads: a regular file is read in large
+ * blocks cut at line ends, each block tokenized and counted by one thread
+ * into its own table, and the tables are merged; the counts (hence the
+ * finalized vocabulary) and the first error reported (file:line) are those
+ * of nglm_vocab_count_file, which stdin, pipes and threads <= 1 use.  The
+ * bytes counted so far of the file's size (0 if unknown) go to p (may be
+ * NULL). */
+int nglm_vocab_count_file_threads(nglm_vocab *v, const char *path,
+                                  const nglm_tok_options *opt, int threads,
+                                  const nglm_progress *p, uint64_t *sentences,
+                                  nglm_error *err);
 
 /* Number of ids (specials included).  Valid after finalize (before, the
  * number of distinct words so far, specials included). */
