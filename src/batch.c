@@ -15,6 +15,7 @@
 #include <omp.h>
 #endif
 
+#include "dist.h"
 #include "nglm/vocab.h"
 
 /* Fixed-point scale of the cross-thread sums: exact, 2^-40 resolution.
@@ -123,7 +124,23 @@ void nglm_batch_free(nglm_batch *b)
     free(b->scr_mark);
     free(b->scr_val);
     free(b->fixskip);
+    free(b->mine);
+    free(b->skip_off);
+    free(b->skip_red);
     memset(b, 0, sizeof *b);
+}
+
+int nglm_batch_shard(nglm_batch *b, const int32_t *word_rank, int rank, nglm_error *err)
+{
+    const nglm_features *F = b->F;
+    size_t n_dskip = b->cap_tok * (size_t)(F->n_skip > 0 ? F->n_skip : 1);
+    /* the batch's skip ranges are distinct: at most all skip-gram features */
+    if (!ALLOC(b->mine, b->cap_tok) || !ALLOC(b->skip_off, n_dskip + 1) ||
+        !ALLOC(b->skip_red, F->n_feat - F->n_ngram_feat))
+        return nglm_error_set(err, "out of memory for a batch of %zu tokens", b->cap_tok);
+    b->word_rank = word_rank;
+    b->rank = rank;
+    return 0;
 }
 
 void nglm_batch_clear(nglm_batch *b)
@@ -156,7 +173,12 @@ void nglm_batch_add(nglm_batch *b, const int32_t *sent, size_t i)
     b->sent[t] = sent;
     b->pos[t] = (uint32_t)i;
     b->y[t] = sent[i];
+    if (b->word_rank)
+        b->mine[t] = b->word_rank[i > 0 ? sent[i - 1] : NGLM_BOS] == b->rank;
 }
+
+/* The token is this rank's (always, unless sharded). */
+static inline int is_mine(const nglm_batch *b, size_t t) { return !b->mine || b->mine[t]; }
 
 /* Looks up every token's chain of contexts (in parallel), then lists the
  * distinct contexts in order of first appearance, by length. */
@@ -167,7 +189,8 @@ static void find_contexts(nglm_batch *b)
 #pragma omp parallel for schedule(static) num_threads(b->threads)
     for (long t = 0; t < n_tok; t++) {
         int32_t *chain = b->chain + (size_t)t * nd;
-        int depth = nglm_features_chain(b->F, b->sent[t], b->pos[t], chain);
+        int depth = is_mine(b, (size_t)t)
+                        ? nglm_features_chain(b->F, b->sent[t], b->pos[t], chain) : 0;
         for (int j = depth; j < nd; j++)
             chain[j] = -1;
     }
@@ -249,7 +272,8 @@ static void assign_slots(nglm_batch *b)
  */
 
 /* Sorts the tokens by the slot of their length-1 context (counting sort);
- * group 0 holds the tokens without one. */
+ * group 0 holds the tokens without one.  A sharded batch groups only its
+ * own tokens. */
 static void group_tokens(nglm_batch *b)
 {
     size_t n1 = b->nd ? b->d_start[1] : 0, n_grp = n1 + 1;
@@ -257,12 +281,15 @@ static void group_tokens(nglm_batch *b)
     memset(start, 0, (n_grp + 1) * sizeof *start);
     for (size_t t = 0; t < b->n_tok; t++) {
         int32_t x = b->nd ? b->chain[t * (size_t)b->nd] : -1;
-        start[(x < 0 ? 0 : (size_t)b->slot_of[x] + 1) + 1]++;
+        if (is_mine(b, t))
+            start[(x < 0 ? 0 : (size_t)b->slot_of[x] + 1) + 1]++;
     }
     for (size_t g = 0; g < n_grp; g++)
         start[g + 1] += start[g];
     for (size_t t = 0; t < b->n_tok; t++) {
         int32_t x = b->nd ? b->chain[t * (size_t)b->nd] : -1;
+        if (!is_mine(b, t))
+            continue;
         size_t g = x < 0 ? 0 : (size_t)b->slot_of[x] + 1;
         b->grp_tok[start[g]++] = (int32_t)t;
     }
@@ -273,7 +300,9 @@ static void group_tokens(nglm_batch *b)
 }
 
 /* Skip-gram forward: lists the batch's skip contexts, computes their
- * exp(θ), and adds each token's skip-gram terms to z and sy. */
+ * exp(θ), and adds each token's skip-gram terms to z and sy.  A sharded
+ * batch lists the skip contexts of all its tokens (every rank then has the
+ * same list, in the same order) but adds the terms of its own only. */
 static int skip_forward(nglm_batch *b, const double *theta, nglm_error *err)
 {
     const nglm_features *F = b->F;
@@ -292,7 +321,8 @@ static int skip_forward(nglm_batch *b, const double *theta, nglm_error *err)
             b->sk[t * (size_t)ns + (size_t)i] = v;
             if (v < 0)
                 continue;
-            total += F->skip_first[i][v + 1] - F->skip_first[i][v];
+            if (is_mine(b, t))
+                total += F->skip_first[i][v + 1] - F->skip_first[i][v];
             size_t key = (size_t)i * (size_t)V + (size_t)v;
             if (!b->skip_in[key]) {
                 b->skip_in[key] = 1;
@@ -395,6 +425,21 @@ static int skip_forward(nglm_batch *b, const double *theta, nglm_error *err)
     return 0;
 }
 
+/* Lays the batch's skip ranges out one after the other in skip_red (skip
+ * context k from skip_off[k]) and returns skip_red. */
+static int64_t *skip_pack(nglm_batch *b)
+{
+    size_t n = 0;
+    for (size_t k = 0; k < b->n_dskip; k++) {
+        uint32_t lo, hi;
+        nglm_batch_skip_range(b, k, &lo, &hi);
+        b->skip_off[k] = n;
+        n += hi - lo;
+    }
+    b->skip_off[b->n_dskip] = n;
+    return b->skip_red;
+}
+
 /* Skip-gram backward, after A: adds each token's extra expectations at the
  * deepest n-gram features (or, in fixed point, at the unigrams), and sums
  * the skip-gram features' expectations into grad. */
@@ -442,6 +487,8 @@ static void skip_backward(nglm_batch *b)
     }
     long n_dskip = (long)b->n_dskip;
     int T = b->threads;
+    /* sharded: the sums go packed through skip_red to be summed over ranks */
+    int64_t *red = b->word_rank ? skip_pack(b) : NULL;
 #pragma omp parallel for schedule(dynamic, 16) num_threads(b->threads)
     for (long k = 0; k < n_dskip; k++) {
         uint32_t lo, hi;
@@ -452,7 +499,20 @@ static void skip_backward(nglm_batch *b)
                 sum += b->fixskip[(size_t)i * n_sf + gf - base_sf];
                 b->fixskip[(size_t)i * n_sf + gf - base_sf] = 0;
             }
-            b->grad[gf] = (double)sum / FIX_SCALE;
+            if (red)
+                red[b->skip_off[k] + gf - lo] = sum;
+            else
+                b->grad[gf] = (double)sum / FIX_SCALE;
+        }
+    }
+    if (red) {
+        nglm_dist_sum_i64(red, b->skip_off[n_dskip]);
+#pragma omp parallel for schedule(dynamic, 16) num_threads(b->threads)
+        for (long k = 0; k < n_dskip; k++) {
+            uint32_t lo, hi;
+            nglm_batch_skip_range(b, (size_t)k, &lo, &hi);
+            for (uint32_t gf = lo; gf < hi; gf++)
+                b->grad[gf] = (double)red[b->skip_off[k] + gf - lo] / FIX_SCALE;
         }
     }
 }
@@ -490,6 +550,12 @@ int nglm_batch_forward(nglm_batch *b, const double *theta, nglm_error *err)
     for (long t = 0; t < n_tok; t++) {
         const int32_t *chain = b->chain + (size_t)t * nd;
         int32_t *tf = b->tfeat + (size_t)t * nd;
+        if (!is_mine(b, (size_t)t)) { /* zeros, for the merge below */
+            for (int i = 0; i < nd; i++)
+                tf[i] = -1;
+            b->z[t] = b->sy[t] = 0;
+            continue;
+        }
         int32_t y = b->y[t], deepest = y;
         double z = b->U;
         int j = 0;
@@ -506,7 +572,13 @@ int nglm_batch_forward(nglm_batch *b, const double *theta, nglm_error *err)
         b->z[t] = z;
         b->sy[t] = log(es[deepest]);
     }
-    return F->n_skip > 0 ? skip_forward(b, theta, err) : 0;
+    if (F->n_skip > 0 && skip_forward(b, theta, err) != 0)
+        return -1;
+    if (b->word_rank) { /* each token's z and sy from the rank that owns it */
+        nglm_dist_merge(b->z, b->n_tok, sizeof *b->z);
+        nglm_dist_merge(b->sy, b->n_tok, sizeof *b->sy);
+    }
+    return 0;
 }
 
 double nglm_batch_backward(nglm_batch *b)
@@ -572,6 +644,15 @@ double nglm_batch_backward(nglm_batch *b)
         }
     }
     long nV = V;
+    if (b->word_rank) { /* sharded: sum the threads into row 0, then over the ranks */
+#pragma omp parallel for schedule(static) num_threads(b->threads)
+        for (long w = 0; w < nV; w++)
+            for (int i = 1; i < b->threads; i++) {
+                b->fix[w] += b->fix[(size_t)i * V + w];
+                b->fix[(size_t)i * V + w] = 0;
+            }
+        nglm_dist_sum_i64(b->fix, (size_t)V);
+    }
 #pragma omp parallel for schedule(static) num_threads(b->threads)
     for (long w = 0; w < nV; w++) {
         int64_t sum = 0;

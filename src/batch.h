@@ -89,6 +89,20 @@ typedef struct nglm_batch {
     double *scr_val;        /* (threads, V) per-token products / probabilities */
     size_t scr_tmp_cap;     /* scoring: per-thread entries of st_* (no per-token storage) */
     int64_t *fixskip;       /* (threads, skip features) fixed-point skip expectations */
+
+    /* sharding across MPI ranks (nglm_batch_shard; NULL: the batch does all
+     * its tokens).  A rank does the per-token and per-context work only for
+     * its own tokens, those whose previous word it owns, and so only for the
+     * subtrees of the context trie under those words; z and sy of every
+     * token, the unigram corrections and the skip-gram expectations are
+     * reduced across ranks (dist.h), so loss, unigram and skip-gram
+     * gradients are the same on every rank and, like each rank's own
+     * n-gram gradients, bit-identical to one process's. */
+    const int32_t *word_rank; /* (V) rank owning the tokens after word v */
+    int rank;
+    uint8_t *mine;          /* (n_tok) the token is this rank's */
+    size_t *skip_off;       /* (n_dskip + 1) the skip contexts' entries in skip_red */
+    int64_t *skip_red;      /* (skip features) packed expectations being reduced */
 } nglm_batch;
 
 /* Features [lo, hi) of the batch's k-th distinct skip context. */
@@ -97,6 +111,13 @@ void nglm_batch_skip_range(const nglm_batch *b, size_t k, uint32_t *lo, uint32_t
 int nglm_batch_init(nglm_batch *b, const nglm_features *F, size_t max_tokens,
                     int threads, int for_training, nglm_error *err);
 void nglm_batch_free(nglm_batch *b);
+
+/* Makes the batch one rank's shard of every batch added to it (see
+ * word_rank above): word_rank (V entries, kept by the caller) gives the
+ * rank that owns the tokens whose previous word (<s> at a sentence's start)
+ * is v.  nglm_batch_forward and nglm_batch_backward then call the
+ * collectives of dist.h, on every rank alike. */
+int nglm_batch_shard(nglm_batch *b, const int32_t *word_rank, int rank, nglm_error *err);
 
 /* Empties the batch (keeps its memory). */
 void nglm_batch_clear(nglm_batch *b);

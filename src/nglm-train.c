@@ -17,6 +17,10 @@
  * curve as SVG (nglm/plot.h), and progress within an epoch goes to stderr
  * (redrawn in place on a terminal, a plain line every few seconds
  * otherwise), from the trainer's on_progress callback.
+ *
+ * MPI (./configure --with-mpi, doc/mpi.md): under mpirun every rank runs
+ * all of this, reading the texts itself and training its share; only rank
+ * 0 prints and writes files (model, checkpoint, log, plot, vocabulary).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -35,6 +39,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "dist.h"
 #include "nglm/checkpoint.h"
 #include "nglm/corpus.h"
 #include "nglm/eval.h"
@@ -614,7 +619,7 @@ static int on_checkpoint(const nglm_train_state *s, nglm_checkpoint_reason why, 
                          nglm_error *err)
 {
     run_state *rs = user;
-    if (nglm_checkpoint_save(s, rs->ckpt, err) != 0) {
+    if (nglm_dist_rank() == 0 && nglm_checkpoint_save(s, rs->ckpt, err) != 0) {
         if (why == NGLM_CKPT_STOP)
             return nglm_error_prefix(err, "stopped, but cannot write the checkpoint");
         /* a checkpoint is a convenience: training goes on, the old one stays */
@@ -773,8 +778,24 @@ static void build_features(nglm_features *F, const nglm_corpus *train, int32_t V
 int main(int argc, char **argv)
 {
     nglm_cli_set_prog(argv[0]);
+    if (nglm_dist_init(&argc, &argv) != 0)
+        nglm_cli_die(NGLM_EXIT_FAIL, "cannot start MPI");
+    /* under MPI every rank trains (see src/train.c); only rank 0 prints
+     * progress and writes files */
+    const int rank = nglm_dist_rank(), ranks = nglm_dist_size();
     options o;
     parse_args(argc, argv, &o);
+    if (rank != 0) {
+        o.quiet = 1;
+        o.progress = PROGRESS_NEVER;
+        o.log = o.plot = o.write_vocab = NULL;
+        o.cache = NULL; /* rank 0 fills it; the others read the texts */
+    }
+#define IS_STDIN(path) ((path) && strcmp((path), "-") == 0)
+    if (ranks > 1 && (IS_STDIN(o.train) || IS_STDIN(o.valid) || IS_STDIN(o.test)))
+        nglm_cli_die(NGLM_EXIT_USAGE, "a text cannot be '-' (stdin) under MPI: every rank "
+                     "reads the texts itself");
+#undef IS_STDIN
     nglm_error err;
     /* a file size limit makes writes fail with EFBIG instead of killing us */
     signal(SIGXFSZ, SIG_IGN);
@@ -795,7 +816,7 @@ int main(int argc, char **argv)
         check_writable(ckpt);
     if (o.resume && access(ckpt, F_OK) != 0)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s: %s: nothing to resume", ckpt, strerror(errno));
-    if (!o.resume && !o.no_checkpoint && access(ckpt, F_OK) == 0)
+    if (!o.resume && !o.no_checkpoint && access(ckpt, F_OK) == 0 && rank == 0)
         nglm_cli_warn("note: %s was left by an unfinished run; this run starts afresh and "
                       "replaces it (--resume continues it)", ckpt);
     char train_path[4200], valid_path[4200], test_path[4200];
@@ -882,8 +903,10 @@ int main(int argc, char **argv)
                    m.feat.skip_first[i][V] - m.feat.skip_first[i][0]);
         printf("), %zu contexts, %.1f bytes/feature in the index\n", m.feat.n_ctx,
                (double)nglm_features_bytes(&m.feat) / (double)m.feat.n_feat);
-        printf("training: order %d, %d threads, batch %zu, l1 %g, l2 %g, lr %g\n", o.order,
-               o.tr.threads, o.tr.batch, o.tr.l1, o.tr.l2, o.tr.lr);
+        printf("training: order %d, %d threads", o.order, o.tr.threads);
+        if (ranks > 1)
+            printf(" x %d MPI ranks", ranks);
+        printf(", batch %zu, l1 %g, l2 %g, lr %g\n", o.tr.batch, o.tr.l1, o.tr.l2, o.tr.lr);
         fflush(stdout);
     }
 
@@ -937,7 +960,7 @@ int main(int argc, char **argv)
     nglm_train_state_free(&resume_state);
     if (train_rc != 0)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
-    if (rs.stopped) {
+    if (rs.stopped && rank == 0) {
         fflush(stdout);
         FILE *fp = stop_flag > 0 ? stderr : stdout;
         fprintf(fp, "%s: %s ", nglm_cli_prog(), stop_flag > 0 ? "interrupted" : "stopped");
@@ -950,12 +973,15 @@ int main(int argc, char **argv)
         print_resume_command(fp, argc, argv);
         if (fflush(fp) != 0 || ferror(fp))
             nglm_cli_die(NGLM_EXIT_FAIL, "cannot write the report");
+    }
+    if (rs.stopped || rank != 0) { /* the other ranks are done: rank 0 saves */
         if (o.test)
             nglm_corpus_free(&test);
         nglm_corpus_free(&train);
         nglm_corpus_free(&valid);
         nglm_model_free(&m);
-        return stop_flag > 0 ? 128 + (int)stop_flag : 0;
+        nglm_dist_finalize();
+        return rs.stopped && stop_flag > 0 ? 128 + (int)stop_flag : 0;
     }
     size_t pruned = 0;
     if (nglm_model_prune(&m, &pruned, &err) != 0 || nglm_model_save(&m, o.model, &err) != 0)
@@ -994,5 +1020,6 @@ int main(int argc, char **argv)
     nglm_model_free(&m);
     if (fflush(stdout) != 0 || ferror(stdout))
         nglm_cli_die(NGLM_EXIT_FAIL, "cannot write the report on stdout");
+    nglm_dist_finalize();
     return 0;
 }

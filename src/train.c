@@ -10,6 +10,17 @@
  * timing) feeds into the weights.  Divergence (a loss or weight that is not
  * finite) is caught per minibatch before the backward pass and per epoch
  * on the weights, and rolled back (rollback()).
+ *
+ * Under MPI (dist.h) every rank runs this same loop over the same
+ * minibatches, and each computes the part of every minibatch whose tokens
+ * follow a word it owns (shard_words(); batch.h, "sharding").  A context's
+ * length-1 ancestor is the previous word of every token that reaches it, so
+ * a rank reads and updates the n-gram weights of its own subtrees of the
+ * context trie only, while the unigram and skip-gram weights, whose
+ * gradients are summed over the ranks, are updated alike everywhere.  The
+ * n-gram state is merged from its owners (sync_shards()) before anything
+ * that needs the whole model: the end of an epoch and a checkpoint.  Each
+ * step is then the single process's, bit for bit.
  */
 #include "nglm/train.h"
 
@@ -22,6 +33,7 @@
 #endif
 
 #include "batch.h"
+#include "dist.h"
 #include "fileio.h"
 #include "nglm/eval.h"
 
@@ -79,6 +91,13 @@ typedef struct trainer {
     double t_start;     /* now() when training started, less earlier runs */
     double t_ckpt;      /* now() at the last checkpoint */
     size_t done;        /* training tokens of the epoch so far (on_progress) */
+    int threads;
+    /* MPI ranks (K = 1: everything is this process's) */
+    const nglm_features *F;
+    int K, rank;
+    int32_t *word_rank;  /* (V) owner of the tokens after each word */
+    int32_t *ctx_rank;   /* (n_ctx) owner of each context's features */
+    int synced;          /* every rank holds the whole n-gram state */
 } trainer;
 
 /* What an epoch's pass over the sentences ended with, besides 0 and -1. */
@@ -126,11 +145,117 @@ static void flush_penalties(trainer *tr, size_t n_feat, int threads)
             update_range(tr, (size_t)f, (size_t)f + 1, NULL);
 }
 
+/* ---------------------------------------------------------------- MPI ranks */
+
+typedef struct word_load { uint64_t n; int32_t w; } word_load;
+
+/* more tokens first, then the lower word id */
+static int cmp_load(const void *pa, const void *pb)
+{
+    const word_load *a = pa, *b = pb;
+    if (a->n != b->n)
+        return a->n > b->n ? -1 : 1;
+    return (a->w > b->w) - (a->w < b->w);
+}
+
+/* The rank that owns the training tokens after each word (<s> before a
+ * sentence's first): words by descending number of such tokens (ties: lower
+ * id), each to the rank with the fewest tokens so far (ties: lower rank).
+ * Deterministic, so every rank computes the same table. */
+static int32_t *shard_words(const nglm_corpus *train, int32_t V, int K)
+{
+    word_load *wl = calloc((size_t)V, sizeof *wl);
+    uint64_t *load = calloc((size_t)K, sizeof *load);
+    int32_t *owner = malloc((size_t)V * sizeof *owner);
+    if (!wl || !load || !owner) {
+        free(wl);
+        free(load);
+        free(owner);
+        return NULL;
+    }
+    for (int32_t w = 0; w < V; w++)
+        wl[w].w = w;
+    for (size_t s = 0; s < train->n_sents; s++) {
+        size_t len;
+        const int32_t *sent = nglm_corpus_sentence(train, s, &len);
+        for (size_t i = 0; i < len; i++)
+            wl[i > 0 ? sent[i - 1] : NGLM_BOS].n++;
+    }
+    qsort(wl, (size_t)V, sizeof *wl, cmp_load);
+    for (int32_t i = 0; i < V; i++) {
+        int best = 0;
+        for (int r = 1; r < K; r++)
+            if (load[r] < load[best])
+                best = r;
+        owner[wl[i].w] = best;
+        load[best] += wl[i].n;
+    }
+    free(wl);
+    free(load);
+    return owner;
+}
+
+/* Makes the trainer and its batch one rank's shard (K > 1). */
+static int shard(trainer *tr, nglm_batch *b, const nglm_corpus *train, nglm_error *err)
+{
+    const nglm_features *F = tr->F;
+    tr->word_rank = shard_words(train, F->V, tr->K);
+    tr->ctx_rank = malloc((F->n_ctx ? F->n_ctx : 1) * sizeof *tr->ctx_rank);
+    if (!tr->word_rank || !tr->ctx_rank)
+        return nglm_error_set(err, "out of memory for the ranks' shares");
+    /* contexts are numbered by length: a parent comes before its children */
+    for (size_t x = 0; x < F->n_ctx; x++)
+        tr->ctx_rank[x] = x < F->ctx_order_start[1] ? tr->word_rank[F->ctx_word[x]]
+                                                     : tr->ctx_rank[F->ctx_parent[x]];
+    return nglm_batch_shard(b, tr->word_rank, tr->rank, err);
+}
+
+/* Gives every rank the whole n-gram state (features of contexts of length
+ * >= 1: weights, AdaGrad sums, steps of the last update, averages), each
+ * entry from the rank that owns it; the other ranks' copies are stale and
+ * were never read.  Lazy penalties stay pending: θ and last[] move together. */
+static void sync_shards(trainer *tr)
+{
+    if (tr->K < 2 || tr->synced)
+        return;
+    const nglm_features *F = tr->F;
+    nglm_train_state *s = tr->s;
+    long n_ctx = (long)F->n_ctx;
+#pragma omp parallel for schedule(dynamic, 256) num_threads(tr->threads)
+    for (long x = 0; x < n_ctx; x++) {
+        if (tr->ctx_rank[x] == tr->rank)
+            continue;
+        size_t lo = F->ctx_first[x], n = F->ctx_first[x + 1] - lo;
+        memset(s->theta + lo, 0, n * sizeof *s->theta);
+        memset(s->gsq + lo, 0, n * sizeof *s->gsq);
+        memset(s->last + lo, 0, n * sizeof *s->last);
+        if (s->avg)
+            memset(s->avg + lo, 0, n * sizeof *s->avg);
+    }
+    size_t lo = (size_t)F->V, n = F->n_ngram_feat - lo;
+    nglm_dist_merge(s->theta + lo, n, sizeof *s->theta);
+    nglm_dist_merge(s->gsq + lo, n, sizeof *s->gsq);
+    nglm_dist_merge(s->last + lo, n, sizeof *s->last);
+    if (s->avg)
+        nglm_dist_merge(s->avg + lo, n, sizeof *s->avg);
+    tr->synced = 1;
+}
+
+/* A stop asked on any rank stops them all. */
+static int any_stopped(const trainer *tr)
+{
+    int st = stopped(tr->opt);
+    return tr->K > 1 ? nglm_dist_max_int(st) : st;
+}
+
+/* ---------------------------------------------------------------- updates */
+
 /* Applies the batch's gradient to the weights it touched and zeroes it. */
 static void apply_batch(trainer *tr, nglm_batch *b)
 {
     const nglm_features *F = b->F;
     tr->s->step++;
+    tr->synced = 0;
     long n_d = (long)b->n_d, n_skip_ctx = (long)b->n_dskip;
 #pragma omp parallel num_threads(b->threads)
     {
@@ -182,7 +307,7 @@ static int train_step(trainer *tr, nglm_batch *b, size_t n_train, nglm_error *er
     return 0;
 }
 
-/* Hands the state to on_checkpoint (if any). */
+/* Hands the whole state to on_checkpoint (if any), on every rank. */
 static int checkpoint(trainer *tr, nglm_checkpoint_reason why, nglm_error *err)
 {
     const nglm_train_options *opt = tr->opt;
@@ -190,19 +315,25 @@ static int checkpoint(trainer *tr, nglm_checkpoint_reason why, nglm_error *err)
     tr->s->elapsed_s = tr->t_ckpt - tr->t_start;
     if (!opt->on_checkpoint)
         return 0;
+    sync_shards(tr);
     return opt->on_checkpoint(tr->s, why, opt->user, err) != 0 ? -1 : 0;
 }
 
 /* At a minibatch boundary (no tokens pending): stop, or checkpoint if it
- * is time. */
+ * is time; collective under MPI. */
 static int boundary(trainer *tr, nglm_error *err)
 {
     const nglm_train_options *opt = tr->opt;
-    if (stopped(opt))
+    /* 2: stop, 1: checkpoint; the same on every rank (rank 0's clock) */
+    int act = stopped(opt) ? 2 : 0;
+    if (!act && opt->checkpoint_s > 0 && opt->on_checkpoint && tr->rank == 0 &&
+        now() - tr->t_ckpt >= opt->checkpoint_s)
+        act = 1;
+    if (tr->K > 1)
+        act = nglm_dist_max_int(act);
+    if (act == 2)
         return checkpoint(tr, NGLM_CKPT_STOP, err) != 0 ? -1 : TR_STOPPED;
-    if (opt->checkpoint_s > 0 && opt->on_checkpoint && now() - tr->t_ckpt >= opt->checkpoint_s)
-        return checkpoint(tr, NGLM_CKPT_TIMER, err);
-    return 0;
+    return act == 1 ? checkpoint(tr, NGLM_CKPT_TIMER, err) : 0;
 }
 
 /* The rest of the epoch's pass over the training sentences, from the
@@ -457,7 +588,8 @@ int nglm_train(nglm_model *m, const nglm_corpus *train, const nglm_corpus *valid
     st.last = calloc(nf, sizeof *st.last);
     st.avg = opt->average ? calloc(nf, sizeof *st.avg) : NULL;
     st.order = malloc((ns ? ns : 1) * sizeof *st.order);
-    trainer tr = {opt, &st, 0, now(), now(), 0};
+    trainer tr = {.opt = opt, .s = &st, .t_start = now(), .t_ckpt = now(), .F = F,
+                  .K = nglm_dist_size(), .rank = nglm_dist_rank()};
     nglm_batch b;
     int have_batch = 0, rc = -1;
     if (!st.theta || !st.best || !st.gsq || !st.last || !st.order || (opt->average && !st.avg)) {
@@ -467,6 +599,9 @@ int nglm_train(nglm_model *m, const nglm_corpus *train, const nglm_corpus *valid
     if (nglm_batch_init(&b, F, opt->batch, opt->threads, 1, err) != 0)
         goto out;
     have_batch = 1;
+    tr.threads = b.threads;
+    if (tr.K > 1 && shard(&tr, &b, train, err) != 0)
+        goto out;
 
     if (opt->resume) {
         state_copy(&st, opt->resume);
@@ -500,6 +635,7 @@ int nglm_train(nglm_model *m, const nglm_corpus *train, const nglm_corpus *valid
             break;
         double t1 = now();
         if (pass == 0) {
+            sync_shards(&tr);
             flush_penalties(&tr, nf, b.threads);
             if (!all_finite(st.theta, nf) || !isfinite(st.loss))
                 pass = TR_DIVERGED;
@@ -516,6 +652,7 @@ int nglm_train(nglm_model *m, const nglm_corpus *train, const nglm_corpus *valid
                 m->theta = st.avg;
             }
             int eval_rc = nglm_eval_perplexity(m, valid, opt->threads, &ppl, err);
+            nglm_dist_bcast(&ppl, sizeof ppl); /* one decision for all ranks */
             nonzero = nglm_model_nonzero(m);
             m->theta = cur;
             if (eval_rc != 0)
@@ -567,7 +704,7 @@ int nglm_train(nglm_model *m, const nglm_corpus *train, const nglm_corpus *valid
         st.started = 0;
         if (st.epoch > st.max_epochs)
             break;
-        if (stopped(opt)) {
+        if (any_stopped(&tr)) {
             if (checkpoint(&tr, NGLM_CKPT_STOP, err) != 0)
                 goto out;
             break;
@@ -588,6 +725,8 @@ int nglm_train(nglm_model *m, const nglm_corpus *train, const nglm_corpus *valid
 out:
     if (have_batch)
         nglm_batch_free(&b);
+    free(tr.word_rank);
+    free(tr.ctx_rank);
     st.theta = NULL; /* m->theta */
     nglm_train_state_free(&st);
     return rc;

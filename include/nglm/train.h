@@ -21,6 +21,12 @@
  * bit, as a run that never stopped.  A loss or weight that is not finite
  * (divergence) rolls training back to the best weights so far, halves the
  * rate and restarts the epoch; the third time, training fails.
+ *
+ * MPI (doc/mpi.md).  With libnglm built --with-mpi, in a program that has
+ * initialised MPI with more than one rank (nglm-train under mpirun),
+ * nglm_train is collective over MPI_COMM_WORLD: every rank calls it with the same model, texts and options,
+ * each computes its share of every minibatch, and all return the same
+ * weights, bit-identical to one process's; the callbacks run on every rank.
  */
 #ifndef NGLM_TRAIN_H
 #define NGLM_TRAIN_H
