@@ -311,7 +311,8 @@ static int vocab_read_block(FILE *fp, vocab_block *b, size_t size, char **carry,
         b->text = p;
         b->cap = size + *carry_len;
     }
-    memcpy(b->text, *carry, *carry_len);
+    if (*carry_len > 0) /* carry is NULL until the first partial line */
+        memcpy(b->text, *carry, *carry_len);
     b->len = *carry_len;
     *carry_len = 0;
     size_t scanned = 0;
