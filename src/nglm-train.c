@@ -469,9 +469,11 @@ static nglm_vocab *count_vocab(const options *o, nglm_cli_meter *meter)
     int rc = v ? nglm_vocab_count_file_threads(v, o->train, &o->tok, o->tr.threads, &p, NULL, &err)
                : -1;
     nglm_cli_meter_clear(meter);
-    if (rc != 0 ||
-        nglm_vocab_finalize(v, o->min_count, o->max_vocab, &err) != 0)
-        nglm_cli_die(NGLM_EXIT_FAIL, "%s", v ? err.msg : "out of memory");
+    if (rc != 0 || nglm_vocab_finalize(v, o->min_count, o->max_vocab, &err) != 0) {
+        const char *why = v ? err.msg : "out of memory";
+        nglm_vocab_free(v); /* nothing reachable is left for a leak checker to flag */
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s", why);
+    }
     if (o->cache && nglm_idcache_save_vocab(v, path, &err) != 0)
         nglm_cli_die(NGLM_EXIT_FAIL, "cache: %s", err.msg);
     return v;

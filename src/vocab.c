@@ -347,7 +347,8 @@ static int vocab_read_block(FILE *fp, vocab_block *b, size_t size, char **carry,
                 *carry = p;
                 *carry_cap = rest;
             }
-            memcpy(*carry, b->text + keep, rest);
+            if (rest > 0)
+                memcpy(*carry, b->text + keep, rest);
             *carry_len = rest;
             b->len = keep;
             return 0;
