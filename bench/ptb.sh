@@ -22,7 +22,7 @@ run() { # THREADS LOG
     local t=$1 log=$2
     if ! OMP_NUM_THREADS=$t "$build/nglm-train" --train "$ptb/ptb.train.txt" \
         --valid "$ptb/ptb.valid.txt" --test "$ptb/ptb.test.txt" --model "$tmp/ptb.nglm" \
-        --threads "$t" "${extra[@]}" >"$log" 2>&1; then
+        --threads "$t" --progress never "${extra[@]}" >"$log" 2>&1; then
         echo "bench/ptb.sh: nglm-train failed:" >&2
         tail -5 "$log" >&2
         exit 1
@@ -36,8 +36,8 @@ summarise() { # LOG → "ppl wall epochs median_epoch_s rss_mb"
     local ppl wall ep med rss
     ppl=$(grep -o 'ppl= [0-9.]*' "$log" | tail -1 | awk '{print $2}')
     wall=$(grep -o 'total [0-9.]* s' "$log" | awk '{print $2}')
-    ep=$(grep -c '^epoch' "$log")
-    med=$(grep '^epoch' "$log" | sed 's/.*epoch \([0-9.]*\) s.*/\1/' | median)
+    ep=$(grep -Ec '^epoch +[0-9]+  lr' "$log")
+    med=$(grep -E '^epoch +[0-9]+  lr' "$log" | sed 's/.*epoch \([0-9.]*\) s.*/\1/' | median)
     rss=$(grep -o 'peak RSS [0-9]* MB' "$log" | awk '{print $3}')
     echo "$ppl $wall $ep $med $rss"
 }

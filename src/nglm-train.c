@@ -100,7 +100,7 @@ static void usage(FILE *fp)
         "  --min-gain X        relative validation gain below which the rate is halved,\n"
         "                      and training stops the next time (default 0.02)\n"
         "  --average           keep each epoch's average weights (Polyak averaging)\n"
-        "  --batch N           minibatch size in tokens (default 1000)\n"
+        "  --batch N           minibatch size in tokens (default 2000)\n"
         "  --threads N         OpenMP threads (default: OMP_NUM_THREADS or all cores)\n"
         "  --seed N            seed of the sentence order and held-out slice (default 1)\n"
         "Checkpoints (MODEL.ckpt, removed once the model is saved):\n"

@@ -135,7 +135,7 @@ expect_error "an absurd rate fails clearly" "training diverged 3 times .*lower -
 check "and leaves the old model" cmp -s "$T/a.nglm" "$T/d.nglm"
 expect 0 "a high rate diverges, rolls back and recovers" "rolled back" \
     "$TR" --order 3 --features ngram --threads 1 --epochs 3 $DATA --model "$T/r.nglm" \
-    --optimizer sgd --lr 0.6
+    --optimizer sgd --lr 0.6 --batch 1000
 expect 0 "the recovered model loads, finite perplexity" 'ppl= [0-9]' \
     "$E" --model "$T/r.nglm" "$T/small.test.txt"
 check "no NaN or inf in its report" test -z "$(grep -Ei 'nan|inf' "$T/out")"
