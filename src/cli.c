@@ -122,7 +122,13 @@ void nglm_cli_meter_init(nglm_cli_meter *m, int mode)
     m->scale = 1;
 }
 
-void nglm_cli_meter_begin(nglm_cli_meter *m, const char *what, const char *unit, double scale)
+static void meter_fn(uint64_t done, uint64_t total, void *user)
+{
+    nglm_cli_meter_show(user, done, total, NULL);
+}
+
+nglm_progress nglm_cli_meter_begin(nglm_cli_meter *m, const char *what, const char *unit,
+                                   double scale)
 {
     double t = nglm_cli_wall();
     snprintf(m->what, sizeof m->what, "%s", what);
@@ -135,6 +141,7 @@ void nglm_cli_meter_begin(nglm_cli_meter *m, const char *what, const char *unit,
         m->t_shown = -INFINITY;
     else if (m->t_shown == 0)
         m->t_shown = t;
+    return (nglm_progress){meter_fn, m};
 }
 
 void nglm_cli_meter_show(nglm_cli_meter *m, uint64_t done, uint64_t total, const char *extra)
@@ -171,9 +178,4 @@ void nglm_cli_meter_clear(nglm_cli_meter *m)
         fflush(stderr);
         m->drawn = 0;
     }
-}
-
-void nglm_cli_meter_fn(uint64_t done, uint64_t total, void *user)
-{
-    nglm_cli_meter_show(user, done, total, NULL);
 }

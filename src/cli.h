@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "nglm/progress.h"
+
 #define NGLM_EXIT_FAIL 1
 #define NGLM_EXIT_USAGE 2
 
@@ -53,15 +55,15 @@ typedef struct nglm_cli_meter {
 int nglm_cli_progress_mode(const char *s);
 
 void nglm_cli_meter_init(nglm_cli_meter *m, int mode);
-/* Starts a new piece of work: what it is, and how done counts are shown. */
-void nglm_cli_meter_begin(nglm_cli_meter *m, const char *what, const char *unit, double scale);
+/* Starts a new piece of work: what it is, and how done counts are shown.
+ * Returns the nglm_progress callback that feeds the meter, for library
+ * calls. */
+nglm_progress nglm_cli_meter_begin(nglm_cli_meter *m, const char *what, const char *unit,
+                                   double scale);
 /* done of total so far (total 0: unknown), with an optional extra text. */
 void nglm_cli_meter_show(nglm_cli_meter *m, uint64_t done, uint64_t total, const char *extra);
 /* Erases the terminal line before anything else is printed. */
 void nglm_cli_meter_clear(nglm_cli_meter *m);
-/* An nglm_progress callback (user = the meter), for library calls. */
-void nglm_cli_meter_fn(uint64_t done, uint64_t total, void *user);
-
 /* Seconds on a monotonic clock. */
 double nglm_cli_wall(void);
 

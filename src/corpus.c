@@ -13,7 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
+
+#include "fileio.h"
 
 /* Capacities of the arrays of a corpus being built. */
 typedef struct corpus_builder {
@@ -85,14 +86,6 @@ int nglm_corpus_read(nglm_corpus *c, const char *path, const nglm_tok_options *o
     return nglm_corpus_read_progress(c, path, opt, v, NULL, err);
 }
 
-/* Size of a regular file, else 0 (progress reports). */
-static uint64_t file_size(const char *path)
-{
-    struct stat st;
-    return strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISREG(st.st_mode)
-               ? (uint64_t)st.st_size : 0;
-}
-
 int nglm_corpus_read_progress(nglm_corpus *c, const char *path, const nglm_tok_options *opt,
                               const nglm_vocab *v, const nglm_progress *p, nglm_error *err)
 {
@@ -110,7 +103,7 @@ int nglm_corpus_read_progress(nglm_corpus *c, const char *path, const nglm_tok_o
     char **tok;
     size_t n;
     int r;
-    uint64_t total = p ? file_size(path) : 0;
+    uint64_t total = p ? nglm_io_file_size(path) : 0;
     while ((r = nglm_tokenizer_next(t, &tok, &n, err)) > 0) {
         if (corpus_add_sentence(&b, tok, n, v, err) < 0) {
             nglm_error_prefix(err, "%s:%zu", path, nglm_tokenizer_line(t));

@@ -48,6 +48,13 @@ void nglm_io_write(nglm_io_writer *w, const void *p, size_t n)
     w->pos += n;
 }
 
+uint64_t nglm_io_file_size(const char *path)
+{
+    struct stat st;
+    return strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISREG(st.st_mode)
+               ? (uint64_t)st.st_size : 0;
+}
+
 int nglm_io_open_regular(const char *path, size_t *size, nglm_error *err)
 {
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);

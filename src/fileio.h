@@ -58,6 +58,10 @@ typedef struct nglm_io_writer {
 void nglm_io_writer_init(nglm_io_writer *w, FILE *fp);
 void nglm_io_write(nglm_io_writer *w, const void *p, size_t n);
 
+/* Size of path if it is a regular file, else 0 (stdin "-", pipes, missing
+ * files): the total of a progress report. */
+uint64_t nglm_io_file_size(const char *path);
+
 /* Opens path for reading without blocking on a FIFO and checks that it is
  * a regular file ("is a directory", "not a regular file" otherwise);
  * returns the descriptor and sets *size, or returns -1. */

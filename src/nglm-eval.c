@@ -82,8 +82,7 @@ static void lm_read(const lm *x, const char *text, nglm_corpus *c, nglm_cli_mete
     nglm_tok_options tok = x->arpa ? nglm_tok_options_default() : x->m.tok;
     char what[128];
     snprintf(what, sizeof what, "reading %.100s", text);
-    nglm_cli_meter_begin(meter, what, "MB", 1e-6);
-    nglm_progress p = {nglm_cli_meter_fn, meter};
+    nglm_progress p = nglm_cli_meter_begin(meter, what, "MB", 1e-6);
     if (nglm_corpus_read_progress(c, text, &tok, x->arpa ? nglm_arpa_vocab(x->arpa) : x->m.vocab,
                                   &p, &err) != 0)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
@@ -100,8 +99,7 @@ static double *lm_score10(const lm *x, const nglm_corpus *c, int threads,
     if (!lp)
         nglm_cli_die(NGLM_EXIT_FAIL, "out of memory scoring %zu tokens", c->n_tokens);
     if (!x->arpa) {
-        nglm_cli_meter_begin(meter, "scoring", "tokens", 1);
-        nglm_progress p = {nglm_cli_meter_fn, meter};
+        nglm_progress p = nglm_cli_meter_begin(meter, "scoring", "tokens", 1);
         if (nglm_model_score_corpus_progress(&x->m, c, lp, threads, &p, &err) != 0)
             nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
         nglm_cli_meter_clear(meter);
@@ -229,8 +227,7 @@ int main(int argc, char **argv)
         nglm_corpus_free(&cb);
     } else {
         lm_read(&a, text, &corpus, &meter);
-        nglm_cli_meter_begin(&meter, "scoring", "tokens", 1);
-        nglm_progress p = {nglm_cli_meter_fn, &meter};
+        nglm_progress p = nglm_cli_meter_begin(&meter, "scoring", "tokens", 1);
         if ((a.arpa ? nglm_arpa_eval_corpus(a.arpa, &corpus, per_sentence, &r, &err)
                     : nglm_eval_corpus_progress(&a.m, &corpus, threads, per_sentence, &p, &r,
                                                 &err)) != 0)

@@ -411,8 +411,7 @@ static void read_corpus(nglm_corpus *c, const char *path, const options *o,
     int hit = 0;
     char title[128];
     snprintf(title, sizeof title, "reading %.100s", path);
-    nglm_cli_meter_begin(meter, title, "MB", 1e-6);
-    nglm_progress p = {nglm_cli_meter_fn, meter};
+    nglm_progress p = nglm_cli_meter_begin(meter, title, "MB", 1e-6);
     if (o->cache && strcmp(path, "-") != 0) {
         if (nglm_idcache_corpus(c, o->cache, path, &o->tok, v, &hit, &err) != 0)
             nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
@@ -464,8 +463,7 @@ static nglm_vocab *count_vocab(const options *o, nglm_cli_meter *meter)
     nglm_vocab *v = nglm_vocab_new();
     char title[128];
     snprintf(title, sizeof title, "counting %.100s", o->train);
-    nglm_cli_meter_begin(meter, title, "MB", 1e-6);
-    nglm_progress p = {nglm_cli_meter_fn, meter};
+    nglm_progress p = nglm_cli_meter_begin(meter, title, "MB", 1e-6);
     int rc = v ? nglm_vocab_count_file_threads(v, o->train, &o->tok, o->tr.threads, &p, NULL, &err)
                : -1;
     nglm_cli_meter_clear(meter);
@@ -551,7 +549,6 @@ typedef struct run_state {
     nglm_cli_meter *meter;      /* progress on stderr (cli.h) */
     int cur_epoch;              /* the epoch under way (progress) */
     int in_epoch;               /* the meter shows the epoch's pass */
-    size_t done0;               /* tokens done when the pass (re)started */
 } run_state;
 
 /* Erases the progress line on the terminal before anything else is shown. */
@@ -561,11 +558,11 @@ static void progress_clear(run_state *rs) { nglm_cli_meter_clear(rs->meter); }
 static void on_progress(size_t done, size_t total, double loss, void *user)
 {
     run_state *rs = user;
-    if (done < rs->done0 || !rs->in_epoch) { /* a new epoch's pass, or a restarted one */
+    if (!rs->in_epoch || done < rs->meter->done0) { /* a new epoch's pass, or a restarted one */
         char what[32];
         snprintf(what, sizeof what, "epoch %d", rs->cur_epoch);
         nglm_cli_meter_begin(rs->meter, what, "tokens", 1);
-        rs->meter->done0 = rs->done0 = done;
+        rs->meter->done0 = done;
         rs->in_epoch = 1;
         return;
     }
@@ -692,8 +689,7 @@ static void build_once(nglm_features *F, const nglm_corpus *train, int32_t V,
     nglm_error err;
     char title[64];
     snprintf(title, sizeof title, "counting %d-grams", o->order);
-    nglm_cli_meter_begin(meter, title, "tokens", 1);
-    nglm_progress p = {nglm_cli_meter_fn, meter};
+    nglm_progress p = nglm_cli_meter_begin(meter, title, "tokens", 1);
     nglm_count_opts co = {o->tr.threads, (size_t)o->count_memory, o->temp_dir, &p};
     if (nglm_features_build_with(F, train, V, o->order, cutoff, &co, &err) != 0 ||
         (o->n_skip > 0 && nglm_features_add_skips_with(F, train, o->n_skip, o->skip_dist,
@@ -1003,8 +999,7 @@ int main(int argc, char **argv)
     /* test */
     if (o.test) {
         nglm_eval_report r;
-        nglm_cli_meter_begin(&meter, "scoring the test text", "tokens", 1);
-        nglm_progress p = {nglm_cli_meter_fn, &meter};
+        nglm_progress p = nglm_cli_meter_begin(&meter, "scoring the test text", "tokens", 1);
         if (nglm_eval_corpus_progress(&m, &test, o.tr.threads, 0, &p, &r, &err) != 0)
             nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
         nglm_cli_meter_clear(&meter);

@@ -29,6 +29,8 @@
 #define uthash_nonfatal_oom(e) ((e)->oom = 1)
 #include <uthash.h>
 
+#include "fileio.h"
+
 typedef struct vocab_entry {
     UT_hash_handle hh;
     uint64_t count;
@@ -372,12 +374,11 @@ int nglm_vocab_count_file_threads(nglm_vocab *v, const char *path,
                                   const nglm_progress *p, uint64_t *sentences,
                                   nglm_error *err)
 {
-    struct stat st;
-    uint64_t total = strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISREG(st.st_mode)
-                         ? (uint64_t)st.st_size : 0;
+    uint64_t total = nglm_io_file_size(path);
     if (threads <= 1 || total == 0)
         return count_file_seq(v, path, opt, sentences, p, total, err);
     FILE *fp = fopen(path, "rb");
+    struct stat st;
     if (!fp || fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
         if (fp)
             fclose(fp);
