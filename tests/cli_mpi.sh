@@ -61,11 +61,20 @@ expect 0 "2 ranks, checkpoints within epochs" 'saved' \
     $MPI2 "$TR" $SMALL --threads 1 --checkpoint-minutes 0.0001 --model "$T/pc.nglm"
 check "mid-epoch checkpoints: the same model bytes" cmp -s "$T/s.nglm" "$T/pc.nglm"
 
-# divergences: the same rollbacks on every rank (this rate diverges twice)
-"$TR" $SMALL --threads 1 --quiet --lr 20 --model "$T/sd.nglm" >/dev/null
-expect 0 "2 ranks, rolled back after divergences" 'diverged: rolled back' \
-    $MPI2 "$TR" $SMALL --threads 1 --lr 20 --model "$T/pd.nglm"
-check "rollbacks: the same model bytes" cmp -s "$T/sd.nglm" "$T/pd.nglm"
+# divergences: the same rollbacks on every rank.  How often this rate
+# diverges (here twice) hangs on the last bits of exp() on the CPU, and it
+# may fail after three; the ranks must do what one process does either way.
+"$TR" $SMALL --threads 1 --lr 20 --model "$T/sd.nglm" >"$T/sd.out" 2>&1
+src=$?
+$MPI2 "$TR" $SMALL --threads 1 --lr 20 --model "$T/pd.nglm" >"$T/pd.out" 2>&1
+prc=$?
+check "a high rate diverges and rolls back" grep -q 'diverged' "$T/sd.out"
+check "2 ranks: the exit status of one process ($src)" test "$src" = "$prc"
+check "2 ranks: the same rollbacks" \
+    test "$(grep -c 'rolled back' "$T/sd.out")" = "$(grep -c 'rolled back' "$T/pd.out")"
+if [ "$src" = 0 ]; then
+    check "rollbacks: the same model bytes" cmp -s "$T/sd.nglm" "$T/pd.nglm"
+fi
 
 # every rank reads the texts: stdin cannot be one
 "$TR" --write-vocab "$T/vocab.txt" $SMALL --threads 1 --quiet --epochs 1 --model "$T/v.nglm" >/dev/null

@@ -133,12 +133,23 @@ cp "$T/a.nglm" "$T/d.nglm"
 expect_error "an absurd rate fails clearly" "training diverged 3 times .*lower --lr" \
     "$TR" $NG --model "$T/d.nglm" --optimizer sgd --lr 1e6
 check "and leaves the old model" cmp -s "$T/a.nglm" "$T/d.nglm"
-expect 0 "a high rate diverges, rolls back and recovers" "rolled back" \
-    "$TR" --order 3 --features ngram --threads 1 --epochs 3 $DATA --model "$T/r.nglm" \
-    --optimizer sgd --lr 0.6 --batch 1000
-expect 0 "the recovered model loads, finite perplexity" 'ppl= [0-9]' \
-    "$E" --model "$T/r.nglm" "$T/small.test.txt"
-check "no NaN or inf in its report" test -z "$(grep -Ei 'nan|inf' "$T/out")"
+# A high rate: its course is chaotic (which batch blows up hangs on the last
+# bits of exp() on this CPU), so it either recovers after rollbacks or
+# fails clearly after three; either way it rolled back and saved no NaN.
+# (check_checkpoint's test_divergence_recovers diverges exactly once.)
+"$TR" --order 3 --features ngram --threads 1 --epochs 3 $DATA --model "$T/r.nglm" \
+    --optimizer sgd --lr 0.6 --batch 1000 >"$T/hi.out" 2>&1
+rc=$?
+check "a high rate diverges and rolls back" grep -q "rolled back" "$T/hi.out"
+if [ $rc = 0 ]; then
+    expect 0 "the recovered model loads, finite perplexity" 'ppl= [0-9]' \
+        "$E" --model "$T/r.nglm" "$T/small.test.txt"
+    check "no NaN or inf in its report" test -z "$(grep -Ei 'nan|inf' "$T/out")"
+else
+    check "or it fails clearly after three divergences (exit $rc)" \
+        sh -c "test $rc = 1 && grep -q 'diverged 3 times .*lower --lr' '$T/hi.out'"
+    check "and saves no model" test ! -e "$T/r.nglm"
+fi
 
 # -------------------------------------------------------------- write errors
 start=$(date +%s)
