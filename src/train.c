@@ -103,31 +103,54 @@ typedef struct trainer {
 /* What an epoch's pass over the sentences ended with, besides 0 and -1. */
 enum { TR_STOPPED = 1, TR_DIVERGED = 2 };
 
+/* One weight's step: the gradient step at its rate (AdaGrad's, or lr), then
+ * the penalties of the steps since it was last touched (`age` of them), as
+ * proximal steps: ℓ2 shrink, then ℓ1 soft threshold. */
+static inline double prox_step(double theta, double g, double rate, double age, double share,
+                               double l1, double l2)
+{
+    double pen = age * share * rate;
+    double th = (theta - rate * g) / (1.0 + pen * l2);
+    double over = fabs(th) - pen * l1; /* th ∓ t1 exactly, with th's sign */
+    return over > 0 ? copysign(over, th) : 0.0;
+}
+
 /* Weights lo..hi-1: gradient step with grad (then zeroed; NULL for a
- * penalty-only step), then the penalties of the steps since each weight
- * was last touched, as proximal steps (ℓ2 shrink, then ℓ1 soft threshold).
- * The plain per-coordinate loop; constants hoisted so it vectorises. */
+ * penalty-only step) and the pending penalties.  The common case (AdaGrad,
+ * a gradient, no averaging) runs as a SIMD loop: square root and division
+ * are correctly rounded in vector lanes too, so the weights are the same
+ * bits as the plain loop's, which handles everything else. */
 static void update_range(const trainer *tr, size_t lo, size_t hi, double *grad)
 {
     const int adagrad = tr->opt->optimizer == NGLM_ADAGRAD;
     const double delta = tr->opt->ada_init > 0 ? tr->opt->ada_init : 1e-8;
     const double lr = tr->s->lr, l1 = tr->opt->l1, l2 = tr->opt->l2, share = tr->share;
     const uint32_t step = tr->s->step;
-    double *theta = tr->s->theta, *gsq = tr->s->gsq, *avg = tr->s->avg;
-    uint32_t *last = tr->s->last;
+    double *restrict theta = tr->s->theta, *restrict gsq = tr->s->gsq, *avg = tr->s->avg;
+    uint32_t *restrict last = tr->s->last;
+    if (adagrad && grad && !avg) {
+        double *restrict gr = grad;
+#pragma omp simd
+        for (size_t f = lo; f < hi; f++) {
+            double g = gr[f], q = gsq[f] + g * g;
+            double rate = lr / sqrt(q + delta);
+            gsq[f] = q;
+            theta[f] = prox_step(theta[f], g, rate, (double)(step - last[f]), share, l1, l2);
+            last[f] = step;
+            gr[f] = 0;
+        }
+        return;
+    }
     for (size_t f = lo; f < hi; f++) {
         double g = grad ? grad[f] : 0.0, rate = lr;
         if (adagrad) {
             gsq[f] += g * g;
             rate = lr / sqrt(gsq[f] + delta);
         }
-        double pen = (double)(step - last[f]) * share * rate;
         if (avg)
             avg[f] += theta[f] * (double)(step - last[f]);
+        theta[f] = prox_step(theta[f], g, rate, (double)(step - last[f]), share, l1, l2);
         last[f] = step;
-        double th = (theta[f] - rate * g) / (1.0 + pen * l2);
-        double t1 = pen * l1;
-        theta[f] = th > t1 ? th - t1 : (th < -t1 ? th + t1 : 0.0);
         if (grad)
             grad[f] = 0;
     }
