@@ -100,7 +100,8 @@ static void usage(FILE *fp)
         "  --min-gain X        relative validation gain below which the rate is halved,\n"
         "                      and training stops the next time (default 0.02)\n"
         "  --average           keep each epoch's average weights (Polyak averaging)\n"
-        "  --batch N           minibatch size in tokens (default 2000)\n"
+        "  --batch N|auto      minibatch size in tokens (default auto: the training\n"
+        "                      tokens / 450, at least 2000)\n"
         "  --threads N         OpenMP threads (default: OMP_NUM_THREADS or all cores)\n"
         "  --seed N            seed of the sentence order and held-out slice (default 1)\n"
         "Checkpoints (MODEL.ckpt, removed once the model is saved):\n"
@@ -292,7 +293,11 @@ static void parse_args(int argc, char **argv, options *o)
             else
                 nglm_cli_die(NGLM_EXIT_USAGE, "--optimizer: '%s' is not adagrad or sgd", optarg);
             break;
-        case O_BATCH: o->tr.batch = (size_t)nglm_cli_long("--batch", optarg, 1, 1 << 24); break;
+        case O_BATCH:
+            o->tr.batch = strcmp(optarg, "auto") == 0
+                              ? 0
+                              : (size_t)nglm_cli_long("--batch", optarg, 1, 1 << 24);
+            break;
         case O_THREADS: o->tr.threads = (int)nglm_cli_long("--threads", optarg, 1, 4096); break;
         case O_SEED: o->tr.seed = (uint64_t)nglm_cli_long("--seed", optarg, 0, INT64_MAX); break;
         case O_QUIET: o->quiet = 1; break;
@@ -904,7 +909,9 @@ int main(int argc, char **argv)
         printf("training: order %d, %d threads", o.order, o.tr.threads);
         if (ranks > 1)
             printf(" x %d MPI ranks", ranks);
-        printf(", batch %zu, l1 %g, l2 %g, lr %g\n", o.tr.batch, o.tr.l1, o.tr.l2, o.tr.lr);
+        printf(", batch %zu%s, l1 %g, l2 %g, lr %g\n",
+               o.tr.batch ? o.tr.batch : nglm_train_auto_batch(train.n_tokens),
+               o.tr.batch ? "" : " (auto)", o.tr.l1, o.tr.l2, o.tr.lr);
         fflush(stdout);
     }
 

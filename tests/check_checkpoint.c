@@ -397,6 +397,13 @@ static void make_model(nglm_model *m, nglm_corpus *c, nglm_corpus *v, int skips,
     }
 }
 
+static void free_model(nglm_model *m, nglm_corpus *c, nglm_corpus *v)
+{
+    nglm_corpus_free(c);
+    nglm_corpus_free(v);
+    nglm_model_free(m);
+}
+
 static nglm_train_options quick_options(int threads, int average)
 {
     nglm_train_options o = nglm_train_options_default();
@@ -467,9 +474,7 @@ START_TEST(test_resume_bit_identical)
     }
     free(want);
     remove_dir(dir);
-    nglm_corpus_free(&c);
-    nglm_corpus_free(&v);
-    nglm_model_free(&m);
+    free_model(&m, &c, &v);
 }
 END_TEST
 
@@ -525,9 +530,7 @@ START_TEST(test_resume_refuses_mismatch)
     ck_assert_int_eq(nglm_train_can_resume(&m, &c, &v, &o, &s, &err), -1);
     nglm_train_state_free(&s);
     remove_dir(dir);
-    nglm_corpus_free(&c);
-    nglm_corpus_free(&v);
-    nglm_model_free(&m);
+    free_model(&m, &c, &v);
 }
 END_TEST
 
@@ -563,9 +566,7 @@ START_TEST(test_divergence)
         ck_assert(isfinite(m.info.valid_ppl) && m.info.valid_ppl > 0);
     }
     ck_assert_msg(failed, "no rate diverged three times");
-    nglm_corpus_free(&c);
-    nglm_corpus_free(&v);
-    nglm_model_free(&m);
+    free_model(&m, &c, &v);
 }
 END_TEST
 
@@ -627,9 +628,7 @@ START_TEST(test_divergence_recovers)
                   "recovered to valid ppl %g (unpoisoned %g)", m.info.valid_ppl, want_ppl);
     nglm_train_state_free(&s);
     remove_dir(dir);
-    nglm_corpus_free(&c);
-    nglm_corpus_free(&v);
-    nglm_model_free(&m);
+    free_model(&m, &c, &v);
 }
 END_TEST
 

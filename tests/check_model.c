@@ -369,6 +369,49 @@ START_TEST(test_training_deterministic)
 }
 END_TEST
 
+/* The default minibatch: 2000 tokens up to about 0.9M training tokens,
+ * then about 450 updates per epoch, in thousands, never shrinking as the
+ * text grows; batch 0 trains exactly as the batch it stands for. */
+START_TEST(test_auto_batch)
+{
+    ck_assert_uint_eq(nglm_train_options_default().batch, 0);
+    ck_assert_uint_eq(nglm_train_auto_batch(0), 2000);
+    ck_assert_uint_eq(nglm_train_auto_batch(887521), 2000); /* PTB */
+    ck_assert_uint_eq(nglm_train_auto_batch(9000031), 20000);
+    ck_assert_uint_eq(nglm_train_auto_batch(1000000000), 2222000);
+    size_t prev = 0;
+    for (size_t n = 1; n < (size_t)1 << 34; n = n * 3 / 2 + 1) {
+        size_t b = nglm_train_auto_batch(n);
+        ck_assert_uint_ge(b, prev);
+        ck_assert_uint_eq(b % 1000, 0);
+        ck_assert(b == 2000 || fabs((double)b - (double)n / 450) <= 500);
+        prev = b;
+    }
+
+    nglm_model m;
+    nglm_corpus c, v;
+    nglm_error err;
+    make_model_skips(&m, &c, 3, 42, 0);
+    char **lines = make_lines(20, 12, 9, 43);
+    ck_assert_int_eq(nglm_corpus_from_lines(&v, (const char *const *)lines, 20, m.vocab, &err), 0);
+    free_lines(lines, 20);
+    size_t nf = m.feat.n_feat;
+    nglm_train_options o = quick_options(2);
+    o.batch = nglm_train_auto_batch(c.n_tokens);
+    ck_assert_int_eq(nglm_train(&m, &c, &v, &o, &err), 0);
+    double *want = malloc(nf * sizeof *want);
+    memcpy(want, m.theta, nf * sizeof *want);
+    o.batch = 0;
+    ck_assert_int_eq(nglm_train(&m, &c, &v, &o, &err), 0);
+    ck_assert_mem_eq(want, m.theta, nf * sizeof *want);
+    ck_assert_uint_eq(m.info.batch, 2000);
+    free(want);
+    nglm_corpus_free(&v);
+    nglm_corpus_free(&c);
+    nglm_model_free(&m);
+}
+END_TEST
+
 /* Training lowers the validation perplexity below the unigram start, and
  * ℓ1 leaves exact zeros. */
 START_TEST(test_training_learns)
@@ -447,6 +490,7 @@ static Suite *model_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, test_training_deterministic, 0, 2);
     tcase_add_test(tc, test_training_learns);
+    tcase_add_test(tc, test_auto_batch);
     tcase_add_test(tc, test_training_rejects_bad_options);
     suite_add_tcase(s, tc);
     return s;

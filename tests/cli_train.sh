@@ -18,6 +18,11 @@ expect 0 "trains on a small corpus" 'valid ppl [0-9]+\.[0-9]+' \
     --model "$T/m.nglm"
 cp "$T/out" "$T/m.out"
 check "writes the model" test -s "$T/m.nglm"
+check "the default minibatch is auto: 2000 tokens for a small text" \
+    grep -Eq "^training: .*, batch 2000 \(auto\), " "$T/m.out"
+expect 0 "--batch auto" "batch 2000 \(auto\)" "$TR" $SMALL --train "$TXT" \
+    --valid "$T/small.valid.txt" --model "$T/auto.nglm" --batch auto
+check "--batch auto: the same model bytes as the default" cmp -s "$T/m.nglm" "$T/auto.nglm"
 check "one line per epoch with its valid ppl" \
     test "$(grep -Ec '^epoch +[0-9]+ .*valid ppl [0-9]+\.[0-9]+' "$T/m.out")" = 2
 check "reports the saved model" grep -Eq "^saved $T/m\.nglm: epoch [12], valid ppl [0-9.]+" "$T/m.out"
@@ -77,6 +82,8 @@ expect_error "--l2 nan" "--l2: 'nan' is not a finite number" "$TR" $X --l2 nan
 expect_error "--l1 abc" "--l1: 'abc' is not a finite number" "$TR" $X --l1 abc
 expect_error "--threads 0" "--threads: '0' is out of range" "$TR" $X --threads 0
 expect_error "--epochs 0" "--epochs: '0' is out of range" "$TR" $X --epochs 0
+expect_error "--batch 0" "--batch: '0' is out of range" "$TR" $X --batch 0
+expect_error "--batch bogus" "--batch: 'bogus' is not an integer" "$TR" $X --batch bogus
 expect_error "unknown option" "unknown option '--frobnicate'" "$TR" $X --frobnicate
 expect_error "option without its value" "'--seed' needs a value" "$TR" $X --seed
 expect_error "decreasing --cutoffs" "--cutoffs: values must not decrease" "$TR" $X --cutoffs 3,2

@@ -114,7 +114,7 @@ typedef struct nglm_train_options {
     nglm_optimizer optimizer;
     double ada_init;        /* AdaGrad's initial sum of squared gradients */
     int max_epochs;
-    size_t batch;           /* minibatch size in tokens */
+    size_t batch;           /* minibatch size in tokens; 0: nglm_train_auto_batch */
     uint64_t seed;          /* sentence shuffling */
     int threads;            /* 0: OpenMP default */
     int average;            /* evaluate and keep each epoch's average weights */
@@ -144,6 +144,14 @@ typedef struct nglm_train_options {
 
 /* Defaults measured on PTB (see README.md and bench/RESULTS.md). */
 nglm_train_options nglm_train_options_default(void);
+
+/* The default minibatch for a training text of n tokens: about
+ * NGLM_AUTO_BATCH_STEPS updates per epoch, at least 2000 tokens (rounded to
+ * a thousand).  A larger text shares each update's cost, the successor
+ * lists of its distinct contexts, among more tokens, so an epoch's cost
+ * grows about linearly with the text instead of faster. */
+#define NGLM_AUTO_BATCH_STEPS 450
+size_t nglm_train_auto_batch(size_t n_train_tokens);
 
 /* Trains m->theta (allocated here) on train, choosing the epoch by the
  * perplexity of valid.  Fills m->info.  Fails on invalid options, a resume
