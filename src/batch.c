@@ -57,28 +57,25 @@ int nglm_batch_init(nglm_batch *b, const nglm_features *F, size_t max_tokens,
         size_t ns = (size_t)F->n_skip, V = (size_t)F->V, T = (size_t)b->threads;
         ok = ALLOC(b->sk, max_tokens * ns) && ALLOC(b->skip_in, ns * V) &&
              ALLOC(b->dskip, max_tokens * ns) && ALLOC(b->grp_tok, max_tokens) &&
-             ALLOC(b->grp_start, max_tokens + 2) && ALLOC(b->st_off, max_tokens) &&
-             ALLOC(b->st_n, max_tokens) && ALLOC(b->scr_map, 2 * T * V) &&
+             ALLOC(b->grp_start, max_tokens + 2) && ALLOC(b->scr_map, 2 * T * V) &&
              ALLOC(b->scr_mark, T * V) && ALLOC(b->scr_val, T * V);
         if (ok) {
             for (size_t i = 0; i < T * V; i++)
                 b->scr_mark[i] = -1;
             for (size_t i = 0; i < 2 * T * V; i++)
                 b->scr_map[i] = -1;
-            if (for_training) {
+            if (for_training)
                 ok = ALLOC(b->fixskip, T * (F->n_feat - F->n_ngram_feat)) != NULL;
-            } else { /* scoring keeps each token's entries only while it is scored */
-                for (int i = 0; i < F->n_skip; i++) {
-                    uint32_t longest = 0;
-                    for (size_t v = 0; v < V; v++)
-                        if (F->skip_first[i][v + 1] - F->skip_first[i][v] > longest)
-                            longest = F->skip_first[i][v + 1] - F->skip_first[i][v];
-                    b->scr_tmp_cap += longest;
-                }
-                b->st_cap = T * b->scr_tmp_cap;
-                ok = ALLOC(b->st_w, b->st_cap) && ALLOC(b->st_f, b->st_cap) &&
-                     ALLOC(b->st_q, b->st_cap);
+            /* each thread keeps one token's entries while it is worked on */
+            for (int i = 0; i < F->n_skip; i++) {
+                uint32_t longest = 0;
+                for (size_t v = 0; v < V; v++)
+                    if (F->skip_first[i][v + 1] - F->skip_first[i][v] > longest)
+                        longest = F->skip_first[i][v + 1] - F->skip_first[i][v];
+                b->scr_tmp_cap += longest;
             }
+            size_t cap = T * b->scr_tmp_cap;
+            ok = ok && ALLOC(b->st_w, cap) && ALLOC(b->st_f, cap) && ALLOC(b->st_q, cap);
         }
     }
     if (!ok) {
@@ -115,8 +112,6 @@ void nglm_batch_free(nglm_batch *b)
     free(b->dskip);
     free(b->grp_tok);
     free(b->grp_start);
-    free(b->st_off);
-    free(b->st_n);
     free(b->st_w);
     free(b->st_f);
     free(b->st_q);
@@ -157,6 +152,28 @@ void nglm_batch_clear(nglm_batch *b)
     for (size_t k = 0; k < b->n_dskip; k++)
         b->skip_in[b->dskip[k]] = 0;
     b->n_dskip = 0;
+}
+
+void nglm_batch_drop(nglm_batch *b)
+{
+    const nglm_features *F = b->F;
+    if (b->grad) {
+        for (size_t s = 0; s < b->n_d; s++) {
+            int32_t x = b->dctx[s];
+            memset(b->grad + F->ctx_first[x], 0,
+                   (F->ctx_first[x + 1] - F->ctx_first[x]) * sizeof *b->grad);
+        }
+        memset(b->fix, 0, (size_t)b->threads * (size_t)F->V * sizeof *b->fix);
+        size_t n_sf = F->n_feat - F->n_ngram_feat;
+        for (size_t k = 0; b->fixskip && k < b->n_dskip; k++) {
+            uint32_t lo, hi;
+            nglm_batch_skip_range(b, k, &lo, &hi);
+            for (int i = 0; i < b->threads; i++)
+                memset(b->fixskip + (size_t)i * n_sf + (lo - F->n_ngram_feat), 0,
+                       (hi - lo) * sizeof *b->fixskip);
+        }
+    }
+    nglm_batch_clear(b);
 }
 
 void nglm_batch_skip_range(const nglm_batch *b, size_t k, uint32_t *lo, uint32_t *hi)
@@ -264,11 +281,12 @@ static void assign_slots(nglm_batch *b)
  * where e(w) = exp(s_ngram(h, w)) = es[f*] for the deepest n-gram feature
  * f* of w along the token's chain.  f* is found through a dense map of the
  * token's length-1 context, loaded once per group of tokens sharing it, and
- * binary searches in the (short) longer contexts.  In the backward pass the
- * extra expectation q(w)/Z − e(w)/Z is added at f*, from where the n-gram
- * pass carries it down the chain like any other expectation; the skip-gram
- * features' expectations are summed over threads in fixed point.  The work
- * is Σ_t |K_t|: per token, unlike the n-gram part.
+ * binary searches in the (short) longer contexts.  Once a training token's
+ * Z is known, the extra expectation q(w)/Z − e(w)/Z is added at f*, from
+ * where the n-gram backward pass carries it down the chain like any other
+ * expectation, and the skip-gram features' expectations are summed over
+ * threads in fixed point.  The work is Σ_t |K_t|: per token, unlike the
+ * n-gram part.
  */
 
 /* Sorts the tokens by the slot of their length-1 context (counting sort);
@@ -299,11 +317,50 @@ static void group_tokens(nglm_batch *b)
     b->n_grp = n_grp;
 }
 
+/* The skip-gram part of token t's backward pass, run by the forward pass
+ * of a training batch as soon as the token's Z is known, while its n
+ * entries (word, f*, q) are in this thread's scratch at base: adds the
+ * extra expectation (q(w) − e(w))/Z at f* (an n-gram feature of the token's
+ * group, which no other thread touches; at a unigram, in the thread's fixed
+ * point row) and P(w|h) to the thread's fixed-point sum of each skip-gram
+ * feature.  Storing every token's entries for a separate pass instead cost
+ * 16 bytes an entry, thousands of entries a token, written and read back
+ * from memory. */
+static void skip_token_backward(nglm_batch *b, size_t t, size_t base, uint32_t n, int tid)
+{
+    const nglm_features *F = b->F;
+    const int32_t *fw = F->feat_word;
+    int ns = F->n_skip;
+    int32_t V = F->V;
+    size_t n_sf = F->n_feat - F->n_ngram_feat, base_sf = F->n_ngram_feat;
+    int64_t *fix = b->fix + (size_t)tid * (size_t)V;
+    int64_t *fs = b->fixskip + (size_t)tid * n_sf;
+    double *val = b->scr_val + (size_t)tid * (size_t)V;
+    double inv = 1.0 / b->z[t];
+    for (uint32_t e = 0; e < n; e++) {
+        int32_t w = b->st_w[base + e], fstar = b->st_f[base + e];
+        double q = b->st_q[base + e];
+        double extra = (q - b->es[fstar]) * inv;
+        if (fstar >= V)
+            b->grad[fstar] += extra;
+        else
+            fix[w] += TO_FIX(extra);
+        val[w] = q * inv;
+    }
+    for (int i = 0; i < ns; i++) {
+        int32_t v = b->sk[t * (size_t)ns + (size_t)i];
+        if (v < 0)
+            continue;
+        for (uint32_t gf = F->skip_first[i][v]; gf < F->skip_first[i][v + 1]; gf++)
+            fs[gf - base_sf] += TO_FIX(val[fw[gf]]);
+    }
+}
+
 /* Skip-gram forward: lists the batch's skip contexts, computes their
  * exp(θ), and adds each token's skip-gram terms to z and sy.  A sharded
  * batch lists the skip contexts of all its tokens (every rank then has the
  * same list, in the same order) but adds the terms of its own only. */
-static int skip_forward(nglm_batch *b, const double *theta, nglm_error *err)
+static void skip_forward(nglm_batch *b, const double *theta)
 {
     const nglm_features *F = b->F;
     const int32_t *fw = F->feat_word;
@@ -312,38 +369,18 @@ static int skip_forward(nglm_batch *b, const double *theta, nglm_error *err)
     int training = b->grad != NULL;
 
     /* skip words and the distinct skip contexts */
-    size_t total = 0;
     for (size_t t = 0; t < b->n_tok; t++) {
-        if (training)
-            b->st_off[t] = total;
         for (int i = 0; i < ns; i++) {
             int32_t v = nglm_features_skip_word(b->sent[t], b->pos[t], F->skip_dist[i]);
             b->sk[t * (size_t)ns + (size_t)i] = v;
             if (v < 0)
                 continue;
-            if (is_mine(b, t))
-                total += F->skip_first[i][v + 1] - F->skip_first[i][v];
             size_t key = (size_t)i * (size_t)V + (size_t)v;
             if (!b->skip_in[key]) {
                 b->skip_in[key] = 1;
                 b->dskip[b->n_dskip++] = (int32_t)key;
             }
         }
-    }
-    if (training && total > b->st_cap) {
-        size_t cap = total + total / 4;
-        int32_t *w = realloc(b->st_w, cap * sizeof *w);
-        if (w)
-            b->st_w = w;
-        int32_t *f = realloc(b->st_f, cap * sizeof *f);
-        if (f)
-            b->st_f = f;
-        double *q = realloc(b->st_q, cap * sizeof *q);
-        if (q)
-            b->st_q = q;
-        if (!w || !f || !q)
-            return nglm_error_set(err, "out of memory for %zu skip-gram entries", total);
-        b->st_cap = cap;
     }
     long n_dskip = (long)b->n_dskip;
 #pragma omp parallel for schedule(dynamic, 16) num_threads(b->threads)
@@ -368,6 +405,7 @@ static int skip_forward(nglm_batch *b, const double *theta, nglm_error *err)
         int64_t *mark = b->scr_mark + (size_t)tid * (size_t)V;
         double *val = b->scr_val + (size_t)tid * (size_t)V;
         const double *es = b->es;
+        size_t base = (size_t)tid * b->scr_tmp_cap;
 #pragma omp for schedule(dynamic, 1)
         for (long g = 0; g < n_grp; g++) {
             int32_t x = g > 0 ? b->dctx[g - 1] : -1;
@@ -377,7 +415,6 @@ static int skip_forward(nglm_batch *b, const double *theta, nglm_error *err)
             for (size_t k = b->grp_start[g]; k < b->grp_start[g + 1]; k++) {
                 size_t t = (size_t)b->grp_tok[k];
                 int64_t stamp = stamp0 + (int64_t)t;
-                size_t base = training ? b->st_off[t] : (size_t)tid * b->scr_tmp_cap;
                 uint32_t n = 0;
                 for (int i = 0; i < ns; i++) {
                     int32_t v = b->sk[t * (size_t)ns + (size_t)i];
@@ -410,19 +447,18 @@ static int skip_forward(nglm_batch *b, const double *theta, nglm_error *err)
                 for (int j = 1; j < nd && chain[j] >= 0; j++)
                     for (uint32_t f = F->ctx_first[chain[j]]; f < F->ctx_first[chain[j] + 1]; f++)
                         deep[fw[f]] = -1;
-                if (training)
-                    b->st_n[t] = n;
                 b->z[t] += zs;
                 int32_t y = b->y[t];
                 if (mark[y] == stamp)
                     b->sy[t] += log(val[y]);
+                if (training && !nglm_batch_token_diverged(b, t))
+                    skip_token_backward(b, t, base, n, tid);
             }
             if (x >= 0)
                 for (uint32_t f = F->ctx_first[x]; f < F->ctx_first[x + 1]; f++)
                     map[fw[f]] = -1;
         }
     }
-    return 0;
 }
 
 /* Lays the batch's skip ranges out one after the other in skip_red (skip
@@ -440,51 +476,13 @@ static int64_t *skip_pack(nglm_batch *b)
     return b->skip_red;
 }
 
-/* Skip-gram backward, after A: adds each token's extra expectations at the
- * deepest n-gram features (or, in fixed point, at the unigrams), and sums
- * the skip-gram features' expectations into grad. */
+/* Skip-gram backward: the forward pass has added each token's extra
+ * expectations (skip_token_backward); sums the skip-gram features'
+ * fixed-point expectations over the threads (and the ranks) into grad. */
 static void skip_backward(nglm_batch *b)
 {
     const nglm_features *F = b->F;
-    const int32_t *fw = F->feat_word;
-    int ns = F->n_skip;
-    int32_t V = F->V;
     size_t n_sf = F->n_feat - F->n_ngram_feat, base_sf = F->n_ngram_feat;
-    long n_grp = (long)b->n_grp;
-#pragma omp parallel num_threads(b->threads)
-    {
-        int tid = 0;
-#ifdef _OPENMP
-        tid = omp_get_thread_num();
-#endif
-        int64_t *fix = b->fix + (size_t)tid * (size_t)V;
-        int64_t *fs = b->fixskip + (size_t)tid * n_sf;
-        double *val = b->scr_val + (size_t)tid * (size_t)V;
-#pragma omp for schedule(dynamic, 1)
-        for (long g = 0; g < n_grp; g++)
-            for (size_t k = b->grp_start[g]; k < b->grp_start[g + 1]; k++) {
-                size_t t = (size_t)b->grp_tok[k];
-                double inv = 1.0 / b->z[t];
-                size_t base = b->st_off[t];
-                for (uint32_t e = 0; e < b->st_n[t]; e++) {
-                    int32_t w = b->st_w[base + e], fstar = b->st_f[base + e];
-                    double q = b->st_q[base + e];
-                    double extra = (q - b->es[fstar]) * inv;
-                    if (fstar >= V)
-                        b->grad[fstar] += extra;
-                    else
-                        fix[w] += TO_FIX(extra);
-                    val[w] = q * inv;
-                }
-                for (int i = 0; i < ns; i++) {
-                    int32_t v = b->sk[t * (size_t)ns + (size_t)i];
-                    if (v < 0)
-                        continue;
-                    for (uint32_t gf = F->skip_first[i][v]; gf < F->skip_first[i][v + 1]; gf++)
-                        fs[gf - base_sf] += TO_FIX(val[fw[gf]]);
-                }
-            }
-    }
     long n_dskip = (long)b->n_dskip;
     int T = b->threads;
     /* sharded: the sums go packed through skip_red to be summed over ranks */
@@ -519,6 +517,7 @@ static void skip_backward(nglm_batch *b)
 
 int nglm_batch_forward(nglm_batch *b, const double *theta, nglm_error *err)
 {
+    (void)err; /* every buffer is allocated by nglm_batch_init */
     const nglm_features *F = b->F;
     if (b->nd > 0)
         find_contexts(b);
@@ -572,8 +571,8 @@ int nglm_batch_forward(nglm_batch *b, const double *theta, nglm_error *err)
         b->z[t] = z;
         b->sy[t] = log(es[deepest]);
     }
-    if (F->n_skip > 0 && skip_forward(b, theta, err) != 0)
-        return -1;
+    if (F->n_skip > 0)
+        skip_forward(b, theta);
     if (b->word_rank) { /* each token's z and sy from the rank that owns it */
         nglm_dist_merge(b->z, b->n_tok, sizeof *b->z);
         nglm_dist_merge(b->sy, b->n_tok, sizeof *b->sy);

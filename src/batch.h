@@ -27,6 +27,7 @@
 #ifndef NGLM_BATCH_H
 #define NGLM_BATCH_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -77,17 +78,15 @@ typedef struct nglm_batch {
     int32_t *grp_tok;       /* (n_tok) tokens sorted by their length-1 context */
     size_t *grp_start;      /* groups: grp_tok[grp_start[g] .. grp_start[g+1]) */
     size_t n_grp;
-    size_t *st_off;         /* (n_tok) training: the token's entries in st_* */
-    uint32_t *st_n;         /* (n_tok) number of words its skip-grams touch */
-    int32_t *st_w, *st_f;   /* word, deepest n-gram feature of the word */
-    double *st_q;           /* exp(s(h, w)) with the skip-grams */
-    size_t st_cap;
+    int32_t *st_w, *st_f;   /* (threads, scr_tmp_cap) the token being worked on: word,
+                               deepest n-gram feature of the word, */
+    double *st_q;           /* and exp(s(h, w)) with the skip-grams */
     int64_t stamp;          /* token stamps for the scratch marks */
     int32_t *scr_map;       /* (threads, 2, V) feature of w in the group's length-1
                                context, and in the token's longer contexts */
     int64_t *scr_mark;      /* (threads, V) stamp of the token that touched w */
     double *scr_val;        /* (threads, V) per-token products / probabilities */
-    size_t scr_tmp_cap;     /* scoring: per-thread entries of st_* (no per-token storage) */
+    size_t scr_tmp_cap;     /* per-thread entries of st_*: the longest lists, summed */
     int64_t *fixskip;       /* (threads, skip features) fixed-point skip expectations */
 
     /* sharding across MPI ranks (nglm_batch_shard; NULL: the batch does all
@@ -132,13 +131,30 @@ void nglm_batch_add(nglm_batch *b, const int32_t *sent, size_t i);
 void nglm_batch_unigrams(nglm_batch *b, const double *theta);
 
 /* Forward pass: es and D of the batch's contexts, z and sy of its tokens:
- * ln P(y_t | h_t) = sy[t] − ln z[t].  Fails only when out of memory. */
+ * ln P(y_t | h_t) = sy[t] − ln z[t].  Returns 0 (the error is kept for
+ * callers, should a pass ever need to allocate). */
 int nglm_batch_forward(nglm_batch *b, const double *theta, nglm_error *err);
 
 /* Backward pass after forward: grad[f] for every feature of the batch's
  * contexts and every unigram (= E − observed count).  Returns the batch's
- * negative log-likelihood. */
+ * negative log-likelihood.  The forward pass of a training batch has
+ * already done the skip-gram part of it, token by token. */
 double nglm_batch_backward(nglm_batch *b);
+
+/* Token t's normaliser is outside (1e-30, 1e30) or its target score is not
+ * finite: the weights have blown up (training starts at Z ≈ 1 and the ℓ2
+ * penalty pins the scores' common shift, so |ln Z| > 69 cannot happen
+ * otherwise), and the batch must not reach the backward pass, which would
+ * convert such numbers to fixed point. */
+static inline int nglm_batch_token_diverged(const nglm_batch *b, size_t t)
+{
+    return !(b->z[t] > 1e-30 && b->z[t] < 1e30) || !isfinite(b->sy[t]);
+}
+
+/* Empties a training batch whose backward pass will not run (a token
+ * diverged): zeroes what its forward pass accumulated (the skip-gram
+ * expectations), then nglm_batch_clear. */
+void nglm_batch_drop(nglm_batch *b);
 
 /* Resets the slots of the batch's contexts (call before clear when the next
  * batch may hold other contexts; nglm_batch_clear does it). */

@@ -321,12 +321,10 @@ static void apply_batch(trainer *tr, nglm_batch *b)
 }
 
 /* One minibatch: forward, backward, update; adds its summed loss to the
- * epoch's.  A target score that is not finite, or a normaliser Z(h) outside
- * (1e-30, 1e30), is a divergence: the batch is dropped before the backward
- * pass, which must not see such numbers (it converts expectations to fixed
- * point, and with blown-up weights they lose all precision).  Training
- * starts at Z ≈ 1 (unigram log-frequencies) and the ℓ2 penalty pins the
- * scores' common shift, so |ln Z| > 69 means the weights have blown up. */
+ * epoch's.  A token whose Z or target score shows the weights have blown
+ * up (nglm_batch_token_diverged) is a divergence: the batch is dropped
+ * before the backward pass, which must not see such numbers (it converts
+ * expectations to fixed point, where they would lose all precision). */
 static int train_step(trainer *tr, nglm_batch *b, size_t n_train, nglm_error *err)
 {
     tr->share = (double)b->n_tok / (double)n_train;
@@ -334,8 +332,8 @@ static int train_step(trainer *tr, nglm_batch *b, size_t n_train, nglm_error *er
     if (nglm_batch_forward(b, tr->s->theta, err) != 0)
         return -1;
     for (size_t t = 0; t < b->n_tok; t++)
-        if (!(b->z[t] > 1e-30 && b->z[t] < 1e30) || !isfinite(b->sy[t])) {
-            nglm_batch_clear(b);
+        if (nglm_batch_token_diverged(b, t)) {
+            nglm_batch_drop(b);
             return TR_DIVERGED;
         }
     tr->s->loss += nglm_batch_backward(b);
