@@ -57,13 +57,13 @@ int nglm_batch_init(nglm_batch *b, const nglm_features *F, size_t max_tokens,
         size_t ns = (size_t)F->n_skip, V = (size_t)F->V, T = (size_t)b->threads;
         ok = ALLOC(b->sk, max_tokens * ns) && ALLOC(b->skip_in, ns * V) &&
              ALLOC(b->dskip, max_tokens * ns) && ALLOC(b->grp_tok, max_tokens) &&
-             ALLOC(b->grp_start, max_tokens + 2) && ALLOC(b->scr_map, 2 * T * V) &&
+             ALLOC(b->grp_start, max_tokens + 2) && ALLOC(b->scr_map, T * V) &&
              ALLOC(b->scr_mark, T * V) && ALLOC(b->scr_val, T * V);
         if (ok) {
             for (size_t i = 0; i < T * V; i++)
                 b->scr_mark[i] = -1;
-            for (size_t i = 0; i < 2 * T * V; i++)
-                b->scr_map[i] = -1;
+            for (size_t i = 0; i < T * V; i++)
+                b->scr_map[i] = (int32_t)(i % V); /* every word's unigram feature */
             if (for_training)
                 ok = ALLOC(b->fixskip, T * (F->n_feat - F->n_ngram_feat)) != NULL;
             /* each thread keeps one token's entries while it is worked on */
@@ -401,7 +401,8 @@ static void skip_forward(nglm_batch *b, const double *theta)
 #ifdef _OPENMP
         tid = omp_get_thread_num();
 #endif
-        int32_t *map = b->scr_map + (size_t)tid * 2 * (size_t)V, *deep = map + V;
+        int32_t *map = b->scr_map + (size_t)tid * (size_t)V;
+        const int32_t *back = F->feat_back;
         int64_t *mark = b->scr_mark + (size_t)tid * (size_t)V;
         double *val = b->scr_val + (size_t)tid * (size_t)V;
         const double *es = b->es;
@@ -430,23 +431,28 @@ static void skip_forward(nglm_batch *b, const double *theta)
                         val[w] *= es[gf];
                     }
                 }
-                /* the longer contexts' (short) lists go into deep[] */
+                /* the longer contexts' (short) lists, shortest first, so
+                 * that map[w] ends at w's deepest feature */
                 const int32_t *chain = b->chain + t * (size_t)nd;
-                for (int j = 1; j < nd && chain[j] >= 0; j++)
-                    for (uint32_t f = F->ctx_first[chain[j]]; f < F->ctx_first[chain[j] + 1]; f++)
-                        deep[fw[f]] = (int32_t)f;
+                int depth = 1;
+                for (; depth < nd && chain[depth] >= 0; depth++)
+                    for (uint32_t f = F->ctx_first[chain[depth]];
+                         f < F->ctx_first[chain[depth] + 1]; f++)
+                        map[fw[f]] = (int32_t)f;
                 double zs = 0;
                 for (uint32_t e = 0; e < n; e++) {
-                    int32_t w = b->st_w[base + e];
-                    int32_t fstar = deep[w] >= 0 ? deep[w] : (map[w] >= 0 ? map[w] : w);
+                    int32_t w = b->st_w[base + e], fstar = map[w];
                     double q = es[fstar] * val[w];
                     b->st_f[base + e] = fstar;
                     b->st_q[base + e] = q;
                     zs += q - es[fstar];
                 }
-                for (int j = 1; j < nd && chain[j] >= 0; j++)
-                    for (uint32_t f = F->ctx_first[chain[j]]; f < F->ctx_first[chain[j] + 1]; f++)
-                        deep[fw[f]] = -1;
+                /* undone longest first: each feature's back-off is the one
+                 * one context shorter (succ(c) ⊆ succ(c⁻)), which map held */
+                while (--depth >= 1)
+                    for (uint32_t f = F->ctx_first[chain[depth]];
+                         f < F->ctx_first[chain[depth] + 1]; f++)
+                        map[fw[f]] = back[f];
                 b->z[t] += zs;
                 int32_t y = b->y[t];
                 if (mark[y] == stamp)
@@ -456,7 +462,7 @@ static void skip_forward(nglm_batch *b, const double *theta)
             }
             if (x >= 0)
                 for (uint32_t f = F->ctx_first[x]; f < F->ctx_first[x + 1]; f++)
-                    map[fw[f]] = -1;
+                    map[fw[f]] = fw[f];
         }
     }
 }

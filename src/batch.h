@@ -82,8 +82,8 @@ typedef struct nglm_batch {
                                deepest n-gram feature of the word, */
     double *st_q;           /* and exp(s(h, w)) with the skip-grams */
     int64_t stamp;          /* token stamps for the scratch marks */
-    int32_t *scr_map;       /* (threads, 2, V) feature of w in the group's length-1
-                               context, and in the token's longer contexts */
+    int32_t *scr_map;       /* (threads, V) w's deepest n-gram feature in the contexts
+                               loaded (the group's, the token's); w when none */
     int64_t *scr_mark;      /* (threads, V) stamp of the token that touched w */
     double *scr_val;        /* (threads, V) per-token products / probabilities */
     size_t scr_tmp_cap;     /* per-thread entries of st_*: the longest lists, summed */
