@@ -91,7 +91,8 @@ static int reserve_contexts(nglm_features *F, size_t n, size_t *cap, nglm_error 
     return 0;
 }
 
-/* Binary search for w among the sorted feature words [lo, hi). */
+/* Binary search for w among the sorted words [lo, hi) (of features, or of
+ * one parent's child contexts). */
 static int32_t find_in(const int32_t *fw, size_t lo, size_t hi, int32_t w)
 {
     size_t end = hi;
@@ -443,16 +444,7 @@ static int count_pass(nglm_features *F, const nglm_corpus *c, int k, int32_t *cu
             }
             int32_t w = pos >= 0 ? sent[pos] : NGLM_BOS;
             size_t p = (size_t)(par[i] - pbase);
-            size_t lo_x = base + child_first[p], hi_x = base + child_first[p + 1];
-            while (lo_x < hi_x) {
-                size_t mid = lo_x + (hi_x - lo_x) / 2;
-                if (F->ctx_word[mid] < w)
-                    lo_x = mid + 1;
-                else
-                    hi_x = mid;
-            }
-            par[i] = lo_x < base + child_first[p + 1] && F->ctx_word[lo_x] == w
-                         ? (int32_t)lo_x : -1;
+            par[i] = find_in(F->ctx_word, base + child_first[p], base + child_first[p + 1], w);
         }
     }
     rc = 0;

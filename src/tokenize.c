@@ -585,6 +585,15 @@ nglm_tokenizer *nglm_tokenizer_open(const char *path, const nglm_tok_options *op
     return t;
 }
 
+/* tok_split of a line that starts at byte off of a file: a byte-order
+ * mark at the very start of the input is not text. */
+static int split_file_line(nglm_tokenizer *t, const unsigned char *s, size_t len, size_t off,
+                           const char *name, size_t lineno, nglm_error *err)
+{
+    size_t skip = off == 0 && len >= 3 && s[0] == 0xEF && s[1] == 0xBB && s[2] == 0xBF ? 3 : 0;
+    return tok_split(t, s + skip, len - skip, off + skip, name, lineno, err);
+}
+
 int nglm_tokenizer_next(nglm_tokenizer *t, char ***tokens, size_t *n, nglm_error *err)
 {
     if (!t->fp)
@@ -600,14 +609,11 @@ int nglm_tokenizer_next(nglm_tokenizer *t, char ***tokens, size_t *n, nglm_error
             *n = 0;
             return 0;
         }
-        size_t off = t->bytes, skip = 0;
-        const unsigned char *s = (const unsigned char *)t->line;
-        /* A byte-order mark at the very start of the input is not text. */
-        if (off == 0 && got >= 3 && s[0] == 0xEF && s[1] == 0xBB && s[2] == 0xBF)
-            skip = 3;
+        size_t off = t->bytes;
         t->bytes += (size_t)got;
         t->lineno++;
-        if (tok_split(t, s + skip, (size_t)got - skip, off + skip, t->name, t->lineno, err) < 0)
+        if (split_file_line(t, (const unsigned char *)t->line, (size_t)got, off, t->name,
+                            t->lineno, err) < 0)
             return -1;
         if (t->n_toks > 0) {
             *tokens = t->toks;
@@ -650,7 +656,7 @@ int nglm_tokenizer_split_at(nglm_tokenizer *t, const char *line, size_t len,
                             const char *name, size_t lineno, size_t file_off,
                             char ***tokens, nglm_error *err)
 {
-    if (tok_split(t, (const unsigned char *)line, len, file_off, name, lineno, err) < 0)
+    if (split_file_line(t, (const unsigned char *)line, len, file_off, name, lineno, err) < 0)
         return -1;
     if (t->n_toks > INT_MAX)
         return nglm_error_set(err, "tokenizer: too many tokens in one line (%zu)", t->n_toks);

@@ -206,6 +206,19 @@ static int count_file_seq(nglm_vocab *v, const char *path, const nglm_tok_option
                           uint64_t *sentences, const nglm_progress *p, uint64_t total,
                           nglm_error *err);
 
+/* Counts one sentence's words; literal sentence markers in the text are
+ * ignored (SRILM). */
+static int add_words(nglm_vocab *v, char **tok, size_t n, nglm_error *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(tok[i], NGLM_BOS_STR) == 0 || strcmp(tok[i], NGLM_EOS_STR) == 0)
+            continue;
+        if (nglm_vocab_add(v, tok[i], 1, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 int nglm_vocab_count_file(nglm_vocab *v, const char *path, const nglm_tok_options *opt,
                           uint64_t *sentences, nglm_error *err)
 {
@@ -225,15 +238,10 @@ static int count_file_seq(nglm_vocab *v, const char *path, const nglm_tok_option
     size_t n;
     int r;
     while ((r = nglm_tokenizer_next(t, &tok, &n, err)) > 0) {
-        for (size_t i = 0; i < n; i++) {
-            /* Literal sentence markers in the text are ignored (SRILM). */
-            if (strcmp(tok[i], NGLM_BOS_STR) == 0 || strcmp(tok[i], NGLM_EOS_STR) == 0)
-                continue;
-            if (nglm_vocab_add(v, tok[i], 1, err) < 0) {
-                nglm_error_prefix(err, "%s:%zu", path, nglm_tokenizer_line(t));
-                nglm_tokenizer_close(t);
-                return -1;
-            }
+        if (add_words(v, tok, n, err) < 0) {
+            nglm_error_prefix(err, "%s:%zu", path, nglm_tokenizer_line(t));
+            nglm_tokenizer_close(t);
+            return -1;
         }
         n_sents++;
         if (p && (n_sents & 4095) == 0)
@@ -273,25 +281,17 @@ static void vocab_count_block(nglm_vocab *v, nglm_tokenizer *t, vocab_block *b,
     while (pos < b->len) {
         const char *s = b->text + pos;
         const char *nl = memchr(s, '\n', b->len - pos);
-        size_t len = nl ? (size_t)(nl - s) + 1 : b->len - pos, skip = 0;
-        /* A byte-order mark at the very start of the input is not text. */
-        if (b->off + pos == 0 && len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
-            skip = 3;
+        size_t len = nl ? (size_t)(nl - s) + 1 : b->len - pos;
         char **tok;
-        int n = nglm_tokenizer_split_at(t, s + skip, len - skip, path, line,
-                                        b->off + pos + skip, &tok, &b->err);
+        int n = nglm_tokenizer_split_at(t, s, len, path, line, b->off + pos, &tok, &b->err);
         if (n < 0) {
             b->failed = 1;
             return;
         }
-        for (int i = 0; i < n; i++) {
-            if (strcmp(tok[i], NGLM_BOS_STR) == 0 || strcmp(tok[i], NGLM_EOS_STR) == 0)
-                continue;
-            if (nglm_vocab_add(v, tok[i], 1, &b->err) < 0) {
-                nglm_error_prefix(&b->err, "%s:%zu", path, line);
-                b->failed = 1;
-                return;
-            }
+        if (add_words(v, tok, (size_t)n, &b->err) < 0) {
+            nglm_error_prefix(&b->err, "%s:%zu", path, line);
+            b->failed = 1;
+            return;
         }
         b->sents += n > 0;
         pos += len;

@@ -105,8 +105,9 @@ int nglm_tokenizer_split(nglm_tokenizer *t, const char *line, size_t len,
 
 /* Like nglm_tokenizer_split, for line lineno of the file `name`, the line
  * starting at byte file_off of the file: errors read as those of
- * nglm_tokenizer_next ("name:lineno: invalid UTF-8 at byte offset N ...").
- * For readers that split a file among threads. */
+ * nglm_tokenizer_next ("name:lineno: invalid UTF-8 at byte offset N ..."),
+ * and a byte-order mark at file_off 0 is skipped as it does.  For readers
+ * that split a file among threads. */
 int nglm_tokenizer_split_at(nglm_tokenizer *t, const char *line, size_t len,
                             const char *name, size_t lineno, size_t file_off,
                             char ***tokens, nglm_error *err);
