@@ -106,7 +106,8 @@ int nglm_cli_progress_mode(const char *s)
     nglm_cli_die(NGLM_EXIT_USAGE, "--progress: '%s' is not auto, always or never", s);
 }
 
-double nglm_cli_wall(void)
+/* Seconds on a monotonic clock. */
+static double wall(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -130,7 +131,7 @@ static void meter_fn(uint64_t done, uint64_t total, void *user)
 nglm_progress nglm_cli_meter_begin(nglm_cli_meter *m, const char *what, const char *unit,
                                    double scale)
 {
-    double t = nglm_cli_wall();
+    double t = wall();
     snprintf(m->what, sizeof m->what, "%s", what);
     m->unit = unit;
     m->scale = scale;
@@ -148,25 +149,25 @@ void nglm_cli_meter_show(nglm_cli_meter *m, uint64_t done, uint64_t total, const
 {
     if (m->mode == NGLM_CLI_PROGRESS_NEVER)
         return;
-    double t = nglm_cli_wall();
+    double t = wall();
     double interval = m->tty ? 0.2 : m->mode == NGLM_CLI_PROGRESS_ALWAYS ? 0 : 5;
     if (t - m->t_shown < interval || done < m->done0)
         return;
     m->t_shown = t;
     double secs = t - m->t_begin > 1e-9 ? t - m->t_begin : 1e-9;
     double rate = (double)(done - m->done0) * m->scale / secs;
-    char head[64];
+    char body[96]; /* "P%  R UNIT/s  ETA m:ss", or without a total "D UNIT  R UNIT/s" */
     if (total > 0) {
         double eta = rate > 0 ? (double)(total > done ? total - done : 0) * m->scale / rate : 0;
-        snprintf(head, sizeof head, "%5.1f%%", 100.0 * (double)done / (double)total);
-        fprintf(stderr, "%s%s: %s  %.0f %s/s  ETA %d:%02d%s%s%s", m->tty ? "\r" : "", m->what,
-                head, rate, m->unit, (int)(eta / 60), (int)fmod(eta, 60), extra ? "  " : "",
-                extra ? extra : "", m->tty ? "\033[K" : "\n");
+        snprintf(body, sizeof body, "%5.1f%%  %.0f %s/s  ETA %d:%02d",
+                 100.0 * (double)done / (double)total, rate, m->unit, (int)(eta / 60),
+                 (int)fmod(eta, 60));
     } else {
-        fprintf(stderr, "%s%s: %.0f %s  %.0f %s/s%s%s%s", m->tty ? "\r" : "", m->what,
-                (double)done * m->scale, m->unit, rate, m->unit, extra ? "  " : "",
-                extra ? extra : "", m->tty ? "\033[K" : "\n");
+        snprintf(body, sizeof body, "%.0f %s  %.0f %s/s", (double)done * m->scale, m->unit,
+                 rate, m->unit);
     }
+    fprintf(stderr, "%s%s: %s%s%s%s", m->tty ? "\r" : "", m->what, body, extra ? "  " : "",
+            extra ? extra : "", m->tty ? "\033[K" : "\n");
     fflush(stderr);
     m->drawn = m->tty;
 }

@@ -64,8 +64,6 @@ nglm_progress nglm_cli_meter_begin(nglm_cli_meter *m, const char *what, const ch
 void nglm_cli_meter_show(nglm_cli_meter *m, uint64_t done, uint64_t total, const char *extra);
 /* Erases the terminal line before anything else is printed. */
 void nglm_cli_meter_clear(nglm_cli_meter *m);
-/* Seconds on a monotonic clock. */
-double nglm_cli_wall(void);
 
 /* Parse an option's value or die with status 2 naming the option:
  * "--order: '1000' is out of range (1..10)". */

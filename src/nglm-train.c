@@ -53,8 +53,6 @@
 
 #define DEFAULT_ORDER 5
 
-enum { PROGRESS_AUTO = NGLM_CLI_PROGRESS_AUTO, PROGRESS_NEVER = NGLM_CLI_PROGRESS_NEVER,
-       PROGRESS_ALWAYS = NGLM_CLI_PROGRESS_ALWAYS };
 
 static void usage(FILE *fp)
 {
@@ -147,7 +145,7 @@ typedef struct options {
     int quiet;
     const char *log, *plot, *plot_label;
     double plot_ref;            /* NAN: none given */
-    int progress;               /* PROGRESS_* */
+    int progress;               /* NGLM_CLI_PROGRESS_* */
     int resume, no_checkpoint, stop_after;
     double checkpoint_min;
     nglm_train_options tr;
@@ -249,7 +247,7 @@ static void parse_args(int argc, char **argv, options *o)
     o->checkpoint_min = 10;
     o->plot_ref = NAN;
     o->plot_label = "reference";
-    o->progress = PROGRESS_AUTO;
+    o->progress = NGLM_CLI_PROGRESS_AUTO;
     o->tok = nglm_tok_options_default();
     o->order = DEFAULT_ORDER;
     o->skip_cutoff = 2;
@@ -334,8 +332,8 @@ static void parse_args(int argc, char **argv, options *o)
     }
     if (optind < argc)
         nglm_cli_die(NGLM_EXIT_USAGE, "unexpected argument '%s' (see --help)", argv[optind]);
-    if (o->quiet && o->progress == PROGRESS_AUTO)
-        o->progress = PROGRESS_NEVER;
+    if (o->quiet && o->progress == NGLM_CLI_PROGRESS_AUTO)
+        o->progress = NGLM_CLI_PROGRESS_NEVER;
     if (o->no_checkpoint && (o->resume || o->stop_after))
         nglm_cli_die(NGLM_EXIT_USAGE, "--no-checkpoint cannot go with --%s",
                      o->resume ? "resume" : "stop-after");
@@ -556,9 +554,6 @@ typedef struct run_state {
     int in_epoch;               /* the meter shows the epoch's pass */
 } run_state;
 
-/* Erases the progress line on the terminal before anything else is shown. */
-static void progress_clear(run_state *rs) { nglm_cli_meter_clear(rs->meter); }
-
 /* Called by the trainer after every minibatch; the meter rate-limits. */
 static void on_progress(size_t done, size_t total, double loss, void *user)
 {
@@ -598,7 +593,7 @@ static void plot_epochs(run_state *rs)
 static void on_epoch(const nglm_epoch_report *r, void *user)
 {
     run_state *rs = user;
-    progress_clear(rs);
+    nglm_cli_meter_clear(rs->meter);
     rs->cur_epoch = r->epoch + 1;
     rs->in_epoch = 0;
     if (!rs->o->quiet)
@@ -790,7 +785,7 @@ int main(int argc, char **argv)
     parse_args(argc, argv, &o);
     if (rank != 0) {
         o.quiet = 1;
-        o.progress = PROGRESS_NEVER;
+        o.progress = NGLM_CLI_PROGRESS_NEVER;
         o.log = o.plot = o.write_vocab = NULL;
         o.cache = NULL; /* rank 0 fills it; the others read the texts */
     }
@@ -930,7 +925,7 @@ int main(int argc, char **argv)
     rs.meter = &meter;
     rs.cur_epoch = 1;
     o.tr.on_epoch = on_epoch;
-    if (o.progress != PROGRESS_NEVER)
+    if (o.progress != NGLM_CLI_PROGRESS_NEVER)
         o.tr.on_progress = on_progress;
     o.tr.user = &rs;
     nglm_train_state resume_state;
@@ -956,7 +951,7 @@ int main(int argc, char **argv)
     if (!o.no_checkpoint)
         catch_signals(1);
     int train_rc = nglm_train(&m, &train, &valid, &o.tr, &err);
-    progress_clear(&rs);
+    nglm_cli_meter_clear(&meter);
     free(rs.ppl);
     if (log && fclose(log) != 0)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s: write error: %s", o.log, strerror(errno));
