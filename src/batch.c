@@ -521,9 +521,8 @@ static void skip_backward(nglm_batch *b)
     }
 }
 
-int nglm_batch_forward(nglm_batch *b, const double *theta, nglm_error *err)
+void nglm_batch_forward(nglm_batch *b, const double *theta)
 {
-    (void)err; /* every buffer is allocated by nglm_batch_init */
     const nglm_features *F = b->F;
     if (b->nd > 0)
         find_contexts(b);
@@ -583,7 +582,6 @@ int nglm_batch_forward(nglm_batch *b, const double *theta, nglm_error *err)
         nglm_dist_merge(b->z, b->n_tok, sizeof *b->z);
         nglm_dist_merge(b->sy, b->n_tok, sizeof *b->sy);
     }
-    return 0;
 }
 
 double nglm_batch_backward(nglm_batch *b)

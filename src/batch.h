@@ -131,9 +131,9 @@ void nglm_batch_add(nglm_batch *b, const int32_t *sent, size_t i);
 void nglm_batch_unigrams(nglm_batch *b, const double *theta);
 
 /* Forward pass: es and D of the batch's contexts, z and sy of its tokens:
- * ln P(y_t | h_t) = sy[t] − ln z[t].  Returns 0 (the error is kept for
- * callers, should a pass ever need to allocate). */
-int nglm_batch_forward(nglm_batch *b, const double *theta, nglm_error *err);
+ * ln P(y_t | h_t) = sy[t] − ln z[t].  Every buffer it needs was allocated
+ * by nglm_batch_init. */
+void nglm_batch_forward(nglm_batch *b, const double *theta);
 
 /* Backward pass after forward: grad[f] for every feature of the batch's
  * contexts and every unigram (= E − observed count).  Returns the batch's

@@ -56,15 +56,12 @@ void nglm_model_dist_dense(const nglm_model *m, const int32_t *sent, size_t i, d
 }
 
 /* Scores the batch's tokens into logp[*out ..] and empties it. */
-static int score_flush(nglm_batch *b, const double *theta, double *logp, size_t *out,
-                       nglm_error *err)
+static void score_flush(nglm_batch *b, const double *theta, double *logp, size_t *out)
 {
-    if (nglm_batch_forward(b, theta, err) != 0)
-        return -1;
+    nglm_batch_forward(b, theta);
     for (size_t t = 0; t < b->n_tok; t++)
         logp[(*out)++] = b->sy[t] - log(b->z[t]);
     nglm_batch_clear(b);
-    return 0;
 }
 
 int nglm_model_score_corpus(const nglm_model *m, const nglm_corpus *c, double *logp,
@@ -87,21 +84,17 @@ int nglm_model_score_corpus_progress(const nglm_model *m, const nglm_corpus *c, 
         const int32_t *sent = nglm_corpus_sentence(c, s, &len);
         for (size_t i = 0; i < len; i++) {
             if (b.n_tok == b.cap_tok) {
-                if (score_flush(&b, m->theta, logp, &out, err) != 0)
-                    goto fail;
+                score_flush(&b, m->theta, logp, &out);
                 nglm_progress_report(p, out, c->n_tokens);
             }
             nglm_batch_add(&b, sent, i);
         }
     }
-    if (b.n_tok > 0 && score_flush(&b, m->theta, logp, &out, err) != 0)
-        goto fail;
+    if (b.n_tok > 0)
+        score_flush(&b, m->theta, logp, &out);
     nglm_progress_report(p, out, c->n_tokens);
     nglm_batch_free(&b);
     return 0;
-fail:
-    nglm_batch_free(&b);
-    return -1;
 }
 
 size_t nglm_model_nonzero(const nglm_model *m)

@@ -321,16 +321,15 @@ static void apply_batch(trainer *tr, nglm_batch *b)
 }
 
 /* One minibatch: forward, backward, update; adds its summed loss to the
- * epoch's.  A token whose Z or target score shows the weights have blown
+ * epoch's.  Returns 0 or TR_DIVERGED.  A token whose Z or target score shows the weights have blown
  * up (nglm_batch_token_diverged) is a divergence: the batch is dropped
  * before the backward pass, which must not see such numbers (it converts
  * expectations to fixed point, where they would lose all precision). */
-static int train_step(trainer *tr, nglm_batch *b, size_t n_train, nglm_error *err)
+static int train_step(trainer *tr, nglm_batch *b, size_t n_train)
 {
     tr->share = (double)b->n_tok / (double)n_train;
     nglm_batch_unigrams(b, tr->s->theta);
-    if (nglm_batch_forward(b, tr->s->theta, err) != 0)
-        return -1;
+    nglm_batch_forward(b, tr->s->theta);
     for (size_t t = 0; t < b->n_tok; t++)
         if (nglm_batch_token_diverged(b, t)) {
             nglm_batch_drop(b);
@@ -388,7 +387,7 @@ static int run_epoch(trainer *tr, nglm_batch *b, const nglm_corpus *train, nglm_
         const int32_t *sent = nglm_corpus_sentence(train, (size_t)s->order[s->sent], &len);
         for (; s->tok < len; s->tok++) {
             if (b->n_tok == b->cap_tok) {
-                int rc = train_step(tr, b, train->n_tokens, err);
+                int rc = train_step(tr, b, train->n_tokens);
                 if (rc == 0)
                     rc = boundary(tr, err);
                 if (rc != 0)
@@ -397,7 +396,7 @@ static int run_epoch(trainer *tr, nglm_batch *b, const nglm_corpus *train, nglm_
             nglm_batch_add(b, sent, (size_t)s->tok);
         }
     }
-    return b->n_tok > 0 ? train_step(tr, b, train->n_tokens, err) : 0;
+    return b->n_tok > 0 ? train_step(tr, b, train->n_tokens) : 0;
 }
 
 /* After a divergence: back to the best weights so far (the unigram start
@@ -785,10 +784,7 @@ int nglm_train_objective(const nglm_model *m, const nglm_corpus *c, double l1, d
             nglm_batch_add(&b, sent, i);
     }
     nglm_batch_unigrams(&b, m->theta);
-    if (nglm_batch_forward(&b, m->theta, err) != 0) {
-        nglm_batch_free(&b);
-        return -1;
-    }
+    nglm_batch_forward(&b, m->theta);
     double j = nglm_batch_backward(&b);
     for (size_t f = 1; f < F->n_feat; f++) {
         double th = m->theta[f];
