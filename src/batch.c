@@ -279,9 +279,11 @@ static void assign_slots(nglm_batch *b)
  *   P(w|h)  = q(w) / Z(h),   q(w) = e(w)·Π_g exp θ_g  for w ∈ K_t
  *
  * where e(w) = exp(s_ngram(h, w)) = es[f*] for the deepest n-gram feature
- * f* of w along the token's chain.  f* is found through a dense map of the
- * token's length-1 context, loaded once per group of tokens sharing it, and
- * binary searches in the (short) longer contexts.  Once a training token's
+ * f* of w along the token's chain.  f* is read from one dense per-thread
+ * map word → deepest feature (the word itself when it has none): the
+ * length-1 context's successors are loaded once per group of tokens sharing
+ * it, each token's (short) longer contexts on top and undone after it.
+ * Once a training token's
  * Z is known, the extra expectation q(w)/Z − e(w)/Z is added at f*, from
  * where the n-gram backward pass carries it down the chain like any other
  * expectation, and the skip-gram features' expectations are summed over

@@ -156,7 +156,4 @@ static inline int nglm_batch_token_diverged(const nglm_batch *b, size_t t)
  * expectations), then nglm_batch_clear. */
 void nglm_batch_drop(nglm_batch *b);
 
-/* Resets the slots of the batch's contexts (call before clear when the next
- * batch may hold other contexts; nglm_batch_clear does it). */
-
 #endif

@@ -53,7 +53,6 @@
 
 #define DEFAULT_ORDER 5
 
-
 static void usage(FILE *fp)
 {
     fprintf(fp,
@@ -258,7 +257,8 @@ static void parse_args(int argc, char **argv, options *o)
     o->skip_dist[0] = 2;
     o->skip_dist[1] = 3;
     /* 5-grams and longer seen once are left out: on PTB the same test ppl
-     * (136.91 against 137.11) in 20% less time (README.md) */
+     * (136.91 against 137.11) with 41% less memory and 5-10% shorter epochs
+     * (README.md) */
     for (int m = 0; m <= NGLM_MAX_ORDER; m++)
         o->cutoff[m] = m >= 5 ? 2 : 1;
     o->tr = nglm_train_options_default();

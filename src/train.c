@@ -321,10 +321,11 @@ static void apply_batch(trainer *tr, nglm_batch *b)
 }
 
 /* One minibatch: forward, backward, update; adds its summed loss to the
- * epoch's.  Returns 0 or TR_DIVERGED.  A token whose Z or target score shows the weights have blown
- * up (nglm_batch_token_diverged) is a divergence: the batch is dropped
- * before the backward pass, which must not see such numbers (it converts
- * expectations to fixed point, where they would lose all precision). */
+ * epoch's.  Returns 0 or TR_DIVERGED: a token whose Z or target score
+ * shows the weights have blown up (nglm_batch_token_diverged) drops the
+ * batch before the backward pass, which must not see such numbers (it
+ * converts expectations to fixed point, where they would lose all
+ * precision). */
 static int train_step(trainer *tr, nglm_batch *b, size_t n_train)
 {
     tr->share = (double)b->n_tok / (double)n_train;
