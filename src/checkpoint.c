@@ -94,7 +94,7 @@ static void ck_write(ck_writer *w, const nglm_train_state *s)
     wr_u32(w, s->decaying);
     wr_u32(w, s->best_epoch);
     wr_u32(w, s->divergences);
-    wr_u32(w, 0);
+    wr_u32(w, s->halve_from);
     wr_f64(w, s->best_ppl);
     wr_f64(w, s->loss);
     wr_f64(w, s->elapsed_s);
@@ -215,7 +215,10 @@ static int ck_parse_head(unsigned char *head, uint64_t real_size, nglm_train_sta
     s->decaying = cu_u32(&c);
     s->best_epoch = cu_u32(&c);
     s->divergences = cu_u32(&c);
-    uint32_t reserved = cu_u32(&c);
+    uint32_t reserved = cu_u32(&c); /* version 1: reserved, 0; 2: halve_from */
+    s->halve_from = version >= 2 ? reserved : 0;
+    if (version >= 2)
+        reserved = 0;
     s->best_ppl = cu_f64(&c);
     s->loss = cu_f64(&c);
     s->elapsed_s = cu_f64(&c);
@@ -236,7 +239,8 @@ static int ck_check_scalars(const nglm_train_state *s, int has_avg, nglm_error *
         !isfinite(s->min_gain) || !isfinite(s->lr) || !isfinite(s->loss) ||
         !isfinite(s->elapsed_s) || isnan(s->best_ppl))
         return nglm_error_set(err, "the training state holds a number that is not finite");
-    if (s->epoch < 1 || s->batch < 1 || s->max_epochs < 1 || (s->started && s->sent >= s->n_sents))
+    if (s->epoch < 1 || s->batch < 1 || s->max_epochs < 1 || s->halve_from > NGLM_MAX_EPOCHS ||
+        (s->started && s->sent >= s->n_sents))
         return nglm_error_set(err, "the training state is out of range: file is corrupted");
     return 0;
 }

@@ -507,6 +507,7 @@ static int check_resume(const nglm_train_state *s, const nglm_train_state *r,
     SAME_NUM(lr0, "learning rate");
     SAME_NUM(ada_init, "AdaGrad initial sum");
     SAME_NUM(min_gain, "minimum gain");
+    SAME_NUM(halve_from, "--halve-from");
     SAME_NUM(max_epochs, "epochs");
     SAME_NUM(batch, "batch size");
     SAME_NUM(seed, "seed");
@@ -560,6 +561,7 @@ static void state_init(nglm_train_state *st, const nglm_model *m, const nglm_cor
     st->lr0 = opt->lr;
     st->ada_init = opt->ada_init;
     st->min_gain = opt->min_gain;
+    st->halve_from = (uint32_t)opt->halve_from;
     st->n_feat = m->feat.n_feat;
     st->n_sents = train->n_sents;
     if (opt->on_checkpoint || opt->resume)
@@ -737,6 +739,8 @@ int nglm_train(nglm_model *m, const nglm_corpus *train, const nglm_corpus *valid
                 break;
             st.decaying = 1;
         }
+        if (opt->halve_from > 0 && st.epoch >= (uint32_t)opt->halve_from)
+            st.decaying = 1;
         if (st.decaying)
             st.lr *= 0.5;
         st.epoch++;

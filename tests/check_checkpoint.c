@@ -69,6 +69,7 @@ static void make_state(nglm_train_state *s, size_t nf, size_t ns, int avg, uint6
     s->decaying = 1;
     s->best_epoch = 2;
     s->divergences = 1;
+    s->halve_from = 3;
     s->best_ppl = 123.25;
     s->loss = 4567.125;
     s->elapsed_s = 8.5;
@@ -276,7 +277,7 @@ START_TEST(test_lying)
         {124, 4, 2, "flag"},                                /* started */
         {120, 4, 0, "out of range"},                        /* epoch */
         {8, 4, 99, "newer"},                                /* version */
-        {180, 4, 1, "reserved"},
+        {180, 4, 100001, "out of range"},                  /* halve_from */
         {160, 8, 0x7ff8000000000000ull, "not finite"},      /* lr = NaN */
     };
     for (size_t k = 0; k < sizeof lies / sizeof lies[0]; k++) {
@@ -292,6 +293,25 @@ START_TEST(test_lying)
         spit(bad, copy, n);
         ck_assert_int_eq(nglm_checkpoint_load(&b, bad, &err), -1);
         ck_assert_msg(strstr(err.msg, lies[k].msg) != NULL, "lie %zu: %s", k, err.msg);
+        free(copy);
+    }
+    /* a version-1 file: the slot of halve_from was reserved, 0 */
+    {
+        unsigned char *copy = malloc(n);
+        memcpy(copy, buf, n);
+        uint32_t v1 = 1, zero = 0, one = 1;
+        memcpy(copy + 8, &v1, 4);
+        memcpy(copy + 180, &zero, 4);
+        fix_crc(copy, n);
+        spit(bad, copy, n);
+        ck_assert_int_eq(nglm_checkpoint_load(&b, bad, &err), 0);
+        ck_assert_uint_eq(b.halve_from, 0);
+        nglm_train_state_free(&b);
+        memcpy(copy + 180, &one, 4);
+        fix_crc(copy, n);
+        spit(bad, copy, n);
+        ck_assert_int_eq(nglm_checkpoint_load(&b, bad, &err), -1);
+        ck_assert_msg(strstr(err.msg, "reserved") != NULL, "%s", err.msg);
         free(copy);
     }
     /* foreign files */

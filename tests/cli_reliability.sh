@@ -32,6 +32,20 @@ for k in 1 2 3; do
         cmp -s "$T/a.nglm" "$T/b$k.nglm"
     check "the checkpoint is removed once the model is saved" test ! -e "$T/b$k.nglm.ckpt"
 done
+# --halve-from: the rate schedule is part of the state (stopped mid-halving)
+expect 0 "--halve-from 1 halves the rate after epoch 1" "epoch  2  lr 1  .*epoch  3  lr 0\.5 " \
+    sh -c "'$TR' --order 3 --features ngram --threads 1 --epochs 4 --min-gain 0 $DATA \
+           --model '$T/h.nglm' --halve-from 1 --progress never | tr '\n' ' '"
+expect 0 "--halve-from 1 --stop-after 2" "stopped before epoch 3" \
+    "$TR" $NG --model "$T/h2.nglm" --halve-from 1 --stop-after 2
+expect_error "resume with another --halve-from" "made with --halve-from 1, not 0" \
+    "$TR" $NG --model "$T/h2.nglm" --resume
+expect 0 "--halve-from 1 resumed" "saved $T/h2\.nglm" \
+    "$TR" $NG --model "$T/h2.nglm" --halve-from 1 --resume --threads 2
+check "--halve-from 1, stopped after epoch 2 and resumed: same model bytes" \
+    cmp -s "$T/h.nglm" "$T/h2.nglm"
+check "--halve-from 1 gives another model than the default schedule" \
+    sh -c "! cmp -s '$T/a.nglm' '$T/h.nglm'"
 # the printed command resumes: run it until the model appears
 "$TR" $NG --model "$T/c.nglm" --stop-after 1 >"$T/stop.out"
 # (its first word is argv[0]: libtool's inner binary here, so run $TR)

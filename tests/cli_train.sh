@@ -81,6 +81,7 @@ expect_error "--l1 -1" "--l1: '-1' is out of range" "$TR" $X --l1 -1
 expect_error "--l2 nan" "--l2: 'nan' is not a finite number" "$TR" $X --l2 nan
 expect_error "--l1 abc" "--l1: 'abc' is not a finite number" "$TR" $X --l1 abc
 expect_error "--threads 0" "--threads: '0' is out of range" "$TR" $X --threads 0
+expect_error "--halve-from -1" "--halve-from: '-1' is out of range" "$TR" $X --halve-from -1
 expect_error "--epochs 0" "--epochs: '0' is out of range" "$TR" $X --epochs 0
 expect_error "--batch 0" "--batch: '0' is out of range" "$TR" $X --batch 0
 expect_error "--batch bogus" "--batch: 'bogus' is not an integer" "$TR" $X --batch bogus

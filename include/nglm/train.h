@@ -90,6 +90,7 @@ typedef struct nglm_train_state {
     uint32_t decaying;      /* the rate is being halved every epoch */
     uint32_t best_epoch;    /* 0: none evaluated yet */
     uint32_t divergences;   /* rollbacks so far */
+    uint32_t halve_from;    /* the options' halve_from */
     double best_ppl;        /* INFINITY before the first epoch ends */
     double loss;            /* summed training loss of the epoch so far */
     double elapsed_s;       /* training seconds before this state */
@@ -108,6 +109,8 @@ typedef enum nglm_checkpoint_reason {
     NGLM_CKPT_STOP = 2      /* *stop was set: training returns after this call */
 } nglm_checkpoint_reason;
 
+#define NGLM_MAX_EPOCHS 100000 /* the most --epochs (and --halve-from) may say */
+
 typedef struct nglm_train_options {
     double l1, l2;          /* penalties, on the scale of the summed loss */
     double lr;              /* initial learning rate */
@@ -119,6 +122,9 @@ typedef struct nglm_train_options {
     int threads;            /* 0: OpenMP default */
     int average;            /* evaluate and keep each epoch's average weights */
     double min_gain;        /* relative validation gain below which the rate is halved, then training stops */
+    int halve_from;         /* > 0: halve the rate after every epoch from this one on
+                             * (and still stop once a halved epoch gains < min_gain);
+                             * 0: only from the first epoch that gains < min_gain */
     /* called after every epoch (may be NULL) */
     void (*on_epoch)(const nglm_epoch_report *r, void *user);
     /* called after every minibatch (may be NULL): done of the epoch's total
