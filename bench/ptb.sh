@@ -29,7 +29,7 @@ run() { # THREADS LOG
     fi
 }
 
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+. "$here/lib.sh"
 
 summarise() { # LOG → "ppl wall epochs median_epoch_s rss_mb"
     local log=$1
@@ -47,12 +47,8 @@ run 1 "$tmp/t1.log"
 read -r ppl2 wall2 ep2 med2 rss2 < <(summarise "$tmp/t2.log")
 read -r ppl1 wall1 ep1 med1 rss1 < <(summarise "$tmp/t1.log")
 speedup=$(awk -v a="$med1" -v b="$med2" 'BEGIN {printf "%.2f", a / b}')
-cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
 {
-    echo
-    echo "## $(date -u '+%Y-%m-%d %H:%M UTC') — PTB, nglm $(git -C "$here/.." rev-parse --short HEAD 2>/dev/null || echo '?')"
-    echo
-    echo "Machine: $(nproc) cores, $cpu, $(free -g | awk '/Mem/ {print $2}') GiB."
+    results_title "PTB"
     echo "Command: \`nglm-train --train ptb.train.txt --valid ptb.valid.txt --test ptb.test.txt --threads T ${extra[*]}\`"
     echo
     echo "| threads | test ppl | epochs | median epoch (s) | total wall (s) | peak RSS (MB) |"

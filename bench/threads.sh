@@ -32,7 +32,7 @@ epoch_s() { # THREADS → the epoch's seconds
     grep -E '^epoch +1  lr' "$tmp/log" | sed 's/.*epoch \([0-9.]*\) s.*/\1/'
 }
 
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+. "$here/lib.sh"
 
 rows=""
 : >"$tmp/ratios"
@@ -46,12 +46,8 @@ done
 med=$(median <"$tmp/ratios")
 lo=$(sort -g "$tmp/ratios" | head -1)
 hi=$(sort -g "$tmp/ratios" | tail -1)
-cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
 {
-    echo
-    echo "## $(date -u '+%Y-%m-%d %H:%M UTC') — PTB thread speed-up, nglm $(git -C "$here/.." rev-parse --short HEAD 2>/dev/null || echo '?')"
-    echo
-    echo "Machine: $(nproc) cores, $cpu, $(free -g | awk '/Mem/ {print $2}') GiB."
+    results_title "PTB thread speed-up"
     echo "Command: \`nglm-train --train ptb.train.txt --valid ptb.valid.txt --epochs 1 --threads T ${extra[*]}\`, T = 1 then 2, $rounds rounds"
     echo
     echo "| round | 1 thread (s) | 2 threads (s) | speed-up |"
