@@ -215,10 +215,9 @@ static int ck_parse_head(unsigned char *head, uint64_t real_size, nglm_train_sta
     s->decaying = cu_u32(&c);
     s->best_epoch = cu_u32(&c);
     s->divergences = cu_u32(&c);
-    uint32_t reserved = cu_u32(&c); /* version 1: reserved, 0; 2: halve_from */
-    s->halve_from = version >= 2 ? reserved : 0;
-    if (version >= 2)
-        reserved = 0;
+    uint32_t slot = cu_u32(&c); /* version 1: reserved, 0; version 2: halve_from */
+    uint32_t reserved = version >= 2 ? 0 : slot;
+    s->halve_from = version >= 2 ? slot : 0;
     s->best_ppl = cu_f64(&c);
     s->loss = cu_f64(&c);
     s->elapsed_s = cu_f64(&c);

@@ -611,6 +611,8 @@ int nglm_train(nglm_model *m, const nglm_corpus *train, const nglm_corpus *valid
         return nglm_error_set(err, "the learning rate must be positive");
     if (opt->batch < 1 || opt->max_epochs < 1)
         return nglm_error_set(err, "batch size and epochs must be at least 1");
+    if (opt->halve_from < 0 || opt->halve_from > NGLM_MAX_EPOCHS)
+        return nglm_error_set(err, "halve_from must be 0..%d", NGLM_MAX_EPOCHS);
     if (train->n_tokens == 0)
         return nglm_error_set(err, "the training text has no tokens");
     if (valid->n_tokens == 0)

@@ -534,6 +534,15 @@ START_TEST(test_resume_refuses_mismatch)
     o.max_epochs = 5;
     ck_assert_int_eq(nglm_train_can_resume(&m, &c, &v, &o, &s, &err), -1);
     ck_assert_msg(strstr(err.msg, "epochs 4, not 5") != NULL, "%s", err.msg);
+    o = quick_options(1, 0);
+    o.halve_from = 2;
+    ck_assert_int_eq(nglm_train_can_resume(&m, &c, &v, &o, &s, &err), -1);
+    ck_assert_msg(strstr(err.msg, "--halve-from 0, not 2") != NULL, "%s", err.msg);
+    /* a schedule a checkpoint could not hold is refused before training */
+    o = quick_options(1, 0);
+    o.halve_from = NGLM_MAX_EPOCHS + 1;
+    ck_assert_int_eq(nglm_train(&m, &c, &v, &o, &err), -1);
+    ck_assert_msg(strstr(err.msg, "halve_from must be") != NULL, "%s", err.msg);
     /* threads may differ */
     o = quick_options(3, 0);
     ck_assert_int_eq(nglm_train_can_resume(&m, &c, &v, &o, &s, &err), 0);
