@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -91,6 +92,25 @@ uint64_t nglm_cli_size(const char *opt, const char *s)
     if (*end != '\0' || (mult > 1 && v > UINT64_MAX / mult))
         nglm_cli_die(NGLM_EXIT_USAGE, "%s: '%s' is not a size (use K, M or G)", opt, s);
     return (uint64_t)v * mult;
+}
+
+/* ---------------------------------------------------------------- output paths */
+
+void nglm_cli_check_writable(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s: %s", path,
+                     S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
+    const char *slash = strrchr(path, '/');
+    char dir[4200];
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else
+        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    if (access(dir, W_OK | X_OK) != 0)
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s: cannot create a file in %s: %s", path, dir,
+                     strerror(errno));
 }
 
 /* ---------------------------------------------------------------- progress lines */

@@ -29,6 +29,11 @@ void nglm_cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void nglm_cli_set_prog(const char *argv0);
 const char *nglm_cli_prog(void);
 
+/* Dies (status 1) now, not after the work, if path cannot be replaced by
+ * a new file: its directory must exist and be writable, and the path must
+ * not be a device, a directory or a FIFO. */
+void nglm_cli_check_writable(const char *path);
+
 /* ---------------------------------------------------------------- progress lines
  *
  * One meter draws the progress of whatever long work a program is doing

@@ -141,6 +141,31 @@ int nglm_features_chain(const nglm_features *F, const int32_t *sent, size_t i,
     return depth;
 }
 
+/* The n-gram "c w" of f = (c, w) names the context whose parent is the
+ * context named by back(f) = (c⁻, w) and whose oldest word is c's oldest
+ * word; contexts are numbered by length, so one pass in feature order
+ * suffices, parallel over the contexts of one length. */
+size_t nglm_features_named_contexts(const nglm_features *F, int32_t *named, int threads)
+{
+    size_t n = 0;
+    for (int32_t w = 0; w < F->V; w++) {
+        named[w] = F->order > 1 ? F->ctx1[w] : -1;
+        n += named[w] >= 0;
+    }
+    for (int k = 1; k < F->order; k++) {
+        long lo = (long)F->ctx_order_start[k - 1], hi = (long)F->ctx_order_start[k];
+        int last = k == F->order - 1; /* n-grams of the top order name nothing */
+#pragma omp parallel for schedule(dynamic, 1024) reduction(+ : n) num_threads(threads > 0 ? threads : 1)
+        for (long c = lo; c < hi; c++)
+            for (uint32_t f = F->ctx_first[c]; f < F->ctx_first[c + 1]; f++) {
+                int32_t b = named[F->feat_back[f]];
+                named[f] = !last && b >= 0 ? nglm_features_child(F, b, F->ctx_word[c]) : -1;
+                n += named[f] >= 0;
+            }
+    }
+    return n;
+}
+
 int nglm_features_ctx_len(const nglm_features *F, int32_t k)
 {
     int len = 1;

@@ -524,26 +524,6 @@ static void catch_signals(int on)
     sigaction(SIGTERM, &sa, NULL);
 }
 
-/* Fails now, not after training, if path cannot be replaced by a new
- * file: its directory must exist and be writable, and the path must not
- * be a device, a directory or a FIFO. */
-static void check_writable(const char *path)
-{
-    struct stat st;
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
-        nglm_cli_die(NGLM_EXIT_FAIL, "%s: %s", path,
-                     S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
-    const char *slash = strrchr(path, '/');
-    char dir[4200];
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else
-        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
-    if (access(dir, W_OK | X_OK) != 0)
-        nglm_cli_die(NGLM_EXIT_FAIL, "%s: cannot create a file in %s: %s", path, dir,
-                     strerror(errno));
-}
-
 /* What the checkpoint callback needs and reports back. */
 typedef struct run_state {
     const options *o;
@@ -811,16 +791,16 @@ int main(int argc, char **argv)
     char ckpt[4200];
     if (snprintf(ckpt, sizeof ckpt, "%s.ckpt", o.model) >= (int)sizeof ckpt)
         nglm_cli_die(NGLM_EXIT_USAGE, "--model: path too long");
-    check_writable(o.model);
+    nglm_cli_check_writable(o.model);
     if (o.plot)
-        check_writable(o.plot);
+        nglm_cli_check_writable(o.plot);
     if (o.cache)
         open_cache(o.cache);
     FILE *log = NULL;
     if (o.log && !(log = fopen(o.log, "w")))
         nglm_cli_die(NGLM_EXIT_FAIL, "%s: %s", o.log, strerror(errno));
     if (!o.no_checkpoint)
-        check_writable(ckpt);
+        nglm_cli_check_writable(ckpt);
     if (o.resume && access(ckpt, F_OK) != 0)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s: %s: nothing to resume", ckpt, strerror(errno));
     if (!o.resume && !o.no_checkpoint && access(ckpt, F_OK) == 0 && rank == 0)

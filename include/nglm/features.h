@@ -154,6 +154,13 @@ int nglm_features_chain(const nglm_features *F, const int32_t *sent, size_t i,
 /* Feature (ctx, w) or -1: binary search in succ(ctx). */
 int32_t nglm_features_find(const nglm_features *F, int32_t ctx, int32_t w);
 
+/* For every n-gram feature f = (c, w), the context whose words are those of
+ * the n-gram "c w" (the n-gram read as a history), or -1 when it is not a
+ * context (named has n_ngram_feat entries).  This is where an ARPA file
+ * writes a context's back-off weight.  Returns how many features name a
+ * context: n_ctx when the index is closed under prefixes, as built. */
+size_t nglm_features_named_contexts(const nglm_features *F, int32_t *named, int threads);
+
 /* Length of context k (1 .. order-1). */
 int nglm_features_ctx_len(const nglm_features *F, int32_t k);
 

@@ -1,0 +1,395 @@
+/*
+ * nglm-kn — estimates an interpolated modified Kneser-Ney model as KenLM's
+ * lmplz does, and writes it as ARPA and/or as an nglm model.
+ *
+ * Data flow: text → vocabulary → id stream → n-gram counts (the feature
+ * index with every cutoff 1, nglm/features.h) → Kneser-Ney (nglm/kn.h) →
+ * ARPA file (stdout by default) and, with --model, the same model as
+ * softmax weights in nglm's format (nglm-eval scores both alike).
+ *
+ * lmplz's habits work: -o N, reading stdin, writing stdout, -S/--memory,
+ * -T/--temp_prefix, --text, --arpa, --prune 0 0 1, --discount_fallback.
+ * The text is read twice (a vocabulary pass, then the id stream), so stdin
+ * that is not a regular file is first copied to a temporary file in the
+ * temporary directory.  Everything but the ARPA text goes to stderr.
+ * Usage: nglm-kn --help.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "cli.h"
+#include "config.h"
+#include "nglm/corpus.h"
+#include "nglm/features.h"
+#include "nglm/kn.h"
+#include "nglm/model.h"
+#include "nglm/modelfile.h"
+#include "nglm/vocab.h"
+
+static void usage(FILE *fp)
+{
+    fprintf(fp,
+        "Usage: nglm-kn -o N [OPTION]... [< TEXT] [> ARPA]\n"
+        "Estimate an interpolated modified Kneser-Ney language model, as KenLM's\n"
+        "lmplz does, from a text with one sentence per line.\n"
+        "\n"
+        "  -o, --order N         n-gram order, 1..%d (required)\n"
+        "  --train FILE          the text (also --text; default: stdin)\n"
+        "  --arpa FILE           write the ARPA model here (gzip if FILE ends in .gz);\n"
+        "                        default: stdout, unless --model is given\n"
+        "  --model FILE          also write it in nglm's format (for nglm-eval,\n"
+        "                        nglm-sample, and nglm-train --init)\n"
+        "  --prune N...          leave out n-grams seen at most N times, one value per\n"
+        "                        order from the 1-grams (which must be 0), the last\n"
+        "                        repeated: --prune 0 0 1 or --prune 0,0,1 drops the\n"
+        "                        3-grams and longer seen once (not decreasing)\n"
+        "  --discount-fallback [D1 [D2 [D3+]]]\n"
+        "                        where a text is too small for the discount formula,\n"
+        "                        use these discounts (default 0.5 1 1.5) instead of\n"
+        "                        failing (also --discount_fallback)\n"
+        "  -S, --memory SIZE     memory for counting n-grams (K, M, G; default 1G);\n"
+        "                        beyond it, sorted counts spill to the temporary directory\n"
+        "  -T, --temp-dir DIR    where counting spills and stdin is copied (default:\n"
+        "                        $TMPDIR, else /tmp; also --temp_prefix)\n"
+        "  --threads N           threads (default: OMP_NUM_THREADS or all cores)\n"
+        "  --tokenize MODE       space (default), word or char, as nglm-train\n"
+        "  --lowercase           fold case\n"
+        "  --replace-invalid     replace invalid UTF-8 with U+FFFD instead of failing\n"
+        "  --progress MODE       progress on stderr: auto, always or never\n"
+        "  --quiet               print nothing on stderr but errors\n"
+        "  --help, --version\n"
+        "\n"
+        "Words are separated by spaces and tabs; a literal <unk> is the unknown word\n"
+        "(an ordinary word for Kneser-Ney), literal <s> and </s> are ignored, and\n"
+        "blank lines are not sentences, as everywhere in nglm.\n"
+        "Exit status: 0 success, 1 failure (bad data, I/O, discounts that cannot be\n"
+        "estimated), 2 bad usage.\n",
+        NGLM_MAX_ORDER);
+}
+
+typedef struct options {
+    int order;
+    const char *train, *arpa, *model, *temp_dir;
+    uint64_t memory;
+    int threads;
+    nglm_tok_options tok;
+    nglm_kn_options kn;
+    int progress, quiet;
+} options;
+
+/* Non-option words after argv[optind - 1] that look like numbers, for
+ * lmplz's multi-valued --prune 0 0 1 and --discount_fallback 0.5 1. */
+static int numbers_follow(int argc, char **argv, int i)
+{
+    return i < argc && argv[i][0] != '-' && strspn(argv[i], "0123456789.") == strlen(argv[i]);
+}
+
+/* --prune: "0 0 1" (several words) or "0,0,1"; thresholds by order from
+ * the 1-grams, the last repeated for the longer orders. */
+static void parse_prune(int argc, char **argv, options *o)
+{
+    uint64_t v[NGLM_MAX_ORDER + 1];
+    int n = 0;
+    for (;;) {
+        char buf[256];
+        snprintf(buf, sizeof buf, "%s", argv[optind - 1]);
+        for (char *tok = buf, *comma; tok; tok = comma ? comma + 1 : NULL) {
+            comma = strchr(tok, ',');
+            if (comma)
+                *comma = '\0';
+            if (n == NGLM_MAX_ORDER)
+                nglm_cli_die(NGLM_EXIT_USAGE, "--prune: more values than orders");
+            v[n++] = (uint64_t)nglm_cli_long("--prune", tok, 0, INT64_MAX);
+        }
+        if (!numbers_follow(argc, argv, optind))
+            break;
+        optind++;
+    }
+    for (int m = 1; m <= NGLM_MAX_ORDER; m++)
+        o->kn.prune[m] = v[m - 1 < n ? m - 1 : n - 1];
+    if (o->kn.prune[1] != 0)
+        nglm_cli_die(NGLM_EXIT_USAGE, "--prune: the 1-gram threshold must be 0 (nglm-kn "
+                     "keeps every word; the first value is for the 1-grams)");
+    for (int m = 2; m <= NGLM_MAX_ORDER; m++)
+        if (o->kn.prune[m] < o->kn.prune[m - 1])
+            nglm_cli_die(NGLM_EXIT_USAGE, "--prune: values must not decrease with the order");
+}
+
+/* --discount-fallback with up to three optional values (the last repeated,
+ * as lmplz does). */
+static void parse_fallback(int argc, char **argv, options *o)
+{
+    o->kn.fallback = 1;
+    double d[3];
+    int n = 0;
+    while (n < 3 && numbers_follow(argc, argv, optind))
+        d[n++] = nglm_cli_double("--discount-fallback", argv[optind++], 0, 3);
+    for (int j = 1; n > 0 && j <= 3; j++) {
+        o->kn.fallback_d[j] = d[j - 1 < n ? j - 1 : n - 1];
+        if (o->kn.fallback_d[j] > j)
+            nglm_cli_die(NGLM_EXIT_USAGE, "--discount-fallback: D%d%s = %g is above %d", j,
+                         j == 3 ? "+" : "", o->kn.fallback_d[j], j);
+    }
+}
+
+static void parse_args(int argc, char **argv, options *o)
+{
+    enum { O_TRAIN = 256, O_ARPA, O_MODEL, O_PRUNE, O_FALLBACK, O_THREADS, O_TOK, O_LOWER,
+           O_REPL, O_PROGRESS, O_QUIET, O_HELP, O_VERSION };
+    static const struct option longopts[] = {
+        {"order", 1, 0, 'o'}, {"train", 1, 0, O_TRAIN}, {"text", 1, 0, O_TRAIN},
+        {"arpa", 1, 0, O_ARPA}, {"model", 1, 0, O_MODEL}, {"prune", 1, 0, O_PRUNE},
+        {"discount-fallback", 0, 0, O_FALLBACK}, {"discount_fallback", 0, 0, O_FALLBACK},
+        {"memory", 1, 0, 'S'}, {"temp-dir", 1, 0, 'T'}, {"temp_prefix", 1, 0, 'T'},
+        {"threads", 1, 0, O_THREADS}, {"tokenize", 1, 0, O_TOK},
+        {"lowercase", 0, 0, O_LOWER}, {"replace-invalid", 0, 0, O_REPL},
+        {"progress", 1, 0, O_PROGRESS}, {"quiet", 0, 0, O_QUIET}, {"help", 0, 0, O_HELP},
+        {"version", 0, 0, O_VERSION}, {0, 0, 0, 0}};
+    memset(o, 0, sizeof *o);
+    o->tok = nglm_tok_options_default();
+    o->kn = nglm_kn_options_default();
+    o->progress = NGLM_CLI_PROGRESS_AUTO;
+    nglm_error err;
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":o:S:T:", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'o': o->order = (int)nglm_cli_long("--order", optarg, 1, NGLM_MAX_ORDER); break;
+        case O_TRAIN: o->train = optarg; break;
+        case O_ARPA: o->arpa = optarg; break;
+        case O_MODEL: o->model = optarg; break;
+        case O_PRUNE: parse_prune(argc, argv, o); break;
+        case O_FALLBACK: parse_fallback(argc, argv, o); break;
+        case 'S':
+            o->memory = nglm_cli_size("--memory", optarg);
+            if (o->memory == 0)
+                nglm_cli_die(NGLM_EXIT_USAGE, "--memory: must be more than 0");
+            break;
+        case 'T': o->temp_dir = optarg; break;
+        case O_THREADS: o->threads = (int)nglm_cli_long("--threads", optarg, 1, 4096); break;
+        case O_TOK:
+            if (nglm_tok_mode_parse(optarg, &o->tok.mode, &err) != 0)
+                nglm_cli_die(NGLM_EXIT_USAGE, "--tokenize: %s", err.msg);
+            break;
+        case O_LOWER: o->tok.lowercase = 1; break;
+        case O_REPL: o->tok.replace_invalid = 1; break;
+        case O_PROGRESS: o->progress = nglm_cli_progress_mode(optarg); break;
+        case O_QUIET: o->quiet = 1; break;
+        case O_HELP: usage(stdout); exit(0);
+        case O_VERSION: printf("nglm-kn (nglm) %s\n", PACKAGE_VERSION); exit(0);
+        case ':':
+            nglm_cli_die(NGLM_EXIT_USAGE, "'%s' needs a value (see --help)", argv[optind - 1]);
+        default:
+            nglm_cli_die(NGLM_EXIT_USAGE, "unknown option '%s' (see --help)", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        nglm_cli_die(NGLM_EXIT_USAGE, "unexpected argument '%s' (see --help)", argv[optind]);
+    if (o->order == 0)
+        nglm_cli_die(NGLM_EXIT_USAGE, "the order is required: -o N (for instance -o 5)");
+    if (o->quiet && o->progress == NGLM_CLI_PROGRESS_AUTO)
+        o->progress = NGLM_CLI_PROGRESS_NEVER;
+    if (!o->arpa && !o->model)
+        o->arpa = "-";
+    if (o->threads == 0) {
+#ifdef _OPENMP
+        o->threads = omp_get_max_threads();
+#else
+        o->threads = 1;
+#endif
+    }
+    o->kn.threads = o->threads;
+}
+
+/* ------------------------------------------------------------ stdin */
+
+static char spool_path[4200]; /* the copy of stdin, removed at exit */
+
+static void remove_spool(void)
+{
+    if (spool_path[0])
+        unlink(spool_path);
+}
+
+/* A path the text can be read from twice: the file itself, stdin when it
+ * is a regular file, or a copy of stdin in the temporary directory. */
+static const char *text_path(const options *o)
+{
+    if (o->train && strcmp(o->train, "-") != 0)
+        return o->train;
+    struct stat st;
+    if (fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode) &&
+        lseek(STDIN_FILENO, 0, SEEK_CUR) == 0)
+        return "/dev/stdin";
+    if (isatty(STDIN_FILENO))
+        nglm_cli_die(NGLM_EXIT_USAGE, "no text: give --train FILE or a text on stdin "
+                     "(nglm-kn -o 5 < text > text.arpa)");
+    const char *dir = o->temp_dir ? o->temp_dir : getenv("TMPDIR");
+    if (!dir || !*dir)
+        dir = "/tmp";
+    if (snprintf(spool_path, sizeof spool_path, "%s/nglm-kn-stdin-XXXXXX", dir) >=
+        (int)sizeof spool_path)
+        nglm_cli_die(NGLM_EXIT_USAGE, "--temp-dir: path too long");
+    int fd = mkstemp(spool_path);
+    if (fd < 0) {
+        spool_path[0] = '\0';
+        nglm_cli_die(NGLM_EXIT_FAIL, "cannot copy stdin to a temporary file in %s: %s", dir,
+                     strerror(errno));
+    }
+    atexit(remove_spool);
+    static char buf[1 << 16];
+    for (;;) {
+        ssize_t r = read(STDIN_FILENO, buf, sizeof buf);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            nglm_cli_die(NGLM_EXIT_FAIL, "reading stdin: %s", strerror(errno));
+        if (r == 0)
+            break;
+        for (ssize_t off = 0; off < r;) {
+            ssize_t w = write(fd, buf + off, (size_t)(r - off));
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0)
+                nglm_cli_die(NGLM_EXIT_FAIL, "copying stdin to %s: %s", spool_path,
+                             w < 0 ? strerror(errno) : "disk full");
+            off += w;
+        }
+    }
+    if (close(fd) != 0)
+        nglm_cli_die(NGLM_EXIT_FAIL, "copying stdin to %s: %s", spool_path, strerror(errno));
+    return spool_path;
+}
+
+/* ------------------------------------------------------------ main */
+
+static double now(void)
+{
+#ifdef _OPENMP
+    return omp_get_wtime();
+#else
+    return 0;
+#endif
+}
+
+int main(int argc, char **argv)
+{
+    nglm_cli_set_prog(argv[0]);
+    options o;
+    parse_args(argc, argv, &o);
+    if (o.arpa && strcmp(o.arpa, "-") != 0)
+        nglm_cli_check_writable(o.arpa);
+    if (o.model)
+        nglm_cli_check_writable(o.model);
+    nglm_cli_meter meter;
+    nglm_cli_meter_init(&meter, o.progress);
+    nglm_error err;
+    double t0 = now();
+    const char *path = text_path(&o);
+    const char *name = o.train && strcmp(o.train, "-") != 0 ? o.train : "stdin";
+
+    /* vocabulary */
+    nglm_vocab *v = nglm_vocab_new();
+    if (!v)
+        nglm_cli_die(NGLM_EXIT_FAIL, "out of memory");
+    char title[128];
+    snprintf(title, sizeof title, "counting %.100s", name);
+    nglm_progress p = nglm_cli_meter_begin(&meter, title, "MB", 1e-6);
+    if (nglm_vocab_count_file_threads(v, path, &o.tok, o.threads, &p, NULL, &err) != 0 ||
+        nglm_vocab_finalize(v, 1, 0, &err) != 0) {
+        nglm_vocab_free(v);
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+    }
+    nglm_cli_meter_clear(&meter);
+
+    /* id stream */
+    nglm_corpus c;
+    snprintf(title, sizeof title, "reading %.100s", name);
+    p = nglm_cli_meter_begin(&meter, title, "MB", 1e-6);
+    if (nglm_corpus_read_progress(&c, path, &o.tok, v, &p, &err) != 0)
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+    nglm_cli_meter_clear(&meter);
+    remove_spool();
+    spool_path[0] = '\0';
+    if (c.n_tokens == 0)
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s: no sentences (the text is empty or blank)", name);
+    int32_t V = (int32_t)nglm_vocab_size(v);
+    if (!o.quiet)
+        fprintf(stderr, "%s: %s: %zu sentences, %llu words, %zu tokens, vocabulary %d "
+                "(specials included)\n", nglm_cli_prog(), name, c.n_sents,
+                (unsigned long long)c.n_words, c.n_tokens, (int)V);
+
+    /* counts */
+    nglm_features F;
+    snprintf(title, sizeof title, "counting %d-grams", o.order);
+    p = nglm_cli_meter_begin(&meter, title, "tokens", 1);
+    nglm_count_opts co = {o.threads, (size_t)o.memory, o.temp_dir, &p};
+    if (nglm_features_build_with(&F, &c, V, o.order, NULL, &co, &err) != 0)
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+    nglm_cli_meter_clear(&meter);
+    uint64_t train_tokens = c.n_tokens;
+
+    /* Kneser-Ney */
+    nglm_kn kn;
+    o.kn.text = &c; /* lmplz's discount statistics */
+    if (nglm_kn_estimate(&kn, &F, &o.kn, &err) != 0)
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+    nglm_corpus_free(&c);
+    if (!o.quiet)
+        for (int m = 1; m <= o.order; m++) {
+            fprintf(stderr, "%d-grams %llu", m, (unsigned long long)kn.count[m]);
+            size_t all = m == 1 ? (size_t)V
+                                : F.ctx_first[F.ctx_order_start[m - 1]] -
+                                      F.ctx_first[F.ctx_order_start[m - 2]];
+            if (all != kn.count[m])
+                fprintf(stderr, " (of %zu)", all);
+            fprintf(stderr, "  D1 %.6g  D2 %.6g  D3+ %.6g%s\n", kn.D[m][1], kn.D[m][2],
+                    kn.D[m][3], kn.fallback_used[m] ? "  (fallback)" : "");
+        }
+
+    /* output: the ARPA file first (the model's pruning changes the index) */
+    if (o.arpa && nglm_kn_save_arpa(&kn, &F, v, o.arpa, o.threads, &err) != 0)
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+    if (o.model) {
+        nglm_model m;
+        memset(&m, 0, sizeof m);
+        m.vocab = v;
+        m.feat = F;
+        m.tok = o.tok;
+        m.info.train_tokens = train_tokens;
+        m.theta = malloc(F.n_feat * sizeof *m.theta);
+        if (!m.theta)
+            nglm_cli_die(NGLM_EXIT_FAIL, "out of memory");
+        size_t pruned;
+        if (nglm_kn_to_weights(&kn, &F, m.theta, &err) != 0 ||
+            nglm_model_prune(&m, &pruned, &err) != 0 || nglm_model_save(&m, o.model, &err) != 0)
+            nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+        nglm_kn_free(&kn);
+        nglm_model_free(&m);
+    } else {
+        nglm_kn_free(&kn);
+        nglm_features_free(&F);
+        nglm_vocab_free(v);
+    }
+    if (!o.quiet) {
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        fprintf(stderr, "%s: wrote", nglm_cli_prog());
+        if (o.arpa)
+            fprintf(stderr, " %s", strcmp(o.arpa, "-") == 0 ? "the ARPA model to stdout" : o.arpa);
+        if (o.model)
+            fprintf(stderr, "%s%s", o.arpa ? " and " : " ", o.model);
+        fprintf(stderr, ": %.2f s, peak RSS %ld MB\n", now() - t0, ru.ru_maxrss / 1024);
+    }
+    return 0;
+}
