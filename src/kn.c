@@ -120,9 +120,7 @@ static void adjusted_counts(nglm_kn *kn, const nglm_features *F)
     memset(adj, 0, top_lo * sizeof *adj);
     for (size_t f = top_lo; f < top_hi; f++)
         adj[f] = F->feat_count[f];
-    for (size_t f = (size_t)F->V; f < top_lo; f++)
-        adj[F->feat_back[f]]++;
-    for (size_t f = top_lo; f < top_hi; f++)
+    for (size_t f = (size_t)F->V; f < top_hi; f++) /* orders 2..N (none when N = 1) */
         adj[F->feat_back[f]]++;
     /* (m < N)-grams starting with <s> keep their raw counts */
     size_t bos_hi = N >= 2 ? F->ctx_order_start[N - 2] : 0;
@@ -407,32 +405,12 @@ double nglm_kn_lnprob(const nglm_kn *kn, const nglm_features *F, const int32_t *
 int nglm_kn_save_arpa(const nglm_kn *kn, const nglm_features *F, const nglm_vocab *v,
                       const char *path, int threads, nglm_error *err)
 {
-    if (threads < 1)
-        threads = 1;
-    size_t nf = F->n_feat;
-    double *lp10 = malloc(nf * sizeof *lp10);
-    double *bo10 = malloc((F->n_ctx ? F->n_ctx : 1) * sizeof *bo10);
-    int32_t *named = malloc(nf * sizeof *named);
-    int rc = -1;
-    if (!lp10 || !bo10 || !named) {
-        nglm_error_set(err, "out of memory writing %zu n-grams", nf);
-        goto out;
-    }
-#pragma omp parallel num_threads(threads)
-    {
-#pragma omp for schedule(static) nowait
-        for (long f = 0; f < (long)nf; f++)
-            lp10[f] = kn->lnp[f] / M_LN10;
-#pragma omp for schedule(static)
-        for (long c = 0; c < (long)F->n_ctx; c++)
-            bo10[c] = kn->lnbo[c] / M_LN10;
-    }
+    int32_t *named = malloc(F->n_feat * sizeof *named);
+    if (!named)
+        return nglm_error_set(err, "out of memory writing %zu n-grams", F->n_feat);
     nglm_features_named_contexts(F, named, threads);
-    nglm_arpa_table t = {F, v, lp10, bo10, named, F->order, 8, threads};
-    rc = nglm_arpa_table_save(&t, path, err);
-out:
-    free(lp10);
-    free(bo10);
+    nglm_arpa_table t = {F, v, kn->lnp, kn->lnbo, 1 / M_LN10, named, F->order, 8, threads};
+    int rc = nglm_arpa_table_save(&t, path, err);
     free(named);
     return rc;
 }
