@@ -248,7 +248,7 @@ static void format_block(const nglm_arpa_table *t, const word_str *ws, int m, si
             for (int32_t y = (int32_t)c; y >= 0; y = F->ctx_parent[y])
                 words[j++] = F->ctx_word[y];
         }
-        double lp = t->logp10[f];
+        double lp = t->logp[f] * t->to_log10;
         if (isnan(lp))
             continue;
         words[m - 1] = F->feat_word[f];
@@ -267,7 +267,7 @@ static void format_block(const nglm_arpa_table *t, const word_str *ws, int m, si
         if (m < t->top) {
             int32_t x = t->named[f];
             *s++ = '\t';
-            s += fmt_log10(s, x >= 0 ? t->ctx_bow10[x] : 0.0, t->digits);
+            s += fmt_log10(s, x >= 0 ? t->ctx_bow[x] * t->to_log10 : 0.0, t->digits);
         }
         *s++ = '\n';
         b->n = (size_t)(s - b->p);
@@ -301,7 +301,7 @@ static int table_emit(const nglm_arpa_table *t, arpa_sink *sink, nglm_error *err
         uint64_t n = 0;
 #pragma omp parallel for schedule(static) reduction(+ : n) num_threads(T)
         for (long f = (long)lo; f < (long)hi; f++)
-            n += !isnan(t->logp10[f]);
+            n += !isnan(t->logp[f]);
         count[m] = n;
     }
     char line[64];
@@ -393,7 +393,7 @@ int nglm_arpa_table_save(const nglm_arpa_table *t, const char *path, nglm_error 
 
 /* ================================================================ export */
 
-/* The export of m as a table: the caller frees t->logp10, t->ctx_bow10 and
+/* The export of m as a table: the caller frees t->logp, t->ctx_bow and
  * t->named (one allocation each). */
 static int export_table(const nglm_model *m, nglm_arpa_table *t, int threads, nglm_error *err)
 {
@@ -478,15 +478,15 @@ static int export_table(const nglm_model *m, nglm_arpa_table *t, int threads, ng
             top = k + 1;
     /* 10 significant digits keep the exported probabilities within
      * ~1e-10 (relative) of nglm's own */
-    nglm_arpa_table tt = {F, m->vocab, s, lnz, named, top, 10, threads};
+    nglm_arpa_table tt = {F, m->vocab, s, lnz, 1.0, named, top, 10, threads};
     *t = tt;
     return 0;
 }
 
 static void export_free(nglm_arpa_table *t)
 {
-    free((void *)t->logp10);
-    free((void *)t->ctx_bow10);
+    free((void *)t->logp);
+    free((void *)t->ctx_bow);
     free((void *)t->named);
 }
 

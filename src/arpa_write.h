@@ -25,8 +25,10 @@
 typedef struct nglm_arpa_table {
     const nglm_features *F;   /* the n-grams: feature (c, w) is the line "c w" */
     const nglm_vocab *vocab;
-    const double *logp10;     /* (n_ngram_feat) log10 P(w | c); NAN: not listed */
-    const double *ctx_bow10;  /* (n_ctx) log10 back-off weight of each context */
+    const double *logp;       /* (n_ngram_feat) log P(w | c); NAN: not listed */
+    const double *ctx_bow;    /* (n_ctx) log back-off weight of each context */
+    double to_log10;          /* logp · to_log10 is log10 (1, or 1 / ln 10
+                               * for natural logs) */
     const int32_t *named;     /* (n_ngram_feat) the context named by the n-gram
                                * (nglm_features_named_contexts), or -1 */
     int top;                  /* highest order written (its lines have no back-off) */

@@ -214,6 +214,30 @@ int nglm_counter_init(nglm_counter *C, const nglm_count_opts *opt, size_t max_pe
     return 0;
 }
 
+void nglm_counter_reset(nglm_counter *C, int hi_bits, int lo_bits)
+{
+    for (int t = 0; t < C->threads; t++) {
+        nglm_count_buf *b = &C->buf[t];
+        if (b->fd >= 0)
+            close(b->fd);
+        b->fd = -1;
+        b->n = 0;
+        b->file_len = 0;
+        b->n_runs = 0;
+        b->failed = 0;
+    }
+    if (C->src)
+        for (size_t i = 0; i < C->n_src; i++)
+            free(C->src[i].owned);
+    free(C->src);
+    free(C->heap);
+    C->src = NULL;
+    C->heap = NULL;
+    C->n_src = C->n_heap = 0;
+    C->hi_bits = hi_bits;
+    C->lo_bits = lo_bits;
+}
+
 /* ------------------------------------------------------------------ merge */
 
 static int src_less(const nglm_count_src *a, const nglm_count_src *b)

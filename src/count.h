@@ -66,6 +66,10 @@ typedef struct nglm_counter {
 int nglm_counter_init(nglm_counter *C, const nglm_count_opts *opt, size_t max_per_thread,
                       int hi_bits, int lo_bits, nglm_error *err);
 
+/* Starts a new count with the same buffers (no new memory is touched):
+ * drops the records, runs and merge state of the last one. */
+void nglm_counter_reset(nglm_counter *C, int hi_bits, int lo_bits);
+
 /* Sorts, combines and writes thread tid's buffer as a run.  Returns -1 (and
  * sets the buffer's failed flag and err) on a write error. */
 int nglm_counter_spill(nglm_counter *C, int tid);

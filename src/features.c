@@ -374,7 +374,7 @@ static int append_feature(nglm_features *F, int32_t parent, int32_t w, uint64_t 
  * so the merge order is (parent, word, target). */
 static int count_pass(nglm_features *F, const nglm_corpus *c, int k, int32_t *cur,
                       size_t *ctx_cap, size_t *feat_cap, const nglm_count_opts *opt,
-                      nglm_error *err)
+                      nglm_counter *counter, nglm_error *err)
 {
     const int T = opt->threads;
     const int32_t pbase = k == 1 ? -1 : (int32_t)F->ctx_order_start[k - 2];
@@ -383,16 +383,12 @@ static int count_pass(nglm_features *F, const nglm_corpus *c, int k, int32_t *cu
     const uint64_t vmask = ((uint64_t)1 << vbits) - 1;
     size_t *first = malloc(((size_t)T + 1) * sizeof *first);
     uint32_t *child_first = NULL;
-    nglm_counter C;
+    nglm_counter C = *counter; /* the buffers of every pass (features_build) */
     int rc = -1;
     if (!first)
         return nglm_error_set(err, "out of memory counting %d-grams", k + 1);
-    size_t most = slice_sentences(c, T, first);
-    if (nglm_counter_init(&C, opt, most, nglm_count_bits(n_parents ? n_parents - 1 : 0) + vbits, vbits,
-                          err) != 0) {
-        free(first);
-        return -1;
-    }
+    slice_sentences(c, T, first);
+    nglm_counter_reset(&C, nglm_count_bits(n_parents ? n_parents - 1 : 0) + vbits, vbits);
 
     /* 1. emit (candidate context, target) records, thread by slice */
 #pragma omp parallel num_threads(T)
@@ -474,7 +470,7 @@ static int count_pass(nglm_features *F, const nglm_corpus *c, int k, int32_t *cu
     }
     rc = 0;
 out:
-    nglm_counter_free(&C);
+    *counter = C;
     free(first);
     free(child_first);
     return rc;
@@ -530,9 +526,26 @@ static int features_build(nglm_features *F, const nglm_corpus *c, int32_t V, int
     }
     for (size_t t = 0; t < c->n_tokens; t++)
         cur[t] = -1; /* parent of length-1 contexts: the root */
+    /* one counter for every pass, so its buffers are touched once */
+    nglm_counter C;
+    memset(&C, 0, sizeof C);
+    if (opt && order > 1) {
+        size_t *first = malloc(((size_t)opt->threads + 1) * sizeof *first);
+        if (!first || nglm_counter_init(&C, opt, slice_sentences(c, opt->threads, first), 0, 0,
+                                        err) != 0) {
+            if (!first)
+                nglm_error_set(err, "out of memory counting n-grams");
+            free(first);
+            free(cur);
+            nglm_features_free(F);
+            return -1;
+        }
+        free(first);
+    }
     for (int k = 1; k < order; k++) {
-        if ((opt ? count_pass(F, c, k, cur, &ctx_cap, &feat_cap, opt, err)
+        if ((opt ? count_pass(F, c, k, cur, &ctx_cap, &feat_cap, opt, &C, err)
                  : count_pass_reference(F, c, k, cur, &ctx_cap, &feat_cap, err)) != 0) {
+            nglm_counter_free(&C);
             free(cur);
             nglm_features_free(F);
             return -1;
@@ -545,6 +558,7 @@ static int features_build(nglm_features *F, const nglm_corpus *c, int32_t V, int
         F->ctx_order_start[k] = F->n_ctx;
     F->n_ngram_feat = F->n_feat;
     F->skip_cutoff = 1;
+    nglm_counter_free(&C);
     free(cur);
     return nglm_features_index(F, err);
 }

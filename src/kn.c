@@ -417,21 +417,63 @@ int nglm_kn_save_arpa(const nglm_kn *kn, const nglm_features *F, const nglm_voca
 
 /* ------------------------------------------------------------ conversion */
 
-int nglm_kn_to_weights(const nglm_kn *kn, const nglm_features *F, double *theta,
-                       nglm_error *err)
+/* θ of feature f of context c (doc/model.md §6). */
+static inline double weight(const nglm_kn *kn, const nglm_features *F, size_t c, uint32_t f)
+{
+    return kn->lnp[f] - kn->lnp[F->feat_back[f]] - kn->lnbo[c];
+}
+
+static int check_backoffs(const nglm_kn *kn, const nglm_features *F, nglm_error *err)
 {
     for (size_t c = 0; c < F->n_ctx; c++)
         if (!isfinite(kn->lnbo[c]))
             return nglm_error_set(err, "Kneser-Ney: a context has back-off weight 0 (a "
                                        "fallback discount of 0?), which no softmax weight "
                                        "can express");
+    return 0;
+}
+
+int nglm_kn_to_weights(const nglm_kn *kn, const nglm_features *F, double *theta,
+                       nglm_error *err)
+{
+    if (check_backoffs(kn, F, err) != 0)
+        return -1;
     for (int32_t w = 0; w < F->V; w++)
         theta[w] = kn->lnp[w];
     theta[NGLM_BOS] = 0;
     for (size_t c = 0; c < F->n_ctx; c++)
         for (uint32_t f = F->ctx_first[c]; f < F->ctx_first[c + 1]; f++)
-            theta[f] = isnan(kn->lnp[f])
-                           ? 0
-                           : kn->lnp[f] - kn->lnp[F->feat_back[f]] - kn->lnbo[c];
+            theta[f] = isnan(kn->lnp[f]) ? 0 : weight(kn, F, c, f);
+    return 0;
+}
+
+int nglm_kn_weights_for(const nglm_kn *kn, const nglm_features *F, const nglm_features *G,
+                        double *theta, nglm_error *err)
+{
+    if (check_backoffs(kn, F, err) != 0)
+        return -1;
+    if (G->V != F->V || G->order != F->order)
+        return nglm_error_set(err, "Kneser-Ney: the index is not the estimate's");
+    for (int32_t w = 0; w < F->V; w++)
+        theta[w] = kn->lnp[w];
+    theta[NGLM_BOS] = 0;
+    /* G's contexts are F's with a listed successor, in the same order, so
+     * its features are F's listed ones in order */
+    size_t g = (size_t)G->V;
+    for (size_t c = 0; c < F->n_ctx; c++)
+        for (uint32_t f = F->ctx_first[c]; f < F->ctx_first[c + 1]; f++) {
+            if (isnan(kn->lnp[f]))
+                continue;
+            if (g >= G->n_ngram_feat || G->feat_word[g] != F->feat_word[f] ||
+                G->feat_count[g] != F->feat_count[f])
+                return nglm_error_set(err, "Kneser-Ney: the index does not hold the "
+                                           "estimate's n-grams (feature %zu)", g);
+            theta[g++] = weight(kn, F, c, f);
+        }
+    if (g != G->n_ngram_feat)
+        return nglm_error_set(err, "Kneser-Ney: the index has %zu n-gram features, the "
+                                   "estimate %zu", G->n_ngram_feat, g);
+    for (; g < G->n_feat; g++)
+        theta[g] = 0; /* skip-grams */
     return 0;
 }

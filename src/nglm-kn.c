@@ -324,10 +324,8 @@ int main(int argc, char **argv)
     if (c.n_tokens == 0)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s: no sentences (the text is empty or blank)", name);
     int32_t V = (int32_t)nglm_vocab_size(v);
-    if (!o.quiet)
-        fprintf(stderr, "%s: %s: %zu sentences, %llu words, %zu tokens, vocabulary %d "
-                "(specials included)\n", nglm_cli_prog(), name, c.n_sents,
-                (unsigned long long)c.n_words, c.n_tokens, (int)V);
+    size_t n_sents = c.n_sents;
+    uint64_t n_words = c.n_words;
 
     /* counts */
     nglm_features F;
@@ -345,17 +343,20 @@ int main(int argc, char **argv)
     if (nglm_kn_estimate(&kn, &F, &o.kn, &err) != 0)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
     nglm_corpus_free(&c);
-    if (!o.quiet)
-        for (int m = 1; m <= o.order; m++) {
-            fprintf(stderr, "%d-grams %llu", m, (unsigned long long)kn.count[m]);
-            size_t all = m == 1 ? (size_t)V
-                                : F.ctx_first[F.ctx_order_start[m - 1]] -
-                                      F.ctx_first[F.ctx_order_start[m - 2]];
-            if (all != kn.count[m])
-                fprintf(stderr, " (of %zu)", all);
-            fprintf(stderr, "  D1 %.6g  D2 %.6g  D3+ %.6g%s\n", kn.D[m][1], kn.D[m][2],
-                    kn.D[m][3], kn.fallback_used[m] ? "  (fallback)" : "");
-        }
+    /* the report, printed once everything is written (so that a failure
+     * prints its one line only) */
+    char report[NGLM_MAX_ORDER][128];
+    for (int m = 1; m <= o.order; m++) {
+        size_t all = m == 1 ? (size_t)V
+                            : F.ctx_first[F.ctx_order_start[m - 1]] -
+                                  F.ctx_first[F.ctx_order_start[m - 2]];
+        char of[48] = "";
+        if (all != kn.count[m])
+            snprintf(of, sizeof of, " (of %zu)", all);
+        snprintf(report[m - 1], sizeof report[m - 1], "%d-grams %llu%s  D1 %.6g  D2 %.6g  "
+                 "D3+ %.6g%s", m, (unsigned long long)kn.count[m], of, kn.D[m][1], kn.D[m][2],
+                 kn.D[m][3], kn.fallback_used[m] ? "  (fallback)" : "");
+    }
 
     /* output: the ARPA file first (the model's pruning changes the index) */
     if (o.arpa && nglm_kn_save_arpa(&kn, &F, v, o.arpa, o.threads, &err) != 0)
@@ -384,6 +385,11 @@ int main(int argc, char **argv)
     if (!o.quiet) {
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
+        fprintf(stderr, "%s: %s: %zu sentences, %llu words, %llu tokens, vocabulary %d "
+                "(specials included)\n", nglm_cli_prog(), name, n_sents,
+                (unsigned long long)n_words, (unsigned long long)train_tokens, (int)V);
+        for (int m = 1; m <= o.order; m++)
+            fprintf(stderr, "%s\n", report[m - 1]);
         fprintf(stderr, "%s: wrote", nglm_cli_prog());
         if (o.arpa)
             fprintf(stderr, " %s", strcmp(o.arpa, "-") == 0 ? "the ARPA model to stdout" : o.arpa);

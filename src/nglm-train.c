@@ -45,6 +45,7 @@
 #include "nglm/eval.h"
 #include "nglm/features.h"
 #include "nglm/idcache.h"
+#include "nglm/kn.h"
 #include "nglm/model.h"
 #include "nglm/modelfile.h"
 #include "nglm/plot.h"
@@ -95,6 +96,10 @@ static void usage(FILE *fp)
         "  --lr X              learning rate (default 2)\n"
         "  --optimizer NAME    adagrad (default) or sgd\n"
         "  --ada-init X        AdaGrad's initial squared-gradient sum (default 1e-8)\n"
+        "  --init MODE         starting weights: kn (default), the n-gram weights of\n"
+        "                      interpolated modified Kneser-Ney on the training text\n"
+        "                      (pruned like the features), evaluated as epoch 0 and\n"
+        "                      kept if no epoch beats them; or zero (unigrams only)\n"
         "  --min-gain X        relative validation gain below which the rate is halved,\n"
         "                      and training stops the next time (default 0.02)\n"
         "  --halve-from N      halve the rate after every epoch from epoch N on, not\n"
@@ -152,6 +157,7 @@ typedef struct options {
     int resume, no_checkpoint, stop_after;
     double checkpoint_min;
     nglm_train_options tr;
+    int init_kn;                /* --init kn (default) or zero */
     int default_corpus;
     char corpus_prefix[4096];
 } options;
@@ -225,7 +231,7 @@ static void parse_args(int argc, char **argv, options *o)
            O_TOK, O_LOWER, O_REPL, O_ORDER, O_CUT, O_EPOCHS, O_L1, O_L2, O_LR, O_OPT,
            O_BATCH, O_THREADS, O_SEED, O_QUIET, O_HELP, O_VERSION, O_AVG, O_ADAINIT, O_FEAT, O_SKIPCUT, O_MINGAIN, O_HALVE,
            O_RESUME, O_CKPTMIN, O_NOCKPT, O_STOPAFTER, O_LOG, O_PLOT, O_PLOTREF, O_PLOTLABEL,
-           O_PROGRESS, O_MAXMEM, O_CACHE };
+           O_PROGRESS, O_MAXMEM, O_CACHE, O_INIT };
     enum { O_MEMORY = 512, O_TEMPDIR };
     static const struct option longopts[] = {
         {"train", 1, 0, O_TRAIN}, {"valid", 1, 0, O_VALID}, {"test", 1, 0, O_TEST},
@@ -242,7 +248,7 @@ static void parse_args(int argc, char **argv, options *o)
         {"log", 1, 0, O_LOG}, {"plot", 1, 0, O_PLOT}, {"plot-reference", 1, 0, O_PLOTREF},
         {"plot-label", 1, 0, O_PLOTLABEL}, {"progress", 1, 0, O_PROGRESS},
         {"memory", 1, 0, O_MEMORY}, {"temp-dir", 1, 0, O_TEMPDIR},
-        {"cache", 1, 0, O_CACHE},
+        {"cache", 1, 0, O_CACHE}, {"init", 1, 0, O_INIT},
         {"average", 0, 0, O_AVG}, {"ada-init", 1, 0, O_ADAINIT}, {"quiet", 0, 0, O_QUIET}, {"help", 0, 0, O_HELP}, {"version", 0, 0, O_VERSION},
         {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
@@ -265,6 +271,7 @@ static void parse_args(int argc, char **argv, options *o)
     for (int m = 0; m <= NGLM_MAX_ORDER; m++)
         o->cutoff[m] = m >= 5 ? 2 : 1;
     o->tr = nglm_train_options_default();
+    o->init_kn = 1;
     nglm_error err;
     int c;
     opterr = 0;
@@ -331,6 +338,14 @@ static void parse_args(int argc, char **argv, options *o)
         case O_HALVE: o->tr.halve_from = (int)nglm_cli_long("--halve-from", optarg, 0, NGLM_MAX_EPOCHS); break;
         case O_SKIPCUT: o->skip_cutoff = (uint32_t)nglm_cli_long("--skip-cutoff", optarg, 1, UINT32_MAX); break;
         case O_ADAINIT: o->tr.ada_init = nglm_cli_double("--ada-init", optarg, 0, 1e9); break;
+        case O_INIT:
+            if (strcmp(optarg, "kn") == 0)
+                o->init_kn = 1;
+            else if (strcmp(optarg, "zero") == 0)
+                o->init_kn = 0;
+            else
+                nglm_cli_die(NGLM_EXIT_USAGE, "--init: '%s' is not kn or zero", optarg);
+            break;
         case O_HELP: usage(stdout); exit(0);
         case O_VERSION: printf("nglm-train (nglm) %s\n", PACKAGE_VERSION); exit(0);
         default:
@@ -492,6 +507,12 @@ static nglm_vocab *count_vocab(const options *o, nglm_cli_meter *meter)
 static void print_epoch(const nglm_epoch_report *r, void *user)
 {
     (void)user;
+    if (r->epoch == 0) { /* the starting weights (--init kn) */
+        printf("epoch  0  Kneser-Ney start  valid ppl %.2f *  elapsed %.2f s  nonzero %zu/%zu\n",
+               r->valid_ppl, r->elapsed_s, r->nonzero, r->features);
+        fflush(stdout);
+        return;
+    }
     printf("epoch %2d  lr %.4g  train loss %.4f (ppl %.2f)  valid ppl %.2f%s  "
            "%.0f tokens/s  epoch %.2f s  elapsed %.2f s  nonzero %zu/%zu\n",
            r->epoch, r->lr, r->train_loss, r->train_ppl, r->valid_ppl, r->best ? " *" : "  ",
@@ -564,9 +585,12 @@ static void on_progress(size_t done, size_t total, double loss, void *user)
  * only made for an epoch whose loss and perplexity are). */
 static void log_epoch(run_state *rs, const nglm_epoch_report *r)
 {
-    fprintf(rs->log, "{\"epoch\":%d,\"lr\":%.10g,\"train_loss\":%.10g,\"valid_ppl\":%.10g,"
+    char loss[32] = "null"; /* epoch 0 (the start) has no training loss */
+    if (isfinite(r->train_loss))
+        snprintf(loss, sizeof loss, "%.10g", r->train_loss);
+    fprintf(rs->log, "{\"epoch\":%d,\"lr\":%.10g,\"train_loss\":%s,\"valid_ppl\":%.10g,"
             "\"tokens_per_s\":%.10g,\"elapsed_s\":%.10g,\"features\":%zu,\"nonzero\":%zu,"
-            "\"best\":%s}\n", r->epoch, r->lr, r->train_loss, r->valid_ppl, r->tokens_per_s,
+            "\"best\":%s}\n", r->epoch, r->lr, loss, r->valid_ppl, r->tokens_per_s,
             r->elapsed_s, r->features, r->nonzero, r->best ? "true" : "false");
     if (fflush(rs->log) != 0 || ferror(rs->log))
         nglm_cli_die(NGLM_EXIT_FAIL, "%s: write error: %s", rs->o->log, strerror(errno));
@@ -589,6 +613,13 @@ static void on_epoch(const nglm_epoch_report *r, void *user)
         print_epoch(r, NULL);
     if (rs->log)
         log_epoch(rs, r);
+    if (r->epoch == 0) { /* the start: drawn as the reference line, not an epoch */
+        if (isnan(rs->plot_ref)) {
+            rs->plot_ref = r->valid_ppl;
+            rs->plot_label = "Kneser-Ney";
+        }
+        return;
+    }
     if (rs->o->plot) {
         if (rs->n_epochs == rs->cap_epochs) {
             rs->cap_epochs = rs->cap_epochs ? 2 * rs->cap_epochs : 32;
@@ -762,6 +793,66 @@ static void build_features(nglm_features *F, const nglm_corpus *train, int32_t V
     }
 }
 
+/* Σ ln P of every token of c under kn (back-off scoring), as a perplexity. */
+static double kn_ppl(const nglm_kn *kn, const nglm_features *F, const nglm_corpus *c)
+{
+    double sum = 0;
+    for (size_t s = 0; s < c->n_sents; s++) {
+        size_t len;
+        const int32_t *sent = nglm_corpus_sentence(c, s, &len);
+        for (size_t i = 0; i < len; i++)
+            sum += nglm_kn_lnprob(kn, F, sent, i);
+    }
+    return exp(-sum / (double)c->n_tokens);
+}
+
+/* --init kn: interpolated modified Kneser-Ney from every n-gram of the
+ * training text, with the n-grams below the cutoffs pruned as lmplz's
+ * --prune would (prune[m] = cutoff[m] − 1), converted to the n-gram
+ * features' weights (doc/model.md §6; skip-grams start at 0).  Returns the
+ * weights (F->n_feat) and the Kneser-Ney perplexity of valid and test. */
+static double *kn_start(const nglm_features *F, const nglm_corpus *train,
+                        const nglm_corpus *valid, const nglm_corpus *test, const options *o,
+                        nglm_cli_meter *meter, double *valid_ppl, double *test_ppl)
+{
+    nglm_error err;
+    nglm_kn_options ko = nglm_kn_options_default();
+    ko.threads = o->tr.threads;
+    ko.text = train; /* lmplz's discount statistics */
+    ko.fallback = 1; /* a text too small for the discounts still trains */
+    for (int m = 2; m <= o->order; m++)
+        ko.prune[m] = o->cutoff[m] - 1;
+    nglm_features all;
+    nglm_progress p = nglm_cli_meter_begin(meter, "counting n-grams for Kneser-Ney", "tokens", 1);
+    nglm_count_opts co = {o->tr.threads, (size_t)o->count_memory, o->temp_dir, &p};
+    if (nglm_features_build_with(&all, train, F->V, o->order, NULL, &co, &err) != 0)
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+    nglm_cli_meter_clear(meter);
+    nglm_kn kn;
+    double *theta = malloc(F->n_feat * sizeof *theta);
+    if (!theta)
+        nglm_cli_die(NGLM_EXIT_FAIL, "out of memory");
+    if (nglm_kn_estimate(&kn, &all, &ko, &err) != 0 ||
+        nglm_kn_weights_for(&kn, &all, F, theta, &err) != 0)
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+    *valid_ppl = kn_ppl(&kn, &all, valid);
+    *test_ppl = test ? kn_ppl(&kn, &all, test) : NAN;
+    if (!o->quiet) {
+        printf("Kneser-Ney start: valid ppl %.2f", *valid_ppl);
+        if (test)
+            printf(", test ppl %.2f", *test_ppl);
+        printf(" (discounts");
+        for (int m = 1; m <= o->order; m++)
+            printf(" %d: %.3g %.3g %.3g%s", m, kn.D[m][1], kn.D[m][2], kn.D[m][3],
+                   kn.fallback_used[m] ? " (fallback)" : "");
+        printf(")\n");
+        fflush(stdout);
+    }
+    nglm_kn_free(&kn);
+    nglm_features_free(&all);
+    return theta;
+}
+
 int main(int argc, char **argv)
 {
     nglm_cli_set_prog(argv[0]);
@@ -899,6 +990,13 @@ int main(int argc, char **argv)
         fflush(stdout);
     }
 
+    /* the starting weights */
+    double kn_valid = NAN, kn_test = NAN;
+    double *init = o.init_kn ? kn_start(&m.feat, &train, &valid, o.test ? &test : NULL, &o,
+                                        &meter, &kn_valid, &kn_test)
+                             : NULL;
+    o.tr.init = init;
+
     /* training, resumed from the checkpoint or from the start */
     run_state rs;
     memset(&rs, 0, sizeof rs);
@@ -940,6 +1038,7 @@ int main(int argc, char **argv)
     if (!o.no_checkpoint)
         catch_signals(1);
     int train_rc = nglm_train(&m, &train, &valid, &o.tr, &err);
+    free(init);
     nglm_cli_meter_clear(&meter);
     free(rs.ppl);
     if (log && fclose(log) != 0)
@@ -995,6 +1094,9 @@ int main(int argc, char **argv)
             nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
         nglm_cli_meter_clear(&meter);
         nglm_eval_print(stdout, o.test, &r);
+        if (isfinite(kn_test))
+            printf("test ppl %.2f vs the Kneser-Ney start's %.2f (%+.1f%%)\n", r.ppl, kn_test,
+                   100.0 * (r.ppl / kn_test - 1.0));
         if (o.default_corpus) {
             double oracle = read_oracle(o.corpus_prefix);
             if (isfinite(oracle))

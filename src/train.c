@@ -445,7 +445,7 @@ static uLong crc_corpus(uLong crc, const nglm_corpus *c)
 }
 
 uint32_t nglm_train_fingerprint(const nglm_model *m, const nglm_corpus *train,
-                                const nglm_corpus *valid)
+                                const nglm_corpus *valid, const double *init)
 {
     const nglm_features *F = &m->feat;
     uLong crc = crc32(0L, Z_NULL, 0);
@@ -469,7 +469,10 @@ uint32_t nglm_train_fingerprint(const nglm_model *m, const nglm_corpus *train,
         crc = nglm_io_crc(crc, F->skip_first[i], ((size_t)F->V + 1) * sizeof *F->skip_first[i]);
     }
     crc = crc_corpus(crc, train);
-    return (uint32_t)crc_corpus(crc, valid);
+    crc = crc_corpus(crc, valid);
+    if (init)
+        crc = nglm_io_crc(crc, init, F->n_feat * sizeof *init);
+    return (uint32_t)crc;
 }
 
 void nglm_train_state_free(nglm_train_state *s)
@@ -517,7 +520,8 @@ static int check_resume(const nglm_train_state *s, const nglm_train_state *r,
     int ok = r->epoch >= 1 && r->epoch <= r->max_epochs && r->started <= 1 &&
              r->epoch_step0 <= r->step && r->decaying <= 1 && r->best_epoch < r->epoch &&
              r->divergences < 3 && r->lr > 0 && isfinite(r->lr) && isfinite(r->loss) &&
-             (r->best_epoch ? isfinite(r->best_ppl) && r->best_ppl > 0 : r->best_ppl == INFINITY) &&
+             (r->best_epoch || r->best_ppl != INFINITY ? isfinite(r->best_ppl) && r->best_ppl > 0
+                                                       : 1) &&
              r->theta && r->best && r->gsq && r->last && r->order && !r->avg == !r->average;
     if (ok && r->started) {
         size_t len = 0;
@@ -565,7 +569,7 @@ static void state_init(nglm_train_state *st, const nglm_model *m, const nglm_cor
     st->n_feat = m->feat.n_feat;
     st->n_sents = train->n_sents;
     if (opt->on_checkpoint || opt->resume)
-        st->fingerprint = nglm_train_fingerprint(m, train, valid);
+        st->fingerprint = nglm_train_fingerprint(m, train, valid, opt->init);
 }
 
 int nglm_train_can_resume(const nglm_model *m, const nglm_corpus *train,
@@ -598,6 +602,35 @@ static void state_copy(nglm_train_state *dst, const nglm_train_state *src)
     if (dst->avg)
         memcpy(dst->avg, src->avg, nf * sizeof *dst->avg);
     memcpy(dst->order, src->order, (size_t)src->n_sents * sizeof *dst->order);
+}
+
+/* Epoch 0: the starting weights opt.init, evaluated on the validation text
+ * and kept as the best so far. */
+static int start_epoch(trainer *tr, nglm_model *m, const nglm_corpus *valid, nglm_error *err)
+{
+    nglm_train_state *st = tr->s;
+    double ppl;
+    if (nglm_eval_perplexity(m, valid, tr->opt->threads, &ppl, err) != 0)
+        return -1;
+    nglm_dist_bcast(&ppl, sizeof ppl); /* one decision for all ranks */
+    if (!isfinite(ppl))
+        return nglm_error_set(err, "the starting weights give a validation perplexity of %g",
+                              ppl);
+    st->best_ppl = ppl;
+    st->best_epoch = 0;
+    if (tr->opt->on_epoch) {
+        nglm_epoch_report r = {0};
+        r.epoch = 0;
+        r.lr = st->lr;
+        r.train_loss = r.train_ppl = NAN;
+        r.valid_ppl = ppl;
+        r.elapsed_s = now() - tr->t_start;
+        r.features = (size_t)st->n_feat;
+        r.nonzero = nglm_model_nonzero(m);
+        r.best = 1;
+        tr->opt->on_epoch(&r, tr->opt->user);
+    }
+    return 0;
 }
 
 int nglm_train(nglm_model *m, const nglm_corpus *train, const nglm_corpus *valid,
@@ -650,9 +683,12 @@ int nglm_train(nglm_model *m, const nglm_corpus *train, const nglm_corpus *valid
         state_copy(&st, opt->resume);
         tr.t_start -= st.elapsed_s;
     } else {
-        /* start from the unigram log-frequencies: a sensible model at epoch 0 */
-        for (int32_t w = 1; w < F->V; w++)
-            st.theta[w] = log((F->feat_count[w] + 0.5) / (double)train->n_tokens);
+        if (opt->init) {
+            memcpy(st.theta, opt->init, nf * sizeof *st.theta);
+        } else { /* the unigram log-frequencies: a sensible model at epoch 0 */
+            for (int32_t w = 1; w < F->V; w++)
+                st.theta[w] = log((F->feat_count[w] + 0.5) / (double)train->n_tokens);
+        }
         memcpy(st.best, st.theta, nf * sizeof *st.best);
         for (size_t s = 0; s < ns; s++)
             st.order[s] = s;
@@ -660,6 +696,8 @@ int nglm_train(nglm_model *m, const nglm_corpus *train, const nglm_corpus *valid
         st.best_ppl = INFINITY;
         st.lr = opt->lr;
         st.epoch = 1;
+        if (opt->init && start_epoch(&tr, m, valid, err) != 0)
+            goto out;
     }
 
     uint32_t reported_div = st.divergences;
@@ -765,7 +803,7 @@ int nglm_train(nglm_model *m, const nglm_corpus *train, const nglm_corpus *valid
     m->info.batch = (uint32_t)opt->batch;
     m->info.seed = opt->seed;
     m->info.train_tokens = train->n_tokens;
-    m->info.valid_ppl = st.best_epoch ? st.best_ppl : 0;
+    m->info.valid_ppl = isfinite(st.best_ppl) ? st.best_ppl : 0;
     rc = 0;
 out:
     if (have_batch)

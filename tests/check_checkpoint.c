@@ -10,7 +10,9 @@
  * stopped at many minibatch boundaries, saved, loaded and resumed (with
  * another thread count) must end with exactly the weights of a run that
  * never stopped; a state of other data or options is refused; a diverging
- * run rolls back and then fails with a clear message.
+ * run rolls back and then fails with a clear message.  Starting weights
+ * (Kneser-Ney's): evaluated as epoch 0, kept when no epoch beats them,
+ * resumed bit for bit, other starting weights refused.
  */
 #include "testutil.h"
 
@@ -26,6 +28,7 @@
 #include "nglm/checkpoint.h"
 #include "nglm/corpus.h"
 #include "nglm/features.h"
+#include "nglm/kn.h"
 #include "nglm/model.h"
 #include "nglm/train.h"
 #include "nglm/vocab.h"
@@ -688,6 +691,157 @@ START_TEST(test_divergence_recovers)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ starting weights */
+
+/* Kneser-Ney's weights for m (nglm_kn_to_weights) and its exact
+ * validation perplexity, by back-off scoring. */
+static double *kn_init(const nglm_model *m, const nglm_corpus *c, const nglm_corpus *v,
+                       double *ppl)
+{
+    nglm_error err;
+    nglm_kn kn;
+    nglm_kn_options ko = nglm_kn_options_default();
+    ko.fallback = 1;
+    ko.text = c;
+    ck_assert_msg(nglm_kn_estimate(&kn, &m->feat, &ko, &err) == 0, "%s", err.msg);
+    double *init = malloc(m->feat.n_feat * sizeof *init);
+    ck_assert_int_eq(nglm_kn_to_weights(&kn, &m->feat, init, &err), 0);
+    double sum = 0;
+    for (size_t s = 0; s < v->n_sents; s++) {
+        size_t len;
+        const int32_t *sent = nglm_corpus_sentence(v, s, &len);
+        for (size_t i = 0; i < len; i++)
+            sum += nglm_kn_lnprob(&kn, &m->feat, sent, i);
+    }
+    *ppl = exp(-sum / (double)v->n_tokens);
+    nglm_kn_free(&kn);
+    return init;
+}
+
+typedef struct epochs_seen {
+    int n, first;
+    double ppl[16];
+    int best[16];
+} epochs_seen;
+
+static void note_epoch(const nglm_epoch_report *r, void *user)
+{
+    epochs_seen *e = user;
+    if (e->n == 0)
+        e->first = r->epoch;
+    if (e->n < 16) {
+        e->ppl[e->n] = r->valid_ppl;
+        e->best[e->n] = r->best;
+    }
+    e->n++;
+}
+
+/* Epoch 0 is the start, reported first with Kneser-Ney's perplexity; at a
+ * rate that makes every epoch worse, the result is the start itself, bit
+ * for bit, and says epoch 0. */
+START_TEST(test_init_epoch0)
+{
+    nglm_model m;
+    nglm_corpus c, v;
+    nglm_error err;
+    make_model(&m, &c, &v, 0, 9);
+    size_t nf = m.feat.n_feat;
+    double kn_ppl;
+    double *init = kn_init(&m, &c, &v, &kn_ppl);
+    epochs_seen e = {0};
+    nglm_train_options o = quick_options(2, 0);
+    o.init = init;
+    o.on_epoch = note_epoch;
+    o.user = &e;
+    ck_assert_msg(nglm_train(&m, &c, &v, &o, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(e.first, 0);
+    ck_assert_int_eq(e.n, 1 + o.max_epochs);
+    ck_assert_msg(fabs(e.ppl[0] - kn_ppl) <= 1e-9 * kn_ppl,
+                  "epoch 0 valid ppl %.12g, Kneser-Ney's %.12g", e.ppl[0], kn_ppl);
+    ck_assert(e.best[0]);
+    ck_assert(m.info.valid_ppl <= e.ppl[0]);
+
+    /* far too high a rate: every epoch worse than the start */
+    memset(&e, 0, sizeof e);
+    o = quick_options(1, 0);
+    o.init = init;
+    o.lr = 40;
+    o.max_epochs = 2;
+    o.on_epoch = note_epoch;
+    o.user = &e;
+    ck_assert_msg(nglm_train(&m, &c, &v, &o, &err) == 0, "%s", err.msg);
+    for (int i = 1; i < e.n && i < 16; i++)
+        ck_assert_msg(e.ppl[i] > e.ppl[0] && !e.best[i], "epoch %d: %g, start %g", i, e.ppl[i],
+                      e.ppl[0]);
+    ck_assert_msg(memcmp(m.theta, init, nf * sizeof *init) == 0,
+                  "no epoch beat the start, but the weights are not the start's");
+    ck_assert_uint_eq(m.info.epochs, 0);
+    ck_assert(fabs(m.info.valid_ppl - kn_ppl) <= 1e-9 * kn_ppl);
+    free(init);
+    free_model(&m, &c, &v);
+}
+END_TEST
+
+/* Stopped and resumed with the same starting weights: the weights of a run
+ * that never stopped; with other starting weights: refused. */
+START_TEST(test_init_resume)
+{
+    nglm_model m;
+    nglm_corpus c, v;
+    nglm_error err;
+    make_model(&m, &c, &v, 1, 10);
+    size_t nf = m.feat.n_feat;
+    /* the same model without its skip-grams gives Kneser-Ney's n-gram
+     * weights; the skip-grams (after the n-grams) start at 0 */
+    nglm_model m0;
+    nglm_corpus c0, v0;
+    make_model(&m0, &c0, &v0, 0, 10);
+    ck_assert_uint_eq(m0.feat.n_feat, m.feat.n_ngram_feat);
+    double kn_ppl;
+    double *init = calloc(nf, sizeof *init);
+    double *kn = kn_init(&m0, &c0, &v0, &kn_ppl);
+    memcpy(init, kn, m.feat.n_ngram_feat * sizeof *init);
+    free(kn);
+    free_model(&m0, &c0, &v0);
+    nglm_train_options o = quick_options(2, 0);
+    o.init = init;
+    o.ada_init = 1;
+    o.lr = 0.5;
+    ck_assert_int_eq(nglm_train(&m, &c, &v, &o, &err), 0);
+    double *want = malloc(nf * sizeof *want);
+    memcpy(want, m.theta, nf * sizeof *want);
+
+    const char *dir = temp_dir();
+    char path[256];
+    snprintf(path, sizeof path, "%s/m.ckpt", dir);
+    stopper st = { path, 0, 9, 0, 0 };
+    o.on_checkpoint = save_and_stop;
+    o.user = &st;
+    o.stop = &st.flag;
+    o.checkpoint_s = 1e-300;
+    ck_assert_int_eq(nglm_train(&m, &c, &v, &o, &err), 0);
+    nglm_train_state s;
+    ck_assert_int_eq(nglm_checkpoint_load(&s, path, &err), 0);
+    o = quick_options(1, 0);
+    o.init = init;
+    o.ada_init = 1;
+    o.lr = 0.5;
+    o.resume = &s;
+    ck_assert_msg(nglm_train(&m, &c, &v, &o, &err) == 0, "%s", err.msg);
+    ck_assert_msg(memcmp(want, m.theta, nf * sizeof *want) == 0, "resumed: weights differ");
+    init[nf / 2] += 1e-3;
+    ck_assert_int_eq(nglm_train_can_resume(&m, &c, &v, &o, &s, &err), -1);
+    ck_assert_msg(strstr(err.msg, "other data") != NULL, "%s", err.msg);
+    o.init = NULL;
+    ck_assert_int_eq(nglm_train_can_resume(&m, &c, &v, &o, &s, &err), -1);
+    nglm_train_state_free(&s);
+    free(want);
+    free(init);
+    remove_dir(dir);
+    free_model(&m, &c, &v);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("checkpoint");
@@ -704,6 +858,8 @@ int main(void)
     tcase_add_test(tc, test_resume_refuses_mismatch);
     tcase_add_test(tc, test_divergence);
     tcase_add_loop_test(tc, test_divergence_recovers, 0, 2);
+    tcase_add_test(tc, test_init_epoch0);
+    tcase_add_test(tc, test_init_resume);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

@@ -23,9 +23,17 @@ check "the default minibatch is auto: 2000 tokens for a small text" \
 expect 0 "--batch auto" "batch 2000 \(auto\)" "$TR" $SMALL --train "$TXT" \
     --valid "$T/small.valid.txt" --model "$T/auto.nglm" --batch auto
 check "--batch auto: the same model bytes as the default" cmp -s "$T/m.nglm" "$T/auto.nglm"
-check "one line per epoch with its valid ppl" \
-    test "$(grep -Ec '^epoch +[0-9]+ .*valid ppl [0-9]+\.[0-9]+' "$T/m.out")" = 2
-check "reports the saved model" grep -Eq "^saved $T/m\.nglm: epoch [12], valid ppl [0-9.]+" "$T/m.out"
+check "one line per epoch with its valid ppl, the Kneser-Ney start as epoch 0" \
+    test "$(grep -Ec '^epoch +[0-9]+ .*valid ppl [0-9]+\.[0-9]+' "$T/m.out")" = 3
+check "epoch 0 is the Kneser-Ney start, with its perplexity" \
+    grep -Eq '^epoch  0  Kneser-Ney start  valid ppl [0-9.]+ \*' "$T/m.out"
+check "reports the Kneser-Ney start's valid and test perplexity" \
+    grep -Eq '^Kneser-Ney start: valid ppl [0-9.]+, test ppl [0-9.]+ \(discounts' "$T/m.out"
+check "the test report compares with the Kneser-Ney start" \
+    grep -Eq "^test ppl [0-9.]+ vs the Kneser-Ney start's [0-9.]+ \([-+][0-9.]+%\)\$" "$T/m.out"
+check "the start's valid ppl is epoch 0's" test "$(sed -n 's/^Kneser-Ney start: valid ppl \([0-9.]*\),.*/\1/p' "$T/m.out")" = \
+    "$(sed -n 's/^epoch  0  Kneser-Ney start  valid ppl \([0-9.]*\) .*/\1/p' "$T/m.out")"
+check "reports the saved model" grep -Eq "^saved $T/m\.nglm: epoch [0-2], valid ppl [0-9.]+" "$T/m.out"
 check "SRILM-style test header" \
     grep -Eq "^file $T/small\.test\.txt: [0-9]+ sentences, [0-9]+ words, [0-9]+ OOVs\$" "$T/m.out"
 check "SRILM-style test perplexity" \
@@ -201,14 +209,16 @@ V="--valid $T/small.valid.txt --test $T/small.test.txt"
 check "--log and --plot: exit 0" test $? = 0
 check "--log and --plot do not change the model" cmp -s "$T/m.nglm" "$T/mon.nglm"
 check "a short run off a terminal prints no progress" test ! -s "$T/err"
-check "--log: one line per epoch" test "$(wc -l <"$T/log.jsonl")" = 2
+check "--log: one line per epoch, epoch 0 included" test "$(wc -l <"$T/log.jsonl")" = 3
 N='-?[0-9][0-9.]*(e[-+]?[0-9]+)?'
-J="^\{\"epoch\":[0-9]+,\"lr\":$N,\"train_loss\":$N,\"valid_ppl\":$N,\"tokens_per_s\":$N,"
+J="^\{\"epoch\":[0-9]+,\"lr\":$N,\"train_loss\":($N|null),\"valid_ppl\":$N,\"tokens_per_s\":$N,"
 J="$J\"elapsed_s\":$N,\"features\":[0-9]+,\"nonzero\":[0-9]+,\"best\":(true|false)\}\$"
 check "--log: every line is a JSON object with every field" \
     test -z "$(grep -Evn -- "$J" "$T/log.jsonl")"
-check "--log: epochs numbered 1..N" \
-    awk -F'[:,]' '$2 != NR { exit 1 }' "$T/log.jsonl"
+check "--log: epochs numbered 0..N" \
+    awk -F'[:,]' '$2 != NR - 1 { exit 1 }' "$T/log.jsonl"
+check "--log: epoch 0 has no training loss" \
+    sh -c "head -1 '$T/log.jsonl' | grep -q '\"train_loss\":null,'"
 check "--log: the valid ppl of the epoch lines" \
     test "$(sed 's/.*"valid_ppl":\([^,]*\),.*/\1/' "$T/log.jsonl" | awk '{printf "%.2f\n", $1}')" = \
          "$(grep -E '^epoch ' "$T/out" | sed 's/.*valid ppl \([0-9.]*\).*/\1/')"
@@ -222,14 +232,17 @@ if command -v xmllint >/dev/null 2>&1; then
     check "--plot: well-formed XML (xmllint)" xmllint --noout "$T/curve.svg"
 fi
 "$TR" $SMALL --quiet --train "$TXT" --model "$T/np.nglm" --plot "$T/np.svg" >/dev/null
-check "--plot without a reference draws none" \
-    sh -c "! grep -q 'class=\"reference\"' '$T/np.svg'"
+check "--plot without a reference draws the Kneser-Ney start" \
+    sh -c "grep -q 'class=\"reference\"' '$T/np.svg' && grep -q 'Kneser-Ney [0-9.]' '$T/np.svg'"
+"$TR" $SMALL --quiet --train "$TXT" --model "$T/np0.nglm" --plot "$T/np0.svg" --init zero >/dev/null
+check "--plot without a reference or a Kneser-Ney start draws none" \
+    sh -c "! grep -q 'class=\"reference\"' '$T/np0.svg'"
 "$TR" $SMALL $V --quiet --train "$TXT" --model "$T/pa.nglm" --progress always \
     >/dev/null 2>"$T/err"
 check "--progress always: progress lines on stderr" \
     grep -Eq '^epoch 1: +[0-9.]+%  [0-9]+ tokens/s  ETA [0-9]+:[0-9]{2}  loss [0-9.]+$' "$T/err"
 check "--progress always: only progress lines" \
-    test -z "$(grep -Ev '^(epoch [0-9]+|reading [^ ]+|counting [^ ]+|scoring the test text): ' "$T/err")"
+    test -z "$(grep -Ev '^(epoch [0-9]+|reading [^ ]+|counting [^ ]+|counting n-grams for Kneser-Ney|scoring the test text): ' "$T/err")"
 check "--progress always: reading progress in MB" \
     grep -Eq "^reading $TXT: +[0-9.]+%  [0-9]+ MB/s  ETA [0-9]+:[0-9]{2}\$" "$T/err"
 check "--progress always: vocabulary counting progress" \

@@ -133,6 +133,14 @@ int nglm_kn_save_arpa(const nglm_kn *kn, const nglm_features *F, const nglm_voca
 int nglm_kn_to_weights(const nglm_kn *kn, const nglm_features *F, double *theta,
                        nglm_error *err);
 
+/* The same weights laid out on G, an index of kn's listed n-grams only: F
+ * (kn's own index) counted again with the cutoffs prune[m] + 1, maybe with
+ * skip-gram templates added (their weights are 0).  Its n-gram features are
+ * then kn's listed n-grams in the same order, which is checked (fails if G
+ * is another index).  theta holds G->n_feat entries. */
+int nglm_kn_weights_for(const nglm_kn *kn, const nglm_features *F, const nglm_features *G,
+                        double *theta, nglm_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -49,9 +49,10 @@ typedef enum nglm_optimizer {
 } nglm_optimizer;
 
 typedef struct nglm_epoch_report {
-    int epoch;              /* 1-based */
+    int epoch;              /* 1-based; 0: the starting weights (opt.init) */
     double lr;              /* learning rate used in this epoch */
-    double train_loss;      /* mean −ln P per training token (before updates) */
+    double train_loss;      /* mean −ln P per training token (before updates);
+                             * NAN for epoch 0 */
     double train_ppl;       /* exp(train_loss) */
     double valid_ppl;       /* exact, after the epoch */
     double tokens_per_s;    /* training tokens per second of this epoch */
@@ -88,7 +89,8 @@ typedef struct nglm_train_state {
     uint64_t rng;           /* splitmix64 state of the sentence order */
     double lr;              /* current learning rate */
     uint32_t decaying;      /* the rate is being halved every epoch */
-    uint32_t best_epoch;    /* 0: none evaluated yet */
+    uint32_t best_epoch;    /* 0: none evaluated yet, or the starting weights
+                             * (opt.init) when best_ppl is finite */
     uint32_t divergences;   /* rollbacks so far */
     uint32_t halve_from;    /* the options' halve_from */
     double best_ppl;        /* INFINITY before the first epoch ends */
@@ -146,6 +148,14 @@ typedef struct nglm_train_options {
     /* if non-NULL, continue from this state instead of starting afresh; it
      * must belong to the same model, texts and options (threads may differ) */
     const nglm_train_state *resume;
+    /* if non-NULL, the starting weights (n_feat entries, copied), such as a
+     * Kneser-Ney model's (nglm_kn_to_weights, doc/model.md §6); they are
+     * evaluated as epoch 0, reported to on_epoch with epoch 0, and kept if
+     * no epoch beats them, so the result is never worse than the start on
+     * the validation text.  NULL: the unigram log-frequencies, not
+     * evaluated.  The fingerprint covers them, so a resume must give the
+     * same. */
+    const double *init;
 } nglm_train_options;
 
 /* Defaults measured on PTB (see README.md and bench/RESULTS.md). */
@@ -167,9 +177,10 @@ int nglm_train(nglm_model *m, const nglm_corpus *train, const nglm_corpus *valid
                const nglm_train_options *opt, nglm_error *err);
 
 /* CRC-32 of what a state belongs to: the vocabulary, the feature index and
- * the training and validation token ids. */
+ * the training and validation token ids, and the starting weights init
+ * (n_feat entries) when not NULL. */
 uint32_t nglm_train_fingerprint(const nglm_model *m, const nglm_corpus *train,
-                                const nglm_corpus *valid);
+                                const nglm_corpus *valid, const double *init);
 
 /* 0 if nglm_train can resume from s with this model, these texts and these
  * options (the fingerprint, every option but threads and the callbacks, and
