@@ -1103,6 +1103,62 @@ static void check_weights(int kind, int order, const uint64_t *prune)
     nglm_corpus_free(&train);
 }
 
+/* nglm_kn_weights_for: a pruned estimate laid out on the index counted
+ * again with cutoffs prune[m] + 1 and skip-gram templates added (as
+ * nglm-train --init kn does): the softmax model on that index, skip-gram
+ * weights 0, gives the estimate's probabilities on every token; an index
+ * with other n-grams is refused. */
+START_TEST(test_weights_for_cutoff_index)
+{
+    nglm_corpus train, heldout;
+    int32_t V = make_texts(&train, &heldout, 0);
+    const int order = 4;
+    nglm_kn_options opt = options(prune_some, 1, 2);
+    nglm_features F;
+    nglm_kn kn;
+    nglm_error err;
+    estimate(&kn, &F, &train, V, order, &opt);
+    uint32_t cutoff[NGLM_MAX_ORDER + 1];
+    for (int m = 0; m <= NGLM_MAX_ORDER; m++)
+        cutoff[m] = (uint32_t)prune_some[m] + 1;
+    nglm_model m;
+    memset(&m, 0, sizeof m);
+    m.vocab = make_vocab(V);
+    m.tok = nglm_tok_options_default();
+    ck_assert_int_eq(nglm_features_build(&m.feat, &train, V, order, cutoff, 2, &err), 0);
+    int dist[2] = {2, 3};
+    ck_assert_int_eq(nglm_features_add_skips(&m.feat, &train, 2, dist, 1, &err), 0);
+    ck_assert_uint_gt(m.feat.n_feat, m.feat.n_ngram_feat);
+    ck_assert_uint_lt(m.feat.n_ngram_feat, F.n_feat); /* pruning removed n-grams */
+    m.theta = malloc(m.feat.n_feat * sizeof *m.theta);
+    ck_assert_msg(nglm_kn_weights_for(&kn, &F, &m.feat, m.theta, &err) == 0, "%s", err.msg);
+    for (size_t f = m.feat.n_ngram_feat; f < m.feat.n_feat; f++)
+        ck_assert(m.theta[f] == 0);
+    const nglm_corpus *texts[2] = {&train, &heldout};
+    for (int t = 0; t < 2; t++) {
+        const nglm_corpus *c = texts[t];
+        double *logp = malloc(c->n_tokens * sizeof *logp);
+        ck_assert_msg(nglm_model_score_corpus(&m, c, logp, 2, &err) == 0, "%s", err.msg);
+        for (size_t s = 0; s < c->n_sents; s++) {
+            size_t len;
+            const int32_t *sent = nglm_corpus_sentence(c, s, &len);
+            for (size_t i = 0; i < len; i++)
+                ck_assert_msg(fabs(logp[c->start[s] + i] - nglm_kn_lnprob(&kn, &F, sent, i)) <= 1e-9,
+                              "text %d sentence %zu position %zu", t, s, i);
+        }
+        free(logp);
+    }
+    /* the unpruned index holds other n-grams */
+    ck_assert_int_eq(nglm_kn_weights_for(&kn, &F, &F, m.theta, &err), -1);
+    ck_assert_msg(strstr(err.msg, "n-gram") != NULL, "%s", err.msg);
+    nglm_model_free(&m);
+    nglm_kn_free(&kn);
+    nglm_features_free(&F);
+    nglm_corpus_free(&heldout);
+    nglm_corpus_free(&train);
+}
+END_TEST
+
 START_TEST(test_weights_zipf) { check_weights(0, 3, NULL); }
 END_TEST
 
@@ -1298,6 +1354,7 @@ int main(void)
     tcase_add_test(tc, test_weights_zipf_pruned);
     tcase_add_test(tc, test_weights_dense_pruned);
     tcase_add_test(tc, test_weights_unigram);
+    tcase_add_test(tc, test_weights_for_cutoff_index);
     tcase_add_test(tc, test_refuses_cutoff);
     tcase_add_test(tc, test_refuses_skips);
     tcase_add_test(tc, test_refuses_bad_prune);
