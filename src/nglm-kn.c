@@ -47,8 +47,8 @@ static void usage(FILE *fp)
         "  --train FILE          the text (also --text; default: stdin)\n"
         "  --arpa FILE           write the ARPA model here (gzip if FILE ends in .gz);\n"
         "                        default: stdout, unless --model is given\n"
-        "  --model FILE          also write it in nglm's format (for nglm-eval,\n"
-        "                        nglm-sample, and nglm-train --init)\n"
+        "  --model FILE          also write it in nglm's format (for nglm-eval and\n"
+        "                        nglm-sample; nglm-train --init kn starts from the same)\n"
         "  --prune N...          leave out n-grams seen at most N times, one value per\n"
         "                        order from the 1-grams (which must be 0), the last\n"
         "                        repeated: --prune 0 0 1 or --prune 0,0,1 drops the\n"
@@ -91,7 +91,7 @@ typedef struct options {
  * lmplz's multi-valued --prune 0 0 1 and --discount_fallback 0.5 1. */
 static int numbers_follow(int argc, char **argv, int i)
 {
-    return i < argc && argv[i][0] != '-' && strspn(argv[i], "0123456789.") == strlen(argv[i]);
+    return i < argc && argv[i][0] != '-' && strspn(argv[i], "0123456789.,") == strlen(argv[i]);
 }
 
 /* --prune: "0 0 1" (several words) or "0,0,1"; thresholds by order from
@@ -100,9 +100,9 @@ static void parse_prune(int argc, char **argv, options *o)
 {
     uint64_t v[NGLM_MAX_ORDER + 1];
     int n = 0;
-    for (;;) {
+    for (const char *word = optarg;; word = argv[optind++]) {
         char buf[256];
-        snprintf(buf, sizeof buf, "%s", argv[optind - 1]);
+        snprintf(buf, sizeof buf, "%s", word);
         for (char *tok = buf, *comma; tok; tok = comma ? comma + 1 : NULL) {
             comma = strchr(tok, ',');
             if (comma)
@@ -113,7 +113,6 @@ static void parse_prune(int argc, char **argv, options *o)
         }
         if (!numbers_follow(argc, argv, optind))
             break;
-        optind++;
     }
     for (int m = 1; m <= NGLM_MAX_ORDER; m++)
         o->kn.prune[m] = v[m - 1 < n ? m - 1 : n - 1];
@@ -273,6 +272,16 @@ static const char *text_path(const options *o)
 
 /* ------------------------------------------------------------ main */
 
+/* Dies with a library message about the text, naming it as the user knows
+ * it ("stdin" for /dev/stdin or the copy of a pipe). */
+static void die_text(const nglm_error *err, const char *path, const char *name)
+{
+    size_t n = strlen(path);
+    if (strcmp(path, name) != 0 && strncmp(err->msg, path, n) == 0)
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s%s", name, err->msg + n);
+    nglm_cli_die(NGLM_EXIT_FAIL, "%s", err->msg);
+}
+
 static double now(void)
 {
 #ifdef _OPENMP
@@ -308,7 +317,7 @@ int main(int argc, char **argv)
     if (nglm_vocab_count_file_threads(v, path, &o.tok, o.threads, &p, NULL, &err) != 0 ||
         nglm_vocab_finalize(v, 1, 0, &err) != 0) {
         nglm_vocab_free(v);
-        nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+        die_text(&err, path, name);
     }
     nglm_cli_meter_clear(&meter);
 
@@ -317,7 +326,7 @@ int main(int argc, char **argv)
     snprintf(title, sizeof title, "reading %.100s", name);
     p = nglm_cli_meter_begin(&meter, title, "MB", 1e-6);
     if (nglm_corpus_read_progress(&c, path, &o.tok, v, &p, &err) != 0)
-        nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+        die_text(&err, path, name);
     nglm_cli_meter_clear(&meter);
     remove_spool();
     spool_path[0] = '\0';
@@ -358,7 +367,17 @@ int main(int argc, char **argv)
                  kn.D[m][3], kn.fallback_used[m] ? "  (fallback)" : "");
     }
 
-    /* output: the ARPA file first (the model's pruning changes the index) */
+    /* output: the weights first (a model they cannot express fails before
+     * anything is written), then the ARPA file (the model's pruning changes
+     * the index), then the model */
+    double *theta = NULL;
+    if (o.model) {
+        theta = malloc(F.n_feat * sizeof *theta);
+        if (!theta)
+            nglm_cli_die(NGLM_EXIT_FAIL, "out of memory");
+        if (nglm_kn_to_weights(&kn, &F, theta, &err) != 0)
+            nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+    }
     if (o.arpa && nglm_kn_save_arpa(&kn, &F, v, o.arpa, o.threads, &err) != 0)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
     if (o.model) {
@@ -368,12 +387,9 @@ int main(int argc, char **argv)
         m.feat = F;
         m.tok = o.tok;
         m.info.train_tokens = train_tokens;
-        m.theta = malloc(F.n_feat * sizeof *m.theta);
-        if (!m.theta)
-            nglm_cli_die(NGLM_EXIT_FAIL, "out of memory");
+        m.theta = theta;
         size_t pruned;
-        if (nglm_kn_to_weights(&kn, &F, m.theta, &err) != 0 ||
-            nglm_model_prune(&m, &pruned, &err) != 0 || nglm_model_save(&m, o.model, &err) != 0)
+        if (nglm_model_prune(&m, &pruned, &err) != 0 || nglm_model_save(&m, o.model, &err) != 0)
             nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
         nglm_kn_free(&kn);
         nglm_model_free(&m);
