@@ -401,7 +401,7 @@ static int export_table(const nglm_model *m, nglm_arpa_table *t, int threads, ng
     if (F->n_skip > 0)
         return nglm_error_set(err, "model has skip-gram features, which ARPA cannot "
                                    "express: train with --features ngram");
-    if (F->order > 1 && (!F->ctx1 || !F->ctx_hash))
+    if (F->order > 1 && (!F->ctx1 || !F->child_first))
         return nglm_error_set(err, "the model's feature index is not built");
     int32_t V = F->V;
     size_t nf = F->n_ngram_feat, nc = F->n_ctx;

@@ -118,7 +118,7 @@ int32_t nglm_features_find_skip(const nglm_features *F, int t, int32_t v, int32_
 
 int32_t nglm_features_child(const nglm_features *F, int32_t parent, int32_t w)
 {
-    return (int32_t)u64map_get(F->ctx_hash, PACK(parent, w), -1);
+    return find_in(F->ctx_word, F->child_first[parent], F->child_first[parent + 1], w);
 }
 
 int nglm_features_chain(const nglm_features *F, const int32_t *sent, size_t i,
@@ -843,25 +843,26 @@ int nglm_features_index(nglm_features *F, nglm_error *err)
         }
     }
     free(F->ctx1);
-    if (F->ctx_hash)
-        u64map_free(F->ctx_hash);
-    free(F->ctx_hash);
+    free(F->child_first);
     F->ctx1 = malloc((size_t)V * sizeof *F->ctx1);
-    F->ctx_hash = malloc(sizeof *F->ctx_hash);
-    if (!F->ctx1 || !F->ctx_hash || u64map_init(F->ctx_hash, F->n_ctx) != 0) {
-        free(F->ctx_hash);
-        F->ctx_hash = NULL;
+    F->child_first = malloc((F->n_ctx + 1) * sizeof *F->child_first);
+    if (!F->ctx1 || !F->child_first)
         return nglm_error_set(err, "out of memory indexing %zu contexts", F->n_ctx);
-    }
     for (int32_t w = 0; w < V; w++)
         F->ctx1[w] = -1;
+    /* a context's children follow the contexts of its length, in the
+     * order of their parents: child_first is a running count */
+    for (size_t x = 0; x <= F->n_ctx; x++)
+        F->child_first[x] = 0;
     for (size_t x = 0; x < F->n_ctx; x++) {
         if (F->ctx_parent[x] < 0)
             F->ctx1[F->ctx_word[x]] = (int32_t)x;
         else
-            *u64map_upsert(F->ctx_hash, PACK(F->ctx_parent[x], F->ctx_word[x]), 0) =
-                (int64_t)x;
+            F->child_first[F->ctx_parent[x] + 1]++;
     }
+    F->child_first[0] = (uint32_t)(F->order > 1 ? F->ctx_order_start[1] : 0);
+    for (size_t x = 0; x < F->n_ctx; x++)
+        F->child_first[x + 1] += F->child_first[x];
     return 0;
 }
 
@@ -874,9 +875,7 @@ void nglm_features_free(nglm_features *F)
     free(F->feat_back);
     free(F->feat_count);
     free(F->ctx1);
-    if (F->ctx_hash)
-        u64map_free(F->ctx_hash);
-    free(F->ctx_hash);
+    free(F->child_first);
     for (int i = 0; i < NGLM_MAX_SKIP; i++)
         free(F->skip_first[i]);
     memset(F, 0, sizeof *F);
@@ -887,8 +886,8 @@ size_t nglm_features_bytes(const nglm_features *F)
     size_t b = F->n_ctx * (2 * sizeof(int32_t) + sizeof(uint32_t)) +
                F->n_feat * (2 * sizeof(int32_t) + sizeof(uint32_t)) +
                (size_t)F->V * sizeof(int32_t);
-    if (F->ctx_hash)
-        b += F->ctx_hash->cap * (sizeof(uint64_t) + sizeof(int64_t));
+    if (F->child_first)
+        b += (F->n_ctx + 1) * sizeof(uint32_t);
     b += (size_t)F->n_skip * ((size_t)F->V + 1) * sizeof(uint32_t);
     return b;
 }
