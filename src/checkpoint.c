@@ -68,7 +68,7 @@ static void ck_write(ck_writer *w, const nglm_train_state *s)
     wr_u32(w, CK_BOM);
     wr_u64(w, size);
     wr_u32(w, 0); /* CRC, patched later */
-    wr_u32(w, s->avg != NULL);
+    wr_u32(w, (s->avg != NULL) | (s->schedule == NGLM_SCHEDULE_LINEAR) << 1); /* flags */
     /* scalars */
     wr_u32(w, s->fingerprint);
     wr_u32(w, s->optimizer);
@@ -188,9 +188,10 @@ static int ck_parse_head(unsigned char *head, uint64_t real_size, nglm_train_sta
     if (size < real_size)
         return nglm_error_set(err, "%" PRIu64 " bytes after the end of the checkpoint: file "
                               "is corrupted", real_size - size);
-    if (flags > 1)
+    if (flags > (version >= 3 ? 3u : 1u)) /* bit 1, the linear schedule, from version 3 */
         return nglm_error_set(err, "bad header flags: file is corrupted");
-    *has_avg = (int)flags;
+    *has_avg = (int)(flags & 1);
+    s->schedule = flags >> 1;
     s->fingerprint = cu_u32(&c);
     s->optimizer = cu_u32(&c);
     s->average = cu_u32(&c);

@@ -53,6 +53,16 @@
 #include "nglm/vocab.h"
 
 #define DEFAULT_ORDER 5
+/* Training defaults by start, measured on PTB (README.md, bench/RESULTS.md).
+ * From Kneser-Ney one epoch whose rate falls linearly to 0 gets most of the
+ * gain; AdaGrad's initial sum damps the first steps, which with 1e-8 would
+ * be a full ±lr and erase the start.  From zero, the halving schedule. */
+#define KN_EPOCHS 1
+#define KN_LR 0.8
+#define KN_ADA_INIT 2.0
+#define ZERO_EPOCHS 20
+#define ZERO_LR 2.0
+#define ZERO_ADA_INIT 1e-8
 
 static void usage(FILE *fp)
 {
@@ -89,22 +99,28 @@ static void usage(FILE *fp)
         "  --memory SIZE       memory for counting n-grams (K, M, G; default 1G): beyond\n"
         "                      it, sorted counts spill to --temp-dir and are merged\n"
         "  --temp-dir DIR      where counting spills (default: $TMPDIR, else /tmp)\n"
-        "Training:\n"
-        "  --epochs N          at most N epochs (default 20)\n"
-        "  --l1 X              l1 penalty (default 0.5)\n"
-        "  --l2 X              l2 penalty (default 0.1667)\n"
-        "  --lr X              learning rate (default 2)\n"
-        "  --optimizer NAME    adagrad (default) or sgd\n"
-        "  --ada-init X        AdaGrad's initial squared-gradient sum (default 1e-8)\n"
+        "Training (the defaults depend on --init, as measured on PTB):\n"
         "  --init MODE         starting weights: kn (default), the n-gram weights of\n"
         "                      interpolated modified Kneser-Ney on the training text\n"
         "                      (pruned like the features), evaluated as epoch 0 and\n"
         "                      kept if no epoch beats them; or zero (unigrams only)\n"
-        "  --min-gain X        relative validation gain below which the rate is halved,\n"
-        "                      and training stops the next time (default 0.02)\n"
-        "  --halve-from N      halve the rate after every epoch from epoch N on, not\n"
-        "                      only once the gain is small (default 0: off; on PTB,\n"
-        "                      1 and 2 stop after 4 and 5 epochs instead of 7)\n"
+        "  --schedule NAME     linear: the rate falls linearly to 0 over --epochs\n"
+        "                      epochs (default with --init kn); halve: constant until\n"
+        "                      an epoch gains less than --min-gain, then halved every\n"
+        "                      epoch, stopping at the next small gain (with --init zero)\n"
+        "  --epochs N          epochs: %d with --init kn (linear), at most %d with\n"
+        "                      --init zero (halve)\n"
+        "  --lr X              learning rate (default %g with --init kn, %g with zero)\n"
+        "  --ada-init X        AdaGrad's initial squared-gradient sum (default %g with\n"
+        "                      --init kn, %g with zero)\n"
+        "  --l1 X              l1 penalty (default 0.5)\n"
+        "  --l2 X              l2 penalty (default 0.1667)\n"
+        "  --optimizer NAME    adagrad (default) or sgd\n"
+        "  --min-gain X        halve schedule: relative validation gain below which the\n"
+        "                      rate is halved, and training stops the next time\n"
+        "                      (default 0.02)\n"
+        "  --halve-from N      halve schedule: halve the rate after every epoch from\n"
+        "                      epoch N on, not only once the gain is small (default 0)\n"
         "  --average           keep each epoch's average weights (Polyak averaging)\n"
         "  --batch N|auto      minibatch size in tokens (default auto: the training\n"
         "                      tokens / 450, at least 2000)\n"
@@ -134,7 +150,8 @@ static void usage(FILE *fp)
         "and prints the command that resumes it.\n"
         "Exit status: 0 success (or stopped by --stop-after), 1 failure (bad data, I/O,\n"
         "divergence), 2 bad usage, 130 interrupted by SIGINT, 143 by SIGTERM.\n",
-        NGLM_MAX_ORDER, DEFAULT_ORDER);
+        NGLM_MAX_ORDER, DEFAULT_ORDER, KN_EPOCHS, ZERO_EPOCHS, KN_LR, ZERO_LR, KN_ADA_INIT,
+        ZERO_ADA_INIT);
 }
 
 typedef struct options {
@@ -158,6 +175,8 @@ typedef struct options {
     double checkpoint_min;
     nglm_train_options tr;
     int init_kn;                /* --init kn (default) or zero */
+    int set_epochs, set_lr, set_ada, set_schedule; /* given on the command line */
+    int set_halving;            /* --min-gain or --halve-from given */
     int default_corpus;
     char corpus_prefix[4096];
 } options;
@@ -231,7 +250,7 @@ static void parse_args(int argc, char **argv, options *o)
            O_TOK, O_LOWER, O_REPL, O_ORDER, O_CUT, O_EPOCHS, O_L1, O_L2, O_LR, O_OPT,
            O_BATCH, O_THREADS, O_SEED, O_QUIET, O_HELP, O_VERSION, O_AVG, O_ADAINIT, O_FEAT, O_SKIPCUT, O_MINGAIN, O_HALVE,
            O_RESUME, O_CKPTMIN, O_NOCKPT, O_STOPAFTER, O_LOG, O_PLOT, O_PLOTREF, O_PLOTLABEL,
-           O_PROGRESS, O_MAXMEM, O_CACHE, O_INIT };
+           O_PROGRESS, O_MAXMEM, O_CACHE, O_INIT, O_SCHEDULE };
     enum { O_MEMORY = 512, O_TEMPDIR };
     static const struct option longopts[] = {
         {"train", 1, 0, O_TRAIN}, {"valid", 1, 0, O_VALID}, {"test", 1, 0, O_TEST},
@@ -248,7 +267,7 @@ static void parse_args(int argc, char **argv, options *o)
         {"log", 1, 0, O_LOG}, {"plot", 1, 0, O_PLOT}, {"plot-reference", 1, 0, O_PLOTREF},
         {"plot-label", 1, 0, O_PLOTLABEL}, {"progress", 1, 0, O_PROGRESS},
         {"memory", 1, 0, O_MEMORY}, {"temp-dir", 1, 0, O_TEMPDIR},
-        {"cache", 1, 0, O_CACHE}, {"init", 1, 0, O_INIT},
+        {"cache", 1, 0, O_CACHE}, {"init", 1, 0, O_INIT}, {"schedule", 1, 0, O_SCHEDULE},
         {"average", 0, 0, O_AVG}, {"ada-init", 1, 0, O_ADAINIT}, {"quiet", 0, 0, O_QUIET}, {"help", 0, 0, O_HELP}, {"version", 0, 0, O_VERSION},
         {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
@@ -294,10 +313,13 @@ static void parse_args(int argc, char **argv, options *o)
         case O_REPL: o->tok.replace_invalid = 1; break;
         case O_ORDER: o->order = (int)nglm_cli_long("--order", optarg, 1, NGLM_MAX_ORDER); break;
         case O_CUT: parse_cutoffs(optarg, o->cutoff); break;
-        case O_EPOCHS: o->tr.max_epochs = (int)nglm_cli_long("--epochs", optarg, 1, NGLM_MAX_EPOCHS); break;
+        case O_EPOCHS:
+            o->tr.max_epochs = (int)nglm_cli_long("--epochs", optarg, 1, NGLM_MAX_EPOCHS);
+            o->set_epochs = 1;
+            break;
         case O_L1: o->tr.l1 = nglm_cli_double("--l1", optarg, 0, 1e9); break;
         case O_L2: o->tr.l2 = nglm_cli_double("--l2", optarg, 0, 1e9); break;
-        case O_LR: o->tr.lr = nglm_cli_double("--lr", optarg, 1e-9, 1e6); break;
+        case O_LR: o->tr.lr = nglm_cli_double("--lr", optarg, 1e-9, 1e6); o->set_lr = 1; break;
         case O_OPT:
             if (strcmp(optarg, "adagrad") == 0)
                 o->tr.optimizer = NGLM_ADAGRAD;
@@ -334,10 +356,28 @@ static void parse_args(int argc, char **argv, options *o)
                 nglm_cli_die(NGLM_EXIT_USAGE, "--memory: must be more than 0");
             break;
         case O_TEMPDIR: o->temp_dir = optarg; break;
-        case O_MINGAIN: o->tr.min_gain = nglm_cli_double("--min-gain", optarg, 0, 1); break;
-        case O_HALVE: o->tr.halve_from = (int)nglm_cli_long("--halve-from", optarg, 0, NGLM_MAX_EPOCHS); break;
+        case O_MINGAIN:
+            o->tr.min_gain = nglm_cli_double("--min-gain", optarg, 0, 1);
+            o->set_halving = 1;
+            break;
+        case O_HALVE:
+            o->tr.halve_from = (int)nglm_cli_long("--halve-from", optarg, 0, NGLM_MAX_EPOCHS);
+            o->set_halving = 1;
+            break;
         case O_SKIPCUT: o->skip_cutoff = (uint32_t)nglm_cli_long("--skip-cutoff", optarg, 1, UINT32_MAX); break;
-        case O_ADAINIT: o->tr.ada_init = nglm_cli_double("--ada-init", optarg, 0, 1e9); break;
+        case O_ADAINIT:
+            o->tr.ada_init = nglm_cli_double("--ada-init", optarg, 0, 1e9);
+            o->set_ada = 1;
+            break;
+        case O_SCHEDULE:
+            if (strcmp(optarg, "linear") == 0)
+                o->tr.schedule = NGLM_SCHEDULE_LINEAR;
+            else if (strcmp(optarg, "halve") == 0)
+                o->tr.schedule = NGLM_SCHEDULE_HALVE;
+            else
+                nglm_cli_die(NGLM_EXIT_USAGE, "--schedule: '%s' is not linear or halve", optarg);
+            o->set_schedule = 1;
+            break;
         case O_INIT:
             if (strcmp(optarg, "kn") == 0)
                 o->init_kn = 1;
@@ -356,6 +396,20 @@ static void parse_args(int argc, char **argv, options *o)
     }
     if (optind < argc)
         nglm_cli_die(NGLM_EXIT_USAGE, "unexpected argument '%s' (see --help)", argv[optind]);
+    /* the defaults of the start, where not given; --min-gain and
+     * --halve-from are the halving schedule's */
+    if (o->set_schedule && o->set_halving && o->tr.schedule == NGLM_SCHEDULE_LINEAR)
+        nglm_cli_die(NGLM_EXIT_USAGE, "--min-gain and --halve-from go with --schedule halve, "
+                     "not linear");
+    if (!o->set_schedule)
+        o->tr.schedule = o->init_kn && !o->set_halving ? NGLM_SCHEDULE_LINEAR
+                                                       : NGLM_SCHEDULE_HALVE;
+    if (!o->set_epochs)
+        o->tr.max_epochs = o->tr.schedule == NGLM_SCHEDULE_LINEAR ? KN_EPOCHS : ZERO_EPOCHS;
+    if (!o->set_lr)
+        o->tr.lr = o->init_kn ? KN_LR : ZERO_LR;
+    if (!o->set_ada)
+        o->tr.ada_init = o->init_kn ? KN_ADA_INIT : ZERO_ADA_INIT;
     if (o->quiet && o->progress == NGLM_CLI_PROGRESS_AUTO)
         o->progress = NGLM_CLI_PROGRESS_NEVER;
     if (o->no_checkpoint && (o->resume || o->stop_after))

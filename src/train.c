@@ -326,9 +326,23 @@ static void apply_batch(trainer *tr, nglm_batch *b)
  * batch before the backward pass, which must not see such numbers (it
  * converts expectations to fixed point, where they would lose all
  * precision). */
+/* The linear schedule's rate for the next minibatch: lr0 · (1 − the part of
+ * the run's tokens already trained), halved once per divergence; a
+ * function of the state alone, so a resumed run takes the same steps. */
+static double linear_rate(const trainer *tr, size_t n_train)
+{
+    const nglm_train_state *s = tr->s;
+    double total = (double)s->max_epochs * (double)n_train;
+    double done = (double)(s->epoch - 1) * (double)n_train + (double)tr->done;
+    double left = done < total ? 1.0 - done / total : 0.0;
+    return s->lr0 * ldexp(left, -(int)s->divergences);
+}
+
 static int train_step(trainer *tr, nglm_batch *b, size_t n_train)
 {
     tr->share = (double)b->n_tok / (double)n_train;
+    if (tr->opt->schedule == NGLM_SCHEDULE_LINEAR)
+        tr->s->lr = linear_rate(tr, n_train);
     nglm_batch_unigrams(b, tr->s->theta);
     nglm_batch_forward(b, tr->s->theta);
     for (size_t t = 0; t < b->n_tok; t++)
@@ -499,6 +513,9 @@ static int check_resume(const nglm_train_state *s, const nglm_train_state *r,
     if (r->field != s->field)                                                              \
         return nglm_error_set(err, "the checkpoint was made with " name " %.10g, not %.10g", \
                               (double)r->field, (double)s->field)
+    if (r->schedule != s->schedule)
+        return nglm_error_set(err, "the checkpoint was made with the %s schedule, not the %s one",
+                              r->schedule ? "linear" : "halving", s->schedule ? "linear" : "halving");
     if (r->optimizer != s->optimizer)
         return nglm_error_set(err, "the checkpoint was made with optimizer %s, not %s",
                               r->optimizer <= 1 ? optname[r->optimizer] : "?",
@@ -566,6 +583,7 @@ static void state_init(nglm_train_state *st, const nglm_model *m, const nglm_cor
     st->ada_init = opt->ada_init;
     st->min_gain = opt->min_gain;
     st->halve_from = (uint32_t)opt->halve_from;
+    st->schedule = (uint32_t)opt->schedule;
     st->n_feat = m->feat.n_feat;
     st->n_sents = train->n_sents;
     if (opt->on_checkpoint || opt->resume)
@@ -646,6 +664,8 @@ int nglm_train(nglm_model *m, const nglm_corpus *train, const nglm_corpus *valid
         return nglm_error_set(err, "batch size and epochs must be at least 1");
     if (opt->halve_from < 0 || opt->halve_from > NGLM_MAX_EPOCHS)
         return nglm_error_set(err, "halve_from must be 0..%d", NGLM_MAX_EPOCHS);
+    if (opt->schedule != NGLM_SCHEDULE_HALVE && opt->schedule != NGLM_SCHEDULE_LINEAR)
+        return nglm_error_set(err, "unknown learning-rate schedule %d", (int)opt->schedule);
     if (train->n_tokens == 0)
         return nglm_error_set(err, "the training text has no tokens");
     if (valid->n_tokens == 0)
@@ -703,6 +723,10 @@ int nglm_train(nglm_model *m, const nglm_corpus *train, const nglm_corpus *valid
     uint32_t reported_div = st.divergences;
     while (st.epoch <= st.max_epochs) {
         double t0 = now();
+        tr.done = st.started ? tr.done : 0;
+        double lr_start = opt->schedule == NGLM_SCHEDULE_LINEAR && !st.started
+                              ? linear_rate(&tr, train->n_tokens)
+                              : st.lr;
         if (!st.started) {
             shuffle(st.order, ns, &st.rng);
             st.started = 1;
@@ -748,7 +772,7 @@ int nglm_train(nglm_model *m, const nglm_corpus *train, const nglm_corpus *valid
         }
         nglm_epoch_report r = {0};
         r.epoch = (int)st.epoch;
-        r.lr = st.lr;
+        r.lr = lr_start;
         r.train_loss = st.loss / (double)train->n_tokens;
         r.train_ppl = exp(r.train_loss);
         r.valid_ppl = ppl;
@@ -772,17 +796,19 @@ int nglm_train(nglm_model *m, const nglm_corpus *train, const nglm_corpus *valid
         r.best = improved;
         if (opt->on_epoch)
             opt->on_epoch(&r, opt->user);
-        if (!improved) /* go on from the best weights at a lower rate */
+        if (!improved) /* go on from the best weights (at a lower rate) */
             memcpy(st.theta, st.best, nf * sizeof *st.best);
-        if (gain < opt->min_gain) {
+        if (opt->schedule == NGLM_SCHEDULE_HALVE) {
+            if (gain < opt->min_gain) {
+                if (st.decaying)
+                    break;
+                st.decaying = 1;
+            }
+            if (opt->halve_from > 0 && st.epoch >= (uint32_t)opt->halve_from)
+                st.decaying = 1;
             if (st.decaying)
-                break;
-            st.decaying = 1;
+                st.lr *= 0.5;
         }
-        if (opt->halve_from > 0 && st.epoch >= (uint32_t)opt->halve_from)
-            st.decaying = 1;
-        if (st.decaying)
-            st.lr *= 0.5;
         st.epoch++;
         st.started = 0;
         if (st.epoch > st.max_epochs)

@@ -73,6 +73,7 @@ static void make_state(nglm_train_state *s, size_t nf, size_t ns, int avg, uint6
     s->best_epoch = 2;
     s->divergences = 1;
     s->halve_from = 3;
+    s->schedule = (uint32_t)((seed >> 1) & 1);
     s->best_ppl = 123.25;
     s->loss = 4567.125;
     s->elapsed_s = 8.5;
@@ -275,7 +276,7 @@ START_TEST(test_lying)
         {104, 8, UINT64_MAX / 16, "sizes in the header"},   /* n_feat */
         {104, 8, 30, "sizes in the header"},
         {112, 8, 1ull << 60, "sizes in the header"},        /* n_sents */
-        {28, 4, 2, "flags"},                                /* header flags */
+        {28, 4, 4, "flags"},                                /* header flags */
         {36, 4, 7, "flag"},                                 /* optimizer */
         {124, 4, 2, "flag"},                                /* started */
         {120, 4, 0, "out of range"},                        /* epoch */
@@ -296,6 +297,24 @@ START_TEST(test_lying)
         spit(bad, copy, n);
         ck_assert_int_eq(nglm_checkpoint_load(&b, bad, &err), -1);
         ck_assert_msg(strstr(err.msg, lies[k].msg) != NULL, "lie %zu: %s", k, err.msg);
+        free(copy);
+    }
+    /* flags bit 1: the linear schedule, from version 3 on */
+    {
+        unsigned char *copy = malloc(n);
+        memcpy(copy, buf, n);
+        uint32_t two = 2, v2 = 2;
+        memcpy(copy + 28, &two, 4);
+        fix_crc(copy, n);
+        spit(bad, copy, n);
+        ck_assert_int_eq(nglm_checkpoint_load(&b, bad, &err), 0);
+        ck_assert_uint_eq(b.schedule, NGLM_SCHEDULE_LINEAR);
+        nglm_train_state_free(&b);
+        memcpy(copy + 8, &v2, 4); /* a version-2 file has no such bit */
+        fix_crc(copy, n);
+        spit(bad, copy, n);
+        ck_assert_int_eq(nglm_checkpoint_load(&b, bad, &err), -1);
+        ck_assert_msg(strstr(err.msg, "flags") != NULL, "%s", err.msg);
         free(copy);
     }
     /* a version-1 file: the slot of halve_from was reserved, 0 */
@@ -461,12 +480,14 @@ static int save_and_stop(const nglm_train_state *s, nglm_checkpoint_reason why, 
 START_TEST(test_resume_bit_identical)
 {
     int skips = _i & 1, average = (_i >> 1) & 1;
+    nglm_schedule schedule = (_i >> 2) & 1 ? NGLM_SCHEDULE_LINEAR : NGLM_SCHEDULE_HALVE;
     nglm_model m;
     nglm_corpus c, v;
     nglm_error err;
     make_model(&m, &c, &v, skips, 5);
     size_t nf = m.feat.n_feat;
     nglm_train_options o = quick_options(2, average);
+    o.schedule = schedule;
     ck_assert_int_eq(nglm_train(&m, &c, &v, &o, &err), 0);
     double *want = malloc(nf * sizeof *want);
     memcpy(want, m.theta, nf * sizeof *want);
@@ -479,6 +500,7 @@ START_TEST(test_resume_bit_identical)
     for (size_t k = 0; k < sizeof stop_at / sizeof stop_at[0]; k++) {
         stopper st = { path, 0, stop_at[k], 0, 0 };
         o = quick_options(2, average);
+        o.schedule = schedule;
         o.on_checkpoint = save_and_stop;
         o.user = &st;
         o.stop = &st.flag;
@@ -488,6 +510,7 @@ START_TEST(test_resume_bit_identical)
         nglm_train_state s;
         ck_assert_msg(nglm_checkpoint_load(&s, path, &err) == 0, "%s", err.msg);
         o = quick_options(1, average);
+        o.schedule = schedule;
         o.resume = &s;
         ck_assert_msg(nglm_train(&m, &c, &v, &o, &err) == 0, "%s", err.msg);
         ck_assert_msg(memcmp(want, m.theta, nf * sizeof *want) == 0,
@@ -546,6 +569,11 @@ START_TEST(test_resume_refuses_mismatch)
     o.halve_from = NGLM_MAX_EPOCHS + 1;
     ck_assert_int_eq(nglm_train(&m, &c, &v, &o, &err), -1);
     ck_assert_msg(strstr(err.msg, "halve_from must be") != NULL, "%s", err.msg);
+    o = quick_options(1, 0);
+    o.schedule = NGLM_SCHEDULE_LINEAR;
+    ck_assert_int_eq(nglm_train_can_resume(&m, &c, &v, &o, &s, &err), -1);
+    ck_assert_msg(strstr(err.msg, "the halving schedule, not the linear one") != NULL, "%s",
+                  err.msg);
     /* threads may differ */
     o = quick_options(3, 0);
     ck_assert_int_eq(nglm_train_can_resume(&m, &c, &v, &o, &s, &err), 0);
@@ -782,6 +810,40 @@ START_TEST(test_init_epoch0)
 }
 END_TEST
 
+typedef struct rates_seen { int n; double lr[16]; } rates_seen;
+
+static void note_rate(const nglm_epoch_report *r, void *user)
+{
+    rates_seen *e = user;
+    if (r->epoch >= 1 && e->n < 16)
+        e->lr[e->n++] = r->lr;
+}
+
+/* The linear schedule runs every epoch, epoch k starting at lr0 · (1 −
+ * (k−1)/E), even where an epoch gains nothing (min_gain is the halving
+ * schedule's). */
+START_TEST(test_linear_schedule)
+{
+    nglm_model m;
+    nglm_corpus c, v;
+    nglm_error err;
+    make_model(&m, &c, &v, 0, 11);
+    rates_seen e = {0};
+    nglm_train_options o = quick_options(1, 0);
+    o.schedule = NGLM_SCHEDULE_LINEAR;
+    o.lr = 0.8;
+    o.min_gain = 0.5; /* would stop the halving schedule after epoch 2 */
+    o.on_epoch = note_rate;
+    o.user = &e;
+    ck_assert_msg(nglm_train(&m, &c, &v, &o, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(e.n, o.max_epochs);
+    for (int k = 0; k < e.n; k++)
+        ck_assert_msg(fabs(e.lr[k] - 0.8 * (1.0 - (double)k / o.max_epochs)) < 1e-12,
+                      "epoch %d starts at rate %g", k + 1, e.lr[k]);
+    free_model(&m, &c, &v);
+}
+END_TEST
+
 /* Stopped and resumed with the same starting weights: the weights of a run
  * that never stopped; with other starting weights: refused. */
 START_TEST(test_init_resume)
@@ -854,11 +916,12 @@ int main(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("resume");
     tcase_set_timeout(tc, 120);
-    tcase_add_loop_test(tc, test_resume_bit_identical, 0, 4);
+    tcase_add_loop_test(tc, test_resume_bit_identical, 0, 8);
     tcase_add_test(tc, test_resume_refuses_mismatch);
     tcase_add_test(tc, test_divergence);
     tcase_add_loop_test(tc, test_divergence_recovers, 0, 2);
     tcase_add_test(tc, test_init_epoch0);
+    tcase_add_test(tc, test_linear_schedule);
     tcase_add_test(tc, test_init_resume);
     suite_add_tcase(s, tc);
     return tu_run(s);

@@ -13,7 +13,7 @@ E=$B/nglm-eval
 "$B/nglm-gen" --quiet --tokens 60000 --seed 4 --prefix "$T/mid"
 DATA="--train $T/small.train.txt --valid $T/small.valid.txt"
 # n-gram features: fast; --min-gain 0 runs every epoch
-NG="--order 3 --features ngram --threads 1 --epochs 4 --min-gain 0 --quiet $DATA"
+NG="--order 3 --features ngram --threads 1 --epochs 4 --min-gain 0 --init zero --quiet $DATA"
 # the default skip-gram features on a larger text, for the signal tests
 SK="--order 3 --threads 1 --epochs 3 --min-gain 0 --batch 100 --quiet
     --train $T/mid.train.txt --valid $T/mid.valid.txt"
@@ -35,7 +35,7 @@ done
 # --halve-from: the rate schedule is part of the state (stopped mid-halving)
 expect 0 "--halve-from 1 halves the rate after epoch 1" "epoch  2  lr 1  .*epoch  3  lr 0\.5 " \
     sh -c "'$TR' --order 3 --features ngram --threads 1 --epochs 4 --min-gain 0 $DATA \
-           --model '$T/h.nglm' --halve-from 1 --progress never | tr '\n' ' '"
+           --model '$T/h.nglm' --halve-from 1 --init zero --progress never | tr '\n' ' '"
 expect 0 "--halve-from 1 --stop-after 2" "stopped before epoch 3" \
     "$TR" $NG --model "$T/h2.nglm" --halve-from 1 --stop-after 2
 expect_error "resume with another --halve-from" "made with --halve-from 1, not 0" \

@@ -24,7 +24,7 @@ extern "C" {
 #endif
 
 #define NGLM_CHECKPOINT_MAGIC "NGLMCKPT"
-#define NGLM_CHECKPOINT_VERSION 2
+#define NGLM_CHECKPOINT_VERSION 3
 
 /* Writes s to path atomically.  Refuses a path that exists and is not a
  * regular file; keeps an existing file's permissions. */

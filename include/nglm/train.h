@@ -48,9 +48,19 @@ typedef enum nglm_optimizer {
     NGLM_SGD = 1
 } nglm_optimizer;
 
+/* How the learning rate moves (doc/model.md §3). */
+typedef enum nglm_schedule {
+    NGLM_SCHEDULE_HALVE = 0,  /* constant until an epoch gains less than min_gain
+                               * (or from halve_from on), then halved after every
+                               * epoch; training stops at the next epoch that gains
+                               * less than min_gain, or after max_epochs */
+    NGLM_SCHEDULE_LINEAR = 1  /* falls linearly, minibatch by minibatch, from lr to
+                               * 0 over max_epochs epochs, all of which are run */
+} nglm_schedule;
+
 typedef struct nglm_epoch_report {
     int epoch;              /* 1-based; 0: the starting weights (opt.init) */
-    double lr;              /* learning rate used in this epoch */
+    double lr;              /* learning rate at the start of this epoch */
     double train_loss;      /* mean −ln P per training token (before updates);
                              * NAN for epoch 0 */
     double train_ppl;       /* exp(train_loss) */
@@ -87,12 +97,14 @@ typedef struct nglm_train_state {
     uint32_t step;          /* minibatch steps so far */
     uint32_t epoch_step0;   /* step at the start of the epoch (averaging) */
     uint64_t rng;           /* splitmix64 state of the sentence order */
-    double lr;              /* current learning rate */
+    double lr;              /* current learning rate (the last minibatch's,
+                             * with the linear schedule) */
     uint32_t decaying;      /* the rate is being halved every epoch */
     uint32_t best_epoch;    /* 0: none evaluated yet, or the starting weights
                              * (opt.init) when best_ppl is finite */
     uint32_t divergences;   /* rollbacks so far */
     uint32_t halve_from;    /* the options' halve_from */
+    uint32_t schedule;      /* the options' schedule (nglm_schedule) */
     double best_ppl;        /* INFINITY before the first epoch ends */
     double loss;            /* summed training loss of the epoch so far */
     double elapsed_s;       /* training seconds before this state */
@@ -124,9 +136,11 @@ typedef struct nglm_train_options {
     int threads;            /* 0: OpenMP default */
     int average;            /* evaluate and keep each epoch's average weights */
     double min_gain;        /* relative validation gain below which the rate is halved, then training stops */
-    int halve_from;         /* > 0: halve the rate after every epoch from this one on
-                             * (and still stop once a halved epoch gains < min_gain);
-                             * 0: only from the first epoch that gains < min_gain */
+    nglm_schedule schedule; /* NGLM_SCHEDULE_HALVE (0) or NGLM_SCHEDULE_LINEAR */
+    int halve_from;         /* halving schedule: > 0: halve the rate after every
+                             * epoch from this one on (and still stop once a halved
+                             * epoch gains < min_gain); 0: only from the first
+                             * epoch that gains < min_gain */
     /* called after every epoch (may be NULL) */
     void (*on_epoch)(const nglm_epoch_report *r, void *user);
     /* called after every minibatch (may be NULL): done of the epoch's total
