@@ -58,6 +58,7 @@
  * gain; AdaGrad's initial sum damps the first steps, which with 1e-8 would
  * be a full ±lr and erase the start.  From zero, the halving schedule. */
 #define KN_EPOCHS 1
+#define KN_EPOCHS_NGRAM 4 /* n-gram features alone: an epoch costs a fraction */
 #define KN_LR 0.8
 #define KN_ADA_INIT 2.0
 #define ZERO_EPOCHS 20
@@ -88,8 +89,9 @@ static void usage(FILE *fp)
         "                      instead of reading the texts again\n"
         "Model:\n"
         "  --order N           n-gram order, 1..%d (default %d)\n"
-        "  --cutoffs LIST      minimum counts of 2-grams,3-grams,... (default 1,1,1,2,2,...:\n"
-        "                      1 up to 4-grams, 2 from 5-grams on)\n"
+        "  --cutoffs LIST      minimum counts of 2-grams,3-grams,... (default: 1 with\n"
+        "                      --init kn; 1,1,1,2,2,... with --init zero: 2 from\n"
+        "                      5-grams on)\n"
         "  --features LIST     feature templates: ngram, skip2, skip3, ...\n"
         "                      (default ngram,skip2,skip3; ngram alone exports to ARPA)\n"
         "  --skip-cutoff N     minimum count of a skip-gram feature (default 4)\n"
@@ -108,8 +110,8 @@ static void usage(FILE *fp)
         "                      epochs (default with --init kn); halve: constant until\n"
         "                      an epoch gains less than --min-gain, then halved every\n"
         "                      epoch, stopping at the next small gain (with --init zero)\n"
-        "  --epochs N          epochs: %d with --init kn (linear), at most %d with\n"
-        "                      --init zero (halve)\n"
+        "  --epochs N          epochs: %d with --init kn (linear; %d with --features\n"
+        "                      ngram), at most %d with --init zero (halve)\n"
         "  --lr X              learning rate (default %g with --init kn, %g with zero)\n"
         "  --ada-init X        AdaGrad's initial squared-gradient sum (default %g with\n"
         "                      --init kn, %g with zero)\n"
@@ -150,7 +152,8 @@ static void usage(FILE *fp)
         "and prints the command that resumes it.\n"
         "Exit status: 0 success (or stopped by --stop-after), 1 failure (bad data, I/O,\n"
         "divergence), 2 bad usage, 130 interrupted by SIGINT, 143 by SIGTERM.\n",
-        NGLM_MAX_ORDER, DEFAULT_ORDER, KN_EPOCHS, ZERO_EPOCHS, KN_LR, ZERO_LR, KN_ADA_INIT,
+        NGLM_MAX_ORDER, DEFAULT_ORDER, KN_EPOCHS, KN_EPOCHS_NGRAM, ZERO_EPOCHS, KN_LR, ZERO_LR,
+        KN_ADA_INIT,
         ZERO_ADA_INIT);
 }
 
@@ -177,6 +180,7 @@ typedef struct options {
     int init_kn;                /* --init kn (default) or zero */
     int set_epochs, set_lr, set_ada, set_schedule; /* given on the command line */
     int set_halving;            /* --min-gain or --halve-from given */
+    int set_cutoffs;
     int default_corpus;
     char corpus_prefix[4096];
 } options;
@@ -284,9 +288,11 @@ static void parse_args(int argc, char **argv, options *o)
     o->n_skip = 2; /* measured best on PTB: README.md, bench/RESULTS.md */
     o->skip_dist[0] = 2;
     o->skip_dist[1] = 3;
-    /* 5-grams and longer seen once are left out: on PTB the same test ppl
-     * (136.91 against 137.11) with 41% less memory and 5-10% shorter epochs
-     * (README.md) */
+    /* from zero, 5-grams and longer seen once are left out: on PTB the same
+     * test ppl (136.91 against 137.11) with 41% less memory and 5-10%
+     * shorter epochs (README.md); from Kneser-Ney every n-gram is kept, so
+     * that the start is the whole of lmplz's model (PTB: 136.48 against
+     * 136.70 after the default epoch) */
     for (int m = 0; m <= NGLM_MAX_ORDER; m++)
         o->cutoff[m] = m >= 5 ? 2 : 1;
     o->tr = nglm_train_options_default();
@@ -312,7 +318,7 @@ static void parse_args(int argc, char **argv, options *o)
         case O_LOWER: o->tok.lowercase = 1; break;
         case O_REPL: o->tok.replace_invalid = 1; break;
         case O_ORDER: o->order = (int)nglm_cli_long("--order", optarg, 1, NGLM_MAX_ORDER); break;
-        case O_CUT: parse_cutoffs(optarg, o->cutoff); break;
+        case O_CUT: parse_cutoffs(optarg, o->cutoff); o->set_cutoffs = 1; break;
         case O_EPOCHS:
             o->tr.max_epochs = (int)nglm_cli_long("--epochs", optarg, 1, NGLM_MAX_EPOCHS);
             o->set_epochs = 1;
@@ -405,11 +411,16 @@ static void parse_args(int argc, char **argv, options *o)
         o->tr.schedule = o->init_kn && !o->set_halving ? NGLM_SCHEDULE_LINEAR
                                                        : NGLM_SCHEDULE_HALVE;
     if (!o->set_epochs)
-        o->tr.max_epochs = o->tr.schedule == NGLM_SCHEDULE_LINEAR ? KN_EPOCHS : ZERO_EPOCHS;
+        o->tr.max_epochs = o->tr.schedule != NGLM_SCHEDULE_LINEAR ? ZERO_EPOCHS
+                           : o->n_skip > 0                        ? KN_EPOCHS
+                                                                  : KN_EPOCHS_NGRAM;
     if (!o->set_lr)
         o->tr.lr = o->init_kn ? KN_LR : ZERO_LR;
     if (!o->set_ada)
         o->tr.ada_init = o->init_kn ? KN_ADA_INIT : ZERO_ADA_INIT;
+    if (!o->set_cutoffs && o->init_kn) /* every n-gram: the start is lmplz's model */
+        for (int m = 0; m <= NGLM_MAX_ORDER; m++)
+            o->cutoff[m] = 1;
     if (o->quiet && o->progress == NGLM_CLI_PROGRESS_AUTO)
         o->progress = NGLM_CLI_PROGRESS_NEVER;
     if (o->no_checkpoint && (o->resume || o->stop_after))
