@@ -94,6 +94,15 @@ uint64_t nglm_cli_size(const char *opt, const char *s)
     return (uint64_t)v * mult;
 }
 
+nglm_tok_mode nglm_cli_tok_mode(const char *s)
+{
+    nglm_tok_mode mode;
+    nglm_error err;
+    if (nglm_tok_mode_parse(s, &mode, &err) != 0)
+        nglm_cli_die(NGLM_EXIT_USAGE, "--tokenize: %s", err.msg);
+    return mode;
+}
+
 /* ---------------------------------------------------------------- output paths */
 
 void nglm_cli_check_writable(const char *path)

@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "nglm/progress.h"
+#include "nglm/tokenize.h"
 
 #define NGLM_EXIT_FAIL 1
 #define NGLM_EXIT_USAGE 2
@@ -74,6 +75,9 @@ void nglm_cli_meter_clear(nglm_cli_meter *m);
  * "--order: '1000' is out of range (1..10)". */
 long nglm_cli_long(const char *opt, const char *s, long min, long max);
 double nglm_cli_double(const char *opt, const char *s, double min, double max);
+/* --tokenize's value (space, word, char) or die (status 2). */
+nglm_tok_mode nglm_cli_tok_mode(const char *s);
+
 /* A size with an optional K/M/G suffix (powers of 1024). */
 uint64_t nglm_cli_size(const char *opt, const char *s);
 

@@ -158,7 +158,6 @@ static void parse_args(int argc, char **argv, options *o)
     o->tok = nglm_tok_options_default();
     o->kn = nglm_kn_options_default();
     o->progress = NGLM_CLI_PROGRESS_AUTO;
-    nglm_error err;
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":o:S:T:", longopts, NULL)) != -1) {
@@ -176,10 +175,7 @@ static void parse_args(int argc, char **argv, options *o)
             break;
         case 'T': o->temp_dir = optarg; break;
         case O_THREADS: o->threads = (int)nglm_cli_long("--threads", optarg, 1, 4096); break;
-        case O_TOK:
-            if (nglm_tok_mode_parse(optarg, &o->tok.mode, &err) != 0)
-                nglm_cli_die(NGLM_EXIT_USAGE, "--tokenize: %s", err.msg);
-            break;
+        case O_TOK: o->tok.mode = nglm_cli_tok_mode(optarg); break;
         case O_LOWER: o->tok.lowercase = 1; break;
         case O_REPL: o->tok.replace_invalid = 1; break;
         case O_PROGRESS: o->progress = nglm_cli_progress_mode(optarg); break;

@@ -297,7 +297,6 @@ static void parse_args(int argc, char **argv, options *o)
         o->cutoff[m] = m >= 5 ? 2 : 1;
     o->tr = nglm_train_options_default();
     o->init_kn = 1;
-    nglm_error err;
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -311,10 +310,7 @@ static void parse_args(int argc, char **argv, options *o)
         case O_WVOCAB: o->write_vocab = optarg; break;
         case O_MINC: o->min_count = (uint64_t)nglm_cli_long("--min-count", optarg, 1, INT64_MAX); break;
         case O_MAXV: o->max_vocab = (size_t)nglm_cli_long("--max-vocab", optarg, NGLM_NUM_SPECIAL + 1, INT32_MAX); break;
-        case O_TOK:
-            if (nglm_tok_mode_parse(optarg, &o->tok.mode, &err) != 0)
-                nglm_cli_die(NGLM_EXIT_USAGE, "--tokenize: %s", err.msg);
-            break;
+        case O_TOK: o->tok.mode = nglm_cli_tok_mode(optarg); break;
         case O_LOWER: o->tok.lowercase = 1; break;
         case O_REPL: o->tok.replace_invalid = 1; break;
         case O_ORDER: o->order = (int)nglm_cli_long("--order", optarg, 1, NGLM_MAX_ORDER); break;

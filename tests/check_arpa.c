@@ -95,18 +95,6 @@ static void make_model(nglm_model *m, nglm_corpus *c, int order, uint64_t seed, 
     m->tok = nglm_tok_options_default();
 }
 
-/* A fresh temporary path (no file) with the given suffix. */
-static const char *temp_path(const char *suffix)
-{
-    static char paths[4][80];
-    static int slot;
-    char *p = paths[slot++ & 3];
-    const char *t = tu_tempstr("");
-    snprintf(p, 80, "%s%s", t, suffix);
-    unlink(t);
-    return p;
-}
-
 static void assert_logp_close(double got, double want)
 {
     ck_assert_msg(fabs(got - want) <= 1e-9 * fabs(want) + 1e-12,
@@ -151,7 +139,7 @@ START_TEST(test_export_matches_native)
     nglm_corpus c, other;
     nglm_error err;
     make_model(&m, &c, order, 40 + (uint64_t)_i, 0, scale);
-    const char *path = temp_path(".arpa");
+    const char *path = tu_temp_path(".arpa");
     ck_assert_msg(nglm_arpa_save(&m, path, &err) == 0, "%s", err.msg);
     nglm_arpa *a = nglm_arpa_load(path, &err);
     ck_assert_msg(a != NULL, "%s", err.msg);
@@ -203,7 +191,7 @@ START_TEST(test_export_sums_to_one)
     nglm_corpus c;
     nglm_error err;
     make_model(&m, &c, 4, 77, 0, 2.0);
-    const char *path = temp_path(".arpa");
+    const char *path = tu_temp_path(".arpa");
     ck_assert_int_eq(nglm_arpa_save(&m, path, &err), 0);
     nglm_arpa *a = nglm_arpa_load(path, &err);
     ck_assert_msg(a != NULL, "%s", err.msg);
@@ -237,7 +225,7 @@ START_TEST(test_export_gzip)
     nglm_corpus c;
     nglm_error err;
     make_model(&m, &c, 3, 5, 0, 1.0);
-    const char *gz = temp_path(".arpa.gz");
+    const char *gz = tu_temp_path(".arpa.gz");
     ck_assert_int_eq(nglm_arpa_save(&m, gz, &err), 0);
     FILE *fp = fopen(gz, "rb");
     ck_assert_ptr_nonnull(fp);
@@ -278,7 +266,7 @@ START_TEST(test_export_refuses_skipgrams)
     nglm_error err;
     make_model(&m, &c, 3, 8, 1, 1.0);
     ck_assert_uint_gt(m.feat.n_feat, m.feat.n_ngram_feat);
-    const char *path = temp_path(".arpa");
+    const char *path = tu_temp_path(".arpa");
     ck_assert_int_eq(nglm_arpa_save(&m, path, &err), -1);
     ck_assert_msg(strstr(err.msg, "skip-gram features, which ARPA cannot express: train "
                                   "with --features ngram") != NULL, "%s", err.msg);

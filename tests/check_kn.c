@@ -209,18 +209,6 @@ static void quiet_end(void)
     unlink(quiet_path);
 }
 
-/* A fresh temporary path (no file) with the given suffix. */
-static const char *temp_path(const char *suffix)
-{
-    static char paths[4][80];
-    static int slot;
-    char *p = paths[slot++ & 3];
-    const char *t = tu_tempstr("");
-    snprintf(p, 80, "%s%s", t, suffix);
-    unlink(t);
-    return p;
-}
-
 /* ---------------------------------------------------------------- checks */
 
 /* The n-gram (words, k) has probability p and back-off weight bo (1: not a
@@ -991,7 +979,7 @@ static void check_arpa(int kind, int order, const uint64_t *prune)
     estimate(&kn, &F, &train, V, order, &opt);
     reference(&R, &train, V, order, &opt);
 
-    const char *path = temp_path(".arpa"), *gz = temp_path(".arpa.gz");
+    const char *path = tu_temp_path(".arpa"), *gz = tu_temp_path(".arpa.gz");
     ck_assert_msg(nglm_kn_save_arpa(&kn, &F, v, path, 2, &err) == 0, "%s", err.msg);
     ck_assert_msg(nglm_kn_save_arpa(&kn, &F, v, gz, 1, &err) == 0, "%s", err.msg);
     assert_arpa_file(path, &R, v);

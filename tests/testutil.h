@@ -31,6 +31,19 @@ static inline const char *tu_tempfile(const void *data, size_t len)
 
 static inline const char *tu_tempstr(const char *s) { return tu_tempfile(s, strlen(s)); }
 
+/* A fresh temporary path (no file there) ending in suffix (static storage
+ * rotated over 4 slots). */
+static inline const char *tu_temp_path(const char *suffix)
+{
+    static char paths[4][80];
+    static int slot;
+    char *p = paths[slot++ & 3];
+    const char *t = tu_tempstr("");
+    snprintf(p, 80, "%s%s", t, suffix);
+    unlink(t);
+    return p;
+}
+
 /* Runs a Check suite and returns the process exit status. */
 static inline int tu_run(Suite *s)
 {
