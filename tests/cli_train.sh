@@ -44,6 +44,20 @@ expect 0 "--quiet" 'ppl= ' "$TR" $SMALL --quiet --train "$TXT" --valid "$T/small
 check "--quiet prints no epoch lines" test -z "$(grep '^epoch' "$T/out")"
 check "--quiet prints less" test "$(wc -l <"$T/out")" -lt "$(wc -l <"$T/m.out")"
 check "--quiet trains the same model" cmp -s "$T/m.nglm" "$T/q.nglm"
+expect 0 "--best" 'skip4 [0-9]+' "$TR" --order 3 --threads 1 --train "$TXT" \
+    --valid "$T/small.valid.txt" --model "$T/best.nglm" --best
+check "--best: 4 epochs after the Kneser-Ney start" \
+    test "$(grep -Ec '^epoch +[1-9] ' "$T/out")" = 4
+expect 0 "--best --epochs 1: one epoch" 'skip4 [0-9]+' "$TR" --order 3 --threads 1 \
+    --train "$TXT" --valid "$T/small.valid.txt" --model "$T/best1.nglm" --best --epochs 1
+check "--best --epochs 1 trains 1 epoch" test "$(grep -Ec '^epoch +[1-9] ' "$T/out")" = 1
+expect_error "--best needs the Kneser-Ney start" "--best goes with --init kn" \
+    "$TR" --best --init zero --train "$TXT" --model "$T/bz.nglm"
+expect_error "--schedule linear with --halve-from" "go with --schedule halve" \
+    "$TR" --schedule linear --halve-from 2 --train "$TXT" --model "$T/sl.nglm"
+expect_error "--schedule: a bad name" "not linear or halve" \
+    "$TR" --schedule cosine --train "$TXT" --model "$T/sc.nglm"
+expect_error "--init: a bad name" "not kn or zero" "$TR" --init random --train "$TXT" --model "$T/ir.nglm"
 expect 0 "--help" '^Usage: nglm-train' "$TR" --help
 expect 0 "--version" '^nglm-train .*[0-9]+\.[0-9]+' "$TR" --version
 
