@@ -124,7 +124,7 @@ static void usage(FILE *fp)
         "                      (default 0.02)\n"
         "  --halve-from N      halve schedule: halve the rate after every epoch from\n"
         "                      epoch N on, not only once the gain is small (default 0)\n"
-        "  --best              the best model measured on PTB, in about five times the\n"
+        "  --best              the best model measured on PTB, in about four times the\n"
         "                      default's time: %d epochs and the skip4 template too\n"
         "                      (unless --epochs or --features say otherwise)\n"
         "  --average           keep each epoch's average weights (Polyak averaging)\n"
@@ -404,7 +404,7 @@ static void parse_args(int argc, char **argv, options *o)
     }
     if (optind < argc)
         nglm_cli_die(NGLM_EXIT_USAGE, "unexpected argument '%s' (see --help)", argv[optind]);
-    /* --best: the best model measured on PTB, for about five times the
+    /* --best: the best model measured on PTB, for about four times the
      * time (README.md), where not given otherwise */
     if (o->best) {
         if (!o->init_kn)
