@@ -2,7 +2,7 @@
  * nglm/arpa.h — the ARPA back-off format: exact export of a softmax n-gram
  * model, and a reader/scorer for any ARPA file (nglm's, KenLM's, SRILM's).
  *
- * Export (../shared/MODEL.md §5): a model whose features are n-grams only
+ * Export (doc/model.md §5): a model whose features are n-grams only
  * is a back-off model in disguise.  Every feature (c, w) becomes the listed
  * n-gram "c w" with log10 P(w | c) = (s(c, w) − ln Z(c)) / ln 10, every
  * listed n-gram that is also a context c gets the back-off weight
