@@ -101,24 +101,13 @@ static void assert_logp_close(double got, double want)
                   "ARPA log10 P %.15g, native %.15g", got, want);
 }
 
-/* c's ids translated into the ARPA model's vocabulary, by word. */
-static int32_t *map_ids(const nglm_corpus *c, const nglm_vocab *from, const nglm_vocab *to)
-{
-    int32_t *ids = malloc(c->n_tokens * sizeof *ids);
-    for (size_t t = 0; t < c->n_tokens; t++) {
-        ids[t] = nglm_vocab_find(to, nglm_vocab_word(from, c->ids[t]));
-        ck_assert_int_ge(ids[t], 0);
-    }
-    return ids;
-}
-
 /* Every token of c scored by the ARPA model equals the native score. */
 static void check_corpus_agrees(const nglm_model *m, const nglm_arpa *a, const nglm_corpus *c)
 {
     nglm_error err;
     double *logp = malloc(c->n_tokens * sizeof *logp);
     ck_assert_int_eq(nglm_model_score_corpus(m, c, logp, 1, &err), 0);
-    int32_t *ids = map_ids(c, m->vocab, nglm_arpa_vocab(a));
+    int32_t *ids = tu_map_ids(c, m->vocab, nglm_arpa_vocab(a));
     for (size_t s = 0; s < c->n_sents; s++)
         for (size_t t = c->start[s]; t < c->start[s + 1]; t++)
             assert_logp_close(nglm_arpa_logprob10(a, ids + c->start[s], t - c->start[s]),
@@ -159,7 +148,7 @@ START_TEST(test_export_matches_native)
     /* and the report: the same numbers as native evaluation */
     nglm_eval_report rn, ra;
     ck_assert_int_eq(nglm_eval_corpus(&m, &other, 1, 0, &rn, &err), 0);
-    int32_t *ids = map_ids(&other, m.vocab, nglm_arpa_vocab(a));
+    int32_t *ids = tu_map_ids(&other, m.vocab, nglm_arpa_vocab(a));
     memcpy(other.ids, ids, other.n_tokens * sizeof *ids);
     free(ids);
     ck_assert_int_eq(nglm_arpa_eval_corpus(a, &other, 1, &ra, &err), 0);

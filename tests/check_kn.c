@@ -930,24 +930,13 @@ static void assert_arpa_file(const char *path, const knref *R, const nglm_vocab 
     }
 }
 
-/* The ids of c translated into the ARPA model's vocabulary, by word. */
-static int32_t *map_ids(const nglm_corpus *c, const nglm_vocab *from, const nglm_vocab *to)
-{
-    int32_t *ids = malloc(c->n_tokens * sizeof *ids);
-    for (size_t t = 0; t < c->n_tokens; t++) {
-        ids[t] = nglm_vocab_find(to, nglm_vocab_word(from, c->ids[t]));
-        ck_assert_int_ge(ids[t], 0);
-    }
-    return ids;
-}
-
 /* Every token of c scored by the loaded file equals the reference (1e-6,
  * the file's precision), and equals the scores of a second load b. */
 static void assert_arpa_scores(const nglm_arpa *a, const nglm_arpa *b, const knref *R,
                                const nglm_corpus *c, const nglm_vocab *v)
 {
-    int32_t *ids = map_ids(c, v, nglm_arpa_vocab(a));
-    int32_t *bids = b ? map_ids(c, v, nglm_arpa_vocab(b)) : NULL;
+    int32_t *ids = tu_map_ids(c, v, nglm_arpa_vocab(a));
+    int32_t *bids = b ? tu_map_ids(c, v, nglm_arpa_vocab(b)) : NULL;
     for (size_t s = 0; s < c->n_sents; s++) {
         size_t len;
         const int32_t *sent = nglm_corpus_sentence(c, s, &len);

@@ -1,6 +1,7 @@
 /*
  * testutil.h — small helpers shared by the Check suites: temporary files
- * with given content, removed at exit of the test process.
+ * with given content, removed at exit of the test process, and a text's
+ * ids carried into another vocabulary.
  */
 #ifndef NGLM_TESTUTIL_H
 #define NGLM_TESTUTIL_H
@@ -10,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "nglm/corpus.h"
+#include "nglm/vocab.h"
 
 /* Writes len bytes to a fresh temporary file and returns its path (static
  * storage rotated over 8 slots; unlink when done if you care). */
@@ -42,6 +46,20 @@ static inline const char *tu_temp_path(const char *suffix)
     snprintf(p, 80, "%s%s", t, suffix);
     unlink(t);
     return p;
+}
+
+/* c's ids translated by word into vocabulary `to` (every word must be in
+ * it), e.g. for scoring with an ARPA model's own vocabulary; free() it. */
+static inline int32_t *tu_map_ids(const nglm_corpus *c, const nglm_vocab *from,
+                                  const nglm_vocab *to)
+{
+    int32_t *ids = malloc(c->n_tokens * sizeof *ids);
+    ck_assert_ptr_nonnull(ids);
+    for (size_t t = 0; t < c->n_tokens; t++) {
+        ids[t] = nglm_vocab_find(to, nglm_vocab_word(from, c->ids[t]));
+        ck_assert_int_ge(ids[t], 0);
+    }
+    return ids;
 }
 
 /* Runs a Check suite and returns the process exit status. */
