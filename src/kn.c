@@ -216,7 +216,7 @@ static int discounts(nglm_kn *kn, const nglm_features *F, const nglm_kn_options 
         for (int j = 1; j <= 3 && !why[0]; j++)
             if (n[j] == 0)
                 snprintf(why, sizeof why, "no %d-grams have adjusted count %d, so the discount "
-                         "for count %d cannot be estimated", m, j, j == 3 ? 3 : j);
+                         "for count %d cannot be estimated", m, j, j);
         if (!why[0]) {
             double y = (double)n[1] / ((double)n[1] + 2.0 * (double)n[2]);
             for (int j = 1; j <= 3; j++) {
@@ -400,6 +400,18 @@ double nglm_kn_lnprob(const nglm_kn *kn, const nglm_features *F, const int32_t *
     return kn->lnp[w] + bo;
 }
 
+double nglm_kn_perplexity(const nglm_kn *kn, const nglm_features *F, const nglm_corpus *c)
+{
+    double sum = 0;
+    for (size_t s = 0; s < c->n_sents; s++) {
+        size_t len;
+        const int32_t *sent = nglm_corpus_sentence(c, s, &len);
+        for (size_t i = 0; i < len; i++)
+            sum += nglm_kn_lnprob(kn, F, sent, i);
+    }
+    return exp(-sum / (double)c->n_tokens);
+}
+
 /* ------------------------------------------------------------ output */
 
 int nglm_kn_save_arpa(const nglm_kn *kn, const nglm_features *F, const nglm_vocab *v,
@@ -423,24 +435,26 @@ static inline double weight(const nglm_kn *kn, const nglm_features *F, size_t c,
     return kn->lnp[f] - kn->lnp[F->feat_back[f]] - kn->lnbo[c];
 }
 
-static int check_backoffs(const nglm_kn *kn, const nglm_features *F, nglm_error *err)
+/* Checks that every γ can be a weight and fills the unigram weights. */
+static int start_weights(const nglm_kn *kn, const nglm_features *F, double *theta,
+                         nglm_error *err)
 {
     for (size_t c = 0; c < F->n_ctx; c++)
         if (!isfinite(kn->lnbo[c]))
             return nglm_error_set(err, "Kneser-Ney: a context has back-off weight 0 (a "
                                        "fallback discount of 0?), which no softmax weight "
                                        "can express");
+    for (int32_t w = 0; w < F->V; w++)
+        theta[w] = kn->lnp[w];
+    theta[NGLM_BOS] = 0;
     return 0;
 }
 
 int nglm_kn_to_weights(const nglm_kn *kn, const nglm_features *F, double *theta,
                        nglm_error *err)
 {
-    if (check_backoffs(kn, F, err) != 0)
+    if (start_weights(kn, F, theta, err) != 0)
         return -1;
-    for (int32_t w = 0; w < F->V; w++)
-        theta[w] = kn->lnp[w];
-    theta[NGLM_BOS] = 0;
     for (size_t c = 0; c < F->n_ctx; c++)
         for (uint32_t f = F->ctx_first[c]; f < F->ctx_first[c + 1]; f++)
             theta[f] = isnan(kn->lnp[f]) ? 0 : weight(kn, F, c, f);
@@ -450,13 +464,10 @@ int nglm_kn_to_weights(const nglm_kn *kn, const nglm_features *F, double *theta,
 int nglm_kn_weights_for(const nglm_kn *kn, const nglm_features *F, const nglm_features *G,
                         double *theta, nglm_error *err)
 {
-    if (check_backoffs(kn, F, err) != 0)
-        return -1;
     if (G->V != F->V || G->order != F->order)
         return nglm_error_set(err, "Kneser-Ney: the index is not the estimate's");
-    for (int32_t w = 0; w < F->V; w++)
-        theta[w] = kn->lnp[w];
-    theta[NGLM_BOS] = 0;
+    if (start_weights(kn, F, theta, err) != 0)
+        return -1;
     /* G's contexts are F's with a listed successor, in the same order, so
      * its features are F's listed ones in order */
     size_t g = (size_t)G->V;

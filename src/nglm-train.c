@@ -872,19 +872,6 @@ static void build_features(nglm_features *F, const nglm_corpus *train, int32_t V
     }
 }
 
-/* Σ ln P of every token of c under kn (back-off scoring), as a perplexity. */
-static double kn_ppl(const nglm_kn *kn, const nglm_features *F, const nglm_corpus *c)
-{
-    double sum = 0;
-    for (size_t s = 0; s < c->n_sents; s++) {
-        size_t len;
-        const int32_t *sent = nglm_corpus_sentence(c, s, &len);
-        for (size_t i = 0; i < len; i++)
-            sum += nglm_kn_lnprob(kn, F, sent, i);
-    }
-    return exp(-sum / (double)c->n_tokens);
-}
-
 /* --init kn: interpolated modified Kneser-Ney from every n-gram of the
  * training text, with the n-grams below the cutoffs pruned as lmplz's
  * --prune would (prune[m] = cutoff[m] − 1), converted to the n-gram
@@ -901,12 +888,25 @@ static double *kn_start(const nglm_features *F, const nglm_corpus *train,
     ko.fallback = 1; /* a text too small for the discounts still trains */
     for (int m = 2; m <= o->order; m++)
         ko.prune[m] = o->cutoff[m] - 1;
-    nglm_features all;
-    nglm_progress p = nglm_cli_meter_begin(meter, "counting n-grams for Kneser-Ney", "tokens", 1);
-    nglm_count_opts co = {o->tr.threads, (size_t)o->count_memory, o->temp_dir, &p};
-    if (nglm_features_build_with(&all, train, F->V, o->order, NULL, &co, &err) != 0)
-        nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
-    nglm_cli_meter_clear(meter);
+    /* every n-gram of the text: with every cutoff 1 the model's own index
+     * has them all, before its skip-grams (a view of it, nothing to free);
+     * otherwise they are counted again */
+    int all_ones = 1;
+    for (int m = 2; m <= o->order; m++)
+        all_ones &= o->cutoff[m] == 1;
+    nglm_features all = *F;
+    if (all_ones) {
+        all.n_feat = all.n_ngram_feat;
+        all.n_skip = 0;
+        memset(all.skip_first, 0, sizeof all.skip_first);
+    } else {
+        nglm_progress p = nglm_cli_meter_begin(meter, "counting n-grams for Kneser-Ney",
+                                               "tokens", 1);
+        nglm_count_opts co = {o->tr.threads, (size_t)o->count_memory, o->temp_dir, &p};
+        if (nglm_features_build_with(&all, train, F->V, o->order, NULL, &co, &err) != 0)
+            nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+        nglm_cli_meter_clear(meter);
+    }
     nglm_kn kn;
     double *theta = malloc(F->n_feat * sizeof *theta);
     if (!theta)
@@ -914,8 +914,8 @@ static double *kn_start(const nglm_features *F, const nglm_corpus *train,
     if (nglm_kn_estimate(&kn, &all, &ko, &err) != 0 ||
         nglm_kn_weights_for(&kn, &all, F, theta, &err) != 0)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
-    *valid_ppl = kn_ppl(&kn, &all, valid);
-    *test_ppl = test ? kn_ppl(&kn, &all, test) : NAN;
+    *valid_ppl = nglm_kn_perplexity(&kn, &all, valid);
+    *test_ppl = test ? nglm_kn_perplexity(&kn, &all, test) : NAN;
     if (!o->quiet) {
         printf("Kneser-Ney start: valid ppl %.2f", *valid_ppl);
         if (test)
@@ -928,7 +928,8 @@ static double *kn_start(const nglm_features *F, const nglm_corpus *train,
         fflush(stdout);
     }
     nglm_kn_free(&kn);
-    nglm_features_free(&all);
+    if (!all_ones)
+        nglm_features_free(&all);
     return theta;
 }
 

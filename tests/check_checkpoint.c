@@ -734,14 +734,7 @@ static double *kn_init(const nglm_model *m, const nglm_corpus *c, const nglm_cor
     ck_assert_msg(nglm_kn_estimate(&kn, &m->feat, &ko, &err) == 0, "%s", err.msg);
     double *init = malloc(m->feat.n_feat * sizeof *init);
     ck_assert_int_eq(nglm_kn_to_weights(&kn, &m->feat, init, &err), 0);
-    double sum = 0;
-    for (size_t s = 0; s < v->n_sents; s++) {
-        size_t len;
-        const int32_t *sent = nglm_corpus_sentence(v, s, &len);
-        for (size_t i = 0; i < len; i++)
-            sum += nglm_kn_lnprob(&kn, &m->feat, sent, i);
-    }
-    *ppl = exp(-sum / (double)v->n_tokens);
+    *ppl = nglm_kn_perplexity(&kn, &m->feat, v);
     nglm_kn_free(&kn);
     return init;
 }

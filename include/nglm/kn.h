@@ -116,6 +116,10 @@ int nglm_kn_lookup(const nglm_kn *kn, const nglm_features *F, const int32_t *wor
  * suffixes of the history.  i indexes sent, whose last id is NGLM_EOS. */
 double nglm_kn_lnprob(const nglm_kn *kn, const nglm_features *F, const int32_t *sent, size_t i);
 
+/* The perplexity of c under kn: exp(−Σ ln P / tokens) over every word and
+ * </s>, by nglm_kn_lnprob. */
+double nglm_kn_perplexity(const nglm_kn *kn, const nglm_features *F, const nglm_corpus *c);
+
 /* Writes kn as an ARPA file to path ("-": stdout; gzip when the name ends
  * in ".gz"), through a temporary file renamed over path (a failed write
  * leaves an existing file as it was).  Log10 values with 8 significant
