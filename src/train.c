@@ -320,29 +320,29 @@ static void apply_batch(trainer *tr, nglm_batch *b)
     }
 }
 
+/* The linear schedule's rate after `done` tokens of the current epoch:
+ * lr0 · (1 − the part of the run's tokens already trained), halved once
+ * per divergence; a function of the state alone, so a resumed run takes
+ * the same steps. */
+static double linear_rate(const nglm_train_state *s, size_t n_train, size_t done)
+{
+    double total = (double)s->max_epochs * (double)n_train;
+    double trained = (double)(s->epoch - 1) * (double)n_train + (double)done;
+    double left = trained < total ? 1.0 - trained / total : 0.0;
+    return s->lr0 * ldexp(left, -(int)s->divergences);
+}
+
 /* One minibatch: forward, backward, update; adds its summed loss to the
  * epoch's.  Returns 0 or TR_DIVERGED: a token whose Z or target score
  * shows the weights have blown up (nglm_batch_token_diverged) drops the
  * batch before the backward pass, which must not see such numbers (it
  * converts expectations to fixed point, where they would lose all
  * precision). */
-/* The linear schedule's rate for the next minibatch: lr0 · (1 − the part of
- * the run's tokens already trained), halved once per divergence; a
- * function of the state alone, so a resumed run takes the same steps. */
-static double linear_rate(const trainer *tr, size_t n_train)
-{
-    const nglm_train_state *s = tr->s;
-    double total = (double)s->max_epochs * (double)n_train;
-    double done = (double)(s->epoch - 1) * (double)n_train + (double)tr->done;
-    double left = done < total ? 1.0 - done / total : 0.0;
-    return s->lr0 * ldexp(left, -(int)s->divergences);
-}
-
 static int train_step(trainer *tr, nglm_batch *b, size_t n_train)
 {
     tr->share = (double)b->n_tok / (double)n_train;
     if (tr->opt->schedule == NGLM_SCHEDULE_LINEAR)
-        tr->s->lr = linear_rate(tr, n_train);
+        tr->s->lr = linear_rate(tr->s, n_train, tr->done);
     nglm_batch_unigrams(b, tr->s->theta);
     nglm_batch_forward(b, tr->s->theta);
     for (size_t t = 0; t < b->n_tok; t++)
@@ -537,8 +537,9 @@ static int check_resume(const nglm_train_state *s, const nglm_train_state *r,
     int ok = r->epoch >= 1 && r->epoch <= r->max_epochs && r->started <= 1 &&
              r->epoch_step0 <= r->step && r->decaying <= 1 && r->best_epoch < r->epoch &&
              r->divergences < 3 && r->lr > 0 && isfinite(r->lr) && isfinite(r->loss) &&
-             (r->best_epoch || r->best_ppl != INFINITY ? isfinite(r->best_ppl) && r->best_ppl > 0
-                                                       : 1) &&
+             /* +inf before any epoch was evaluated; finite from epoch 0 (a start) on */
+             (r->best_ppl == INFINITY ? r->best_epoch == 0
+                                      : isfinite(r->best_ppl) && r->best_ppl > 0) &&
              r->theta && r->best && r->gsq && r->last && r->order && !r->avg == !r->average;
     if (ok && r->started) {
         size_t len = 0;
@@ -723,9 +724,8 @@ int nglm_train(nglm_model *m, const nglm_corpus *train, const nglm_corpus *valid
     uint32_t reported_div = st.divergences;
     while (st.epoch <= st.max_epochs) {
         double t0 = now();
-        tr.done = st.started ? tr.done : 0;
         double lr_start = opt->schedule == NGLM_SCHEDULE_LINEAR && !st.started
-                              ? linear_rate(&tr, train->n_tokens)
+                              ? linear_rate(&st, train->n_tokens, 0)
                               : st.lr;
         if (!st.started) {
             shuffle(st.order, ns, &st.rng);
