@@ -166,6 +166,26 @@ size_t nglm_features_named_contexts(const nglm_features *F, int32_t *named, int 
     return n;
 }
 
+/* Contexts and features are numbered by length, so an index of a lower
+ * order is a prefix of every array; only the lookups that leave it
+ * (child_first of its longest contexts) must not be followed, and an index
+ * of order n never follows them: contexts have at most n-1 words. */
+nglm_features nglm_features_ngram_view(const nglm_features *F, int order)
+{
+    nglm_features v = *F;
+    if (order < 1 || order > F->order)
+        order = F->order;
+    v.order = order;
+    v.n_ctx = order > 1 ? F->ctx_order_start[order - 1] : 0;
+    v.n_feat = v.n_ngram_feat = order > 1 ? F->ctx_first[v.n_ctx] : (size_t)F->V;
+    for (int k = order; k <= NGLM_MAX_ORDER; k++)
+        v.ctx_order_start[k] = v.n_ctx;
+    v.n_skip = 0;
+    v.skip_cutoff = 0;
+    memset(v.skip_first, 0, sizeof v.skip_first);
+    return v;
+}
+
 int nglm_features_ctx_len(const nglm_features *F, int32_t k)
 {
     int len = 1;

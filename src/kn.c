@@ -412,6 +412,39 @@ double nglm_kn_perplexity(const nglm_kn *kn, const nglm_features *F, const nglm_
     return exp(-sum / (double)c->n_tokens);
 }
 
+int nglm_kn_best_order(const nglm_features *F, const nglm_corpus *valid, int lo, int hi,
+                       const nglm_kn_options *opt, double *ppl, nglm_kn *best,
+                       nglm_error *err)
+{
+    if (lo < 1 || lo > hi || hi > F->order)
+        return nglm_error_set(err, "Kneser-Ney: orders %d..%d are not within 1..%d", lo, hi,
+                              F->order);
+    int arg = -1;
+    nglm_kn kept;
+    memset(&kept, 0, sizeof kept);
+    for (int k = lo; k <= hi; k++) {
+        nglm_features view = nglm_features_ngram_view(F, k);
+        nglm_kn kn;
+        if (nglm_kn_estimate(&kn, &view, opt, err) != 0) {
+            nglm_kn_free(&kept);
+            return -1;
+        }
+        ppl[k] = nglm_kn_perplexity(&kn, &view, valid);
+        if (arg < 0 || ppl[k] < ppl[arg]) {
+            arg = k;
+            nglm_kn_free(&kept);
+            kept = kn;
+        } else {
+            nglm_kn_free(&kn);
+        }
+    }
+    if (best)
+        *best = kept;
+    else
+        nglm_kn_free(&kept);
+    return arg;
+}
+
 /* ------------------------------------------------------------ output */
 
 int nglm_kn_save_arpa(const nglm_kn *kn, const nglm_features *F, const nglm_vocab *v,

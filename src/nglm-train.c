@@ -89,7 +89,9 @@ static void usage(FILE *fp)
         "                      (created if missing) and map them on later runs\n"
         "                      instead of reading the texts again\n"
         "Model:\n"
-        "  --order N           n-gram order, 1..%d (default %d)\n"
+        "  --order N|auto      n-gram order, 1..%d; auto (default): of 2..%d, the one\n"
+        "                      whose Kneser-Ney model has the lowest validation\n"
+        "                      perplexity (%d with --init zero)\n"
         "  --cutoffs LIST      minimum counts of 2-grams,3-grams,... (default: 1 with\n"
         "                      --init kn; 1,1,1,2,2,... with --init zero: 2 from\n"
         "                      5-grams on)\n"
@@ -156,7 +158,7 @@ static void usage(FILE *fp)
         "and prints the command that resumes it.\n"
         "Exit status: 0 success (or stopped by --stop-after), 1 failure (bad data, I/O,\n"
         "divergence), 2 bad usage, 130 interrupted by SIGINT, 143 by SIGTERM.\n",
-        NGLM_MAX_ORDER, DEFAULT_ORDER, KN_EPOCHS, KN_EPOCHS_NGRAM, ZERO_EPOCHS, KN_LR, ZERO_LR,
+        NGLM_MAX_ORDER, DEFAULT_ORDER, DEFAULT_ORDER, KN_EPOCHS, KN_EPOCHS_NGRAM, ZERO_EPOCHS, KN_LR, ZERO_LR,
         KN_ADA_INIT, ZERO_ADA_INIT, BEST_EPOCHS);
 }
 
@@ -166,7 +168,8 @@ typedef struct options {
     nglm_tok_options tok;
     uint64_t min_count;
     size_t max_vocab;
-    int order;
+    int order;                  /* the n-gram order; with order_auto, the highest tried */
+    int order_auto;             /* --order auto (default): chosen by Kneser-Ney */
     uint32_t cutoff[NGLM_MAX_ORDER + 1];
     int n_skip, skip_dist[NGLM_MAX_SKIP];
     uint32_t skip_cutoff;
@@ -287,6 +290,7 @@ static void parse_args(int argc, char **argv, options *o)
     o->progress = NGLM_CLI_PROGRESS_AUTO;
     o->tok = nglm_tok_options_default();
     o->order = DEFAULT_ORDER;
+    o->order_auto = 1;
     /* 4, not 2: on PTB 1.45x faster training for +0.3% test ppl, since a
      * skip-gram's cost is its successor list, per token (README.md) */
     o->skip_cutoff = 4;
@@ -318,7 +322,11 @@ static void parse_args(int argc, char **argv, options *o)
         case O_TOK: o->tok.mode = nglm_cli_tok_mode(optarg); break;
         case O_LOWER: o->tok.lowercase = 1; break;
         case O_REPL: o->tok.replace_invalid = 1; break;
-        case O_ORDER: o->order = (int)nglm_cli_long("--order", optarg, 1, NGLM_MAX_ORDER); break;
+        case O_ORDER:
+            o->order_auto = strcmp(optarg, "auto") == 0;
+            o->order = o->order_auto ? DEFAULT_ORDER
+                                     : (int)nglm_cli_long("--order", optarg, 1, NGLM_MAX_ORDER);
+            break;
         case O_CUT: parse_cutoffs(optarg, o->cutoff); o->set_cutoffs = 1; break;
         case O_EPOCHS:
             o->tr.max_epochs = (int)nglm_cli_long("--epochs", optarg, 1, NGLM_MAX_EPOCHS);
@@ -872,47 +880,109 @@ static void build_features(nglm_features *F, const nglm_corpus *train, int32_t V
     }
 }
 
-/* --init kn: interpolated modified Kneser-Ney from every n-gram of the
- * training text, with the n-grams below the cutoffs pruned as lmplz's
- * --prune would (prune[m] = cutoff[m] − 1), converted to the n-gram
- * features' weights (doc/model.md §6; skip-grams start at 0).  Returns the
- * weights (F->n_feat) and the Kneser-Ney perplexity of valid and test. */
-static double *kn_start(const nglm_features *F, const nglm_corpus *train,
-                        const nglm_corpus *valid, const nglm_corpus *test, const options *o,
-                        nglm_cli_meter *meter, double *valid_ppl, double *test_ppl)
+/* Kneser-Ney as nglm-train estimates it: the n-grams below the cutoffs
+ * pruned as lmplz's --prune would (prune[m] = cutoff[m] − 1), lmplz's
+ * discount statistics, the fallback discounts where a text is too small. */
+static nglm_kn_options kn_options(const options *o, const nglm_corpus *train)
 {
-    nglm_error err;
     nglm_kn_options ko = nglm_kn_options_default();
     ko.threads = o->tr.threads;
-    ko.text = train; /* lmplz's discount statistics */
+    ko.text = train;
     ko.fallback = 1; /* a text too small for the discounts still trains */
     for (int m = 2; m <= o->order; m++)
         ko.prune[m] = o->cutoff[m] - 1;
-    /* every n-gram of the text: with every cutoff 1 the model's own index
-     * has them all, before its skip-grams (a view of it, nothing to free);
-     * otherwise they are counted again */
+    return ko;
+}
+
+/* The index of every n-gram of the text, which Kneser-Ney needs: with every
+ * cutoff 1 the model's own index F has them all, before its skip-grams (a
+ * view of it, *counted = 0); otherwise they are counted again (*counted =
+ * 1: the caller frees it). */
+static nglm_features kn_index(const nglm_features *F, const nglm_corpus *train,
+                              const options *o, nglm_cli_meter *meter, int *counted)
+{
     int all_ones = 1;
     for (int m = 2; m <= o->order; m++)
         all_ones &= o->cutoff[m] == 1;
-    nglm_features all = *F;
-    if (all_ones) {
-        all.n_feat = all.n_ngram_feat;
-        all.n_skip = 0;
-        memset(all.skip_first, 0, sizeof all.skip_first);
-    } else {
-        nglm_progress p = nglm_cli_meter_begin(meter, "counting n-grams for Kneser-Ney",
-                                               "tokens", 1);
-        nglm_count_opts co = {o->tr.threads, (size_t)o->count_memory, o->temp_dir, &p};
-        if (nglm_features_build_with(&all, train, F->V, o->order, NULL, &co, &err) != 0)
-            nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
-        nglm_cli_meter_clear(meter);
+    *counted = !all_ones;
+    if (all_ones)
+        return nglm_features_ngram_view(F, o->order);
+    nglm_features all;
+    nglm_error err;
+    nglm_progress p = nglm_cli_meter_begin(meter, "counting n-grams for Kneser-Ney", "tokens", 1);
+    nglm_count_opts co = {o->tr.threads, (size_t)o->count_memory, o->temp_dir, &p};
+    if (nglm_features_build_with(&all, train, F->V, o->order, NULL, &co, &err) != 0)
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+    nglm_cli_meter_clear(meter);
+    return all;
+}
+
+/* --order auto: the order from 2 (or what the skip-gram templates need) up
+ * to o->order whose Kneser-Ney model has the lowest validation perplexity;
+ * F is built again at that order when it is lower.  Returns 1 with that
+ * model in *kn (for kn_start), or 0 when there was nothing to choose. */
+static int choose_order(nglm_features *F, const nglm_corpus *train, const nglm_corpus *valid,
+                        options *o, nglm_cli_meter *meter, nglm_kn *kn)
+{
+    int lo = 2;
+    for (int i = 0; i < o->n_skip; i++)
+        if (o->skip_dist[i] - 2 > lo)
+            lo = o->skip_dist[i] - 2; /* a template reaches at most order + 2 back */
+    if (lo >= o->order)
+        return 0;
+    int counted;
+    nglm_features all = kn_index(F, train, o, meter, &counted);
+    nglm_kn_options ko = kn_options(o, train);
+    /* not above what the text has n-grams for (no sentence is long enough) */
+    int hi = o->order;
+    while (hi > lo && all.ctx_order_start[hi - 1] == all.ctx_order_start[hi - 2])
+        hi--;
+    double ppl[NGLM_MAX_ORDER + 1];
+    nglm_error err;
+    int best = nglm_kn_best_order(&all, valid, lo, hi, &ko, ppl, kn, &err);
+    if (best < 0)
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+    if (counted)
+        nglm_features_free(&all);
+    if (!o->quiet) {
+        printf("order %d, of %d..%d by Kneser-Ney's validation ppl (", best, lo, hi);
+        for (int k = lo; k <= hi; k++)
+            printf("%s%d: %.2f", k > lo ? ", " : "", k, ppl[k]);
+        printf("; --order N fixes it)\n");
+        fflush(stdout);
     }
+    if (best < o->order) {
+        int32_t V = F->V;
+        o->order = best;
+        nglm_features_free(F);
+        build_features(F, train, V, o, meter);
+    }
+    return 1;
+}
+
+/* --init kn: interpolated modified Kneser-Ney from every n-gram of the
+ * training text (kn_options; chosen, if not NULL, is choose_order's, freed
+ * here), converted to the n-gram features' weights (doc/model.md §6;
+ * skip-grams start at 0).  Returns the weights (F->n_feat) and the
+ * Kneser-Ney perplexity of valid and test. */
+static double *kn_start(const nglm_features *F, const nglm_corpus *train,
+                        const nglm_corpus *valid, const nglm_corpus *test, const options *o,
+                        nglm_kn *chosen, nglm_cli_meter *meter, double *valid_ppl,
+                        double *test_ppl)
+{
+    nglm_error err;
+    nglm_kn_options ko = kn_options(o, train);
+    int counted;
+    nglm_features all = kn_index(F, train, o, meter, &counted);
     nglm_kn kn;
     double *theta = malloc(F->n_feat * sizeof *theta);
     if (!theta)
         nglm_cli_die(NGLM_EXIT_FAIL, "out of memory");
-    if (nglm_kn_estimate(&kn, &all, &ko, &err) != 0 ||
-        nglm_kn_weights_for(&kn, &all, F, theta, &err) != 0)
+    if (chosen)
+        kn = *chosen;
+    else if (nglm_kn_estimate(&kn, &all, &ko, &err) != 0)
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+    if (nglm_kn_weights_for(&kn, &all, F, theta, &err) != 0)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
     *valid_ppl = nglm_kn_perplexity(&kn, &all, valid);
     *test_ppl = test ? nglm_kn_perplexity(&kn, &all, test) : NAN;
@@ -928,7 +998,7 @@ static double *kn_start(const nglm_features *F, const nglm_corpus *train,
         fflush(stdout);
     }
     nglm_kn_free(&kn);
-    if (!all_ones)
+    if (counted)
         nglm_features_free(&all);
     return theta;
 }
@@ -1046,8 +1116,11 @@ int main(int argc, char **argv)
     if (o.test)
         read_corpus(&test, o.test, &o, m.vocab, "test", &meter);
 
-    /* features */
+    /* features, at the order Kneser-Ney chooses with --order auto */
     build_features(&m.feat, &train, V, &o, &meter);
+    nglm_kn chosen;
+    int have_chosen = o.order_auto && o.init_kn &&
+                      choose_order(&m.feat, &train, &valid, &o, &meter, &chosen);
     if (!o.quiet) {
         printf("features: %zu (", m.feat.n_feat);
         for (int k = 0; k < o.order; k++) {
@@ -1073,7 +1146,8 @@ int main(int argc, char **argv)
     /* the starting weights */
     double kn_valid = NAN, kn_test = NAN;
     double *init = o.init_kn ? kn_start(&m.feat, &train, &valid, o.test ? &test : NULL, &o,
-                                        &meter, &kn_valid, &kn_test)
+                                        have_chosen ? &chosen : NULL, &meter, &kn_valid,
+                                        &kn_test)
                              : NULL;
     o.tr.init = init;
 

@@ -1136,6 +1136,66 @@ START_TEST(test_weights_for_cutoff_index)
 }
 END_TEST
 
+/* An order-k view of an order-5 index (with skip-grams) is the index of
+ * order k: the same arrays, the same Kneser-Ney estimate; and
+ * nglm_kn_best_order picks the order whose held-out perplexity is lowest. */
+START_TEST(test_order_view)
+{
+    int kind = _i;
+    nglm_corpus train, heldout;
+    int32_t V = make_texts(&train, &heldout, kind);
+    nglm_kn_options opt = options(prune_some, 1, 2);
+    nglm_features F5;
+    nglm_error err;
+    ck_assert_int_eq(nglm_features_build(&F5, &train, V, 5, NULL, 2, &err), 0);
+    int dist[2] = {2, 3};
+    ck_assert_int_eq(nglm_features_add_skips(&F5, &train, 2, dist, 1, &err), 0);
+    double ppl[6], want[6];
+    int argmin = 0;
+    for (int k = 1; k <= 5; k++) {
+        nglm_features G = nglm_features_ngram_view(&F5, k), F;
+        nglm_kn a, b;
+        estimate(&b, &F, &train, V, k, &opt);
+        ck_assert_int_eq(G.order, k);
+        ck_assert_uint_eq(G.n_feat, F.n_feat);
+        ck_assert_uint_eq(G.n_ngram_feat, F.n_feat);
+        ck_assert_uint_eq(G.n_ctx, F.n_ctx);
+        ck_assert_int_eq(G.n_skip, 0);
+        ck_assert(memcmp(G.feat_word, F.feat_word, F.n_feat * sizeof *F.feat_word) == 0);
+        ck_assert(memcmp(G.feat_count, F.feat_count, F.n_feat * sizeof *F.feat_count) == 0);
+        ck_assert(memcmp(G.ctx_first, F.ctx_first, (F.n_ctx + 1) * sizeof *F.ctx_first) == 0);
+        ck_assert_msg(nglm_kn_estimate(&a, &G, &opt, &err) == 0, "%s", err.msg);
+        for (int m = 1; m <= k; m++)
+            for (int j = 1; j <= 3; j++)
+                ck_assert(a.D[m][j] == b.D[m][j]);
+        for (size_t f = 0; f < F.n_feat; f++)
+            ck_assert(a.lnp[f] == b.lnp[f] || (isnan(a.lnp[f]) && isnan(b.lnp[f])));
+        for (size_t x = 0; x < F.n_ctx; x++)
+            ck_assert(a.lnbo[x] == b.lnbo[x]);
+        want[k] = nglm_kn_perplexity(&b, &F, &heldout);
+        ck_assert(nglm_kn_perplexity(&a, &G, &heldout) == want[k]);
+        if (k >= 2 && (argmin == 0 || want[k] < want[argmin]))
+            argmin = k;
+        nglm_kn_free(&a);
+        nglm_kn_free(&b);
+        nglm_features_free(&F);
+    }
+    nglm_kn best;
+    ck_assert_int_eq(nglm_kn_best_order(&F5, &heldout, 2, 5, &opt, ppl, &best, &err), argmin);
+    nglm_features Gb = nglm_features_ngram_view(&F5, argmin);
+    ck_assert_int_eq(best.order, argmin);
+    ck_assert(nglm_kn_perplexity(&best, &Gb, &heldout) == want[argmin]);
+    nglm_kn_free(&best);
+    for (int k = 2; k <= 5; k++)
+        ck_assert(ppl[k] == want[k]);
+    ck_assert_int_eq(nglm_kn_best_order(&F5, &heldout, 3, 6, &opt, ppl, NULL, &err), -1);
+    ck_assert_int_eq(nglm_kn_best_order(&F5, &heldout, 0, 2, &opt, ppl, NULL, &err), -1);
+    nglm_features_free(&F5);
+    nglm_corpus_free(&heldout);
+    nglm_corpus_free(&train);
+}
+END_TEST
+
 START_TEST(test_weights_zipf) { check_weights(0, 3, NULL); }
 END_TEST
 
@@ -1332,6 +1392,7 @@ int main(void)
     tcase_add_test(tc, test_weights_dense_pruned);
     tcase_add_test(tc, test_weights_unigram);
     tcase_add_test(tc, test_weights_for_cutoff_index);
+    tcase_add_loop_test(tc, test_order_view, 0, 2);
     tcase_add_test(tc, test_refuses_cutoff);
     tcase_add_test(tc, test_refuses_skips);
     tcase_add_test(tc, test_refuses_bad_prune);

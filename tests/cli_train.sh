@@ -51,6 +51,37 @@ check "--best: 4 epochs after the Kneser-Ney start" \
 expect 0 "--best --epochs 1: one epoch" 'skip4 [0-9]+' "$TR" --order 3 --threads 1 \
     --train "$TXT" --valid "$T/small.valid.txt" --model "$T/best1.nglm" --best --epochs 1
 check "--best --epochs 1 trains 1 epoch" test "$(grep -Ec '^epoch +[1-9] ' "$T/out")" = 1
+# --order auto (the default): the order of 2..5 whose Kneser-Ney model
+# scores the validation text best, each order's figure as nglm-kn gives it
+expect 0 "--order auto is the default" '^order [2-5], of 2\.\.5 by Kneser-Ney' "$TR" \
+    --epochs 1 --threads 1 --train "$TXT" --valid "$T/small.valid.txt" --model "$T/oa.nglm"
+cp "$T/out" "$T/oa.out"
+OA=$(sed -n 's/^order \([0-9]\), of 2\.\.5 .*/\1/p' "$T/oa.out")
+check "--order auto: trains at the chosen order" grep -q "^training: order $OA," "$T/oa.out"
+best=""
+for k in 2 3 4 5; do
+    "$B/nglm-kn" -o $k --discount-fallback --train "$TXT" --model "$T/kn$k.nglm" 2>/dev/null
+    p=$("$E" --model "$T/kn$k.nglm" "$T/small.valid.txt" | sed -n 's/.* ppl= \([0-9.]*\) .*/\1/p')
+    check "--order auto: order $k's figure is nglm-kn's ($p)" grep -Eq "[(, ]$k: $p[,;]" "$T/oa.out"
+    if [ -z "$best" ] || awk -v a="$p" -v b="$bestp" 'BEGIN { exit !(a < b) }'; then
+        best=$k
+        bestp=$p
+    fi
+done
+check "--order auto: the order with the lowest validation ppl ($best)" test "$OA" = "$best"
+expect 0 "--order auto, spelled out" 'order [2-5], of' "$TR" --order auto --epochs 1 --threads 1 \
+    --train "$TXT" --valid "$T/small.valid.txt" --model "$T/oa2.nglm"
+check "--order auto spelled out: the same model bytes" cmp -s "$T/oa.nglm" "$T/oa2.nglm"
+expect 0 "--order 4 fixes the order" '^training: order 4,' "$TR" --order 4 --epochs 1 \
+    --threads 1 --train "$TXT" --valid "$T/small.valid.txt" --model "$T/o4.nglm"
+check "--order 4: nothing chosen" test -z "$(grep '^order .*Kneser-Ney' "$T/out")"
+expect 0 "--order auto with --features skip7: from order 5" '^order 5, of 5\.\.5|^training: order 5,' \
+    "$TR" --features ngram,skip7 --epochs 1 --threads 1 --train "$TXT" \
+    --valid "$T/small.valid.txt" --model "$T/o7.nglm"
+expect 0 "--order auto with --init zero: 5" '^training: order 5,' "$TR" --init zero \
+    --epochs 1 --threads 1 --train "$TXT" --valid "$T/small.valid.txt" --model "$T/oz.nglm"
+expect_error "--order: neither a number nor auto" "--order: 'five'" "$TR" --order five \
+    --train "$TXT" --model "$T/of.nglm"
 expect_error "--best needs the Kneser-Ney start" "--best goes with --init kn" \
     "$TR" --best --init zero --train "$TXT" --model "$T/bz.nglm"
 expect_error "--schedule linear with --halve-from" "go with --schedule halve" \
@@ -213,6 +244,11 @@ expect 0 "no --train: the bundled corpus" "using the bundled corpus" \
     "$TR" --epochs 1 --threads 1 --model "$T/default.nglm"
 check "reports the test perplexity against the source's oracle" \
     grep -Eq "^test ppl [0-9.]+ vs the source's oracle ppl [0-9.]+ \([0-9.]+% above\)" "$T/out"
+# its source is a trigram model, and Kneser-Ney's validation ppl says so
+check "the bundled corpus: --order auto chooses 3" grep -q "^order 3, of 2\.\.5 " "$T/out"
+"$TR" --order 3 --epochs 1 --threads 1 --quiet --model "$T/default3.nglm" >/dev/null
+check "order 3 chosen (its index counted again, its Kneser-Ney kept) is --order 3's model" \
+    cmp -s "$T/default.nglm" "$T/default3.nglm"
 # ---------------------------------------------------------------- monitoring
 # --log (JSON Lines), --plot (SVG) and progress on stderr: none of them
 # changes the model, and a short run that is not on a terminal prints no

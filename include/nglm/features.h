@@ -167,6 +167,13 @@ size_t nglm_features_named_contexts(const nglm_features *F, int32_t *named, int 
 /* Length of context k (1 .. order-1). */
 int nglm_features_ctx_len(const nglm_features *F, int32_t k);
 
+/* A view of F's n-grams up to `order` (1 .. F->order) without its
+ * skip-grams: the same arrays, read only as far as an index of that order
+ * built from the same text with the same cutoffs would hold them (its
+ * features, counts and contexts are those of such an index, in the same
+ * places).  Nothing to free; valid while F is. */
+nglm_features nglm_features_ngram_view(const nglm_features *F, int order);
+
 /* Bytes held by the index (for reports). */
 size_t nglm_features_bytes(const nglm_features *F);
 

@@ -120,6 +120,18 @@ double nglm_kn_lnprob(const nglm_kn *kn, const nglm_features *F, const int32_t *
  * </s>, by nglm_kn_lnprob. */
 double nglm_kn_perplexity(const nglm_kn *kn, const nglm_features *F, const nglm_corpus *c);
 
+/* The order among lo..hi (1 <= lo <= hi <= F->order) whose Kneser-Ney
+ * model, estimated with opt from F's view of that order
+ * (nglm_features_ngram_view), has the lowest perplexity on valid; the
+ * lower order on a tie.  ppl[k] receives order k's perplexity (ppl holds
+ * hi + 1 entries); best, if not NULL, that order's estimate (to free with
+ * nglm_kn_free; it belongs to the view, or to any index of that order
+ * counted from the same text).  Returns the order, or -1 if an estimate
+ * fails. */
+int nglm_kn_best_order(const nglm_features *F, const nglm_corpus *valid, int lo, int hi,
+                       const nglm_kn_options *opt, double *ppl, nglm_kn *best,
+                       nglm_error *err);
+
 /* Writes kn as an ARPA file to path ("-": stdout; gzip when the name ends
  * in ".gz"), through a temporary file renamed over path (a failed write
  * leaves an existing file as it was).  Log10 values with 8 significant
