@@ -56,7 +56,7 @@ rows=()
 largest=0
 for n in $sizes; do
     p=$work/g$n
-    "$bin/nglm-gen" --quiet --tokens "$n" --seed 11 --prefix "$p"
+    "$bin/nglm-gen" --quiet --force --tokens "$n" --seed 11 --prefix "$p"
     rm -rf "$work/cache"
     watched "$p.log" "$bin/nglm-train" --train "$p.train.txt" --valid "$p.valid.txt" \
         --order "$order" --features "$features" --epochs 1 --threads "$threads" \
@@ -91,7 +91,7 @@ scale=(- -)
 set -- $sizes
 [ "${SCALE:-1}" = 0 ] && set -- 0
 mid=${2:-$1}
-[ "$mid" = 0 ] || "$bin/nglm-gen" --quiet --tokens "$mid" --seed 11 --prefix "$work/s"
+[ "$mid" = 0 ] || "$bin/nglm-gen" --quiet --force --tokens "$mid" --seed 11 --prefix "$work/s"
 [ "$mid" = 0 ] || scale=()
 for t in 1 "$threads"; do
     [ "$mid" = 0 ] && break

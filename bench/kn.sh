@@ -84,7 +84,7 @@ for corpus in $corpora; do
         name="PTB (<unk> as UNK)"
         nfb=() lfb=()
     else
-        "$build/nglm-gen" --quiet --tokens "$corpus" --seed 1 --prefix "$work/$corpus"
+        "$build/nglm-gen" --quiet --force --tokens "$corpus" --seed 1 --prefix "$work/$corpus"
         name="nglm-gen, $corpus tokens"
         nfb=(--discount-fallback) lfb=(--discount_fallback)
     fi

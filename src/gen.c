@@ -728,8 +728,8 @@ void nglm_gen_sample_sentence(const nglm_gen_source *src, nglm_gen_rng *rng,
 /* ---------------------------------------------------------------- the corpus */
 
 enum { SPLIT_TRAIN, SPLIT_VALID, SPLIT_TEST, SPLIT_ORACLE, NFILES };
-static const char *const file_suffix[NFILES] = {".train.txt", ".valid.txt", ".test.txt",
-                                                ".oracle"};
+const char *const nglm_gen_file_suffix[NGLM_GEN_FILES] = {".train.txt", ".valid.txt",
+                                                          ".test.txt", ".oracle"};
 
 typedef struct out_file {
     char *path, *tmp;
@@ -816,14 +816,14 @@ int nglm_gen_write_corpus(const nglm_gen_params *p, uint64_t tokens, uint64_t se
         goto done;
     }
     for (int i = 0; i < NFILES; i++) {
-        size_t len = strlen(prefix) + strlen(file_suffix[i]);
+        size_t len = strlen(prefix) + strlen(nglm_gen_file_suffix[i]);
         f[i].path = malloc(len + 1);
         f[i].tmp = malloc(len + 5);
         if (!f[i].path || !f[i].tmp) {
             nglm_error_set(err, "out of memory");
             goto done;
         }
-        sprintf(f[i].path, "%s%s", prefix, file_suffix[i]);
+        sprintf(f[i].path, "%s%s", prefix, nglm_gen_file_suffix[i]);
         sprintf(f[i].tmp, "%s.tmp", f[i].path);
         f[i].fp = fopen(f[i].tmp, "w");
         if (!f[i].fp) {

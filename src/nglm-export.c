@@ -13,6 +13,7 @@
 #include "nglm/arpa.h"
 #include "nglm/model.h"
 #include "nglm/modelfile.h"
+#include "outputs.h"
 
 static void usage(FILE *fp)
 {
@@ -23,6 +24,7 @@ static void usage(FILE *fp)
         "  --model FILE        the model (written by nglm-train)\n"
         "  -o, --output OUT    where to write ('-' = stdout, the default);\n"
         "                      gzip-compressed when OUT ends in .gz\n"
+        "  --force             replace OUT even if it is not an ARPA file\n"
         "  --help, --version\n"
         "\n"
         "Every n-gram feature becomes a listed n-gram, with back-off weights that\n"
@@ -36,17 +38,18 @@ static void usage(FILE *fp)
 int main(int argc, char **argv)
 {
     nglm_cli_set_prog(argv[0]);
-    enum { O_MODEL = 256, O_HELP, O_VERSION };
+    enum { O_MODEL = 256, O_FORCE, O_HELP, O_VERSION };
     static const struct option longopts[] = {
-        {"model", 1, 0, O_MODEL}, {"output", 1, 0, 'o'}, {"help", 0, 0, O_HELP},
-        {"version", 0, 0, O_VERSION}, {0, 0, 0, 0}};
+        {"model", 1, 0, O_MODEL}, {"output", 1, 0, 'o'}, {"force", 0, 0, O_FORCE},
+        {"help", 0, 0, O_HELP}, {"version", 0, 0, O_VERSION}, {0, 0, 0, 0}};
     const char *model_path = NULL, *out = "-";
-    int c;
+    int c, force = 0;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
         switch (c) {
         case O_MODEL: model_path = optarg; break;
         case 'o': out = optarg; break;
+        case O_FORCE: force = 1; break;
         case O_HELP: usage(stdout); return 0;
         case O_VERSION: printf("nglm-export (nglm) %s\n", PACKAGE_VERSION); return 0;
         default:
@@ -58,6 +61,10 @@ int main(int argc, char **argv)
         nglm_cli_die(NGLM_EXIT_USAGE, "--model FILE is required (see --help)");
     if (optind != argc)
         nglm_cli_die(NGLM_EXIT_USAGE, "unexpected argument '%s' (see --help)", argv[optind]);
+
+    const nglm_out_file in[] = {{"--model", model_path, NGLM_OUT_MODEL}};
+    const nglm_out_file outs[] = {{"-o", out, NGLM_OUT_ARPA}};
+    nglm_out_check(in, 1, outs, 1, force);
 
     nglm_error err;
     nglm_model m;

@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "nglm/gen.h"
+#include "outputs.h"
 
 #define MIN_TOKENS 1000
 #define MAX_TOKENS UINT64_C(10000000000) /* 10G tokens, about 60 GB of text */
@@ -37,6 +38,8 @@ static void usage(FILE *fp)
             "      --order N         order of the source, 3 or 4 (default 3)\n"
             "      --vocab N         words in the source (100..1000000, default 2000)\n"
             "  -q, --quiet           print nothing on success\n"
+            "  -f, --force           replace the files if they exist (without it an\n"
+            "                        existing corpus is never overwritten)\n"
             "  -h, --help            show this help and exit\n"
             "  -V, --version         show the version and exit\n"
             "\n"
@@ -63,7 +66,7 @@ int main(int argc, char **argv)
     nglm_gen_params_default(&params);
     uint64_t tokens = 0, seed = 1;
     const char *prefix = NULL;
-    int quiet = 0, have_tokens = 0;
+    int quiet = 0, have_tokens = 0, force = 0;
 
     enum { OPT_SOURCE_SEED = 256, OPT_ORDER, OPT_VOCAB };
     static const struct option longopts[] = {
@@ -74,13 +77,14 @@ int main(int argc, char **argv)
         {"order", required_argument, NULL, OPT_ORDER},
         {"vocab", required_argument, NULL, OPT_VOCAB},
         {"quiet", no_argument, NULL, 'q'},
+        {"force", no_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, ":n:p:s:qhV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":n:p:s:qfhV", longopts, NULL)) != -1) {
         switch (c) {
         case 'n':
             tokens = nglm_cli_size("--tokens", optarg);
@@ -101,6 +105,7 @@ int main(int argc, char **argv)
             params.vocab_size = (uint32_t)nglm_cli_long("--vocab", optarg, 100, 1000000);
             break;
         case 'q': quiet = 1; break;
+        case 'f': force = 1; break;
         case 'h': usage(stdout); return 0;
         case 'V': printf("nglm-gen (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION); return 0;
         case ':':
@@ -117,6 +122,16 @@ int main(int argc, char **argv)
         nglm_cli_die(NGLM_EXIT_USAGE, "--tokens is required (try --help)");
     if (!prefix)
         nglm_cli_die(NGLM_EXIT_USAGE, "--prefix is required (try --help)");
+
+    char paths[NGLM_GEN_FILES][4200];
+    nglm_out_file out[NGLM_GEN_FILES];
+    for (int i = 0; i < NGLM_GEN_FILES; i++) {
+        if (snprintf(paths[i], sizeof paths[i], "%s%s", prefix, nglm_gen_file_suffix[i]) >=
+            (int)sizeof paths[i])
+            nglm_cli_die(NGLM_EXIT_USAGE, "--prefix: path too long");
+        out[i] = (nglm_out_file){"--prefix", paths[i], NGLM_OUT_NEW};
+    }
+    nglm_out_check(NULL, 0, out, NGLM_GEN_FILES, force);
 
     nglm_gen_report r;
     nglm_error err;

@@ -35,6 +35,7 @@
 #include "nglm/model.h"
 #include "nglm/modelfile.h"
 #include "nglm/vocab.h"
+#include "outputs.h"
 
 static void usage(FILE *fp)
 {
@@ -67,6 +68,8 @@ static void usage(FILE *fp)
         "  --replace-invalid     replace invalid UTF-8 with U+FFFD instead of failing\n"
         "  --progress MODE       progress on stderr: auto, always or never\n"
         "  --quiet               print nothing on stderr but errors\n"
+        "  --force               replace an --arpa or --model file that is not\n"
+        "                        an ARPA file or an nglm model\n"
         "  --help, --version\n"
         "\n"
         "Words are separated by spaces and tabs; a literal <unk> is the unknown word\n"
@@ -84,7 +87,7 @@ typedef struct options {
     int threads;
     nglm_tok_options tok;
     nglm_kn_options kn;
-    int progress, quiet;
+    int progress, quiet, force;
 } options;
 
 /* Non-option words after argv[optind - 1] that look like numbers, for
@@ -144,7 +147,7 @@ static void parse_fallback(int argc, char **argv, options *o)
 static void parse_args(int argc, char **argv, options *o)
 {
     enum { O_TRAIN = 256, O_ARPA, O_MODEL, O_PRUNE, O_FALLBACK, O_THREADS, O_TOK, O_LOWER,
-           O_REPL, O_PROGRESS, O_QUIET, O_HELP, O_VERSION };
+           O_REPL, O_PROGRESS, O_QUIET, O_FORCE, O_HELP, O_VERSION };
     static const struct option longopts[] = {
         {"order", 1, 0, 'o'}, {"train", 1, 0, O_TRAIN}, {"text", 1, 0, O_TRAIN},
         {"arpa", 1, 0, O_ARPA}, {"model", 1, 0, O_MODEL}, {"prune", 1, 0, O_PRUNE},
@@ -152,7 +155,8 @@ static void parse_args(int argc, char **argv, options *o)
         {"memory", 1, 0, 'S'}, {"temp-dir", 1, 0, 'T'}, {"temp_prefix", 1, 0, 'T'},
         {"threads", 1, 0, O_THREADS}, {"tokenize", 1, 0, O_TOK},
         {"lowercase", 0, 0, O_LOWER}, {"replace-invalid", 0, 0, O_REPL},
-        {"progress", 1, 0, O_PROGRESS}, {"quiet", 0, 0, O_QUIET}, {"help", 0, 0, O_HELP},
+        {"progress", 1, 0, O_PROGRESS}, {"quiet", 0, 0, O_QUIET}, {"force", 0, 0, O_FORCE},
+        {"help", 0, 0, O_HELP},
         {"version", 0, 0, O_VERSION}, {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->tok = nglm_tok_options_default();
@@ -180,6 +184,7 @@ static void parse_args(int argc, char **argv, options *o)
         case O_REPL: o->tok.replace_invalid = 1; break;
         case O_PROGRESS: o->progress = nglm_cli_progress_mode(optarg); break;
         case O_QUIET: o->quiet = 1; break;
+        case O_FORCE: o->force = 1; break;
         case O_HELP: usage(stdout); exit(0);
         case O_VERSION: printf("nglm-kn (nglm) %s\n", PACKAGE_VERSION); exit(0);
         case ':':
@@ -292,10 +297,10 @@ int main(int argc, char **argv)
     nglm_cli_set_prog(argv[0]);
     options o;
     parse_args(argc, argv, &o);
-    if (o.arpa && strcmp(o.arpa, "-") != 0)
-        nglm_cli_check_writable(o.arpa);
-    if (o.model)
-        nglm_cli_check_writable(o.model);
+    const nglm_out_file in[] = {{"--train", o.train, NGLM_OUT_NEW}};
+    const nglm_out_file out[] = {{"--arpa", o.arpa, NGLM_OUT_ARPA},
+                                 {"--model", o.model, NGLM_OUT_MODEL}};
+    nglm_out_check(in, 1, out, 2, o.force);
     nglm_cli_meter meter;
     nglm_cli_meter_init(&meter, o.progress);
     nglm_error err;

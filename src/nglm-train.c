@@ -51,6 +51,7 @@
 #include "nglm/plot.h"
 #include "nglm/train.h"
 #include "nglm/vocab.h"
+#include "outputs.h"
 
 #define DEFAULT_ORDER 5
 /* Training defaults by start, measured on PTB (README.md, bench/RESULTS.md).
@@ -152,6 +153,9 @@ static void usage(FILE *fp)
         "                      a line every 5 s otherwise), always (also a line every\n"
         "                      minibatch when not a terminal), never\n"
         "  --quiet             print only the final results (and no progress)\n"
+        "  --force             replace output files that nglm did not write (without\n"
+        "                      it, --model, --log, --plot and --write-vocab replace\n"
+        "                      only a model, log, plot or vocabulary file)\n"
         "  --help, --version\n"
         "\n"
         "SIGINT or SIGTERM stops training at the next minibatch, writes the checkpoint\n"
@@ -177,6 +181,7 @@ typedef struct options {
     uint64_t count_memory;      /* --memory: counting buffers; 0: the default */
     const char *temp_dir;       /* --temp-dir, or NULL */
     int quiet;
+    int force;                  /* --force: replace outputs nglm did not write */
     const char *log, *plot, *plot_label;
     double plot_ref;            /* NAN: none given */
     int progress;               /* NGLM_CLI_PROGRESS_* */
@@ -259,7 +264,7 @@ static void parse_args(int argc, char **argv, options *o)
 {
     enum { O_TRAIN = 256, O_VALID, O_TEST, O_MODEL, O_VOCAB, O_WVOCAB, O_MINC, O_MAXV,
            O_TOK, O_LOWER, O_REPL, O_ORDER, O_CUT, O_EPOCHS, O_L1, O_L2, O_LR, O_OPT,
-           O_BATCH, O_THREADS, O_SEED, O_QUIET, O_HELP, O_VERSION, O_AVG, O_ADAINIT, O_FEAT, O_SKIPCUT, O_MINGAIN, O_HALVE,
+           O_BATCH, O_THREADS, O_SEED, O_QUIET, O_FORCE, O_HELP, O_VERSION, O_AVG, O_ADAINIT, O_FEAT, O_SKIPCUT, O_MINGAIN, O_HALVE,
            O_RESUME, O_CKPTMIN, O_NOCKPT, O_STOPAFTER, O_LOG, O_PLOT, O_PLOTREF, O_PLOTLABEL,
            O_PROGRESS, O_MAXMEM, O_CACHE, O_INIT, O_SCHEDULE, O_BEST };
     enum { O_MEMORY = 512, O_TEMPDIR };
@@ -280,7 +285,7 @@ static void parse_args(int argc, char **argv, options *o)
         {"memory", 1, 0, O_MEMORY}, {"temp-dir", 1, 0, O_TEMPDIR},
         {"cache", 1, 0, O_CACHE}, {"init", 1, 0, O_INIT}, {"schedule", 1, 0, O_SCHEDULE},
         {"best", 0, 0, O_BEST},
-        {"average", 0, 0, O_AVG}, {"ada-init", 1, 0, O_ADAINIT}, {"quiet", 0, 0, O_QUIET}, {"help", 0, 0, O_HELP}, {"version", 0, 0, O_VERSION},
+        {"average", 0, 0, O_AVG}, {"ada-init", 1, 0, O_ADAINIT}, {"quiet", 0, 0, O_QUIET}, {"force", 0, 0, O_FORCE}, {"help", 0, 0, O_HELP}, {"version", 0, 0, O_VERSION},
         {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->model = "model.nglm";
@@ -351,6 +356,7 @@ static void parse_args(int argc, char **argv, options *o)
         case O_THREADS: o->tr.threads = (int)nglm_cli_long("--threads", optarg, 1, 4096); break;
         case O_SEED: o->tr.seed = (uint64_t)nglm_cli_long("--seed", optarg, 0, INT64_MAX); break;
         case O_QUIET: o->quiet = 1; break;
+        case O_FORCE: o->force = 1; break;
         case O_LOG: o->log = optarg; break;
         case O_PLOT: o->plot = optarg; break;
         case O_PLOTREF: o->plot_ref = nglm_cli_double("--plot-reference", optarg, 1e-300, 1e300); break;
@@ -1032,21 +1038,6 @@ int main(int argc, char **argv)
     char ckpt[4200];
     if (snprintf(ckpt, sizeof ckpt, "%s.ckpt", o.model) >= (int)sizeof ckpt)
         nglm_cli_die(NGLM_EXIT_USAGE, "--model: path too long");
-    nglm_cli_check_writable(o.model);
-    if (o.plot)
-        nglm_cli_check_writable(o.plot);
-    if (o.cache)
-        open_cache(o.cache);
-    FILE *log = NULL;
-    if (o.log && !(log = fopen(o.log, "w")))
-        nglm_cli_die(NGLM_EXIT_FAIL, "%s: %s", o.log, strerror(errno));
-    if (!o.no_checkpoint)
-        nglm_cli_check_writable(ckpt);
-    if (o.resume && access(ckpt, F_OK) != 0)
-        nglm_cli_die(NGLM_EXIT_FAIL, "%s: %s: nothing to resume", ckpt, strerror(errno));
-    if (!o.resume && !o.no_checkpoint && access(ckpt, F_OK) == 0 && rank == 0)
-        nglm_cli_warn("note: %s was left by an unfinished run; this run starts afresh and "
-                      "replaces it (--resume continues it)", ckpt);
     char train_path[4200], valid_path[4200], test_path[4200];
     if (o.default_corpus) {
         snprintf(train_path, sizeof train_path, "%s.train.txt", o.corpus_prefix);
@@ -1057,9 +1048,35 @@ int main(int argc, char **argv)
             o.valid = valid_path;
         if (!o.test)
             o.test = test_path;
-        if (!o.quiet)
-            printf("no --train given: using the bundled corpus %s.*\n", o.corpus_prefix);
     }
+    /* no output is an input or replaces a file nglm did not write; one
+     * training at a time on a model path (src/outputs.h) */
+    if (rank == 0) {
+        const nglm_out_file in[] = {{"--train", o.train, NGLM_OUT_NEW},
+                                    {"--valid", o.valid, NGLM_OUT_NEW},
+                                    {"--test", o.test, NGLM_OUT_NEW},
+                                    {"--vocab", o.vocab, NGLM_OUT_NEW}};
+        const nglm_out_file out[] = {{"--model", o.model, NGLM_OUT_MODEL},
+                                     {"the checkpoint", o.no_checkpoint ? NULL : ckpt,
+                                      NGLM_OUT_CHECKPOINT},
+                                     {"--write-vocab", o.write_vocab, NGLM_OUT_VOCAB},
+                                     {"--log", o.log, NGLM_OUT_LOG},
+                                     {"--plot", o.plot, NGLM_OUT_PLOT}};
+        nglm_out_check(in, sizeof in / sizeof *in, out, sizeof out / sizeof *out, o.force);
+        nglm_out_lock(o.model);
+    }
+    if (o.default_corpus && !o.quiet)
+        printf("no --train given: using the bundled corpus %s.*\n", o.corpus_prefix);
+    if (o.cache)
+        open_cache(o.cache);
+    FILE *log = NULL;
+    if (o.log && !(log = fopen(o.log, "w")))
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s: %s", o.log, strerror(errno));
+    if (o.resume && access(ckpt, F_OK) != 0)
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s: %s: nothing to resume", ckpt, strerror(errno));
+    if (!o.resume && !o.no_checkpoint && access(ckpt, F_OK) == 0 && rank == 0)
+        nglm_cli_warn("note: %s was left by an unfinished run; this run starts afresh and "
+                      "replaces it (--resume continues it)", ckpt);
     if (o.tr.threads == 0) {
 #ifdef _OPENMP
         o.tr.threads = omp_get_max_threads();

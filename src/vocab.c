@@ -512,19 +512,13 @@ int nglm_vocab_save(const nglm_vocab *v, const char *path, nglm_error *err)
 {
     if (!v->final)
         return nglm_error_set(err, "%s: cannot save a vocabulary that is not finalised", path);
-    FILE *fp = fopen(path, "wb");
-    if (!fp)
-        return nglm_error_errno(err, errno, "%s", path);
-    for (size_t i = 0; i < v->size; i++) {
-        if (fprintf(fp, "%s\t%" PRIu64 "\n", v->by_id[i]->word, v->by_id[i]->count) < 0) {
-            int e = errno;
-            fclose(fp);
-            return nglm_error_errno(err, e, "%s: write error", path);
-        }
-    }
-    if (fclose(fp) != 0)
-        return nglm_error_errno(err, errno, "%s: write error", path);
-    return 0;
+    nglm_atomic at; /* a failed write leaves an existing file as it was */
+    if (nglm_atomic_open(&at, path, err) != 0)
+        return -1;
+    for (size_t i = 0; i < v->size; i++)
+        if (fprintf(at.fp, "%s\t%" PRIu64 "\n", v->by_id[i]->word, v->by_id[i]->count) < 0)
+            return nglm_atomic_fail(&at, errno, err);
+    return nglm_atomic_commit(&at, err);
 }
 
 /* Parses a decimal count (digits only, no sign, no overflow). */

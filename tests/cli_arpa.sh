@@ -105,7 +105,7 @@ expect_error "a missing model" "nope\.nglm: No such file" "$X" --model "$T/nope.
 expect_error "a text file as the model" "not an nglm model file" "$X" --model "$TEST"
 "$X" --model "$TEST" 2>/dev/null
 check "a bad model exits 1" test $? = 1
-expect_error "an unwritable output" "nodir/x\.arpa: No such file" \
+expect_error "an unwritable output" "nodir/x\.arpa: cannot create a file in .*: No such file" \
     "$X" --model "$M" -o "$T/nodir/x.arpa"
 if [ -w /dev/full ]; then
     expect_error "stdout full" "error writing" sh -c "'$X' --model '$M' >/dev/full"

@@ -56,7 +56,7 @@ check "bad usage exits 2" test $? = 2
 check "bad usage writes nothing" test ! -e "$T/x.train.txt"
 
 # ---------------------------------------------------------------- unwritable
-expect_error "prefix in a missing directory" "cannot create '/nonexistent/dir/x\.train\.txt\.tmp'" \
+expect_error "prefix in a missing directory" "/nonexistent/dir/x\.train\.txt: cannot create a file in /nonexistent/dir" \
     "$G" --tokens 5000 --prefix /nonexistent/dir/x
 "$G" --tokens 5000 --prefix /nonexistent/dir/x 2>/dev/null
 check "failure exits 1" test $? = 1

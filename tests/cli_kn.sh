@@ -326,16 +326,29 @@ if [ -w /dev/full ]; then
     fails 1 "stdout full" "error writing" sh -c "'$K' -o 3 --train '$TXT' >/dev/full"
 fi
 
-# an existing output is replaced by rename, and left alone by a failure
+# an existing file that is not an ARPA file or a model is refused; with
+# --force it is replaced by rename; a failure leaves an ARPA file alone
 printf 'old\n' >"$T/keep.arpa"
 ln "$T/keep.arpa" "$T/keep-link.arpa"
-expect 0 "over an existing file" '' "$K" -o 3 --quiet --train "$TXT" --arpa "$T/keep.arpa"
+fails 2 "over a file that is not an ARPA file" \
+    "refusing to replace $T/keep\\.arpa \\(--arpa\\): not an ARPA file \\(use --force\\)" \
+    "$K" -o 3 --quiet --train "$TXT" --arpa "$T/keep.arpa"
+check "the refused file is untouched" test "$(cat "$T/keep.arpa")" = old
+fails 2 "a model over a text file" "refusing to replace $T/keep\\.arpa \\(--model\\): not an nglm model" \
+    "$K" -o 3 --quiet --train "$TXT" --model "$T/keep.arpa"
+fails 2 "--arpa is the training text" "--arpa $TXT is the same file as --train $TXT" \
+    "$K" -o 3 --quiet --train "$TXT" --arpa "$TXT"
+fails 2 "--arpa and --model are the same file" "are the same file" \
+    "$K" -o 3 --quiet --train "$TXT" --arpa "$T/same" --model "$T/same"
+expect 0 "--force: over an existing file" '' "$K" -o 3 --quiet --force --train "$TXT" \
+    --arpa "$T/keep.arpa"
 check "the file is the new model" cmp -s "$T/a.arpa" "$T/keep.arpa"
 check "written beside it and renamed (a hard link keeps the old text)" \
     test "$(cat "$T/keep-link.arpa")" = old
-for f in keep.arpa keep.arpa.gz keep.nglm; do
-    printf 'precious %s\n' "$f" >"$T/$f"
-done
+expect 0 "over an ARPA file: no --force needed" '' "$K" -o 3 --quiet --train "$TXT" \
+    --arpa "$T/keep.arpa"
+"$K" -o 3 --quiet --train "$TXT" --arpa "$T/keep.arpa.gz" --model "$T/keep.nglm"
+cp "$T/keep.arpa" "$T/keep.arpa.orig"
 sums=$(cd "$T" && cksum keep.arpa keep.arpa.gz keep.nglm)
 fails 1 "a failed estimate (--arpa)" "--discount-fallback" \
     "$K" -o 3 --train "$T/ab.txt" --arpa "$T/keep.arpa"

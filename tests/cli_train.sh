@@ -317,7 +317,7 @@ if command -v script >/dev/null 2>&1 && script --version 2>/dev/null | grep -q u
 fi
 expect_error "--progress bogus" "--progress: 'bogus' is not auto, always or never" \
     "$TR" $SMALL --train "$TXT" --model "$T/x.nglm" --progress bogus
-expect_error "--log in a missing directory" "nodir/l\.jsonl: No such file" \
+expect_error "--log in a missing directory" "nodir/l\.jsonl: cannot create a file in .*: No such file" \
     "$TR" $SMALL --quiet --train "$TXT" --model "$T/x.nglm" --log "$T/nodir/l.jsonl"
 expect_error "--plot in a missing directory" "nodir/c\.svg: cannot create" \
     "$TR" $SMALL --quiet --train "$TXT" --model "$T/x.nglm" --plot "$T/nodir/c.svg"

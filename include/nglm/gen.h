@@ -106,6 +106,10 @@ typedef struct nglm_gen_report {
     double unigram_best_ppl;
 } nglm_gen_report;
 
+/* The files nglm_gen_write_corpus writes: PREFIX followed by each of these. */
+#define NGLM_GEN_FILES 4
+extern const char *const nglm_gen_file_suffix[NGLM_GEN_FILES];
+
 /* Samples about `tokens` tokens with `seed` and writes PREFIX.train.txt,
  * PREFIX.valid.txt and PREFIX.test.txt (90/5/5 %, one sentence per line,
  * words separated by single spaces, no </s>) and PREFIX.oracle (the report as

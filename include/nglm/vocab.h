@@ -95,7 +95,8 @@ int32_t nglm_vocab_id(const nglm_vocab *v, const char *word);
 const char *nglm_vocab_word(const nglm_vocab *v, int32_t id);
 uint64_t nglm_vocab_count(const nglm_vocab *v, int32_t id);
 
-/* Saves/loads the text format above (saving needs a finalized vocabulary).
+/* Saves/loads the text format above (saving needs a finalized vocabulary,
+ * and replaces path atomically: a failed write leaves an existing file).
  * Loading checks every line (a TAB, a decimal count, a non-empty word with
  * no TAB, no duplicate words, the specials first and in order; a CRLF line
  * end is accepted) and reports "file:line: reason" on error; the loaded
