@@ -196,4 +196,12 @@ check "the previous model is intact" cmp -s "$T/a.nglm" "$T/f.nglm"
 check "no temporaries left" test -z "$(ls "$T" | grep '\.tmp\.')"
 expect 0 "with room again, --resume finishes" "" "$TR" $NG --model "$T/f.nglm" --resume
 check "and gives the same model bytes" cmp -s "$T/a.nglm" "$T/f.nglm"
+
+# the Check suites' temporary files (tests/testutil.h) go at exit, from the
+# forked test processes and from the runner alike
+mkdir "$T/tmpdir"
+for s in check_tokenize check_corpus check_vocab; do
+    expect 0 "$s with its own TMPDIR" '' env TMPDIR="$T/tmpdir" "$B/tests/$s"
+done
+check "the Check suites leave no temporary files" test -z "$(ls -A "$T/tmpdir")"
 finish

@@ -1,7 +1,7 @@
 /*
  * testutil.h — small helpers shared by the Check suites: temporary files
- * with given content, removed at exit of the test process, and a text's
- * ids carried into another vocabulary.
+ * with given content, in a directory removed at exit of the test process,
+ * and a text's ids carried into another vocabulary.
  */
 #ifndef NGLM_TESTUTIL_H
 #define NGLM_TESTUTIL_H
@@ -15,14 +15,45 @@
 #include "nglm/corpus.h"
 #include "nglm/vocab.h"
 
-/* Writes len bytes to a fresh temporary file and returns its path (static
- * storage rotated over 8 slots; unlink when done if you care). */
+/* The test process's own temporary directory, /tmp/nglm-test-XXXXXX (or
+ * under $TMPDIR), made on first use and removed with everything in it when
+ * the process that made it exits.  Check runs each test in a forked child,
+ * which inherits the parent's exit handlers: the pid keeps a child from
+ * removing a directory its parent made. */
+static char tu_dir_path[256];
+static pid_t tu_dir_owner;
+
+static inline void tu_dir_remove(void)
+{
+    if (tu_dir_owner != getpid() || !tu_dir_path[0])
+        return;
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tu_dir_path);
+    if (system(cmd) != 0)
+        fprintf(stderr, "testutil: cannot remove %s\n", tu_dir_path);
+}
+
+static inline const char *tu_dir(void)
+{
+    if (tu_dir_owner != getpid()) {
+        const char *tmp = getenv("TMPDIR");
+        snprintf(tu_dir_path, sizeof tu_dir_path, "%s/nglm-test-XXXXXX",
+                 tmp && *tmp ? tmp : "/tmp");
+        ck_assert_ptr_nonnull(mkdtemp(tu_dir_path));
+        tu_dir_owner = getpid();
+        atexit(tu_dir_remove);
+    }
+    return tu_dir_path;
+}
+
+/* Writes len bytes to a fresh temporary file in tu_dir() and returns its
+ * path (static storage rotated over 8 slots). */
 static inline const char *tu_tempfile(const void *data, size_t len)
 {
-    static char paths[8][64];
+    static char paths[8][320];
     static int slot;
     char *p = paths[slot++ & 7];
-    snprintf(p, 64, "/tmp/nglm-test-XXXXXX");
+    snprintf(p, 320, "%s/f-XXXXXX", tu_dir());
     int fd = mkstemp(p);
     ck_assert_int_ge(fd, 0);
     FILE *fp = fdopen(fd, "wb");
@@ -39,11 +70,11 @@ static inline const char *tu_tempstr(const char *s) { return tu_tempfile(s, strl
  * rotated over 4 slots). */
 static inline const char *tu_temp_path(const char *suffix)
 {
-    static char paths[4][80];
+    static char paths[4][400];
     static int slot;
     char *p = paths[slot++ & 3];
     const char *t = tu_tempstr("");
-    snprintf(p, 80, "%s%s", t, suffix);
+    snprintf(p, 400, "%s%s", t, suffix);
     unlink(t);
     return p;
 }
