@@ -103,6 +103,20 @@ nglm_tok_mode nglm_cli_tok_mode(const char *s)
     return mode;
 }
 
+const char *nglm_cli_invoked_as(const char *argv0, char *buf, size_t n)
+{
+    const char *base = strrchr(argv0, '/');
+    if (!base || base - argv0 < 6 || strncmp(base - 6, "/.libs", 6) != 0)
+        return argv0;
+    const char *name = base + 1;
+    if (strncmp(name, "lt-", 3) == 0)
+        name += 3;
+    int len = snprintf(buf, n, "%.*s%s", (int)(base - 6 - argv0) + 1, argv0, name);
+    if (len < 0 || (size_t)len >= n || access(buf, X_OK) != 0)
+        return argv0;
+    return buf;
+}
+
 /* ---------------------------------------------------------------- output paths */
 
 void nglm_cli_check_writable(const char *path)

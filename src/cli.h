@@ -30,6 +30,12 @@ void nglm_cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void nglm_cli_set_prog(const char *argv0);
 const char *nglm_cli_prog(void);
 
+/* How the user ran this program, for a command line to print: argv0,
+ * except that libtool's uninstalled binary DIR/.libs/[lt-]NAME becomes the
+ * wrapper script DIR/NAME that the user ran (the binary alone cannot find
+ * the uninstalled library).  The result may live in buf. */
+const char *nglm_cli_invoked_as(const char *argv0, char *buf, size_t n);
+
 /* Dies (status 1) now, not after the work, if path cannot be replaced by
  * a new file: its directory must exist and be writable, and the path must
  * not be a device, a directory or a FIFO. */

@@ -754,8 +754,9 @@ static int on_checkpoint(const nglm_train_state *s, nglm_checkpoint_reason why, 
 static void print_resume_command(FILE *fp, int argc, char **argv)
 {
     int has_resume = 0;
+    char prog[4200];
     for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
+        const char *a = i == 0 ? nglm_cli_invoked_as(argv[0], prog, sizeof prog) : argv[i];
         has_resume |= i > 0 && strcmp(a, "--resume") == 0;
         int plain = *a != '\0';
         for (const char *p = a; *p; p++)

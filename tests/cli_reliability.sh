@@ -48,11 +48,14 @@ check "--halve-from 1 gives another model than the default schedule" \
     sh -c "! cmp -s '$T/a.nglm' '$T/h.nglm'"
 # the printed command resumes: run it until the model appears
 "$TR" $NG --model "$T/c.nglm" --stop-after 1 >"$T/stop.out"
-# (its first word is argv[0]: libtool's inner binary here, so run $TR)
-cmd=$(sed -n 's/^nglm-train: stopped.*resume with: [^ ]* //p' "$T/stop.out")
+# (its first word is the program as the user ran it: here libtool's
+# wrapper $TR, not the binary in .libs/, which cannot find the library)
+cmd=$(sed -n 's/^nglm-train: stopped.*resume with: //p' "$T/stop.out")
+check "the resume command starts with the program the user ran" \
+    test "${cmd%% *}" = "$TR"
 n=0
 while [ ! -e "$T/c.nglm" ] && [ $n -lt 6 ]; do
-    eval "'$TR' $cmd" >/dev/null 2>&1
+    eval "$cmd" >/dev/null 2>&1
     n=$((n + 1))
 done
 check "the printed resume command, run epoch by epoch, gives the same model" \
