@@ -103,6 +103,47 @@ nglm_tok_mode nglm_cli_tok_mode(const char *s)
     return mode;
 }
 
+/* The word of argv that getopt was reading when it met the unknown short
+ * option ch: the first cluster ("-ppl") that holds it. */
+static const char *cluster_of(int argc, char **argv, int ch)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            break;
+        if (argv[i][0] == '-' && argv[i][1] != '-' && strchr(argv[i] + 1, ch))
+            return argv[i];
+    }
+    return NULL;
+}
+
+void nglm_cli_bad_option(int c, int argc, char **argv, const char *hint)
+{
+    static const char *const foreign[] = {"-lm", "-ppl", "-order", "-text", "-vocab",
+                                           "-write-lm", "-unk", "-debug", "-prune",
+                                           "-interpolate", "-kndiscount", "-gen", NULL};
+    /* a missing value ends the words, so the option is the last one; an
+     * unknown long option was stepped over; an unknown short one may be in
+     * the middle of a cluster, which getopt has not left */
+    const char *word = optind > 0 && optind <= argc ? argv[optind - 1] : "";
+    size_t len = strcspn(word, "=");
+    if (c == ':') {
+        if (strncmp(word, "--", 2) == 0)
+            nglm_cli_die(NGLM_EXIT_USAGE, "%.*s needs a value (see --help)", (int)len, word);
+        nglm_cli_die(NGLM_EXIT_USAGE, "-%c needs a value (see --help)", optopt);
+    }
+    if (optopt != 0) { /* a short option */
+        const char *in = cluster_of(argc, argv, optopt);
+        for (int i = 0; in && hint && foreign[i]; i++)
+            if (strcmp(in, foreign[i]) == 0)
+                nglm_cli_die(NGLM_EXIT_USAGE, "unknown option '%s': %s", in, hint);
+        if (in && strlen(in) > 2)
+            nglm_cli_die(NGLM_EXIT_USAGE, "unknown option '-%c' (in '%s'; long options are "
+                         "spelled --name, see --help)", optopt, in);
+        nglm_cli_die(NGLM_EXIT_USAGE, "unknown option '-%c' (see --help)", optopt);
+    }
+    nglm_cli_die(NGLM_EXIT_USAGE, "unknown option '%.*s' (see --help)", (int)len, word);
+}
+
 const char *nglm_cli_invoked_as(const char *argv0, char *buf, size_t n)
 {
     const char *base = strrchr(argv0, '/');

@@ -30,6 +30,14 @@ void nglm_cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void nglm_cli_set_prog(const char *argv0);
 const char *nglm_cli_prog(void);
 
+/* Dies (status 2) for what getopt_long returned instead of an option
+ * (optstring must start with ':' so that a missing value returns ':'):
+ * "--model needs a value", "unknown option '--frobnicate'", "unknown option
+ * '-p' (in '-ppl')".  A word in SRILM's or KenLM's spelling (-lm, -ppl,
+ * -order, -text, ...) adds hint, if not NULL: how this program is called. */
+void nglm_cli_bad_option(int c, int argc, char **argv, const char *hint)
+    __attribute__((noreturn));
+
 /* How the user ran this program, for a command line to print: argv0,
  * except that libtool's uninstalled binary DIR/.libs/[lt-]NAME becomes the
  * wrapper script DIR/NAME that the user ran (the binary alone cannot find

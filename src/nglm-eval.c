@@ -153,7 +153,7 @@ int main(int argc, char **argv)
     double lambda = 0.5;
     int per_sentence = 0, threads = 0, digits = 2, progress = NGLM_CLI_PROGRESS_AUTO, c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
         switch (c) {
         case O_MODEL: model_path = optarg; break;
         case O_PERSENT: per_sentence = 1; break;
@@ -170,8 +170,8 @@ int main(int argc, char **argv)
         case O_HELP: usage(stdout); return 0;
         case O_VERSION: printf("nglm-eval (nglm) %s\n", PACKAGE_VERSION); return 0;
         default:
-            nglm_cli_die(NGLM_EXIT_USAGE, "unknown option or missing value '%s' (see --help)",
-                         argv[optind - 1]);
+            nglm_cli_bad_option(c, argc, argv, "nglm-eval takes --model FILE TEXT... "
+                                "(SRILM's -lm FILE -ppl TEXT)");
         }
     }
     if (!model_path)

@@ -45,7 +45,7 @@ int main(int argc, char **argv)
     const char *model_path = NULL, *out = "-";
     int c, force = 0;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":o:", longopts, NULL)) != -1) {
         switch (c) {
         case O_MODEL: model_path = optarg; break;
         case 'o': out = optarg; break;
@@ -53,8 +53,8 @@ int main(int argc, char **argv)
         case O_HELP: usage(stdout); return 0;
         case O_VERSION: printf("nglm-export (nglm) %s\n", PACKAGE_VERSION); return 0;
         default:
-            nglm_cli_die(NGLM_EXIT_USAGE, "unknown option or missing value '%s' (see --help)",
-                         argv[optind - 1]);
+            nglm_cli_bad_option(c, argc, argv, "nglm-export takes --model FILE -o OUT.arpa "
+                                "(SRILM's -lm FILE -write-lm OUT)");
         }
     }
     if (!model_path)

@@ -108,12 +108,8 @@ int main(int argc, char **argv)
         case 'f': force = 1; break;
         case 'h': usage(stdout); return 0;
         case 'V': printf("nglm-gen (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION); return 0;
-        case ':':
-            nglm_cli_die(NGLM_EXIT_USAGE, "option '%s' needs a value (try --help)",
-                         argv[optind - 1]);
         default:
-            nglm_cli_die(NGLM_EXIT_USAGE, "unknown option '%s' (try --help)",
-                         argv[optind - 1]);
+            nglm_cli_bad_option(c, argc, argv, NULL);
         }
     }
     if (optind < argc)

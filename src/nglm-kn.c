@@ -187,10 +187,10 @@ static void parse_args(int argc, char **argv, options *o)
         case O_FORCE: o->force = 1; break;
         case O_HELP: usage(stdout); exit(0);
         case O_VERSION: printf("nglm-kn (nglm) %s\n", PACKAGE_VERSION); exit(0);
-        case ':':
-            nglm_cli_die(NGLM_EXIT_USAGE, "'%s' needs a value (see --help)", argv[optind - 1]);
         default:
-            nglm_cli_die(NGLM_EXIT_USAGE, "unknown option '%s' (see --help)", argv[optind - 1]);
+            nglm_cli_bad_option(c, argc, argv, "nglm-kn takes -o N --train TEXT --arpa OUT, "
+                                "as lmplz does (SRILM's ngram-count -order N -text TEXT "
+                                "-lm OUT)");
         }
     }
     if (optind < argc)

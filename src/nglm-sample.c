@@ -59,7 +59,7 @@ int main(int argc, char **argv)
     uint64_t seed = 1;
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "n:", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":n:", longopts, NULL)) != -1) {
         switch (c) {
         case O_MODEL: model_path = optarg; break;
         case 'n': n_sent = nglm_cli_long("--sentences", optarg, 0, LONG_MAX); break;
@@ -75,8 +75,8 @@ int main(int argc, char **argv)
         case O_HELP: usage(stdout); return 0;
         case O_VERSION: printf("nglm-sample (nglm) %s\n", PACKAGE_VERSION); return 0;
         default:
-            nglm_cli_die(NGLM_EXIT_USAGE, "unknown option or missing value '%s' (see --help)",
-                         argv[optind - 1]);
+            nglm_cli_bad_option(c, argc, argv, "nglm-sample takes --model FILE -n N "
+                                "(SRILM's -lm FILE -gen N)");
         }
     }
     if (!model_path)

@@ -313,7 +313,7 @@ static void parse_args(int argc, char **argv, options *o)
     o->init_kn = 1;
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
         switch (c) {
         case O_TRAIN: o->train = optarg; break;
         case O_VALID: o->valid = optarg; break;
@@ -411,9 +411,8 @@ static void parse_args(int argc, char **argv, options *o)
         case O_HELP: usage(stdout); exit(0);
         case O_VERSION: printf("nglm-train (nglm) %s\n", PACKAGE_VERSION); exit(0);
         default:
-            if (optopt)
-                nglm_cli_die(NGLM_EXIT_USAGE, "option '%s' needs a value or is unknown (see --help)", argv[optind - 1]);
-            nglm_cli_die(NGLM_EXIT_USAGE, "unknown option '%s' (see --help)", argv[optind - 1]);
+            nglm_cli_bad_option(c, argc, argv, "nglm-train takes --train TEXT --model FILE "
+                                "(SRILM's ngram-count -text TEXT -lm FILE)");
         }
     }
     if (optind < argc)

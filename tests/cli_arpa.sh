@@ -100,7 +100,7 @@ expect_error "missing --model" "^nglm-export: --model FILE is required" "$X"
 check "bad usage exits 2" test $? = 2
 expect_error "an extra argument" "unexpected argument 'extra'" "$X" --model "$M" extra
 expect_error "unknown option" "'--frobnicate'" "$X" --model "$M" --frobnicate
-expect_error "-o without its value" "'-o'" "$X" --model "$M" -o
+expect_error "-o without its value" "^nglm-export: -o needs a value" "$X" --model "$M" -o
 expect_error "a missing model" "nope\.nglm: No such file" "$X" --model "$T/nope.nglm"
 expect_error "a text file as the model" "not an nglm model file" "$X" --model "$TEST"
 "$X" --model "$TEST" 2>/dev/null

@@ -84,7 +84,18 @@ expect_error "no TEXT" "no TEXT to evaluate" "$E" --model "$M"
 expect_error "more than one TEXT" "more than one TEXT" "$E" --model "$M" "$TEST" "$TEST"
 expect_error "--threads 0" "--threads: '0' is out of range" "$E" --model "$M" --threads 0 "$TEST"
 expect_error "unknown option" "'--frobnicate'" "$E" --model "$M" --frobnicate "$TEST"
-expect_error "--model without its value" "'--model'" "$E" --model
+expect_error "--model without its value" "^nglm-eval: --model needs a value \(see --help\)$" "$E" --model
+expect_error "--threads without its value, after --model=FILE" "^nglm-eval: --threads needs a value" \
+    "$E" --model="$M" --threads
+expect_error "SRILM's -ppl: named, with how nglm-eval is called" \
+    "^nglm-eval: unknown option '-ppl': nglm-eval takes --model FILE TEXT" \
+    "$E" --model "$M" -ppl "$TEST"
+expect_error "SRILM's -lm" "unknown option '-lm': nglm-eval takes --model" "$E" -lm "$M" "$TEST"
+expect_error "an unknown short cluster is named, not the word before it" \
+    "^nglm-eval: unknown option '-x' \(in '-xyz'; long options are spelled --name" \
+    "$E" --model "$M" -xyz "$TEST"
+expect_error "an unknown --name=value names the option only" "^nglm-eval: unknown option '--frob' " \
+    "$E" --frob=3 --model "$M" "$TEST"
 
 # ---------------------------------------------------------------- bad model
 expect_error "a text file as the model" "small\.test\.txt: not an nglm model file" \

@@ -180,7 +180,7 @@ fails 2 "--prune 0 2 1: decreasing" "--prune: values must not decrease" \
     "$K" -o 3 --train "$TXT" --prune 0 2 1
 fails 2 "--prune 0 0 x" "" "$K" -o 3 --train "$TXT" --prune 0 0 x
 fails 2 "--prune 0 0 1.5" "--prune: '1\\.5' is not an integer" "$K" -o 3 --train "$TXT" --prune 0 0 1.5
-fails 2 "--prune without a value" "'--prune' needs a value" "$K" -o 3 --train "$TXT" --prune
+fails 2 "--prune without a value" "^nglm-kn: --prune needs a value" "$K" -o 3 --train "$TXT" --prune
 
 # ---------------------------------------------------------------- probabilities
 # a small vocabulary (characters) makes the sums cheap to check in awk
@@ -225,7 +225,7 @@ check "one-word sentences: sums to one" sums_to_one "$T/one.arpa"
 fails 2 "-o 0" "--order: '0' is out of range \\(1\\.\\.10\\)" "$K" -o 0 --train "$TXT"
 fails 2 "-o 11" "--order: '11' is out of range" "$K" -o 11 --train "$TXT"
 fails 2 "no -o" "the order is required: -o N" "$K" --train "$TXT"
-fails 2 "-o without its value" "'-o' needs a value" "$K" --train "$TXT" -o
+fails 2 "-o without its value" "^nglm-kn: -o needs a value" "$K" --train "$TXT" -o
 fails 2 "an unknown option" "unknown option '--frobnicate'" "$K" -o 3 --train "$TXT" --frobnicate
 fails 2 "an extra argument" "unexpected argument 'extra'" "$K" -o 3 --train "$TXT" extra
 fails 2 "--threads 0" "--threads: '0' is out of range" "$K" -o 3 --train "$TXT" --threads 0

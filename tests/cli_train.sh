@@ -139,7 +139,9 @@ expect_error "--epochs 0" "--epochs: '0' is out of range" "$TR" $X --epochs 0
 expect_error "--batch 0" "--batch: '0' is out of range" "$TR" $X --batch 0
 expect_error "--batch bogus" "--batch: 'bogus' is not an integer" "$TR" $X --batch bogus
 expect_error "unknown option" "unknown option '--frobnicate'" "$TR" $X --frobnicate
-expect_error "option without its value" "'--seed' needs a value" "$TR" $X --seed
+expect_error "option without its value" "^nglm-train: --seed needs a value" "$TR" $X --seed
+expect_error "SRILM's ngram-count -text" "unknown option '-text': nglm-train takes --train TEXT" \
+    "$TR" -text "$TXT" -lm "$T/x.lm"
 expect_error "decreasing --cutoffs" "--cutoffs: values must not decrease" "$TR" $X --cutoffs 3,2
 expect_error "--cutoffs with an empty item" "--cutoffs: '' is not an integer" "$TR" $X --cutoffs 1,,3
 expect_error "--cutoffs with a trailing comma" "--cutoffs: '' is not an integer" "$TR" $X --cutoffs 2,
