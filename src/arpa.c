@@ -398,9 +398,13 @@ int nglm_arpa_table_save(const nglm_arpa_table *t, const char *path, nglm_error 
 static int export_table(const nglm_model *m, nglm_arpa_table *t, int threads, nglm_error *err)
 {
     const nglm_features *F = &m->feat;
-    if (F->n_skip > 0)
-        return nglm_error_set(err, "model has skip-gram features, which ARPA cannot "
-                                   "express: train with --features ngram");
+    size_t n_skip_weights = 0; /* a skip-gram weight of 0 changes no probability */
+    for (size_t f = F->n_ngram_feat; f < F->n_feat; f++)
+        n_skip_weights += m->theta[f] != 0;
+    if (n_skip_weights > 0)
+        return nglm_error_set(err, "model has %zu skip-gram features with non-zero weights, "
+                                   "which ARPA cannot express: train with --features ngram",
+                              n_skip_weights);
     if (F->order > 1 && (!F->ctx1 || !F->child_first))
         return nglm_error_set(err, "the model's feature index is not built");
     int32_t V = F->V;

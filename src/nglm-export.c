@@ -29,8 +29,8 @@ static void usage(FILE *fp)
         "\n"
         "Every n-gram feature becomes a listed n-gram, with back-off weights that\n"
         "reproduce the model's exact probabilities (10 significant digits).\n"
-        "Models with skip-gram features cannot be exported: train them with\n"
-        "--features ngram.\n"
+        "Models whose skip-gram features have non-zero weights cannot be exported:\n"
+        "train them with --features ngram.\n"
         "\n"
         "Exit status: 0 success, 1 failure (bad model, I/O), 2 bad usage.\n");
 }

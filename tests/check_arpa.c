@@ -257,14 +257,33 @@ START_TEST(test_export_refuses_skipgrams)
     ck_assert_uint_gt(m.feat.n_feat, m.feat.n_ngram_feat);
     const char *path = tu_temp_path(".arpa");
     ck_assert_int_eq(nglm_arpa_save(&m, path, &err), -1);
-    ck_assert_msg(strstr(err.msg, "skip-gram features, which ARPA cannot express: train "
-                                  "with --features ngram") != NULL, "%s", err.msg);
+    ck_assert_msg(strstr(err.msg, "skip-gram features with non-zero weights, which ARPA "
+                                  "cannot express: train with --features ngram") != NULL,
+                  "%s", err.msg);
     struct stat st;
     ck_assert_int_ne(stat(path, &st), 0); /* nothing was created */
     FILE *fp = tmpfile();
     ck_assert_int_eq(nglm_arpa_write(&m, fp, &err), -1);
     ck_assert(strstr(err.msg, "skip-gram") != NULL);
     fclose(fp);
+    /* with every skip-gram weight 0 the model is an n-gram model: exported,
+     * and the ARPA file scores every token as the model does */
+    for (size_t f = m.feat.n_ngram_feat; f < m.feat.n_feat; f++)
+        m.theta[f] = 0;
+    ck_assert_msg(nglm_arpa_save(&m, path, &err) == 0, "%s", err.msg);
+    nglm_arpa *a = nglm_arpa_load(path, &err);
+    ck_assert_msg(a != NULL, "%s", err.msg);
+    double *native = malloc(c.n_tokens * sizeof *native);
+    ck_assert_int_eq(nglm_model_score_corpus(&m, &c, native, 1, &err), 0);
+    int32_t *ids = tu_map_ids(&c, m.vocab, nglm_arpa_vocab(a));
+    for (size_t s = 0; s < c.n_sents; s++)
+        for (size_t i = c.start[s]; i < c.start[s + 1]; i++)
+            ck_assert(fabs(nglm_arpa_logprob10(a, ids + c.start[s], i - c.start[s]) * M_LN10 -
+                           native[i]) < 1e-8);
+    free(ids);
+    free(native);
+    nglm_arpa_free(a);
+    unlink(path);
     nglm_corpus_free(&c);
     nglm_model_free(&m);
 }

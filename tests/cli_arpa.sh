@@ -86,13 +86,25 @@ check "OOV skipped: logprob -2 over 2 tokens" \
     grep -qx '0 zeroprobs, logprob= -2.00 ppl= 10.00 ppl1= 100.00' "$T/out"
 
 # ---------------------------------------------------------------- skip-gram models
+# (from zero, so that the saved epoch has skip-gram weights: from Kneser-Ney
+# this small text keeps epoch 0, whose skip-gram weights are all 0)
 "$B/nglm-train" --quiet --order 3 --features ngram,skip2 --skip-cutoff 1 --epochs 1 \
-    --threads 1 --train "$T/small.train.txt" --valid "$T/small.valid.txt" \
+    --init zero --threads 1 --train "$T/small.train.txt" --valid "$T/small.valid.txt" \
     --model "$T/skip.nglm" >/dev/null
 expect_error "a skip-gram model is refused" \
-    "skip-gram features, which ARPA cannot express: train with --features ngram" \
+    "skip-gram features with non-zero weights, which ARPA cannot express: train with --features ngram" \
     "$X" --model "$T/skip.nglm" -o "$T/skip.arpa"
 check "and nothing is written" test ! -e "$T/skip.arpa"
+# skip-gram templates that hold no feature: an n-gram model, exported exactly
+"$B/nglm-train" --quiet --order 3 --skip-cutoff 1000000 --epochs 1 --threads 1 \
+    --train "$T/small.train.txt" --valid "$T/small.valid.txt" --model "$T/empty-skip.nglm" \
+    >"$T/es.out"
+expect 0 "skip-gram templates without features: exported" '' \
+    "$X" --model "$T/empty-skip.nglm" -o "$T/empty-skip.arpa"
+"$E" --model "$T/empty-skip.nglm" "$TEST" >"$T/es-native.out"
+"$E" --model "$T/empty-skip.arpa" "$TEST" >"$T/es-arpa.out"
+same_ppl "skip-gram templates without features: the ARPA file scores as the model" \
+    "$T/es-native.out" "$T/es-arpa.out"
 
 # ---------------------------------------------------------------- bad usage
 expect_error "missing --model" "^nglm-export: --model FILE is required" "$X"
