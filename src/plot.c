@@ -23,6 +23,35 @@ static double nice_step(double x)
     return x <= p ? p : x <= 2 * p ? 2 * p : x <= 5 * p ? 5 * p : 10 * p;
 }
 
+/* Label boxes.  A label's width is estimated generously from its length
+ * (0.65 em a character: DejaVu Sans digits take 0.64, letters less), so
+ * that keeping the estimate inside the canvas keeps the text inside. */
+#define FONT 12.0
+typedef struct box { double x0, y0, x1, y1; } box;
+
+static double text_width(const char *s)
+{
+    size_t chars = 0;
+    for (; *s; s++)
+        chars += ((unsigned char)*s & 0xC0) != 0x80; /* code points */
+    return 0.65 * FONT * (double)chars;
+}
+
+/* The box of a label whose baseline is y, centred at x (anchor 0), ending
+ * at x (anchor 1) or starting at x (anchor -1). */
+static box label_box(const char *s, double x, double y, int anchor)
+{
+    double w = text_width(s), left = anchor == 0 ? x - w / 2 : anchor > 0 ? x - w : x;
+    return (box){left, y - FONT, left + w, y + 0.3 * FONT};
+}
+
+static int overlap(box a, box b)
+{
+    return a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1;
+}
+
+static double clamp(double v, double lo, double hi) { return v < lo ? lo : v > hi ? hi : v; }
+
 static void put_escaped(FILE *fp, const char *s)
 {
     for (; *s; s++)
@@ -115,15 +144,48 @@ int nglm_plot_svg(const double *ppl, int n, double reference, const char *ref_la
     fprintf(fp, "<text x=\"16\" y=\"%d\" text-anchor=\"middle\" "
                 "transform=\"rotate(-90 16 %d)\">validation perplexity</text>\n",
             TOP + (int)ph / 2, TOP + (int)ph / 2);
+    /* where the two labels go: the first of these placements that keeps
+     * both inside the plot area and apart (else the first that fits): the
+     * best epoch's label centred above its point, higher, or below it,
+     * shifted sideways to stay inside; the reference label above its line
+     * at the right end, at the left end, or below it at either end */
+    char best_text[64], ref_text[320];
+    snprintf(best_text, sizeof best_text, "best %.6g (epoch %d)", ppl[best], best + 1);
+    snprintf(ref_text, sizeof ref_text, "%.*s %.6g", 240,
+             ref_label ? ref_label : "reference", reference);
+    double bw = text_width(best_text);
+    double bx = clamp(PX(best + 1), LEFT + bw / 2 + 2, W - RIGHT - bw / 2);
+    double pb = PY(ppl[best]), pr = has_ref ? PY(reference) : 0;
+    const double best_dy[3] = {-10, -28, 10 + FONT}, ref_dy[2] = {-5, 5 + FONT};
+    const double ref_x[2] = {W - RIGHT - 4, LEFT + 4};
+    double by = pb + best_dy[0], ry = pr + ref_dy[0], rx = ref_x[0];
+    int ranchor = 1, placed = 0;
+    for (int pass = 0; pass < 2 && !placed; pass++) /* pass 1: fitting is enough */
+        for (int i = 0; i < 3 && !placed; i++)
+            for (int j = 0; j < (has_ref ? 4 : 1) && !placed; j++) {
+                double y = pb + best_dy[i], yr = pr + ref_dy[j / 2], xr = ref_x[j % 2];
+                int anchor = j % 2 ? -1 : 1;
+                box b = label_box(best_text, bx, y, 0), r = label_box(ref_text, xr, yr, anchor);
+                int fits = b.y0 >= TOP && b.y1 <= H - BOTTOM &&
+                           (!has_ref || (r.y0 >= TOP && r.y1 <= H - BOTTOM));
+                if (fits && (pass == 1 || !has_ref || !overlap(b, r))) {
+                    by = y;
+                    ry = yr;
+                    rx = xr;
+                    ranchor = anchor;
+                    placed = 1;
+                }
+            }
     /* the reference line */
     if (has_ref) {
         double y = PY(reference);
         fprintf(fp, "<line class=\"reference\" x1=\"%d\" y1=\"%.2f\" x2=\"%d\" y2=\"%.2f\" "
                     "stroke=\"gray\" stroke-dasharray=\"6,4\"/>\n"
-                    "<text x=\"%d\" y=\"%.2f\" text-anchor=\"end\" fill=\"gray\">",
-                LEFT, y, W - RIGHT, y, W - RIGHT - 4, y - 5);
-        put_escaped(fp, ref_label ? ref_label : "reference");
-        fprintf(fp, " %.6g</text>\n", reference);
+                    "<text class=\"reference\" x=\"%.2f\" y=\"%.2f\" text-anchor=\"%s\" "
+                    "fill=\"gray\">",
+                LEFT, y, W - RIGHT, y, rx, ry, ranchor > 0 ? "end" : "start");
+        put_escaped(fp, ref_text);
+        fprintf(fp, "</text>\n");
     }
     /* the curve, its points and the best epoch */
     fprintf(fp, "<polyline fill=\"none\" stroke=\"steelblue\" stroke-width=\"2\" points=\"");
@@ -135,9 +197,9 @@ int nglm_plot_svg(const double *ppl, int n, double reference, const char *ref_la
                     "</circle>\n",
                 PX(i + 1), PY(ppl[i]), i == best ? 5 : 3,
                 i == best ? " class=\"best\" fill=\"crimson\"" : "", i + 1, ppl[i]);
-    fprintf(fp, "</g>\n<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\" fill=\"crimson\">"
-                "best %.6g (epoch %d)</text>\n",
-            PX(best + 1), PY(ppl[best]) - 10, ppl[best], best + 1);
+    fprintf(fp, "</g>\n<text class=\"best\" x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\" "
+                "fill=\"crimson\">%s</text>\n",
+            bx, by, best_text);
     fprintf(fp, "</svg>\n");
 #undef PX
 #undef PY

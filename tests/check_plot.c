@@ -115,7 +115,7 @@ START_TEST(test_curve)
         const char *s = slurp(path);
         ck_assert_msg(well_formed(s), "not well-formed:\n%s", s);
         ck_assert_int_eq(count(s, "<circle"), n);
-        ck_assert_int_eq(count(s, "class=\"best\""), 1);
+        ck_assert_int_eq(count(s, "class=\"best\""), 2); /* its point and its label */
         ck_assert_int_eq(count(s, "class=\"reference\""), 0);
         ck_assert_ptr_nonnull(strstr(s, "<polyline"));
         ck_assert_ptr_nonnull(strstr(s, "Validation perplexity"));
@@ -135,7 +135,7 @@ START_TEST(test_reference)
                   err.msg);
     const char *s = slurp(path);
     ck_assert_msg(well_formed(s), "not well-formed:\n%s", s);
-    ck_assert_int_eq(count(s, "class=\"reference\""), 1);
+    ck_assert_int_eq(count(s, "class=\"reference\""), 2); /* the line and its label */
     ck_assert_ptr_nonnull(strstr(s, "KN &lt;5-gram&gt; &amp; co 141.2"));
     ck_assert_int_eq(count(s, "<circle"), 3);
     /* flat curve equal to the reference still gets a y range */
@@ -145,6 +145,99 @@ START_TEST(test_reference)
     ck_assert(well_formed(s));
     ck_assert_ptr_nonnull(strstr(s, ">reference 100</text>"));
     ck_assert(!strstr(s, "nan") && !strstr(s, "inf"));
+    unlink(path);
+}
+END_TEST
+
+/* A <text> element's box as a renderer could draw it at most: 0.65 em a
+ * character (an entity is one), the font size from the element or 12, the
+ * anchor's alignment.  Rotated text (the y axis title) is not checked. */
+typedef struct tbox { double x0, y0, x1, y1; char cls[16]; } tbox;
+
+static double attr(const char *tag, const char *end, const char *name, double dflt)
+{
+    char key[32];
+    snprintf(key, sizeof key, " %s=\"", name);
+    const char *p = strstr(tag, key);
+    return p && p < end ? atof(p + strlen(key)) : dflt;
+}
+
+static int text_boxes(const char *s, tbox *out, int cap)
+{
+    int n = 0;
+    for (const char *p = s; (p = strstr(p, "<text ")); p++) {
+        const char *gt = strchr(p, '>'), *close = strstr(p, "</text>");
+        ck_assert(gt && close && gt < close);
+        if (strstr(p, "transform=") && strstr(p, "transform=") < gt)
+            continue;
+        size_t chars = 0;
+        for (const char *c = gt + 1; c < close; c++) {
+            if (*c == '&')
+                c = strchr(c, ';');
+            chars += ((unsigned char)*c & 0xC0) != 0x80;
+        }
+        double size = attr(p, gt, "font-size", 12), x = attr(p, gt, "x", 0), y = attr(p, gt, "y", 0);
+        double w = 0.65 * size * (double)chars;
+        const char *anchor = strstr(p, "text-anchor=\"");
+        double left = x;
+        if (anchor && anchor < gt && strncmp(anchor + 13, "middle", 6) == 0)
+            left = x - w / 2;
+        else if (anchor && anchor < gt && strncmp(anchor + 13, "end", 3) == 0)
+            left = x - w;
+        ck_assert_int_lt(n, cap);
+        out[n] = (tbox){left, y - size, left + w, y + 0.3 * size, ""};
+        const char *cls = strstr(p, "class=\"");
+        if (cls && cls < gt)
+            sscanf(cls + 7, "%15[a-z]", out[n].cls);
+        n++;
+    }
+    return n;
+}
+
+/* Every label inside the 640x400 canvas, and the best epoch's label clear
+ * of the reference's, wherever the best point and the reference line fall
+ * (the README's curve clipped "best 142.311 (e" at the right edge). */
+START_TEST(test_labels_inside)
+{
+    const char *path = out_path();
+    const char *labels[] = {"Kneser-Ney", "Kneser-Ney 5-gram (KenLM), valid",
+                            "a reference label long enough to cross half the plot area"};
+    double curves[][7] = {{184.8, 163.5, 155.3, 151.8, 150.3, 143.9, 142.311},
+                          {142.2, 150, 160, 170, 180, 190, 200},
+                          {150, 149, 148.2, 148.05, 148.5, 149, 150}};
+    double refs[] = {NAN, 148.0, 142.3, 142.2, 148.05, 300, 10};
+    nglm_error err;
+    int checked = 0;
+    for (int c = 0; c < 3; c++)
+        for (int n = 1; n <= 7; n++)
+            for (int r = 0; r < 7; r++)
+                for (int l = 0; l < 3; l++) {
+                    ck_assert_msg(nglm_plot_svg(curves[c], n, refs[r], labels[l], path, &err) == 0,
+                                  "%s", err.msg);
+                    const char *s = slurp(path);
+                    tbox b[64];
+                    int nb = text_boxes(s, b, 64), best = -1, ref = -1;
+                    for (int i = 0; i < nb; i++) {
+                        ck_assert_msg(b[i].x0 >= 0 && b[i].x1 <= 640 && b[i].y0 >= 0 &&
+                                          b[i].y1 <= 400,
+                                      "curve %d, %d epochs, reference %g, label %d: a label at "
+                                      "x %.1f..%.1f, y %.1f..%.1f leaves the canvas",
+                                      c, n, refs[r], l, b[i].x0, b[i].x1, b[i].y0, b[i].y1);
+                        if (!strcmp(b[i].cls, "best"))
+                            best = i;
+                        if (!strcmp(b[i].cls, "reference"))
+                            ref = i;
+                    }
+                    ck_assert_int_ge(best, 0);
+                    ck_assert_int_eq(ref >= 0, !isnan(refs[r]));
+                    if (ref >= 0)
+                        ck_assert_msg(b[best].x1 <= b[ref].x0 || b[ref].x1 <= b[best].x0 ||
+                                          b[best].y1 <= b[ref].y0 || b[ref].y1 <= b[best].y0,
+                                      "curve %d, %d epochs, reference %g, label %d: the best "
+                                      "and reference labels overlap", c, n, refs[r], l);
+                    checked++;
+                }
+    ck_assert_int_eq(checked, 3 * 7 * 7 * 3);
     unlink(path);
 }
 END_TEST
@@ -178,6 +271,7 @@ int main(void)
     tcase_add_test(tc, test_checker);
     tcase_add_test(tc, test_curve);
     tcase_add_test(tc, test_reference);
+    tcase_add_test(tc, test_labels_inside);
     tcase_add_test(tc, test_bad_input);
     suite_add_tcase(s, tc);
     return tu_run(s);

@@ -275,7 +275,7 @@ check "--log: the valid ppl of the epoch lines" \
     test "$(sed 's/.*"valid_ppl":\([^,]*\),.*/\1/' "$T/log.jsonl" | awk '{printf "%.2f\n", $1}')" = \
          "$(grep -E '^epoch ' "$T/out" | sed 's/.*valid ppl \([0-9.]*\).*/\1/')"
 check "--plot: one circle per epoch" test "$(grep -c '<circle' "$T/curve.svg")" = 2
-check "--plot: the best epoch is marked" test "$(grep -c 'class="best"' "$T/curve.svg")" = 1
+check "--plot: the best epoch is marked (its point and its label)" test "$(grep -c 'class="best"' "$T/curve.svg")" = 2
 check "--plot: the reference line and its label" \
     sh -c "grep -q 'class=\"reference\"' '$T/curve.svg' && grep -q 'KN 5-gram 141.2' '$T/curve.svg'"
 check "--plot: an svg element that is closed" \
