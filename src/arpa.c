@@ -1184,6 +1184,10 @@ int nglm_arpa_eval_corpus(const nglm_arpa *a, const nglm_corpus *c, int per_sent
                 continue;
             }
             ss += lp;
+            if (sent[i] == NGLM_UNK) {
+                r->unk_scored++;
+                r->unk_logprob10 += lp;
+            }
         }
         sum += ss;
         if (per_sentence)
@@ -1192,7 +1196,9 @@ int nglm_arpa_eval_corpus(const nglm_arpa *a, const nglm_corpus *c, int per_sent
     r->sentences = c->n_sents;
     r->words = c->n_words;
     r->oovs = a->has_unk ? c->n_oov : skipped;
+    r->oovs_skipped = !a->has_unk;
     r->zeroprobs = zero;
+    r->scored = c->n_tokens - skipped - zero;
     r->logprob10 = sum;
     /* SRILM: ppl over the scored words and </s>, ppl1 over the words */
     double n = (double)c->n_tokens - (double)skipped - (double)zero;

@@ -107,12 +107,17 @@ int nglm_mix_eval(const nglm_corpus *ca, const nglm_corpus *cb, const double *la
             unk_a += ca->ids[t] == NGLM_UNK;
             unk_either += ca->ids[t] == NGLM_UNK || cb->ids[t] == NGLM_UNK;
             double lp = nglm_mix_logprob10(la[t], lb[t], lambda);
-            if (isnan(lp))
+            if (isnan(lp)) {
                 skipped++;
-            else if (lp == -INFINITY)
+            } else if (lp == -INFINITY) {
                 zero++;
-            else
+            } else {
                 ss += lp;
+                if (ca->ids[t] == NGLM_UNK || cb->ids[t] == NGLM_UNK) {
+                    r->unk_scored++;
+                    r->unk_logprob10 += lp;
+                }
+            }
         }
         sum += ss;
         if (per_sentence)
@@ -123,6 +128,8 @@ int nglm_mix_eval(const nglm_corpus *ca, const nglm_corpus *cb, const double *la
     r->words = ca->n_words;
     r->oovs = unk_either >= literal_unk ? unk_either - literal_unk : 0;
     r->zeroprobs = zero;
+    r->oovs_skipped = skipped > 0;
+    r->scored = ca->n_tokens - skipped - zero;
     r->logprob10 = sum;
     double n = (double)ca->n_tokens - (double)skipped - (double)zero;
     double n1 = n - (double)ca->n_sents;

@@ -46,10 +46,13 @@ static void usage(FILE *fp)
         "OOV.  A first line 'mixture weight: L (how it was chosen)' is printed.\n"
         "\n"
         "Output (as SRILM's ngram -ppl):\n"
-        "  file TEXT: S sentences, W words, O OOVs\n"
+        "  file TEXT: S sentences, W words, O OOVs[, scored as <unk> | , skipped]\n"
         "  0 zeroprobs, logprob= L ppl= P ppl1= P1\n"
+        "  excluding the N tokens scored as <unk>: logprob= L ppl= P ppl1= P1\n"
         "logprob is log10; ppl counts words and </s>, ppl1 words only; OOVs are\n"
         "scored as <unk> (an ARPA model without <unk> skips them, as SRILM does).\n"
+        "The third line, when a token was scored as <unk> (an OOV or a written\n"
+        "<unk>), leaves those out, as KenLM's query reports \"excluding OOVs\".\n"
         "\n"
         "Exit status: 0 success, 1 failure (bad model or text, I/O), 2 bad usage.\n");
 }

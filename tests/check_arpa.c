@@ -145,9 +145,24 @@ START_TEST(test_export_matches_native)
     free_lines(lines, 50);
     check_corpus_agrees(&m, a, &other);
 
-    /* and the report: the same numbers as native evaluation */
+    /* and the report: the same numbers as native evaluation, on the text
+     * with some words made <unk> (as OOVs are read) */
+    for (size_t t = 3; t < other.n_tokens; t += 7)
+        if (other.ids[t] != NGLM_EOS)
+            other.ids[t] = NGLM_UNK;
     nglm_eval_report rn, ra;
     ck_assert_int_eq(nglm_eval_corpus(&m, &other, 1, 0, &rn, &err), 0);
+    /* the tokens scored as <unk>, counted and summed from the token
+     * scores directly: the same in both reports */
+    double *lp = malloc(other.n_tokens * sizeof *lp), unk = 0;
+    uint64_t n_unk = 0;
+    ck_assert_int_eq(nglm_model_score_corpus(&m, &other, lp, 1, &err), 0);
+    for (size_t t = 0; t < other.n_tokens; t++)
+        if (other.ids[t] == NGLM_UNK) {
+            n_unk++;
+            unk += lp[t] / M_LN10;
+        }
+    free(lp);
     int32_t *ids = tu_map_ids(&other, m.vocab, nglm_arpa_vocab(a));
     memcpy(other.ids, ids, other.n_tokens * sizeof *ids);
     free(ids);
@@ -158,6 +173,15 @@ START_TEST(test_export_matches_native)
     ck_assert_uint_eq(ra.zeroprobs, 0);
     ck_assert_double_eq_tol(ra.ppl / rn.ppl, 1.0, 1e-9);
     ck_assert_double_eq_tol(ra.ppl1 / rn.ppl1, 1.0, 1e-9);
+    ck_assert_uint_gt(n_unk, 0);
+    ck_assert_uint_eq(rn.unk_scored, n_unk);
+    ck_assert_uint_eq(ra.unk_scored, n_unk);
+    ck_assert_uint_eq(rn.scored, other.n_tokens);
+    ck_assert_uint_eq(ra.scored, other.n_tokens);
+    ck_assert_double_eq_tol(rn.unk_logprob10, unk, 1e-9);
+    ck_assert_double_eq_tol(ra.unk_logprob10, unk, 1e-7);
+    ck_assert_int_eq(rn.oovs_skipped, 0);
+    ck_assert_int_eq(ra.oovs_skipped, 0);
     double sum = 0;
     for (size_t i = 0; i < other.n_sents; i++)
         sum += ra.sent_logprob10[i];

@@ -81,7 +81,7 @@ printf '\\data\\\nngram 1=3\nngram 2=1\n\n\\1-grams:\n-99\t<s>\n-1\t</s>\n-1\ta\
     >"$T/hand.arpa"
 printf 'a zzz\n' >"$T/hand.txt"
 expect 0 "a hand-written ARPA file without <unk>" \
-    '^file .*: 1 sentences, 2 words, 1 OOVs$' "$E" --model "$T/hand.arpa" "$T/hand.txt"
+    '^file .*: 1 sentences, 2 words, 1 OOVs, skipped$' "$E" --model "$T/hand.arpa" "$T/hand.txt"
 check "OOV skipped: logprob -2 over 2 tokens" \
     grep -qx '0 zeroprobs, logprob= -2.00 ppl= 10.00 ppl1= 100.00' "$T/out"
 

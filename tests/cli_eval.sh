@@ -17,9 +17,10 @@ check "trained a model to evaluate" test -s "$M"
 # ---------------------------------------------------------------- happy path
 expect 0 "evaluates a text" '' "$E" --model "$M" "$TEST"
 cp "$T/out" "$T/eval.out"
-check "two lines of report" test "$(wc -l <"$T/eval.out")" = 2
+check "two lines of report, and a third without <unk> when some token is <unk>" \
+    test "$(wc -l <"$T/eval.out")" = $((2 + $(grep -c '^excluding the [0-9]* tokens scored as <unk>: logprob= ' "$T/eval.out")))
 check "SRILM header line" \
-    grep -Eq "^file $TEST: [0-9]+ sentences, [0-9]+ words, [0-9]+ OOVs\$" "$T/eval.out"
+    grep -Eq "^file $TEST: [0-9]+ sentences, [0-9]+ words, [0-9]+ OOVs(, scored as <unk>)?\$" "$T/eval.out"
 check "SRILM perplexity line" \
     grep -Eq '^0 zeroprobs, logprob= -[0-9]+\.[0-9]+ ppl= [0-9]+\.[0-9]+ ppl1= [0-9]+\.[0-9]+$' \
     "$T/eval.out"
@@ -28,7 +29,7 @@ words=$(wc -w <"$TEST" | tr -d ' ')
 check "counts the sentences and words ($sents, $words)" \
     grep -q "^file $TEST: $sents sentences, $words words, " "$T/eval.out"
 check "the same report as nglm-train --test" \
-    test "$(grep -E '^(file|0 zeroprobs)' "$T/train.out")" = "$(cat "$T/eval.out")"
+    test "$(grep -E '^(file|0 zeroprobs|excluding the)' "$T/train.out")" = "$(cat "$T/eval.out")"
 # OOVs are scored as <unk> (unlike SRILM, which skips them), so ppl counts
 # every word and </s>, ppl1 every word.
 check "ppl agrees with logprob over words and </s>" \
@@ -62,7 +63,7 @@ check "per-sentence log10 probs sum to the total" \
     awk '/^sentence/ { s += $4 } /^0 zeroprobs/ { t = $4 }
          END { d = s - t; exit !(d < 0.01 && d > -0.01) }' "$T/ps.out"
 check "the totals are the same as without --per-sentence" \
-    test "$(tail -2 "$T/ps.out")" = "$(cat "$T/eval.out")"
+    test "$(grep -v '^sentence ' "$T/ps.out")" = "$(cat "$T/eval.out")"
 expect 0 "--help" '^Usage: nglm-eval' "$E" --help
 expect 0 "--version" '^nglm-eval .*[0-9]+\.[0-9]+' "$E" --version
 
@@ -70,7 +71,15 @@ expect 0 "--version" '^nglm-eval .*[0-9]+\.[0-9]+' "$E" --version
 known=$(sed -n 4p "$T/vocab.txt" | cut -f1)
 printf 'xyzzy plugh\nxyzzy %s\n%s %s %s\n' "$known" "$known" "$known" "$known" >"$T/oov.txt"
 expect 0 "a text with OOVs" '' "$E" --model "$M" "$T/oov.txt"
-check "OOVs counted (3 of 7 words)" grep -q "oov\.txt: 3 sentences, 7 words, 3 OOVs\$" "$T/out"
+check "OOVs counted (3 of 7 words), and said to be scored as <unk>" \
+    grep -q "oov\.txt: 3 sentences, 7 words, 3 OOVs, scored as <unk>\$" "$T/out"
+# KenLM's "excluding OOVs": logprob less the <unk> tokens' (from
+# --per-sentence of a text of the OOVs alone), perplexities over the rest
+"$E" --model "$M" --digits 6 "$T/oov.txt" >"$T/oov6.out"
+check "the figure without the 3 <unk> tokens" awk '
+    /^0 zeroprobs/ { lp = $4 }
+    /^excluding the 3 tokens scored as <unk>: / { ex = $9; p = $11; p1 = $13 }
+    END { exit !(ex != "" && ex > lp && p > 0 && p1 > p) }' "$T/oov6.out"
 check "and scored: a finite perplexity" \
     grep -Eq '^0 zeroprobs, logprob= -[0-9.]+ ppl= [0-9.]+ ppl1= [0-9.]+$' "$T/out"
 printf '%s %s\n' "$known" "$known" >"$T/known.txt"

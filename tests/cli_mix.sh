@@ -35,7 +35,7 @@ check "the two models differ" test "$(ppl_of "$T/a.out")" != "$(ppl_of "$T/b.out
 expect 0 "--lambda 1" '^mixture weight: 1 \(--lambda\)$' \
     "$E" --model "$A" --mix "$B2" --lambda 1 --digits 6 "$TEST"
 same_ppl "--lambda 1 is model A's perplexity" "$T/out" "$T/a.out"
-check "three lines: weight and report" test "$(wc -l <"$T/out")" = 3
+check "the weight, then the report" test "$(wc -l <"$T/out")" = $((1 + $(wc -l <"$T/a.out")))
 check "the same header line as model A's" test "$(sed -n 2p "$T/out")" = "$(sed -n 1p "$T/a.out")"
 expect 0 "--lambda 0" '^mixture weight: 0 \(--lambda\)$' \
     "$E" --model "$A" --mix "$B2" --lambda 0 --digits 6 "$TEST"
@@ -85,7 +85,7 @@ expect 0 "A with itself: the weight stays 0.5" '^mixture weight: 0\.5 \(EM on .*
 printf '\\data\\\nngram 1=4\n\n\\1-grams:\n-99\t<s>\n-0.5\ta\n-0.7\tb\n-0.4\t</s>\n\n\\end\\\n' \
     >"$T/hand.arpa"
 printf 'a b c\nb a\n' >"$T/abc.txt"
-expect 0 "an ARPA model without <unk> alone" '1 OOVs$' "$E" --model "$T/hand.arpa" "$T/abc.txt"
+expect 0 "an ARPA model without <unk> alone" '1 OOVs, skipped$' "$E" --model "$T/hand.arpa" "$T/abc.txt"
 cp "$T/out" "$T/hand.out"
 expect 0 "mixed with itself" '' "$E" --model "$T/hand.arpa" --mix "$T/hand.arpa" --lambda 0.2 "$T/abc.txt"
 check "the same report (the OOV skipped and counted)" \
@@ -93,7 +93,9 @@ check "the same report (the OOV skipped and counted)" \
 expect 0 "mixed with a model that reads every word as <unk>" '' \
     "$E" --model "$T/hand.arpa" --mix "$A" --lambda 1 "$T/abc.txt"
 check "every word an OOV of one model, the skipped one left out" \
-    test "$(sed 1d "$T/out")" = "$(sed 's/ 1 OOVs$/ 5 OOVs/' "$T/hand.out")"
+    test "$(sed -n 2,3p "$T/out")" = "$(sed 's/ 1 OOVs, skipped$/ 5 OOVs, skipped/' "$T/hand.out")"
+check "and the four scored as <unk> by that model excluded on a third line" \
+    grep -q '^excluding the 4 tokens scored as <unk>: logprob= ' "$T/out"
 
 # ---------------------------------------------------------------- different readings
 "$B/nglm-train" --quiet --order 2 --epochs 1 --tokenize char --threads 1 \

@@ -35,7 +35,7 @@ check "the start's valid ppl is epoch 0's" test "$(sed -n 's/^Kneser-Ney start: 
     "$(sed -n 's/^epoch  0  Kneser-Ney start  valid ppl \([0-9.]*\) .*/\1/p' "$T/m.out")"
 check "reports the saved model" grep -Eq "^saved $T/m\.nglm: epoch [0-2], valid ppl [0-9.]+" "$T/m.out"
 check "SRILM-style test header" \
-    grep -Eq "^file $T/small\.test\.txt: [0-9]+ sentences, [0-9]+ words, [0-9]+ OOVs\$" "$T/m.out"
+    grep -Eq "^file $T/small\.test\.txt: [0-9]+ sentences, [0-9]+ words, [0-9]+ OOVs(, scored as <unk>)?\$" "$T/m.out"
 check "SRILM-style test perplexity" \
     grep -Eq '^0 zeroprobs, logprob= -[0-9]+\.[0-9]+ ppl= [0-9]+\.[0-9]+ ppl1= [0-9]+\.[0-9]+$' "$T/m.out"
 check "no temporaries left" test -z "$(ls "$T" | grep '\.tmp')"

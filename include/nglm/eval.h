@@ -2,14 +2,18 @@
  * nglm/eval.h — perplexity of a text under a model, reported the way
  * SRILM's `ngram -ppl` does (../shared/MODEL.md §4):
  *
- *   file test.txt: 3761 sentences, 78669 words, 0 OOVs
+ *   file test.txt: 3761 sentences, 78669 words, 12 OOVs, scored as <unk>
  *   0 zeroprobs, logprob= -177210.5 ppl= 141.2 ppl1= 178.9
+ *   excluding the 4806 tokens scored as <unk>: logprob= -165001.2 ppl= 131.1 ppl1= 165.0
  *
  * Every word and every sentence's </s> is predicted, <s> never; words not
- * in the vocabulary are scored as <unk> and counted as OOVs.  logprob is in
- * log10 over every predicted token; ppl divides it by words + sentences,
- * ppl1 by words only (SRILM's definitions).  An empty text has
- * "undefined" perplexities.
+ * in the vocabulary are scored as <unk> and counted as OOVs (an ARPA model
+ * without <unk> cannot score them: they are skipped, as SRILM does).
+ * logprob is in log10 over every predicted token; ppl divides it by words +
+ * sentences, ppl1 by words only (SRILM's definitions).  The third line,
+ * printed when some token was scored as <unk> (an OOV, or <unk> written in
+ * the text), is the same without those tokens, as KenLM's query reports
+ * "excluding OOVs".  An empty text has "undefined" perplexities.
  */
 #ifndef NGLM_EVAL_H
 #define NGLM_EVAL_H
@@ -30,6 +34,10 @@ typedef struct nglm_eval_report {
     uint64_t sentences, words, oovs, zeroprobs;
     double logprob10;       /* Σ log10 P over words and </s> */
     double ppl, ppl1;
+    int oovs_skipped;       /* 1: OOVs were not scored (an ARPA model without <unk>) */
+    uint64_t scored;        /* tokens whose log10 P is in logprob10 */
+    uint64_t unk_scored;    /* of those, the tokens scored as <unk> */
+    double unk_logprob10;   /* their part of logprob10 */
     double *sent_logprob10; /* per sentence, if asked for (else NULL) */
 } nglm_eval_report;
 
@@ -45,7 +53,7 @@ int nglm_eval_corpus_progress(const nglm_model *m, const nglm_corpus *c, int thr
 int nglm_eval_perplexity(const nglm_model *m, const nglm_corpus *c, int threads,
                          double *ppl, nglm_error *err);
 
-/* Writes the two SRILM-style lines for `name`. */
+/* Writes the SRILM-style lines for `name` (two, or three with <unk>). */
 void nglm_eval_print(FILE *fp, const char *name, const nglm_eval_report *r);
 
 /* The same with `digits` decimals for logprob, ppl and ppl1 (the default
