@@ -74,25 +74,30 @@ double nglm_cli_double(const char *opt, const char *s, double min, double max)
     return v;
 }
 
-uint64_t nglm_cli_size(const char *opt, const char *s)
+/* digits, then an optional K, M or G multiplying by base, 2 base, 3 base */
+static uint64_t suffixed(const char *opt, const char *s, uint64_t base, const char *what)
 {
     char *end;
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
     if (end == s || errno == ERANGE || s[0] == '-')
-        nglm_cli_die(NGLM_EXIT_USAGE, "%s: '%s' is not a size", opt, s);
+        nglm_cli_die(NGLM_EXIT_USAGE, "%s: '%s' is not a %s", opt, s, what);
     uint64_t mult = 1;
     switch (*end) {
     case '\0': break;
-    case 'k': case 'K': mult = 1ull << 10; end++; break;
-    case 'm': case 'M': mult = 1ull << 20; end++; break;
-    case 'g': case 'G': mult = 1ull << 30; end++; break;
+    case 'k': case 'K': mult = base; end++; break;
+    case 'm': case 'M': mult = base * base; end++; break;
+    case 'g': case 'G': mult = base * base * base; end++; break;
     default: break;
     }
     if (*end != '\0' || (mult > 1 && v > UINT64_MAX / mult))
-        nglm_cli_die(NGLM_EXIT_USAGE, "%s: '%s' is not a size (use K, M or G)", opt, s);
+        nglm_cli_die(NGLM_EXIT_USAGE, "%s: '%s' is not a %s (use K, M or G)", opt, s, what);
     return (uint64_t)v * mult;
 }
+
+uint64_t nglm_cli_count(const char *opt, const char *s) { return suffixed(opt, s, 1000, "count"); }
+
+uint64_t nglm_cli_size(const char *opt, const char *s) { return suffixed(opt, s, 1024, "size"); }
 
 nglm_tok_mode nglm_cli_tok_mode(const char *s)
 {

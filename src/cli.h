@@ -94,5 +94,8 @@ nglm_tok_mode nglm_cli_tok_mode(const char *s);
 
 /* A size with an optional K/M/G suffix (powers of 1024). */
 uint64_t nglm_cli_size(const char *opt, const char *s);
+/* A count with an optional K, M or G suffix: 1000, 10^6, 10^9 (sizes in
+ * bytes, nglm_cli_size, use 1024). */
+uint64_t nglm_cli_count(const char *opt, const char *s);
 
 #endif

@@ -33,7 +33,7 @@ static void usage(FILE *fp)
         "  --progress MODE     reading and scoring progress on stderr: auto (default:\n"
         "                      redrawn on a terminal, a line every 5 s otherwise),\n"
         "                      always (a line at every step), never\n"
-        "  --help, --version\n"
+        "  -h, --help, --version\n"
         "Mixing (linear interpolation L*P_A + (1-L)*P_B, as SRILM's -mix-lm):\n"
         "  --mix FILE          model B (nglm or ARPA); --model is model A\n"
         "  --lambda L          weight L of model A, 0..1 (default 0.5), or 'auto':\n"
@@ -156,7 +156,7 @@ int main(int argc, char **argv)
     double lambda = 0.5;
     int per_sentence = 0, threads = 0, digits = 2, progress = NGLM_CLI_PROGRESS_AUTO, c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
         case O_MODEL: model_path = optarg; break;
         case O_PERSENT: per_sentence = 1; break;
@@ -170,6 +170,7 @@ int main(int argc, char **argv)
             break;
         case O_HELDOUT: heldout = optarg; break;
         case O_PROGRESS: progress = nglm_cli_progress_mode(optarg); break;
+        case 'h':
         case O_HELP: usage(stdout); return 0;
         case O_VERSION: printf("nglm-eval (nglm) %s\n", PACKAGE_VERSION); return 0;
         default:

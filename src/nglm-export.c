@@ -25,7 +25,7 @@ static void usage(FILE *fp)
         "  -o, --output OUT    where to write ('-' = stdout, the default);\n"
         "                      gzip-compressed when OUT ends in .gz\n"
         "  --force             replace OUT even if it is not an ARPA file\n"
-        "  --help, --version\n"
+        "  -h, --help, --version\n"
         "\n"
         "Every n-gram feature becomes a listed n-gram, with back-off weights that\n"
         "reproduce the model's exact probabilities (10 significant digits).\n"
@@ -45,11 +45,12 @@ int main(int argc, char **argv)
     const char *model_path = NULL, *out = "-";
     int c, force = 0;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":o:", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":ho:", longopts, NULL)) != -1) {
         switch (c) {
         case O_MODEL: model_path = optarg; break;
         case 'o': out = optarg; break;
         case O_FORCE: force = 1; break;
+        case 'h':
         case O_HELP: usage(stdout); return 0;
         case O_VERSION: printf("nglm-export (nglm) %s\n", PACKAGE_VERSION); return 0;
         default:

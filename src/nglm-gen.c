@@ -30,7 +30,7 @@ static void usage(FILE *fp)
             "sentence per line; tokens count words and one </s> per sentence) and\n"
             "P.oracle (oracle and unigram perplexities as \"key value\" lines).\n"
             "\n"
-            "  -n, --tokens N        tokens to sample (%d..%" PRIu64 "; K, M, G suffixes)\n"
+            "  -n, --tokens N        tokens to sample (%d..%" PRIu64 "; K, M, G: 10^3, 10^6, 10^9)\n"
             "  -p, --prefix P        output file prefix\n"
             "  -s, --seed S          sampling seed (default 1): which text is drawn\n"
             "      --source-seed S   seed of the source's structure (default: the\n"
@@ -87,7 +87,7 @@ int main(int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":n:p:s:qfhV", longopts, NULL)) != -1) {
         switch (c) {
         case 'n':
-            tokens = nglm_cli_size("--tokens", optarg);
+            tokens = nglm_cli_count("--tokens", optarg);
             if (tokens < MIN_TOKENS || tokens > MAX_TOKENS)
                 nglm_cli_die(NGLM_EXIT_USAGE, "--tokens: '%s' is out of range (%d..%" PRIu64 ")",
                              optarg, MIN_TOKENS, MAX_TOKENS);

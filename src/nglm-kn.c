@@ -70,7 +70,7 @@ static void usage(FILE *fp)
         "  --quiet               print nothing on stderr but errors\n"
         "  --force               replace an --arpa or --model file that is not\n"
         "                        an ARPA file or an nglm model\n"
-        "  --help, --version\n"
+        "  -h, --help, --version\n"
         "\n"
         "Words are separated by spaces and tabs; a literal <unk> is the unknown word\n"
         "(an ordinary word for Kneser-Ney), literal <s> and </s> are ignored, and\n"
@@ -164,7 +164,7 @@ static void parse_args(int argc, char **argv, options *o)
     o->progress = NGLM_CLI_PROGRESS_AUTO;
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":o:S:T:", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":ho:S:T:", longopts, NULL)) != -1) {
         switch (c) {
         case 'o': o->order = (int)nglm_cli_long("--order", optarg, 1, NGLM_MAX_ORDER); break;
         case O_TRAIN: o->train = optarg; break;
@@ -185,6 +185,7 @@ static void parse_args(int argc, char **argv, options *o)
         case O_PROGRESS: o->progress = nglm_cli_progress_mode(optarg); break;
         case O_QUIET: o->quiet = 1; break;
         case O_FORCE: o->force = 1; break;
+        case 'h':
         case O_HELP: usage(stdout); exit(0);
         case O_VERSION: printf("nglm-kn (nglm) %s\n", PACKAGE_VERSION); exit(0);
         default:

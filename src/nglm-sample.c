@@ -35,7 +35,7 @@ static void usage(FILE *fp)
         "                        same sentences\n"
         "  --max-length L        stop a sentence after L words (default %d,\n"
         "                        at most %d) if </s> has not come\n"
-        "  --help, --version\n"
+        "  -h, --help, --version\n"
         "\n"
         "Each word is drawn from the model's exact distribution given the words\n"
         "before it; a sentence ends at </s>, which is not printed.  <s> is never\n"
@@ -59,7 +59,7 @@ int main(int argc, char **argv)
     uint64_t seed = 1;
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":n:", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":hn:", longopts, NULL)) != -1) {
         switch (c) {
         case O_MODEL: model_path = optarg; break;
         case 'n': n_sent = nglm_cli_long("--sentences", optarg, 0, LONG_MAX); break;
@@ -72,6 +72,7 @@ int main(int argc, char **argv)
         case O_MAXLEN:
             max_length = nglm_cli_long("--max-length", optarg, 1, MAX_LENGTH_LIMIT);
             break;
+        case 'h':
         case O_HELP: usage(stdout); return 0;
         case O_VERSION: printf("nglm-sample (nglm) %s\n", PACKAGE_VERSION); return 0;
         default:

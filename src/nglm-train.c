@@ -156,7 +156,7 @@ static void usage(FILE *fp)
         "  --force             replace output files that nglm did not write (without\n"
         "                      it, --model, --log, --plot and --write-vocab replace\n"
         "                      only a model, log, plot or vocabulary file)\n"
-        "  --help, --version\n"
+        "  -h, --help, --version\n"
         "\n"
         "SIGINT or SIGTERM stops training at the next minibatch, writes the checkpoint\n"
         "and prints the command that resumes it.\n"
@@ -313,7 +313,7 @@ static void parse_args(int argc, char **argv, options *o)
     o->init_kn = 1;
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
         case O_TRAIN: o->train = optarg; break;
         case O_VALID: o->valid = optarg; break;
@@ -408,6 +408,7 @@ static void parse_args(int argc, char **argv, options *o)
             else
                 nglm_cli_die(NGLM_EXIT_USAGE, "--init: '%s' is not kn or zero", optarg);
             break;
+        case 'h':
         case O_HELP: usage(stdout); exit(0);
         case O_VERSION: printf("nglm-train (nglm) %s\n", PACKAGE_VERSION); exit(0);
         default:
@@ -1123,10 +1124,12 @@ int main(int argc, char **argv)
         if (valid.n_tokens == 0)
             nglm_cli_die(NGLM_EXIT_FAIL, "%s: no sentences to validate on", o.valid);
     } else {
+        size_t read_sents = train.n_sents;
         hold_out(&train, &valid, o.tr.seed);
         if (!o.quiet)
-            printf("valid: %zu sentences held out of the training text, %zu tokens\n",
-                   valid.n_sents, valid.n_tokens);
+            printf("valid: %zu sentences (%zu tokens) held out of the training text; "
+                   "training on the other %zu of its %zu sentences, %zu tokens\n",
+                   valid.n_sents, valid.n_tokens, train.n_sents, read_sents, train.n_tokens);
     }
     /* read now so that a bad test text fails before the model file is written */
     nglm_corpus test;

@@ -29,6 +29,8 @@ check "same seed, same oracle" cmp -s "$T/c.oracle" "$T/d.oracle"
 "$G" --quiet --tokens 5000 --seed 4 --prefix "$T/e"
 check "another seed, another text" sh -c "! cmp -s '$T/c.train.txt' '$T/e.train.txt'"
 expect 0 "order 4 and a K suffix" 'oracle perplexity' "$G" --tokens 4K --order 4 --prefix "$T/f"
+check "K is 1000 in a count: at most three sentences over 4000 tokens" awk '
+    /^wrote / { split($3, n, "[()/]"); t = n[2] + n[3] + n[4]; exit !(t >= 4000 && t < 4100) }' "$T/out"
 expect 0 "short options" 'oracle perplexity' "$G" -n 2000 -s 9 -p "$T/g"
 
 expect 0 "--help" '^Usage: nglm-gen' "$G" --help

@@ -20,6 +20,8 @@ for p in nglm-train nglm-eval nglm-export nglm-sample nglm-gen nglm-kn; do
     "$B/$p" --help >"$T/help" 2>&1
     opts=$(grep -oE -- '--[a-z][a-z0-9-]*' "$T/help" | sort -u)
     check "$p --help lists long options" test -n "$opts"
+    "$B/$p" -h >"$T/h" 2>&1
+    check "$p -h is --help" test $? = 0 -a -n "$(head -c 1 "$T/h")" -a "$(cat "$T/h")" = "$(cat "$T/help")"
     for o in $opts; do
         check "$p.1 documents $o" grep -Eq -- "$o([^a-z0-9-]|\$)" "$T/page"
     done

@@ -95,6 +95,10 @@ expect 0 "--version" '^nglm-train .*[0-9]+\.[0-9]+' "$TR" --version
 # ------------------------------------------------- held-out slice, vocabulary
 expect 0 "no --valid holds out a slice" 'held out of the training text' \
     "$TR" $SMALL --train "$TXT" --model "$T/h.nglm" --write-vocab "$T/vocab.txt"
+check "the held-out line says how many sentences are trained on, and they add up" awk '
+    /^train / { read = $3 }
+    /^valid: / { held = $2; trained = $(NF - 6); of = $(NF - 3) }
+    END { exit !(read > 0 && held > 0 && of == read && trained + held == read) }' "$T/out"
 check "--write-vocab writes word<TAB>count lines" \
     test -z "$(grep -Evn '^[^	 ]+	[0-9]+$' "$T/vocab.txt" | head -1)"
 check "the vocabulary has the specials" grep -q '^<unk>	' "$T/vocab.txt"
