@@ -603,6 +603,8 @@ static int in_next(arpa_in *in, nglm_error *err)
             if (n == 0) {
                 int e;
                 const char *msg = gzerror(in->gz, &e);
+                if (strncmp(msg, "<fd:", 4) == 0 && strstr(msg, ": "))
+                    msg = strstr(msg, ": ") + 2; /* zlib names the descriptor, not the file */
                 if (e != Z_OK)
                     return nglm_error_set(err, "%s:%zu: gzip data truncated or corrupt (%s)",
                                           in->path, in->lineno + 1, msg);
@@ -959,6 +961,12 @@ static int arpa_parse(nglm_arpa *a, arpa_in *in, nglm_error *err)
             }
             if (parse_log10(fields[0], &lp) != 0) {
                 nglm_error_set(err, "%s:%zu: bad log10 probability '%.60s'", path, in->lineno,
+                               fields[0]);
+                goto out;
+            }
+            if (lp > 0) { /* as KenLM refuses it: no back-off model can hold it */
+                nglm_error_set(err, "%s:%zu: positive log10 probability %.60s (a probability "
+                                    "above 1): the file is broken", path, in->lineno,
                                fields[0]);
                 goto out;
             }

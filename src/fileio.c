@@ -55,6 +55,22 @@ uint64_t nglm_io_file_size(const char *path)
                ? (uint64_t)st.st_size : 0;
 }
 
+int nglm_io_refuse_gzip(const char *path, nglm_error *err)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return 0; /* the caller's own open reports it */
+    struct stat st;
+    unsigned char head[2];
+    int gz = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && pread(fd, head, 2, 0) == 2 &&
+             head[0] == 0x1f && head[1] == 0x8b;
+    close(fd);
+    if (gz)
+        return nglm_error_set(err, "%s is gzip-compressed: texts are read as plain text "
+                                   "(decompress it first: zcat %s > FILE)", path, path);
+    return 0;
+}
+
 int nglm_io_open_regular(const char *path, size_t *size, nglm_error *err)
 {
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);

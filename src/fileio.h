@@ -67,4 +67,9 @@ uint64_t nglm_io_file_size(const char *path);
  * returns the descriptor and sets *size, or returns -1. */
 int nglm_io_open_regular(const char *path, size_t *size, nglm_error *err);
 
+/* If the regular file at path starts with gzip's magic bytes: -1 and
+ * "PATH is gzip-compressed: ..." in err (texts are read as plain text);
+ * else 0. */
+int nglm_io_refuse_gzip(const char *path, nglm_error *err);
+
 #endif

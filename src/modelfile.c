@@ -489,6 +489,11 @@ static int mf_parse(nglm_model *m, unsigned char *buf, size_t size, nglm_error *
     size_t magic_len = strlen(NGLM_MODEL_MAGIC);
     if (size == 0)
         return nglm_error_set(err, "not an nglm model file (empty file)");
+    /* KenLM's build_binary output opens with this text */
+    static const char kenlm[] = "mmap lm http://kheafield.com/code";
+    if (size >= sizeof kenlm - 1 && memcmp(buf, kenlm, sizeof kenlm - 1) == 0)
+        return nglm_error_set(err, "a KenLM binary model, which nglm cannot read: give the "
+                                   "ARPA file it was built from (build_binary's input)");
     if (memcmp(buf, NGLM_MODEL_MAGIC, size < magic_len ? size : magic_len) != 0)
         return nglm_error_set(err, "not an nglm model file");
     if (size < MF_HEADER_FIXED)

@@ -27,6 +27,8 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "fileio.h"
+
 struct nglm_tokenizer {
     nglm_tok_options opt;
     FILE *fp;          /* NULL for nglm_tokenizer_new */
@@ -565,6 +567,8 @@ nglm_tokenizer *nglm_tokenizer_open(const char *path, const nglm_tok_options *op
 {
     if (strcmp(path, "-") == 0)
         return nglm_tokenizer_from_stream(stdin, "<stdin>", opt, err);
+    if (nglm_io_refuse_gzip(path, err) != 0)
+        return NULL;
     FILE *fp = fopen(path, "rb");
     if (!fp) {
         nglm_error_errno(err, errno, "%s", path);

@@ -374,6 +374,8 @@ int nglm_vocab_count_file_threads(nglm_vocab *v, const char *path,
                                   const nglm_progress *p, uint64_t *sentences,
                                   nglm_error *err)
 {
+    if (nglm_io_refuse_gzip(path, err) != 0)
+        return -1;
     uint64_t total = nglm_io_file_size(path);
     if (threads <= 1 || total == 0)
         return count_file_seq(v, path, opt, sentences, p, total, err);

@@ -124,6 +124,15 @@ if [ -w /dev/full ]; then
 fi
 
 # ---------------------------------------------------------------- bad ARPA files
+gzip -c "$T/m.arpa" | head -c 3000 >"$T/trunc.arpa.gz"
+expect_error "a truncated .gz names the file, not zlib's descriptor" \
+    "trunc\.arpa\.gz:[0-9]+: gzip data truncated or corrupt \(unexpected end of file\)\$" \
+    "$E" --model "$T/trunc.arpa.gz" "$TEST"
+printf '\\data\\\nngram 1=4\n\n\\1-grams:\n-99\t<s>\n0.5\ta\n-0.7\tb\n-0.4\t</s>\n\n\\end\\\n' \
+    >"$T/positive.arpa"
+expect_error "a positive log10 probability is refused, naming the line" \
+    "positive\.arpa:6: positive log10 probability 0\.5 \(a probability above 1\)" \
+    "$E" --model "$T/positive.arpa" "$TEST"
 head -n 100 "$T/m.arpa" >"$T/trunc.arpa"
 expect_error "a truncated ARPA file names file:line" \
     "trunc\.arpa:100: unexpected end of file after [0-9]+ of [0-9]+ 1-grams" \

@@ -111,6 +111,16 @@ expect_error "a text file as the model" "small\.test\.txt: not an nglm model fil
     "$E" --model "$TEST" "$TEST"
 "$E" --model "$TEST" "$TEST" 2>/dev/null
 check "a bad model exits 1" test $? = 1
+printf 'mmap lm http://kheafield.com/code format version 5\n\0\0\0\0' >"$T/kenlm.binary"
+expect_error "a KenLM binary model: what to pass instead" \
+    "kenlm\.binary: a KenLM binary model, which nglm cannot read: give the ARPA file" \
+    "$E" --model "$T/kenlm.binary" "$TEST"
+gzip -c "$TEST" >"$T/test.txt.gz"
+expect_error "a gzipped text: said so, with the way out" \
+    "test\.txt\.gz is gzip-compressed: texts are read as plain text \(decompress it first: zcat" \
+    "$E" --model "$M" "$T/test.txt.gz"
+expect_error "a gzipped training text too" "is gzip-compressed" \
+    "$B/nglm-train" --train "$T/test.txt.gz" --model "$T/gz.nglm" --no-checkpoint
 head -c 5000 "$M" >"$T/trunc.nglm"
 expect_error "a truncated model" "trunc\.nglm: .*truncated" "$E" --model "$T/trunc.nglm" "$TEST"
 # a model from a newer format version (the u32 after the 8-byte magic) and
