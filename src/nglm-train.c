@@ -79,7 +79,8 @@ static void usage(FILE *fp)
         "  --valid FILE        validation text (default: a seeded 5%% of --train held out)\n"
         "  --test FILE         test text: report its perplexity at the end\n"
         "  --model FILE        where to save the model (default model.nglm)\n"
-        "  --vocab FILE        use this vocabulary (word<TAB>count per line)\n"
+        "  --vocab FILE        use this vocabulary (word<TAB>count per line, or one\n"
+        "                      word per line as SRILM's -vocab)\n"
         "  --write-vocab FILE  save the vocabulary built from --train\n"
         "  --min-count N       words seen fewer than N times become <unk> (default 1)\n"
         "  --max-vocab N       keep at most N words, specials included (default: all)\n"
@@ -115,7 +116,8 @@ static void usage(FILE *fp)
         "                      an epoch gains less than --min-gain, then halved every\n"
         "                      epoch, stopping at the next small gain (with --init zero)\n"
         "  --epochs N          epochs: %d with --init kn (linear; %d with --features\n"
-        "                      ngram), at most %d with --init zero (halve)\n"
+        "                      ngram), at most %d with --init zero (halve); 0: only\n"
+        "                      build the vocabulary and write it (--write-vocab)\n"
         "  --lr X              learning rate (default %g with --init kn, %g with zero)\n"
         "  --ada-init X        AdaGrad's initial squared-gradient sum (default %g with\n"
         "                      --init kn, %g with zero)\n"
@@ -182,6 +184,7 @@ typedef struct options {
     const char *temp_dir;       /* --temp-dir, or NULL */
     int quiet;
     int force;                  /* --force: replace outputs nglm did not write */
+    int vocab_only;             /* --epochs 0: write the vocabulary, train nothing */
     const char *log, *plot, *plot_label;
     double plot_ref;            /* NAN: none given */
     int progress;               /* NGLM_CLI_PROGRESS_* */
@@ -334,7 +337,7 @@ static void parse_args(int argc, char **argv, options *o)
             break;
         case O_CUT: parse_cutoffs(optarg, o->cutoff); o->set_cutoffs = 1; break;
         case O_EPOCHS:
-            o->tr.max_epochs = (int)nglm_cli_long("--epochs", optarg, 1, NGLM_MAX_EPOCHS);
+            o->tr.max_epochs = (int)nglm_cli_long("--epochs", optarg, 0, NGLM_MAX_EPOCHS);
             o->set_epochs = 1;
             break;
         case O_L1: o->tr.l1 = nglm_cli_double("--l1", optarg, 0, 1e9); break;
@@ -451,6 +454,13 @@ static void parse_args(int argc, char **argv, options *o)
             o->cutoff[m] = 1;
     if (o->quiet && o->progress == NGLM_CLI_PROGRESS_AUTO)
         o->progress = NGLM_CLI_PROGRESS_NEVER;
+    o->vocab_only = o->set_epochs && o->tr.max_epochs == 0;
+    if (o->vocab_only && !o->write_vocab)
+        nglm_cli_die(NGLM_EXIT_USAGE, "--epochs 0 only builds the vocabulary: give "
+                     "--write-vocab FILE to write it");
+    if (o->vocab_only && (o->resume || o->vocab))
+        nglm_cli_die(NGLM_EXIT_USAGE, "--epochs 0 builds a vocabulary: it cannot go with --%s",
+                     o->resume ? "resume" : "vocab");
     if (o->no_checkpoint && (o->resume || o->stop_after))
         nglm_cli_die(NGLM_EXIT_USAGE, "--no-checkpoint cannot go with --%s",
                      o->resume ? "resume" : "stop-after");
@@ -1057,14 +1067,16 @@ int main(int argc, char **argv)
                                     {"--valid", o.valid, NGLM_OUT_NEW},
                                     {"--test", o.test, NGLM_OUT_NEW},
                                     {"--vocab", o.vocab, NGLM_OUT_NEW}};
-        const nglm_out_file out[] = {{"--model", o.model, NGLM_OUT_MODEL},
-                                     {"the checkpoint", o.no_checkpoint ? NULL : ckpt,
+        const int model = !o.vocab_only;
+        const nglm_out_file out[] = {{"--model", model ? o.model : NULL, NGLM_OUT_MODEL},
+                                     {"the checkpoint", model && !o.no_checkpoint ? ckpt : NULL,
                                       NGLM_OUT_CHECKPOINT},
                                      {"--write-vocab", o.write_vocab, NGLM_OUT_VOCAB},
                                      {"--log", o.log, NGLM_OUT_LOG},
                                      {"--plot", o.plot, NGLM_OUT_PLOT}};
         nglm_out_check(in, sizeof in / sizeof *in, out, sizeof out / sizeof *out, o.force);
-        nglm_out_lock(o.model);
+        if (model)
+            nglm_out_lock(o.model);
     }
     if (o.default_corpus && !o.quiet)
         printf("no --train given: using the bundled corpus %s.*\n", o.corpus_prefix);
@@ -1113,6 +1125,12 @@ int main(int argc, char **argv)
     int32_t V = (int32_t)nglm_vocab_size(m.vocab);
     if (!o.quiet)
         printf("vocabulary: %d words (specials included)\n", (int)V);
+    if (o.vocab_only) {
+        printf("wrote %s (%d words); --epochs 0: no model trained\n", o.write_vocab, (int)V);
+        nglm_model_free(&m);
+        nglm_dist_finalize();
+        return 0;
+    }
 
     /* id streams */
     nglm_corpus train, valid;

@@ -556,6 +556,75 @@ static int vocab_push(nglm_vocab *v, vocab_entry *e, size_t *cap)
     return 0;
 }
 
+/* Appends word (with its count) as the next id of a vocabulary being
+ * loaded; path and lineno name the line for messages. */
+static int vocab_load_add(nglm_vocab *v, const char *word, uint64_t count, size_t *by_id_cap,
+                          const char *path, size_t lineno, nglm_error *err)
+{
+    if (v->size >= INT32_MAX)
+        return nglm_error_set(err, "%s:%zu: too many words", path, lineno);
+    vocab_entry *e = vocab_insert(v, word, strlen(word), err);
+    if (!e) {
+        nglm_error_prefix(err, "%s:%zu", path, lineno);
+        return -1;
+    }
+    e->id = (int32_t)v->size;
+    e->count = count;
+    if (vocab_push(v, e, by_id_cap) < 0)
+        return nglm_error_set(err, "%s:%zu: out of memory", path, lineno);
+    return 0;
+}
+
+/* One line of nglm's own format, "word<TAB>count", the specials first. */
+static int vocab_load_counted(nglm_vocab *v, char *line, size_t *by_id_cap, const char *path,
+                              size_t lineno, nglm_error *err)
+{
+    char *tab = strrchr(line, '\t');
+    if (!tab)
+        return nglm_error_set(err, "%s:%zu: missing TAB between word and count (a file "
+                                   "whose first line has no TAB is read as a word list)",
+                              path, lineno);
+    *tab = '\0';
+    const char *word = line, *count_str = tab + 1;
+    uint64_t count;
+    if (vocab_parse_count(count_str, &count) < 0)
+        return nglm_error_set(err, "%s:%zu: bad count '%s' (expected a decimal integer)",
+                              path, lineno, count_str);
+    const char *why = vocab_bad_word(word);
+    if (why)
+        return nglm_error_set(err, "%s:%zu: %s", path, lineno, why);
+    if (v->size < NGLM_NUM_SPECIAL && strcmp(word, vocab_specials[v->size]) != 0)
+        return nglm_error_set(err, "%s:%zu: expected the special token %s on line %zu, "
+                                   "found '%s'", path, lineno, vocab_specials[v->size],
+                              v->size + 1, word);
+    vocab_entry *e = vocab_lookup(v, word);
+    if (e)
+        return nglm_error_set(err, "%s:%zu: duplicate word '%s' (first on line %" PRId32 ")",
+                              path, lineno, word, e->id + 1);
+    return vocab_load_add(v, word, count, by_id_cap, path, lineno, err);
+}
+
+/* One line of a word list (SRILM's -vocab format): a word, maybe with
+ * spaces around it; blank lines, the specials (already in) and repeats are
+ * passed over. */
+static int vocab_load_listed(nglm_vocab *v, char *line, size_t *by_id_cap, const char *path,
+                             size_t lineno, nglm_error *err)
+{
+    char *word = line + strspn(line, " \t");
+    size_t len = strlen(word);
+    while (len > 0 && (word[len - 1] == ' ' || word[len - 1] == '\t'))
+        word[--len] = '\0';
+    if (len == 0 || vocab_lookup(v, word))
+        return 0;
+    if (strpbrk(word, " \t"))
+        return nglm_error_set(err, "%s:%zu: more than one word on a line of a word list",
+                              path, lineno);
+    const char *why = vocab_bad_word(word);
+    if (why)
+        return nglm_error_set(err, "%s:%zu: %s", path, lineno, why);
+    return vocab_load_add(v, word, 0, by_id_cap, path, lineno, err);
+}
+
 nglm_vocab *nglm_vocab_load(const char *path, nglm_error *err)
 {
     FILE *fp = fopen(path, "rb");
@@ -571,6 +640,7 @@ nglm_vocab *nglm_vocab_load(const char *path, nglm_error *err)
     }
     char *line = NULL;
     size_t cap = 0, by_id_cap = 0, lineno = 0;
+    int listed = -1; /* the format, from the first line: 1 a word list, 0 counted */
     ssize_t got;
     while ((got = getline(&line, &cap, fp)) >= 0) {
         lineno++;
@@ -583,50 +653,15 @@ nglm_vocab *nglm_vocab_load(const char *path, nglm_error *err)
             nglm_error_set(err, "%s:%zu: NUL byte in line", path, lineno);
             goto fail;
         }
-        char *tab = strrchr(line, '\t');
-        if (!tab) {
-            nglm_error_set(err, "%s:%zu: missing TAB between word and count", path, lineno);
-            goto fail;
+        if (listed < 0) {
+            listed = strchr(line, '\t') == NULL;
+            for (int i = 0; listed && i < NGLM_NUM_SPECIAL; i++)
+                if (vocab_load_add(v, vocab_specials[i], 0, &by_id_cap, path, lineno, err) != 0)
+                    goto fail;
         }
-        *tab = '\0';
-        const char *word = line, *count_str = tab + 1;
-        uint64_t count;
-        if (vocab_parse_count(count_str, &count) < 0) {
-            nglm_error_set(err, "%s:%zu: bad count '%s' (expected a decimal integer)",
-                           path, lineno, count_str);
+        if ((listed ? vocab_load_listed : vocab_load_counted)(v, line, &by_id_cap, path, lineno,
+                                                              err) != 0)
             goto fail;
-        }
-        const char *why = vocab_bad_word(word);
-        if (why) {
-            nglm_error_set(err, "%s:%zu: %s", path, lineno, why);
-            goto fail;
-        }
-        if (v->size < NGLM_NUM_SPECIAL && strcmp(word, vocab_specials[v->size]) != 0) {
-            nglm_error_set(err, "%s:%zu: expected the special token %s on line %zu, found '%s'",
-                           path, lineno, vocab_specials[v->size], v->size + 1, word);
-            goto fail;
-        }
-        vocab_entry *e = vocab_lookup(v, word);
-        if (e) {
-            nglm_error_set(err, "%s:%zu: duplicate word '%s' (first on line %" PRId32 ")",
-                           path, lineno, word, e->id + 1);
-            goto fail;
-        }
-        if (v->size >= INT32_MAX) {
-            nglm_error_set(err, "%s:%zu: too many words", path, lineno);
-            goto fail;
-        }
-        e = vocab_insert(v, word, strlen(word), err);
-        if (!e) {
-            nglm_error_prefix(err, "%s:%zu", path, lineno);
-            goto fail;
-        }
-        e->id = (int32_t)v->size;
-        e->count = count;
-        if (vocab_push(v, e, &by_id_cap) < 0) {
-            nglm_error_set(err, "%s:%zu: out of memory", path, lineno);
-            goto fail;
-        }
     }
     if (ferror(fp)) {
         nglm_error_errno(err, errno, "%s: read error", path);

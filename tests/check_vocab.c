@@ -353,8 +353,11 @@ END_TEST
 
 START_TEST(test_load_missing_tab)
 {
-    check_load_error(HEAD "word 5\n", "%s:4: missing TAB between word and count");
-    check_load_error(HEAD "a\t1\n\nb\t2\n", "%s:5: missing TAB between word and count");
+    check_load_error(HEAD "word 5\n", "%s:4: missing TAB between word and count (a file "
+                                       "whose first line has no TAB is read as a word list)");
+    check_load_error(HEAD "a\t1\n\nb\t2\n", "%s:5: missing TAB between word and count (a "
+                                          "file whose first line has no TAB is read as a "
+                                          "word list)");
 }
 END_TEST
 
@@ -403,6 +406,33 @@ START_TEST(test_load_specials)
     nglm_error err = { "" };
     ck_assert_ptr_null(nglm_vocab_load("/nonexistent/vocab.txt", &err));
     ck_assert_str_eq(err.msg, "/nonexistent/vocab.txt: No such file or directory");
+}
+END_TEST
+
+/* A word list (SRILM's -vocab format): the specials first whether listed or
+ * not, then the words in the order listed, each once, counts 0. */
+START_TEST(test_load_word_list)
+{
+    nglm_error err = { "" };
+    const char *path = tu_tempstr("the\n  cat \n<unk>\n\nsat\r\ncat\n</s>\n");
+    nglm_vocab *v = nglm_vocab_load(path, &err);
+    ck_assert_msg(v != NULL, "%s", err.msg);
+    ck_assert_uint_eq(nglm_vocab_size(v), NGLM_NUM_SPECIAL + 3);
+    ck_assert_int_eq(nglm_vocab_find(v, "<s>"), NGLM_BOS);
+    ck_assert_int_eq(nglm_vocab_find(v, "</s>"), NGLM_EOS);
+    ck_assert_int_eq(nglm_vocab_find(v, "<unk>"), NGLM_UNK);
+    ck_assert_int_eq(nglm_vocab_find(v, "the"), 3);
+    ck_assert_int_eq(nglm_vocab_find(v, "cat"), 4);
+    ck_assert_int_eq(nglm_vocab_find(v, "sat"), 5);
+    ck_assert_uint_eq(nglm_vocab_count(v, 4), 0);
+    ck_assert(nglm_vocab_is_final(v));
+    nglm_vocab_free(v);
+    check_load_error("a\nb c\n", "%s:2: more than one word on a line of a word list");
+    /* nothing but the specials, or nothing listed at all after a blank line */
+    v = nglm_vocab_load(tu_tempstr("\n"), &err);
+    ck_assert_msg(v != NULL, "%s", err.msg);
+    ck_assert_uint_eq(nglm_vocab_size(v), NGLM_NUM_SPECIAL);
+    nglm_vocab_free(v);
 }
 END_TEST
 
@@ -566,6 +596,7 @@ int main(void)
     tcase_add_test(tc, test_load_duplicate);
     tcase_add_test(tc, test_load_bad_words);
     tcase_add_test(tc, test_load_specials);
+    tcase_add_test(tc, test_load_word_list);
     tcase_add_test(tc, test_save_errors);
     suite_add_tcase(s, tc);
     return tu_run(s);

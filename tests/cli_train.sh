@@ -102,6 +102,19 @@ check "the held-out line says how many sentences are trained on, and they add up
 check "--write-vocab writes word<TAB>count lines" \
     test -z "$(grep -Evn '^[^	 ]+	[0-9]+$' "$T/vocab.txt" | head -1)"
 check "the vocabulary has the specials" grep -q '^<unk>	' "$T/vocab.txt"
+# a vocabulary alone (--epochs 0), and SRILM's word-list format read back
+expect 0 "--epochs 0 --write-vocab: the vocabulary only" "no model trained" \
+    "$TR" --epochs 0 --train "$TXT" --model "$T/vo.nglm" --write-vocab "$T/vo.txt"
+check "--epochs 0: the same vocabulary as a training run's" cmp -s "$T/vocab.txt" "$T/vo.txt"
+check "--epochs 0: no model, no checkpoint, no lock" \
+    test ! -e "$T/vo.nglm" -a ! -e "$T/vo.nglm.ckpt" -a ! -e "$T/vo.nglm.lock"
+expect_error "--epochs 0 without --write-vocab" "give --write-vocab FILE" \
+    "$TR" --epochs 0 --train "$TXT" --model "$T/vo.nglm"
+cut -f1 "$T/vocab.txt" | sed 1,3d >"$T/words.txt"
+expect 0 "--vocab: a plain word list (SRILM's -vocab format)" 'valid ppl' \
+    "$TR" $SMALL --train "$TXT" --vocab "$T/words.txt" --model "$T/wl.nglm"
+check "a word list gives the same vocabulary size" \
+    grep -q "^vocabulary: $(wc -l <"$T/vocab.txt") words" "$T/out"
 check "the vocabulary has every training word" \
     test "$(wc -l <"$T/vocab.txt")" -eq "$(($(tr ' ' '\n' <"$TXT" | LC_ALL=C sort -u | wc -l) + 3))"
 expect 0 "--vocab reads it back" 'saved' \
@@ -139,7 +152,8 @@ expect_error "--l2 nan" "--l2: 'nan' is not a finite number" "$TR" $X --l2 nan
 expect_error "--l1 abc" "--l1: 'abc' is not a finite number" "$TR" $X --l1 abc
 expect_error "--threads 0" "--threads: '0' is out of range" "$TR" $X --threads 0
 expect_error "--halve-from -1" "--halve-from: '-1' is out of range" "$TR" $X --halve-from -1
-expect_error "--epochs 0" "--epochs: '0' is out of range" "$TR" $X --epochs 0
+expect_error "--epochs 0 without --write-vocab" "--epochs 0 only builds the vocabulary" "$TR" $X --epochs 0
+expect_error "--epochs -1" "--epochs: '-1' is out of range" "$TR" $X --epochs -1
 expect_error "--batch 0" "--batch: '0' is out of range" "$TR" $X --batch 0
 expect_error "--batch bogus" "--batch: 'bogus' is not an integer" "$TR" $X --batch bogus
 expect_error "unknown option" "unknown option '--frobnicate'" "$TR" $X --frobnicate

@@ -12,7 +12,11 @@
  * or beyond max_vocab, are dropped and their counts added to <unk>.
  *
  * File format (text, UTF-8): one "word<TAB>count\n" per line, in id order,
- * the special tokens first.  Loading preserves the ids exactly.
+ * the special tokens first.  Loading preserves the ids exactly.  A file
+ * whose first line holds no TAB is read as a word list instead (SRILM's
+ * -vocab format): one word per line, ids in the order listed after the
+ * specials (which may be listed anywhere, or not at all), counts 0, blank
+ * lines and repeated words passed over.
  */
 #ifndef NGLM_VOCAB_H
 #define NGLM_VOCAB_H
