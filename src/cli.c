@@ -5,6 +5,8 @@
  */
 #include "cli.h"
 
+#include "nglm/modelfile.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -147,6 +149,21 @@ void nglm_cli_bad_option(int c, int argc, char **argv, const char *hint)
         nglm_cli_die(NGLM_EXIT_USAGE, "unknown option '-%c' (see --help)", optopt);
     }
     nglm_cli_die(NGLM_EXIT_USAGE, "unknown option '%.*s' (see --help)", (int)len, word);
+}
+
+nglm_arpa *nglm_cli_load_model(const char *path, nglm_model *m)
+{
+    nglm_error err;
+    memset(m, 0, sizeof *m);
+    if (!nglm_model_file_is_native(path) && nglm_arpa_file_is_arpa(path)) {
+        nglm_arpa *a = nglm_arpa_load(path, &err);
+        if (!a)
+            nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+        return a;
+    }
+    if (nglm_model_load(m, path, &err) != 0)
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+    return NULL;
 }
 
 const char *nglm_cli_invoked_as(const char *argv0, char *buf, size_t n)

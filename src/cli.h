@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "nglm/arpa.h"
+#include "nglm/model.h"
 #include "nglm/progress.h"
 #include "nglm/tokenize.h"
 
@@ -37,6 +39,11 @@ const char *nglm_cli_prog(void);
  * -order, -text, ...) adds hint, if not NULL: how this program is called. */
 void nglm_cli_bad_option(int c, int argc, char **argv, const char *hint)
     __attribute__((noreturn));
+
+/* Loads the model at path, an nglm model or an ARPA file (plain or gzip,
+ * told apart by content), or dies (status 1) with the loader's message.
+ * Returns the ARPA model, or NULL with *m filled. */
+nglm_arpa *nglm_cli_load_model(const char *path, nglm_model *m);
 
 /* How the user ran this program, for a command line to print: argv0,
  * except that libtool's uninstalled binary DIR/.libs/[lt-]NAME becomes the

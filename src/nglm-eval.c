@@ -67,14 +67,8 @@ typedef struct lm {
 
 static void lm_load(lm *x, const char *path)
 {
-    nglm_error err;
     memset(x, 0, sizeof *x);
-    if (!nglm_model_file_is_native(path) && nglm_arpa_file_is_arpa(path)) {
-        if (!(x->arpa = nglm_arpa_load(path, &err)))
-            nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
-    } else if (nglm_model_load(&x->m, path, &err) != 0) {
-        nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
-    }
+    x->arpa = nglm_cli_load_model(path, &x->m);
 }
 
 /* Reads text with the model's own tokenizer and vocabulary, showing its

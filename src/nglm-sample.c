@@ -26,7 +26,8 @@ static void usage(FILE *fp)
         "Print sentences drawn from an nglm model, one per line, words separated\n"
         "by single spaces.\n"
         "\n"
-        "  --model FILE          the model (written by nglm-train)\n"
+        "  --model FILE          the model: nglm's (nglm-train, nglm-kn) or an ARPA\n"
+        "                        file (plain or .gz, from any toolkit)\n"
         "  -n, --sentences N     how many sentences (default %d; 0 prints nothing)\n"
         "  --temperature T       draw from P^(1/T), renormalised: 1 (default) is the\n"
         "                        model, below 1 sharper (0.01 is nearly the most\n"
@@ -87,10 +88,11 @@ int main(int argc, char **argv)
 
     nglm_error err;
     nglm_model m;
-    if (nglm_model_load(&m, model_path, &err) != 0)
-        nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+    nglm_arpa *arpa = nglm_cli_load_model(model_path, &m);
+    const nglm_vocab *vocab = arpa ? nglm_arpa_vocab(arpa) : m.vocab;
     nglm_sampler s;
-    if (nglm_sampler_init(&s, &m, temperature, (size_t)max_length, seed, &err) != 0)
+    if ((arpa ? nglm_sampler_init_arpa(&s, arpa, temperature, (size_t)max_length, seed, &err)
+              : nglm_sampler_init(&s, &m, temperature, (size_t)max_length, seed, &err)) != 0)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
     for (long k = 0; k < n_sent; k++) {
         const int32_t *words;
@@ -99,7 +101,7 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < n; i++) {
             if (i)
                 putchar(' ');
-            fputs(nglm_vocab_word(m.vocab, words[i]), stdout);
+            fputs(nglm_vocab_word(vocab, words[i]), stdout);
         }
         if (putchar('\n') == EOF)
             nglm_cli_die(NGLM_EXIT_FAIL, "error writing the sentences");
@@ -107,6 +109,9 @@ int main(int argc, char **argv)
     if (fflush(stdout) != 0 || ferror(stdout))
         nglm_cli_die(NGLM_EXIT_FAIL, "error writing the sentences");
     nglm_sampler_free(&s);
-    nglm_model_free(&m);
+    if (arpa)
+        nglm_arpa_free(arpa);
+    else
+        nglm_model_free(&m);
     return 0;
 }

@@ -54,8 +54,9 @@ double nglm_rng_uniform(nglm_rng *r)
 
 /* ---------------------------------------------------------------- sampler */
 
-int nglm_sampler_init(nglm_sampler *s, const nglm_model *m, double temperature,
-                      size_t max_length, uint64_t seed, nglm_error *err)
+/* The sampler over V words of either kind of model. */
+static int sampler_init(nglm_sampler *s, const nglm_model *m, const nglm_arpa *a, int32_t V,
+                        double temperature, size_t max_length, uint64_t seed, nglm_error *err)
 {
     memset(s, 0, sizeof *s);
     if (!(temperature > 0) || !isfinite(temperature))
@@ -63,18 +64,32 @@ int nglm_sampler_init(nglm_sampler *s, const nglm_model *m, double temperature,
                               temperature);
     if (max_length < 1)
         return nglm_error_set(err, "the maximum sentence length must be at least 1");
-    size_t V = (size_t)m->feat.V;
-    s->p = malloc(V * sizeof *s->p);
+    s->p = malloc((size_t)V * sizeof *s->p);
     s->sent = malloc(max_length * sizeof *s->sent);
     if (!s->p || !s->sent) {
         nglm_sampler_free(s);
-        return nglm_error_set(err, "out of memory for a sampler over %zu words", V);
+        return nglm_error_set(err, "out of memory for a sampler over %d words", (int)V);
     }
     s->m = m;
+    s->arpa = a;
+    s->V = V;
     s->temperature = temperature;
     s->max_length = max_length;
     nglm_rng_seed(&s->rng, seed);
     return 0;
+}
+
+int nglm_sampler_init(nglm_sampler *s, const nglm_model *m, double temperature,
+                      size_t max_length, uint64_t seed, nglm_error *err)
+{
+    return sampler_init(s, m, NULL, m->feat.V, temperature, max_length, seed, err);
+}
+
+int nglm_sampler_init_arpa(nglm_sampler *s, const nglm_arpa *a, double temperature,
+                           size_t max_length, uint64_t seed, nglm_error *err)
+{
+    return sampler_init(s, NULL, a, (int32_t)nglm_vocab_size(nglm_arpa_vocab(a)), temperature,
+                        max_length, seed, err);
 }
 
 void nglm_sampler_free(nglm_sampler *s)
@@ -84,13 +99,9 @@ void nglm_sampler_free(nglm_sampler *s)
     memset(s, 0, sizeof *s);
 }
 
-void nglm_sample_dist(const nglm_model *m, const int32_t *sent, size_t i,
-                      double temperature, double *p)
+/* p[0..V-1] ← p^(1/T) / Σ p^(1/T), p[<s>] = 0. */
+static void temper(double *p, int32_t V, double temperature)
 {
-    nglm_model_dist_dense(m, sent, i, p);
-    if (temperature == 1.0)
-        return;
-    int32_t V = m->feat.V;
     /* p^(1/T) / Σ p^(1/T), as exp((ln p − max ln p) / T) */
     double mx = -INFINITY;
     for (int32_t w = 1; w < V; w++)
@@ -104,6 +115,28 @@ void nglm_sample_dist(const nglm_model *m, const int32_t *sent, size_t i,
     for (int32_t w = 1; w < V; w++)
         p[w] /= z;
     p[NGLM_BOS] = 0;
+}
+
+void nglm_sample_dist(const nglm_model *m, const int32_t *sent, size_t i,
+                      double temperature, double *p)
+{
+    nglm_model_dist_dense(m, sent, i, p);
+    if (temperature != 1.0)
+        temper(p, m->feat.V, temperature);
+}
+
+void nglm_sample_dist_arpa(const nglm_arpa *a, int32_t *sent, size_t i, double temperature,
+                           double *p)
+{
+    int32_t V = (int32_t)nglm_vocab_size(nglm_arpa_vocab(a)), keep = sent[i];
+    p[NGLM_BOS] = 0;
+    for (int32_t w = 1; w < V; w++) {
+        sent[i] = w;
+        p[w] = pow(10.0, nglm_arpa_logprob10(a, sent, i)); /* 0 for an unlisted <unk> */
+    }
+    sent[i] = keep;
+    if (temperature != 1.0)
+        temper(p, V, temperature);
 }
 
 /* Inverse-CDF draw of an id from p[1..V-1] (p[0] = <s> is never drawn). */
@@ -129,8 +162,11 @@ void nglm_sample_sentence(nglm_sampler *s, const int32_t **words, size_t *n_word
 {
     size_t n = 0;
     while (n < s->max_length) {
-        nglm_sample_dist(s->m, s->sent, n, s->temperature, s->p);
-        int32_t w = draw(s->p, s->m->feat.V, &s->rng);
+        if (s->arpa)
+            nglm_sample_dist_arpa(s->arpa, s->sent, n, s->temperature, s->p);
+        else
+            nglm_sample_dist(s->m, s->sent, n, s->temperature, s->p);
+        int32_t w = draw(s->p, s->V, &s->rng);
         if (w == NGLM_EOS)
             break;
         s->sent[n++] = w;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "nglm/arpa.h"
 #include "nglm/corpus.h"
 #include "nglm/features.h"
 #include "nglm/model.h"
@@ -300,6 +301,63 @@ START_TEST(test_bad_init)
 }
 END_TEST
 
+/* An n-gram model exported to ARPA and loaded back samples from the same
+ * distributions: every history's tempered P from the ARPA file equals the
+ * native one (the export is exact to 10 digits), and the same seed draws
+ * the same sentences. */
+START_TEST(test_arpa_same_distribution)
+{
+    nglm_model m;
+    nglm_error err;
+    make_model(&m, 3, 0, 41, 1.5);
+    const char *path = tu_temp_path(".arpa");
+    ck_assert_msg(nglm_arpa_save(&m, path, &err) == 0, "%s", err.msg);
+    nglm_arpa *a = nglm_arpa_load(path, &err);
+    ck_assert_msg(a != NULL, "%s", err.msg);
+    int32_t V = m.feat.V;
+    ck_assert_int_eq((int32_t)nglm_vocab_size(nglm_arpa_vocab(a)), V);
+    for (int32_t w = 0; w < V; w++) /* the same ids */
+        ck_assert_str_eq(nglm_vocab_word(nglm_arpa_vocab(a), w), nglm_vocab_word(m.vocab, w));
+    double *p = malloc((size_t)V * sizeof *p), *q = malloc((size_t)V * sizeof *q);
+    int32_t sent[4] = {3, 4, 5, -1};
+    const double temps[] = {1.0, 0.5, 2.0};
+    for (size_t i = 0; i <= 3; i++)
+        for (int k = 0; k < 3; k++) {
+            nglm_sample_dist(&m, sent, i, temps[k], p);
+            nglm_sample_dist_arpa(a, sent, i, temps[k], q);
+            ck_assert_int_eq(sent[3], -1); /* the scratch slot is restored */
+            double sum = 0;
+            for (int32_t w = 0; w < V; w++) {
+                ck_assert_double_eq_tol(q[w], p[w], 1e-8);
+                sum += q[w];
+            }
+            ck_assert_double_eq_tol(sum, 1.0, 1e-8);
+        }
+    enum { N = 20, L = 12 };
+    nglm_sampler sn, sa;
+    ck_assert_int_eq(nglm_sampler_init(&sn, &m, 1.0, L, 9, &err), 0);
+    ck_assert_int_eq(nglm_sampler_init_arpa(&sa, a, 1.0, L, 9, &err), 0);
+    int same = 0;
+    for (int k = 0; k < N; k++) {
+        const int32_t *wn, *wa;
+        size_t ln, la;
+        nglm_sample_sentence(&sn, &wn, &ln);
+        nglm_sample_sentence(&sa, &wa, &la);
+        same += ln == la && memcmp(wn, wa, ln * sizeof *wn) == 0;
+    }
+    /* (a uniform draw within 1e-10 of a CDF boundary could tell them apart:
+     * about 1e-9 a word) */
+    ck_assert_int_eq(same, N);
+    nglm_sampler_free(&sn);
+    nglm_sampler_free(&sa);
+    free(p);
+    free(q);
+    nglm_arpa_free(a);
+    unlink(path);
+    nglm_model_free(&m);
+}
+END_TEST
+
 static Suite *sample_suite(void)
 {
     Suite *s = suite_create("sample");
@@ -312,6 +370,7 @@ static Suite *sample_suite(void)
     tcase_add_loop_test(tc, test_first_word_distribution, 0, 2);
     tcase_add_test(tc, test_low_temperature_is_argmax);
     tcase_add_test(tc, test_bad_init);
+    tcase_add_test(tc, test_arpa_same_distribution);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -18,6 +18,14 @@ check "trained a model to sample from" test -s "$M"
 expect 0 "samples 50 sentences" '' "$X" --model "$M" -n 50 --seed 7
 cp "$T/out" "$T/a.out"
 check "50 lines" test "$(wc -l <"$T/a.out")" = 50
+# an ARPA file (here the model's own export, plain and gzipped) samples the
+# same sentences from the same seed
+"$B/nglm-export" --model "$M" -o "$T/m.arpa"
+"$B/nglm-export" --model "$M" -o "$T/m.arpa.gz"
+expect 0 "samples from an ARPA file" '' "$X" --model "$T/m.arpa" -n 50 --seed 7
+check "an ARPA file: the model's sentences" cmp -s "$T/out" "$T/a.out"
+expect 0 "samples from a gzipped ARPA file" '' "$X" --model "$T/m.arpa.gz" -n 50 --seed 7
+check "a gzipped ARPA file: the same sentences" cmp -s "$T/out" "$T/a.out"
 check "single spaces, no blank ends" test -z "$(grep -En '^ | $|  ' "$T/a.out" | head -1)"
 check "every word is in the vocabulary, never <s> or </s>" \
     awk -F '\t' 'NR == FNR { if ($1 != "<s>" && $1 != "</s>") v[$1] = 1; next }

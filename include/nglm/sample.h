@@ -2,7 +2,8 @@
  * nglm/sample.h — drawing sentences from a model, exactly.
  *
  * Each word is drawn from the exact distribution P(· | h) of the model
- * (nglm_model_dist_dense, O(|V|) per word: fine for sampling), sharpened or
+ * (nglm_model_dist_dense, O(|V|) per word: fine for sampling), or of an
+ * ARPA back-off model (nglm_arpa_logprob10 of every word), sharpened or
  * flattened by a temperature T: P_T(w | h) ∝ P(w | h)^(1/T).  T = 1 is the
  * model itself, T → 0 approaches the argmax, T > 1 flattens.  A sentence
  * ends at </s> (which is not returned) or after max_length words.  <s> is
@@ -18,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nglm/arpa.h"
 #include "nglm/error.h"
 #include "nglm/model.h"
 
@@ -47,7 +49,9 @@ double nglm_rng_uniform(nglm_rng *r);
 /* ---------------------------------------------------------------- sampler */
 
 typedef struct nglm_sampler {
-    const nglm_model *m;    /* not owned; must outlive the sampler */
+    const nglm_model *m;    /* not owned; must outlive the sampler (NULL: arpa) */
+    const nglm_arpa *arpa;  /* not owned, or NULL */
+    int32_t V;              /* words of the model's vocabulary */
     double temperature;
     size_t max_length;
     nglm_rng rng;
@@ -60,12 +64,21 @@ typedef struct nglm_sampler {
 int nglm_sampler_init(nglm_sampler *s, const nglm_model *m, double temperature,
                       size_t max_length, uint64_t seed, nglm_error *err);
 
+/* The same for an ARPA model (ids of nglm_arpa_vocab(a)). */
+int nglm_sampler_init_arpa(nglm_sampler *s, const nglm_arpa *a, double temperature,
+                           size_t max_length, uint64_t seed, nglm_error *err);
+
 void nglm_sampler_free(nglm_sampler *s);
 
 /* Fills p[0..V-1] with the tempered distribution P_T(w | <s> sent[0..i-1])
  * (p[<s>] = 0); temperature > 0. */
 void nglm_sample_dist(const nglm_model *m, const int32_t *sent, size_t i,
                       double temperature, double *p);
+
+/* The same under an ARPA model; sent must have room for an id at i (it is
+ * used as scratch and left as it was). */
+void nglm_sample_dist_arpa(const nglm_arpa *a, int32_t *sent, size_t i, double temperature,
+                           double *p);
 
 /* Draws one sentence: *words points to its *n_words ids (</s> not
  * included), valid until the next call or nglm_sampler_free. */
