@@ -305,6 +305,11 @@ static int table_emit(const nglm_arpa_table *t, arpa_sink *sink, nglm_error *err
         count[m] = n;
     }
     char line[64];
+    if (t->comment[0]) {
+        buf_str(&bufs[0], "# ");
+        buf_str(&bufs[0], t->comment);
+        buf_str(&bufs[0], "\n");
+    }
     buf_str(&bufs[0], "\\data\\\n");
     for (int m = 1; m <= t->top; m++) {
         snprintf(line, sizeof line, "ngram %d=%llu\n", m, (unsigned long long)count[m]);
@@ -482,9 +487,19 @@ static int export_table(const nglm_model *m, nglm_arpa_table *t, int threads, ng
             top = k + 1;
     /* 10 significant digits keep the exported probabilities within
      * ~1e-10 (relative) of nglm's own */
-    nglm_arpa_table tt = {F, m->vocab, s, lnz, 1.0, named, top, 10, threads};
+    nglm_arpa_table tt = {F, m->vocab, s, lnz, 1.0, named, top, 10, threads, ""};
+    nglm_arpa_tok_comment(&m->tok, tt.comment, sizeof tt.comment);
     *t = tt;
     return 0;
+}
+
+void nglm_arpa_tok_comment(const nglm_tok_options *tok, char *buf, size_t n)
+{
+    char spelled[96];
+    buf[0] = '\0';
+    if (tok && !nglm_tok_options_is_default(tok))
+        snprintf(buf, n, "nglm: the text is tokenized as %s (nglm-eval --print-tokens "
+                         "shows the tokens)", nglm_tok_options_spell(tok, spelled, sizeof spelled));
 }
 
 static void export_free(nglm_arpa_table *t)
@@ -526,6 +541,7 @@ struct nglm_arpa {
     double *logp;   /* log10 probability; NAN: a prefix only, not listed */
     double *bow;    /* log10 back-off weight; 0 when absent */
     u64map child;   /* PACK(node, next word) → node */
+    nglm_tok_options tok; /* from a "# ... tokenized as ..." header line */
 };
 
 /* Lines of a plain or gzip file (gzread is transparent for plain files). */
@@ -859,9 +875,12 @@ static int arpa_parse(nglm_arpa *a, arpa_in *in, nglm_error *err)
 {
     const char *path = in->path;
     int r;
-    /* header: blank lines and '#' comments, then \data\ */
+    /* header: blank lines and '#' comments (nglm's says how the text is
+     * tokenized: nglm_arpa_tok_comment), then \data\ */
+    a->tok = nglm_tok_options_default();
     while ((r = in_next(in, err)) == 1 && (in->line[0] == '\0' || in->line[0] == '#'))
-        ;
+        if (strncmp(in->line, "# nglm: the text is tokenized as ", 33) == 0)
+            a->tok = nglm_tok_options_from_text(in->line);
     if (r < 0)
         return -1;
     if (r == 0 && in->lineno == 0)
@@ -1117,6 +1136,8 @@ int nglm_arpa_file_is_arpa(const char *path)
 }
 
 int nglm_arpa_order(const nglm_arpa *a) { return a->order; }
+
+nglm_tok_options nglm_arpa_tok(const nglm_arpa *a) { return a->tok; }
 
 uint64_t nglm_arpa_count(const nglm_arpa *a, int k)
 {

@@ -20,6 +20,7 @@
 
 #include "nglm/error.h"
 #include "nglm/features.h"
+#include "nglm/tokenize.h"
 #include "nglm/vocab.h"
 
 typedef struct nglm_arpa_table {
@@ -34,7 +35,13 @@ typedef struct nglm_arpa_table {
     int top;                  /* highest order written (its lines have no back-off) */
     int digits;               /* significant digits of each number, 1..15 */
     int threads;              /* <= 0: 1 */
+    char comment[200];        /* "", or a line written before \data\ as
+                               * "# COMMENT" (ARPA readers pass over it) */
 } nglm_arpa_table;
+
+/* The comment that tells how the model's text is tokenized, when not the
+ * default (nglm-eval reads it back: nglm_arpa_tok); "" for the default. */
+void nglm_arpa_tok_comment(const nglm_tok_options *tok, char *buf, size_t n);
 
 /* Writes t to path: "-" is stdout; otherwise a temporary file renamed over
  * path (fileio.h), gzip when path ends in ".gz". */

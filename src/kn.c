@@ -448,13 +448,15 @@ int nglm_kn_best_order(const nglm_features *F, const nglm_corpus *valid, int lo,
 /* ------------------------------------------------------------ output */
 
 int nglm_kn_save_arpa(const nglm_kn *kn, const nglm_features *F, const nglm_vocab *v,
-                      const char *path, int threads, nglm_error *err)
+                      const nglm_tok_options *tok, const char *path, int threads,
+                      nglm_error *err)
 {
     int32_t *named = malloc(F->n_feat * sizeof *named);
     if (!named)
         return nglm_error_set(err, "out of memory writing %zu n-grams", F->n_feat);
     nglm_features_named_contexts(F, named, threads);
-    nglm_arpa_table t = {F, v, kn->lnp, kn->lnbo, 1 / M_LN10, named, F->order, 8, threads};
+    nglm_arpa_table t = {F, v, kn->lnp, kn->lnbo, 1 / M_LN10, named, F->order, 8, threads, ""};
+    nglm_arpa_tok_comment(tok, t.comment, sizeof t.comment);
     int rc = nglm_arpa_table_save(&t, path, err);
     free(named);
     return rc;

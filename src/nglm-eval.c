@@ -29,6 +29,9 @@ static void usage(FILE *fp)
         "  --digits N          decimals of logprob, ppl and ppl1 (default 2)\n"
         "  --per-sentence      also print each sentence's log10 probability:\n"
         "                      'sentence N: logprob= X tokens= T' (N from 1, T with </s>)\n"
+        "  --print-tokens      print TEXT as the model reads it, one sentence per line,\n"
+        "                      tokens separated by single spaces, and score nothing\n"
+        "                      (what other tools must be given to see the same tokens)\n"
         "  --threads N         OpenMP threads (default: OMP_NUM_THREADS or all cores)\n"
         "  --progress MODE     reading and scoring progress on stderr: auto (default:\n"
         "                      redrawn on a terminal, a line every 5 s otherwise),\n"
@@ -71,12 +74,42 @@ static void lm_load(lm *x, const char *path)
     x->arpa = nglm_cli_load_model(path, &x->m);
 }
 
+/* How x reads text: a native model's options, or what an ARPA file says. */
+static nglm_tok_options lm_tok(const lm *x)
+{
+    return x->arpa ? nglm_arpa_tok(x->arpa) : x->m.tok;
+}
+
+/* --print-tokens: text as x's tokenizer splits it, a sentence a line. */
+static void print_text_tokens(const lm *x, const char *text)
+{
+    nglm_error err;
+    nglm_tok_options tok = lm_tok(x);
+    nglm_tokenizer *t = nglm_tokenizer_open(text, &tok, &err);
+    if (!t)
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+    char **w;
+    size_t n;
+    int r;
+    while ((r = nglm_tokenizer_next(t, &w, &n, &err)) > 0) {
+        for (size_t i = 0; i < n; i++)
+            printf("%s%s", i ? " " : "", w[i]);
+        if (putchar('\n') == EOF)
+            break;
+    }
+    nglm_tokenizer_close(t);
+    if (r < 0)
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+    if (fflush(stdout) != 0 || ferror(stdout))
+        nglm_cli_die(NGLM_EXIT_FAIL, "error writing the tokens");
+}
+
 /* Reads text with the model's own tokenizer and vocabulary, showing its
  * progress on the meter. */
 static void lm_read(const lm *x, const char *text, nglm_corpus *c, nglm_cli_meter *meter)
 {
     nglm_error err;
-    nglm_tok_options tok = x->arpa ? nglm_tok_options_default() : x->m.tok;
+    nglm_tok_options tok = lm_tok(x);
     char what[128];
     snprintf(what, sizeof what, "reading %.100s", text);
     nglm_progress p = nglm_cli_meter_begin(meter, what, "MB", 1e-6);
@@ -139,21 +172,23 @@ static void mix_score(const lm *a, const lm *b, const char *path, int threads,
 int main(int argc, char **argv)
 {
     nglm_cli_set_prog(argv[0]);
-    enum { O_MODEL = 256, O_PERSENT, O_THREADS, O_DIGITS, O_MIX, O_LAMBDA, O_HELDOUT,
+    enum { O_MODEL = 256, O_PERSENT, O_TOKENS, O_THREADS, O_DIGITS, O_MIX, O_LAMBDA, O_HELDOUT,
            O_HELP, O_VERSION, O_PROGRESS };
     static const struct option longopts[] = {
         {"model", 1, 0, O_MODEL}, {"per-sentence", 0, 0, O_PERSENT},
+        {"print-tokens", 0, 0, O_TOKENS},
         {"threads", 1, 0, O_THREADS}, {"digits", 1, 0, O_DIGITS}, {"mix", 1, 0, O_MIX},
         {"lambda", 1, 0, O_LAMBDA}, {"heldout", 1, 0, O_HELDOUT}, {"help", 0, 0, O_HELP},
         {"version", 0, 0, O_VERSION}, {"progress", 1, 0, O_PROGRESS}, {0, 0, 0, 0}};
     const char *model_path = NULL, *mix_path = NULL, *lambda_arg = NULL, *heldout = NULL;
     double lambda = 0.5;
-    int per_sentence = 0, threads = 0, digits = 2, progress = NGLM_CLI_PROGRESS_AUTO, c;
+    int per_sentence = 0, print_tokens = 0, threads = 0, digits = 2, progress = NGLM_CLI_PROGRESS_AUTO, c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
         case O_MODEL: model_path = optarg; break;
         case O_PERSENT: per_sentence = 1; break;
+        case O_TOKENS: print_tokens = 1; break;
         case O_THREADS: threads = (int)nglm_cli_long("--threads", optarg, 1, 4096); break;
         case O_DIGITS: digits = (int)nglm_cli_long("--digits", optarg, 0, 17); break;
         case O_MIX: mix_path = optarg; break;
@@ -195,6 +230,14 @@ int main(int argc, char **argv)
     nglm_cli_meter_init(&meter, progress);
     lm a, b;
     lm_load(&a, model_path);
+    if (print_tokens) {
+        if (mix_path || per_sentence)
+            nglm_cli_die(NGLM_EXIT_USAGE, "--print-tokens scores nothing: it cannot go with %s",
+                         mix_path ? "--mix" : "--per-sentence");
+        print_text_tokens(&a, text);
+        lm_free(&a);
+        return 0;
+    }
     memset(&b, 0, sizeof b);
     nglm_corpus corpus;
     nglm_eval_report r;

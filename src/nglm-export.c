@@ -73,6 +73,13 @@ int main(int argc, char **argv)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
     if (nglm_arpa_save(&m, out, &err) != 0)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+    if (!nglm_tok_options_is_default(&m.tok)) {
+        char how[96];
+        nglm_cli_warn("note: the model reads text tokenized as %s; other tools must be given "
+                      "the same tokens (nglm-eval --model %s --print-tokens TEXT prints them; "
+                      "the ARPA file says so in a '#' line before \\data\\, which nglm-eval "
+                      "reads)", nglm_tok_options_spell(&m.tok, how, sizeof how), model_path);
+    }
     nglm_model_free(&m);
     return 0;
 }

@@ -380,7 +380,7 @@ int main(int argc, char **argv)
         if (nglm_kn_to_weights(&kn, &F, theta, &err) != 0)
             nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
     }
-    if (o.arpa && nglm_kn_save_arpa(&kn, &F, v, o.arpa, o.threads, &err) != 0)
+    if (o.arpa && nglm_kn_save_arpa(&kn, &F, v, &o.tok, o.arpa, o.threads, &err) != 0)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
     if (o.model) {
         nglm_model m;

@@ -107,10 +107,15 @@ int nglm_out_is_kind(const char *path, nglm_out_kind kind)
         return nglm_model_file_is_native(path);
     case NGLM_OUT_CHECKPOINT:
         return n >= 8 && memcmp(buf, NGLM_CHECKPOINT_MAGIC, 8) == 0;
-    case NGLM_OUT_ARPA: { /* blank lines, then \data\ on a line of its own */
+    case NGLM_OUT_ARPA: { /* blank and '#' lines, then \data\ on a line of its own */
         const char *p = buf;
-        while (*p == '\n' || *p == '\r' || *p == ' ' || *p == '\t')
-            p++;
+        for (;;) {
+            while (*p == '\n' || *p == '\r' || *p == ' ' || *p == '\t')
+                p++;
+            if (*p != '#' || !strchr(p, '\n'))
+                break;
+            p = strchr(p, '\n');
+        }
         return starts(p, "\\data\\") && (p[6] == '\n' || p[6] == '\r');
     }
     case NGLM_OUT_LOG:

@@ -74,6 +74,33 @@ const char *nglm_tok_mode_name(nglm_tok_mode mode)
     return "unknown";
 }
 
+const char *nglm_tok_options_spell(const nglm_tok_options *o, char *buf, size_t n)
+{
+    snprintf(buf, n, "--tokenize %s%s%s", nglm_tok_mode_name(o->mode),
+             o->lowercase ? " --lowercase" : "", o->replace_invalid ? " --replace-invalid" : "");
+    return buf;
+}
+
+nglm_tok_options nglm_tok_options_from_text(const char *s)
+{
+    nglm_tok_options o = nglm_tok_options_default();
+    const char *p = strstr(s, "--tokenize ");
+    for (int m = 0; p && m < 3; m++) {
+        size_t len = strlen(tok_mode_names[m]);
+        if (strncmp(p + 11, tok_mode_names[m], len) == 0 &&
+            (p[11 + len] == '\0' || p[11 + len] == ' ' || p[11 + len] == ')'))
+            o.mode = (nglm_tok_mode)m;
+    }
+    o.lowercase = strstr(s, "--lowercase") != NULL;
+    o.replace_invalid = strstr(s, "--replace-invalid") != NULL;
+    return o;
+}
+
+int nglm_tok_options_is_default(const nglm_tok_options *o)
+{
+    return o->mode == NGLM_TOK_SPACE && !o->lowercase && !o->replace_invalid;
+}
+
 /* ------------------------------------------------------------------ UTF-8 */
 
 /* Decodes the code point at s[0..n), n >= 1.  Returns its length (1..4) and

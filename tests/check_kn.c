@@ -969,8 +969,8 @@ static void check_arpa(int kind, int order, const uint64_t *prune)
     reference(&R, &train, V, order, &opt);
 
     const char *path = tu_temp_path(".arpa"), *gz = tu_temp_path(".arpa.gz");
-    ck_assert_msg(nglm_kn_save_arpa(&kn, &F, v, path, 2, &err) == 0, "%s", err.msg);
-    ck_assert_msg(nglm_kn_save_arpa(&kn, &F, v, gz, 1, &err) == 0, "%s", err.msg);
+    ck_assert_msg(nglm_kn_save_arpa(&kn, &F, v, NULL, path, 2, &err) == 0, "%s", err.msg);
+    ck_assert_msg(nglm_kn_save_arpa(&kn, &F, v, NULL, gz, 1, &err) == 0, "%s", err.msg);
     assert_arpa_file(path, &R, v);
 
     FILE *fp = fopen(gz, "rb");

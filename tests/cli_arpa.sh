@@ -106,6 +106,38 @@ expect 0 "skip-gram templates without features: exported" '' \
 same_ppl "skip-gram templates without features: the ARPA file scores as the model" \
     "$T/es-native.out" "$T/es-arpa.out"
 
+# ---------------------------------------------------------------- tokenization
+# a model that splits and folds its text: the ARPA file says how (a '#'
+# line before \data\, which ARPA readers pass over), nglm-eval applies it,
+# and --print-tokens shows the tokens other tools must be given
+printf 'The Cat, the dog.\nA Cat sat; the DOG ran!\nthe cat ran.\n' >"$T/raw.txt"
+for i in 1 2 3 4 5 6; do cat "$T/raw.txt"; done >"$T/raw6.txt"
+"$B/nglm-train" --quiet --tokenize word --lowercase --features ngram --order 3 --epochs 1 \
+    --threads 1 --train "$T/raw6.txt" --valid "$T/raw.txt" --model "$T/tw.nglm" >/dev/null
+expect 0 "export of a --tokenize word --lowercase model: a note on stderr" \
+    "note: the model reads text tokenized as --tokenize word --lowercase" \
+    "$X" --model "$T/tw.nglm" -o "$T/tw.arpa"
+check "the ARPA file's first line says how the text is tokenized" \
+    test "$(head -n 1 "$T/tw.arpa")" = "# nglm: the text is tokenized as --tokenize word --lowercase (nglm-eval --print-tokens shows the tokens)"
+check "then \\data\\" test "$(sed -n 2p "$T/tw.arpa")" = '\data\'
+"$E" --model "$T/tw.nglm" --digits 6 "$T/raw.txt" >"$T/tw-native.out"
+"$E" --model "$T/tw.arpa" --digits 6 "$T/raw.txt" >"$T/tw-arpa.out"
+same_ppl "nglm-eval reads the ARPA file's tokenization: the native perplexity" \
+    "$T/tw-native.out" "$T/tw-arpa.out"
+check "and no OOVs" grep -q ' 0 OOVs$' "$T/tw-arpa.out"
+expect 0 "--print-tokens: the text as the model reads it" '' \
+    "$E" --model "$T/tw.nglm" --print-tokens "$T/raw.txt"
+check "--print-tokens: split and folded, a sentence a line" \
+    test "$(sed -n 2p "$T/out")" = "a cat sat ; the dog ran !"
+expect 0 "--print-tokens with the ARPA file: the same tokens" '' \
+    "$E" --model "$T/tw.arpa" --print-tokens "$T/raw.txt"
+check "the same tokens from the ARPA file" \
+    test "$(sed -n 2p "$T/out")" = "a cat sat ; the dog ran !"
+expect 0 "a default model's export has no such line" '' "$X" --model "$M" -o "$T/plain.arpa"
+check "its first line is \\data\\" test "$(head -n 1 "$T/plain.arpa")" = '\data\'
+expect_error "--print-tokens with --per-sentence" "scores nothing" \
+    "$E" --model "$M" --print-tokens --per-sentence "$TEST"
+
 # ---------------------------------------------------------------- bad usage
 expect_error "missing --model" "^nglm-export: --model FILE is required" "$X"
 "$X" 2>/dev/null

@@ -83,6 +83,12 @@ uint64_t nglm_arpa_count(const nglm_arpa *a, int k);
  * list them; the other words follow in file order. */
 const nglm_vocab *nglm_arpa_vocab(const nglm_arpa *a);
 
+/* How the text must be tokenized for this model: the default (SPACE),
+ * unless the file says otherwise in a "# nglm: the text is tokenized as
+ * --tokenize MODE ..." line before \data\, as nglm-export and nglm-kn write
+ * for a model trained with other options. */
+nglm_tok_options nglm_arpa_tok(const nglm_arpa *a);
+
 /* 1 if the file lists <unk> (OOVs are then scored as <unk>). */
 int nglm_arpa_has_unk(const nglm_arpa *a);
 

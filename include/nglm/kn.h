@@ -135,9 +135,12 @@ int nglm_kn_best_order(const nglm_features *F, const nglm_corpus *valid, int lo,
 /* Writes kn as an ARPA file to path ("-": stdout; gzip when the name ends
  * in ".gz"), through a temporary file renamed over path (a failed write
  * leaves an existing file as it was).  Log10 values with 8 significant
- * digits, as lmplz writes them.  threads <= 0: 1. */
+ * digits, as lmplz writes them.  When tok (may be NULL) is not the default
+ * tokenization, a comment line before \data\ says how the text was
+ * tokenized (nglm_arpa_tok reads it back).  threads <= 0: 1. */
 int nglm_kn_save_arpa(const nglm_kn *kn, const nglm_features *F, const nglm_vocab *v,
-                      const char *path, int threads, nglm_error *err);
+                      const nglm_tok_options *tok, const char *path, int threads,
+                      nglm_error *err);
 
 /* The exact conversion to softmax weights, the reverse of the ARPA export
  * (doc/model.md §6): theta[w] = ln P(w), and for a feature (c, w) with |c| ≥ 1,

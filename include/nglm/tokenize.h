@@ -65,6 +65,15 @@ nglm_tok_options nglm_tok_options_default(void);
 int nglm_tok_mode_parse(const char *name, nglm_tok_mode *mode, nglm_error *err);
 const char *nglm_tok_mode_name(nglm_tok_mode mode);
 
+/* The options as nglm-train's command line spells them, "--tokenize word
+ * --lowercase" (buf holds n bytes; returns buf), and back: the options
+ * named in any text s (defaults for those it does not name). */
+const char *nglm_tok_options_spell(const nglm_tok_options *o, char *buf, size_t n);
+nglm_tok_options nglm_tok_options_from_text(const char *s);
+
+/* 1 if o is nglm_tok_options_default(). */
+int nglm_tok_options_is_default(const nglm_tok_options *o);
+
 typedef struct nglm_tokenizer nglm_tokenizer;
 
 /* Opens path for reading ("-" means stdin).  Returns NULL and fills err on
