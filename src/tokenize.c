@@ -207,7 +207,10 @@ size_t nglm_utf8_encode(uint32_t cp, char *out)
 
 /* ------------------------------------------------------------------ classes */
 
-enum { TC_WORD = 0, TC_PUNCT, TC_SPACE, TC_MARK };
+/* TC_IDEO: a character of a script written without spaces whose
+ * characters are its units (Han ideographs, kana): a token each in WORD
+ * mode, with the marks after it, as in CHAR mode. */
+enum { TC_WORD = 0, TC_PUNCT, TC_SPACE, TC_MARK, TC_IDEO };
 
 typedef struct tok_range {
     uint32_t lo, hi;
@@ -287,9 +290,18 @@ static const tok_range tok_ranges[] = {
     { 0x302A, 0x302F, TC_MARK },
     { 0x3030, 0x3030, TC_PUNCT },
     { 0x303D, 0x303D, TC_PUNCT },
+    { 0x3041, 0x3096, TC_IDEO },  /* hiragana */
     { 0x3099, 0x309A, TC_MARK },  /* combining kana voicing marks */
+    { 0x309B, 0x309C, TC_MARK },  /* spacing voicing marks, with their kana */
+    { 0x309D, 0x309F, TC_IDEO },  /* hiragana iteration marks, digraph */
     { 0x30A0, 0x30A0, TC_PUNCT },
+    { 0x30A1, 0x30FA, TC_IDEO },  /* katakana */
     { 0x30FB, 0x30FB, TC_PUNCT }, /* katakana middle dot */
+    { 0x30FC, 0x30FF, TC_IDEO },  /* prolonged sound mark, iteration marks */
+    { 0x31F0, 0x31FF, TC_IDEO },  /* katakana phonetic extensions */
+    { 0x3400, 0x4DBF, TC_IDEO },  /* CJK ideographs, extension A */
+    { 0x4E00, 0x9FFF, TC_IDEO },  /* CJK unified ideographs */
+    { 0xF900, 0xFAFF, TC_IDEO },  /* CJK compatibility ideographs */
     { 0xFD3E, 0xFD3F, TC_PUNCT },
     { 0xFE00, 0xFE0F, TC_MARK },  /* variation selectors */
     { 0xFE10, 0xFE19, TC_PUNCT }, /* vertical forms */
@@ -301,10 +313,13 @@ static const tok_range tok_ranges[] = {
     { 0xFF1A, 0xFF20, TC_PUNCT }, /* fullwidth ： ； ... ＠ */
     { 0xFF3B, 0xFF40, TC_PUNCT },
     { 0xFF5B, 0xFF65, TC_PUNCT },
+    { 0xFF66, 0xFF9D, TC_IDEO },  /* halfwidth katakana */
+    { 0xFF9E, 0xFF9F, TC_MARK },  /* halfwidth voicing marks */
     { 0xFFE0, 0xFFEE, TC_PUNCT },
     { 0x1F000, 0x1F3FA, TC_PUNCT }, /* game symbols, emoji, pictographs */
     { 0x1F3FB, 0x1F3FF, TC_MARK },  /* emoji skin-tone modifiers */
     { 0x1F400, 0x1FAFF, TC_PUNCT },
+    { 0x20000, 0x3134F, TC_IDEO },  /* CJK ideographs, extensions B..G */
     { 0xE0000, 0xE007F, TC_MARK },  /* tags */
     { 0xE0100, 0xE01EF, TC_MARK },  /* variation selectors supplement */
 };
@@ -329,6 +344,27 @@ static int tok_class(uint32_t cp)
             return tok_ranges[mid].cls;
     }
     return TC_WORD;
+}
+
+static int is_ascii_digit(uint32_t cp) { return cp >= '0' && cp <= '9'; }
+
+/* A letter for the apostrophe rule: a word character that is not a digit. */
+static int is_letter(uint32_t cp) { return tok_class(cp) == TC_WORD && !is_ascii_digit(cp); }
+
+/* WORD mode keeps inside a word an apostrophe (' or U+2019) between two
+ * letters ("don't", "O'Neil") and a '.' or ',' between two digits ("3.5",
+ * "1,000"); next[0..n) is the text after cp. */
+static int glued(uint32_t prev, uint32_t cp, const unsigned char *next, size_t n)
+{
+    uint32_t nx = 0;
+    const char *why;
+    if (n == 0 || nglm_utf8_decode(next, n, &nx, &why) < 0)
+        return 0;
+    if (cp == '\'' || cp == 0x2019)
+        return is_letter(prev) && is_letter(nx);
+    if (cp == '.' || cp == ',')
+        return is_ascii_digit(prev) && is_ascii_digit(nx);
+    return 0;
 }
 
 /* Whether cp is whitespace (the Unicode White_Space set, all modes). */
@@ -459,6 +495,7 @@ static int tok_split(nglm_tokenizer *t, const unsigned char *s, size_t len,
     const nglm_tok_mode mode = t->opt.mode;
     const int lower = t->opt.lowercase;
     enum { NONE, OPEN_WORD, OPEN_PUNCT } open = NONE;
+    uint32_t prev = 0; /* the last code point that was not a mark */
     t->buf_len = 0;
     t->n_toks = 0;
     if (tok_reserve(t, len + 1, err) < 0 || tok_grow(t, err) < 0)
@@ -486,10 +523,13 @@ static int tok_split(nglm_tokenizer *t, const unsigned char *s, size_t len,
         }
 
         int cls;
-        if (mode == NGLM_TOK_WORD)
+        if (mode == NGLM_TOK_WORD) {
             cls = tok_class(cp);
-        else
+            if (cls == TC_PUNCT && open == OPEN_WORD && glued(prev, cp, s + i + k, len - i - k))
+                cls = TC_WORD;
+        } else {
             cls = tok_is_space(cp) ? TC_SPACE : TC_WORD;
+        }
 
         if (cls == TC_SPACE) {
             if (open != NONE && tok_end(t, err) < 0)
@@ -522,7 +562,8 @@ static int tok_split(nglm_tokenizer *t, const unsigned char *s, size_t len,
                     return -1;
                 open = OPEN_WORD;
             }
-        } else { /* punctuation: a token of its own (plus following marks) */
+        } else { /* punctuation or an ideograph: a token of its own (plus the
+                  * marks that follow) */
             if (open != NONE && tok_end(t, err) < 0)
                 return -1;
             if (tok_begin(t, err) < 0)
@@ -530,6 +571,8 @@ static int tok_split(nglm_tokenizer *t, const unsigned char *s, size_t len,
             open = OPEN_PUNCT;
         }
 
+        if (cls != TC_MARK)
+            prev = cp;
         uint32_t out = lower ? nglm_utf8_lower(cp) : cp;
         if (tok_reserve(t, 4, err) < 0)
             return -1;

@@ -227,7 +227,12 @@ START_TEST(test_word_ascii)
 {
     nglm_tok_options o = opts(NGLM_TOK_WORD, 0, 0);
     check_tok("Hello, world! don't pay $3.14 (now)...\n", &o,
-              "Hello|,|world|!|don|'|t|pay|$|3|.|14|(|now|)|.|.|.\n");
+              "Hello|,|world|!|don't|pay|$|3.14|(|now|)|.|.|.\n");
+    /* an apostrophe between letters and a '.' or ',' between digits stay in
+     * the word; anywhere else they are punctuation */
+    check_tok("it's O'Neil's rock\u2019n\u2019roll 'quoted' dogs' 1,000,000 3.5. a.b 3,x 'n\n", &o,
+              "it's|O'Neil's|rock\u2019n\u2019roll|'|quoted|'|dogs|'|1,000,000|3.5|.|a|.|b|3|,|x|'|n\n");
+    check_tok("x'' 5.. ,5 7'8\n", &o, "x|'|'|5|.|.|,|5|7|'|8\n");
     check_tok("a+b=c_d x@y #1\n", &o, "a|+|b|=|c|_|d|x|@|y|#|1\n");
 }
 END_TEST
@@ -245,10 +250,15 @@ END_TEST
 START_TEST(test_word_cjk)
 {
     nglm_tok_options o = opts(NGLM_TOK_WORD, 0, 0);
+    /* Han and kana, written without spaces, are a token a character (as in
+     * CHAR mode); Hangul, written with spaces, keeps its words. */
     check_tok("「こんにちは」、世界！你好。한국어 문장\n", &o,
-              "「|こんにちは|」|、|世界|！|你好|。|한국어|문장\n");
+              "「|こ|ん|に|ち|は|」|、|世|界|！|你|好|。|한국어|문장\n");
     /* The ideographic space separates; the katakana middle dot is split. */
-    check_tok("東京\u3000タワー・ビル\n", &o, "東京|タワー|・|ビル\n");
+    check_tok("東京\u3000タワー・ビル\n", &o, "東|京|タ|ワ|ー|・|ビ|ル\n");
+    /* a word after an ideograph is a token of its own; voicing marks stay
+     * with their kana (combining and halfwidth) */
+    check_tok("漢abc か\u3099 \uff76\uff9e\n", &o, "漢|abc|か\u3099|\uff76\uff9e\n");
 }
 END_TEST
 

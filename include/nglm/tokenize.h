@@ -26,9 +26,13 @@
  * punctuation, Latin-1 signs, general punctuation U+2010..U+205E, CJK and
  * fullwidth punctuation, currency, arrows, maths, emoji, ...).  Combining
  * marks and invisible format characters (ZWJ, variation selectors) stay
- * with the token before them.  So "don't" gives "don" "'" "t", and "e\u0301"
- * stays one token.  No word segmentation is attempted for scripts written
- * without spaces (use CHAR mode for those).
+ * with the token before them, and two rules keep together what readers
+ * see as one word: an apostrophe (' or U+2019) between two letters
+ * ("don't", "O'Neil's") and a '.' or ',' between two ASCII digits ("3.14",
+ * "1,000"); "'quoted'" still gives "'" "quoted" "'".  Han ideographs and
+ * kana, written without spaces, are a token each (as in CHAR mode);
+ * Hangul keeps its words; other scripts written without spaces (Thai, Lao,
+ * Khmer, Myanmar) are not segmented: a run of their letters is one token.
  *
  * lowercase: simple one-to-one mapping for ASCII, Latin-1, Latin
  * Extended-A, Greek, Cyrillic and Armenian; other code points unchanged.
