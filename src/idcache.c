@@ -214,7 +214,8 @@ static int text_key(uint64_t *key, const char *what, const char *text,
     uint64_t id[5] = {(uint64_t)st.st_size, (uint64_t)st.st_mtim.tv_sec,
                       (uint64_t)st.st_mtim.tv_nsec, (uint64_t)st.st_ino, (uint64_t)st.st_dev};
     h = fnv(h, id, sizeof id);
-    uint32_t o[3] = {(uint32_t)opt->mode, (uint32_t)opt->lowercase, (uint32_t)opt->replace_invalid};
+    uint32_t o[4] = {(uint32_t)opt->mode, (uint32_t)opt->lowercase, (uint32_t)opt->replace_invalid,
+                     (uint32_t)opt->keep_blank};
     *key = fnv(h, o, sizeof o);
     return 0;
 }

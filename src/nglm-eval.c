@@ -28,7 +28,8 @@ static void usage(FILE *fp)
         "                      (plain or gzip; nglm-export's, KenLM's, SRILM's)\n"
         "  --digits N          decimals of logprob, ppl and ppl1 (default 2)\n"
         "  --per-sentence      also print each sentence's log10 probability:\n"
-        "                      'sentence N: logprob= X tokens= T' (N from 1, T with </s>)\n"
+        "                      'sentence N: logprob= X tokens= T' (N: the line, T with\n"
+        "                      </s>; a blank line is a sentence, its </s> alone)\n"
         "  --print-tokens      print TEXT as the model reads it, one sentence per line,\n"
         "                      tokens separated by single spaces, and score nothing\n"
         "                      (what other tools must be given to see the same tokens)\n"
@@ -85,6 +86,7 @@ static void print_text_tokens(const lm *x, const char *text)
 {
     nglm_error err;
     nglm_tok_options tok = lm_tok(x);
+    tok.keep_blank = 1; /* line for line */
     nglm_tokenizer *t = nglm_tokenizer_open(text, &tok, &err);
     if (!t)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
@@ -110,6 +112,7 @@ static void lm_read(const lm *x, const char *text, nglm_corpus *c, nglm_cli_mete
 {
     nglm_error err;
     nglm_tok_options tok = lm_tok(x);
+    tok.keep_blank = 1; /* a sentence a line, as KenLM's query reads a text */
     char what[128];
     snprintf(what, sizeof what, "reading %.100s", text);
     nglm_progress p = nglm_cli_meter_begin(meter, what, "MB", 1e-6);

@@ -538,16 +538,19 @@ static void read_corpus(nglm_corpus *c, const char *path, const options *o,
                         const nglm_vocab *v, const char *what, nglm_cli_meter *meter)
 {
     nglm_error err;
+    nglm_tok_options tok = o->tok;
+    /* the test text as nglm-eval reads it: a blank line is an empty sentence */
+    tok.keep_blank = strcmp(what, "test") == 0;
     int hit = 0;
     char title[128];
     snprintf(title, sizeof title, "reading %.100s", path);
     nglm_progress p = nglm_cli_meter_begin(meter, title, "MB", 1e-6);
     if (o->cache && strcmp(path, "-") != 0) {
-        if (nglm_idcache_corpus(c, o->cache, path, &o->tok, v, &hit, &err) != 0)
+        if (nglm_idcache_corpus(c, o->cache, path, &tok, v, &hit, &err) != 0)
             nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
         if (hit < 0)
             nglm_cli_warn("warning: cache: %s; read the text again and replaced it", err.msg);
-    } else if (nglm_corpus_read_progress(c, path, &o->tok, v, &p, &err) != 0) {
+    } else if (nglm_corpus_read_progress(c, path, &tok, v, &p, &err) != 0) {
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
     }
     nglm_cli_meter_clear(meter);

@@ -49,7 +49,7 @@ struct nglm_tokenizer {
 
 nglm_tok_options nglm_tok_options_default(void)
 {
-    nglm_tok_options o = { NGLM_TOK_SPACE, 0, 0 };
+    nglm_tok_options o = { NGLM_TOK_SPACE, 0, 0, 0 };
     return o;
 }
 
@@ -689,7 +689,7 @@ int nglm_tokenizer_next(nglm_tokenizer *t, char ***tokens, size_t *n, nglm_error
         if (split_file_line(t, (const unsigned char *)t->line, (size_t)got, off, t->name,
                             t->lineno, err) < 0)
             return -1;
-        if (t->n_toks > 0) {
+        if (t->n_toks > 0 || t->opt.keep_blank) {
             *tokens = t->toks;
             *n = t->n_toks;
             return 1;

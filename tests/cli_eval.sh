@@ -64,6 +64,24 @@ check "per-sentence log10 probs sum to the total" \
          END { d = s - t; exit !(d < 0.01 && d > -0.01) }' "$T/ps.out"
 check "the totals are the same as without --per-sentence" \
     test "$(grep -v '^sentence ' "$T/ps.out")" = "$(cat "$T/eval.out")"
+# a blank line is a sentence of its own (its </s>), so that sentence N is
+# line N of the text, as KenLM's query reads it; --print-tokens keeps lines
+head -n 3 "$TEST" >"$T/bl.txt"
+printf '\n   \n' >>"$T/bl.txt"
+sed -n 4,5p "$TEST" >>"$T/bl.txt"
+expect 0 "--per-sentence with blank lines" '' "$E" --model "$M" --per-sentence "$T/bl.txt"
+check "one line of result per line of text" test "$(grep -c '^sentence ' "$T/out")" = 7
+check "a blank line scores its </s> alone" \
+    test "$(sed -n 's/^sentence 4: .* tokens= //p' "$T/out")$(sed -n 's/^sentence 5: .* tokens= //p' "$T/out")" = 11
+check "the report counts them as sentences" grep -q ": 7 sentences, " "$T/out"
+"$B/nglm-train" --quiet --order 3 --epochs 1 --threads 1 --train "$T/small.train.txt" \
+    --valid "$T/small.valid.txt" --test "$T/bl.txt" --model "$T/bl.nglm" >"$T/bl-train.out"
+"$E" --model "$T/bl.nglm" "$T/bl.txt" >"$T/bl-eval.out"
+check "nglm-train --test reads blank lines as nglm-eval does" \
+    test "$(grep -E '^(file|0 zeroprobs|excluding)' "$T/bl-train.out")" = "$(cat "$T/bl-eval.out")"
+expect 0 "--print-tokens keeps the lines" '' "$E" --model "$M" --print-tokens "$T/bl.txt"
+check "--print-tokens: as many lines as the text, blank where it is blank" \
+    test "$(wc -l <"$T/out")" = 7 -a -z "$(sed -n 4p "$T/out")"
 expect 0 "--help" '^Usage: nglm-eval' "$E" --help
 expect 0 "--version" '^nglm-eval .*[0-9]+\.[0-9]+' "$E" --version
 

@@ -10,7 +10,9 @@
  * literal "<unk>" is the <unk> token and not an OOV.  Literal "<s>" and
  * "</s>" tokens in the text are skipped (as in SRILM, and as
  * nglm_vocab_count_file does): a line holding only those is an empty
- * sentence (just NGLM_EOS).  Blank lines are not sentences.
+ * sentence (just NGLM_EOS).  Blank lines are not sentences, unless the
+ * options' keep_blank is set: then a blank line is an empty sentence too,
+ * so that sentence s is line s + 1 (how evaluation texts are read).
  */
 #ifndef NGLM_CORPUS_H
 #define NGLM_CORPUS_H

@@ -60,9 +60,14 @@ typedef struct nglm_tok_options {
     nglm_tok_mode mode;
     int lowercase;       /* lower-case (simple mapping, the scripts listed above) */
     int replace_invalid; /* invalid UTF-8 → U+FFFD instead of an error */
+    int keep_blank;      /* a blank line is an empty sentence (n = 0) instead of
+                          * none: how evaluation texts are read, so that a
+                          * sentence is a line, as KenLM's query counts them;
+                          * not part of a model's tokenization */
 } nglm_tok_options;
 
-/* Default options: SPACE mode, no lowercasing, invalid UTF-8 is an error. */
+/* Default options: SPACE mode, no lowercasing, invalid UTF-8 is an error,
+ * blank lines passed over. */
 nglm_tok_options nglm_tok_options_default(void);
 
 /* Parses "space", "word" or "char". */
