@@ -8,6 +8,7 @@
 #include "nglm/modelfile.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -164,6 +165,76 @@ nglm_arpa *nglm_cli_load_model(const char *path, nglm_model *m)
     if (nglm_model_load(m, path, &err) != 0)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
     return NULL;
+}
+
+static char spool_path[4200]; /* the copy of a pipe, removed at exit */
+
+static void remove_spool(void)
+{
+    if (spool_path[0])
+        unlink(spool_path);
+}
+
+void nglm_cli_rereadable_done(void)
+{
+    remove_spool();
+    spool_path[0] = '\0';
+}
+
+const char *nglm_cli_rereadable(const char *path, const char *temp_dir,
+                                const char *tty_message)
+{
+    int is_stdin = strcmp(path, "-") == 0;
+    struct stat st;
+    if (!is_stdin && (stat(path, &st) != 0 || S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)))
+        return path; /* a file (or what its reader will refuse in its own words) */
+    if (is_stdin && fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode) &&
+        lseek(STDIN_FILENO, 0, SEEK_CUR) == 0)
+        return "/dev/stdin";
+    if (is_stdin && isatty(STDIN_FILENO))
+        nglm_cli_die(NGLM_EXIT_USAGE, "%s", tty_message);
+    int in = is_stdin ? STDIN_FILENO : open(path, O_RDONLY);
+    if (in < 0)
+        return path;
+    const char *dir = temp_dir ? temp_dir : getenv("TMPDIR");
+    if (!dir || !*dir)
+        dir = "/tmp";
+    if (spool_path[0] || snprintf(spool_path, sizeof spool_path, "%s/nglm-stdin-XXXXXX", dir) >=
+                             (int)sizeof spool_path)
+        nglm_cli_die(NGLM_EXIT_USAGE, "cannot copy a second text, or --temp-dir: path too long");
+    int fd = mkstemp(spool_path);
+    if (fd < 0) {
+        spool_path[0] = '\0';
+        nglm_cli_die(NGLM_EXIT_FAIL, "cannot copy %s to a temporary file in %s: %s",
+                     is_stdin ? "stdin" : path, dir, strerror(errno));
+    }
+    atexit(remove_spool);
+    static char buf[1 << 16];
+    for (;;) {
+        ssize_t r = read(in, buf, sizeof buf);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            nglm_cli_die(NGLM_EXIT_FAIL, "reading %s: %s", is_stdin ? "stdin" : path,
+                         strerror(errno));
+        if (r == 0)
+            break;
+        for (ssize_t off = 0; off < r;) {
+            ssize_t w = write(fd, buf + off, (size_t)(r - off));
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0)
+                nglm_cli_die(NGLM_EXIT_FAIL, "copying %s to %s: %s", is_stdin ? "stdin" : path,
+                             spool_path, w < 0 ? strerror(errno) : "disk full");
+            off += w;
+        }
+    }
+    if (!is_stdin)
+        close(in);
+    if (close(fd) != 0)
+        nglm_cli_die(NGLM_EXIT_FAIL, "copying %s to %s: %s", is_stdin ? "stdin" : path,
+                     spool_path, strerror(errno));
+    return spool_path;
 }
 
 const char *nglm_cli_invoked_as(const char *argv0, char *buf, size_t n)

@@ -45,6 +45,17 @@ void nglm_cli_bad_option(int c, int argc, char **argv, const char *hint)
  * Returns the ARPA model, or NULL with *m filled. */
 nglm_arpa *nglm_cli_load_model(const char *path, nglm_model *m);
 
+/* A path from which the text at path ("-": standard input) can be read
+ * twice: path itself when it is a regular file, /dev/stdin when standard
+ * input is a regular file read from its start, otherwise a copy in
+ * temp_dir (NULL: $TMPDIR, else /tmp) removed at exit.  Standard input on
+ * a terminal dies (status 2) with tty_message. */
+const char *nglm_cli_rereadable(const char *path, const char *temp_dir,
+                                const char *tty_message);
+
+/* Removes the copy nglm_cli_rereadable made, if any, once it is read. */
+void nglm_cli_rereadable_done(void);
+
 /* How the user ran this program, for a command line to print: argv0,
  * except that libtool's uninstalled binary DIR/.libs/[lt-]NAME becomes the
  * wrapper script DIR/NAME that the user ran (the binary alone cannot find

@@ -214,62 +214,12 @@ static void parse_args(int argc, char **argv, options *o)
 
 /* ------------------------------------------------------------ stdin */
 
-static char spool_path[4200]; /* the copy of stdin, removed at exit */
-
-static void remove_spool(void)
-{
-    if (spool_path[0])
-        unlink(spool_path);
-}
-
-/* A path the text can be read from twice: the file itself, stdin when it
- * is a regular file, or a copy of stdin in the temporary directory. */
+/* A path the text can be read from twice (nglm_cli_rereadable). */
 static const char *text_path(const options *o)
 {
-    if (o->train && strcmp(o->train, "-") != 0)
-        return o->train;
-    struct stat st;
-    if (fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode) &&
-        lseek(STDIN_FILENO, 0, SEEK_CUR) == 0)
-        return "/dev/stdin";
-    if (isatty(STDIN_FILENO))
-        nglm_cli_die(NGLM_EXIT_USAGE, "no text: give --train FILE or a text on stdin "
-                     "(nglm-kn -o 5 < text > text.arpa)");
-    const char *dir = o->temp_dir ? o->temp_dir : getenv("TMPDIR");
-    if (!dir || !*dir)
-        dir = "/tmp";
-    if (snprintf(spool_path, sizeof spool_path, "%s/nglm-kn-stdin-XXXXXX", dir) >=
-        (int)sizeof spool_path)
-        nglm_cli_die(NGLM_EXIT_USAGE, "--temp-dir: path too long");
-    int fd = mkstemp(spool_path);
-    if (fd < 0) {
-        spool_path[0] = '\0';
-        nglm_cli_die(NGLM_EXIT_FAIL, "cannot copy stdin to a temporary file in %s: %s", dir,
-                     strerror(errno));
-    }
-    atexit(remove_spool);
-    static char buf[1 << 16];
-    for (;;) {
-        ssize_t r = read(STDIN_FILENO, buf, sizeof buf);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            nglm_cli_die(NGLM_EXIT_FAIL, "reading stdin: %s", strerror(errno));
-        if (r == 0)
-            break;
-        for (ssize_t off = 0; off < r;) {
-            ssize_t w = write(fd, buf + off, (size_t)(r - off));
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w <= 0)
-                nglm_cli_die(NGLM_EXIT_FAIL, "copying stdin to %s: %s", spool_path,
-                             w < 0 ? strerror(errno) : "disk full");
-            off += w;
-        }
-    }
-    if (close(fd) != 0)
-        nglm_cli_die(NGLM_EXIT_FAIL, "copying stdin to %s: %s", spool_path, strerror(errno));
-    return spool_path;
+    return nglm_cli_rereadable(o->train ? o->train : "-", o->temp_dir,
+                               "no text: give --train FILE or a text on stdin "
+                               "(nglm-kn -o 5 < text > text.arpa)");
 }
 
 /* ------------------------------------------------------------ main */
@@ -330,8 +280,7 @@ int main(int argc, char **argv)
     if (nglm_corpus_read_progress(&c, path, &o.tok, v, &p, &err) != 0)
         die_text(&err, path, name);
     nglm_cli_meter_clear(&meter);
-    remove_spool();
-    spool_path[0] = '\0';
+    nglm_cli_rereadable_done();
     if (c.n_tokens == 0)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s: no sentences (the text is empty or blank)", name);
     int32_t V = (int32_t)nglm_vocab_size(v);

@@ -185,6 +185,7 @@ typedef struct options {
     int quiet;
     int force;                  /* --force: replace outputs nglm did not write */
     int vocab_only;             /* --epochs 0: write the vocabulary, train nothing */
+    const char *train_name;     /* how to name --train when it was copied (stdin) */
     const char *log, *plot, *plot_label;
     double plot_ref;            /* NAN: none given */
     int progress;               /* NGLM_CLI_PROGRESS_* */
@@ -555,7 +556,8 @@ static void read_corpus(nglm_corpus *c, const char *path, const options *o,
     }
     nglm_cli_meter_clear(meter);
     if (!o->quiet)
-        printf("%s %s: %zu sentences, %llu words, %llu OOVs, %zu tokens%s\n", what, path,
+        printf("%s %s: %zu sentences, %llu words, %llu OOVs, %zu tokens%s\n", what,
+               o->train_name && strcmp(what, "train") == 0 ? o->train_name : path,
                c->n_sents, (unsigned long long)c->n_words, (unsigned long long)c->n_oov,
                c->n_tokens, !o->cache || strcmp(path, "-") == 0 ? ""
                             : hit > 0 ? " (mapped from the cache)" : " (cached)");
@@ -1114,13 +1116,16 @@ int main(int argc, char **argv)
         if (!m.vocab)
             nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
     } else {
-        if (strcmp(o.train, "-") == 0)
-            nglm_cli_die(NGLM_EXIT_USAGE, "--train - (stdin) needs --vocab: the text is read twice");
-        /* a FIFO cannot be read twice: the second open would wait forever */
-        struct stat st;
-        if (stat(o.train, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
-            nglm_cli_die(NGLM_EXIT_USAGE, "--train %s is not a regular file: it needs --vocab, "
-                         "the text is read twice", o.train);
+        /* the text is read twice (vocabulary, then ids): stdin or a FIFO is
+         * copied to --temp-dir first, and then nothing is cached */
+        const char *twice = nglm_cli_rereadable(o.train, o.temp_dir,
+                                                "--train -: stdin is a terminal; pipe a text "
+                                                "in, or give --train FILE");
+        if (twice != o.train) {
+            o.train_name = strcmp(o.train, "-") == 0 ? "(stdin)" : o.train;
+            o.train = twice;
+            o.cache = NULL;
+        }
         m.vocab = count_vocab(&o, &meter);
     }
     if (o.write_vocab && nglm_vocab_save(m.vocab, o.write_vocab, &err) != 0)
@@ -1138,8 +1143,10 @@ int main(int argc, char **argv)
     /* id streams */
     nglm_corpus train, valid;
     read_corpus(&train, o.train, &o, m.vocab, "train", &meter);
+    nglm_cli_rereadable_done(); /* the copy of stdin, if any, is read */
     if (train.n_tokens == 0)
-        nglm_cli_die(NGLM_EXIT_FAIL, "%s: no sentences to train on", o.train);
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s: no sentences to train on",
+                     o.train_name ? o.train_name : o.train);
     if (o.valid) {
         read_corpus(&valid, o.valid, &o, m.vocab, "valid", &meter);
         if (valid.n_tokens == 0)
