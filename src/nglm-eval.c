@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "config.h"
 #include "nglm/arpa.h"
+#include "nglm/cache.h"
 #include "nglm/corpus.h"
 #include "nglm/eval.h"
 #include "nglm/mix.h"
@@ -43,7 +44,15 @@ static void usage(FILE *fp)
         "  --lambda L          weight L of model A, 0..1 (default 0.5), or 'auto':\n"
         "                      the weight that maximises the likelihood of --heldout,\n"
         "                      found by EM (SRILM's compute-best-mix)\n"
-        "  --heldout FILE      held-out text for --lambda auto\n"
+        "  --heldout FILE      held-out text for --lambda auto and the cache's auto\n"
+        "Cache (the recent past of TEXT, mixed in exactly; never on by default):\n"
+        "  --cache SPEC        decay:L (words weighted by exp(-age/L)) or window:N (the\n"
+        "                      last N words), maybe with ,bigram:L (a decayed cache of\n"
+        "                      each word's followers); or auto: chosen on --heldout\n"
+        "  --cache-lambda W    the cache's weight, W1,W2 with a bigram cache (default\n"
+        "                      0.1 and 0.05), or auto: by EM on --heldout\n"
+        "  The held-out text is read in its own order with its own cache; a blank\n"
+        "  line empties the cache.  A first line 'cache: SPEC, weights W (how)'.\n"
         "Each model reads TEXT with its own tokenizer and vocabulary; both must\n"
         "find the same tokens (TEXT cannot be '-' then).  A token either model\n"
         "skips (an OOV of an ARPA model without <unk>) is skipped and counted as an\n"
@@ -172,18 +181,168 @@ static void mix_score(const lm *a, const lm *b, const char *path, int threads,
     *lb = lm_score10(b, cb, threads, meter);
 }
 
+/* ---------------------------------------------------------------- cache */
+
+/* What --cache and --cache-lambda asked for. */
+typedef struct cache_opts {
+    int on;                 /* a cache is used */
+    int auto_kind;          /* --cache auto: kind and length chosen on heldout */
+    int auto_weights;       /* weights by EM on heldout */
+    int set_weights;        /* --cache-lambda W[,W2] */
+    nglm_cache_spec spec;
+    const char *heldout;
+} cache_opts;
+
+/* Measured on PTB's validation text (bench/RESULTS.md). */
+#define CACHE_LAMBDA 0.1
+#define CACHE_BIGRAM_LAMBDA 0.05
+
+static void parse_cache(const char *cache, const char *weights, const char *heldout,
+                        cache_opts *co)
+{
+    memset(co, 0, sizeof *co);
+    co->heldout = heldout;
+    if (!cache || strcmp(cache, "none") == 0) {
+        if (weights)
+            nglm_cli_die(NGLM_EXIT_USAGE, "--cache-lambda goes with --cache (see --help)");
+        return;
+    }
+    co->on = 1;
+    co->auto_kind = strcmp(cache, "auto") == 0;
+    nglm_error err;
+    if (!co->auto_kind && nglm_cache_parse(cache, &co->spec, &err) != 0)
+        nglm_cli_die(NGLM_EXIT_USAGE, "--cache: %s", err.msg);
+    co->auto_weights = co->auto_kind || (weights && strcmp(weights, "auto") == 0);
+    if (co->auto_kind && weights && strcmp(weights, "auto") != 0)
+        nglm_cli_die(NGLM_EXIT_USAGE, "--cache auto chooses the weights too: leave out "
+                     "--cache-lambda, or name a cache");
+    if (co->auto_weights && !heldout)
+        nglm_cli_die(NGLM_EXIT_USAGE, "--cache%s auto needs --heldout FILE (see --help)",
+                     co->auto_kind ? "" : "-lambda");
+    co->spec.lambda = CACHE_LAMBDA;
+    co->spec.bigram_lambda = co->spec.bigram_length > 0 ? CACHE_BIGRAM_LAMBDA : 0;
+    if (weights && !co->auto_weights) {
+        int bigram = co->spec.bigram_length > 0, used = 0;
+        double w1 = -1, w2 = 0;
+        int got = bigram ? sscanf(weights, "%lf,%lf%n", &w1, &w2, &used)
+                         : sscanf(weights, "%lf%n", &w1, &used);
+        if (got != (bigram ? 2 : 1) || weights[used] != '\0' || !(w1 >= 0) || !(w2 >= 0) ||
+            !(w1 + w2 <= 1))
+            nglm_cli_die(NGLM_EXIT_USAGE, "--cache-lambda: '%s' is not %s, each >= 0 and "
+                         "together at most 1", weights, bigram ? "W1,W2" : "a weight W");
+        co->spec.lambda = w1;
+        co->spec.bigram_lambda = w2;
+        co->set_weights = 1;
+    }
+}
+
+/* The words a model's ids run over. */
+static int32_t lm_vocab_size(const lm *x)
+{
+    return (int32_t)nglm_vocab_size(x->arpa ? nglm_arpa_vocab(x->arpa) : x->m.vocab);
+}
+
+/* path read by model a (and b, mixed with weight lambda): a's reading in
+ * *ca, b's in *cb when b, the per-token log10 probabilities returned. */
+static double *score_text(const lm *a, const lm *b, double lambda, const char *path,
+                          int threads, nglm_cli_meter *meter, nglm_corpus *ca, nglm_corpus *cb)
+{
+    if (!b) {
+        lm_read(a, path, ca, meter);
+        return lm_score10(a, ca, threads, meter);
+    }
+    double *la, *lb;
+    mix_score(a, b, path, threads, meter, ca, cb, &la, &lb);
+    for (size_t t = 0; t < ca->n_tokens; t++)
+        la[t] = nglm_mix_logprob10(la[t], lb[t], lambda);
+    free(lb);
+    return la;
+}
+
+/* The cache's probabilities of every token of c: malloc'd c1 and c2 (NULL
+ * without a bigram cache). */
+static void cache_probs(const nglm_cache_spec *s, const nglm_corpus *c, int32_t V, double **c1,
+                        double **c2)
+{
+    nglm_error err;
+    size_t n = c->n_tokens ? c->n_tokens : 1;
+    *c1 = malloc(n * sizeof **c1);
+    *c2 = s->bigram_length > 0 ? malloc(n * sizeof **c2) : NULL;
+    if (!*c1 || (s->bigram_length > 0 && !*c2))
+        nglm_cli_die(NGLM_EXIT_FAIL, "out of memory for the cache of %zu tokens", c->n_tokens);
+    if (nglm_cache_probs(s, c, V, *c1, *c2, &err) != 0)
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+}
+
+/* The cache of co on text, its kind and weights chosen on the held-out text
+ * first if asked; prints the 'cache:' line and fills the report. */
+static void cached_eval(const lm *a, const lm *b, double lambda, const char *text,
+                        cache_opts *co, int threads, int per_sentence, nglm_cli_meter *meter,
+                        nglm_corpus *corpus, nglm_eval_report *r)
+{
+    nglm_error err;
+    int32_t V = lm_vocab_size(a);
+    char how[1200] = "default weights";
+    if (co->set_weights)
+        snprintf(how, sizeof how, "--cache-lambda");
+    if (co->auto_weights) {
+        nglm_corpus ha, hb;
+        double *lh = score_text(a, b, lambda, co->heldout, threads, meter, &ha, &hb);
+        if (co->auto_kind) {
+            double ppl;
+            if (nglm_cache_choose(&ha, V, lh, &co->spec, &ppl, &err) != 0)
+                nglm_cli_die(NGLM_EXIT_FAIL, "%s: %s", co->heldout, err.msg);
+            snprintf(how, sizeof how, "chosen on %.1000s: held-out ppl %.2f", co->heldout, ppl);
+        } else {
+            double *c1, *c2;
+            int it;
+            cache_probs(&co->spec, &ha, V, &c1, &c2);
+            if (nglm_cache_em(&co->spec, lh, c1, c2, ha.n_tokens, 1e-6, 100000, &it, &err) != 0)
+                nglm_cli_die(NGLM_EXIT_FAIL, "%s: %s", co->heldout, err.msg);
+            snprintf(how, sizeof how, "EM on %.1000s, %d iterations", co->heldout, it);
+            free(c1);
+            free(c2);
+        }
+        free(lh);
+        nglm_corpus_free(&ha);
+        if (b)
+            nglm_corpus_free(&hb);
+    }
+    nglm_corpus cb;
+    double *lt = score_text(a, b, lambda, text, threads, meter, corpus, &cb), *c1, *c2;
+    cache_probs(&co->spec, corpus, V, &c1, &c2);
+    nglm_cache_mix(&co->spec, lt, c1, c2, corpus->n_tokens, lt);
+    char name[96];
+    nglm_cache_name(&co->spec, name, sizeof name);
+    if (co->spec.bigram_length > 0)
+        printf("cache: %s, weights %.6g and %.6g (%s)\n", name, co->spec.lambda,
+               co->spec.bigram_lambda, how);
+    else
+        printf("cache: %s, weight %.6g (%s)\n", name, co->spec.lambda, how);
+    /* the report of one reading with these token scores (a mixture's: both) */
+    if (nglm_mix_eval(corpus, b ? &cb : corpus, lt, lt, 1.0, per_sentence, r, &err) != 0)
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+    free(lt);
+    free(c1);
+    free(c2);
+    if (b)
+        nglm_corpus_free(&cb);
+}
+
 int main(int argc, char **argv)
 {
     nglm_cli_set_prog(argv[0]);
     enum { O_MODEL = 256, O_PERSENT, O_TOKENS, O_THREADS, O_DIGITS, O_MIX, O_LAMBDA, O_HELDOUT,
-           O_HELP, O_VERSION, O_PROGRESS };
+           O_HELP, O_VERSION, O_PROGRESS, O_CACHE, O_CACHE_LAMBDA };
     static const struct option longopts[] = {
         {"model", 1, 0, O_MODEL}, {"per-sentence", 0, 0, O_PERSENT},
-        {"print-tokens", 0, 0, O_TOKENS},
+        {"print-tokens", 0, 0, O_TOKENS}, {"cache", 1, 0, O_CACHE},
+        {"cache-lambda", 1, 0, O_CACHE_LAMBDA},
         {"threads", 1, 0, O_THREADS}, {"digits", 1, 0, O_DIGITS}, {"mix", 1, 0, O_MIX},
         {"lambda", 1, 0, O_LAMBDA}, {"heldout", 1, 0, O_HELDOUT}, {"help", 0, 0, O_HELP},
         {"version", 0, 0, O_VERSION}, {"progress", 1, 0, O_PROGRESS}, {0, 0, 0, 0}};
     const char *model_path = NULL, *mix_path = NULL, *lambda_arg = NULL, *heldout = NULL;
+    const char *cache_arg = NULL, *cache_lambda_arg = NULL;
     double lambda = 0.5;
     int per_sentence = 0, print_tokens = 0, threads = 0, digits = 2, progress = NGLM_CLI_PROGRESS_AUTO, c;
     opterr = 0;
@@ -192,6 +351,8 @@ int main(int argc, char **argv)
         case O_MODEL: model_path = optarg; break;
         case O_PERSENT: per_sentence = 1; break;
         case O_TOKENS: print_tokens = 1; break;
+        case O_CACHE: cache_arg = optarg; break;
+        case O_CACHE_LAMBDA: cache_lambda_arg = optarg; break;
         case O_THREADS: threads = (int)nglm_cli_long("--threads", optarg, 1, 4096); break;
         case O_DIGITS: digits = (int)nglm_cli_long("--digits", optarg, 0, 17); break;
         case O_MIX: mix_path = optarg; break;
@@ -217,13 +378,17 @@ int main(int argc, char **argv)
                                                      : "more than one TEXT given (see --help)");
     const char *text = argv[optind];
     int auto_lambda = lambda_arg && strcmp(lambda_arg, "auto") == 0;
-    if (!mix_path && (lambda_arg || heldout))
-        nglm_cli_die(NGLM_EXIT_USAGE, "%s is used only with --mix (see --help)",
-                     lambda_arg ? "--lambda" : "--heldout");
+    if (!mix_path && lambda_arg)
+        nglm_cli_die(NGLM_EXIT_USAGE, "--lambda is used only with --mix (see --help)");
     if (auto_lambda && !heldout)
         nglm_cli_die(NGLM_EXIT_USAGE, "--lambda auto needs --heldout FILE (see --help)");
-    if (heldout && !auto_lambda)
-        nglm_cli_die(NGLM_EXIT_USAGE, "--heldout is used only with --lambda auto (see --help)");
+    cache_opts co;
+    parse_cache(cache_arg, cache_lambda_arg, heldout, &co);
+    if (heldout && !auto_lambda && !co.auto_kind && !co.auto_weights)
+        nglm_cli_die(NGLM_EXIT_USAGE, "--heldout is used only with --lambda auto or a cache's "
+                     "auto (see --help)");
+    if (co.on && print_tokens)
+        nglm_cli_die(NGLM_EXIT_USAGE, "--print-tokens scores nothing: it cannot go with --cache");
     if (mix_path && (strcmp(text, "-") == 0 || (heldout && strcmp(heldout, "-") == 0)))
         nglm_cli_die(NGLM_EXIT_USAGE, "with --mix, texts cannot be '-': each model "
                                       "reads them (see --help)");
@@ -262,13 +427,19 @@ int main(int argc, char **argv)
             nglm_corpus_free(&ca);
             nglm_corpus_free(&cb);
         }
-        mix_score(&a, &b, text, threads, &meter, &corpus, &cb, &la, &lb);
-        if (nglm_mix_eval(&corpus, &cb, la, lb, lambda, per_sentence, &r, &err) != 0)
-            nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
         printf("mixture weight: %.6g (%s)\n", lambda, how);
-        free(la);
-        free(lb);
-        nglm_corpus_free(&cb);
+        if (co.on) {
+            cached_eval(&a, &b, lambda, text, &co, threads, per_sentence, &meter, &corpus, &r);
+        } else {
+            mix_score(&a, &b, text, threads, &meter, &corpus, &cb, &la, &lb);
+            if (nglm_mix_eval(&corpus, &cb, la, lb, lambda, per_sentence, &r, &err) != 0)
+                nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+            free(la);
+            free(lb);
+            nglm_corpus_free(&cb);
+        }
+    } else if (co.on) {
+        cached_eval(&a, NULL, 1.0, text, &co, threads, per_sentence, &meter, &corpus, &r);
     } else {
         lm_read(&a, text, &corpus, &meter);
         nglm_progress p = nglm_cli_meter_begin(&meter, "scoring", "tokens", 1);

@@ -108,7 +108,7 @@ check "exit 1" test $? = 1
 # ---------------------------------------------------------------- bad usage
 expect_error "--lambda without --mix" "--lambda is used only with --mix" \
     "$E" --model "$A" --lambda 0.5 "$TEST"
-expect_error "--heldout without --mix" "--heldout is used only with --mix" \
+expect_error "--heldout without --mix" "--heldout is used only with --lambda auto or a cache.s auto" \
     "$E" --model "$A" --heldout "$VALID" "$TEST"
 expect_error "--lambda auto without --heldout" "--lambda auto needs --heldout" \
     "$E" --model "$A" --mix "$B2" --lambda auto "$TEST"
