@@ -229,7 +229,9 @@ int nglm_cache_probs(const nglm_cache_spec *spec, const nglm_corpus *c, int32_t 
     for (size_t s = 0; s < c->n_sents; s++) {
         size_t len;
         const int32_t *sent = nglm_corpus_sentence(c, s, &len);
-        if (len == 1 && s > 0 && caches_reset(&k) != 0) /* a blank line */
+        int boundary = len == 1 || (len == 2 && spec->reset_word > 0 &&
+                                    sent[0] == spec->reset_word);
+        if (boundary && s > 0 && caches_reset(&k) != 0) /* a blank line, or <doc> */
             goto oom;
         for (size_t i = 0; i < len; i++) {
             size_t t = c->start[s] + i;
@@ -247,7 +249,7 @@ int nglm_cache_probs(const nglm_cache_spec *spec, const nglm_corpus *c, int32_t 
             c1[t] = p1;
             if (c2)
                 c2[t] = p2;
-            if (w == NGLM_EOS)
+            if (w == NGLM_EOS || boundary) /* the boundary word is not a cache word */
                 continue;
             unigram_add(&k, w);
             if (bigram && bigram_add(&k, v, w) != 0)
@@ -347,6 +349,7 @@ int nglm_cache_choose(const nglm_corpus *c, int32_t V, const double *lp10,
     static const double windows[] = {100, 200, 500, 1000};
     static const double bigrams[] = {0, 100, 200, 500, 1000};
     size_t n = c->n_tokens;
+    int32_t reset_word = best->reset_word;
     double *c1 = malloc((n ? n : 1) * sizeof *c1), *c2 = malloc((n ? n : 1) * sizeof *c2);
     double *mixed = malloc((n ? n : 1) * sizeof *mixed);
     int rc = -1;
@@ -360,6 +363,7 @@ int nglm_cache_choose(const nglm_corpus *c, int32_t V, const double *lp10,
         for (size_t b = 0; b < sizeof bigrams / sizeof *bigrams; b++) {
             nglm_cache_spec s;
             memset(&s, 0, sizeof s);
+            s.reset_word = reset_word;
             int dec = u < sizeof decays / sizeof *decays;
             s.kind = dec ? NGLM_CACHE_DECAY : NGLM_CACHE_WINDOW;
             s.length = dec ? decays[u] : windows[u - sizeof decays / sizeof *decays];

@@ -51,6 +51,8 @@ static void usage(FILE *fp)
         "                      each word's followers); or auto: chosen on --heldout\n"
         "  --cache-lambda W    the cache's weight, W1,W2 with a bigram cache (default\n"
         "                      0.1 and 0.05), or auto: by EM on --heldout\n"
+        "  --cache-reset WORD  a line holding only WORD (a document boundary such as\n"
+        "                      <doc>, a word of the model) empties the cache too\n"
         "  The held-out text is read in its own order with its own cache; a blank\n"
         "  line empties the cache.  A first line 'cache: SPEC, weights W (how)'.\n"
         "Each model reads TEXT with its own tokenizer and vocabulary; both must\n"
@@ -189,6 +191,7 @@ typedef struct cache_opts {
     int auto_kind;          /* --cache auto: kind and length chosen on heldout */
     int auto_weights;       /* weights by EM on heldout */
     int set_weights;        /* --cache-lambda W[,W2] */
+    const char *reset;      /* --cache-reset WORD, or NULL */
     nglm_cache_spec spec;
     const char *heldout;
 } cache_opts;
@@ -282,6 +285,14 @@ static void cached_eval(const lm *a, const lm *b, double lambda, const char *tex
 {
     nglm_error err;
     int32_t V = lm_vocab_size(a);
+    if (co->reset) {
+        const nglm_vocab *v = a->arpa ? nglm_arpa_vocab(a->arpa) : a->m.vocab;
+        int32_t id = nglm_vocab_find(v, co->reset);
+        if (id < NGLM_NUM_SPECIAL)
+            nglm_cli_die(NGLM_EXIT_USAGE, "--cache-reset: '%s' is not a word of the model's "
+                         "vocabulary", co->reset);
+        co->spec.reset_word = id;
+    }
     char how[1200] = "default weights";
     if (co->set_weights)
         snprintf(how, sizeof how, "--cache-lambda");
@@ -333,16 +344,16 @@ int main(int argc, char **argv)
 {
     nglm_cli_set_prog(argv[0]);
     enum { O_MODEL = 256, O_PERSENT, O_TOKENS, O_THREADS, O_DIGITS, O_MIX, O_LAMBDA, O_HELDOUT,
-           O_HELP, O_VERSION, O_PROGRESS, O_CACHE, O_CACHE_LAMBDA };
+           O_HELP, O_VERSION, O_PROGRESS, O_CACHE, O_CACHE_LAMBDA, O_CACHE_RESET };
     static const struct option longopts[] = {
         {"model", 1, 0, O_MODEL}, {"per-sentence", 0, 0, O_PERSENT},
         {"print-tokens", 0, 0, O_TOKENS}, {"cache", 1, 0, O_CACHE},
-        {"cache-lambda", 1, 0, O_CACHE_LAMBDA},
+        {"cache-lambda", 1, 0, O_CACHE_LAMBDA}, {"cache-reset", 1, 0, O_CACHE_RESET},
         {"threads", 1, 0, O_THREADS}, {"digits", 1, 0, O_DIGITS}, {"mix", 1, 0, O_MIX},
         {"lambda", 1, 0, O_LAMBDA}, {"heldout", 1, 0, O_HELDOUT}, {"help", 0, 0, O_HELP},
         {"version", 0, 0, O_VERSION}, {"progress", 1, 0, O_PROGRESS}, {0, 0, 0, 0}};
     const char *model_path = NULL, *mix_path = NULL, *lambda_arg = NULL, *heldout = NULL;
-    const char *cache_arg = NULL, *cache_lambda_arg = NULL;
+    const char *cache_arg = NULL, *cache_lambda_arg = NULL, *cache_reset = NULL;
     double lambda = 0.5;
     int per_sentence = 0, print_tokens = 0, threads = 0, digits = 2, progress = NGLM_CLI_PROGRESS_AUTO, c;
     opterr = 0;
@@ -353,6 +364,7 @@ int main(int argc, char **argv)
         case O_TOKENS: print_tokens = 1; break;
         case O_CACHE: cache_arg = optarg; break;
         case O_CACHE_LAMBDA: cache_lambda_arg = optarg; break;
+        case O_CACHE_RESET: cache_reset = optarg; break;
         case O_THREADS: threads = (int)nglm_cli_long("--threads", optarg, 1, 4096); break;
         case O_DIGITS: digits = (int)nglm_cli_long("--digits", optarg, 0, 17); break;
         case O_MIX: mix_path = optarg; break;
@@ -384,6 +396,9 @@ int main(int argc, char **argv)
         nglm_cli_die(NGLM_EXIT_USAGE, "--lambda auto needs --heldout FILE (see --help)");
     cache_opts co;
     parse_cache(cache_arg, cache_lambda_arg, heldout, &co);
+    if (cache_reset && !co.on)
+        nglm_cli_die(NGLM_EXIT_USAGE, "--cache-reset goes with --cache (see --help)");
+    co.reset = cache_reset;
     if (heldout && !auto_lambda && !co.auto_kind && !co.auto_weights)
         nglm_cli_die(NGLM_EXIT_USAGE, "--heldout is used only with --lambda auto or a cache's "
                      "auto (see --help)");

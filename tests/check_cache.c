@@ -221,6 +221,50 @@ START_TEST(test_em_maximises)
 }
 END_TEST
 
+/* A sentence of the reset word alone empties the caches as a blank line
+ * does: after "d" (the boundary here), the tokens' probabilities are those
+ * of the same text cut there. */
+START_TEST(test_reset_word)
+{
+    nglm_vocab *v = make_vocab();
+    nglm_corpus c;
+    make_text(&c, v);
+    nglm_error err;
+    int32_t V = (int32_t)nglm_vocab_size(v), d = nglm_vocab_find(v, "d");
+    nglm_cache_spec s;
+    ck_assert_int_eq(nglm_cache_parse("decay:3,bigram:2", &s, &err), 0);
+    double c1[64], c2[64], r1[64], r2[64];
+    s.reset_word = d;
+    ck_assert_int_eq(nglm_cache_probs(&s, &c, V, c1, c2, &err), 0);
+    /* line 6 is "d" alone: sentence 5, a boundary and not a cache word:
+     * the sentence after it sees an empty cache */
+    size_t after = c.start[6];
+    ck_assert_int_eq(c.ids[c.start[5]], d);
+    ck_assert(isnan(c1[after]) && isnan(c2[after]));
+    /* the same as reading the text from line 7 on */
+    nglm_corpus tail = c;
+    tail.ids = c.ids + after;
+    tail.n_sents = c.n_sents - 6;
+    size_t *st = malloc((tail.n_sents + 1) * sizeof *st);
+    for (size_t k = 0; k <= tail.n_sents; k++)
+        st[k] = c.start[6 + k] - after;
+    tail.start = st;
+    tail.n_tokens = c.n_tokens - after;
+    s.reset_word = 0;
+    ck_assert_int_eq(nglm_cache_probs(&s, &tail, V, r1, r2, &err), 0);
+    for (size_t t = 0; t < tail.n_tokens; t++) {
+        ck_assert(isnan(r1[t]) ? isnan(c1[after + t]) : r1[t] == c1[after + t]);
+        ck_assert(isnan(r2[t]) ? isnan(c2[after + t]) : r2[t] == c2[after + t]);
+    }
+    /* without the reset word, the cache carries on */
+    ck_assert_int_eq(nglm_cache_probs(&s, &c, V, c1, c2, &err), 0);
+    ck_assert(!isnan(c1[after]));
+    free(st);
+    nglm_corpus_free(&c);
+    nglm_vocab_free(v);
+}
+END_TEST
+
 START_TEST(test_parse)
 {
     nglm_cache_spec s;
@@ -248,6 +292,7 @@ int main(void)
     tcase_add_test(tc, test_reference_long);
     tcase_add_test(tc, test_sums_to_one);
     tcase_add_test(tc, test_em_maximises);
+    tcase_add_test(tc, test_reset_word);
     tcase_add_test(tc, test_parse);
     suite_add_tcase(s, tc);
     return tu_run(s);

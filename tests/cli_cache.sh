@@ -66,6 +66,20 @@ check "per-sentence log10 probabilities sum to the cached total" \
     awk '/^sentence/ { s += $4 } /^0 zeroprobs/ { t = $4 }
          END { d = s - t; exit !(d < 0.01 && d > -0.01) }' "$T/out"
 
+# a document boundary: a line holding only the reset word empties the cache
+w=$(head -n 1 "$TEST" | cut -d' ' -f1)
+{ head -n 20 "$TEST"; echo "$w"; sed -n 21,40p "$TEST"; } >"$T/docs.txt"
+sed -n 21,40p "$TEST" >"$T/doc2.txt"
+expect 0 "--cache-reset WORD" '' "$E" --model "$M" --cache decay:50 --cache-reset "$w" \
+    --per-sentence --digits 6 "$T/docs.txt"
+sed -n 's/^sentence \([0-9]*\): //p' "$T/out" | sed -n '22,41p' >"$T/after-reset"
+"$E" --model "$M" --cache decay:50 --per-sentence --digits 6 "$T/doc2.txt" >"$T/out2"
+sed -n 's/^sentence \([0-9]*\): //p' "$T/out2" | sed -n '1,20p' >"$T/fresh"
+check "after the boundary, the sentences score as in a text of their own" \
+    cmp -s "$T/after-reset" "$T/fresh"
+expect_error "--cache-reset: a word the model lacks" "not a word of the model" \
+    "$E" --model "$M" --cache decay:50 --cache-reset "no-such-word-zz" "$TEST"
+
 # ---------------------------------------------------------------- bad usage
 expect_error "an unknown kind" "--cache: cache 'lru:5': unknown kind" \
     "$E" --model "$M" --cache lru:5 "$TEST"

@@ -3,7 +3,9 @@
  * mixed in exactly (Kuhn & De Mori's cache model; doc/model.md §7).
  *
  * The text is read in order, across sentence boundaries; an empty sentence
- * (a blank line, as nglm-eval reads texts) starts the cache afresh.  For
+ * (a blank line, as nglm-eval reads texts), or one holding only the
+ * spec's reset_word (which is then not a cache word), starts the cache
+ * afresh.  For
  * the token w_t after history h, with v = w_{t-1} the word before it:
  *
  *   P(w | h) = (1 − λ1 − λ2) P_model(w | h) + λ1 C1(w) + λ2 C2(w | v)
@@ -50,6 +52,9 @@ typedef struct nglm_cache_spec {
     double bigram_length;   /* 0: no bigram cache; else its decay length (> 0) */
     double lambda;          /* λ1 */
     double bigram_lambda;   /* λ2 (0 without a bigram cache); λ1 + λ2 <= 1 */
+    int32_t reset_word;     /* > 0: a sentence of this word alone (a document
+                             * boundary such as "<doc>") empties the caches as
+                             * a blank line does; 0: none */
 } nglm_cache_spec;
 
 /* Parses "decay:L", "window:N", either followed by ",bigram:L" (the
@@ -81,8 +86,9 @@ int nglm_cache_em(nglm_cache_spec *spec, const double *lp10, const double *c1, c
 /* --cache auto: the kind, length and weights, of a fixed set of candidates
  * (DECAY 25..800 and WINDOW 100..1000, each with and without a bigram
  * cache of decay 100..1000), that give the held-out text c (ids < V, model
- * log10 probabilities lp10) the lowest perplexity, weights by EM.  *ppl: that
- * perplexity (over the tokens the model scored). */
+ * log10 probabilities lp10) the lowest perplexity, weights by EM; the
+ * reset_word given in *best is kept and used.  *ppl: that perplexity (over
+ * the tokens the model scored). */
 int nglm_cache_choose(const nglm_corpus *c, int32_t V, const double *lp10,
                       nglm_cache_spec *best, double *ppl, nglm_error *err);
 
