@@ -40,12 +40,14 @@
 #include "cli.h"
 #include "config.h"
 #include "dist.h"
+#include "nglm/cache.h"
 #include "nglm/checkpoint.h"
 #include "nglm/corpus.h"
 #include "nglm/eval.h"
 #include "nglm/features.h"
 #include "nglm/idcache.h"
 #include "nglm/kn.h"
+#include "nglm/mix.h"
 #include "nglm/model.h"
 #include "nglm/modelfile.h"
 #include "nglm/plot.h"
@@ -78,6 +80,9 @@ static void usage(FILE *fp)
         "  --train FILE        training text, one sentence per line ('-' = stdin)\n"
         "  --valid FILE        validation text (default: a seeded 5%% of --train held out)\n"
         "  --test FILE         test text: report its perplexity at the end\n"
+        "  --eval-cache auto   with --test, also its perplexity with the cache of the\n"
+        "                      text's recent past that suits --valid best (as\n"
+        "                      nglm-eval --cache auto --heldout VALID TEST)\n"
         "  --model FILE        where to save the model (default model.nglm)\n"
         "  --vocab FILE        use this vocabulary (word<TAB>count per line, or one\n"
         "                      word per line as SRILM's -vocab)\n"
@@ -186,6 +191,7 @@ typedef struct options {
     int force;                  /* --force: replace outputs nglm did not write */
     int vocab_only;             /* --epochs 0: write the vocabulary, train nothing */
     const char *train_name;     /* how to name --train when it was copied (stdin) */
+    int eval_cache;             /* --eval-cache auto: also the test ppl with a cache */
     const char *log, *plot, *plot_label;
     double plot_ref;            /* NAN: none given */
     int progress;               /* NGLM_CLI_PROGRESS_* */
@@ -268,7 +274,7 @@ static void parse_args(int argc, char **argv, options *o)
 {
     enum { O_TRAIN = 256, O_VALID, O_TEST, O_MODEL, O_VOCAB, O_WVOCAB, O_MINC, O_MAXV,
            O_TOK, O_LOWER, O_REPL, O_ORDER, O_CUT, O_EPOCHS, O_L1, O_L2, O_LR, O_OPT,
-           O_BATCH, O_THREADS, O_SEED, O_QUIET, O_FORCE, O_HELP, O_VERSION, O_AVG, O_ADAINIT, O_FEAT, O_SKIPCUT, O_MINGAIN, O_HALVE,
+           O_BATCH, O_THREADS, O_SEED, O_QUIET, O_FORCE, O_EVALCACHE, O_HELP, O_VERSION, O_AVG, O_ADAINIT, O_FEAT, O_SKIPCUT, O_MINGAIN, O_HALVE,
            O_RESUME, O_CKPTMIN, O_NOCKPT, O_STOPAFTER, O_LOG, O_PLOT, O_PLOTREF, O_PLOTLABEL,
            O_PROGRESS, O_MAXMEM, O_CACHE, O_INIT, O_SCHEDULE, O_BEST };
     enum { O_MEMORY = 512, O_TEMPDIR };
@@ -289,7 +295,7 @@ static void parse_args(int argc, char **argv, options *o)
         {"memory", 1, 0, O_MEMORY}, {"temp-dir", 1, 0, O_TEMPDIR},
         {"cache", 1, 0, O_CACHE}, {"init", 1, 0, O_INIT}, {"schedule", 1, 0, O_SCHEDULE},
         {"best", 0, 0, O_BEST},
-        {"average", 0, 0, O_AVG}, {"ada-init", 1, 0, O_ADAINIT}, {"quiet", 0, 0, O_QUIET}, {"force", 0, 0, O_FORCE}, {"help", 0, 0, O_HELP}, {"version", 0, 0, O_VERSION},
+        {"average", 0, 0, O_AVG}, {"ada-init", 1, 0, O_ADAINIT}, {"quiet", 0, 0, O_QUIET}, {"force", 0, 0, O_FORCE}, {"eval-cache", 1, 0, O_EVALCACHE}, {"help", 0, 0, O_HELP}, {"version", 0, 0, O_VERSION},
         {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->model = "model.nglm";
@@ -361,6 +367,11 @@ static void parse_args(int argc, char **argv, options *o)
         case O_SEED: o->tr.seed = (uint64_t)nglm_cli_long("--seed", optarg, 0, INT64_MAX); break;
         case O_QUIET: o->quiet = 1; break;
         case O_FORCE: o->force = 1; break;
+        case O_EVALCACHE:
+            if (strcmp(optarg, "auto") != 0)
+                nglm_cli_die(NGLM_EXIT_USAGE, "--eval-cache: '%s' is not auto", optarg);
+            o->eval_cache = 1;
+            break;
         case O_LOG: o->log = optarg; break;
         case O_PLOT: o->plot = optarg; break;
         case O_PLOTREF: o->plot_ref = nglm_cli_double("--plot-reference", optarg, 1e-300, 1e300); break;
@@ -1025,6 +1036,56 @@ static double *kn_start(const nglm_features *F, const nglm_corpus *train,
     return theta;
 }
 
+/* log10 P of every token of c under m (malloc'd). */
+static double *score10(const nglm_model *m, const nglm_corpus *c, int threads)
+{
+    nglm_error err;
+    double *lp = malloc((c->n_tokens ? c->n_tokens : 1) * sizeof *lp);
+    if (!lp)
+        nglm_cli_die(NGLM_EXIT_FAIL, "out of memory scoring %zu tokens", c->n_tokens);
+    if (nglm_model_score_corpus(m, c, lp, threads, &err) != 0)
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+    for (size_t t = 0; t < c->n_tokens; t++)
+        lp[t] /= M_LN10;
+    return lp;
+}
+
+/* --eval-cache auto: the cache that suits the validation text best
+ * (nglm_cache_choose), and the test text's perplexity with it, beside the
+ * cache-free figure; as nglm-eval --cache auto --heldout VALID TEST. */
+static void report_cache(const nglm_model *m, const nglm_corpus *valid, const nglm_corpus *test,
+                         double plain_ppl, int threads)
+{
+    nglm_error err;
+    int32_t V = m->feat.V;
+    double *lv = score10(m, valid, threads), held;
+    nglm_cache_spec s;
+    memset(&s, 0, sizeof s);
+    if (nglm_cache_choose(valid, V, lv, &s, &held, &err) != 0)
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+    free(lv);
+    size_t n = test->n_tokens ? test->n_tokens : 1;
+    double *lt = score10(m, test, threads), *c1 = malloc(n * sizeof *c1),
+           *c2 = malloc(n * sizeof *c2);
+    if (!c1 || !c2 || nglm_cache_probs(&s, test, V, c1, s.bigram_length > 0 ? c2 : NULL,
+                                       &err) != 0)
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s", c1 && c2 ? err.msg : "out of memory");
+    nglm_cache_mix(&s, lt, c1, s.bigram_length > 0 ? c2 : NULL, test->n_tokens, lt);
+    nglm_eval_report r;
+    if (nglm_mix_eval(test, test, lt, lt, 1.0, 0, &r, &err) != 0)
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+    char name[96];
+    printf("test ppl %.2f with the cache %s, weights %.3g", r.ppl,
+           nglm_cache_name(&s, name, sizeof name), s.lambda);
+    if (s.bigram_length > 0)
+        printf(" and %.3g", s.bigram_lambda);
+    printf(" (chosen on the validation text, where it gives %.2f), vs %.2f without (%+.1f%%)\n",
+           held, plain_ppl, 100.0 * (r.ppl / plain_ppl - 1.0));
+    free(lt);
+    free(c1);
+    free(c2);
+}
+
 int main(int argc, char **argv)
 {
     nglm_cli_set_prog(argv[0]);
@@ -1305,6 +1366,8 @@ int main(int argc, char **argv)
                 printf("test ppl %.2f vs the source's oracle ppl %.2f (%.1f%% above)\n", r.ppl,
                        oracle, 100.0 * (r.ppl / oracle - 1.0));
         }
+        if (o.eval_cache)
+            report_cache(&m, &valid, &test, r.ppl, o.tr.threads);
         nglm_corpus_free(&test);
     }
     nglm_corpus_free(&train);

@@ -80,6 +80,18 @@ check "after the boundary, the sentences score as in a text of their own" \
 expect_error "--cache-reset: a word the model lacks" "not a word of the model" \
     "$E" --model "$M" --cache decay:50 --cache-reset "no-such-word-zz" "$TEST"
 
+# nglm-train --eval-cache auto: the test figure with the cache chosen on
+# the validation text, nglm-eval's for the saved model
+expect 0 "nglm-train --eval-cache auto" \
+    "^test ppl [0-9.]+ with the cache (decay|window):[0-9]+.* \(chosen on the validation text, where it gives [0-9.]+\), vs [0-9.]+ without" \
+    "$B/nglm-train" --order 3 --epochs 1 --features ngram --threads 1 --train "$T/small.train.txt" \
+    --valid "$VALID" --test "$TEST" --model "$T/ec.nglm" --eval-cache auto
+got=$(sed -n 's/^test ppl \([0-9.]*\) with the cache.*/\1/p' "$T/out")
+"$E" --model "$T/ec.nglm" --cache auto --heldout "$VALID" "$TEST" >"$T/ec.out"
+check "--eval-cache: nglm-eval --cache auto's figure" test "$got" = "$(ppl_of "$T/ec.out")"
+expect_error "--eval-cache: only auto" "--eval-cache: 'decay:5' is not auto" \
+    "$B/nglm-train" --train "$T/small.train.txt" --model "$T/ec2.nglm" --eval-cache decay:5
+
 # ---------------------------------------------------------------- bad usage
 expect_error "an unknown kind" "--cache: cache 'lru:5': unknown kind" \
     "$E" --model "$M" --cache lru:5 "$TEST"
