@@ -48,12 +48,14 @@
 #define MF_MAX_CUT 64
 
 /* Sections 1..MF_N_REQUIRED appear in every file; SKIP only when the model
- * has skip-gram templates, so n-gram models are written as before. */
+ * has skip-gram templates, CACHE only when it records a cache, so other
+ * models are written as before. */
 enum { MF_SEC_INFO = 1, MF_SEC_VOCAB = 2, MF_SEC_FEATURES = 3, MF_SEC_WEIGHTS = 4,
-       MF_SEC_SKIP = 5, MF_N_REQUIRED = 4, MF_N_SECTIONS = 5 };
+       MF_SEC_SKIP = 5, MF_SEC_CACHE = 6, MF_N_REQUIRED = 4, MF_N_SECTIONS = 6 };
+#define MF_CACHE_SIZE 48
 
 static const char *const mf_section_name[MF_N_SECTIONS + 1] = {
-    "", "INFO", "VOCAB", "FEATURES", "WEIGHTS", "SKIP"
+    "", "INFO", "VOCAB", "FEATURES", "WEIGHTS", "SKIP", "CACHE"
 };
 
 static uint64_t mf_align8(uint64_t x) { return (x + 7) & ~(uint64_t)7; }
@@ -159,6 +161,19 @@ static void wr_skip(mf_writer *w, const nglm_features *F)
         wr_bytes(w, F->skip_first[i], ((size_t)F->V + 1) * sizeof(uint32_t));
 }
 
+/* CACHE: kind, reset word (u32, i32), then length, bigram length, λ1, λ2
+ * (f64) and 8 reserved bytes. */
+static void wr_cache(mf_writer *w, const nglm_cache_spec *c)
+{
+    wr_u32(w, (uint32_t)c->kind);
+    wr_i32(w, c->reset_word);
+    wr_f64(w, c->length);
+    wr_f64(w, c->bigram_length);
+    wr_f64(w, c->lambda);
+    wr_f64(w, c->bigram_lambda);
+    wr_u64(w, 0);
+}
+
 /* Writes the whole file through w; the CRC field is left zero and patched
  * by the caller. */
 static void mf_write(mf_writer *w, const nglm_model *m)
@@ -169,12 +184,18 @@ static void mf_write(mf_writer *w, const nglm_model *m)
     size[MF_SEC_FEATURES] = mf_features_size(&m->feat);
     size[MF_SEC_WEIGHTS] = 8 + 8 * (uint64_t)m->feat.n_feat;
     size[MF_SEC_SKIP] = mf_skip_size(&m->feat);
-    int n_sec = m->feat.n_skip > 0 ? MF_N_SECTIONS : MF_N_REQUIRED;
+    size[MF_SEC_CACHE] = MF_CACHE_SIZE;
+    /* the sections present, in id order */
+    int ids[MF_N_SECTIONS], n_sec = 0;
+    for (int s = 1; s <= MF_N_SECTIONS; s++)
+        if (s <= MF_N_REQUIRED || (s == MF_SEC_SKIP && m->feat.n_skip > 0) ||
+            (s == MF_SEC_CACHE && m->has_cache))
+            ids[n_sec++] = s;
     uint32_t header_size = MF_HEADER_FIXED + (uint32_t)n_sec * MF_ENTRY_SIZE;
     uint64_t end = header_size;
-    for (int s = 1; s <= n_sec; s++) {
-        off[s] = mf_align8(end);
-        end = off[s] + size[s];
+    for (int i = 0; i < n_sec; i++) {
+        off[ids[i]] = mf_align8(end);
+        end = off[ids[i]] + size[ids[i]];
     }
 
     wr_bytes(w, NGLM_MODEL_MAGIC, 8);
@@ -185,11 +206,11 @@ static void mf_write(mf_writer *w, const nglm_model *m)
     wr_u64(w, end);
     wr_u32(w, 0); /* CRC, patched later */
     wr_u32(w, 0);
-    for (int s = 1; s <= n_sec; s++) {
-        wr_u32(w, (uint32_t)s);
+    for (int i = 0; i < n_sec; i++) {
+        wr_u32(w, (uint32_t)ids[i]);
         wr_u32(w, 0);
-        wr_u64(w, off[s]);
-        wr_u64(w, size[s]);
+        wr_u64(w, off[ids[i]]);
+        wr_u64(w, size[ids[i]]);
     }
     wr_pad_to(w, off[MF_SEC_INFO]);
     wr_info(w, m);
@@ -200,9 +221,13 @@ static void mf_write(mf_writer *w, const nglm_model *m)
     wr_pad_to(w, off[MF_SEC_WEIGHTS]);
     wr_u64(w, m->feat.n_feat);
     wr_bytes(w, m->theta, m->feat.n_feat * sizeof(double));
-    if (n_sec >= MF_SEC_SKIP) {
+    if (m->feat.n_skip > 0) {
         wr_pad_to(w, off[MF_SEC_SKIP]);
         wr_skip(w, &m->feat);
+    }
+    if (m->has_cache) {
+        wr_pad_to(w, off[MF_SEC_CACHE]);
+        wr_cache(w, &m->cache);
     }
     if (!w->errnum && w->pos != end)
         w->errnum = EIO; /* a size formula disagrees with the writer: a bug */
@@ -467,6 +492,36 @@ static int parse_features(mf_reader *r, mf_reader *skip, nglm_model *m, nglm_err
     return 0;
 }
 
+static int parse_cache(mf_reader *r, nglm_model *m, nglm_error *err)
+{
+    nglm_cache_spec *c = &m->cache;
+    uint32_t kind;
+    uint64_t reserved;
+    if (r->left != MF_CACHE_SIZE)
+        return nglm_error_set(err, "CACHE section has %zu bytes, expected %d", r->left,
+                              MF_CACHE_SIZE);
+    memset(c, 0, sizeof *c);
+    rd_u32(r, &kind);
+    rd_i32(r, &c->reset_word);
+    rd_f64(r, &c->length);
+    rd_f64(r, &c->bigram_length);
+    rd_f64(r, &c->lambda);
+    rd_f64(r, &c->bigram_lambda);
+    rd_u64(r, &reserved);
+    c->kind = (nglm_cache_kind)kind;
+    int ok = (kind == NGLM_CACHE_WINDOW || kind == NGLM_CACHE_DECAY) && reserved == 0 &&
+             c->length > 0 && c->length <= 1e9 &&
+             (kind != NGLM_CACHE_WINDOW || c->length == floor(c->length)) &&
+             c->bigram_length >= 0 && c->bigram_length <= 1e9 && c->lambda >= 0 &&
+             c->bigram_lambda >= 0 && c->lambda + c->bigram_lambda <= 1 &&
+             (c->bigram_length > 0 || c->bigram_lambda == 0) && c->reset_word >= 0 &&
+             c->reset_word < m->feat.V && (c->reset_word == 0 || c->reset_word >= NGLM_NUM_SPECIAL);
+    if (!ok)
+        return nglm_error_set(err, "CACHE section holds a bad cache");
+    m->has_cache = 1;
+    return 0;
+}
+
 static int parse_weights(mf_reader *r, nglm_model *m, nglm_error *err)
 {
     uint64_t n;
@@ -556,7 +611,8 @@ static int mf_parse(nglm_model *m, unsigned char *buf, size_t size, nglm_error *
         parse_vocab(&sec[MF_SEC_VOCAB], m, err) != 0 ||
         parse_features(&sec[MF_SEC_FEATURES], sec[MF_SEC_SKIP].p ? &sec[MF_SEC_SKIP] : NULL,
                        m, err) != 0 ||
-        parse_weights(&sec[MF_SEC_WEIGHTS], m, err) != 0)
+        parse_weights(&sec[MF_SEC_WEIGHTS], m, err) != 0 ||
+        (sec[MF_SEC_CACHE].p && parse_cache(&sec[MF_SEC_CACHE], m, err) != 0))
         return -1;
     return 0;
 }

@@ -48,7 +48,8 @@ static void usage(FILE *fp)
         "Cache (the recent past of TEXT, mixed in exactly; never on by default):\n"
         "  --cache SPEC        decay:L (words weighted by exp(-age/L)) or window:N (the\n"
         "                      last N words), maybe with ,bigram:L (a decayed cache of\n"
-        "                      each word's followers); or auto: chosen on --heldout\n"
+        "                      each word's followers); auto: chosen on --heldout;\n"
+        "                      model: the one nglm-train --eval-cache recorded\n"
         "  --cache-lambda W    the cache's weight, W1,W2 with a bigram cache (default\n"
         "                      0.1 and 0.05), or auto: by EM on --heldout\n"
         "  --cache-reset WORD  a line holding only WORD (a document boundary such as\n"
@@ -191,6 +192,7 @@ typedef struct cache_opts {
     int auto_kind;          /* --cache auto: kind and length chosen on heldout */
     int auto_weights;       /* weights by EM on heldout */
     int set_weights;        /* --cache-lambda W[,W2] */
+    int from_model;         /* --cache model: the one the model records */
     const char *reset;      /* --cache-reset WORD, or NULL */
     nglm_cache_spec spec;
     const char *heldout;
@@ -212,6 +214,13 @@ static void parse_cache(const char *cache, const char *weights, const char *held
     }
     co->on = 1;
     co->auto_kind = strcmp(cache, "auto") == 0;
+    co->from_model = strcmp(cache, "model") == 0;
+    if (co->from_model) {
+        if (weights)
+            nglm_cli_die(NGLM_EXIT_USAGE, "--cache model takes the model's weights too: leave "
+                         "out --cache-lambda, or name a cache");
+        return;
+    }
     nglm_error err;
     if (!co->auto_kind && nglm_cache_parse(cache, &co->spec, &err) != 0)
         nglm_cli_die(NGLM_EXIT_USAGE, "--cache: %s", err.msg);
@@ -285,6 +294,14 @@ static void cached_eval(const lm *a, const lm *b, double lambda, const char *tex
 {
     nglm_error err;
     int32_t V = lm_vocab_size(a);
+    char how[1200] = "default weights";
+    if (co->from_model) {
+        if (a->arpa || !a->m.has_cache)
+            nglm_cli_die(NGLM_EXIT_USAGE, "--cache model: the model records no cache "
+                         "(nglm-train --eval-cache auto records one)");
+        co->spec = a->m.cache;
+        snprintf(how, sizeof how, "recorded in the model");
+    }
     if (co->reset) {
         const nglm_vocab *v = a->arpa ? nglm_arpa_vocab(a->arpa) : a->m.vocab;
         int32_t id = nglm_vocab_find(v, co->reset);
@@ -293,7 +310,6 @@ static void cached_eval(const lm *a, const lm *b, double lambda, const char *tex
                          "vocabulary", co->reset);
         co->spec.reset_word = id;
     }
-    char how[1200] = "default weights";
     if (co->set_weights)
         snprintf(how, sizeof how, "--cache-lambda");
     if (co->auto_weights) {

@@ -80,9 +80,10 @@ static void usage(FILE *fp)
         "  --train FILE        training text, one sentence per line ('-' = stdin)\n"
         "  --valid FILE        validation text (default: a seeded 5%% of --train held out)\n"
         "  --test FILE         test text: report its perplexity at the end\n"
-        "  --eval-cache auto   with --test, also its perplexity with the cache of the\n"
-        "                      text's recent past that suits --valid best (as\n"
-        "                      nglm-eval --cache auto --heldout VALID TEST)\n"
+        "  --eval-cache auto   choose the cache of the text's recent past that suits\n"
+        "                      --valid best and record it in the model (nglm-eval\n"
+        "                      --cache model); with --test, report its perplexity\n"
+        "                      with that cache too\n"
         "  --model FILE        where to save the model (default model.nglm)\n"
         "  --vocab FILE        use this vocabulary (word<TAB>count per line, or one\n"
         "                      word per line as SRILM's -vocab)\n"
@@ -1051,19 +1052,28 @@ static double *score10(const nglm_model *m, const nglm_corpus *c, int threads)
 }
 
 /* --eval-cache auto: the cache that suits the validation text best
- * (nglm_cache_choose), and the test text's perplexity with it, beside the
- * cache-free figure; as nglm-eval --cache auto --heldout VALID TEST. */
-static void report_cache(const nglm_model *m, const nglm_corpus *valid, const nglm_corpus *test,
+ * (nglm_cache_choose), recorded in the model (nglm-eval --cache model);
+ * returns the validation perplexity with it. */
+static double choose_cache(nglm_model *m, const nglm_corpus *valid, int threads)
+{
+    nglm_error err;
+    double *lv = score10(m, valid, threads), held;
+    memset(&m->cache, 0, sizeof m->cache);
+    if (nglm_cache_choose(valid, m->feat.V, lv, &m->cache, &held, &err) != 0)
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+    m->has_cache = 1;
+    free(lv);
+    return held;
+}
+
+/* The test text's perplexity with the model's cache, beside the cache-free
+ * figure; as nglm-eval --cache auto --heldout VALID TEST. */
+static void report_cache(const nglm_model *m, const nglm_corpus *test, double held,
                          double plain_ppl, int threads)
 {
     nglm_error err;
     int32_t V = m->feat.V;
-    double *lv = score10(m, valid, threads), held;
-    nglm_cache_spec s;
-    memset(&s, 0, sizeof s);
-    if (nglm_cache_choose(valid, V, lv, &s, &held, &err) != 0)
-        nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
-    free(lv);
+    nglm_cache_spec s = m->cache;
     size_t n = test->n_tokens ? test->n_tokens : 1;
     double *lt = score10(m, test, threads), *c1 = malloc(n * sizeof *c1),
            *c2 = malloc(n * sizeof *c2);
@@ -1335,6 +1345,7 @@ int main(int argc, char **argv)
         return rs.stopped && stop_flag > 0 ? 128 + (int)stop_flag : 0;
     }
     size_t pruned = 0;
+    double held_ppl = o.eval_cache ? choose_cache(&m, &valid, o.tr.threads) : NAN;
     if (nglm_model_prune(&m, &pruned, &err) != 0 || nglm_model_save(&m, o.model, &err) != 0)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
     if (!o.no_checkpoint && unlink(ckpt) != 0 && errno != ENOENT)
@@ -1367,7 +1378,7 @@ int main(int argc, char **argv)
                        oracle, 100.0 * (r.ppl / oracle - 1.0));
         }
         if (o.eval_cache)
-            report_cache(&m, &valid, &test, r.ppl, o.tr.threads);
+            report_cache(&m, &test, held_ppl, r.ppl, o.tr.threads);
         nglm_corpus_free(&test);
     }
     nglm_corpus_free(&train);

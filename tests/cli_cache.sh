@@ -86,9 +86,18 @@ expect 0 "nglm-train --eval-cache auto" \
     "^test ppl [0-9.]+ with the cache (decay|window):[0-9]+.* \(chosen on the validation text, where it gives [0-9.]+\), vs [0-9.]+ without" \
     "$B/nglm-train" --order 3 --epochs 1 --features ngram --threads 1 --train "$T/small.train.txt" \
     --valid "$VALID" --test "$TEST" --model "$T/ec.nglm" --eval-cache auto
-got=$(sed -n 's/^test ppl \([0-9.]*\) with the cache.*/\1/p' "$T/out")
+ec_ppl=$(sed -n 's/^test ppl \([0-9.]*\) with the cache.*/\1/p' "$T/out")
 "$E" --model "$T/ec.nglm" --cache auto --heldout "$VALID" "$TEST" >"$T/ec.out"
-check "--eval-cache: nglm-eval --cache auto's figure" test "$got" = "$(ppl_of "$T/ec.out")"
+check "--eval-cache: nglm-eval --cache auto's figure" test "$ec_ppl" = "$(ppl_of "$T/ec.out")"
+expect 0 "--cache model: the cache the model records" '^cache: .*\(recorded in the model\)$' \
+    "$E" --model "$T/ec.nglm" --cache model "$TEST"
+check "--cache model: the same figure" test "$ec_ppl" = "$(ppl_of "$T/out")"
+check "--cache model: the same cache line as --cache auto's, but for how" \
+    test "$(sed -n 1p "$T/out" | sed 's/ (recorded.*//')" = "$(sed -n 1p "$T/ec.out" | sed 's/ (chosen.*//')"
+expect_error "--cache model on a model that records none" "the model records no cache" \
+    "$E" --model "$M" --cache model "$TEST"
+expect_error "--cache model with --cache-lambda" "takes the model's weights too" \
+    "$E" --model "$T/ec.nglm" --cache model --cache-lambda 0.1 "$TEST"
 expect_error "--eval-cache: only auto" "--eval-cache: 'decay:5' is not auto" \
     "$B/nglm-train" --train "$T/small.train.txt" --model "$T/ec2.nglm" --eval-cache decay:5
 

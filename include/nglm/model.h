@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nglm/cache.h"
 #include "nglm/corpus.h"
 #include "nglm/error.h"
 #include "nglm/features.h"
@@ -45,6 +46,8 @@ typedef struct nglm_model {
     double *theta;          /* feat.n_feat weights; theta[w] is unigram w */
     nglm_tok_options tok;   /* how text is tokenized for this model */
     nglm_model_info info;
+    int has_cache;          /* cache holds the cache chosen for this model */
+    nglm_cache_spec cache;  /* (nglm-train --eval-cache; nglm-eval --cache model) */
 } nglm_model;
 
 /* Frees everything the model owns (not the struct itself). */
