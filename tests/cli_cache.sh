@@ -114,6 +114,22 @@ expect_error "--cache auto without --heldout" "--cache auto needs --heldout" \
     "$E" --model "$M" --cache auto "$TEST"
 expect_error "--cache-lambda auto without --heldout" "--cache-lambda auto needs --heldout" \
     "$E" --model "$M" --cache decay:9 --cache-lambda auto "$TEST"
+expect_error "--cache window:0" "cache 'window:0': the length must be an integer in 1\.\.1e9" \
+    "$E" --model "$M" --cache window:0 "$TEST"
+expect_error "a negative weight" "--cache-lambda: '-0\.1' is not a weight" \
+    "$E" --model "$M" --cache decay:10 --cache-lambda -0.1 "$TEST"
+expect_error "a NaN weight" "--cache-lambda: 'nan' is not a weight" \
+    "$E" --model "$M" --cache decay:10 --cache-lambda nan "$TEST"
+# a weight of 1 is the cache alone: words it has not seen get probability
+# 0, reported as zeroprobs and left out of ppl, as SRILM does
+expect 0 "a weight of 1: the cache alone" '^[1-9][0-9]* zeroprobs, logprob= ' \
+    "$E" --model "$M" --cache decay:10 --cache-lambda 1 "$TEST"
+: >"$T/empty.txt"
+expect_error "--cache-lambda auto on an empty held-out text" \
+    "empty\.txt: cache: no held-out token to choose the weights on" \
+    "$E" --model "$M" --cache decay:10 --cache-lambda auto --heldout "$T/empty.txt" "$TEST"
+expect_error "--cache auto on an empty held-out text" "no held-out token" \
+    "$E" --model "$M" --cache auto --heldout "$T/empty.txt" "$TEST"
 expect_error "--cache-lambda without --cache" "--cache-lambda goes with --cache" \
     "$E" --model "$M" --cache-lambda 0.1 "$TEST"
 expect_error "--cache with --print-tokens" "cannot go with --cache" \
