@@ -1152,7 +1152,16 @@ int nglm_arpa_has_unk(const nglm_arpa *a) { return a->has_unk; }
 
 double nglm_arpa_logprob10(const nglm_arpa *a, const int32_t *sent, size_t i)
 {
+    return nglm_arpa_logprob10_len(a, sent, i, NULL);
+}
+
+double nglm_arpa_logprob10_len(const nglm_arpa *a, const int32_t *sent, size_t i, int *len)
+{
     int32_t w = sent[i];
+    int dummy;
+    if (!len)
+        len = &dummy;
+    *len = 0;
     if (w < 0 || w >= a->V)
         return -INFINITY;
     /* the history, newest word first, back to <s> */
@@ -1176,10 +1185,13 @@ double nglm_arpa_logprob10(const nglm_arpa *a, const int32_t *sent, size_t i)
         if (node < 0)
             continue;
         int64_t x = u64map_get(&a->child, PACK(node, w), -1);
-        if (x >= 0 && !isnan(a->logp[x]))
+        if (x >= 0 && !isnan(a->logp[x])) {
+            *len = j + 1;
             return a->logp[x] + acc;
+        }
         acc += a->bow[node];
     }
+    *len = isnan(a->logp[w]) ? 0 : 1;
     return isnan(a->logp[w]) ? -INFINITY : a->logp[w] + acc;
 }
 

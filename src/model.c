@@ -23,6 +23,16 @@ void nglm_model_free(nglm_model *m)
     memset(m, 0, sizeof *m);
 }
 
+int nglm_model_ngram_length(const nglm_model *m, const int32_t *sent, size_t i)
+{
+    const nglm_features *F = &m->feat;
+    int32_t chain[NGLM_MAX_ORDER];
+    int depth = F->order > 1 ? nglm_features_chain(F, sent, i, chain) : 0, len = 1;
+    for (int j = 0; j < depth && nglm_features_find(F, chain[j], sent[i]) >= 0; j++)
+        len = j + 2;
+    return len;
+}
+
 void nglm_model_dist_dense(const nglm_model *m, const int32_t *sent, size_t i, double *p)
 {
     const nglm_features *F = &m->feat;

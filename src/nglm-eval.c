@@ -31,6 +31,9 @@ static void usage(FILE *fp)
         "  --per-sentence      also print each sentence's log10 probability:\n"
         "                      'sentence N: logprob= X tokens= T' (N: the line, T with\n"
         "                      </s>; a blank line is a sentence, its </s> alone)\n"
+        "  --per-word          also print every token, a line a sentence, as KenLM's\n"
+        "                      query does: 'word=ID N LOG10P' (N: the n-gram order\n"
+        "                      used) for each word and </s>, then 'Total: X OOV: N'\n"
         "  --print-tokens      print TEXT as the model reads it, one sentence per line,\n"
         "                      tokens separated by single spaces, and score nothing\n"
         "                      (what other tools must be given to see the same tokens)\n"
@@ -286,11 +289,56 @@ static void cache_probs(const nglm_cache_spec *s, const nglm_corpus *c, int32_t 
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
 }
 
-/* The cache of co on text, its kind and weights chosen on the held-out text
- * first if asked; prints the 'cache:' line and fills the report. */
-static void cached_eval(const lm *a, const lm *b, double lambda, const char *text,
-                        cache_opts *co, int threads, int per_sentence, nglm_cli_meter *meter,
-                        nglm_corpus *corpus, nglm_eval_report *r)
+/* --per-word: every token of c (text read again for its surface words) as
+ * KenLM's query prints it, a line a sentence: "word=ID LENGTH LOG10P" for
+ * each word and </s> (LENGTH: the n-gram order that fired in model a;
+ * LOG10P: lp10, the score reported), then "Total: X OOV: N". */
+static void print_per_word(const lm *a, const char *text, const nglm_corpus *c,
+                           const double *lp10, int digits)
+{
+    nglm_error err;
+    nglm_tok_options tok = lm_tok(a);
+    tok.keep_blank = 1;
+    nglm_tokenizer *t = nglm_tokenizer_open(text, &tok, &err);
+    if (!t)
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+    for (size_t s = 0; s < c->n_sents; s++) {
+        char **w;
+        size_t n, len;
+        if (nglm_tokenizer_next(t, &w, &n, &err) <= 0)
+            nglm_cli_die(NGLM_EXIT_FAIL, "%s: the text changed while it was read", text);
+        const int32_t *sent = nglm_corpus_sentence(c, s, &len);
+        double total = 0;
+        int oov = 0;
+        size_t k = 0;
+        for (size_t j = 0; j <= n && k < len; j++) {
+            const char *word = j < n ? w[j] : NGLM_EOS_STR;
+            if (j < n && (strcmp(word, NGLM_BOS_STR) == 0 || strcmp(word, NGLM_EOS_STR) == 0))
+                continue; /* literal markers are not tokens (nglm/corpus.h) */
+            int order;
+            if (a->arpa)
+                nglm_arpa_logprob10_len(a->arpa, sent, k, &order);
+            else
+                order = nglm_model_ngram_length(&a->m, sent, k);
+            double lp = lp10[c->start[s] + k];
+            printf("%s=%d %d %.*f\t", word, (int)sent[k], order, digits, lp);
+            if (isfinite(lp))
+                total += lp;
+            oov += sent[k] == NGLM_UNK && strcmp(word, NGLM_UNK_STR) != 0;
+            k++;
+        }
+        printf("Total: %.*f OOV: %d\n", digits, total, oov);
+    }
+    nglm_tokenizer_close(t);
+}
+
+/* The text scored token by token: with the cache of co (its kind and
+ * weights chosen on the held-out text first if asked; the 'cache:' line
+ * printed) when co->on, with --per-word lines when per_word; fills the
+ * report. */
+static void token_eval(const lm *a, const lm *b, double lambda, const char *text,
+                       cache_opts *co, int per_word, int digits, int threads, int per_sentence,
+                       nglm_cli_meter *meter, nglm_corpus *corpus, nglm_eval_report *r)
 {
     nglm_error err;
     int32_t V = lm_vocab_size(a);
@@ -312,7 +360,7 @@ static void cached_eval(const lm *a, const lm *b, double lambda, const char *tex
     }
     if (co->set_weights)
         snprintf(how, sizeof how, "--cache-lambda");
-    if (co->auto_weights) {
+    if (co->on && co->auto_weights) {
         nglm_corpus ha, hb;
         double *lh = score_text(a, b, lambda, co->heldout, threads, meter, &ha, &hb);
         if (co->auto_kind) {
@@ -336,16 +384,21 @@ static void cached_eval(const lm *a, const lm *b, double lambda, const char *tex
             nglm_corpus_free(&hb);
     }
     nglm_corpus cb;
-    double *lt = score_text(a, b, lambda, text, threads, meter, corpus, &cb), *c1, *c2;
-    cache_probs(&co->spec, corpus, V, &c1, &c2);
-    nglm_cache_mix(&co->spec, lt, c1, c2, corpus->n_tokens, lt);
-    char name[96];
-    nglm_cache_name(&co->spec, name, sizeof name);
-    if (co->spec.bigram_length > 0)
-        printf("cache: %s, weights %.6g and %.6g (%s)\n", name, co->spec.lambda,
-               co->spec.bigram_lambda, how);
-    else
-        printf("cache: %s, weight %.6g (%s)\n", name, co->spec.lambda, how);
+    double *lt = score_text(a, b, lambda, text, threads, meter, corpus, &cb), *c1 = NULL,
+           *c2 = NULL;
+    if (co->on) {
+        cache_probs(&co->spec, corpus, V, &c1, &c2);
+        nglm_cache_mix(&co->spec, lt, c1, c2, corpus->n_tokens, lt);
+        char name[96];
+        nglm_cache_name(&co->spec, name, sizeof name);
+        if (co->spec.bigram_length > 0)
+            printf("cache: %s, weights %.6g and %.6g (%s)\n", name, co->spec.lambda,
+                   co->spec.bigram_lambda, how);
+        else
+            printf("cache: %s, weight %.6g (%s)\n", name, co->spec.lambda, how);
+    }
+    if (per_word)
+        print_per_word(a, text, corpus, lt, digits > 4 ? digits : 4);
     /* the report of one reading with these token scores (a mixture's: both) */
     if (nglm_mix_eval(corpus, b ? &cb : corpus, lt, lt, 1.0, per_sentence, r, &err) != 0)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
@@ -360,10 +413,11 @@ int main(int argc, char **argv)
 {
     nglm_cli_set_prog(argv[0]);
     enum { O_MODEL = 256, O_PERSENT, O_TOKENS, O_THREADS, O_DIGITS, O_MIX, O_LAMBDA, O_HELDOUT,
-           O_HELP, O_VERSION, O_PROGRESS, O_CACHE, O_CACHE_LAMBDA, O_CACHE_RESET };
+           O_HELP, O_VERSION, O_PROGRESS, O_CACHE, O_CACHE_LAMBDA, O_CACHE_RESET, O_PERWORD };
     static const struct option longopts[] = {
         {"model", 1, 0, O_MODEL}, {"per-sentence", 0, 0, O_PERSENT},
         {"print-tokens", 0, 0, O_TOKENS}, {"cache", 1, 0, O_CACHE},
+        {"per-word", 0, 0, O_PERWORD},
         {"cache-lambda", 1, 0, O_CACHE_LAMBDA}, {"cache-reset", 1, 0, O_CACHE_RESET},
         {"threads", 1, 0, O_THREADS}, {"digits", 1, 0, O_DIGITS}, {"mix", 1, 0, O_MIX},
         {"lambda", 1, 0, O_LAMBDA}, {"heldout", 1, 0, O_HELDOUT}, {"help", 0, 0, O_HELP},
@@ -371,13 +425,14 @@ int main(int argc, char **argv)
     const char *model_path = NULL, *mix_path = NULL, *lambda_arg = NULL, *heldout = NULL;
     const char *cache_arg = NULL, *cache_lambda_arg = NULL, *cache_reset = NULL;
     double lambda = 0.5;
-    int per_sentence = 0, print_tokens = 0, threads = 0, digits = 2, progress = NGLM_CLI_PROGRESS_AUTO, c;
+    int per_sentence = 0, print_tokens = 0, per_word = 0, threads = 0, digits = 2, progress = NGLM_CLI_PROGRESS_AUTO, c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
         case O_MODEL: model_path = optarg; break;
         case O_PERSENT: per_sentence = 1; break;
         case O_TOKENS: print_tokens = 1; break;
+        case O_PERWORD: per_word = 1; break;
         case O_CACHE: cache_arg = optarg; break;
         case O_CACHE_LAMBDA: cache_lambda_arg = optarg; break;
         case O_CACHE_RESET: cache_reset = optarg; break;
@@ -405,6 +460,12 @@ int main(int argc, char **argv)
         nglm_cli_die(NGLM_EXIT_USAGE, optind == argc ? "no TEXT to evaluate (see --help)"
                                                      : "more than one TEXT given (see --help)");
     const char *text = argv[optind];
+    if (per_word && print_tokens)
+        nglm_cli_die(NGLM_EXIT_USAGE, "--print-tokens scores nothing: it cannot go with "
+                     "--per-word");
+    const char *shown = text; /* --per-word reads the text twice: stdin is copied */
+    if (per_word && !print_tokens)
+        text = nglm_cli_rereadable(text, NULL, "no TEXT on stdin (a terminal): pipe one in");
     int auto_lambda = lambda_arg && strcmp(lambda_arg, "auto") == 0;
     if (!mix_path && lambda_arg)
         nglm_cli_die(NGLM_EXIT_USAGE, "--lambda is used only with --mix (see --help)");
@@ -459,8 +520,9 @@ int main(int argc, char **argv)
             nglm_corpus_free(&cb);
         }
         printf("mixture weight: %.6g (%s)\n", lambda, how);
-        if (co.on) {
-            cached_eval(&a, &b, lambda, text, &co, threads, per_sentence, &meter, &corpus, &r);
+        if (co.on || per_word) {
+            token_eval(&a, &b, lambda, text, &co, per_word, digits, threads, per_sentence, &meter,
+                       &corpus, &r);
         } else {
             mix_score(&a, &b, text, threads, &meter, &corpus, &cb, &la, &lb);
             if (nglm_mix_eval(&corpus, &cb, la, lb, lambda, per_sentence, &r, &err) != 0)
@@ -469,8 +531,9 @@ int main(int argc, char **argv)
             free(lb);
             nglm_corpus_free(&cb);
         }
-    } else if (co.on) {
-        cached_eval(&a, NULL, 1.0, text, &co, threads, per_sentence, &meter, &corpus, &r);
+    } else if (co.on || per_word) {
+        token_eval(&a, NULL, 1.0, text, &co, per_word, digits, threads, per_sentence, &meter,
+                   &corpus, &r);
     } else {
         lm_read(&a, text, &corpus, &meter);
         nglm_progress p = nglm_cli_meter_begin(&meter, "scoring", "tokens", 1);
@@ -484,7 +547,7 @@ int main(int argc, char **argv)
         for (size_t s = 0; s < corpus.n_sents; s++)
             printf("sentence %zu: logprob= %.4f tokens= %zu\n", s + 1, r.sent_logprob10[s],
                    corpus.start[s + 1] - corpus.start[s]);
-    nglm_eval_print_digits(stdout, strcmp(text, "-") == 0 ? "(stdin)" : text, &r, digits);
+    nglm_eval_print_digits(stdout, strcmp(shown, "-") == 0 ? "(stdin)" : shown, &r, digits);
     if (fflush(stdout) != 0 || ferror(stdout))
         nglm_cli_die(NGLM_EXIT_FAIL, "error writing the report");
     nglm_eval_report_free(&r);

@@ -62,6 +62,12 @@ expect 0 "--mix with a cache: the weight line, then the cache line" \
 check "--mix: its first line is the mixture weight" grep -q '^mixture weight: 0\.3 ' "$T/out"
 expect 0 "--per-sentence with a cache" '' \
     "$E" --model "$M" --cache decay:50 --per-sentence --digits 6 "$TEST"
+expect 0 "--per-word with a cache" '' \
+    "$E" --model "$M" --cache decay:50 --per-word --digits 6 "$TEST"
+check "per-word totals sum to the cached total" \
+    awk '{ for (i = 1; i <= NF; i++) if ($i == "Total:") s += $(i + 1) } /^0 zeroprobs/ { t = $4 }
+         END { d = s - t; exit !(d < 0.01 && d > -0.01) }' "$T/out"
+"$E" --model "$M" --cache decay:50 --per-sentence --digits 6 "$TEST" >"$T/out"
 check "per-sentence log10 probabilities sum to the cached total" \
     awk '/^sentence/ { s += $4 } /^0 zeroprobs/ { t = $4 }
          END { d = s - t; exit !(d < 0.01 && d > -0.01) }' "$T/out"

@@ -199,4 +199,30 @@ if command -v script >/dev/null 2>&1 && script --version 2>/dev/null | grep -q u
 fi
 expect_error "--progress bogus" "--progress: 'bogus' is not auto, always or never" \
     "$E" --model "$M" --progress bogus "$TEST"
+# --per-word: KenLM query's lines, one a sentence, whose totals are the
+# report's; the n-gram order used is the ARPA export's, word for word
+"$B/nglm-train" --quiet --order 3 --epochs 1 --features ngram --threads 1 \
+    --train "$T/small.train.txt" --valid "$T/small.valid.txt" --model "$T/ng.nglm" >/dev/null
+"$B/nglm-export" --model "$T/ng.nglm" -o "$T/ng.arpa"
+expect 0 "--per-word" '' "$E" --model "$T/ng.nglm" --per-word --digits 6 "$T/oov.txt"
+cp "$T/out" "$T/pw.out"
+check "--per-word: a line per sentence, then the report" \
+    test "$(grep -c 'Total: ' "$T/pw.out")" = "$(wc -l <"$T/oov.txt")"
+check "--per-word: each token is word=ID N LOG10P" test -z "$(grep 'Total: ' "$T/pw.out" |
+    tr '\t' '\n' | grep -v '^Total: ' | grep -Ev '^[^ =]+=[0-9]+ [1-9] -[0-9.]+$')"
+check "--per-word: the sentence totals sum to the report's logprob" awk '
+    { for (i = 1; i <= NF; i++) if ($i == "Total:") s += $(i + 1) }
+    /^0 zeroprobs/ { t = $4 } END { d = s - t; exit !(d < 1e-3 && d > -1e-3) }' "$T/pw.out"
+check "--per-word: OOVs counted as query counts them" \
+    test "$(sed -n 1p "$T/pw.out" | sed 's/.*OOV: //')" = 2
+check "--per-word: the surface word of an OOV, with <unk>'s id" grep -q "^xyzzy=2 1 " "$T/pw.out"
+"$E" --model "$T/ng.arpa" --per-word --digits 6 "$T/oov.txt" >"$T/pw-arpa.out"
+check "--per-word: the ARPA export's orders, token for token" \
+    test "$(grep 'Total' "$T/pw.out" | tr '\t' '\n' | cut -d' ' -f1,2)" = \
+         "$(grep 'Total' "$T/pw-arpa.out" | tr '\t' '\n' | cut -d' ' -f1,2)"
+expect 0 "--per-word on stdin" '' sh -c "'$E' --model '$T/ng.nglm' --per-word --digits 6 - <'$T/oov.txt'"
+check "--per-word on stdin: the same lines" \
+    test "$(grep Total "$T/out")" = "$(grep Total "$T/pw.out")"
+expect_error "--per-word with --print-tokens" "cannot go with --per-word" \
+    "$E" --model "$M" --per-word --print-tokens "$TEST"
 finish

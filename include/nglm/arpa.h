@@ -97,6 +97,11 @@ int nglm_arpa_has_unk(const nglm_arpa *a);
  * word, <unk> included, that the file does not list). */
 double nglm_arpa_logprob10(const nglm_arpa *a, const int32_t *sent, size_t i);
 
+/* The same, and in *len the length of the n-gram whose probability was
+ * used (1 .. order; 0 when the word is not listed), as KenLM's query
+ * reports it. */
+double nglm_arpa_logprob10_len(const nglm_arpa *a, const int32_t *sent, size_t i, int *len);
+
 /* Scores a corpus read with nglm_arpa_vocab(a) into the report of native
  * evaluation (nglm/eval.h): OOVs and zeroprobs as described above.
  * per_sentence: also fill r->sent_logprob10. */

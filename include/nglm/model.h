@@ -60,6 +60,11 @@ static inline int nglm_model_order(const nglm_model *m) { return m->feat.order; 
  * for every w by lookups (O(|V| · n · log)); p[<s>] = 0. */
 void nglm_model_dist_dense(const nglm_model *m, const int32_t *sent, size_t i, double *p);
 
+/* The length of the longest n-gram feature (c, w) of sent[i] given its
+ * history (1: only the unigram), the order that fired; for a model
+ * exported to ARPA it is the length of the n-gram the back-off rule uses. */
+int nglm_model_ngram_length(const nglm_model *m, const int32_t *sent, size_t i);
+
 /* Natural-log probability of every token of c (words and </s>), into logp
  * (c->n_tokens entries), computed exactly with the grouped algorithm of
  * src/batch.c using up to `threads` threads (0 = OpenMP default). */
