@@ -1,6 +1,6 @@
 /*
  * batch.c — the grouped exact forward and backward passes over a batch of
- * tokens (the algorithm is described in batch.h and ../shared/MODEL.md §2).
+ * tokens (the algorithm is described in batch.h and doc/model.md §2).
  *
  * The slow, obviously-correct references these must agree with are
  * nglm_model_dist_dense (probabilities) and the finite-difference checks in
@@ -273,7 +273,7 @@ static void assign_slots(nglm_batch *b)
  *
  * Skip-grams do not nest inside the n-gram chain, so for each token t the
  * words K_t of its skip contexts' successor lists get a correction on top of
- * the n-gram computation (../shared/MODEL.md §2, "Other feature templates"):
+ * the n-gram computation (doc/model.md §2, "Other feature templates"):
  *
  *   Z(h)    = Z_ngram(h) + Σ_{w ∈ K_t} e(w)·(Π_g exp θ_g − 1)
  *   P(w|h)  = q(w) / Z(h),   q(w) = e(w)·Π_g exp θ_g  for w ∈ K_t

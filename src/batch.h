@@ -1,7 +1,7 @@
 /*
  * batch.h — the grouped exact computation over a batch of tokens, shared by
  * training (forward + backward) and scoring (forward only).  Internal to
- * libnglm; the maths is ../shared/MODEL.md §2 and doc/model.md.
+ * libnglm; the maths is doc/model.md §2.
  *
  * Forward.  Every distinct context x of the batch gets, once,
  *   es[f] = exp(s(x, w)) = es[back(f)] · exp(θ[f])   for f = (x, w) ∈ succ(x)

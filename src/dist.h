@@ -7,7 +7,7 @@
  * one rank, rank 0, and every operation is a no-op.  Every operation is
  * collective: all ranks call it in the same order with the same counts.
  * Reductions are exact by construction: integer sums (the fixed-point
- * accumulators of ../shared/MODEL.md §3) and the merge of arrays in which
+ * accumulators of doc/model.md §3) and the merge of arrays in which
  * every entry has exactly one owning rank (a bitwise OR of the owner's bits
  * with the others' zeros), so the result never depends on the order in
  * which MPI combines the ranks.

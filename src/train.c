@@ -2,7 +2,7 @@
  * train.c — the training loop: epochs over shuffled sentences, minibatch
  * gradients from batch.c, per-coordinate updates with lazy proximal ℓ1/ℓ2,
  * validation after each epoch, learning-rate halving and early stopping
- * (see nglm/train.h; the maths is ../shared/MODEL.md §3).
+ * (see nglm/train.h; the maths is doc/model.md §3).
  *
  * All the trainer's state lives in one nglm_train_state, updated in place,
  * so that a checkpoint is that struct as it stands at a minibatch boundary

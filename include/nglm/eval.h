@@ -1,6 +1,6 @@
 /*
  * nglm/eval.h — perplexity of a text under a model, reported the way
- * SRILM's `ngram -ppl` does (../shared/MODEL.md §4):
+ * SRILM's `ngram -ppl` does (doc/model.md §4):
  *
  *   file test.txt: 3761 sentences, 78669 words, 12 OOVs, scored as <unk>
  *   0 zeroprobs, logprob= -177210.5 ppl= 141.2 ppl1= 178.9

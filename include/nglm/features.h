@@ -1,6 +1,6 @@
 /*
  * nglm/features.h — the feature index: which n-gram features exist, and the
- * layout the hot loops walk (doc/model.md §1–2, ../shared/MODEL.md).
+ * layout the hot loops walk (doc/model.md §1–2).
  *
  * Input: a training corpus (id stream), the order n and per-order count
  * cutoffs.  Output: every n-gram (c, w) seen at least cutoff[|c|+1] times,
@@ -26,7 +26,7 @@
  * A history never holds more than one <s>: contexts stop at the sentence
  * start, as in ARPA models.
  *
- * Skip-gram features (optional, ../shared/MODEL.md §2 "Other feature
+ * Skip-gram features (optional, doc/model.md §2 "Other feature
  * templates") pair the word v at distance d >= 2 (<s> when that position is
  * just before the sentence) with the predicted word w, ignoring the words in
  * between.  They follow the n-gram features in the feature arrays:

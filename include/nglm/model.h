@@ -1,7 +1,7 @@
 /*
  * nglm/model.h — the softmax n-gram model: a vocabulary, a feature index and
  * one weight per feature, with exact probabilities (doc/model.md,
- * ../shared/MODEL.md §1–2).
+ * doc/model.md §1–2).
  *
  *   s(h, w) = Σ_j θ(h_j, w) over the features (h_j, w) that exist
  *   P(w | h) = exp(s(h, w)) / Z(h),   Z(h) = Σ_{w ≠ <s>} exp(s(h, w))

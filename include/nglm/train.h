@@ -1,6 +1,6 @@
 /*
  * nglm/train.h — minibatch training of the softmax n-gram model
- * (../shared/MODEL.md §3, doc/model.md).
+ * (doc/model.md §3).
  *
  * Input: a model whose vocabulary and feature index are built (weights are
  * allocated and zeroed here), a training corpus and a validation corpus.
@@ -14,7 +14,7 @@
  * touches; ℓ1 gives exact zeros.  The gradient of a minibatch is computed
  * by batch.c with OpenMP, bit-identically for any number of threads.
  *
- * Reliability (doc/reliability.md).  Between two minibatches the trainer's
+ * Reliability (README.md, Reliability).  Between two minibatches the trainer's
  * whole state is an nglm_train_state; it is handed to on_checkpoint at the
  * end of every epoch, every checkpoint_s seconds and when *stop is set, and
  * training resumed from it (opt.resume) ends with the same weights, bit for
