@@ -34,6 +34,7 @@
 
 #include "batch.h"
 #include "dist.h"
+#include "rng.h"
 #include "fileio.h"
 #include "nglm/eval.h"
 
@@ -80,19 +81,10 @@ static double now(void)
 #endif
 }
 
-/* splitmix64: the seeded generator of the sentence order */
-static uint64_t next_rand(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 static void shuffle(uint64_t *order, size_t n, uint64_t *state)
 {
     for (size_t i = n; i > 1; i--) {
-        size_t j = (size_t)(next_rand(state) % i);
+        size_t j = (size_t)(nglm_splitmix64(state) % i); /* the state: the checkpoint's rng */
         uint64_t tmp = order[i - 1];
         order[i - 1] = order[j];
         order[j] = tmp;

@@ -32,6 +32,7 @@
 #include <stdint.h>
 
 #include "nglm/error.h"
+#include "nglm/rng.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -53,13 +54,12 @@ void nglm_gen_params_default(nglm_gen_params *p);
 
 /* ---------------------------------------------------------------- random numbers */
 
-/* xoshiro256** seeded through splitmix64; plain state, so it can be copied. */
-typedef struct nglm_gen_rng {
-    uint64_t s[4];
-} nglm_gen_rng;
+/* nglm's one generator (nglm/rng.h), under the names the source's code and
+ * tests have used. */
+typedef nglm_rng nglm_gen_rng;
 
-void nglm_gen_rng_seed(nglm_gen_rng *rng, uint64_t seed);
-uint64_t nglm_gen_rng_next(nglm_gen_rng *rng);
+static inline void nglm_gen_rng_seed(nglm_gen_rng *rng, uint64_t seed) { nglm_rng_seed(rng, seed); }
+static inline uint64_t nglm_gen_rng_next(nglm_gen_rng *rng) { return nglm_rng_next(rng); }
 
 /* ---------------------------------------------------------------- the source */
 

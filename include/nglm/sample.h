@@ -9,9 +9,9 @@
  * ends at </s> (which is not returned) or after max_length words.  <s> is
  * never drawn; <unk> may be.
  *
- * Randomness comes from nglm's own PRNG, xoshiro256** seeded through
- * splitmix64, so a seed gives the same sentences on every platform (given
- * the same floating-point results) and no global state is touched.
+ * Randomness comes from nglm's own PRNG (nglm/rng.h), so a seed gives the
+ * same sentences on every platform (given the same floating-point results)
+ * and no global state is touched.
  */
 #ifndef NGLM_SAMPLE_H
 #define NGLM_SAMPLE_H
@@ -22,6 +22,7 @@
 #include "nglm/arpa.h"
 #include "nglm/error.h"
 #include "nglm/model.h"
+#include "nglm/rng.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -29,22 +30,6 @@ extern "C" {
 
 /* Default cap on the words of one sampled sentence. */
 #define NGLM_SAMPLE_MAX_LENGTH 200
-
-/* ---------------------------------------------------------------- PRNG */
-
-/* xoshiro256** state (Blackman & Vigna); never all zero once seeded. */
-typedef struct nglm_rng {
-    uint64_t s[4];
-} nglm_rng;
-
-/* Seeds the state from one 64-bit seed by splitmix64 (any seed is fine). */
-void nglm_rng_seed(nglm_rng *r, uint64_t seed);
-
-/* The next 64 random bits. */
-uint64_t nglm_rng_next(nglm_rng *r);
-
-/* A uniform double in [0, 1) with 53 random bits. */
-double nglm_rng_uniform(nglm_rng *r);
 
 /* ---------------------------------------------------------------- sampler */
 
