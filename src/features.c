@@ -22,6 +22,8 @@
  */
 #include "nglm/features.h"
 
+#include "features_ref.h"
+
 #include <stdlib.h>
 #include <string.h>
 

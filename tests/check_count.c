@@ -16,6 +16,7 @@
 #include "nglm/corpus.h"
 #include "nglm/features.h"
 #include "nglm/gen.h"
+#include "features_ref.h"
 #include "nglm/vocab.h"
 #include "testutil.h"
 

@@ -117,14 +117,6 @@ int nglm_features_add_skips_with(nglm_features *F, const nglm_corpus *c, int n_s
                                  const int *dist, uint32_t cutoff,
                                  const nglm_count_opts *opt, nglm_error *err);
 
-/* The same index by the slow, obviously correct hash-map count (one thread,
- * all in memory).  For tests: the functions above must agree with these
- * bit for bit. */
-int nglm_features_build_reference(nglm_features *F, const nglm_corpus *c, int32_t V,
-                                  int order, const uint32_t *cutoff, nglm_error *err);
-int nglm_features_add_skips_reference(nglm_features *F, const nglm_corpus *c, int n_skip,
-                                      const int *dist, uint32_t cutoff, nglm_error *err);
-
 /* The word at distance d before position i of sent (<s> for position -1),
  * or -1 if the sentence starts later. */
 static inline int32_t nglm_features_skip_word(const int32_t *sent, size_t i, int d)
