@@ -6,7 +6,7 @@
  * the bundled synthetic corpus (corpus/default.*) and prints the source's
  * oracle perplexity beside the model's.  Usage: nglm-train --help.
  *
- * Reliability (README.md, Reliability): the model and checkpoint paths are
+ * Reliability (doc/reliability.md): the model and checkpoint paths are
  * checked before any work; training writes MODEL.ckpt (nglm/checkpoint.h) at
  * the end of every epoch and every --checkpoint-minutes; SIGINT/SIGTERM stop
  * at the next minibatch boundary with a checkpoint and the command that

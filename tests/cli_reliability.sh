@@ -1,5 +1,5 @@
 #!/bin/sh
-# cli_reliability.sh — nglm-train under faults (README.md, Reliability): a run
+# cli_reliability.sh — nglm-train under faults (doc/reliability.md): a run
 # stopped (--stop-after, SIGINT, SIGTERM) and resumed ends with the same model
 # bytes as a run that never stopped; SIGKILL at random moments never leaves
 # a model or checkpoint that does not load; a checkpoint of other options or

@@ -14,7 +14,7 @@
  * touches; ℓ1 gives exact zeros.  The gradient of a minibatch is computed
  * by batch.c with OpenMP, bit-identically for any number of threads.
  *
- * Reliability (README.md, Reliability).  Between two minibatches the trainer's
+ * Reliability (doc/reliability.md).  Between two minibatches the trainer's
  * whole state is an nglm_train_state; it is handed to on_checkpoint at the
  * end of every epoch, every checkpoint_s seconds and when *stop is set, and
  * training resumed from it (opt.resume) ends with the same weights, bit for
