@@ -1195,56 +1195,33 @@ double nglm_arpa_logprob10_len(const nglm_arpa *a, const int32_t *sent, size_t i
     return isnan(a->logp[w]) ? -INFINITY : a->logp[w] + acc;
 }
 
-int nglm_arpa_eval_corpus(const nglm_arpa *a, const nglm_corpus *c, int per_sentence,
-                          nglm_eval_report *r, nglm_error *err)
+int nglm_arpa_score_corpus(const nglm_arpa *a, const nglm_corpus *c, double *lp10,
+                           nglm_error *err)
 {
-    memset(r, 0, sizeof *r);
     for (size_t t = 0; t < c->n_tokens; t++)
         if (c->ids[t] < 0 || c->ids[t] >= a->V)
             return nglm_error_set(err, "the text was not read with the ARPA model's "
                                        "vocabulary (id %d)", (int)c->ids[t]);
-    if (per_sentence) {
-        r->sent_logprob10 = calloc(c->n_sents ? c->n_sents : 1, sizeof(double));
-        if (!r->sent_logprob10)
-            return nglm_error_set(err, "out of memory");
-    }
-    uint64_t skipped = 0, zero = 0;
-    double sum = 0;
     for (size_t s = 0; s < c->n_sents; s++) {
         size_t len;
         const int32_t *sent = nglm_corpus_sentence(c, s, &len);
-        double ss = 0;
-        for (size_t i = 0; i < len; i++) {
-            if (sent[i] == NGLM_UNK && !a->has_unk) {
-                skipped++; /* an OOV that the model cannot score, as SRILM */
-                continue;
-            }
-            double lp = nglm_arpa_logprob10(a, sent, i);
-            if (isinf(lp)) {
-                zero++;
-                continue;
-            }
-            ss += lp;
-            if (sent[i] == NGLM_UNK) {
-                r->unk_scored++;
-                r->unk_logprob10 += lp;
-            }
-        }
-        sum += ss;
-        if (per_sentence)
-            r->sent_logprob10[s] = ss;
+        for (size_t i = 0; i < len; i++) /* an OOV it cannot score is skipped, as SRILM */
+            lp10[c->start[s] + i] = sent[i] == NGLM_UNK && !a->has_unk
+                                        ? NAN : nglm_arpa_logprob10(a, sent, i);
     }
-    r->sentences = c->n_sents;
-    r->words = c->n_words;
-    r->oovs = a->has_unk ? c->n_oov : skipped;
-    r->oovs_skipped = !a->has_unk;
-    r->zeroprobs = zero;
-    r->scored = c->n_tokens - skipped - zero;
-    r->logprob10 = sum;
-    /* SRILM: ppl over the scored words and </s>, ppl1 over the words */
-    double n = (double)c->n_tokens - (double)skipped - (double)zero;
-    double n1 = n - (double)c->n_sents;
-    r->ppl = n > 0 ? pow(10.0, -sum / n) : NAN;
-    r->ppl1 = n1 > 0 ? pow(10.0, -sum / n1) : NAN;
     return 0;
+}
+
+int nglm_arpa_eval_corpus(const nglm_arpa *a, const nglm_corpus *c, int per_sentence,
+                          nglm_eval_report *r, nglm_error *err)
+{
+    memset(r, 0, sizeof *r);
+    double *lp = malloc((c->n_tokens ? c->n_tokens : 1) * sizeof *lp);
+    if (!lp)
+        return nglm_error_set(err, "out of memory scoring %zu tokens", c->n_tokens);
+    int rc = nglm_arpa_score_corpus(a, c, lp, err);
+    if (rc == 0)
+        rc = nglm_eval_tokens(c, NULL, lp, per_sentence, r, err);
+    free(lp);
+    return rc;
 }

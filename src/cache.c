@@ -290,6 +290,24 @@ void nglm_cache_mix(const nglm_cache_spec *spec, const double *lp10, const doubl
     }
 }
 
+int nglm_cache_apply(const nglm_cache_spec *spec, const nglm_corpus *c, int32_t V, double *lp10,
+                     nglm_error *err)
+{
+    size_t n = c->n_tokens ? c->n_tokens : 1;
+    int bigram = spec->bigram_length > 0;
+    double *c1 = malloc(n * sizeof *c1), *c2 = bigram ? malloc(n * sizeof *c2) : NULL;
+    int rc = -1;
+    if (!c1 || (bigram && !c2))
+        nglm_error_set(err, "cache: out of memory for %zu tokens", c->n_tokens);
+    else if (nglm_cache_probs(spec, c, V, c1, c2, err) == 0) {
+        nglm_cache_mix(spec, lp10, c1, c2, c->n_tokens, lp10);
+        rc = 0;
+    }
+    free(c1);
+    free(c2);
+    return rc;
+}
+
 int nglm_cache_em(nglm_cache_spec *spec, const double *lp10, const double *c1, const double *c2,
                   size_t n, double tol, int max_iter, int *iterations, nglm_error *err)
 {

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nglm/vocab.h"
+
 int nglm_eval_corpus(const nglm_model *m, const nglm_corpus *c, int threads,
                      int per_sentence, nglm_eval_report *r, nglm_error *err)
 {
@@ -19,45 +21,69 @@ int nglm_eval_corpus_progress(const nglm_model *m, const nglm_corpus *c, int thr
                               nglm_eval_report *r, nglm_error *err)
 {
     memset(r, 0, sizeof *r);
-    double *logp = malloc((c->n_tokens ? c->n_tokens : 1) * sizeof *logp);
-    if (!logp)
+    double *lp = malloc((c->n_tokens ? c->n_tokens : 1) * sizeof *lp);
+    if (!lp)
         return nglm_error_set(err, "out of memory scoring %zu tokens", c->n_tokens);
+    int rc = nglm_model_score_corpus_progress(m, c, lp, threads, p, err);
+    if (rc == 0) {
+        for (size_t t = 0; t < c->n_tokens; t++)
+            lp[t] /= M_LN10;
+        rc = nglm_eval_tokens(c, NULL, lp, per_sentence, r, err);
+    }
+    free(lp);
+    return rc;
+}
+
+int nglm_eval_tokens(const nglm_corpus *ca, const nglm_corpus *cb, const double *lp10,
+                     int per_sentence, nglm_eval_report *r, nglm_error *err)
+{
+    memset(r, 0, sizeof *r);
+    if (!cb)
+        cb = ca;
     if (per_sentence) {
-        r->sent_logprob10 = calloc(c->n_sents ? c->n_sents : 1, sizeof(double));
-        if (!r->sent_logprob10) {
-            free(logp);
+        r->sent_logprob10 = calloc(ca->n_sents ? ca->n_sents : 1, sizeof(double));
+        if (!r->sent_logprob10)
             return nglm_error_set(err, "out of memory");
-        }
     }
-    if (nglm_model_score_corpus_progress(m, c, logp, threads, p, err) != 0) {
-        free(logp);
-        nglm_eval_report_free(r);
-        return -1;
-    }
-    double sum = 0, unk = 0;
-    for (size_t s = 0; s < c->n_sents; s++) {
+    /* A literal "<unk>" is <unk> in both readings but an OOV in neither:
+     * the <unk> ids beyond a reading's OOV count are those. */
+    uint64_t unk_either = 0, unk_a = 0, skipped = 0, zero = 0;
+    double sum = 0;
+    for (size_t s = 0; s < ca->n_sents; s++) {
         double ss = 0;
-        for (size_t t = c->start[s]; t < c->start[s + 1]; t++) {
-            ss += logp[t];
-            if (c->ids[t] == NGLM_UNK) {
-                r->unk_scored++;
-                unk += logp[t];
+        for (size_t t = ca->start[s]; t < ca->start[s + 1]; t++) {
+            int unk = ca->ids[t] == NGLM_UNK || cb->ids[t] == NGLM_UNK;
+            unk_a += ca->ids[t] == NGLM_UNK;
+            unk_either += unk;
+            double lp = lp10[t];
+            if (isnan(lp)) {
+                skipped++;
+            } else if (lp == -INFINITY) {
+                zero++;
+            } else {
+                ss += lp;
+                if (unk) {
+                    r->unk_scored++;
+                    r->unk_logprob10 += lp;
+                }
             }
         }
         sum += ss;
         if (per_sentence)
-            r->sent_logprob10[s] = ss / M_LN10;
+            r->sent_logprob10[s] = ss;
     }
-    free(logp);
-    r->scored = c->n_tokens;
-    r->unk_logprob10 = unk / M_LN10;
-    r->sentences = c->n_sents;
-    r->words = c->n_words;
-    r->oovs = c->n_oov;
-    r->logprob10 = sum / M_LN10;
-    size_t n = c->n_tokens, n1 = c->n_tokens - c->n_sents;
-    r->ppl = n ? exp(-sum / (double)n) : NAN;
-    r->ppl1 = n1 ? exp(-sum / (double)n1) : NAN; /* SRILM: all of logprob over words */
+    uint64_t literal_unk = unk_a >= ca->n_oov ? unk_a - ca->n_oov : 0;
+    r->sentences = ca->n_sents;
+    r->words = ca->n_words;
+    r->oovs = unk_either >= literal_unk ? unk_either - literal_unk : 0;
+    r->zeroprobs = zero;
+    r->oovs_skipped = skipped > 0;
+    r->scored = ca->n_tokens - skipped - zero;
+    r->logprob10 = sum;
+    /* SRILM: ppl over the scored words and </s>, ppl1 over the words */
+    double n = (double)r->scored, n1 = n - (double)ca->n_sents;
+    r->ppl = n > 0 ? pow(10.0, -sum / n) : NAN;
+    r->ppl1 = n1 > 0 ? pow(10.0, -sum / n1) : NAN;
     return 0;
 }
 

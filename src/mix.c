@@ -92,48 +92,12 @@ int nglm_mix_eval(const nglm_corpus *ca, const nglm_corpus *cb, const double *la
         return nglm_error_set(err, "the mixture weight must be in [0, 1] (got %g)", lambda);
     if (nglm_mix_check_texts(ca, cb, err) != 0)
         return -1;
-    if (per_sentence) {
-        r->sent_logprob10 = calloc(ca->n_sents ? ca->n_sents : 1, sizeof(double));
-        if (!r->sent_logprob10)
-            return nglm_error_set(err, "out of memory");
-    }
-    /* A literal "<unk>" is <unk> in both readings but an OOV in neither:
-     * the <unk> ids beyond a reading's OOV count are those. */
-    uint64_t unk_either = 0, unk_a = 0, skipped = 0, zero = 0;
-    double sum = 0;
-    for (size_t s = 0; s < ca->n_sents; s++) {
-        double ss = 0;
-        for (size_t t = ca->start[s]; t < ca->start[s + 1]; t++) {
-            unk_a += ca->ids[t] == NGLM_UNK;
-            unk_either += ca->ids[t] == NGLM_UNK || cb->ids[t] == NGLM_UNK;
-            double lp = nglm_mix_logprob10(la[t], lb[t], lambda);
-            if (isnan(lp)) {
-                skipped++;
-            } else if (lp == -INFINITY) {
-                zero++;
-            } else {
-                ss += lp;
-                if (ca->ids[t] == NGLM_UNK || cb->ids[t] == NGLM_UNK) {
-                    r->unk_scored++;
-                    r->unk_logprob10 += lp;
-                }
-            }
-        }
-        sum += ss;
-        if (per_sentence)
-            r->sent_logprob10[s] = ss;
-    }
-    uint64_t literal_unk = unk_a >= ca->n_oov ? unk_a - ca->n_oov : 0;
-    r->sentences = ca->n_sents;
-    r->words = ca->n_words;
-    r->oovs = unk_either >= literal_unk ? unk_either - literal_unk : 0;
-    r->zeroprobs = zero;
-    r->oovs_skipped = skipped > 0;
-    r->scored = ca->n_tokens - skipped - zero;
-    r->logprob10 = sum;
-    double n = (double)ca->n_tokens - (double)skipped - (double)zero;
-    double n1 = n - (double)ca->n_sents;
-    r->ppl = n > 0 ? pow(10.0, -sum / n) : NAN;
-    r->ppl1 = n1 > 0 ? pow(10.0, -sum / n1) : NAN;
-    return 0;
+    double *mixed = malloc((ca->n_tokens ? ca->n_tokens : 1) * sizeof *mixed);
+    if (!mixed)
+        return nglm_error_set(err, "out of memory mixing %zu tokens", ca->n_tokens);
+    for (size_t t = 0; t < ca->n_tokens; t++)
+        mixed[t] = nglm_mix_logprob10(la[t], lb[t], lambda);
+    int rc = nglm_eval_tokens(ca, cb, mixed, per_sentence, r, err);
+    free(mixed);
+    return rc;
 }

@@ -155,14 +155,8 @@ static double *lm_score10(const lm *x, const nglm_corpus *c, int threads,
             lp[t] /= M_LN10;
         return lp;
     }
-    int has_unk = nglm_arpa_has_unk(x->arpa);
-    for (size_t s = 0; s < c->n_sents; s++) {
-        size_t len;
-        const int32_t *sent = nglm_corpus_sentence(c, s, &len);
-        for (size_t i = 0; i < len; i++)
-            lp[c->start[s] + i] = sent[i] == NGLM_UNK && !has_unk
-                                      ? NAN : nglm_arpa_logprob10(x->arpa, sent, i);
-    }
+    if (nglm_arpa_score_corpus(x->arpa, c, lp, &err) != 0)
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
     return lp;
 }
 
@@ -384,11 +378,10 @@ static void token_eval(const lm *a, const lm *b, double lambda, const char *text
             nglm_corpus_free(&hb);
     }
     nglm_corpus cb;
-    double *lt = score_text(a, b, lambda, text, threads, meter, corpus, &cb), *c1 = NULL,
-           *c2 = NULL;
+    double *lt = score_text(a, b, lambda, text, threads, meter, corpus, &cb);
     if (co->on) {
-        cache_probs(&co->spec, corpus, V, &c1, &c2);
-        nglm_cache_mix(&co->spec, lt, c1, c2, corpus->n_tokens, lt);
+        if (nglm_cache_apply(&co->spec, corpus, V, lt, &err) != 0)
+            nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
         char name[96];
         nglm_cache_name(&co->spec, name, sizeof name);
         if (co->spec.bigram_length > 0)
@@ -399,12 +392,10 @@ static void token_eval(const lm *a, const lm *b, double lambda, const char *text
     }
     if (per_word)
         print_per_word(a, text, corpus, lt, digits > 4 ? digits : 4);
-    /* the report of one reading with these token scores (a mixture's: both) */
-    if (nglm_mix_eval(corpus, b ? &cb : corpus, lt, lt, 1.0, per_sentence, r, &err) != 0)
+    /* the report of these token scores (a mixture's: of both readings) */
+    if (nglm_eval_tokens(corpus, b ? &cb : NULL, lt, per_sentence, r, &err) != 0)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
     free(lt);
-    free(c1);
-    free(c2);
     if (b)
         nglm_corpus_free(&cb);
 }

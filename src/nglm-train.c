@@ -47,7 +47,6 @@
 #include "nglm/features.h"
 #include "nglm/idcache.h"
 #include "nglm/kn.h"
-#include "nglm/mix.h"
 #include "nglm/model.h"
 #include "nglm/modelfile.h"
 #include "nglm/plot.h"
@@ -547,29 +546,26 @@ static void hold_out(nglm_corpus *train, nglm_corpus *valid, uint64_t seed)
 
 /* Reads a text's id stream, or with --cache maps it from the cache (and
  * fills the cache the first time). */
-static void read_corpus(nglm_corpus *c, const char *path, const options *o,
-                        const nglm_vocab *v, const char *what, nglm_cli_meter *meter)
+static void read_corpus(nglm_corpus *c, const char *path, const char *shown,
+                        const nglm_tok_options *tok, const options *o, const nglm_vocab *v,
+                        const char *what, nglm_cli_meter *meter)
 {
     nglm_error err;
-    nglm_tok_options tok = o->tok;
-    /* the test text as nglm-eval reads it: a blank line is an empty sentence */
-    tok.keep_blank = strcmp(what, "test") == 0;
     int hit = 0;
     char title[128];
     snprintf(title, sizeof title, "reading %.100s", path);
     nglm_progress p = nglm_cli_meter_begin(meter, title, "MB", 1e-6);
     if (o->cache && strcmp(path, "-") != 0) {
-        if (nglm_idcache_corpus(c, o->cache, path, &tok, v, &hit, &err) != 0)
+        if (nglm_idcache_corpus(c, o->cache, path, tok, v, &hit, &err) != 0)
             nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
         if (hit < 0)
             nglm_cli_warn("warning: cache: %s; read the text again and replaced it", err.msg);
-    } else if (nglm_corpus_read_progress(c, path, &tok, v, &p, &err) != 0) {
+    } else if (nglm_corpus_read_progress(c, path, tok, v, &p, &err) != 0) {
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
     }
     nglm_cli_meter_clear(meter);
     if (!o->quiet)
-        printf("%s %s: %zu sentences, %llu words, %llu OOVs, %zu tokens%s\n", what,
-               o->train_name && strcmp(what, "train") == 0 ? o->train_name : path,
+        printf("%s %s: %zu sentences, %llu words, %llu OOVs, %zu tokens%s\n", what, shown,
                c->n_sents, (unsigned long long)c->n_words, (unsigned long long)c->n_oov,
                c->n_tokens, !o->cache || strcmp(path, "-") == 0 ? ""
                             : hit > 0 ? " (mapped from the cache)" : " (cached)");
@@ -1074,15 +1070,10 @@ static void report_cache(const nglm_model *m, const nglm_corpus *test, double he
     nglm_error err;
     int32_t V = m->feat.V;
     nglm_cache_spec s = m->cache;
-    size_t n = test->n_tokens ? test->n_tokens : 1;
-    double *lt = score10(m, test, threads), *c1 = malloc(n * sizeof *c1),
-           *c2 = malloc(n * sizeof *c2);
-    if (!c1 || !c2 || nglm_cache_probs(&s, test, V, c1, s.bigram_length > 0 ? c2 : NULL,
-                                       &err) != 0)
-        nglm_cli_die(NGLM_EXIT_FAIL, "%s", c1 && c2 ? err.msg : "out of memory");
-    nglm_cache_mix(&s, lt, c1, s.bigram_length > 0 ? c2 : NULL, test->n_tokens, lt);
+    double *lt = score10(m, test, threads);
     nglm_eval_report r;
-    if (nglm_mix_eval(test, test, lt, lt, 1.0, 0, &r, &err) != 0)
+    if (nglm_cache_apply(&s, test, V, lt, &err) != 0 ||
+        nglm_eval_tokens(test, NULL, lt, 0, &r, &err) != 0)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
     char name[96];
     printf("test ppl %.2f with the cache %s, weights %.3g", r.ppl,
@@ -1092,8 +1083,6 @@ static void report_cache(const nglm_model *m, const nglm_corpus *test, double he
     printf(" (chosen on the validation text, where it gives %.2f), vs %.2f without (%+.1f%%)\n",
            held, plain_ppl, 100.0 * (r.ppl / plain_ppl - 1.0));
     free(lt);
-    free(c1);
-    free(c2);
 }
 
 int main(int argc, char **argv)
@@ -1213,13 +1202,14 @@ int main(int argc, char **argv)
 
     /* id streams */
     nglm_corpus train, valid;
-    read_corpus(&train, o.train, &o, m.vocab, "train", &meter);
+    read_corpus(&train, o.train, o.train_name ? o.train_name : o.train, &o.tok, &o, m.vocab,
+                "train", &meter);
     nglm_cli_rereadable_done(); /* the copy of stdin, if any, is read */
     if (train.n_tokens == 0)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s: no sentences to train on",
                      o.train_name ? o.train_name : o.train);
     if (o.valid) {
-        read_corpus(&valid, o.valid, &o, m.vocab, "valid", &meter);
+        read_corpus(&valid, o.valid, o.valid, &o.tok, &o, m.vocab, "valid", &meter);
         if (valid.n_tokens == 0)
             nglm_cli_die(NGLM_EXIT_FAIL, "%s: no sentences to validate on", o.valid);
     } else {
@@ -1232,8 +1222,10 @@ int main(int argc, char **argv)
     }
     /* read now so that a bad test text fails before the model file is written */
     nglm_corpus test;
+    nglm_tok_options test_tok = o.tok;
+    test_tok.keep_blank = 1; /* as nglm-eval reads it: a blank line is an empty sentence */
     if (o.test)
-        read_corpus(&test, o.test, &o, m.vocab, "test", &meter);
+        read_corpus(&test, o.test, o.test, &test_tok, &o, m.vocab, "test", &meter);
 
     /* features, at the order Kneser-Ney chooses with --order auto */
     build_features(&m.feat, &train, V, &o, &meter);

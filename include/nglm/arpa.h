@@ -102,6 +102,12 @@ double nglm_arpa_logprob10(const nglm_arpa *a, const int32_t *sent, size_t i);
  * reports it. */
 double nglm_arpa_logprob10_len(const nglm_arpa *a, const int32_t *sent, size_t i, int *len);
 
+/* log10 P of every token of c (read with nglm_arpa_vocab(a)) into lp10
+ * (c->n_tokens), NAN for an OOV when the file lists no <unk> (skipped, as
+ * SRILM does).  Fails on ids outside the vocabulary. */
+int nglm_arpa_score_corpus(const nglm_arpa *a, const nglm_corpus *c, double *lp10,
+                           nglm_error *err);
+
 /* Scores a corpus read with nglm_arpa_vocab(a) into the report of native
  * evaluation (nglm/eval.h): OOVs and zeroprobs as described above.
  * per_sentence: also fill r->sent_logprob10. */

@@ -76,6 +76,11 @@ int nglm_cache_probs(const nglm_cache_spec *spec, const nglm_corpus *c, int32_t 
 void nglm_cache_mix(const nglm_cache_spec *spec, const double *lp10, const double *c1,
                     const double *c2, size_t n, double *out);
 
+/* The two steps above at once, in place: lp10 (c->n_tokens, the model's
+ * log10 probabilities of c) becomes the cache's mixture. */
+int nglm_cache_apply(const nglm_cache_spec *spec, const nglm_corpus *c, int32_t V, double *lp10,
+                     nglm_error *err);
+
 /* The weights λ1 (and λ2 with a bigram cache) that maximise the likelihood
  * of n held-out tokens, by EM from 0.1 each (each step raises the
  * likelihood, which is concave in the weights); into spec.  Tokens the

@@ -49,6 +49,16 @@ int nglm_eval_corpus_progress(const nglm_model *m, const nglm_corpus *c, int thr
                               int per_sentence, const nglm_progress *p,
                               nglm_eval_report *r, nglm_error *err);
 
+/* The report of per-token log10 probabilities lp10 (ca->n_tokens) of the
+ * text read as ca: NAN marks a token the model skipped (left out, counted
+ * as an OOV), -INFINITY a zero probability (a zeroprob, left out).  cb, if
+ * not NULL, is another reading of the same tokens (a mixture's second
+ * model): a token that is <unk> in either reading is an OOV (a literal
+ * "<unk>" in the text excepted) and scored as <unk>.  Every report above
+ * is made by this one. */
+int nglm_eval_tokens(const nglm_corpus *ca, const nglm_corpus *cb, const double *lp10,
+                     int per_sentence, nglm_eval_report *r, nglm_error *err);
+
 /* exp(−mean ln P) over the tokens of c (exact). */
 int nglm_eval_perplexity(const nglm_model *m, const nglm_corpus *c, int threads,
                          double *ppl, nglm_error *err);
