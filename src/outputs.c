@@ -133,32 +133,35 @@ int nglm_out_is_kind(const char *path, nglm_out_kind kind)
 
 /* ---------------------------------------------------------------- the check */
 
+/* The first of files[0..n) that is the file a names, or NULL. */
+static const nglm_out_file *same_as(const file_id *a, const nglm_out_file *files, size_t n)
+{
+    file_id b;
+    for (size_t j = 0; j < n; j++) {
+        if (skipped(&files[j]))
+            continue;
+        identify(files[j].path, &b);
+        if (same_file(a, &b))
+            return &files[j];
+    }
+    return NULL;
+}
+
 void nglm_out_check(const nglm_out_file *in, size_t n_in, const nglm_out_file *out,
                     size_t n_out, int force)
 {
-    file_id a, b;
+    file_id a;
     for (size_t i = 0; i < n_out; i++) {
         if (skipped(&out[i]))
             continue;
         identify(out[i].path, &a);
-        for (size_t j = 0; j < n_in; j++) {
-            if (skipped(&in[j]))
-                continue;
-            identify(in[j].path, &b);
-            if (same_file(&a, &b))
-                nglm_cli_die(NGLM_EXIT_USAGE, "%s %s is the same file as %s %s: refusing to "
-                             "overwrite an input", out[i].opt, out[i].path, in[j].opt,
-                             in[j].path);
-        }
-        for (size_t j = 0; j < i; j++) {
-            if (skipped(&out[j]))
-                continue;
-            identify(out[j].path, &b);
-            if (same_file(&a, &b))
-                nglm_cli_die(NGLM_EXIT_USAGE, "%s %s and %s %s are the same file: give each "
-                             "output its own path", out[j].opt, out[j].path, out[i].opt,
-                             out[i].path);
-        }
+        const nglm_out_file *f = same_as(&a, in, n_in);
+        if (f)
+            nglm_cli_die(NGLM_EXIT_USAGE, "%s %s is the same file as %s %s: refusing to "
+                         "overwrite an input", out[i].opt, out[i].path, f->opt, f->path);
+        if ((f = same_as(&a, out, i)))
+            nglm_cli_die(NGLM_EXIT_USAGE, "%s %s and %s %s are the same file: give each "
+                         "output its own path", f->opt, f->path, out[i].opt, out[i].path);
         struct stat st;
         if (out[i].kind == NGLM_OUT_LOG && stat(out[i].path, &st) == 0 &&
             (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)))
