@@ -57,13 +57,16 @@ uint64_t nglm_io_file_size(const char *path)
 
 int nglm_io_refuse_gzip(const char *path, nglm_error *err)
 {
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0)
-        return 0; /* the caller's own open reports it */
+    /* only a regular file is looked into: opening and closing a FIFO would
+     * let its writer start and then die of SIGPIPE before the real reader */
     struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return 0; /* the caller's own open reports what is wrong */
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
     unsigned char head[2];
-    int gz = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && pread(fd, head, 2, 0) == 2 &&
-             head[0] == 0x1f && head[1] == 0x8b;
+    int gz = pread(fd, head, 2, 0) == 2 && head[0] == 0x1f && head[1] == 0x8b;
     close(fd);
     if (gz)
         return nglm_error_set(err, "%s is gzip-compressed: texts are read as plain text "
