@@ -284,7 +284,7 @@ int nglm_cli_progress_mode(const char *s)
 }
 
 /* Seconds on a monotonic clock. */
-static double wall(void)
+double nglm_cli_wall(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -308,7 +308,7 @@ static void meter_fn(uint64_t done, uint64_t total, void *user)
 nglm_progress nglm_cli_meter_begin(nglm_cli_meter *m, const char *what, const char *unit,
                                    double scale)
 {
-    double t = wall();
+    double t = nglm_cli_wall();
     snprintf(m->what, sizeof m->what, "%s", what);
     m->unit = unit;
     m->scale = scale;
@@ -326,7 +326,7 @@ void nglm_cli_meter_show(nglm_cli_meter *m, uint64_t done, uint64_t total, const
 {
     if (m->mode == NGLM_CLI_PROGRESS_NEVER)
         return;
-    double t = wall();
+    double t = nglm_cli_wall();
     double interval = m->tty ? 0.2 : m->mode == NGLM_CLI_PROGRESS_ALWAYS ? 0 : 5;
     if (t - m->t_shown < interval || done < m->done0)
         return;

@@ -1,7 +1,9 @@
 #!/bin/sh
-# cli_example.sh — examples/score, built against the public headers only,
-# prints the log10 probability of a sentence that nglm-eval --per-sentence
-# prints for the same sentence, and fails cleanly on a bad model.
+# cli_example.sh — the examples, built against the public headers only:
+# examples/score prints the log10 probability of a sentence that nglm-eval
+# --per-sentence prints for the same sentence, and fails cleanly on a bad
+# model; examples/train, through the library's pipeline, makes the same
+# model, byte for byte, as nglm-train with the same text.
 . "$(dirname "$0")/cli_lib.sh"
 X=$B/examples/score
 "$B/nglm-gen" --quiet --tokens 20000 --seed 3 --prefix "$T/small"
@@ -23,4 +25,18 @@ expect 0 "an OOV is scored as <unk>" '^-[0-9]+\.[0-9]+$' "$X" "$M" xyzzy plugh
 expect 0 "no words: just </s>" '^-[0-9]+\.[0-9]+$' "$X" "$M"
 expect_error "a missing model" "nope\.nglm" "$X" "$T/nope.nglm" a b
 expect 2 "no arguments: usage" '^usage: ' "$X"
+
+# examples/train: the pipeline as nglm-train runs it
+XT=$B/examples/train
+expect 0 "examples/train trains and saves" '^saved .*: valid ppl [0-9.]+$' \
+    "$XT" "$T/small.train.txt" "$T/ex.nglm"
+check "the stage lines of nglm-train" grep -q '^Kneser-Ney start: valid ppl' "$T/out"
+"$B/nglm-train" --quiet --no-checkpoint --train "$T/small.train.txt" --model "$T/tr.nglm" >/dev/null
+check "the same model as nglm-train" cmp "$T/ex.nglm" "$T/tr.nglm"
+"$XT" "$T/small.train.txt" "$T/ex3.nglm" 2 >/dev/null
+"$B/nglm-train" --quiet --no-checkpoint --order 2 --train "$T/small.train.txt" \
+    --model "$T/tr3.nglm" >/dev/null
+check "the same model as nglm-train --order 2" cmp "$T/ex3.nglm" "$T/tr3.nglm"
+expect_error "a missing text" "nope\.txt" "$XT" "$T/nope.txt" "$T/ex2.nglm"
+expect 2 "examples/train without arguments: usage" '^usage: ' "$XT"
 finish

@@ -23,8 +23,13 @@ export PKG_CONFIG_PATH
 cc "$OLDPWD/examples/score.c" $(pkg-config --cflags --libs nglm) -o score
 ./score m.nglm the cat sat on the mat >score.out
 grep -Eq "^-[0-9]+\.[0-9]+$" score.out || { cat score.out; exit 1; }
+# shellcheck disable=SC2046
+cc "$OLDPWD/examples/train.c" $(pkg-config --cflags --libs nglm) -o train
+head -n 2000 "$prefix/share/nglm/default.train.txt" >small.txt
+./train small.txt t.nglm 3 >ex.out || { cat ex.out; exit 1; }
+./score t.nglm the cat >score.out
 cd "$OLDPWD"
 rm -rf "$work"
-echo "install into $prefix after a build for $old: the installed nglm-train and examples/score run"
+echo "install into $prefix after a build for $old: the installed nglm-train, examples/score and examples/train run"
 # back to the tree's earlier configuration
 ./configure -q --prefix="$old"
