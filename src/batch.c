@@ -362,15 +362,13 @@ static void skip_token_backward(nglm_batch *b, size_t t, size_t base, uint32_t n
  * exp(θ), and adds each token's skip-gram terms to z and sy.  A sharded
  * batch lists the skip contexts of all its tokens (every rank then has the
  * same list, in the same order) but adds the terms of its own only. */
-static void skip_forward(nglm_batch *b, const double *theta)
+/* The skip words of every token of the batch (sk) and the distinct skip
+ * contexts (template, word) they name (dskip). */
+static void skip_contexts(nglm_batch *b)
 {
     const nglm_features *F = b->F;
-    const int32_t *fw = F->feat_word;
-    int ns = F->n_skip, nd = b->nd;
+    int ns = F->n_skip;
     int32_t V = F->V;
-    int training = b->grad != NULL;
-
-    /* skip words and the distinct skip contexts */
     for (size_t t = 0; t < b->n_tok; t++) {
         for (int i = 0; i < ns; i++) {
             int32_t v = nglm_features_skip_word(b->sent[t], b->pos[t], F->skip_dist[i]);
@@ -384,6 +382,72 @@ static void skip_forward(nglm_batch *b, const double *theta)
             }
         }
     }
+}
+
+/* One token's skip-gram part of the forward pass: multiplies the skip-gram
+ * factors of its words into val (marked with stamp), lists those words in
+ * st_w[base..], with each its deepest n-gram feature (st_f) and exact
+ * unnormalised probability (st_q), and adds their change to z[t] and sy[t].
+ * map holds, for every word, its feature of the token's shortest context
+ * (the group's); the token's longer contexts are laid over it and undone.
+ * Returns how many words the skip-grams touched. */
+static uint32_t skip_token_forward(nglm_batch *b, size_t t, int64_t stamp, size_t base,
+                                   int32_t *map, int64_t *mark, double *val)
+{
+    const nglm_features *F = b->F;
+    const int32_t *fw = F->feat_word, *back = F->feat_back;
+    const double *es = b->es;
+    int ns = F->n_skip, nd = b->nd;
+    uint32_t n = 0;
+    for (int i = 0; i < ns; i++) {
+        int32_t v = b->sk[t * (size_t)ns + (size_t)i];
+        if (v < 0)
+            continue;
+        for (uint32_t gf = F->skip_first[i][v]; gf < F->skip_first[i][v + 1]; gf++) {
+            int32_t w = fw[gf];
+            if (mark[w] != stamp) {
+                mark[w] = stamp;
+                val[w] = 1.0;
+                b->st_w[base + n++] = w;
+            }
+            val[w] *= es[gf];
+        }
+    }
+    /* the longer contexts' (short) lists, shortest first, so that map[w]
+     * ends at w's deepest feature */
+    const int32_t *chain = b->chain + t * (size_t)nd;
+    int depth = 1;
+    for (; depth < nd && chain[depth] >= 0; depth++)
+        for (uint32_t f = F->ctx_first[chain[depth]]; f < F->ctx_first[chain[depth] + 1]; f++)
+            map[fw[f]] = (int32_t)f;
+    double zs = 0;
+    for (uint32_t e = 0; e < n; e++) {
+        int32_t w = b->st_w[base + e], fstar = map[w];
+        double q = es[fstar] * val[w];
+        b->st_f[base + e] = fstar;
+        b->st_q[base + e] = q;
+        zs += q - es[fstar];
+    }
+    /* undone longest first: each feature's back-off is the one one context
+     * shorter (succ(c) ⊆ succ(c⁻)), which map held */
+    while (--depth >= 1)
+        for (uint32_t f = F->ctx_first[chain[depth]]; f < F->ctx_first[chain[depth] + 1]; f++)
+            map[fw[f]] = back[f];
+    b->z[t] += zs;
+    int32_t y = b->y[t];
+    if (mark[y] == stamp)
+        b->sy[t] += log(val[y]);
+    return n;
+}
+
+static void skip_forward(nglm_batch *b, const double *theta)
+{
+    const nglm_features *F = b->F;
+    const int32_t *fw = F->feat_word;
+    int32_t V = F->V;
+    int training = b->grad != NULL;
+
+    skip_contexts(b);
     long n_dskip = (long)b->n_dskip;
 #pragma omp parallel for schedule(dynamic, 16) num_threads(b->threads)
     for (long k = 0; k < n_dskip; k++) {
@@ -393,6 +457,8 @@ static void skip_forward(nglm_batch *b, const double *theta)
             b->es[g] = exp(theta[g]);
     }
 
+    /* token by token, group by group: a group's shortest context is laid
+     * over map once for all its tokens */
     group_tokens(b);
     long n_grp = (long)b->n_grp;
     int64_t stamp0 = b->stamp;
@@ -404,10 +470,8 @@ static void skip_forward(nglm_batch *b, const double *theta)
         tid = omp_get_thread_num();
 #endif
         int32_t *map = b->scr_map + (size_t)tid * (size_t)V;
-        const int32_t *back = F->feat_back;
         int64_t *mark = b->scr_mark + (size_t)tid * (size_t)V;
         double *val = b->scr_val + (size_t)tid * (size_t)V;
-        const double *es = b->es;
         size_t base = (size_t)tid * b->scr_tmp_cap;
 #pragma omp for schedule(dynamic, 1)
         for (long g = 0; g < n_grp; g++) {
@@ -417,48 +481,7 @@ static void skip_forward(nglm_batch *b, const double *theta)
                     map[fw[f]] = (int32_t)f;
             for (size_t k = b->grp_start[g]; k < b->grp_start[g + 1]; k++) {
                 size_t t = (size_t)b->grp_tok[k];
-                int64_t stamp = stamp0 + (int64_t)t;
-                uint32_t n = 0;
-                for (int i = 0; i < ns; i++) {
-                    int32_t v = b->sk[t * (size_t)ns + (size_t)i];
-                    if (v < 0)
-                        continue;
-                    for (uint32_t gf = F->skip_first[i][v]; gf < F->skip_first[i][v + 1]; gf++) {
-                        int32_t w = fw[gf];
-                        if (mark[w] != stamp) {
-                            mark[w] = stamp;
-                            val[w] = 1.0;
-                            b->st_w[base + n++] = w;
-                        }
-                        val[w] *= es[gf];
-                    }
-                }
-                /* the longer contexts' (short) lists, shortest first, so
-                 * that map[w] ends at w's deepest feature */
-                const int32_t *chain = b->chain + t * (size_t)nd;
-                int depth = 1;
-                for (; depth < nd && chain[depth] >= 0; depth++)
-                    for (uint32_t f = F->ctx_first[chain[depth]];
-                         f < F->ctx_first[chain[depth] + 1]; f++)
-                        map[fw[f]] = (int32_t)f;
-                double zs = 0;
-                for (uint32_t e = 0; e < n; e++) {
-                    int32_t w = b->st_w[base + e], fstar = map[w];
-                    double q = es[fstar] * val[w];
-                    b->st_f[base + e] = fstar;
-                    b->st_q[base + e] = q;
-                    zs += q - es[fstar];
-                }
-                /* undone longest first: each feature's back-off is the one
-                 * one context shorter (succ(c) ⊆ succ(c⁻)), which map held */
-                while (--depth >= 1)
-                    for (uint32_t f = F->ctx_first[chain[depth]];
-                         f < F->ctx_first[chain[depth] + 1]; f++)
-                        map[fw[f]] = back[f];
-                b->z[t] += zs;
-                int32_t y = b->y[t];
-                if (mark[y] == stamp)
-                    b->sy[t] += log(val[y]);
+                uint32_t n = skip_token_forward(b, t, stamp0 + (int64_t)t, base, map, mark, val);
                 if (training && !nglm_batch_token_diverged(b, t))
                     skip_token_backward(b, t, base, n, tid);
             }
