@@ -644,11 +644,10 @@ static int start_epoch(trainer *tr, nglm_model *m, const nglm_corpus *valid, ngl
     return 0;
 }
 
-int nglm_train(nglm_model *m, const nglm_corpus *train, const nglm_corpus *valid,
-               const nglm_train_options *options, nglm_error *err)
+/* The options nglm_train refuses. */
+static int check_options(const nglm_train_options *opt, const nglm_corpus *train,
+                         const nglm_corpus *valid, nglm_error *err)
 {
-    const nglm_features *F = &m->feat;
-    const nglm_train_options o = resolved(options, train), *opt = &o;
     if (!(opt->l1 >= 0) || !(opt->l2 >= 0) || !isfinite(opt->l1) || !isfinite(opt->l2))
         return nglm_error_set(err, "penalties must be finite and non-negative");
     if (!(opt->lr > 0) || !isfinite(opt->lr))
@@ -663,6 +662,92 @@ int nglm_train(nglm_model *m, const nglm_corpus *train, const nglm_corpus *valid
         return nglm_error_set(err, "the training text has no tokens");
     if (valid->n_tokens == 0)
         return nglm_error_set(err, "the validation text has no tokens");
+    return 0;
+}
+
+/* The validation perplexity of the epoch's weights, or of its average
+ * weights (opt.average), and their non-zero count: 0, TR_DIVERGED (not
+ * finite) or -1. */
+static int evaluate_epoch(trainer *tr, nglm_model *m, const nglm_corpus *valid, double *ppl,
+                          size_t *nonzero, nglm_error *err)
+{
+    nglm_train_state *st = tr->s;
+    size_t nf = tr->F->n_feat;
+    double *cur = m->theta;
+    if (st->avg) {
+        double steps = (double)(st->step - st->epoch_step0);
+        for (size_t f = 0; f < nf; f++)
+            st->avg[f] = steps > 0 ? st->avg[f] / steps : cur[f];
+        m->theta = st->avg;
+    }
+    int eval_rc = nglm_eval_perplexity(m, valid, tr->opt->threads, ppl, err);
+    nglm_dist_bcast(ppl, sizeof *ppl); /* one decision for all ranks */
+    *nonzero = nglm_model_nonzero(m);
+    m->theta = cur;
+    if (eval_rc != 0)
+        return -1;
+    return !isfinite(*ppl) || (st->avg && !all_finite(st->avg, nf)) ? TR_DIVERGED : 0;
+}
+
+/* After an epoch that ended well: keeps its weights if they are the best
+ * (else goes on from the best, at a lower rate), reports r to on_epoch and
+ * moves the halving schedule.  Returns 1 when the schedule ends training. */
+static int end_epoch(trainer *tr, nglm_epoch_report *r)
+{
+    nglm_train_state *st = tr->s;
+    const nglm_train_options *opt = tr->opt;
+    size_t nf = tr->F->n_feat;
+    double ppl = r->valid_ppl;
+    int improved = ppl < st->best_ppl;
+    double gain = improved ? (st->best_ppl - ppl) / st->best_ppl : 0;
+    if (improved) {
+        st->best_ppl = ppl;
+        st->best_epoch = st->epoch;
+        memcpy(st->best, st->avg ? st->avg : st->theta, nf * sizeof *st->best);
+    }
+    if (st->avg)
+        memset(st->avg, 0, nf * sizeof *st->avg);
+    st->epoch_step0 = st->step;
+    r->best = improved;
+    if (opt->on_epoch)
+        opt->on_epoch(r, opt->user);
+    if (!improved) /* go on from the best weights (at a lower rate) */
+        memcpy(st->theta, st->best, nf * sizeof *st->best);
+    if (opt->schedule == NGLM_SCHEDULE_HALVE) {
+        if (gain < opt->min_gain) {
+            if (st->decaying)
+                return 1;
+            st->decaying = 1;
+        }
+        if (opt->halve_from > 0 && st->epoch >= (uint32_t)opt->halve_from)
+            st->decaying = 1;
+        if (st->decaying)
+            st->lr *= 0.5;
+    }
+    return 0;
+}
+
+/* What the saved model records of its training. */
+static void fill_info(nglm_model *m, const nglm_train_options *opt, const nglm_train_state *st,
+                      const nglm_corpus *train)
+{
+    m->info.l1 = opt->l1;
+    m->info.l2 = opt->l2;
+    m->info.lr = opt->lr;
+    m->info.epochs = st->best_epoch;
+    m->info.batch = (uint32_t)opt->batch;
+    m->info.seed = opt->seed;
+    m->info.train_tokens = train->n_tokens;
+    m->info.valid_ppl = isfinite(st->best_ppl) ? st->best_ppl : 0;
+}
+
+int nglm_train(nglm_model *m, const nglm_corpus *train, const nglm_corpus *valid,
+               const nglm_train_options *options, nglm_error *err)
+{
+    const nglm_features *F = &m->feat;
+    const nglm_train_options o = resolved(options, train), *opt = &o;
+    if (check_options(opt, train, valid, err) != 0)
+        return -1;
 
     size_t nf = F->n_feat, ns = train->n_sents;
     nglm_train_state st;
@@ -740,23 +825,8 @@ int nglm_train(nglm_model *m, const nglm_corpus *train, const nglm_corpus *valid
         /* evaluate the weights, or the epoch's average weights */
         double ppl = NAN;
         size_t nonzero = 0;
-        if (pass == 0) {
-            double *cur = m->theta;
-            if (st.avg) {
-                double steps = (double)(st.step - st.epoch_step0);
-                for (size_t f = 0; f < nf; f++)
-                    st.avg[f] = steps > 0 ? st.avg[f] / steps : cur[f];
-                m->theta = st.avg;
-            }
-            int eval_rc = nglm_eval_perplexity(m, valid, opt->threads, &ppl, err);
-            nglm_dist_bcast(&ppl, sizeof ppl); /* one decision for all ranks */
-            nonzero = nglm_model_nonzero(m);
-            m->theta = cur;
-            if (eval_rc != 0)
-                goto out;
-            if (!isfinite(ppl) || (st.avg && !all_finite(st.avg, nf)))
-                pass = TR_DIVERGED;
-        }
+        if (pass == 0 && (pass = evaluate_epoch(&tr, m, valid, &ppl, &nonzero, err)) < 0)
+            goto out;
         if (pass == TR_DIVERGED) {
             if (rollback(&tr, err) != 0)
                 goto out;
@@ -775,32 +845,8 @@ int nglm_train(nglm_model *m, const nglm_corpus *train, const nglm_corpus *valid
         r.nonzero = nonzero;
         r.rollbacks = st.divergences - reported_div;
         reported_div = st.divergences;
-        int improved = ppl < st.best_ppl;
-        double gain = improved ? (st.best_ppl - ppl) / st.best_ppl : 0;
-        if (improved) {
-            st.best_ppl = ppl;
-            st.best_epoch = st.epoch;
-            memcpy(st.best, st.avg ? st.avg : st.theta, nf * sizeof *st.best);
-        }
-        if (st.avg)
-            memset(st.avg, 0, nf * sizeof *st.avg);
-        st.epoch_step0 = st.step;
-        r.best = improved;
-        if (opt->on_epoch)
-            opt->on_epoch(&r, opt->user);
-        if (!improved) /* go on from the best weights (at a lower rate) */
-            memcpy(st.theta, st.best, nf * sizeof *st.best);
-        if (opt->schedule == NGLM_SCHEDULE_HALVE) {
-            if (gain < opt->min_gain) {
-                if (st.decaying)
-                    break;
-                st.decaying = 1;
-            }
-            if (opt->halve_from > 0 && st.epoch >= (uint32_t)opt->halve_from)
-                st.decaying = 1;
-            if (st.decaying)
-                st.lr *= 0.5;
-        }
+        if (end_epoch(&tr, &r))
+            break;
         st.epoch++;
         st.started = 0;
         if (st.epoch > st.max_epochs)
@@ -814,14 +860,7 @@ int nglm_train(nglm_model *m, const nglm_corpus *train, const nglm_corpus *valid
             goto out;
     }
     memcpy(m->theta, st.best, nf * sizeof *st.best);
-    m->info.l1 = opt->l1;
-    m->info.l2 = opt->l2;
-    m->info.lr = opt->lr;
-    m->info.epochs = st.best_epoch;
-    m->info.batch = (uint32_t)opt->batch;
-    m->info.seed = opt->seed;
-    m->info.train_tokens = train->n_tokens;
-    m->info.valid_ppl = isfinite(st.best_ppl) ? st.best_ppl : 0;
+    fill_info(m, opt, &st, train);
     rc = 0;
 out:
     if (have_batch)
