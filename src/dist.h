@@ -1,7 +1,8 @@
 /*
  * dist.h — the few collective operations data-parallel training needs across
- * MPI ranks (./configure --with-mpi), in one place.  Internal to libnglm and
- * nglm-train; nothing else calls MPI.
+ * MPI ranks (./configure --with-mpi), in one place; internal to libnglm
+ * (starting MPI and the ranks are public: nglm/dist.h).  Nothing else
+ * calls MPI.
  *
  * Without MPI (or in a program that did not call nglm_dist_init) there is
  * one rank, rank 0, and every operation is a no-op.  Every operation is
@@ -18,14 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Starts MPI (threads: funneled; MPI is called only outside parallel
- * regions).  A no-op without MPI.  Returns 0, or -1 if MPI failed. */
-int nglm_dist_init(int *argc, char ***argv);
-void nglm_dist_finalize(void);
-
-/* This process's rank, 0 .. nglm_dist_size() - 1. */
-int nglm_dist_rank(void);
-int nglm_dist_size(void);
+#include "nglm/dist.h"
 
 /* x[i] = Σ over ranks of x[i], in place. */
 void nglm_dist_sum_i64(int64_t *x, size_t n);

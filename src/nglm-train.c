@@ -36,9 +36,9 @@
 
 #include "cli.h"
 #include "config.h"
-#include "dist.h"
 #include "nglm/cache.h"
 #include "nglm/checkpoint.h"
+#include "nglm/dist.h"
 #include "nglm/eval.h"
 #include "nglm/model.h"
 #include "nglm/modelfile.h"
