@@ -43,13 +43,15 @@ def version():
 
 
 cflags, libs = flags()
-here = os.path.dirname(os.path.abspath(__file__))
+# sources are named relative to this directory (as setuptools wants them);
+# give --build-lib and --build-temp to build elsewhere
+os.chdir(os.path.dirname(os.path.abspath(__file__)))
 setup(
     name="nglm",
     version=version(),
     description="softmax n-gram language models (libnglm) with KenLM's Python API",
     ext_modules=[Extension(
-        "nglm", [os.path.relpath(os.path.join(here, "nglm.c"))],
+        "nglm", ["nglm.c"],
         extra_compile_args=cflags + ["-std=gnu11"],
         extra_link_args=libs,
         define_macros=[("NGLM_VERSION", '"%s"' % version())],
