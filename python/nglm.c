@@ -29,6 +29,7 @@
 #include <sys/stat.h>
 
 #include <nglm/arpa.h>
+#include <nglm/cache.h>
 #include <nglm/corpus.h>
 #include <nglm/eval.h>
 #include <nglm/mix.h>
@@ -934,6 +935,7 @@ static PyGetSetDef Model_getset[] = {
 
 /* Mixture and cache scorer methods are defined below. */
 static PyObject *Model_mix(ModelObject *self, PyObject *args, PyObject *kw);
+static PyObject *Model_cache_scorer(ModelObject *self, PyObject *args, PyObject *kw);
 
 static PyMethodDef Model_methods[] = {
     {"score", (PyCFunction)(void (*)(void))Model_score, METH_VARARGS | METH_KEYWORDS,
@@ -958,6 +960,10 @@ static PyMethodDef Model_methods[] = {
      "from the model (as nglm-sample)."},
     {"mix", (PyCFunction)(void (*)(void))Model_mix, METH_VARARGS | METH_KEYWORDS,
      "mix(other, weight=0.5) -> Mixture: weight * P_self + (1 - weight) * P_other."},
+    {"cache_scorer", (PyCFunction)(void (*)(void))Model_cache_scorer,
+     METH_VARARGS | METH_KEYWORDS,
+     "cache_scorer(spec='decay:100', weight=0.1, bigram_weight=0.05, reset_word=None) -> "
+     "CacheScorer: sentences scored in order with the cache of nglm-eval --cache."},
     {"BeginSentenceWrite", (PyCFunction)Model_BeginSentenceWrite, METH_O,
      "BeginSentenceWrite(state): state becomes the start of a sentence (<s>)."},
     {"NullContextWrite", (PyCFunction)Model_NullContextWrite, METH_O,
@@ -1225,6 +1231,212 @@ static PyTypeObject MixtureType = {
     .tp_getset = Mixture_getset,
 };
 
+/* ================================================================ CacheScorer */
+
+typedef struct {
+    PyObject_HEAD
+    ModelObject *m;
+    nglm_cache_spec spec;
+    nglm_cache_state *st;
+} CacheScorerObject;
+
+static PyTypeObject CacheScorerType;
+
+static PyObject *Model_cache_scorer(ModelObject *self, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"spec", "weight", "bigram_weight", "reset_word", NULL};
+    const char *spec_text = "decay:100";
+    double w1 = 0.1, w2 = 0.05; /* nglm-eval's defaults */
+    PyObject *reset = Py_None;
+    if (model_ready(self) != 0 ||
+        !PyArg_ParseTupleAndKeywords(args, kw, "|sddO:cache_scorer", kwlist, &spec_text, &w1,
+                                     &w2, &reset))
+        return NULL;
+    nglm_cache_spec spec;
+    nglm_error err;
+    int from_model = strcmp(spec_text, "model") == 0;
+    if (from_model) {
+        if (self->arpa || !self->m.has_cache) {
+            PyErr_SetString(PyExc_ValueError, "cache_scorer('model'): the model records no "
+                            "cache (nglm-train --eval-cache auto records one)");
+            return NULL;
+        }
+        spec = self->m.cache;
+    } else {
+        if (nglm_cache_parse(spec_text, &spec, &err) != 0) {
+            PyErr_SetString(PyExc_ValueError, err.msg);
+            return NULL;
+        }
+        spec.lambda = w1;
+        spec.bigram_lambda = spec.bigram_length > 0 ? w2 : 0;
+        if (!(spec.lambda >= 0) || !(spec.bigram_lambda >= 0) ||
+            !(spec.lambda + spec.bigram_lambda <= 1)) {
+            PyErr_SetString(PyExc_ValueError, "cache_scorer: the weights must be >= 0 and "
+                            "together at most 1");
+            return NULL;
+        }
+    }
+    if (reset != Py_None) {
+        const char *p;
+        Py_ssize_t n;
+        if (text_bytes(reset, "reset word", &p, &n) != 0)
+            return NULL;
+        int32_t id = memchr(p, '\0', (size_t)n) ? -1 : nglm_vocab_find(self->vocab, p);
+        if (id < NGLM_NUM_SPECIAL) {
+            PyErr_Format(PyExc_ValueError, "cache_scorer: the reset word %R is not a word of "
+                         "the model's vocabulary", reset);
+            return NULL;
+        }
+        spec.reset_word = id;
+    }
+    CacheScorerObject *x = PyObject_New(CacheScorerObject, &CacheScorerType);
+    if (!x)
+        return NULL;
+    x->m = (ModelObject *)Py_NewRef(self);
+    x->spec = spec;
+    x->st = nglm_cache_state_new(&x->spec, (int32_t)nglm_vocab_size(self->vocab), &err);
+    if (!x->st) {
+        PyErr_SetString(PyExc_ValueError, err.msg);
+        Py_DECREF(x);
+        return NULL;
+    }
+    return (PyObject *)x;
+}
+
+static void CacheScorer_dealloc(CacheScorerObject *self)
+{
+    nglm_cache_state_free(self->st);
+    Py_XDECREF(self->m);
+    PyObject_Free(self);
+}
+
+/* The next sentence of the text: its tokens' log10 P with the cache into
+ * *lp (PyMem, s->n entries, from s->first = 0), the cache updated. */
+static int cache_sentence(CacheScorerObject *self, PyObject *sentence, sentence_ids *s,
+                          double **lp)
+{
+    if (model_sentence(self->m, sentence, 1, 1, s) != 0)
+        return -1;
+    double *buf = PyMem_Malloc(3 * s->n * sizeof *buf);
+    if (!buf) {
+        sentence_free(s);
+        PyErr_NoMemory();
+        return -1;
+    }
+    double *c1 = buf + s->n, *c2 = self->spec.bigram_length > 0 ? buf + 2 * s->n : NULL;
+    for (size_t i = 0; i < s->n; i++)
+        buf[i] = model_token(self->m, s->ids, i, NULL);
+    nglm_error err;
+    if (nglm_cache_state_sentence(self->st, s->ids, s->n, c1, c2, &err) != 0) {
+        PyMem_Free(buf);
+        sentence_free(s);
+        PyErr_SetString(PyExc_ValueError, err.msg);
+        return -1;
+    }
+    nglm_cache_mix(&self->spec, buf, c1, c2, s->n, buf);
+    *lp = buf;
+    return 0;
+}
+
+static PyObject *CacheScorer_score(CacheScorerObject *self, PyObject *sentence)
+{
+    sentence_ids s;
+    double *lp;
+    if (cache_sentence(self, sentence, &s, &lp) != 0)
+        return NULL;
+    double total = 0;
+    for (size_t i = 0; i < s.n; i++)
+        if (isfinite(lp[i]))
+            total += lp[i];
+    PyMem_Free(lp);
+    sentence_free(&s);
+    return PyFloat_FromDouble(total);
+}
+
+static PyObject *CacheScorer_full_scores(CacheScorerObject *self, PyObject *sentence)
+{
+    sentence_ids s;
+    double *lp;
+    if (cache_sentence(self, sentence, &s, &lp) != 0)
+        return NULL;
+    PyObject *list = PyList_New((Py_ssize_t)s.n);
+    for (size_t i = 0; list && i < s.n; i++) {
+        int len = 0;
+        model_token(self->m, s.ids, i, &len); /* the n-gram length, as nglm-eval */
+        PyObject *t = Py_BuildValue("(diO)", lp[i], len, s.oov[i] ? Py_True : Py_False);
+        if (!t) {
+            Py_CLEAR(list);
+            break;
+        }
+        PyList_SET_ITEM(list, (Py_ssize_t)i, t);
+    }
+    PyMem_Free(lp);
+    sentence_free(&s);
+    if (!list)
+        return NULL;
+    PyObject *it = PyObject_GetIter(list);
+    Py_DECREF(list);
+    return it;
+}
+
+static PyObject *CacheScorer_reset(CacheScorerObject *self, PyObject *unused)
+{
+    (void)unused;
+    nglm_error err;
+    if (nglm_cache_state_reset(self->st, &err) != 0) {
+        PyErr_SetString(PyExc_MemoryError, err.msg);
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *CacheScorer_get_spec(CacheScorerObject *self, void *c)
+{
+    (void)c;
+    char buf[96];
+    return PyUnicode_FromString(nglm_cache_name(&self->spec, buf, sizeof buf));
+}
+
+static PyObject *CacheScorer_get_weights(CacheScorerObject *self, void *c)
+{
+    (void)c;
+    return Py_BuildValue("(dd)", self->spec.lambda, self->spec.bigram_lambda);
+}
+
+static PyMemberDef CacheScorer_members[] = {
+    {"model", T_OBJECT, offsetof(CacheScorerObject, m), READONLY, "The model."},
+    {NULL, 0, 0, 0, NULL}};
+
+static PyGetSetDef CacheScorer_getset[] = {
+    {"spec", (getter)CacheScorer_get_spec, NULL, "The cache, as nglm-eval --cache names it.",
+     NULL},
+    {"weights", (getter)CacheScorer_get_weights, NULL,
+     "(unigram cache weight, bigram cache weight).", NULL},
+    {NULL, NULL, NULL, NULL, NULL}};
+
+static PyMethodDef CacheScorer_methods[] = {
+    {"score", (PyCFunction)CacheScorer_score, METH_O,
+     "score(sentence) -> log10 probability with the cache of the sentences before it; "
+     "then the sentence joins the cache.  An empty sentence empties the cache."},
+    {"full_scores", (PyCFunction)CacheScorer_full_scores, METH_O,
+     "full_scores(sentence) -> iterator of (log10 prob, n-gram length, oov), as score "
+     "(the cache moves on)."},
+    {"reset", (PyCFunction)CacheScorer_reset, METH_NOARGS, "reset(): empty the cache."},
+    {NULL, NULL, 0, NULL}};
+
+static PyTypeObject CacheScorerType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "nglm.CacheScorer",
+    .tp_basicsize = sizeof(CacheScorerObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Sentences of a text scored in order with a cache of its recent past\n"
+              "(nglm-eval --cache), made by Model.cache_scorer.",
+    .tp_dealloc = (destructor)CacheScorer_dealloc,
+    .tp_methods = CacheScorer_methods,
+    .tp_members = CacheScorer_members,
+    .tp_getset = CacheScorer_getset,
+};
+
 /* ================================================================ module */
 
 static struct PyModuleDef nglm_module = {
@@ -1236,7 +1448,7 @@ static struct PyModuleDef nglm_module = {
 PyMODINIT_FUNC PyInit_nglm(void)
 {
     if (PyType_Ready(&ModelType) < 0 || PyType_Ready(&StateType) < 0 ||
-        PyType_Ready(&MixtureType) < 0)
+        PyType_Ready(&MixtureType) < 0 || PyType_Ready(&CacheScorerType) < 0)
         return NULL;
     FullScoreType = PyStructSequence_NewType(&full_desc);
     if (!FullScoreType)
@@ -1248,6 +1460,7 @@ PyMODINIT_FUNC PyInit_nglm(void)
         PyModule_AddObjectRef(m, "LanguageModel", (PyObject *)&ModelType) < 0 ||
         PyModule_AddObjectRef(m, "State", (PyObject *)&StateType) < 0 ||
         PyModule_AddObjectRef(m, "Mixture", (PyObject *)&MixtureType) < 0 ||
+        PyModule_AddObjectRef(m, "CacheScorer", (PyObject *)&CacheScorerType) < 0 ||
         PyModule_AddObjectRef(m, "FullScoreReturn", (PyObject *)FullScoreType) < 0
 #ifdef NGLM_VERSION
         || PyModule_AddStringConstant(m, "__version__", NGLM_VERSION) < 0
