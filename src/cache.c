@@ -216,51 +216,112 @@ static int bigram_add(caches *k, int32_t v, int32_t w)
     return 0;
 }
 
+static int spec_ok(const nglm_cache_spec *spec, int32_t V)
+{
+    return (spec->kind == NGLM_CACHE_WINDOW || spec->kind == NGLM_CACHE_DECAY) &&
+           spec->length > 0 && spec->bigram_length >= 0 && V > NGLM_NUM_SPECIAL;
+}
+
+/* One sentence of the text (len ids, the last </s>): the caches'
+ * probabilities of its tokens into c1[0..len) and c2 (NULL: no bigram
+ * cache), then its words into the caches; `later`: a sentence came before
+ * (an empty first sentence has no cache to empty).  t0: the first token's
+ * place in the text, for messages. */
+static int caches_sentence(caches *k, const int32_t *sent, size_t len, int later, double *c1,
+                           double *c2, size_t t0, nglm_error *err)
+{
+    const nglm_cache_spec *spec = k->spec;
+    int bigram = spec->bigram_length > 0 && c2;
+    int boundary = len == 1 || (len == 2 && spec->reset_word > 0 &&
+                                sent[0] == spec->reset_word);
+    if (boundary && later && caches_reset(k) != 0) /* a blank line, or <doc> */
+        return nglm_error_set(err, "cache: out of memory");
+    for (size_t i = 0; i < len; i++) {
+        int32_t w = sent[i], v = i > 0 ? sent[i - 1] : -1;
+        if (w < 0 || w >= k->V)
+            return nglm_error_set(err, "cache: token %zu has id %d, not below %d", t0 + i,
+                                  (int)w, (int)k->V);
+        double p1 = unigram_p(k, w), p2 = bigram ? bigram_p(k, v, w) : NAN;
+        if (w == NGLM_EOS) { /* never a cache word: only its model share */
+            p1 = isnan(p1) ? NAN : 0.0;
+            p2 = isnan(p2) ? NAN : 0.0;
+        }
+        c1[i] = p1;
+        if (c2)
+            c2[i] = p2;
+        if (w == NGLM_EOS || boundary) /* the boundary word is not a cache word */
+            continue;
+        unigram_add(k, w);
+        if (bigram && bigram_add(k, v, w) != 0)
+            return nglm_error_set(err, "cache: out of memory");
+    }
+    return 0;
+}
+
 int nglm_cache_probs(const nglm_cache_spec *spec, const nglm_corpus *c, int32_t V, double *c1,
                      double *c2, nglm_error *err)
 {
-    if ((spec->kind != NGLM_CACHE_WINDOW && spec->kind != NGLM_CACHE_DECAY) ||
-        !(spec->length > 0) || spec->bigram_length < 0 || V <= NGLM_NUM_SPECIAL)
+    if (!spec_ok(spec, V))
         return nglm_error_set(err, "cache: bad specification");
-    int bigram = spec->bigram_length > 0 && c2;
     caches k;
     if (caches_init(&k, spec, V) != 0)
         return nglm_error_set(err, "cache: out of memory for %d words", (int)V);
-    for (size_t s = 0; s < c->n_sents; s++) {
-        size_t len;
+    int rc = 0;
+    for (size_t s = 0; rc == 0 && s < c->n_sents; s++) {
+        size_t len, t0 = c->start[s];
         const int32_t *sent = nglm_corpus_sentence(c, s, &len);
-        int boundary = len == 1 || (len == 2 && spec->reset_word > 0 &&
-                                    sent[0] == spec->reset_word);
-        if (boundary && s > 0 && caches_reset(&k) != 0) /* a blank line, or <doc> */
-            goto oom;
-        for (size_t i = 0; i < len; i++) {
-            size_t t = c->start[s] + i;
-            int32_t w = sent[i], v = i > 0 ? sent[i - 1] : -1;
-            if (w < 0 || w >= V) {
-                caches_free(&k);
-                return nglm_error_set(err, "cache: token %zu has id %d, not below %d", t,
-                                      (int)w, (int)V);
-            }
-            double p1 = unigram_p(&k, w), p2 = bigram ? bigram_p(&k, v, w) : NAN;
-            if (w == NGLM_EOS) { /* never a cache word: only its model share */
-                p1 = isnan(p1) ? NAN : 0.0;
-                p2 = isnan(p2) ? NAN : 0.0;
-            }
-            c1[t] = p1;
-            if (c2)
-                c2[t] = p2;
-            if (w == NGLM_EOS || boundary) /* the boundary word is not a cache word */
-                continue;
-            unigram_add(&k, w);
-            if (bigram && bigram_add(&k, v, w) != 0)
-                goto oom;
-        }
+        rc = caches_sentence(&k, sent, len, s > 0, c1 + t0, c2 ? c2 + t0 : NULL, t0, err);
     }
     caches_free(&k);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- sentence by sentence */
+
+struct nglm_cache_state {
+    nglm_cache_spec spec;   /* k.spec points here */
+    caches k;
+    size_t sentences;       /* read since the start or the last reset */
+};
+
+nglm_cache_state *nglm_cache_state_new(const nglm_cache_spec *spec, int32_t V, nglm_error *err)
+{
+    if (!spec_ok(spec, V)) {
+        nglm_error_set(err, "cache: bad specification");
+        return NULL;
+    }
+    nglm_cache_state *st = calloc(1, sizeof *st);
+    if (st) {
+        st->spec = *spec;
+        if (caches_init(&st->k, &st->spec, V) == 0)
+            return st;
+        free(st);
+    }
+    nglm_error_set(err, "cache: out of memory for %d words", (int)V);
+    return NULL;
+}
+
+void nglm_cache_state_free(nglm_cache_state *st)
+{
+    if (!st)
+        return;
+    caches_free(&st->k);
+    free(st);
+}
+
+int nglm_cache_state_reset(nglm_cache_state *st, nglm_error *err)
+{
+    st->sentences = 0;
+    return caches_reset(&st->k) == 0 ? 0 : nglm_error_set(err, "cache: out of memory");
+}
+
+int nglm_cache_state_sentence(nglm_cache_state *st, const int32_t *sent, size_t len,
+                              double *c1, double *c2, nglm_error *err)
+{
+    if (caches_sentence(&st->k, sent, len, st->sentences > 0, c1, c2, 0, err) != 0)
+        return -1;
+    st->sentences++;
     return 0;
-oom:
-    caches_free(&k);
-    return nglm_error_set(err, "cache: out of memory");
 }
 
 /* ---------------------------------------------------------------- mixing */

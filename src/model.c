@@ -107,6 +107,107 @@ int nglm_model_score_corpus_progress(const nglm_model *m, const nglm_corpus *c, 
     return 0;
 }
 
+/* ---------------------------------------------------------------- one token */
+
+int nglm_model_scorer_init(nglm_model_scorer *s, const nglm_model *m, nglm_error *err)
+{
+    memset(s, 0, sizeof *s);
+    size_t V = (size_t)m->feat.V;
+    s->acc = calloc(V ? V : 1, sizeof *s->acc);
+    s->hit = calloc(V ? V : 1, sizeof *s->hit);
+    s->in_hit = calloc(V ? V : 1, sizeof *s->in_hit);
+    if (!s->acc || !s->hit || !s->in_hit) {
+        nglm_model_scorer_free(s);
+        return nglm_error_set(err, "out of memory for a scorer of %zu words", V);
+    }
+    s->m = m;
+    for (size_t w = 1; w < V; w++) /* in order, as nglm_batch_unigrams sums U */
+        s->U += exp(m->theta[w]);
+    return 0;
+}
+
+void nglm_model_scorer_free(nglm_model_scorer *s)
+{
+    free(s->acc);
+    free(s->hit);
+    free(s->in_hit);
+    memset(s, 0, sizeof *s);
+}
+
+/* Adds the weights of the features [lo, hi) of one history context to a_w
+ * of their words, listing each word once in s->hit (*n entries). */
+static void scorer_add(nglm_model_scorer *s, uint32_t lo, uint32_t hi, size_t *n)
+{
+    const nglm_features *F = &s->m->feat;
+    for (uint32_t f = lo; f < hi; f++) {
+        int32_t w = F->feat_word[f];
+        if (!s->in_hit[w]) {
+            s->in_hit[w] = 1;
+            s->hit[(*n)++] = w;
+        }
+        s->acc[w] += s->m->theta[f];
+    }
+}
+
+double nglm_model_scorer_logprob10(nglm_model_scorer *s, const int32_t *sent, size_t i,
+                                   int *len)
+{
+    const nglm_features *F = &s->m->feat;
+    int32_t y = sent[i];
+    /* the history reaches back order-1 words (n-grams) or the longest skip
+     * distance; `stop` is the nearest unknown position in that reach */
+    long reach = F->order - 1, stop = -1;
+    for (int t = 0; t < F->n_skip; t++)
+        if (F->skip_dist[t] > reach)
+            reach = F->skip_dist[t];
+    int bos_known = 1;
+    for (long pos = (long)i - 1; pos >= 0 && pos >= (long)i - reach; pos--)
+        if (sent[pos] < 0) {
+            stop = pos;
+            bos_known = 0;
+            break;
+        }
+    /* n-gram contexts, shortest first, as nglm_features_chain builds them */
+    size_t n = 0;
+    int ngram = 1;
+    int32_t node = -1;
+    for (int k = 1; k < F->order; k++) {
+        long pos = (long)i - k;
+        int32_t w = pos > stop ? sent[pos] : (pos == -1 && bos_known ? NGLM_BOS : -1);
+        if (w < 0)
+            break;
+        node = k == 1 ? F->ctx1[w] : nglm_features_child(F, node, w);
+        if (node < 0)
+            break;
+        scorer_add(s, F->ctx_first[node], F->ctx_first[node + 1], &n);
+        if (ngram == k && nglm_features_find(F, node, y) >= 0)
+            ngram = k + 1;
+        if (w == NGLM_BOS)
+            break;
+    }
+    /* skip-grams: the word at each template's distance, when known */
+    for (int t = 0; t < F->n_skip; t++) {
+        long pos = (long)i - F->skip_dist[t];
+        int32_t v = pos > stop ? sent[pos] : (pos == -1 && bos_known ? NGLM_BOS : -1);
+        if (v >= 0)
+            scorer_add(s, F->skip_first[t][v], F->skip_first[t][v + 1], &n);
+    }
+    /* Z(h) = U + Σ_hit exp(θ_w)(exp(a_w) − 1); then clear the marks */
+    double z = s->U, sy = s->m->theta[y];
+    for (size_t j = 0; j < n; j++) {
+        int32_t w = s->hit[j];
+        if (w != NGLM_BOS)
+            z += exp(s->m->theta[w]) * expm1(s->acc[w]);
+        if (w == y)
+            sy += s->acc[w];
+        s->acc[w] = 0;
+        s->in_hit[w] = 0;
+    }
+    if (len)
+        *len = ngram;
+    return (sy - log(z)) / M_LN10;
+}
+
 size_t nglm_model_nonzero(const nglm_model *m)
 {
     size_t n = 0;

@@ -400,6 +400,15 @@ START_TEST(test_hand_trigram)
     ck_assert_uint_eq(score_line(a, "a zzz", lp), 3);
     ck_assert_double_eq_tol(lp[1], -0.1 - 0.3 - 1.5, 1e-12);
     ck_assert_double_eq_tol(lp[2], -0.7, 1e-12);
+    /* a negative id ends the history, no <s> before it: P(a) alone (no
+     * bow(<s>)), then "a b" rather than "<s> a b" */
+    const nglm_vocab *v = nglm_arpa_vocab(a);
+    int32_t cut[3] = {-1, nglm_vocab_id(v, "a"), nglm_vocab_id(v, "b")};
+    int len = 0;
+    ck_assert_double_eq_tol(nglm_arpa_logprob10_len(a, cut, 1, &len), -0.6, 1e-12);
+    ck_assert_int_eq(len, 1);
+    ck_assert_double_eq_tol(nglm_arpa_logprob10_len(a, cut, 2, &len), -0.3, 1e-12);
+    ck_assert_int_eq(len, 2);
 
     /* the report */
     const char *lines[] = {"a b", "b a zzz"};

@@ -122,6 +122,51 @@ static void check_against_reference(const char *spec_text)
     nglm_vocab_free(v);
 }
 
+/* Sentence by sentence through a state: the numbers of the whole text, and
+ * after a reset those of the text read afresh. */
+static void check_state(const char *spec_text)
+{
+    nglm_vocab *v = make_vocab();
+    nglm_corpus c;
+    make_text(&c, v);
+    nglm_cache_spec s;
+    nglm_error err;
+    ck_assert_msg(nglm_cache_parse(spec_text, &s, &err) == 0, "%s", err.msg);
+    int32_t V = (int32_t)nglm_vocab_size(v);
+    double c1[64], c2[64], d1[64], d2[64];
+    ck_assert_int_eq(nglm_cache_probs(&s, &c, V, c1, c2, &err), 0);
+    nglm_cache_state *st = nglm_cache_state_new(&s, V, &err);
+    ck_assert_ptr_nonnull(st);
+    for (int round = 0; round < 2; round++) {
+        for (size_t k = 0; k < c.n_sents; k++) {
+            size_t len, t0 = c.start[k];
+            const int32_t *sent = nglm_corpus_sentence(&c, k, &len);
+            ck_assert_int_eq(nglm_cache_state_sentence(st, sent, len, d1 + t0,
+                                                       s.bigram_length > 0 ? d2 + t0 : NULL,
+                                                       &err), 0);
+        }
+        for (size_t t = 0; t < c.n_tokens; t++) {
+            ck_assert(isnan(c1[t]) ? isnan(d1[t]) : c1[t] == d1[t]);
+            if (s.bigram_length > 0)
+                ck_assert(isnan(c2[t]) ? isnan(d2[t]) : c2[t] == d2[t]);
+        }
+        ck_assert_int_eq(nglm_cache_state_reset(st, &err), 0);
+    }
+    int32_t bad[2] = {V, NGLM_EOS};
+    ck_assert_int_eq(nglm_cache_state_sentence(st, bad, 2, d1, NULL, &err), -1);
+    ck_assert(strstr(err.msg, "not below") != NULL);
+    nglm_cache_state_free(st);
+    s.length = 0;
+    ck_assert_ptr_null(nglm_cache_state_new(&s, V, &err));
+    nglm_corpus_free(&c);
+    nglm_vocab_free(v);
+}
+
+START_TEST(test_state_decay) { check_state("decay:3,bigram:2"); }
+END_TEST
+START_TEST(test_state_window) { check_state("window:4"); }
+END_TEST
+
 START_TEST(test_reference_decay) { check_against_reference("decay:3,bigram:2"); }
 END_TEST
 
@@ -290,6 +335,8 @@ int main(void)
     tcase_add_test(tc, test_reference_decay);
     tcase_add_test(tc, test_reference_window);
     tcase_add_test(tc, test_reference_long);
+    tcase_add_test(tc, test_state_decay);
+    tcase_add_test(tc, test_state_window);
     tcase_add_test(tc, test_sums_to_one);
     tcase_add_test(tc, test_em_maximises);
     tcase_add_test(tc, test_reset_word);

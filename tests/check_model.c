@@ -271,6 +271,75 @@ START_TEST(test_long_sentence)
 }
 END_TEST
 
+/* The one-token scorer agrees with the grouped scorer on every token, and
+ * with nglm_model_ngram_length, for every order, with and without
+ * skip-grams. */
+START_TEST(test_token_scorer_matches_corpus)
+{
+    int order = _i % 10, skips = _i >= 10;
+    nglm_model m;
+    nglm_corpus c;
+    nglm_error err;
+    make_model_skips(&m, &c, order, 200 + (uint64_t)order, skips);
+    nglm_model_scorer sc;
+    ck_assert_int_eq(nglm_model_scorer_init(&sc, &m, &err), 0);
+    double *logp = malloc(c.n_tokens * sizeof *logp);
+    ck_assert_int_eq(nglm_model_score_corpus(&m, &c, logp, 2, &err), 0);
+    for (size_t s = 0; s < c.n_sents; s++) {
+        size_t len;
+        const int32_t *sent = nglm_corpus_sentence(&c, s, &len);
+        for (size_t i = 0; i < len; i++) {
+            int ngram = 0;
+            double lp = nglm_model_scorer_logprob10(&sc, sent, i, &ngram);
+            ck_assert_double_eq_tol(lp, logp[c.start[s] + i] / M_LN10, 1e-12);
+            ck_assert_int_eq(ngram, nglm_model_ngram_length(&m, sent, i));
+        }
+    }
+    free(logp);
+    nglm_model_scorer_free(&sc);
+    nglm_corpus_free(&c);
+    nglm_model_free(&m);
+}
+END_TEST
+
+/* A history cut by a negative id (no <s> before it) has an exact
+ * distribution; with no words at all it is the unigram softmax; a cut
+ * beyond the history's reach changes nothing. */
+START_TEST(test_token_scorer_cut_history)
+{
+    nglm_model m;
+    nglm_corpus c;
+    nglm_error err;
+    make_model_skips(&m, &c, 3, 31, _i);
+    nglm_model_scorer sc;
+    ck_assert_int_eq(nglm_model_scorer_init(&sc, &m, &err), 0);
+    int32_t V = m.feat.V;
+    size_t len;
+    const int32_t *sent = nglm_corpus_sentence(&c, 0, &len);
+    int32_t h[16] = {-1};
+    for (size_t k = 0; k < 3 && k + 1 < len; k++) {
+        /* h = -1 sent[0..k-1] w */
+        memcpy(h + 1, sent, k * sizeof *sent);
+        double sum = 0;
+        for (int32_t w = 1; w < V; w++) {
+            h[k + 1] = w;
+            double lp = nglm_model_scorer_logprob10(&sc, h, k + 1, NULL);
+            sum += pow(10.0, lp);
+            if (k == 0)
+                ck_assert_double_eq_tol(lp, (m.theta[w] - log(sc.U)) / M_LN10, 1e-12);
+        }
+        ck_assert_double_eq_tol(sum, 1.0, 1e-12);
+    }
+    /* 6 words after the cut: every context (order 3, skips up to 3) is known */
+    int32_t cut[8] = {-1, 3, 4, 5, 6, 7, 8, NGLM_EOS};
+    ck_assert_double_eq(nglm_model_scorer_logprob10(&sc, cut, 7, NULL),
+                        nglm_model_scorer_logprob10(&sc, cut + 1, 6, NULL));
+    nglm_model_scorer_free(&sc);
+    nglm_corpus_free(&c);
+    nglm_model_free(&m);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- gradients */
 
 /* J(θ) by the dense reference. */
@@ -480,6 +549,9 @@ static Suite *model_suite(void)
     tcase_add_loop_test(tc, test_score_matches_dense, 11, 17); /* with skip-grams */
     tcase_add_loop_test(tc, test_fast_sums_to_one, 0, 2);
     tcase_add_test(tc, test_long_sentence);
+    tcase_add_loop_test(tc, test_token_scorer_matches_corpus, 1, 7);
+    tcase_add_loop_test(tc, test_token_scorer_matches_corpus, 11, 17); /* with skip-grams */
+    tcase_add_loop_test(tc, test_token_scorer_cut_history, 0, 2);
     suite_add_tcase(s, tc);
     tc = tcase_create("gradients");
     tcase_set_timeout(tc, 300);

@@ -94,7 +94,9 @@ int nglm_arpa_has_unk(const nglm_arpa *a);
 
 /* log10 P(sent[i] | <s> sent[0..i-1]) by the back-off rule (ids of
  * nglm_arpa_vocab); -INFINITY when the probability is zero (for instance a
- * word, <unk> included, that the file does not list). */
+ * word, <unk> included, that the file does not list).  A negative id in
+ * sent ends the history: the words before it are unknown and no <s> is
+ * implied (KenLM's null context; as nglm_model_scorer_logprob10). */
 double nglm_arpa_logprob10(const nglm_arpa *a, const int32_t *sent, size_t i);
 
 /* The same, and in *len the length of the n-gram whose probability was

@@ -71,6 +71,23 @@ const char *nglm_cache_name(const nglm_cache_spec *spec, char *buf, size_t n);
 int nglm_cache_probs(const nglm_cache_spec *spec, const nglm_corpus *c, int32_t V, double *c1,
                      double *c2, nglm_error *err);
 
+/* The same, a sentence at a time, for a text that comes in pieces (the
+ * Python module's cache scorer): a state holds the caches of the sentences
+ * read so far.  nglm_cache_state_sentence gives the caches' probabilities
+ * of the len tokens of sent (the last one </s>, ids < V) into c1 and c2
+ * (NULL without a bigram cache), then adds its words, exactly as
+ * nglm_cache_probs does for that sentence of the whole text; an empty
+ * sentence (or the reset word alone) empties the caches.  Reset: as at
+ * the start. */
+typedef struct nglm_cache_state nglm_cache_state;
+
+nglm_cache_state *nglm_cache_state_new(const nglm_cache_spec *spec, int32_t V,
+                                       nglm_error *err);
+int nglm_cache_state_sentence(nglm_cache_state *st, const int32_t *sent, size_t len,
+                              double *c1, double *c2, nglm_error *err);
+int nglm_cache_state_reset(nglm_cache_state *st, nglm_error *err);
+void nglm_cache_state_free(nglm_cache_state *st);
+
 /* out[t] = log10 P of token t with the cache (the formula above), from the
  * model's lp10[t] and the caches' c1[t], c2[t] (c2 may be NULL). */
 void nglm_cache_mix(const nglm_cache_spec *spec, const double *lp10, const double *c1,

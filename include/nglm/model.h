@@ -74,6 +74,41 @@ int nglm_model_score_corpus(const nglm_model *m, const nglm_corpus *c, double *l
 int nglm_model_score_corpus_progress(const nglm_model *m, const nglm_corpus *c, double *logp,
                                      int threads, const nglm_progress *p, nglm_error *err);
 
+/* ---------------------------------------------------------------- one token
+ *
+ * Exact log10 P of single tokens, for scoring word by word (the Python
+ * module's State API) where a corpus pass would be wasted.  With a_w the sum
+ * of the weights of w's features in the history (its n-gram contexts and
+ * skip contexts), Z(h) = U + Σ_w exp(θ_w)·(exp(a_w) − 1) over the words w
+ * with such a feature, U = Σ_{w ≠ <s>} exp(θ_w) computed once: the work per
+ * token is the successors of the history's contexts, not |V|.  Agrees with
+ * nglm_model_score_corpus (tests/check_model.c).
+ *
+ * A negative id in sent ends the history: the words before it are unknown
+ * and no <s> is implied there (a history that does not start a sentence,
+ * KenLM's "null context"); the contexts and skip-grams that would reach it
+ * are left out, so every such history still has an exact distribution. */
+typedef struct nglm_model_scorer {
+    const nglm_model *m;    /* not owned; must outlive the scorer */
+    double U;               /* Σ_{w ≠ <s>} exp(θ_w) */
+    double *acc;            /* (V) a_w of the words in `hit`, 0 elsewhere */
+    int32_t *hit;           /* (V) the words with a feature in the history */
+    uint8_t *in_hit;        /* (V) 1 for the words in hit */
+} nglm_model_scorer;
+
+/* Prepares a scorer for m (O(|V|)).  On failure s is left all zero. */
+int nglm_model_scorer_init(nglm_model_scorer *s, const nglm_model *m, nglm_error *err);
+
+void nglm_model_scorer_free(nglm_model_scorer *s);
+
+/* log10 P(sent[i] | the history before it: <s> sent[0..i-1], or the words
+ * after the last negative id), and in *len (may be NULL) the length of the
+ * longest n-gram feature of sent[i] in that history, as
+ * nglm_model_ngram_length.  sent[i] must be a word id 1 .. V-1.  Not
+ * reentrant: one scorer per thread. */
+double nglm_model_scorer_logprob10(nglm_model_scorer *s, const int32_t *sent, size_t i,
+                                   int *len);
+
 /* Number of non-zero weights. */
 size_t nglm_model_nonzero(const nglm_model *m);
 
