@@ -35,6 +35,7 @@
 #include <nglm/mix.h>
 #include <nglm/model.h>
 #include <nglm/modelfile.h>
+#include <nglm/pipeline.h>
 #include <nglm/sample.h>
 #include <nglm/tokenize.h>
 #include <nglm/vocab.h>
@@ -195,6 +196,39 @@ static void Model_dealloc(ModelObject *self)
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
+/* The rest of a Model once its nglm model (self->m) or ARPA file
+ * (self->arpa) is in place: vocabulary, tokenizer, order, reach, scorer. */
+static int model_attach(ModelObject *self)
+{
+    nglm_error err;
+    if (self->arpa) {
+        self->vocab = nglm_arpa_vocab(self->arpa);
+        self->tok = nglm_arpa_tok(self->arpa);
+        self->order = nglm_arpa_order(self->arpa);
+        self->reach = self->order - 1;
+    } else {
+        self->vocab = self->m.vocab;
+        self->tok = self->m.tok;
+        self->order = nglm_model_order(&self->m);
+        self->reach = self->order - 1;
+        for (int t = 0; t < self->m.feat.n_skip; t++)
+            if (self->m.feat.skip_dist[t] > self->reach)
+                self->reach = self->m.feat.skip_dist[t];
+        if (nglm_model_scorer_init(&self->sc, &self->m, &err) != 0) {
+            PyErr_SetString(PyExc_MemoryError, err.msg);
+            return -1;
+        }
+    }
+    if (self->reach > STATE_MAX)
+        self->reach = STATE_MAX;
+    self->split = nglm_tokenizer_new(&self->tok);
+    if (!self->split) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
 /* Raises OSError for a path that cannot be a model file: missing,
  * unreadable, a directory. */
 static int check_path(PyObject *path_str, const char *path)
@@ -247,32 +281,7 @@ static int Model_init(ModelObject *self, PyObject *args, PyObject *kw)
         return -1;
     }
     self->path = path_str;
-    if (self->arpa) {
-        self->vocab = nglm_arpa_vocab(self->arpa);
-        self->tok = nglm_arpa_tok(self->arpa);
-        self->order = nglm_arpa_order(self->arpa);
-        self->reach = self->order - 1;
-    } else {
-        self->vocab = self->m.vocab;
-        self->tok = self->m.tok;
-        self->order = nglm_model_order(&self->m);
-        self->reach = self->order - 1;
-        for (int t = 0; t < self->m.feat.n_skip; t++)
-            if (self->m.feat.skip_dist[t] > self->reach)
-                self->reach = self->m.feat.skip_dist[t];
-        if (nglm_model_scorer_init(&self->sc, &self->m, &err) != 0) {
-            PyErr_SetString(PyExc_MemoryError, err.msg);
-            return -1;
-        }
-    }
-    if (self->reach > STATE_MAX)
-        self->reach = STATE_MAX;
-    self->split = nglm_tokenizer_new(&self->tok);
-    if (!self->split) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    return 0;
+    return model_attach(self);
 }
 
 static int model_ready(ModelObject *self)
@@ -1437,13 +1446,174 @@ static PyTypeObject CacheScorerType = {
     .tp_getset = CacheScorer_getset,
 };
 
+/* ================================================================ train */
+
+/* An optional path argument: None leaves *out NULL. */
+static int opt_path(PyObject *o, void *out)
+{
+    if (o == Py_None)
+        return 1;
+    return PyUnicode_FSConverter(o, out);
+}
+
+/* Where train() may save: not one of its texts, and not a file nglm did
+ * not write (unless force), as nglm-train --model. */
+static int check_model_path(const char *model, const char *const *texts, int n, int force)
+{
+    struct stat sm, st;
+    if (stat(model, &sm) != 0)
+        return 0; /* a new file */
+    for (int i = 0; i < n; i++)
+        if (texts[i] && stat(texts[i], &st) == 0 && st.st_dev == sm.st_dev &&
+            st.st_ino == sm.st_ino) {
+            PyErr_Format(PyExc_ValueError, "model %s is the text %s: it would be destroyed",
+                         model, texts[i]);
+            return -1;
+        }
+    if (!force && S_ISREG(sm.st_mode) && sm.st_size > 0 && !nglm_model_file_is_native(model)) {
+        errno = EEXIST;
+        PyErr_Format(PyExc_FileExistsError, "%s exists and is not an nglm model: give "
+                     "force=True to replace it", model);
+        return -1;
+    }
+    return 0;
+}
+
+/* train()'s keywords as the pipeline's options (nglm-train's names). */
+static int train_options(nglm_pipeline_options *o, PyObject *order, const char *features,
+                         const char *cutoffs, const char *init, const char *tokenize,
+                         nglm_error *err)
+{
+    if (order != Py_None && !(PyUnicode_Check(order) &&
+                              PyUnicode_CompareWithASCIIString(order, "auto") == 0)) {
+        long n = PyLong_AsLong(order);
+        if (n == -1 && PyErr_Occurred())
+            return -1;
+        o->order = (int)n;
+        o->order_auto = 0;
+    }
+    if (init && strcmp(init, "kn") != 0 && strcmp(init, "zero") != 0)
+        return nglm_error_set(err, "init: '%s' is not kn or zero", init);
+    o->init_kn = !init || strcmp(init, "kn") == 0;
+    if ((features && nglm_pipeline_parse_features(features, o, err) != 0) ||
+        (cutoffs && nglm_pipeline_parse_cutoffs(cutoffs, o->cutoff, err) != 0) ||
+        (tokenize && nglm_tok_mode_parse(tokenize, &o->tok.mode, err) != 0))
+        return -1;
+    return 0;
+}
+
+static PyObject *nglm_train_fn(PyObject *mod, PyObject *args, PyObject *kw)
+{
+    (void)mod;
+    static char *kwlist[] = {"train", "model", "valid", "test", "order", "features", "cutoffs",
+                             "epochs", "best", "init", "l1", "l2", "lr", "max_memory",
+                             "min_count", "max_vocab", "tokenize", "lowercase", "threads",
+                             "seed", "verbose", "force", NULL};
+    PyObject *train_b = NULL, *model_b = NULL, *valid_b = NULL, *test_b = NULL;
+    PyObject *order = Py_None;
+    const char *features = NULL, *cutoffs = NULL, *init = NULL, *tokenize = NULL;
+    int epochs = -1, best = 0, lowercase = 0, threads = 0, verbose = 0, force = 0;
+    double l1 = NAN, l2 = NAN, lr = NAN;
+    unsigned long long max_memory = 0, min_count = 0, seed = 1;
+    Py_ssize_t max_vocab = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O&|$O&O&O&OzzipzdddKKnzpiKpp:train", kwlist,
+                                     PyUnicode_FSConverter, &train_b, opt_path, &model_b,
+                                     opt_path, &valid_b, opt_path, &test_b, &order, &features,
+                                     &cutoffs, &epochs, &best, &init, &l1, &l2, &lr,
+                                     &max_memory, &min_count, &max_vocab, &tokenize,
+                                     &lowercase, &threads, &seed, &verbose, &force))
+        return NULL;
+    PyObject *result = NULL;
+    const char *texts[3] = {PyBytes_AS_STRING(train_b),
+                            valid_b ? PyBytes_AS_STRING(valid_b) : NULL,
+                            test_b ? PyBytes_AS_STRING(test_b) : NULL};
+    const char *model = model_b ? PyBytes_AS_STRING(model_b) : NULL;
+    nglm_error err;
+    nglm_pipeline_options o = nglm_pipeline_options_default();
+    o.train = texts[0];
+    o.valid = texts[1];
+    o.test = texts[2];
+    o.tr.max_epochs = epochs;
+    o.best = best;
+    if (!isnan(l1))
+        o.tr.l1 = l1;
+    if (!isnan(l2))
+        o.tr.l2 = l2;
+    o.tr.lr = lr;
+    o.max_memory = (size_t)max_memory;
+    o.min_count = min_count;
+    o.max_vocab = (size_t)(max_vocab > 0 ? max_vocab : 0);
+    o.tok.lowercase = lowercase;
+    o.tr.threads = threads;
+    o.tr.seed = seed;
+    o.out = verbose ? stdout : NULL;
+    nglm_pipeline P;
+    memset(&P, 0, sizeof P);
+    if (train_options(&o, order, features, cutoffs, init, tokenize, &err) != 0) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, err.msg);
+        goto out;
+    }
+    for (int i = 0; i < 3; i++) {
+        PyObject *name = texts[i] ? PyUnicode_DecodeFSDefault(texts[i]) : NULL;
+        int bad = texts[i] && (!name || check_path(name, texts[i]) != 0);
+        Py_XDECREF(name);
+        if (bad)
+            goto out;
+    }
+    if (model && check_model_path(model, texts, 3, force) != 0)
+        goto out;
+    if (nglm_pipeline_init(&P, &o, &err) != 0) {
+        PyErr_SetString(PyExc_ValueError, err.msg);
+        goto out;
+    }
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = nglm_pipeline_run(&P, &err) == 0 && (!model || nglm_model_save(&P.model, model, &err) == 0)
+             ? 0 : -1;
+    Py_END_ALLOW_THREADS
+    if (rc != 0) {
+        PyErr_SetString(PyExc_ValueError, err.msg);
+        goto out;
+    }
+    ModelObject *self = (ModelObject *)ModelType.tp_alloc(&ModelType, 0);
+    if (!self)
+        goto out;
+    self->m = P.model; /* the model moves into the Model */
+    memset(&P.model, 0, sizeof P.model);
+    self->path = PyUnicode_DecodeFSDefault(model ? model : texts[0]);
+    if (!self->path || model_attach(self) != 0) {
+        Py_DECREF(self);
+        goto out;
+    }
+    result = (PyObject *)self;
+out:
+    nglm_pipeline_free(&P);
+    Py_DECREF(train_b);
+    Py_XDECREF(model_b);
+    Py_XDECREF(valid_b);
+    Py_XDECREF(test_b);
+    return result;
+}
+
+static PyMethodDef module_methods[] = {
+    {"train", (PyCFunction)(void (*)(void))nglm_train_fn, METH_VARARGS | METH_KEYWORDS,
+     "train(train, *, model=None, valid=None, test=None, order='auto', features=None,\n"
+     "      cutoffs=None, epochs=-1, best=False, init='kn', l1=None, l2=None, lr=None,\n"
+     "      max_memory=0, min_count=0, max_vocab=0, tokenize=None, lowercase=False,\n"
+     "      threads=0, seed=1, verbose=False, force=False) -> Model\n\n"
+     "Trains a model on the text file `train` as nglm-train does, with its options\n"
+     "and defaults (None, -1, 0: nglm-train's default), saves it to `model` if given\n"
+     "and returns it.  verbose prints nglm-train's stage lines."},
+    {NULL, NULL, 0, NULL}};
+
 /* ================================================================ module */
 
 static struct PyModuleDef nglm_module = {
     PyModuleDef_HEAD_INIT, "nglm",
     "Softmax n-gram language models (libnglm) with KenLM's Python API:\n"
     "`import nglm as kenlm` runs code written for kenlm.  See doc/python.md.",
-    -1, NULL, NULL, NULL, NULL, NULL};
+    -1, module_methods, NULL, NULL, NULL, NULL};
 
 PyMODINIT_FUNC PyInit_nglm(void)
 {

@@ -174,67 +174,6 @@ typedef struct options {
 
 static int file_exists(const char *path) { return access(path, R_OK) == 0; }
 
-/* "2,2,3" → cutoff[2]=2, cutoff[3]=2, cutoff[4]=3, later orders = last */
-static void parse_cutoffs(const char *s, uint32_t *cutoff)
-{
-    char buf[256];
-    if (strlen(s) >= sizeof buf)
-        nglm_cli_die(NGLM_EXIT_USAGE, "--cutoffs: list too long");
-    strcpy(buf, s);
-    int m = 2;
-    long last = 1;
-    char *tok = buf;
-    for (;;) { /* split at commas; an empty item is an error, not skipped */
-        char *comma = strchr(tok, ',');
-        if (comma)
-            *comma = '\0';
-        if (m > NGLM_MAX_ORDER)
-            nglm_cli_die(NGLM_EXIT_USAGE, "--cutoffs: more values than orders");
-        last = nglm_cli_long("--cutoffs", tok, 1, UINT32_MAX);
-        if (m > 2 && (uint32_t)last < cutoff[m - 1])
-            nglm_cli_die(NGLM_EXIT_USAGE, "--cutoffs: values must not decrease");
-        cutoff[m++] = (uint32_t)last;
-        if (!comma)
-            break;
-        tok = comma + 1;
-    }
-    if (m == 2)
-        nglm_cli_die(NGLM_EXIT_USAGE, "--cutoffs: empty list");
-    for (; m <= NGLM_MAX_ORDER; m++)
-        cutoff[m] = (uint32_t)last;
-}
-
-/* "ngram,skip2,skip3": the n-gram template is always on */
-static void parse_features(const char *s, nglm_pipeline_options *o)
-{
-    char buf[256];
-    if (strlen(s) >= sizeof buf)
-        nglm_cli_die(NGLM_EXIT_USAGE, "--features: list too long");
-    strcpy(buf, s);
-    o->n_skip = 0;
-    int have_ngram = 0;
-    for (char *tok = buf, *comma; tok; tok = comma ? comma + 1 : NULL) {
-        comma = strchr(tok, ',');
-        if (comma)
-            *comma = '\0';
-        if (strcmp(tok, "ngram") == 0) {
-            have_ngram = 1;
-        } else if (strncmp(tok, "skip", 4) == 0 && tok[4] >= '2' && tok[4] <= '9' && !tok[5]) {
-            int d = tok[4] - '0';
-            for (int i = 0; i < o->n_skip; i++)
-                if (o->skip_dist[i] == d)
-                    nglm_cli_die(NGLM_EXIT_USAGE, "--features: '%s' given twice", tok);
-            if (o->n_skip == NGLM_MAX_SKIP)
-                nglm_cli_die(NGLM_EXIT_USAGE, "--features: at most %d skip templates", NGLM_MAX_SKIP);
-            o->skip_dist[o->n_skip++] = d;
-        } else {
-            nglm_cli_die(NGLM_EXIT_USAGE, "--features: unknown template '%s' (ngram, skip2 .. skip9)", tok);
-        }
-    }
-    if (!have_ngram)
-        nglm_cli_die(NGLM_EXIT_USAGE, "--features: the list must include ngram");
-}
-
 static void parse_args(int argc, char **argv, options *o)
 {
     enum { O_TRAIN = 256, O_VALID, O_TEST, O_MODEL, O_VOCAB, O_WVOCAB, O_MINC, O_MAXV,
@@ -262,6 +201,7 @@ static void parse_args(int argc, char **argv, options *o)
         {"best", 0, 0, O_BEST},
         {"average", 0, 0, O_AVG}, {"ada-init", 1, 0, O_ADAINIT}, {"quiet", 0, 0, O_QUIET}, {"force", 0, 0, O_FORCE}, {"eval-cache", 1, 0, O_EVALCACHE}, {"help", 0, 0, O_HELP}, {"version", 0, 0, O_VERSION},
         {0, 0, 0, 0}};
+    nglm_error err;
     memset(o, 0, sizeof *o);
     o->p = nglm_pipeline_options_default();
     o->model = "model.nglm";
@@ -290,7 +230,10 @@ static void parse_args(int argc, char **argv, options *o)
             o->p.order = o->p.order_auto ? NGLM_PIPELINE_ORDER
                                      : (int)nglm_cli_long("--order", optarg, 1, NGLM_MAX_ORDER);
             break;
-        case O_CUT: parse_cutoffs(optarg, o->p.cutoff); break;
+        case O_CUT:
+            if (nglm_pipeline_parse_cutoffs(optarg, o->p.cutoff, &err) != 0)
+                nglm_cli_die(NGLM_EXIT_USAGE, "%s", err.msg);
+            break;
         case O_EPOCHS:
             o->p.tr.max_epochs = (int)nglm_cli_long("--epochs", optarg, 0, NGLM_MAX_EPOCHS);
             break;
@@ -331,7 +274,10 @@ static void parse_args(int argc, char **argv, options *o)
         case O_NOCKPT: o->no_checkpoint = 1; break;
         case O_STOPAFTER: o->stop_after = (int)nglm_cli_long("--stop-after", optarg, 1, 100000); break;
         case O_AVG: o->p.tr.average = 1; break;
-        case O_FEAT: parse_features(optarg, &o->p); break;
+        case O_FEAT:
+            if (nglm_pipeline_parse_features(optarg, &o->p, &err) != 0)
+                nglm_cli_die(NGLM_EXIT_USAGE, "%s", err.msg);
+            break;
         case O_BEST: o->p.best = 1; break;
         case O_MAXMEM: o->p.max_memory = nglm_cli_size("--max-memory", optarg); break;
         case O_MEMORY:

@@ -45,6 +45,82 @@ nglm_pipeline_options nglm_pipeline_options_default(void)
     return o;
 }
 
+/* An integer of min..max, as nglm-train's options are read. */
+static int parse_u32(const char *opt, const char *s, unsigned long min, unsigned long max,
+                     uint32_t *out, nglm_error *err)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end != '\0' || errno == ERANGE)
+        return nglm_error_set(err, "%s: '%s' is not an integer", opt, s);
+    if (v < 0 || (unsigned long)v < min || (unsigned long)v > max)
+        return nglm_error_set(err, "%s: '%s' is out of range (%lu..%lu)", opt, s, min, max);
+    *out = (uint32_t)v;
+    return 0;
+}
+
+int nglm_pipeline_parse_cutoffs(const char *s, uint32_t *cutoff, nglm_error *err)
+{
+    char buf[256];
+    if (strlen(s) >= sizeof buf)
+        return nglm_error_set(err, "--cutoffs: list too long");
+    strcpy(buf, s);
+    int m = 2;
+    uint32_t last = 1;
+    for (char *tok = buf, *comma;; tok = comma + 1) {
+        /* split at commas; an empty item is an error, not skipped */
+        comma = strchr(tok, ',');
+        if (comma)
+            *comma = '\0';
+        if (m > NGLM_MAX_ORDER)
+            return nglm_error_set(err, "--cutoffs: more values than orders");
+        if (parse_u32("--cutoffs", tok, 1, UINT32_MAX, &last, err) != 0)
+            return -1;
+        if (m > 2 && last < cutoff[m - 1])
+            return nglm_error_set(err, "--cutoffs: values must not decrease");
+        cutoff[m++] = last;
+        if (!comma)
+            break;
+    }
+    for (; m <= NGLM_MAX_ORDER; m++)
+        cutoff[m] = last;
+    return 0;
+}
+
+int nglm_pipeline_parse_features(const char *s, nglm_pipeline_options *o, nglm_error *err)
+{
+    char buf[256];
+    if (strlen(s) >= sizeof buf)
+        return nglm_error_set(err, "--features: list too long");
+    strcpy(buf, s);
+    o->n_skip = 0;
+    int have_ngram = 0;
+    for (char *tok = buf, *comma; tok; tok = comma ? comma + 1 : NULL) {
+        comma = strchr(tok, ',');
+        if (comma)
+            *comma = '\0';
+        if (strcmp(tok, "ngram") == 0) {
+            have_ngram = 1;
+        } else if (strncmp(tok, "skip", 4) == 0 && tok[4] >= '2' && tok[4] <= '9' && !tok[5]) {
+            int d = tok[4] - '0';
+            for (int i = 0; i < o->n_skip; i++)
+                if (o->skip_dist[i] == d)
+                    return nglm_error_set(err, "--features: '%s' given twice", tok);
+            if (o->n_skip == NGLM_MAX_SKIP)
+                return nglm_error_set(err, "--features: at most %d skip templates",
+                                      NGLM_MAX_SKIP);
+            o->skip_dist[o->n_skip++] = d;
+        } else {
+            return nglm_error_set(err, "--features: unknown template '%s' (ngram, skip2 .. "
+                                  "skip9)", tok);
+        }
+    }
+    if (!have_ngram)
+        return nglm_error_set(err, "--features: the list must include ngram");
+    return 0;
+}
+
 /* ---------------------------------------------------------------- reporting */
 
 static void say(const nglm_pipeline *P, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -133,6 +133,14 @@ typedef struct nglm_pipeline_test_result {
 
 nglm_pipeline_options nglm_pipeline_options_default(void);
 
+/* nglm-train's --cutoffs LIST ("2,2,3": cutoff[2] = 2, cutoff[3] = 2,
+ * cutoff[4] = 3 and the later orders the last) and --features LIST
+ * ("ngram,skip2,skip3": ngram required, skip2 .. skip9 the skip-gram
+ * templates, into o->n_skip and o->skip_dist); fail with a message naming
+ * the option. */
+int nglm_pipeline_parse_cutoffs(const char *s, uint32_t *cutoff, nglm_error *err);
+int nglm_pipeline_parse_features(const char *s, nglm_pipeline_options *o, nglm_error *err);
+
 /* Checks the options and fills in the defaults of the start; fails (with a
  * message naming nglm-train's options) on a combination that cannot go
  * together.  Nothing is read yet. */
