@@ -6,7 +6,7 @@ cache-free."""
 import pytest
 
 import nglm
-from conftest import close, per_word
+from conftest import close, per_word, run
 
 
 @pytest.mark.parametrize("spec,weights,eval_weights", [
@@ -57,3 +57,18 @@ def test_cache_bad_options(skip_model, arpa_export):
         nglm.Model(arpa_export).cache_scorer("model")
     with pytest.raises(ValueError, match="'<s>' inside"):
         m.cache_scorer().score("<s> zal")
+
+
+def test_cache_from_the_model(work, text):
+    """cache_scorer("model"): the cache nglm-train --eval-cache auto chose
+    and recorded, as nglm-eval --cache model uses it."""
+    path, lines = text
+    model = str(work / "eval_cache.nglm")
+    run("nglm-train", "--quiet", "--no-checkpoint", "--order", "3", "--threads", "1",
+        "--train", work / "small.train.txt", "--valid", work / "small.valid.txt",
+        "--eval-cache", "auto", "--model", model)
+    sents, totals = per_word(model, path, "--cache", "model")
+    c = nglm.Model(model).cache_scorer("model")
+    assert c.weights[0] > 0
+    got = [c.score(l) for l in lines]
+    assert got == pytest.approx(totals, abs=1e-10)
