@@ -793,15 +793,93 @@ int nglm_features_add_skips_reference(nglm_features *F, const nglm_corpus *c, in
     return add_skips(F, c, n_skip, dist, cutoff, NULL, err);
 }
 
+/* The first context of [lo, hi) whose parent is not in [plo, phi) or is
+ * below the previous one's, or hi. */
+static size_t bad_parent(const int32_t *parent, size_t lo, size_t hi, int32_t plo, int32_t phi)
+{
+    for (size_t x = lo; x < hi; x++)
+        if (parent[x] < plo || parent[x] >= phi || (x > lo && parent[x] < parent[x - 1]))
+            return x;
+    return hi;
+}
+
+/* What the lookup tables and every bounds-safe walk of the index rely on
+ * (nglm_features_tables); reads only the order table, the parents and the
+ * words of the length-1 contexts.  The parents' loop is branch-free, so it
+ * vectorises (bad_parent then finds the culprit). */
+static int check_contexts(const nglm_features *F, nglm_error *err)
+{
+    if (F->order < 1 || F->order > NGLM_MAX_ORDER || F->V < NGLM_NUM_SPECIAL ||
+        F->n_feat < (size_t)F->V || F->n_feat > INT32_MAX || F->n_ctx > INT32_MAX ||
+        F->n_ngram_feat < (size_t)F->V || F->n_ngram_feat > F->n_feat)
+        return nglm_error_set(err, "inconsistent feature index sizes");
+    size_t prev_end = 0;
+    for (int k = 1; k < F->order; k++) {
+        size_t lo = F->ctx_order_start[k - 1], hi = F->ctx_order_start[k];
+        if (lo != prev_end || hi < lo || hi > F->n_ctx)
+            return nglm_error_set(err, "inconsistent context order table");
+        prev_end = hi;
+        /* length 1: parent -1; longer: a context one shorter, non-decreasing */
+        int32_t plo = k == 1 ? -1 : (int32_t)F->ctx_order_start[k - 2];
+        int32_t phi = k == 1 ? 0 : (int32_t)F->ctx_order_start[k - 1];
+        const int32_t *par = F->ctx_parent;
+        unsigned bad = lo < hi && (par[lo] < plo || par[lo] >= phi);
+#pragma omp simd reduction(| : bad)
+        for (size_t x = lo + 1; x < hi; x++)
+            bad |= (par[x] < plo) | (par[x] >= phi) | (par[x] < par[x - 1]);
+        if (bad)
+            return nglm_error_set(err, "context %zu has a bad parent",
+                                  bad_parent(par, lo, hi, plo, phi));
+        for (size_t x = lo; k == 1 && x < hi; x++)
+            if (F->ctx_word[x] < 0 || F->ctx_word[x] >= F->V)
+                return nglm_error_set(err, "context %zu has a word out of range", x);
+    }
+    if (prev_end != F->n_ctx)
+        return nglm_error_set(err, "inconsistent context count");
+    return 0;
+}
+
+int nglm_features_tables(nglm_features *F, nglm_error *err)
+{
+    if (check_contexts(F, err) != 0)
+        return -1;
+    int32_t V = F->V;
+    free(F->ctx1);
+    free(F->child_first);
+    F->ctx1 = malloc((size_t)V * sizeof *F->ctx1);
+    F->child_first = malloc((F->n_ctx + 1) * sizeof *F->child_first);
+    if (!F->ctx1 || !F->child_first)
+        return nglm_error_set(err, "out of memory indexing %zu contexts", F->n_ctx);
+    for (int32_t w = 0; w < V; w++)
+        F->ctx1[w] = -1;
+    size_t n1 = F->order > 1 ? F->ctx_order_start[1] : 0;
+    for (size_t x = 0; x < n1; x++)
+        F->ctx1[F->ctx_word[x]] = (int32_t)x;
+    /* The children of the contexts of length k-1 are those of length k, in
+     * the order of their parents: child_first[q] is the first of them whose
+     * parent is q or later, filled in one merge pass (parents checked above). */
+    uint32_t *cf = F->child_first;
+    size_t q = 0;
+    for (int k = 2; k < F->order; k++) {
+        size_t lo = F->ctx_order_start[k - 1], hi = F->ctx_order_start[k];
+        for (size_t x = lo; x < hi; x++)
+            while (q <= (size_t)F->ctx_parent[x])
+                cf[q++] = (uint32_t)x;
+        while (q < lo) /* the last parents' children end the length */
+            cf[q++] = (uint32_t)hi;
+    }
+    while (q <= F->n_ctx) /* the longest contexts have none */
+        cf[q++] = (uint32_t)F->n_ctx;
+    return 0;
+}
+
 int nglm_features_index(nglm_features *F, nglm_error *err)
 {
     int32_t V = F->V;
-    if (F->order < 1 || F->order > NGLM_MAX_ORDER || V < NGLM_NUM_SPECIAL ||
-        F->n_feat < (size_t)V || F->n_feat > INT32_MAX || F->n_ctx > INT32_MAX)
-        return nglm_error_set(err, "inconsistent feature index sizes");
+    if (check_contexts(F, err) != 0)
+        return -1;
     /* contexts: ranges, ordering, parents one order lower */
-    if (F->ctx_first[0] != (uint32_t)V || F->ctx_first[F->n_ctx] != F->n_ngram_feat ||
-        F->n_ngram_feat > F->n_feat)
+    if (F->ctx_first[0] != (uint32_t)V || F->ctx_first[F->n_ctx] != F->n_ngram_feat)
         return nglm_error_set(err, "inconsistent successor offsets");
     /* skip-gram templates: contiguous, sorted successor lists */
     if (F->n_skip < 0 || F->n_skip > NGLM_MAX_SKIP)
@@ -829,28 +907,18 @@ int nglm_features_index(nglm_features *F, nglm_error *err)
     }
     if (next != F->n_feat)
         return nglm_error_set(err, "inconsistent skip-gram feature count");
-    size_t prev_end = 0;
     for (int k = 1; k < F->order; k++) {
         size_t lo = F->ctx_order_start[k - 1], hi = F->ctx_order_start[k];
-        if (lo != prev_end || hi < lo || hi > F->n_ctx)
-            return nglm_error_set(err, "inconsistent context order table");
-        prev_end = hi;
         for (size_t x = lo; x < hi; x++) {
             int32_t p = F->ctx_parent[x], w = F->ctx_word[x];
             if (w < 0 || w >= V)
                 return nglm_error_set(err, "context %zu has a word out of range", x);
-            if (k == 1 ? p != -1
-                       : (p < (int32_t)F->ctx_order_start[k - 2] ||
-                          p >= (int32_t)F->ctx_order_start[k - 1]))
-                return nglm_error_set(err, "context %zu has a bad parent", x);
             if (F->ctx_first[x + 1] <= F->ctx_first[x])
                 return nglm_error_set(err, "context %zu has no successors", x);
             if (x > lo && PACK(p + 1, w) <= PACK(F->ctx_parent[x - 1] + 1, F->ctx_word[x - 1]))
                 return nglm_error_set(err, "contexts are not sorted");
         }
     }
-    if (prev_end != F->n_ctx)
-        return nglm_error_set(err, "inconsistent context count");
     /* features: words in range and sorted, back-offs consistent */
     for (size_t x = 0; x < F->n_ctx; x++) {
         int32_t p = F->ctx_parent[x];
@@ -864,28 +932,7 @@ int nglm_features_index(nglm_features *F, nglm_error *err)
                 return nglm_error_set(err, "feature %u has a bad back-off", f);
         }
     }
-    free(F->ctx1);
-    free(F->child_first);
-    F->ctx1 = malloc((size_t)V * sizeof *F->ctx1);
-    F->child_first = malloc((F->n_ctx + 1) * sizeof *F->child_first);
-    if (!F->ctx1 || !F->child_first)
-        return nglm_error_set(err, "out of memory indexing %zu contexts", F->n_ctx);
-    for (int32_t w = 0; w < V; w++)
-        F->ctx1[w] = -1;
-    /* a context's children follow the contexts of its length, in the
-     * order of their parents: child_first is a running count */
-    for (size_t x = 0; x <= F->n_ctx; x++)
-        F->child_first[x] = 0;
-    for (size_t x = 0; x < F->n_ctx; x++) {
-        if (F->ctx_parent[x] < 0)
-            F->ctx1[F->ctx_word[x]] = (int32_t)x;
-        else
-            F->child_first[F->ctx_parent[x] + 1]++;
-    }
-    F->child_first[0] = (uint32_t)(F->order > 1 ? F->ctx_order_start[1] : 0);
-    for (size_t x = 0; x < F->n_ctx; x++)
-        F->child_first[x + 1] += F->child_first[x];
-    return 0;
+    return nglm_features_tables(F, err);
 }
 
 void nglm_features_free(nglm_features *F)

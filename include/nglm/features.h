@@ -133,6 +133,15 @@ int32_t nglm_features_find_skip(const nglm_features *F, int t, int32_t v, int32_
  * closure) and fails with a message if they are inconsistent. */
 int nglm_features_index(nglm_features *F, nglm_error *err);
 
+/* Builds only the lookup tables, checking only what they and the
+ * bounds-safe walks rely on: the context order table, every parent within
+ * the contexts one shorter and non-decreasing inside a length, the words of
+ * the length-1 contexts in range.  Reads ctx_parent and the length-1 part of
+ * ctx_word, nothing else: the mapped loader's part of nglm_features_index
+ * (src/modelfile.c checks the successor ranges and feature words it needs
+ * by streaming). */
+int nglm_features_tables(nglm_features *F, nglm_error *err);
+
 void nglm_features_free(nglm_features *F);
 
 /* Context of length k+1 extending context `parent` (length k >= 1) by the
