@@ -69,7 +69,9 @@ int main(int argc, char **argv)
 
     nglm_error err;
     nglm_model m;
-    if (nglm_model_load(&m, model_path, &err) != 0)
+    /* mapped (no copy of the arrays) and verified: the export reads every
+     * feature, and walks the index in ways only the full checks make safe */
+    if (nglm_model_map(&m, model_path, NGLM_MAP_VERIFY, &err) != 0)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
     if (nglm_arpa_save(&m, out, &err) != 0)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
