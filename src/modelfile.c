@@ -18,7 +18,12 @@
  * one big buffer), folding every byte into the CRC as it goes, then patches
  * the CRC into the header, fsyncs and renames over PATH: a failed save
  * leaves an existing PATH as it was.  Loading reads the file in one go and
- * parses it from memory.
+ * parses it from memory.  Mapping (nglm_model_map) runs the same parser over
+ * a read-only mapping with the arrays used in place (mf_src says which), and
+ * by default replaces the CRC and the full index check by the range checks
+ * every lookup needs (mf_check_streamed, nglm_features_tables), read chunk
+ * by chunk with the pages released, so that a sentence's query makes only
+ * its own contexts' pages resident (doc/model-format.md, "Mapped loading").
  */
 #include "nglm/modelfile.h"
 

@@ -6,7 +6,9 @@
  * section table), then sections: training options and tokenizer settings,
  * the vocabulary, the feature index, the weights; a checksum covers
  * everything.  Loading validates every size and offset and rejects a
- * truncated, corrupted, foreign or newer-version file with a clear message.
+ * truncated, corrupted, foreign or newer-version file with a clear message;
+ * mapping (nglm_model_map) uses the arrays in place, checking by default
+ * only what keeps lookups inside them.
  * Saving writes PATH.tmp.XXXXXX, fsyncs it and renames it over PATH, so a
  * failed save never damages an existing model.
  */
