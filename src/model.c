@@ -23,10 +23,13 @@ void nglm_model_free(nglm_model *m)
 {
     if (m->vocab)
         nglm_vocab_free(m->vocab);
-    if (m->map) { /* the arrays of the file lie in the mapping; ctx1 and child_first do not */
+    if (m->map) { /* the arrays of the file lie in the mapping; ctx1 does not */
         nglm_features *F = &m->feat;
+        const char *lo = m->map, *hi = lo + m->map_len, *cf = (const char *)F->child_first;
         F->ctx_parent = F->ctx_word = F->feat_word = F->feat_back = NULL;
         F->ctx_first = F->feat_count = NULL;
+        if (cf >= lo && cf < hi) /* CHILDREN, in place */
+            F->child_first = NULL;
         memset(F->skip_first, 0, sizeof F->skip_first);
         m->theta = NULL;
         munmap(m->map, m->map_len);

@@ -6,7 +6,8 @@
  * Layout: a fixed header with a section table, then 8-byte aligned sections
  * INFO, VOCAB, FEATURES, WEIGHTS, and SKIP for a model with skip-gram
  * templates (their features sit at the end of the FEATURES arrays; SKIP
- * holds where the n-grams end and each template's offsets).  Numbers are
+ * holds where the n-grams end and each template's offsets), CACHE, and
+ * CHILDREN, the index's child_first table for mapped loading.  Numbers are
  * in the writer's byte order, declared by a byte-order mark, and are read
  * back with memcpy (no struct dumps, no alignment assumptions).  A CRC-32
  * (zlib) covers the whole file, its own field counted as zero, so a damaged
@@ -57,11 +58,12 @@
  * has skip-gram templates, CACHE only when it records a cache, so other
  * models are written as before. */
 enum { MF_SEC_INFO = 1, MF_SEC_VOCAB = 2, MF_SEC_FEATURES = 3, MF_SEC_WEIGHTS = 4,
-       MF_SEC_SKIP = 5, MF_SEC_CACHE = 6, MF_N_REQUIRED = 4, MF_N_SECTIONS = 6 };
+       MF_SEC_SKIP = 5, MF_SEC_CACHE = 6, MF_SEC_CHILDREN = 7, MF_N_REQUIRED = 4,
+       MF_N_SECTIONS = 7 };
 #define MF_CACHE_SIZE 48
 
 static const char *const mf_section_name[MF_N_SECTIONS + 1] = {
-    "", "INFO", "VOCAB", "FEATURES", "WEIGHTS", "SKIP", "CACHE"
+    "", "INFO", "VOCAB", "FEATURES", "WEIGHTS", "SKIP", "CACHE", "CHILDREN"
 };
 
 static uint64_t mf_align8(uint64_t x) { return (x + 7) & ~(uint64_t)7; }
@@ -191,11 +193,14 @@ static void mf_write(mf_writer *w, const nglm_model *m)
     size[MF_SEC_WEIGHTS] = 8 + 8 * (uint64_t)m->feat.n_feat;
     size[MF_SEC_SKIP] = mf_skip_size(&m->feat);
     size[MF_SEC_CACHE] = MF_CACHE_SIZE;
-    /* the sections present, in id order */
+    size[MF_SEC_CHILDREN] = 8 + 4 * ((uint64_t)m->feat.n_ctx + 1);
+    /* the sections present, in id order; CHILDREN whenever the index has
+     * its table (a mapped model without one is saved without) */
     int ids[MF_N_SECTIONS], n_sec = 0;
     for (int s = 1; s <= MF_N_SECTIONS; s++)
         if (s <= MF_N_REQUIRED || (s == MF_SEC_SKIP && m->feat.n_skip > 0) ||
-            (s == MF_SEC_CACHE && m->has_cache))
+            (s == MF_SEC_CACHE && m->has_cache) ||
+            (s == MF_SEC_CHILDREN && m->feat.child_first))
             ids[n_sec++] = s;
     uint32_t header_size = MF_HEADER_FIXED + (uint32_t)n_sec * MF_ENTRY_SIZE;
     uint64_t end = header_size;
@@ -234,6 +239,11 @@ static void mf_write(mf_writer *w, const nglm_model *m)
     if (m->has_cache) {
         wr_pad_to(w, off[MF_SEC_CACHE]);
         wr_cache(w, &m->cache);
+    }
+    if (m->feat.child_first) {
+        wr_pad_to(w, off[MF_SEC_CHILDREN]);
+        wr_u64(w, (uint64_t)m->feat.n_ctx + 1);
+        wr_bytes(w, m->feat.child_first, (m->feat.n_ctx + 1) * sizeof(uint32_t));
     }
     if (!w->errnum && w->pos != end)
         w->errnum = EIO; /* a size formula disagrees with the writer: a bug */
@@ -596,11 +606,11 @@ static int parse_features(mf_reader *r, mf_reader *skip, nglm_model *m, nglm_err
     for (int32_t w = 0; w < V; w++)
         if (F->feat_word[w] != w || F->feat_back[w] != -1)
             return nglm_error_set(err, "FEATURES section: unigram feature %d is bad", (int)w);
-    if ((r->src->verify ? nglm_features_index(F, err) : nglm_features_tables(F, err)) != 0)
+    if ((r->src->verify ? nglm_features_index(F, err) : nglm_features_tables(F, 0, err)) != 0)
         return nglm_error_prefix(err, "FEATURES section");
-    /* mapped: the tables are built, the parents' pages can go; the arrays
-     * the lookups index are checked for range without being kept */
-    mf_release(r->src, F->ctx_parent, F->n_ctx * sizeof *F->ctx_parent);
+    /* mapped: child lookups search ctx_parent when needed (no child_first);
+     * the arrays the other lookups index are checked for range, without
+     * being kept resident */
     if (!r->src->verify && mf_check_streamed(r->src, F, err) != 0)
         return nglm_error_prefix(err, "FEATURES section");
     return 0;
@@ -633,6 +643,24 @@ static int parse_cache(mf_reader *r, nglm_model *m, nglm_error *err)
     if (!ok)
         return nglm_error_set(err, "CACHE section holds a bad cache");
     m->has_cache = 1;
+    return 0;
+}
+
+/* CHILDREN: the index's child_first table, so that a mapped model need not
+ * build it (reading all of ctx_parent).  Used in place only by the default
+ * mapped load, whose child lookups check what they find
+ * (nglm_features_child); otherwise the index builds its own table, and the
+ * CRC covers this copy. */
+static int parse_children(mf_reader *r, nglm_model *m, nglm_error *err)
+{
+    uint64_t n;
+    if (rd_u64(r, &n) != 0 || n != (uint64_t)m->feat.n_ctx + 1 || r->left != 4 * n)
+        return nglm_error_set(err, "CHILDREN section does not hold %zu offsets",
+                              m->feat.n_ctx + 1);
+    if (r->src->in_place && !r->src->verify) {
+        free(m->feat.child_first);
+        m->feat.child_first = rd_array(r, (size_t)n, sizeof(uint32_t));
+    }
     return 0;
 }
 
@@ -736,7 +764,8 @@ static int mf_parse(nglm_model *m, const mf_src *src, size_t size, nglm_error *e
         parse_features(&sec[MF_SEC_FEATURES], sec[MF_SEC_SKIP].p ? &sec[MF_SEC_SKIP] : NULL,
                        m, err) != 0 ||
         parse_weights(&sec[MF_SEC_WEIGHTS], m, err) != 0 ||
-        (sec[MF_SEC_CACHE].p && parse_cache(&sec[MF_SEC_CACHE], m, err) != 0))
+        (sec[MF_SEC_CACHE].p && parse_cache(&sec[MF_SEC_CACHE], m, err) != 0) ||
+        (sec[MF_SEC_CHILDREN].p && parse_children(&sec[MF_SEC_CHILDREN], m, err) != 0))
         return -1;
     return 0;
 }

@@ -337,8 +337,15 @@ static void expect_mapped_equal(const nglm_model *a, const char *path, unsigned 
     ck_assert_msg(nglm_model_map(&b, path, flags, &err) == 0, "%s", err.msg);
     ck_assert_ptr_nonnull(b.map);
     assert_models_equal(a, &b);
-    ck_assert_mem_eq(a->feat.child_first, b.feat.child_first,
-                     (a->feat.n_ctx + 1) * sizeof(uint32_t));
+    if (b.feat.child_first) /* built, or the file's CHILDREN in place */
+        ck_assert_mem_eq(a->feat.child_first, b.feat.child_first,
+                         (a->feat.n_ctx + 1) * sizeof(uint32_t));
+    else /* a file without CHILDREN, mapped: found by search, the same */
+        ck_assert_uint_eq(flags & NGLM_MAP_VERIFY, 0);
+    for (size_t x = 0; x < a->feat.n_ctx; x++)
+        for (int32_t w = 0; w < a->feat.V; w++)
+            ck_assert_int_eq(nglm_features_child(&a->feat, (int32_t)x, w),
+                             nglm_features_child(&b.feat, (int32_t)x, w));
     ck_assert(max_dense_diff(a, &b, 9, 30) == 0.0);
     nglm_corpus c;
     test_corpus(&c, a);
@@ -449,6 +456,39 @@ static int context_words(const nglm_features *F, int32_t x, int32_t *words)
     return n;
 }
 
+/* The file at path with its CHILDREN section turned into an unknown one
+ * (as a file written before CHILDREN existed reads): every loader still
+ * gives a, and the default mapped one finds children by search. */
+static void expect_without_children(const nglm_model *a, const char *dir, const char *path)
+{
+    size_t n;
+    unsigned char *buf = slurp(path, &n);
+    uint32_t n_sec, id;
+    memcpy(&n_sec, buf + 20, 4);
+    for (uint32_t i = 0; i < n_sec; i++) {
+        memcpy(&id, buf + SECTION_TABLE + 24 * i, 4);
+        if (id == 7) {
+            id = 99;
+            memcpy(buf + SECTION_TABLE + 24 * i, &id, 4);
+        }
+    }
+    fix_crc(buf, n);
+    char old[256];
+    snprintf(old, sizeof old, "%s/old.nglm", dir);
+    spit(old, buf, n);
+    free(buf);
+    nglm_model b;
+    nglm_error err = { "" };
+    ck_assert_msg(nglm_model_map(&b, old, 0, &err) == 0, "%s", err.msg);
+    ck_assert_ptr_null(b.feat.child_first);
+    nglm_model_free(&b);
+    expect_mapped_equal(a, old, 0);
+    expect_mapped_equal(a, old, NGLM_MAP_VERIFY);
+    ck_assert_msg(nglm_model_load(&b, old, &err) == 0, "%s", err.msg);
+    assert_models_equal(a, &b);
+    nglm_model_free(&b);
+}
+
 /* ------------------------------------------------------------------ vocabulary */
 
 START_TEST(test_vocab_from_list)
@@ -511,6 +551,7 @@ START_TEST(test_roundtrip)
     ck_assert(max_dense_diff(&a, &b, 7, 50) == 0.0);
     expect_mapped_equal(&a, path, 0);
     expect_mapped_equal(&a, path, NGLM_MAP_VERIFY);
+    expect_without_children(&a, dir, path);
 
     /* saving the loaded model gives the same bytes */
     size_t n1, n2;
@@ -613,10 +654,10 @@ START_TEST(test_header_fields)
     memcpy(&file_size, buf + 24, 8);
     ck_assert_uint_eq(version, NGLM_MODEL_VERSION);
     ck_assert_uint_eq(bom, 0x01020304u);
-    ck_assert_uint_eq(n_sec, 4);
-    ck_assert_uint_eq(header_size, 40 + 24 * 4);
+    ck_assert_uint_eq(n_sec, 5); /* INFO VOCAB FEATURES WEIGHTS CHILDREN */
+    ck_assert_uint_eq(header_size, 40 + 24 * 5);
     ck_assert_uint_eq(file_size, n);
-    for (uint32_t id = 1; id <= 4; id++) {
+    for (uint32_t id = 1; id <= 7; id += id == 4 ? 3 : 1) {
         uint64_t off = section_offset(buf, id);
         ck_assert_uint_eq(off % 8, 0);
         ck_assert_uint_ge(off, header_size);
@@ -629,6 +670,11 @@ START_TEST(test_header_fields)
     memcpy(&mode, buf + info + 64, 4);
     ck_assert(l1 == 0.5);
     ck_assert_uint_eq(mode, NGLM_TOK_WORD);
+    /* CHILDREN: n_ctx + 1, then child_first */
+    uint64_t ch = section_offset(buf, 7), n_off;
+    memcpy(&n_off, buf + ch, 8);
+    ck_assert_uint_eq(n_off, a.feat.n_ctx + 1);
+    ck_assert_mem_eq(buf + ch + 8, a.feat.child_first, n_off * 4);
     /* VOCAB: the count, then "<s>" */
     uint64_t voc = section_offset(buf, 2), nw;
     uint32_t len;
@@ -1194,6 +1240,7 @@ START_TEST(test_skip_roundtrip)
     ck_assert(max_dense_diff(&a, &b, 8, 100) == 0.0);
     expect_mapped_equal(&a, path, 0);
     expect_mapped_equal(&a, path, NGLM_MAP_VERIFY);
+    expect_without_children(&a, dir, path);
 
     /* the skip-gram weights do count in those probabilities */
     nglm_model c;
@@ -1203,12 +1250,12 @@ START_TEST(test_skip_roundtrip)
     ck_assert(max_dense_diff(&a, &c, 8, 100) > 1e-3);
     nglm_model_free(&c);
 
-    /* a fifth section, SKIP, after WEIGHTS; saving again gives the same bytes */
+    /* a section SKIP after WEIGHTS; saving again gives the same bytes */
     size_t n1, n2;
     unsigned char *f1 = slurp(path, &n1);
     uint32_t n_sec;
     memcpy(&n_sec, f1 + 20, 4);
-    ck_assert_uint_eq(n_sec, 5);
+    ck_assert_uint_eq(n_sec, 6); /* and CHILDREN */
     uint64_t sk = section_offset(f1, 5), n_ngram;
     uint32_t n_skip;
     ck_assert_uint_eq(sk % 8, 0);
