@@ -807,12 +807,17 @@ out:
     return rc;
 }
 
-/* Puts the k-gram ids[0..k) with its values into the trie. */
+/* Puts the k-gram ids[0..k) with its values into the trie.  nodes[j] gets
+ * the node of its prefix ids[0..j] (j < k - 1); the first `known` of them
+ * are there already (a prefix shared with the line before: ARPA files list
+ * the n-grams of an order grouped by their first words, so most lines need
+ * one lookup, not k - 1). */
 static int insert_ngram(nglm_arpa *a, const int32_t *ids, int k, double lp, double bow,
-                        arpa_in *in, nglm_error *err)
+                        int64_t *nodes, int known, arpa_in *in, nglm_error *err)
 {
-    int64_t node = ids[0];
-    for (int j = 1; j < k; j++) {
+    nodes[0] = ids[0];
+    int64_t node = nodes[known > 0 ? known - 1 : 0];
+    for (int j = known > 0 ? known : 1; j < k; j++) {
         int64_t *slot = u64map_upsert(&a->child, PACK(node, ids[j]), -1);
         if (!slot)
             return nglm_error_set(err, "%s:%zu: out of memory", in->path, in->lineno);
@@ -820,7 +825,7 @@ static int insert_ngram(nglm_arpa *a, const int32_t *ids, int k, double lp, doub
             if (j == k - 1)
                 return nglm_error_set(err, "%s:%zu: duplicate %d-gram", in->path, in->lineno,
                                       k);
-            node = *slot;
+            node = nodes[j] = *slot;
             continue;
         }
         int64_t nn = j == k - 1 ? node_new(a, lp, bow) : node_new(a, NAN, 0);
@@ -829,7 +834,57 @@ static int insert_ngram(nglm_arpa *a, const int32_t *ids, int k, double lp, doub
                                   in->path, in->lineno);
         *slot = nn;
         node = nn;
+        if (j < k - 1)
+            nodes[j] = nn;
     }
+    return 0;
+}
+
+/* The previous line of a section: its words (copied: the line buffer is
+ * reused), their ids and its prefixes' nodes, for insert_ngram. */
+typedef struct arpa_prev {
+    char *text;
+    size_t cap;
+    size_t off[NGLM_ARPA_MAX_ORDER];
+    int32_t ids[NGLM_ARPA_MAX_ORDER];
+    int64_t nodes[NGLM_ARPA_MAX_ORDER];
+    int k;  /* 0: none yet in this section */
+} arpa_prev;
+
+/* How many of the first k-1 words of fields equal the previous line's. */
+static int prev_shared(const arpa_prev *p, char **words, int k)
+{
+    int j = 0;
+    while (j < k - 1 && j < p->k - 1 && strcmp(words[j], p->text + p->off[j]) == 0)
+        j++;
+    return j;
+}
+
+/* Keeps this line's words, ids and nodes as the previous line; -1 when out
+ * of memory. */
+static int prev_keep(arpa_prev *p, char **words, const int32_t *ids, const int64_t *nodes,
+                     int k)
+{
+    size_t n = 0;
+    for (int j = 0; j < k - 1; j++)
+        n += strlen(words[j]) + 1;
+    if (n > p->cap) {
+        char *t = realloc(p->text, 2 * n);
+        if (!t)
+            return -1;
+        p->text = t;
+        p->cap = 2 * n;
+    }
+    n = 0;
+    for (int j = 0; j < k - 1; j++) {
+        size_t len = strlen(words[j]) + 1;
+        memcpy(p->text + n, words[j], len);
+        p->off[j] = n;
+        p->ids[j] = ids[j];
+        p->nodes[j] = nodes[j];
+        n += len;
+    }
+    p->k = k;
     return 0;
 }
 
@@ -932,9 +987,12 @@ static int arpa_parse(nglm_arpa *a, arpa_in *in, nglm_error *err)
     uni_entry *uni = NULL;
     size_t n_uni = 0, cap_uni = 0;
     int32_t ids[NGLM_ARPA_MAX_ORDER];
+    int64_t nodes[NGLM_ARPA_MAX_ORDER];
     char *fields[NGLM_ARPA_MAX_ORDER + 3];
+    arpa_prev prev = { NULL, 0, { 0 }, { 0 }, { 0 }, 0 };
     int rc = -1;
     for (int k = 1; k <= a->order; k++) {
+        prev.k = 0;
         int sk = section_order(in->line);
         if (sk != k) {
             if (a->count[k] == 0 && (sk > k || strcmp(in->line, "\\end\\") == 0))
@@ -1029,7 +1087,11 @@ static int arpa_parse(nglm_arpa *a, arpa_in *in, nglm_error *err)
                 uni[n_uni++].line = in->lineno;
                 continue;
             }
-            for (int j = 0; j < k; j++) {
+            int known = prev_shared(&prev, fields + 1, k);
+            for (int j = 0; j < known; j++)
+                ids[j] = prev.ids[j];
+            memcpy(nodes, prev.nodes, sizeof nodes);
+            for (int j = known; j < k; j++) {
                 int32_t w = nglm_vocab_find(a->vocab, fields[1 + j]);
                 if (w < 0 || isnan(a->logp[w])) {
                     nglm_error_set(err, "%s:%zu: word '%.60s' is not among the 1-grams", path,
@@ -1038,8 +1100,12 @@ static int arpa_parse(nglm_arpa *a, arpa_in *in, nglm_error *err)
                 }
                 ids[j] = w;
             }
-            if (insert_ngram(a, ids, k, lp, bow, in, err) != 0)
+            if (insert_ngram(a, ids, k, lp, bow, nodes, known, in, err) != 0)
                 goto out;
+            if (prev_keep(&prev, fields + 1, ids, nodes, k) != 0) {
+                nglm_error_set(err, "%s:%zu: out of memory", path, in->lineno);
+                goto out;
+            }
         }
         if (got != a->count[k]) {
             nglm_error_set(err, "%s:%zu: %llu %d-grams, but the header declares %llu", path,
@@ -1081,6 +1147,7 @@ out:
     for (size_t i = 0; i < n_uni; i++)
         free(uni[i].word);
     free(uni);
+    free(prev.text);
     return rc;
 }
 
