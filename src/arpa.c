@@ -807,41 +807,89 @@ out:
     return rc;
 }
 
-/* Puts the k-gram ids[0..k) with its values into the trie.  nodes[j] gets
- * the node of its prefix ids[0..j] (j < k - 1); the first `known` of them
- * are there already (a prefix shared with the line before: ARPA files list
- * the n-grams of an order grouped by their first words, so most lines need
- * one lookup, not k - 1). */
-static int insert_ngram(nglm_arpa *a, const int32_t *ids, int k, double lp, double bow,
-                        int64_t *nodes, int known, arpa_in *in, nglm_error *err)
+/* Puts the prefixes of the k-gram ids[0..k) into the trie (as nodes
+ * without a probability where they are not listed): nodes[j] gets the node
+ * of ids[0..j], j < k - 1; the first `known` of them are there already (a
+ * prefix shared with the line before: ARPA files list the n-grams of an
+ * order grouped by their first words, so most lines need no lookup here).
+ * The k-gram itself is put in by pending_flush. */
+static int insert_prefix(nglm_arpa *a, const int32_t *ids, int k, int64_t *nodes, int known,
+                         arpa_in *in, nglm_error *err)
 {
     nodes[0] = ids[0];
-    int64_t node = nodes[known > 0 ? known - 1 : 0];
-    for (int j = known > 0 ? known : 1; j < k; j++) {
-        int64_t *slot = u64map_upsert(&a->child, PACK(node, ids[j]), -1);
+    for (int j = known > 0 ? known : 1; j < k - 1; j++) {
+        int64_t *slot = u64map_upsert(&a->child, PACK(nodes[j - 1], ids[j]), -1);
         if (!slot)
             return nglm_error_set(err, "%s:%zu: out of memory", in->path, in->lineno);
-        if (*slot >= 0) {
-            if (j == k - 1)
-                return nglm_error_set(err, "%s:%zu: duplicate %d-gram", in->path, in->lineno,
-                                      k);
-            node = nodes[j] = *slot;
-            continue;
-        }
-        int64_t nn = j == k - 1 ? node_new(a, lp, bow) : node_new(a, NAN, 0);
-        if (nn < 0)
+        if (*slot < 0 && (*slot = node_new(a, NAN, 0)) < 0)
             return nglm_error_set(err, "%s:%zu: out of memory (or too many n-grams)",
                                   in->path, in->lineno);
-        *slot = nn;
-        node = nn;
-        if (j < k - 1)
-            nodes[j] = nn;
+        nodes[j] = *slot;
     }
     return 0;
 }
 
+/* The k-grams whose last step into the trie waits for later lines: each
+ * one's hash slot, a cache miss in a table far larger than the caches, is
+ * prefetched when it is parsed and written PENDING lines later, so that the
+ * misses overlap the parsing (they were most of the reading time).  They
+ * are written in file order, so a duplicate is still found on its own line. */
+#define PENDING 4
+
+typedef struct arpa_pending_ngram {
+    int k;
+    int64_t node;   /* the node of its first k-1 words */
+    int32_t word;   /* its last word */
+    double lp, bow;
+    size_t lineno;
+} arpa_pending_ngram;
+
+typedef struct arpa_pending {
+    arpa_pending_ngram q[PENDING];
+    size_t head, n; /* the oldest, and how many */
+} arpa_pending;
+
+/* Writes the oldest waiting k-gram into the trie. */
+static int pending_pop(nglm_arpa *a, arpa_pending *p, const char *path, nglm_error *err)
+{
+    const arpa_pending_ngram *g = &p->q[p->head];
+    p->head = (p->head + 1) % PENDING;
+    p->n--;
+    int64_t *slot = u64map_upsert(&a->child, PACK(g->node, g->word), -1);
+    if (!slot)
+        return nglm_error_set(err, "%s:%zu: out of memory", path, g->lineno);
+    if (*slot >= 0)
+        return nglm_error_set(err, "%s:%zu: duplicate %d-gram", path, g->lineno, g->k);
+    if ((*slot = node_new(a, g->lp, g->bow)) < 0)
+        return nglm_error_set(err, "%s:%zu: out of memory (or too many n-grams)", path,
+                              g->lineno);
+    return 0;
+}
+
+/* Queues a k-gram (writing the oldest when the queue is full). */
+static int pending_push(nglm_arpa *a, arpa_pending *p, const arpa_pending_ngram *g,
+                        const char *path, nglm_error *err)
+{
+    if (p->n == PENDING && pending_pop(a, p, path, err) != 0)
+        return -1;
+    uint64_t key = PACK(g->node, g->word);
+    __builtin_prefetch(&a->child.e[u64map_hash(key) & (a->child.cap - 1)], 1);
+    p->q[(p->head + p->n) % PENDING] = *g;
+    p->n++;
+    return 0;
+}
+
+/* Writes every waiting k-gram, oldest first. */
+static int pending_flush(nglm_arpa *a, arpa_pending *p, const char *path, nglm_error *err)
+{
+    while (p->n > 0)
+        if (pending_pop(a, p, path, err) != 0)
+            return -1;
+    return 0;
+}
+
 /* The previous line of a section: its words (copied: the line buffer is
- * reused), their ids and its prefixes' nodes, for insert_ngram. */
+ * reused), their ids and its prefixes' nodes, for insert_prefix. */
 typedef struct arpa_prev {
     char *text;
     size_t cap;
@@ -990,6 +1038,8 @@ static int arpa_parse(nglm_arpa *a, arpa_in *in, nglm_error *err)
     int64_t nodes[NGLM_ARPA_MAX_ORDER];
     char *fields[NGLM_ARPA_MAX_ORDER + 3];
     arpa_prev prev = { NULL, 0, { 0 }, { 0 }, { 0 }, 0 };
+    arpa_pending pend;
+    memset(&pend, 0, sizeof pend);
     int rc = -1;
     for (int k = 1; k <= a->order; k++) {
         prev.k = 0;
@@ -1100,13 +1150,18 @@ static int arpa_parse(nglm_arpa *a, arpa_in *in, nglm_error *err)
                 }
                 ids[j] = w;
             }
-            if (insert_ngram(a, ids, k, lp, bow, nodes, known, in, err) != 0)
+            if (insert_prefix(a, ids, k, nodes, known, in, err) != 0)
+                goto out;
+            arpa_pending_ngram g = { k, nodes[k - 2], ids[k - 1], lp, bow, in->lineno };
+            if (pending_push(a, &pend, &g, path, err) != 0)
                 goto out;
             if (prev_keep(&prev, fields + 1, ids, nodes, k) != 0) {
                 nglm_error_set(err, "%s:%zu: out of memory", path, in->lineno);
                 goto out;
             }
         }
+        if (pending_flush(a, &pend, path, err) != 0)
+            goto out;
         if (got != a->count[k]) {
             nglm_error_set(err, "%s:%zu: %llu %d-grams, but the header declares %llu", path,
                            in->lineno, (unsigned long long)got, k,
@@ -1144,6 +1199,11 @@ static int arpa_parse(nglm_arpa *a, arpa_in *in, nglm_error *err)
         goto out;
     rc = 0;
 out:
+    if (rc != 0 && pend.n > 0 && err) { /* the waiting n-grams' lines came first */
+        nglm_error later = *err;
+        if (pending_flush(a, &pend, path, err) == 0)
+            *err = later;
+    }
     for (size_t i = 0; i < n_uni; i++)
         free(uni[i].word);
     free(uni);

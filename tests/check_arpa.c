@@ -562,6 +562,20 @@ static const struct bad_case {
     {"duplicate 2-gram",
      "\\data\\\nngram 1=1\nngram 2=2\n\n\\1-grams:\n-1 a\n\n\\2-grams:\n-1 a a\n-1 a a\n\\end\\\n",
      ":10: duplicate 2-gram"},
+    /* the last step of an n-gram's insert waits for the next line
+     * (src/arpa.c, arpa_pending): the first error still wins */
+    {"duplicate 2-gram, then a bad line",
+     "\\data\\\nngram 1=2\nngram 2=3\n\n\\1-grams:\n-1 a\n-1 b\n\n\\2-grams:\n-1 a a\n-1 a a\n"
+     "-1.x a b\n\\end\\\n",
+     ":11: duplicate 2-gram"},
+    {"duplicate 2-gram, not on adjacent lines",
+     "\\data\\\nngram 1=2\nngram 2=3\n\n\\1-grams:\n-1 a\n-1 b\n\n\\2-grams:\n-1 a a\n-1 b a\n"
+     "-1 a a\n\n\\end\\\n",
+     ":12: duplicate 2-gram"},
+    {"duplicate 3-gram as a section's last line, then end of file",
+     "\\data\\\nngram 1=1\nngram 2=1\nngram 3=2\n\n\\1-grams:\n-1 a\n\n\\2-grams:\n-1 a a\n\n"
+     "\\3-grams:\n-1 a a a\n-1 a a a\n",
+     ":14: duplicate 3-gram"},
     {"missing section",
      "\\data\\\nngram 1=1\nngram 2=1\n\n\\1-grams:\n-1 a\n\n\\end\\\n",
      ":8: expected \\2-grams:, found '\\end\\'"},
