@@ -3,7 +3,7 @@
  * values, for the integer-keyed tables of the hot paths (n-gram counting and
  * context lookup), where uthash's per-entry allocation would dominate.
  *
- * Linear probing in a power-of-two table, kept at most half full.  The key
+ * Linear probing in a power-of-two table, kept at most three quarters full.  The key
  * UINT64_MAX is reserved as "empty".  Keys and values are stored side by
  * side, so that a lookup in a table far larger than the caches costs one
  * cache miss, not two (reading an ARPA file is such lookups, one a line).
@@ -61,7 +61,7 @@ static inline void *u64map_alloc(size_t bytes)
 static inline int u64map_init(u64map *m, size_t expected)
 {
     size_t cap = 16;
-    while (cap < 2 * expected)
+    while (3 * cap < 4 * expected)
         cap <<= 1;
     m->e = u64map_alloc(cap * sizeof *m->e);
     if (!m->e)
@@ -116,7 +116,7 @@ static inline int u64map_grow(u64map *m)
  * out of memory.  The pointer is valid until the next insertion. */
 static inline int64_t *u64map_upsert(u64map *m, uint64_t key, int64_t dflt)
 {
-    if (2 * (m->size + 1) > m->cap && u64map_grow(m) != 0)
+    if (4 * (m->size + 1) > 3 * m->cap && u64map_grow(m) != 0)
         return NULL;
     size_t i = u64map_slot(m, key);
     if (m->e[i].key != key) {
