@@ -1352,3 +1352,236 @@ int nglm_arpa_eval_corpus(const nglm_arpa *a, const nglm_corpus *c, int per_sent
     free(lp);
     return rc;
 }
+
+/* ================================================================ to a model */
+
+/* Sort record of a listed n-gram of length >= 2: its trie parent (the node
+ * of its first words), last word and node. */
+typedef struct conv_edge {
+    int64_t parent;
+    int32_t word;
+    int64_t node;
+} conv_edge;
+
+static int cmp_edge(const void *x, const void *y)
+{
+    const conv_edge *a = x, *b = y;
+    if (a->parent != b->parent)
+        return a->parent < b->parent ? -1 : 1;
+    return (a->word > b->word) - (a->word < b->word);
+}
+
+/* Sort record of a context: its nglm parent and oldest word, its node. */
+typedef struct conv_ctx {
+    int64_t key;   /* PACK(nglm parent + 1, oldest word) */
+    int64_t node;
+} conv_ctx;
+
+static int cmp_ctx(const void *x, const void *y)
+{
+    const conv_ctx *a = x, *b = y;
+    return (a->key > b->key) - (a->key < b->key);
+}
+
+/* The trie node of words ids[0..k), or -1. */
+static int64_t conv_node(const nglm_arpa *a, const int32_t *ids, int k)
+{
+    int64_t node = ids[0];
+    for (int j = 1; j < k && node >= 0; j++)
+        node = u64map_get(&a->child, PACK(node, ids[j]), -1);
+    return node;
+}
+
+int nglm_arpa_to_model(const nglm_arpa *a, nglm_model *m, nglm_error *err)
+{
+    memset(m, 0, sizeof *m);
+    if (a->order > NGLM_MAX_ORDER)
+        return nglm_error_set(err, "an ARPA model of order %d: nglm models go up to %d",
+                              a->order, NGLM_MAX_ORDER);
+    if (!a->has_unk)
+        return nglm_error_set(err, "the ARPA model has no <unk>: it skips OOVs, which an "
+                                   "nglm model scores as <unk>");
+    size_t n = a->n_node, n_edge = 0;
+    int32_t V = a->V;
+    int64_t *par = malloc(n * sizeof *par), *ctx_of = malloc(n * sizeof *ctx_of);
+    int32_t *last = malloc(n * sizeof *last), *first = malloc(n * sizeof *first);
+    uint8_t *len = malloc(n), *has_kid = calloc(n ? n : 1, 1);
+    conv_edge *edge = malloc((a->child.size ? a->child.size : 1) * sizeof *edge);
+    conv_ctx *cx = NULL;
+    int64_t *fnode = NULL, *kid_start = NULL;
+    nglm_features *F = &m->feat;
+    int rc = -1;
+    if (!par || !ctx_of || !last || !first || !len || !has_kid || !edge)
+        goto oom;
+    /* the trie's shape: every node's parent, last and first word, length
+     * (a node is created after its parent, so ids increase downwards) */
+    for (size_t x = 0; x < n; x++) {
+        par[x] = -1;
+        ctx_of[x] = -1;
+    }
+    for (size_t i = 0; i < a->child.cap; i++) {
+        const u64map_entry *e = &a->child.e[i];
+        if (e->key == U64MAP_EMPTY)
+            continue;
+        par[e->val] = (int64_t)(e->key >> 32);
+        last[e->val] = (int32_t)(uint32_t)e->key;
+        if (!isnan(a->logp[e->val]))
+            edge[n_edge++] = (conv_edge){ par[e->val], last[e->val], e->val };
+    }
+    for (size_t x = 0; x < n; x++) {
+        len[x] = par[x] < 0 ? 1 : len[par[x]] + 1;
+        first[x] = par[x] < 0 ? (int32_t)x : first[par[x]];
+    }
+    qsort(edge, n_edge, sizeof *edge, cmp_edge);
+    kid_start = malloc((n + 1) * sizeof *kid_start);
+    cx = malloc((n_edge ? n_edge : 1) * sizeof *cx);
+    fnode = malloc(((size_t)V + n_edge) * sizeof *fnode);
+    if (!kid_start || !cx || !fnode)
+        goto oom;
+    for (size_t x = 0; x <= n; x++)
+        kid_start[x] = 0;
+    for (size_t i = 0; i < n_edge; i++) {
+        kid_start[edge[i].parent + 1]++;
+        has_kid[edge[i].parent] = 1;
+    }
+    for (size_t x = 0; x < n; x++)
+        kid_start[x + 1] += kid_start[x];
+
+    /* the index: contexts are the nodes with a listed child, numbered by
+     * length, then by (nglm parent, oldest word); a context's nglm parent is
+     * the node of its words without the oldest */
+    size_t n_ctx = 0, n_feat = (size_t)V;
+    for (size_t x = 0; x < n; x++)
+        n_ctx += has_kid[x];
+    F->order = a->order > 0 ? a->order : 1;
+    F->V = V;
+    for (int k = 0; k <= NGLM_MAX_ORDER; k++)
+        F->cutoff[k] = 1;
+    F->ctx_parent = malloc((n_ctx ? n_ctx : 1) * sizeof *F->ctx_parent);
+    F->ctx_word = malloc((n_ctx ? n_ctx : 1) * sizeof *F->ctx_word);
+    F->ctx_first = malloc((n_ctx + 1) * sizeof *F->ctx_first);
+    F->feat_word = malloc(((size_t)V + n_edge) * sizeof *F->feat_word);
+    F->feat_back = malloc(((size_t)V + n_edge) * sizeof *F->feat_back);
+    F->feat_count = calloc((size_t)V + n_edge, sizeof *F->feat_count);
+    m->theta = malloc(((size_t)V + n_edge) * sizeof *m->theta);
+    if (!F->ctx_parent || !F->ctx_word || !F->ctx_first || !F->feat_word || !F->feat_back ||
+        !F->feat_count || !m->theta)
+        goto oom;
+    for (int32_t w = 0; w < V; w++) {
+        double lp = a->logp[w];
+        if (w != NGLM_BOS && !isfinite(lp)) {
+            nglm_error_set(err, "the 1-gram '%s' has probability 0 (or is missing), which "
+                           "no softmax weight can express", nglm_vocab_word(a->vocab, w));
+            goto out;
+        }
+        F->feat_word[w] = w;
+        F->feat_back[w] = -1;
+        m->theta[w] = w == NGLM_BOS ? 0 : lp * M_LN10;
+        fnode[w] = w;
+    }
+    size_t c = 0;
+    for (int k = 1; k < F->order; k++) {
+        size_t lo = c, n_k = 0;
+        for (size_t x = 0; x < n; x++) {
+            if (!has_kid[x] || len[x] != k)
+                continue;
+            int64_t p = -1; /* nglm parent: the context of words 2..k */
+            if (k > 1) {
+                int32_t ids[NGLM_ARPA_MAX_ORDER];
+                int64_t y = (int64_t)x;
+                for (int j = k - 1; j >= 0; j--, y = par[y])
+                    ids[j] = len[y] == 1 ? (int32_t)y : last[y]; /* a 1-gram's node is its id */
+                int64_t s = conv_node(a, ids + 1, k - 1);
+                p = s >= 0 ? ctx_of[s] : -1;
+                if (p < 0) {
+                    nglm_error_set(err, "the ARPA model is not closed under suffixes (an "
+                                   "n-gram whose shorter suffix is missing): it has no exact "
+                                   "nglm form");
+                    goto out;
+                }
+            }
+            cx[lo + n_k++] = (conv_ctx){ (int64_t)PACK(p + 1, first[x]), (int64_t)x };
+        }
+        qsort(cx + lo, n_k, sizeof *cx, cmp_ctx);
+        for (size_t i = lo; i < lo + n_k; i++) {
+            int64_t x = cx[i].node;
+            ctx_of[x] = (int64_t)i;
+            F->ctx_parent[i] = (int32_t)(cx[i].key >> 32) - 1;
+            F->ctx_word[i] = first[x];
+            F->ctx_first[i] = (uint32_t)n_feat;
+            int32_t pc = F->ctx_parent[i];
+            /* the successors: the node's listed children, by word */
+            for (int64_t e = kid_start[x]; e < kid_start[x + 1]; e++) {
+                int32_t w = edge[e].word;
+                int32_t b = w;
+                if (pc >= 0) {
+                    F->n_feat = n_feat; /* nglm_features_find reads F's ranges */
+                    b = nglm_features_find(F, pc, w);
+                }
+                if (b < 0) {
+                    nglm_error_set(err, "the ARPA model is not closed under suffixes (an "
+                                   "n-gram whose shorter suffix is missing): it has no exact "
+                                   "nglm form");
+                    goto out;
+                }
+                double lp = a->logp[edge[e].node];
+                double th = (lp - a->logp[fnode[b]] - a->bow[x]) * M_LN10;
+                if (!isfinite(th)) {
+                    nglm_error_set(err, "an n-gram has probability 0, which no softmax "
+                                        "weight can express");
+                    goto out;
+                }
+                F->feat_word[n_feat] = w;
+                F->feat_back[n_feat] = b;
+                m->theta[n_feat] = th;
+                fnode[n_feat] = edge[e].node;
+                n_feat++;
+            }
+        }
+        c = lo + n_k;
+        F->ctx_order_start[k] = c;
+    }
+    for (int k = F->order; k <= NGLM_MAX_ORDER; k++)
+        F->ctx_order_start[k] = c;
+    F->ctx_order_start[0] = 0;
+    F->n_ctx = c;
+    F->ctx_first[c] = (uint32_t)n_feat;
+    F->n_feat = F->n_ngram_feat = n_feat;
+    F->skip_cutoff = 1;
+    if (c != n_ctx) { /* listed n-grams under a node longer than the order */
+        nglm_error_set(err, "the ARPA model's n-grams do not fit its order");
+        goto out;
+    }
+    if (nglm_features_index(F, err) != 0) {
+        nglm_error_prefix(err, "converting the ARPA model");
+        goto out;
+    }
+    const char **words = malloc((size_t)V * sizeof *words);
+    if (!words)
+        goto oom;
+    for (int32_t w = 0; w < V; w++)
+        words[w] = nglm_vocab_word(a->vocab, w);
+    m->vocab = nglm_vocab_from_list(words, NULL, (size_t)V, err);
+    free(words);
+    if (!m->vocab)
+        goto out;
+    m->tok = a->tok;
+    rc = 0;
+    goto out;
+oom:
+    nglm_error_set(err, "out of memory converting an ARPA model of %zu n-grams", n);
+out:
+    free(par);
+    free(ctx_of);
+    free(last);
+    free(first);
+    free(len);
+    free(has_kid);
+    free(edge);
+    free(cx);
+    free(fnode);
+    free(kid_start);
+    if (rc != 0)
+        nglm_model_free(m);
+    return rc;
+}
