@@ -23,6 +23,7 @@
  * log10 back-off weight (0 when absent).
  */
 #include "nglm/arpa.h"
+#include "nglm/kn.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1408,7 +1409,9 @@ int nglm_arpa_to_model(const nglm_arpa *a, nglm_model *m, nglm_error *err)
     uint8_t *len = malloc(n), *has_kid = calloc(n ? n : 1, 1);
     conv_edge *edge = malloc((a->child.size ? a->child.size : 1) * sizeof *edge);
     conv_ctx *cx = NULL;
-    int64_t *fnode = NULL, *kid_start = NULL;
+    int64_t *kid_start = NULL;
+    nglm_kn kn; /* only its ln P and ln γ: nglm_kn_to_weights makes the weights */
+    memset(&kn, 0, sizeof kn);
     nglm_features *F = &m->feat;
     int rc = -1;
     if (!par || !ctx_of || !last || !first || !len || !has_kid || !edge)
@@ -1435,8 +1438,8 @@ int nglm_arpa_to_model(const nglm_arpa *a, nglm_model *m, nglm_error *err)
     qsort(edge, n_edge, sizeof *edge, cmp_edge);
     kid_start = malloc((n + 1) * sizeof *kid_start);
     cx = malloc((n_edge ? n_edge : 1) * sizeof *cx);
-    fnode = malloc(((size_t)V + n_edge) * sizeof *fnode);
-    if (!kid_start || !cx || !fnode)
+    kn.lnp = malloc(((size_t)V + n_edge) * sizeof *kn.lnp);
+    if (!kid_start || !cx || !kn.lnp)
         goto oom;
     for (size_t x = 0; x <= n; x++)
         kid_start[x] = 0;
@@ -1464,8 +1467,9 @@ int nglm_arpa_to_model(const nglm_arpa *a, nglm_model *m, nglm_error *err)
     F->feat_back = malloc(((size_t)V + n_edge) * sizeof *F->feat_back);
     F->feat_count = calloc((size_t)V + n_edge, sizeof *F->feat_count);
     m->theta = malloc(((size_t)V + n_edge) * sizeof *m->theta);
+    kn.lnbo = malloc((n_ctx ? n_ctx : 1) * sizeof *kn.lnbo);
     if (!F->ctx_parent || !F->ctx_word || !F->ctx_first || !F->feat_word || !F->feat_back ||
-        !F->feat_count || !m->theta)
+        !F->feat_count || !m->theta || !kn.lnbo)
         goto oom;
     for (int32_t w = 0; w < V; w++) {
         double lp = a->logp[w];
@@ -1476,8 +1480,7 @@ int nglm_arpa_to_model(const nglm_arpa *a, nglm_model *m, nglm_error *err)
         }
         F->feat_word[w] = w;
         F->feat_back[w] = -1;
-        m->theta[w] = w == NGLM_BOS ? 0 : lp * M_LN10;
-        fnode[w] = w;
+        kn.lnp[w] = w == NGLM_BOS ? 0 : lp * M_LN10;
     }
     size_t c = 0;
     for (int k = 1; k < F->order; k++) {
@@ -1509,6 +1512,7 @@ int nglm_arpa_to_model(const nglm_arpa *a, nglm_model *m, nglm_error *err)
             F->ctx_parent[i] = (int32_t)(cx[i].key >> 32) - 1;
             F->ctx_word[i] = first[x];
             F->ctx_first[i] = (uint32_t)n_feat;
+            kn.lnbo[i] = a->bow[x] * M_LN10;
             int32_t pc = F->ctx_parent[i];
             /* the successors: the node's listed children, by word */
             for (int64_t e = kid_start[x]; e < kid_start[x + 1]; e++) {
@@ -1524,17 +1528,9 @@ int nglm_arpa_to_model(const nglm_arpa *a, nglm_model *m, nglm_error *err)
                                    "nglm form");
                     goto out;
                 }
-                double lp = a->logp[edge[e].node];
-                double th = (lp - a->logp[fnode[b]] - a->bow[x]) * M_LN10;
-                if (!isfinite(th)) {
-                    nglm_error_set(err, "an n-gram has probability 0, which no softmax "
-                                        "weight can express");
-                    goto out;
-                }
                 F->feat_word[n_feat] = w;
                 F->feat_back[n_feat] = b;
-                m->theta[n_feat] = th;
-                fnode[n_feat] = edge[e].node;
+                kn.lnp[n_feat] = a->logp[edge[e].node] * M_LN10;
                 n_feat++;
             }
         }
@@ -1556,6 +1552,16 @@ int nglm_arpa_to_model(const nglm_arpa *a, nglm_model *m, nglm_error *err)
         nglm_error_prefix(err, "converting the ARPA model");
         goto out;
     }
+    /* the weights: the conversion of a Kneser-Ney estimate, which is the
+     * same back-off form (doc/model.md §6) */
+    if (nglm_kn_to_weights(&kn, F, m->theta, err) != 0)
+        goto out;
+    for (size_t f = 0; f < n_feat; f++)
+        if (!isfinite(m->theta[f])) {
+            nglm_error_set(err, "an n-gram has probability 0, which no softmax weight can "
+                                "express");
+            goto out;
+        }
     const char **words = malloc((size_t)V * sizeof *words);
     if (!words)
         goto oom;
@@ -1579,7 +1585,8 @@ out:
     free(has_kid);
     free(edge);
     free(cx);
-    free(fnode);
+    free(kn.lnp);
+    free(kn.lnbo);
     free(kid_start);
     if (rc != 0)
         nglm_model_free(m);
