@@ -23,6 +23,7 @@
  * log10 back-off weight (0 when absent).
  */
 #include "nglm/arpa.h"
+#include "nglm/kn.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -807,29 +808,132 @@ out:
     return rc;
 }
 
-/* Puts the k-gram ids[0..k) with its values into the trie. */
-static int insert_ngram(nglm_arpa *a, const int32_t *ids, int k, double lp, double bow,
-                        arpa_in *in, nglm_error *err)
+/* Puts the prefixes of the k-gram ids[0..k) into the trie (as nodes
+ * without a probability where they are not listed): nodes[j] gets the node
+ * of ids[0..j], j < k - 1; the first `known` of them are there already (a
+ * prefix shared with the line before: ARPA files list the n-grams of an
+ * order grouped by their first words, so most lines need no lookup here).
+ * The k-gram itself is put in by pending_flush. */
+static int insert_prefix(nglm_arpa *a, const int32_t *ids, int k, int64_t *nodes, int known,
+                         arpa_in *in, nglm_error *err)
 {
-    int64_t node = ids[0];
-    for (int j = 1; j < k; j++) {
-        int64_t *slot = u64map_upsert(&a->child, PACK(node, ids[j]), -1);
+    nodes[0] = ids[0];
+    for (int j = known > 0 ? known : 1; j < k - 1; j++) {
+        int64_t *slot = u64map_upsert(&a->child, PACK(nodes[j - 1], ids[j]), -1);
         if (!slot)
             return nglm_error_set(err, "%s:%zu: out of memory", in->path, in->lineno);
-        if (*slot >= 0) {
-            if (j == k - 1)
-                return nglm_error_set(err, "%s:%zu: duplicate %d-gram", in->path, in->lineno,
-                                      k);
-            node = *slot;
-            continue;
-        }
-        int64_t nn = j == k - 1 ? node_new(a, lp, bow) : node_new(a, NAN, 0);
-        if (nn < 0)
+        if (*slot < 0 && (*slot = node_new(a, NAN, 0)) < 0)
             return nglm_error_set(err, "%s:%zu: out of memory (or too many n-grams)",
                                   in->path, in->lineno);
-        *slot = nn;
-        node = nn;
+        nodes[j] = *slot;
     }
+    return 0;
+}
+
+/* The k-grams whose last step into the trie waits for later lines: each
+ * one's hash slot, a cache miss in a table far larger than the caches, is
+ * prefetched when it is parsed and written PENDING lines later, so that the
+ * misses overlap the parsing (they were most of the reading time).  They
+ * are written in file order, so a duplicate is still found on its own line. */
+#define PENDING 4
+
+typedef struct arpa_pending_ngram {
+    int k;
+    int64_t node;   /* the node of its first k-1 words */
+    int32_t word;   /* its last word */
+    double lp, bow;
+    size_t lineno;
+} arpa_pending_ngram;
+
+typedef struct arpa_pending {
+    arpa_pending_ngram q[PENDING];
+    size_t head, n; /* the oldest, and how many */
+} arpa_pending;
+
+/* Writes the oldest waiting k-gram into the trie. */
+static int pending_pop(nglm_arpa *a, arpa_pending *p, const char *path, nglm_error *err)
+{
+    const arpa_pending_ngram *g = &p->q[p->head];
+    p->head = (p->head + 1) % PENDING;
+    p->n--;
+    int64_t *slot = u64map_upsert(&a->child, PACK(g->node, g->word), -1);
+    if (!slot)
+        return nglm_error_set(err, "%s:%zu: out of memory", path, g->lineno);
+    if (*slot >= 0)
+        return nglm_error_set(err, "%s:%zu: duplicate %d-gram", path, g->lineno, g->k);
+    if ((*slot = node_new(a, g->lp, g->bow)) < 0)
+        return nglm_error_set(err, "%s:%zu: out of memory (or too many n-grams)", path,
+                              g->lineno);
+    return 0;
+}
+
+/* Queues a k-gram (writing the oldest when the queue is full). */
+static int pending_push(nglm_arpa *a, arpa_pending *p, const arpa_pending_ngram *g,
+                        const char *path, nglm_error *err)
+{
+    if (p->n == PENDING && pending_pop(a, p, path, err) != 0)
+        return -1;
+    uint64_t key = PACK(g->node, g->word);
+    __builtin_prefetch(&a->child.e[u64map_hash(key) & (a->child.cap - 1)], 1);
+    p->q[(p->head + p->n) % PENDING] = *g;
+    p->n++;
+    return 0;
+}
+
+/* Writes every waiting k-gram, oldest first. */
+static int pending_flush(nglm_arpa *a, arpa_pending *p, const char *path, nglm_error *err)
+{
+    while (p->n > 0)
+        if (pending_pop(a, p, path, err) != 0)
+            return -1;
+    return 0;
+}
+
+/* The previous line of a section: its words (copied: the line buffer is
+ * reused), their ids and its prefixes' nodes, for insert_prefix. */
+typedef struct arpa_prev {
+    char *text;
+    size_t cap;
+    size_t off[NGLM_ARPA_MAX_ORDER];
+    int32_t ids[NGLM_ARPA_MAX_ORDER];
+    int64_t nodes[NGLM_ARPA_MAX_ORDER];
+    int k;  /* 0: none yet in this section */
+} arpa_prev;
+
+/* How many of the first k-1 words of fields equal the previous line's. */
+static int prev_shared(const arpa_prev *p, char **words, int k)
+{
+    int j = 0;
+    while (j < k - 1 && j < p->k - 1 && strcmp(words[j], p->text + p->off[j]) == 0)
+        j++;
+    return j;
+}
+
+/* Keeps this line's words, ids and nodes as the previous line; -1 when out
+ * of memory. */
+static int prev_keep(arpa_prev *p, char **words, const int32_t *ids, const int64_t *nodes,
+                     int k)
+{
+    size_t n = 0;
+    for (int j = 0; j < k - 1; j++)
+        n += strlen(words[j]) + 1;
+    if (n > p->cap) {
+        char *t = realloc(p->text, 2 * n);
+        if (!t)
+            return -1;
+        p->text = t;
+        p->cap = 2 * n;
+    }
+    n = 0;
+    for (int j = 0; j < k - 1; j++) {
+        size_t len = strlen(words[j]) + 1;
+        memcpy(p->text + n, words[j], len);
+        p->off[j] = n;
+        p->ids[j] = ids[j];
+        p->nodes[j] = nodes[j];
+        n += len;
+    }
+    p->k = k;
     return 0;
 }
 
@@ -932,9 +1036,14 @@ static int arpa_parse(nglm_arpa *a, arpa_in *in, nglm_error *err)
     uni_entry *uni = NULL;
     size_t n_uni = 0, cap_uni = 0;
     int32_t ids[NGLM_ARPA_MAX_ORDER];
+    int64_t nodes[NGLM_ARPA_MAX_ORDER];
     char *fields[NGLM_ARPA_MAX_ORDER + 3];
+    arpa_prev prev = { NULL, 0, { 0 }, { 0 }, { 0 }, 0 };
+    arpa_pending pend;
+    memset(&pend, 0, sizeof pend);
     int rc = -1;
     for (int k = 1; k <= a->order; k++) {
+        prev.k = 0;
         int sk = section_order(in->line);
         if (sk != k) {
             if (a->count[k] == 0 && (sk > k || strcmp(in->line, "\\end\\") == 0))
@@ -1029,7 +1138,11 @@ static int arpa_parse(nglm_arpa *a, arpa_in *in, nglm_error *err)
                 uni[n_uni++].line = in->lineno;
                 continue;
             }
-            for (int j = 0; j < k; j++) {
+            int known = prev_shared(&prev, fields + 1, k);
+            for (int j = 0; j < known; j++)
+                ids[j] = prev.ids[j];
+            memcpy(nodes, prev.nodes, sizeof nodes);
+            for (int j = known; j < k; j++) {
                 int32_t w = nglm_vocab_find(a->vocab, fields[1 + j]);
                 if (w < 0 || isnan(a->logp[w])) {
                     nglm_error_set(err, "%s:%zu: word '%.60s' is not among the 1-grams", path,
@@ -1038,9 +1151,18 @@ static int arpa_parse(nglm_arpa *a, arpa_in *in, nglm_error *err)
                 }
                 ids[j] = w;
             }
-            if (insert_ngram(a, ids, k, lp, bow, in, err) != 0)
+            if (insert_prefix(a, ids, k, nodes, known, in, err) != 0)
                 goto out;
+            arpa_pending_ngram g = { k, nodes[k - 2], ids[k - 1], lp, bow, in->lineno };
+            if (pending_push(a, &pend, &g, path, err) != 0)
+                goto out;
+            if (prev_keep(&prev, fields + 1, ids, nodes, k) != 0) {
+                nglm_error_set(err, "%s:%zu: out of memory", path, in->lineno);
+                goto out;
+            }
         }
+        if (pending_flush(a, &pend, path, err) != 0)
+            goto out;
         if (got != a->count[k]) {
             nglm_error_set(err, "%s:%zu: %llu %d-grams, but the header declares %llu", path,
                            in->lineno, (unsigned long long)got, k,
@@ -1078,9 +1200,15 @@ static int arpa_parse(nglm_arpa *a, arpa_in *in, nglm_error *err)
         goto out;
     rc = 0;
 out:
+    if (rc != 0 && pend.n > 0 && err) { /* the waiting n-grams' lines came first */
+        nglm_error later = *err;
+        if (pending_flush(a, &pend, path, err) == 0)
+            *err = later;
+    }
     for (size_t i = 0; i < n_uni; i++)
         free(uni[i].word);
     free(uni);
+    free(prev.text);
     return rc;
 }
 
@@ -1223,5 +1351,244 @@ int nglm_arpa_eval_corpus(const nglm_arpa *a, const nglm_corpus *c, int per_sent
     if (rc == 0)
         rc = nglm_eval_tokens(c, NULL, lp, per_sentence, r, err);
     free(lp);
+    return rc;
+}
+
+/* ================================================================ to a model */
+
+/* Sort record of a listed n-gram of length >= 2: its trie parent (the node
+ * of its first words), last word and node. */
+typedef struct conv_edge {
+    int64_t parent;
+    int32_t word;
+    int64_t node;
+} conv_edge;
+
+static int cmp_edge(const void *x, const void *y)
+{
+    const conv_edge *a = x, *b = y;
+    if (a->parent != b->parent)
+        return a->parent < b->parent ? -1 : 1;
+    return (a->word > b->word) - (a->word < b->word);
+}
+
+/* Sort record of a context: its nglm parent and oldest word, its node. */
+typedef struct conv_ctx {
+    int64_t key;   /* PACK(nglm parent + 1, oldest word) */
+    int64_t node;
+} conv_ctx;
+
+static int cmp_ctx(const void *x, const void *y)
+{
+    const conv_ctx *a = x, *b = y;
+    return (a->key > b->key) - (a->key < b->key);
+}
+
+/* The trie node of words ids[0..k), or -1. */
+static int64_t conv_node(const nglm_arpa *a, const int32_t *ids, int k)
+{
+    int64_t node = ids[0];
+    for (int j = 1; j < k && node >= 0; j++)
+        node = u64map_get(&a->child, PACK(node, ids[j]), -1);
+    return node;
+}
+
+int nglm_arpa_to_model(const nglm_arpa *a, nglm_model *m, nglm_error *err)
+{
+    memset(m, 0, sizeof *m);
+    if (a->order > NGLM_MAX_ORDER)
+        return nglm_error_set(err, "an ARPA model of order %d: nglm models go up to %d",
+                              a->order, NGLM_MAX_ORDER);
+    if (!a->has_unk)
+        return nglm_error_set(err, "the ARPA model has no <unk>: it skips OOVs, which an "
+                                   "nglm model scores as <unk>");
+    size_t n = a->n_node, n_edge = 0;
+    int32_t V = a->V;
+    int64_t *par = malloc(n * sizeof *par), *ctx_of = malloc(n * sizeof *ctx_of);
+    int32_t *last = malloc(n * sizeof *last), *first = malloc(n * sizeof *first);
+    uint8_t *len = malloc(n), *has_kid = calloc(n ? n : 1, 1);
+    conv_edge *edge = malloc((a->child.size ? a->child.size : 1) * sizeof *edge);
+    conv_ctx *cx = NULL;
+    int64_t *kid_start = NULL;
+    nglm_kn kn; /* only its ln P and ln γ: nglm_kn_to_weights makes the weights */
+    memset(&kn, 0, sizeof kn);
+    nglm_features *F = &m->feat;
+    int rc = -1;
+    if (!par || !ctx_of || !last || !first || !len || !has_kid || !edge)
+        goto oom;
+    /* the trie's shape: every node's parent, last and first word, length
+     * (a node is created after its parent, so ids increase downwards) */
+    for (size_t x = 0; x < n; x++) {
+        par[x] = -1;
+        ctx_of[x] = -1;
+    }
+    for (size_t i = 0; i < a->child.cap; i++) {
+        const u64map_entry *e = &a->child.e[i];
+        if (e->key == U64MAP_EMPTY)
+            continue;
+        par[e->val] = (int64_t)(e->key >> 32);
+        last[e->val] = (int32_t)(uint32_t)e->key;
+        if (!isnan(a->logp[e->val]))
+            edge[n_edge++] = (conv_edge){ par[e->val], last[e->val], e->val };
+    }
+    for (size_t x = 0; x < n; x++) {
+        len[x] = par[x] < 0 ? 1 : len[par[x]] + 1;
+        first[x] = par[x] < 0 ? (int32_t)x : first[par[x]];
+    }
+    qsort(edge, n_edge, sizeof *edge, cmp_edge);
+    kid_start = malloc((n + 1) * sizeof *kid_start);
+    cx = malloc((n_edge ? n_edge : 1) * sizeof *cx);
+    kn.lnp = malloc(((size_t)V + n_edge) * sizeof *kn.lnp);
+    if (!kid_start || !cx || !kn.lnp)
+        goto oom;
+    for (size_t x = 0; x <= n; x++)
+        kid_start[x] = 0;
+    for (size_t i = 0; i < n_edge; i++) {
+        kid_start[edge[i].parent + 1]++;
+        has_kid[edge[i].parent] = 1;
+    }
+    for (size_t x = 0; x < n; x++)
+        kid_start[x + 1] += kid_start[x];
+
+    /* the index: contexts are the nodes with a listed child, numbered by
+     * length, then by (nglm parent, oldest word); a context's nglm parent is
+     * the node of its words without the oldest */
+    size_t n_ctx = 0, n_feat = (size_t)V;
+    for (size_t x = 0; x < n; x++)
+        n_ctx += has_kid[x];
+    F->order = a->order > 0 ? a->order : 1;
+    F->V = V;
+    for (int k = 0; k <= NGLM_MAX_ORDER; k++)
+        F->cutoff[k] = 1;
+    F->ctx_parent = malloc((n_ctx ? n_ctx : 1) * sizeof *F->ctx_parent);
+    F->ctx_word = malloc((n_ctx ? n_ctx : 1) * sizeof *F->ctx_word);
+    F->ctx_first = malloc((n_ctx + 1) * sizeof *F->ctx_first);
+    F->feat_word = malloc(((size_t)V + n_edge) * sizeof *F->feat_word);
+    F->feat_back = malloc(((size_t)V + n_edge) * sizeof *F->feat_back);
+    F->feat_count = calloc((size_t)V + n_edge, sizeof *F->feat_count);
+    m->theta = malloc(((size_t)V + n_edge) * sizeof *m->theta);
+    kn.lnbo = malloc((n_ctx ? n_ctx : 1) * sizeof *kn.lnbo);
+    if (!F->ctx_parent || !F->ctx_word || !F->ctx_first || !F->feat_word || !F->feat_back ||
+        !F->feat_count || !m->theta || !kn.lnbo)
+        goto oom;
+    for (int32_t w = 0; w < V; w++) {
+        double lp = a->logp[w];
+        if (w != NGLM_BOS && !isfinite(lp)) {
+            nglm_error_set(err, "the 1-gram '%s' has probability 0 (or is missing), which "
+                           "no softmax weight can express", nglm_vocab_word(a->vocab, w));
+            goto out;
+        }
+        F->feat_word[w] = w;
+        F->feat_back[w] = -1;
+        kn.lnp[w] = w == NGLM_BOS ? 0 : lp * M_LN10;
+    }
+    size_t c = 0;
+    for (int k = 1; k < F->order; k++) {
+        size_t lo = c, n_k = 0;
+        for (size_t x = 0; x < n; x++) {
+            if (!has_kid[x] || len[x] != k)
+                continue;
+            int64_t p = -1; /* nglm parent: the context of words 2..k */
+            if (k > 1) {
+                int32_t ids[NGLM_ARPA_MAX_ORDER];
+                int64_t y = (int64_t)x;
+                for (int j = k - 1; j >= 0; j--, y = par[y])
+                    ids[j] = len[y] == 1 ? (int32_t)y : last[y]; /* a 1-gram's node is its id */
+                int64_t s = conv_node(a, ids + 1, k - 1);
+                p = s >= 0 ? ctx_of[s] : -1;
+                if (p < 0) {
+                    nglm_error_set(err, "the ARPA model is not closed under suffixes (an "
+                                   "n-gram whose shorter suffix is missing): it has no exact "
+                                   "nglm form");
+                    goto out;
+                }
+            }
+            cx[lo + n_k++] = (conv_ctx){ (int64_t)PACK(p + 1, first[x]), (int64_t)x };
+        }
+        qsort(cx + lo, n_k, sizeof *cx, cmp_ctx);
+        for (size_t i = lo; i < lo + n_k; i++) {
+            int64_t x = cx[i].node;
+            ctx_of[x] = (int64_t)i;
+            F->ctx_parent[i] = (int32_t)(cx[i].key >> 32) - 1;
+            F->ctx_word[i] = first[x];
+            F->ctx_first[i] = (uint32_t)n_feat;
+            kn.lnbo[i] = a->bow[x] * M_LN10;
+            int32_t pc = F->ctx_parent[i];
+            /* the successors: the node's listed children, by word */
+            for (int64_t e = kid_start[x]; e < kid_start[x + 1]; e++) {
+                int32_t w = edge[e].word;
+                int32_t b = w;
+                if (pc >= 0) {
+                    F->n_feat = n_feat; /* nglm_features_find reads F's ranges */
+                    b = nglm_features_find(F, pc, w);
+                }
+                if (b < 0) {
+                    nglm_error_set(err, "the ARPA model is not closed under suffixes (an "
+                                   "n-gram whose shorter suffix is missing): it has no exact "
+                                   "nglm form");
+                    goto out;
+                }
+                F->feat_word[n_feat] = w;
+                F->feat_back[n_feat] = b;
+                kn.lnp[n_feat] = a->logp[edge[e].node] * M_LN10;
+                n_feat++;
+            }
+        }
+        c = lo + n_k;
+        F->ctx_order_start[k] = c;
+    }
+    for (int k = F->order; k <= NGLM_MAX_ORDER; k++)
+        F->ctx_order_start[k] = c;
+    F->ctx_order_start[0] = 0;
+    F->n_ctx = c;
+    F->ctx_first[c] = (uint32_t)n_feat;
+    F->n_feat = F->n_ngram_feat = n_feat;
+    F->skip_cutoff = 1;
+    if (c != n_ctx) { /* listed n-grams under a node longer than the order */
+        nglm_error_set(err, "the ARPA model's n-grams do not fit its order");
+        goto out;
+    }
+    if (nglm_features_index(F, err) != 0) {
+        nglm_error_prefix(err, "converting the ARPA model");
+        goto out;
+    }
+    /* the weights: the conversion of a Kneser-Ney estimate, which is the
+     * same back-off form (doc/model.md §6) */
+    if (nglm_kn_to_weights(&kn, F, m->theta, err) != 0)
+        goto out;
+    for (size_t f = 0; f < n_feat; f++)
+        if (!isfinite(m->theta[f])) {
+            nglm_error_set(err, "an n-gram has probability 0, which no softmax weight can "
+                                "express");
+            goto out;
+        }
+    const char **words = malloc((size_t)V * sizeof *words);
+    if (!words)
+        goto oom;
+    for (int32_t w = 0; w < V; w++)
+        words[w] = nglm_vocab_word(a->vocab, w);
+    m->vocab = nglm_vocab_from_list(words, NULL, (size_t)V, err);
+    free(words);
+    if (!m->vocab)
+        goto out;
+    m->tok = a->tok;
+    rc = 0;
+    goto out;
+oom:
+    nglm_error_set(err, "out of memory converting an ARPA model of %zu n-grams", n);
+out:
+    free(par);
+    free(ctx_of);
+    free(last);
+    free(first);
+    free(len);
+    free(has_kid);
+    free(edge);
+    free(cx);
+    free(kn.lnp);
+    free(kn.lnbo);
+    free(kid_start);
+    if (rc != 0)
+        nglm_model_free(m);
     return rc;
 }

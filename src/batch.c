@@ -24,6 +24,14 @@
 #define FIX_SCALE 1099511627776.0 /* 2^40 */
 #define TO_FIX(x) ((int64_t)((x) * FIX_SCALE))
 
+/* slot_of entries: zero (as calloc leaves them) for a context not in the
+ * batch, so that a batch of one sentence touches only the pages of its own
+ * contexts, not all n_ctx entries */
+#define SLOT_NONE 0
+#define SLOT_LISTED 1 /* found, slot not yet assigned */
+#define SLOT_OF(s) ((int32_t)(s) + 2)
+static inline int32_t slot(const nglm_batch *b, int32_t x) { return b->slot_of[x] - 2; }
+
 /* calloc that never returns NULL for a zero count */
 static void *zalloc(size_t n, size_t size) { return calloc(n ? n : 1, size); }
 #define ALLOC(p, n) ((p) = zalloc((n), sizeof *(p)))
@@ -82,9 +90,7 @@ int nglm_batch_init(nglm_batch *b, const nglm_features *F, size_t max_tokens,
         nglm_batch_free(b);
         return nglm_error_set(err, "out of memory for a batch of %zu tokens", max_tokens);
     }
-    for (size_t x = 0; x < F->n_ctx; x++)
-        b->slot_of[x] = -1;
-    return 0;
+    return 0; /* slot_of is zero, SLOT_NONE, untouched: a sentence's batch writes a few pages */
 }
 
 void nglm_batch_free(nglm_batch *b)
@@ -141,10 +147,10 @@ int nglm_batch_shard(nglm_batch *b, const int32_t *word_rank, int rank, nglm_err
 void nglm_batch_clear(nglm_batch *b)
 {
     for (size_t s = 0; s < b->n_d; s++)
-        b->slot_of[b->dctx[s]] = -1;
+        b->slot_of[b->dctx[s]] = SLOT_NONE;
     for (int k = 0; k < b->nd; k++) {
         for (size_t i = 0; i < b->n_pending[k]; i++)
-            b->slot_of[b->pending[k][i]] = -1;
+            b->slot_of[b->pending[k][i]] = SLOT_NONE;
         b->n_pending[k] = 0;
     }
     b->n_d = 0;
@@ -214,8 +220,8 @@ static void find_contexts(nglm_batch *b)
     for (long t = 0; t < n_tok; t++) {
         const int32_t *chain = b->chain + (size_t)t * nd;
         for (int j = 0; j < nd && chain[j] >= 0; j++)
-            if (b->slot_of[chain[j]] == -1) {
-                b->slot_of[chain[j]] = -2; /* listed; slot assigned below */
+            if (b->slot_of[chain[j]] == SLOT_NONE) {
+                b->slot_of[chain[j]] = SLOT_LISTED; /* slot assigned below */
                 b->pending[j][b->n_pending[j]++] = chain[j];
             }
     }
@@ -244,7 +250,7 @@ static void assign_slots(nglm_batch *b)
     for (int k = 0; k < b->nd; k++) {
         for (size_t i = 0; i < b->n_pending[k]; i++) {
             b->dctx[n] = b->pending[k][i];
-            b->slot_of[b->pending[k][i]] = (int32_t)n;
+            b->slot_of[b->pending[k][i]] = SLOT_OF(n);
             n++;
         }
         b->n_pending[k] = 0;
@@ -255,12 +261,12 @@ static void assign_slots(nglm_batch *b)
     memset(b->kid_start, 0, (n + 1) * sizeof *b->kid_start);
     size_t first_kid = b->nd ? b->d_start[1] : n;
     for (size_t s = first_kid; s < n; s++)
-        b->kid_start[b->slot_of[F->ctx_parent[b->dctx[s]]] + 1]++;
+        b->kid_start[slot(b, F->ctx_parent[b->dctx[s]]) + 1]++;
     for (size_t s = 0; s < n; s++)
         b->kid_start[s + 1] += b->kid_start[s];
     size_t *fill = b->kid_start; /* reuse: advance starts, then shift back */
     for (size_t s = first_kid; s < n; s++) {
-        int32_t p = b->slot_of[F->ctx_parent[b->dctx[s]]];
+        int32_t p = slot(b, F->ctx_parent[b->dctx[s]]);
         b->kids[fill[p]++] = (int32_t)s;
     }
     for (size_t s = n; s > 0; s--)
@@ -302,7 +308,7 @@ static void group_tokens(nglm_batch *b)
     for (size_t t = 0; t < b->n_tok; t++) {
         int32_t x = b->nd ? b->chain[t * (size_t)b->nd] : -1;
         if (is_mine(b, t))
-            start[(x < 0 ? 0 : (size_t)b->slot_of[x] + 1) + 1]++;
+            start[(x < 0 ? 0 : (size_t)slot(b, x) + 1) + 1]++;
     }
     for (size_t g = 0; g < n_grp; g++)
         start[g + 1] += start[g];
@@ -310,7 +316,7 @@ static void group_tokens(nglm_batch *b)
         int32_t x = b->nd ? b->chain[t * (size_t)b->nd] : -1;
         if (!is_mine(b, t))
             continue;
-        size_t g = x < 0 ? 0 : (size_t)b->slot_of[x] + 1;
+        size_t g = x < 0 ? 0 : (size_t)slot(b, x) + 1;
         b->grp_tok[start[g]++] = (int32_t)t;
     }
     for (size_t g = n_grp; g > 0; g--)
@@ -589,7 +595,7 @@ void nglm_batch_forward(nglm_batch *b, const double *theta)
         double z = b->U;
         int j = 0;
         for (; j < nd && chain[j] >= 0; j++)
-            z += b->D[b->slot_of[chain[j]]];
+            z += b->D[slot(b, chain[j])];
         int found = 1;
         for (int i = 0; i < nd; i++) {
             tf[i] = (found && i < j) ? nglm_features_find(F, chain[i], y) : -1;
@@ -625,7 +631,7 @@ double nglm_batch_backward(nglm_batch *b)
         const int32_t *chain = b->chain + t * (size_t)nd;
         a_root += inv;
         for (int j = 0; j < nd && chain[j] >= 0; j++)
-            b->A[b->slot_of[chain[j]]] += inv;
+            b->A[slot(b, chain[j])] += inv;
         loss += log(b->z[t]) - b->sy[t];
     }
     b->A_root = a_root;

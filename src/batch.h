@@ -50,7 +50,7 @@ typedef struct nglm_batch {
     double *z;              /* (n_tok) Z(h) */
     double *sy;             /* (n_tok) s(h, y) */
 
-    /* distinct contexts: slot_of[x] is x's slot or -1 (n_ctx entries) */
+    /* distinct contexts: slot_of[x] is x's slot + 2, or 0 (n_ctx entries) */
     int32_t *slot_of;
     int32_t *dctx;          /* (n_d) contexts by slot, grouped by length */
     size_t d_start[NGLM_MAX_ORDER + 1]; /* slots of length k: [d_start[k-1], d_start[k]) */

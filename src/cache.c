@@ -86,7 +86,7 @@ static void caches_free(caches *k)
     free(k->dcount);
     free(k->bval);
     free(k->bmass);
-    if (k->pair.keys)
+    if (k->pair.e)
         u64map_free(&k->pair);
     memset(k, 0, sizeof *k);
 }
@@ -104,7 +104,7 @@ static int caches_reset(caches *k)
         k->dweight = 1;
     }
     if (k->spec->bigram_length > 0) {
-        if (k->pair.keys)
+        if (k->pair.e)
             u64map_free(&k->pair);
         if (u64map_init(&k->pair, 1024) != 0)
             return -1;

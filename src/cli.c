@@ -152,7 +152,7 @@ void nglm_cli_bad_option(int c, int argc, char **argv, const char *hint)
     nglm_cli_die(NGLM_EXIT_USAGE, "unknown option '%.*s' (see --help)", (int)len, word);
 }
 
-nglm_arpa *nglm_cli_load_model(const char *path, nglm_model *m)
+nglm_arpa *nglm_cli_load_model(const char *path, nglm_model *m, unsigned map_flags)
 {
     nglm_error err;
     memset(m, 0, sizeof *m);
@@ -162,7 +162,7 @@ nglm_arpa *nglm_cli_load_model(const char *path, nglm_model *m)
             nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
         return a;
     }
-    if (nglm_model_load(m, path, &err) != 0)
+    if (nglm_model_map(m, path, map_flags, &err) != 0)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
     return NULL;
 }

@@ -118,9 +118,45 @@ int32_t nglm_features_find_skip(const nglm_features *F, int t, int32_t v, int32_
     return find_in(F->feat_word, F->skip_first[t][v], F->skip_first[t][v + 1], w);
 }
 
+/* Without child_first (a mapped model, nglm_features_tables): the children
+ * of a context of length k are among the contexts of length k+1, sorted by
+ * (parent, oldest word), so a binary search over that whole length finds
+ * it.  The result is checked to be the asked-for child, so the search stays
+ * inside the arrays and returns a true child whatever they hold (a
+ * mis-sorted file makes it miss, never stray).  It must agree with the
+ * child_first lookup on a valid index (tests/check_modelfile.c compares
+ * mapped and loaded models). */
+static int32_t child_search(const nglm_features *F, int32_t parent, int32_t w)
+{
+    int k = nglm_features_ctx_len(F, parent);
+    if (k + 1 >= F->order)
+        return -1;
+    size_t lo = F->ctx_order_start[k], hi = F->ctx_order_start[k + 1], end = hi;
+    uint64_t key = PACK(parent, w);
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (PACK(F->ctx_parent[mid], F->ctx_word[mid]) < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < end && F->ctx_parent[lo] == parent && F->ctx_word[lo] == w ? (int32_t)lo : -1;
+}
+
+/* With child_first: a search among the parent's children.  The table may be
+ * a mapped file's, unchecked (doc/model-format.md, "Mapped loading"), so the
+ * range is cut at n_ctx and the context found must name `parent` as its
+ * parent: a damaged table makes a lookup miss, never stray (the batch
+ * relies on a child's parent being the context before it in the chain). */
 int32_t nglm_features_child(const nglm_features *F, int32_t parent, int32_t w)
 {
-    return find_in(F->ctx_word, F->child_first[parent], F->child_first[parent + 1], w);
+    if (!F->child_first)
+        return child_search(F, parent, w);
+    uint32_t lo = F->child_first[parent], hi = F->child_first[parent + 1];
+    if (hi > F->n_ctx)
+        hi = (uint32_t)F->n_ctx;
+    int32_t x = find_in(F->ctx_word, lo, hi, w);
+    return x >= 0 && F->ctx_parent[x] == parent ? x : -1;
 }
 
 int nglm_features_chain(const nglm_features *F, const int32_t *sent, size_t i,
@@ -249,20 +285,20 @@ static int count_pass_reference(nglm_features *F, const nglm_corpus *c, int k, i
         goto oom;
     }
     for (size_t i = 0; i < pairs.cap; i++)
-        if (pairs.keys[i] != U64MAP_EMPTY && pairs.vals[i] >= (int64_t)cut) {
-            kept[n_kept].key = pairs.keys[i];
-            kept[n_kept].id = pairs.vals[i] > UINT32_MAX ? UINT32_MAX : (uint32_t)pairs.vals[i];
-            has[pairs.keys[i] >> 32] = 1;
+        if (pairs.e[i].key != U64MAP_EMPTY && pairs.e[i].val >= (int64_t)cut) {
+            kept[n_kept].key = pairs.e[i].key;
+            kept[n_kept].id = pairs.e[i].val > UINT32_MAX ? UINT32_MAX : (uint32_t)pairs.e[i].val;
+            has[pairs.e[i].key >> 32] = 1;
             n_kept++;
         }
     size_t n_new = 0;
     for (size_t i = 0; i < cand.cap; i++)
-        if (cand.keys[i] != U64MAP_EMPTY && has[cand.vals[i]]) {
+        if (cand.e[i].key != U64MAP_EMPTY && has[cand.e[i].val]) {
             /* sort key: (parent + 1, word) so the root (-1) sorts first */
-            int32_t parent = (int32_t)(cand.keys[i] >> 32);
-            int32_t word = (int32_t)(uint32_t)cand.keys[i];
+            int32_t parent = (int32_t)(cand.e[i].key >> 32);
+            int32_t word = (int32_t)(uint32_t)cand.e[i].key;
             cands[n_new].key = PACK(parent + 1, word);
-            cands[n_new].id = (uint32_t)cand.vals[i];
+            cands[n_new].id = (uint32_t)cand.e[i].val;
             n_new++;
         }
     free(has);
@@ -738,9 +774,9 @@ static int add_skips(nglm_features *F, const nglm_corpus *c, int n_skip, const i
             return nglm_error_set(err, "out of memory for skip-grams");
         }
         for (size_t h = 0; h < pairs.cap; h++)
-            if (pairs.keys[h] != U64MAP_EMPTY && pairs.vals[h] >= (int64_t)cutoff) {
-                kept[n_kept].key = pairs.keys[h];
-                kept[n_kept].id = pairs.vals[h] > UINT32_MAX ? UINT32_MAX : (uint32_t)pairs.vals[h];
+            if (pairs.e[h].key != U64MAP_EMPTY && pairs.e[h].val >= (int64_t)cutoff) {
+                kept[n_kept].key = pairs.e[h].key;
+                kept[n_kept].id = pairs.e[h].val > UINT32_MAX ? UINT32_MAX : (uint32_t)pairs.e[h].val;
                 n_kept++;
             }
         u64map_free(&pairs);
@@ -793,15 +829,99 @@ int nglm_features_add_skips_reference(nglm_features *F, const nglm_corpus *c, in
     return add_skips(F, c, n_skip, dist, cutoff, NULL, err);
 }
 
+/* The first context of [lo, hi) whose parent is not in [plo, phi) or is
+ * below the previous one's, or hi. */
+static size_t bad_parent(const int32_t *parent, size_t lo, size_t hi, int32_t plo, int32_t phi)
+{
+    for (size_t x = lo; x < hi; x++)
+        if (parent[x] < plo || parent[x] >= phi || (x > lo && parent[x] < parent[x - 1]))
+            return x;
+    return hi;
+}
+
+/* What the lookup tables and every bounds-safe walk of the index rely on
+ * (nglm_features_tables); reads only the order table, the parents and the
+ * words of the length-1 contexts.  The parents' loop is branch-free, so it
+ * vectorises (bad_parent then finds the culprit). */
+static int check_contexts(const nglm_features *F, int parents, nglm_error *err)
+{
+    if (F->order < 1 || F->order > NGLM_MAX_ORDER || F->V < NGLM_NUM_SPECIAL ||
+        F->n_feat < (size_t)F->V || F->n_feat > INT32_MAX || F->n_ctx > INT32_MAX ||
+        F->n_ngram_feat < (size_t)F->V || F->n_ngram_feat > F->n_feat)
+        return nglm_error_set(err, "inconsistent feature index sizes");
+    size_t prev_end = 0;
+    for (int k = 1; k < F->order; k++) {
+        size_t lo = F->ctx_order_start[k - 1], hi = F->ctx_order_start[k];
+        if (lo != prev_end || hi < lo || hi > F->n_ctx)
+            return nglm_error_set(err, "inconsistent context order table");
+        prev_end = hi;
+        /* length 1: parent -1; longer: a context one shorter, non-decreasing */
+        int32_t plo = k == 1 ? -1 : (int32_t)F->ctx_order_start[k - 2];
+        int32_t phi = k == 1 ? 0 : (int32_t)F->ctx_order_start[k - 1];
+        const int32_t *par = F->ctx_parent;
+        if (!parents && k > 1)
+            continue;
+        unsigned bad = lo < hi && (par[lo] < plo || par[lo] >= phi);
+#pragma omp simd reduction(| : bad)
+        for (size_t x = lo + 1; x < hi; x++)
+            bad |= (par[x] < plo) | (par[x] >= phi) | (par[x] < par[x - 1]);
+        if (bad)
+            return nglm_error_set(err, "context %zu has a bad parent",
+                                  bad_parent(par, lo, hi, plo, phi));
+        for (size_t x = lo; k == 1 && x < hi; x++)
+            if (F->ctx_word[x] < 0 || F->ctx_word[x] >= F->V)
+                return nglm_error_set(err, "context %zu has a word out of range", x);
+    }
+    if (prev_end != F->n_ctx)
+        return nglm_error_set(err, "inconsistent context count");
+    return 0;
+}
+
+int nglm_features_tables(nglm_features *F, int children, nglm_error *err)
+{
+    if (check_contexts(F, children, err) != 0)
+        return -1;
+    int32_t V = F->V;
+    free(F->ctx1);
+    free(F->child_first);
+    F->child_first = NULL;
+    F->ctx1 = malloc((size_t)V * sizeof *F->ctx1);
+    if (children)
+        F->child_first = malloc((F->n_ctx + 1) * sizeof *F->child_first);
+    if (!F->ctx1 || (children && !F->child_first))
+        return nglm_error_set(err, "out of memory indexing %zu contexts", F->n_ctx);
+    for (int32_t w = 0; w < V; w++)
+        F->ctx1[w] = -1;
+    size_t n1 = F->order > 1 ? F->ctx_order_start[1] : 0;
+    for (size_t x = 0; x < n1; x++)
+        F->ctx1[F->ctx_word[x]] = (int32_t)x;
+    if (!children)
+        return 0;
+    /* The children of the contexts of length k-1 are those of length k, in
+     * the order of their parents: child_first[q] is the first of them whose
+     * parent is q or later, filled in one merge pass (parents checked above). */
+    uint32_t *cf = F->child_first;
+    size_t q = 0;
+    for (int k = 2; k < F->order; k++) {
+        size_t lo = F->ctx_order_start[k - 1], hi = F->ctx_order_start[k];
+        for (size_t x = lo; x < hi; x++)
+            while (q <= (size_t)F->ctx_parent[x])
+                cf[q++] = (uint32_t)x;
+        while (q < lo) /* the last parents' children end the length */
+            cf[q++] = (uint32_t)hi;
+    }
+    while (q <= F->n_ctx) /* the longest contexts have none */
+        cf[q++] = (uint32_t)F->n_ctx;
+    return 0;
+}
+
 int nglm_features_index(nglm_features *F, nglm_error *err)
 {
     int32_t V = F->V;
-    if (F->order < 1 || F->order > NGLM_MAX_ORDER || V < NGLM_NUM_SPECIAL ||
-        F->n_feat < (size_t)V || F->n_feat > INT32_MAX || F->n_ctx > INT32_MAX)
-        return nglm_error_set(err, "inconsistent feature index sizes");
+    if (check_contexts(F, 1, err) != 0)
+        return -1;
     /* contexts: ranges, ordering, parents one order lower */
-    if (F->ctx_first[0] != (uint32_t)V || F->ctx_first[F->n_ctx] != F->n_ngram_feat ||
-        F->n_ngram_feat > F->n_feat)
+    if (F->ctx_first[0] != (uint32_t)V || F->ctx_first[F->n_ctx] != F->n_ngram_feat)
         return nglm_error_set(err, "inconsistent successor offsets");
     /* skip-gram templates: contiguous, sorted successor lists */
     if (F->n_skip < 0 || F->n_skip > NGLM_MAX_SKIP)
@@ -829,28 +949,18 @@ int nglm_features_index(nglm_features *F, nglm_error *err)
     }
     if (next != F->n_feat)
         return nglm_error_set(err, "inconsistent skip-gram feature count");
-    size_t prev_end = 0;
     for (int k = 1; k < F->order; k++) {
         size_t lo = F->ctx_order_start[k - 1], hi = F->ctx_order_start[k];
-        if (lo != prev_end || hi < lo || hi > F->n_ctx)
-            return nglm_error_set(err, "inconsistent context order table");
-        prev_end = hi;
         for (size_t x = lo; x < hi; x++) {
             int32_t p = F->ctx_parent[x], w = F->ctx_word[x];
             if (w < 0 || w >= V)
                 return nglm_error_set(err, "context %zu has a word out of range", x);
-            if (k == 1 ? p != -1
-                       : (p < (int32_t)F->ctx_order_start[k - 2] ||
-                          p >= (int32_t)F->ctx_order_start[k - 1]))
-                return nglm_error_set(err, "context %zu has a bad parent", x);
             if (F->ctx_first[x + 1] <= F->ctx_first[x])
                 return nglm_error_set(err, "context %zu has no successors", x);
             if (x > lo && PACK(p + 1, w) <= PACK(F->ctx_parent[x - 1] + 1, F->ctx_word[x - 1]))
                 return nglm_error_set(err, "contexts are not sorted");
         }
     }
-    if (prev_end != F->n_ctx)
-        return nglm_error_set(err, "inconsistent context count");
     /* features: words in range and sorted, back-offs consistent */
     for (size_t x = 0; x < F->n_ctx; x++) {
         int32_t p = F->ctx_parent[x];
@@ -864,28 +974,7 @@ int nglm_features_index(nglm_features *F, nglm_error *err)
                 return nglm_error_set(err, "feature %u has a bad back-off", f);
         }
     }
-    free(F->ctx1);
-    free(F->child_first);
-    F->ctx1 = malloc((size_t)V * sizeof *F->ctx1);
-    F->child_first = malloc((F->n_ctx + 1) * sizeof *F->child_first);
-    if (!F->ctx1 || !F->child_first)
-        return nglm_error_set(err, "out of memory indexing %zu contexts", F->n_ctx);
-    for (int32_t w = 0; w < V; w++)
-        F->ctx1[w] = -1;
-    /* a context's children follow the contexts of its length, in the
-     * order of their parents: child_first is a running count */
-    for (size_t x = 0; x <= F->n_ctx; x++)
-        F->child_first[x] = 0;
-    for (size_t x = 0; x < F->n_ctx; x++) {
-        if (F->ctx_parent[x] < 0)
-            F->ctx1[F->ctx_word[x]] = (int32_t)x;
-        else
-            F->child_first[F->ctx_parent[x] + 1]++;
-    }
-    F->child_first[0] = (uint32_t)(F->order > 1 ? F->ctx_order_start[1] : 0);
-    for (size_t x = 0; x < F->n_ctx; x++)
-        F->child_first[x + 1] += F->child_first[x];
-    return 0;
+    return nglm_features_tables(F, 1, err);
 }
 
 void nglm_features_free(nglm_features *F)

@@ -35,17 +35,28 @@ void nglm_io_writer_init(nglm_io_writer *w, FILE *fp)
     w->errnum = 0;
 }
 
+/* Written in pieces of at most 64 KiB: stdio hands a large fwrite to one
+ * write(2), after which Linux may cache the file in folios of up to 2 MiB,
+ * and a process that maps the file (nglm_model_map) gets a whole folio
+ * resident for every lookup that faults; with small writes the folios, and
+ * what a lookup makes resident, stay at most 64 KiB (bench/RESULTS.md). */
+#define IO_PIECE ((size_t)1 << 16)
+
 void nglm_io_write(nglm_io_writer *w, const void *p, size_t n)
 {
-    if (w->errnum || n == 0)
-        return;
-    errno = 0;
-    if (fwrite(p, 1, n, w->fp) != n) {
-        w->errnum = errno ? errno : EIO;
-        return;
+    const unsigned char *q = p;
+    while (!w->errnum && n > 0) {
+        size_t k = n < IO_PIECE ? n : IO_PIECE;
+        errno = 0;
+        if (fwrite(q, 1, k, w->fp) != k) {
+            w->errnum = errno ? errno : EIO;
+            return;
+        }
+        w->crc = nglm_io_crc(w->crc, q, k);
+        w->pos += k;
+        q += k;
+        n -= k;
     }
-    w->crc = nglm_io_crc(w->crc, p, n);
-    w->pos += n;
 }
 
 uint64_t nglm_io_file_size(const char *path)

@@ -8,16 +8,32 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "batch.h"
 
 /* Tokens scored per batch: larger batches share more contexts. */
 #define SCORE_BATCH 65536
+/* A text this short is scored on one thread: starting and waking threads
+ * costs more than they save (a sentence: 1 ms against 30 ms on a busy
+ * machine); the scores do not depend on the thread count. */
+#define SCORE_ONE_THREAD 2048
 
 void nglm_model_free(nglm_model *m)
 {
     if (m->vocab)
         nglm_vocab_free(m->vocab);
+    if (m->map) { /* the arrays of the file lie in the mapping; ctx1 does not */
+        nglm_features *F = &m->feat;
+        const char *lo = m->map, *hi = lo + m->map_len, *cf = (const char *)F->child_first;
+        F->ctx_parent = F->ctx_word = F->feat_word = F->feat_back = NULL;
+        F->ctx_first = F->feat_count = NULL;
+        if (cf >= lo && cf < hi) /* CHILDREN, in place */
+            F->child_first = NULL;
+        memset(F->skip_first, 0, sizeof F->skip_first);
+        m->theta = NULL;
+        munmap(m->map, m->map_len);
+    }
     nglm_features_free(&m->feat);
     free(m->theta);
     memset(m, 0, sizeof *m);
@@ -85,6 +101,8 @@ int nglm_model_score_corpus_progress(const nglm_model *m, const nglm_corpus *c, 
 {
     nglm_batch b;
     size_t cap = c->n_tokens < SCORE_BATCH ? c->n_tokens : SCORE_BATCH;
+    if (c->n_tokens < SCORE_ONE_THREAD)
+        threads = 1;
     if (nglm_batch_init(&b, &m->feat, cap ? cap : 1, threads, 0, err) != 0)
         return -1;
     nglm_batch_unigrams(&b, m->theta);

@@ -6,7 +6,8 @@
  * Layout: a fixed header with a section table, then 8-byte aligned sections
  * INFO, VOCAB, FEATURES, WEIGHTS, and SKIP for a model with skip-gram
  * templates (their features sit at the end of the FEATURES arrays; SKIP
- * holds where the n-grams end and each template's offsets).  Numbers are
+ * holds where the n-grams end and each template's offsets), CACHE, and
+ * CHILDREN, the index's child_first table for mapped loading.  Numbers are
  * in the writer's byte order, declared by a byte-order mark, and are read
  * back with memcpy (no struct dumps, no alignment assumptions).  A CRC-32
  * (zlib) covers the whole file, its own field counted as zero, so a damaged
@@ -18,7 +19,12 @@
  * one big buffer), folding every byte into the CRC as it goes, then patches
  * the CRC into the header, fsyncs and renames over PATH: a failed save
  * leaves an existing PATH as it was.  Loading reads the file in one go and
- * parses it from memory.
+ * parses it from memory.  Mapping (nglm_model_map) runs the same parser over
+ * a read-only mapping with the arrays used in place (mf_src says which), and
+ * by default replaces the CRC and the full index check by the range checks
+ * every lookup needs (mf_check_streamed, nglm_features_tables), read chunk
+ * by chunk with the pages released, so that a sentence's query makes only
+ * its own contexts' pages resident (doc/model-format.md, "Mapped loading").
  */
 #include "nglm/modelfile.h"
 
@@ -30,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -51,11 +58,12 @@
  * has skip-gram templates, CACHE only when it records a cache, so other
  * models are written as before. */
 enum { MF_SEC_INFO = 1, MF_SEC_VOCAB = 2, MF_SEC_FEATURES = 3, MF_SEC_WEIGHTS = 4,
-       MF_SEC_SKIP = 5, MF_SEC_CACHE = 6, MF_N_REQUIRED = 4, MF_N_SECTIONS = 6 };
+       MF_SEC_SKIP = 5, MF_SEC_CACHE = 6, MF_SEC_CHILDREN = 7, MF_N_REQUIRED = 4,
+       MF_N_SECTIONS = 7 };
 #define MF_CACHE_SIZE 48
 
 static const char *const mf_section_name[MF_N_SECTIONS + 1] = {
-    "", "INFO", "VOCAB", "FEATURES", "WEIGHTS", "SKIP", "CACHE"
+    "", "INFO", "VOCAB", "FEATURES", "WEIGHTS", "SKIP", "CACHE", "CHILDREN"
 };
 
 static uint64_t mf_align8(uint64_t x) { return (x + 7) & ~(uint64_t)7; }
@@ -185,11 +193,14 @@ static void mf_write(mf_writer *w, const nglm_model *m)
     size[MF_SEC_WEIGHTS] = 8 + 8 * (uint64_t)m->feat.n_feat;
     size[MF_SEC_SKIP] = mf_skip_size(&m->feat);
     size[MF_SEC_CACHE] = MF_CACHE_SIZE;
-    /* the sections present, in id order */
+    size[MF_SEC_CHILDREN] = 8 + 4 * ((uint64_t)m->feat.n_ctx + 1);
+    /* the sections present, in id order; CHILDREN whenever the index has
+     * its table (a mapped model without one is saved without) */
     int ids[MF_N_SECTIONS], n_sec = 0;
     for (int s = 1; s <= MF_N_SECTIONS; s++)
         if (s <= MF_N_REQUIRED || (s == MF_SEC_SKIP && m->feat.n_skip > 0) ||
-            (s == MF_SEC_CACHE && m->has_cache))
+            (s == MF_SEC_CACHE && m->has_cache) ||
+            (s == MF_SEC_CHILDREN && m->feat.child_first))
             ids[n_sec++] = s;
     uint32_t header_size = MF_HEADER_FIXED + (uint32_t)n_sec * MF_ENTRY_SIZE;
     uint64_t end = header_size;
@@ -229,6 +240,11 @@ static void mf_write(mf_writer *w, const nglm_model *m)
         wr_pad_to(w, off[MF_SEC_CACHE]);
         wr_cache(w, &m->cache);
     }
+    if (m->feat.child_first) {
+        wr_pad_to(w, off[MF_SEC_CHILDREN]);
+        wr_u64(w, (uint64_t)m->feat.n_ctx + 1);
+        wr_bytes(w, m->feat.child_first, (m->feat.n_ctx + 1) * sizeof(uint32_t));
+    }
     if (!w->errnum && w->pos != end)
         w->errnum = EIO; /* a size formula disagrees with the writer: a bug */
 }
@@ -266,10 +282,21 @@ int nglm_model_save(const nglm_model *m, const char *path, nglm_error *err)
 
 /* ------------------------------------------------------------------ reading */
 
+/* Where the parser's arrays come from: copied out of a buffer that is
+ * freed after loading (nglm_model_load), or used in place in the read-only
+ * mapping that the model keeps (nglm_model_map). */
+typedef struct mf_src {
+    const unsigned char *base; /* the file's first byte */
+    int in_place;              /* arrays point into base: nothing is copied */
+    int verify;                /* CRC and every invariant (always when copying) */
+    int fd;                    /* the mapped file, for the streamed checks */
+} mf_src;
+
 /* A cursor over a section's bytes. */
 typedef struct mf_reader {
     const unsigned char *p;
     size_t left;
+    const mf_src *src;
 } mf_reader;
 
 static int rd_bytes(mf_reader *r, void *out, size_t n)
@@ -287,9 +314,21 @@ static int rd_i32(mf_reader *r, int32_t *x) { return rd_bytes(r, x, sizeof *x); 
 static int rd_u64(mf_reader *r, uint64_t *x) { return rd_bytes(r, x, sizeof *x); }
 static int rd_f64(mf_reader *r, double *x) { return rd_bytes(r, x, sizeof *x); }
 
-/* A fresh copy of n elements of elt bytes (n was checked against r->left). */
+/* n elements of elt bytes (n was checked against r->left): a fresh copy, or
+ * in place (sections are 8-byte aligned and every array starts at a
+ * multiple of its element size inside its section, so the pointer is
+ * aligned; the casts to non-const pointers are safe because nothing writes
+ * to a loaded model's arrays, and the mapping is read-only). */
 static void *rd_array(mf_reader *r, size_t n, size_t elt)
 {
+    if (r->src->in_place) {
+        void *a = (void *)r->p;
+        if (n * elt > r->left || (uintptr_t)a % elt != 0)
+            return NULL; /* cannot happen: parse_features checked the sizes */
+        r->p += n * elt;
+        r->left -= n * elt;
+        return a;
+    }
     void *a = malloc(n ? n * elt : 1);
     if (a && rd_bytes(r, a, n * elt) != 0) {
         free(a);
@@ -381,8 +420,10 @@ out:
 /* The SKIP section, read after the FEATURES arrays (V and n_feat are known).
  * The offsets must not decrease and must stay inside the skip-gram features
  * here, because nglm_features_index walks the features they delimit before
- * it checks that the templates tile n_ngram_feat .. n_feat exactly; the
- * distances, contiguity and sorted successors are left to it. */
+ * it checks that the templates tile n_ngram_feat .. n_feat exactly, and the
+ * distances must be in range, because a mapped model that skips that check
+ * reads the word that far back; contiguity and sorted successors are left
+ * to it. */
 static int parse_skip(mf_reader *r, nglm_features *F, nglm_error *err)
 {
     uint64_t n_ngram;
@@ -401,8 +442,12 @@ static int parse_skip(mf_reader *r, nglm_features *F, nglm_error *err)
     F->n_ngram_feat = (size_t)n_ngram;
     F->skip_cutoff = cutoff;
     F->n_skip = (int)n_skip;
-    for (int i = 0; i < F->n_skip; i++)
+    for (int i = 0; i < F->n_skip; i++) {
         rd_i32(r, &F->skip_dist[i]);
+        if (F->skip_dist[i] < 2 || F->skip_dist[i] > F->order + 2)
+            return nglm_error_set(err, "SKIP section: distance %d of template %d is out of "
+                                  "range (2..%d)", (int)F->skip_dist[i], i, F->order + 2);
+    }
     uint64_t prev = n_ngram;
     for (int i = 0; i < F->n_skip; i++) {
         F->skip_first[i] = rd_array(r, (size_t)n_off, sizeof(uint32_t));
@@ -416,6 +461,80 @@ static int parse_skip(mf_reader *r, nglm_features *F, nglm_error *err)
             prev = x;
         }
     }
+    return 0;
+}
+
+/* Drops the mapping's pages of bytes [p, p + n) from the process (they
+ * stay in the page cache; a later access maps them again): a check that
+ * reads an array through the mapping then adds no more than a chunk to the
+ * pages the process holds.  For a read-only private mapping nothing is lost. */
+static void mf_release(const mf_src *s, const void *p, size_t n)
+{
+    if (!s->in_place || s->verify)
+        return;
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t lo = (uintptr_t)p & ~(page - 1), hi = (uintptr_t)p + n;
+    if (hi > lo)
+        madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
+#define MF_CHUNK ((size_t)1 << 18) /* elements a chunk: 1 MiB */
+
+/* The mapped path's checks of the big arrays, which nglm_features_tables
+ * leaves out: every successor range lies inside the n-gram features
+ * (ctx_first starts at V, never decreases, ends at n_ngram_feat), every
+ * feature past the unigrams predicts a word 1 .. V-1, and every n-gram
+ * feature's back-off lies below it (skip-grams: -1).  That is all any walk
+ * of the index needs to stay inside its arrays (doc/model-format.md,
+ * "Mapped loading").  The arrays are read chunk by chunk and each chunk's
+ * pages are released after it (mf_release).  The loops are branch-free so
+ * that they vectorise; `bad_at` is the first chunk that failed. */
+static int mf_check_streamed(const mf_src *s, const nglm_features *F, nglm_error *err)
+{
+    size_t n_off = F->n_ctx + 1, ng = F->n_ngram_feat, bad_at = SIZE_MAX;
+    const uint32_t *off = F->ctx_first;
+    if (off[0] != (uint32_t)F->V || off[F->n_ctx] != ng)
+        bad_at = 0;
+    for (size_t i = 0; bad_at == SIZE_MAX && i < n_off; i += MF_CHUNK) {
+        size_t n = n_off - i < MF_CHUNK ? n_off - i : MF_CHUNK;
+        const uint32_t *a = off + i;
+        unsigned bad = i > 0 && a[0] < a[-1];
+        #pragma omp simd reduction(| : bad)
+        for (size_t j = 1; j < n; j++)
+            bad |= a[j] < a[j - 1];
+        mf_release(s, a, n * sizeof *a);
+        if (bad)
+            bad_at = i;
+    }
+    if (bad_at != SIZE_MAX)
+        return nglm_error_set(err, "successor offsets are bad (near context %zu): file is "
+                              "corrupted", bad_at);
+    /* features past the unigrams: words 1 .. V-1; n-gram back-offs 0 .. f-1,
+     * skip-gram ones -1 */
+    uint32_t vm1 = (uint32_t)F->V - 1;
+    for (size_t i = (size_t)F->V; bad_at == SIZE_MAX && i < F->n_feat; i += MF_CHUNK) {
+        size_t n = F->n_feat - i < MF_CHUNK ? F->n_feat - i : MF_CHUNK;
+        const uint32_t *a = (const uint32_t *)F->feat_word + i;
+        const uint32_t *b = (const uint32_t *)F->feat_back + i;
+        size_t n_ng = i >= ng ? 0 : (ng - i < n ? ng - i : n);
+        unsigned bad = 0;
+        #pragma omp simd reduction(| : bad)
+        for (size_t j = 0; j < n; j++)
+            bad |= a[j] - 1 >= vm1;
+        #pragma omp simd reduction(| : bad)
+        for (size_t j = 0; j < n_ng; j++)
+            bad |= b[j] >= (uint32_t)(i + j); /* a negative one is huge */
+        #pragma omp simd reduction(| : bad)
+        for (size_t j = n_ng; j < n; j++)
+            bad |= b[j] != UINT32_MAX;
+        mf_release(s, a, n * sizeof *a);
+        mf_release(s, b, n * sizeof *b);
+        if (bad)
+            bad_at = i;
+    }
+    if (bad_at != SIZE_MAX)
+        return nglm_error_set(err, "a feature's word or back-off is out of range (near "
+                              "feature %zu): file is corrupted", bad_at);
     return 0;
 }
 
@@ -487,7 +606,12 @@ static int parse_features(mf_reader *r, mf_reader *skip, nglm_model *m, nglm_err
     for (int32_t w = 0; w < V; w++)
         if (F->feat_word[w] != w || F->feat_back[w] != -1)
             return nglm_error_set(err, "FEATURES section: unigram feature %d is bad", (int)w);
-    if (nglm_features_index(F, err) != 0)
+    if ((r->src->verify ? nglm_features_index(F, err) : nglm_features_tables(F, 0, err)) != 0)
+        return nglm_error_prefix(err, "FEATURES section");
+    /* mapped: child lookups search ctx_parent when needed (no child_first);
+     * the arrays the other lookups index are checked for range, without
+     * being kept resident */
+    if (!r->src->verify && mf_check_streamed(r->src, F, err) != 0)
         return nglm_error_prefix(err, "FEATURES section");
     return 0;
 }
@@ -522,6 +646,24 @@ static int parse_cache(mf_reader *r, nglm_model *m, nglm_error *err)
     return 0;
 }
 
+/* CHILDREN: the index's child_first table, so that a mapped model need not
+ * build it (reading all of ctx_parent).  Used in place only by the default
+ * mapped load, whose child lookups check what they find
+ * (nglm_features_child); otherwise the index builds its own table, and the
+ * CRC covers this copy. */
+static int parse_children(mf_reader *r, nglm_model *m, nglm_error *err)
+{
+    uint64_t n;
+    if (rd_u64(r, &n) != 0 || n != (uint64_t)m->feat.n_ctx + 1 || r->left != 4 * n)
+        return nglm_error_set(err, "CHILDREN section does not hold %zu offsets",
+                              m->feat.n_ctx + 1);
+    if (r->src->in_place && !r->src->verify) {
+        free(m->feat.child_first);
+        m->feat.child_first = rd_array(r, (size_t)n, sizeof(uint32_t));
+    }
+    return 0;
+}
+
 static int parse_weights(mf_reader *r, nglm_model *m, nglm_error *err)
 {
     uint64_t n;
@@ -530,17 +672,18 @@ static int parse_weights(mf_reader *r, nglm_model *m, nglm_error *err)
     m->theta = rd_array(r, (size_t)n, sizeof(double));
     if (!m->theta)
         return nglm_error_set(err, "out of memory for %" PRIu64 " weights", n);
-    for (size_t f = 0; f < (size_t)n; f++)
+    for (size_t f = 0; r->src->verify && f < (size_t)n; f++)
         if (!isfinite(m->theta[f]))
             return nglm_error_set(err, "WEIGHTS section: weight %zu is not finite", f);
     return 0;
 }
 
-/* Checks the header of buf[0..size) and parses its sections into m (which
- * the caller frees on failure).  Messages are not yet prefixed by the path.
- * buf is modified (the CRC field is zeroed to recompute it). */
-static int mf_parse(nglm_model *m, unsigned char *buf, size_t size, nglm_error *err)
+/* Checks the header of the file's bytes src->base[0..size) and parses its
+ * sections into m (which the caller frees on failure).  Messages are not
+ * yet prefixed by the path.  The CRC is checked when src->verify. */
+static int mf_parse(nglm_model *m, const mf_src *src, size_t size, nglm_error *err)
 {
+    const unsigned char *buf = src->base;
     size_t magic_len = strlen(NGLM_MODEL_MAGIC);
     if (size == 0)
         return nglm_error_set(err, "not an nglm model file (empty file)");
@@ -577,14 +720,19 @@ static int mf_parse(nglm_model *m, unsigned char *buf, size_t size, nglm_error *
     if (file_size < size)
         return nglm_error_set(err, "%zu bytes after the end of the model: file is corrupted",
                               size - (size_t)file_size);
-    memset(buf + MF_OFF_CRC, 0, 4);
-    if ((uint32_t)nglm_io_crc(crc32(0L, Z_NULL, 0), buf, size) != crc)
-        return nglm_error_set(err, "checksum mismatch: file is corrupted");
+    if (src->verify) { /* the CRC of the file with its own field counted as zero */
+        static const unsigned char zero[4];
+        uint32_t c = nglm_io_crc(crc32(0L, Z_NULL, 0), buf, MF_OFF_CRC);
+        c = nglm_io_crc(c, zero, 4);
+        c = nglm_io_crc(c, buf + MF_OFF_CRC + 4, size - MF_OFF_CRC - 4);
+        if (c != crc)
+            return nglm_error_set(err, "checksum mismatch: file is corrupted");
+    }
 
     if (n_sec > MF_MAX_SECTIONS || header_size != MF_HEADER_FIXED + n_sec * MF_ENTRY_SIZE ||
         header_size > size || reserved != 0)
         return nglm_error_set(err, "bad header: file is corrupted");
-    mf_reader sec[MF_N_SECTIONS + 1] = { { NULL, 0 } };
+    mf_reader sec[MF_N_SECTIONS + 1] = { { NULL, 0, NULL } };
     for (uint32_t i = 0; i < n_sec; i++) {
         const unsigned char *e = buf + MF_HEADER_FIXED + (size_t)i * MF_ENTRY_SIZE;
         uint32_t id, pad;
@@ -600,8 +748,12 @@ static int mf_parse(nglm_model *m, unsigned char *buf, size_t size, nglm_error *
             continue; /* unknown sections are skipped */
         if (sec[id].p)
             return nglm_error_set(err, "duplicate %s section", mf_section_name[id]);
+        if (off % 8 != 0) /* the arrays are used in place when mapped */
+            return nglm_error_set(err, "%s section is not 8-byte aligned: file is corrupted",
+                                  mf_section_name[id]);
         sec[id].p = buf + off;
         sec[id].left = (size_t)len;
+        sec[id].src = src;
     }
     for (int id = 1; id <= MF_N_REQUIRED; id++)
         if (!sec[id].p)
@@ -612,7 +764,8 @@ static int mf_parse(nglm_model *m, unsigned char *buf, size_t size, nglm_error *
         parse_features(&sec[MF_SEC_FEATURES], sec[MF_SEC_SKIP].p ? &sec[MF_SEC_SKIP] : NULL,
                        m, err) != 0 ||
         parse_weights(&sec[MF_SEC_WEIGHTS], m, err) != 0 ||
-        (sec[MF_SEC_CACHE].p && parse_cache(&sec[MF_SEC_CACHE], m, err) != 0))
+        (sec[MF_SEC_CACHE].p && parse_cache(&sec[MF_SEC_CACHE], m, err) != 0) ||
+        (sec[MF_SEC_CHILDREN].p && parse_children(&sec[MF_SEC_CHILDREN], m, err) != 0))
         return -1;
     return 0;
 }
@@ -647,8 +800,38 @@ int nglm_model_load(nglm_model *m, const char *path, nglm_error *err)
 
     nglm_model tmp;
     memset(&tmp, 0, sizeof tmp);
-    int rc = mf_parse(&tmp, buf, got, err);
+    mf_src src = { buf, 0, 1, -1 };
+    int rc = mf_parse(&tmp, &src, got, err);
     free(buf);
+    if (rc != 0) {
+        nglm_model_free(&tmp);
+        return nglm_error_prefix(err, "%s", path);
+    }
+    *m = tmp;
+    return 0;
+}
+
+int nglm_model_map(nglm_model *m, const char *path, unsigned flags, nglm_error *err)
+{
+    memset(m, 0, sizeof *m);
+    size_t size;
+    int fd = nglm_io_open_regular(path, &size, err);
+    if (fd < 0)
+        return -1;
+    static const unsigned char empty[1];
+    void *p = size > 0 ? mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
+    if (p == MAP_FAILED) {
+        int e = errno;
+        close(fd);
+        return nglm_error_errno(err, e, "%s: cannot map", path);
+    }
+    nglm_model tmp;
+    memset(&tmp, 0, sizeof tmp);
+    tmp.map = p; /* from here on nglm_model_free unmaps */
+    tmp.map_len = size;
+    mf_src src = { p ? p : empty, 1, (flags & NGLM_MAP_VERIFY) != 0, fd };
+    int rc = mf_parse(&tmp, &src, size, err);
+    close(fd); /* the mapping keeps the file */
     if (rc != 0) {
         nglm_model_free(&tmp);
         return nglm_error_prefix(err, "%s", path);
@@ -673,6 +856,9 @@ int nglm_model_file_is_native(const char *path)
 
 int nglm_model_prune(nglm_model *m, size_t *removed, nglm_error *err)
 {
+    if (m->map)
+        return nglm_error_set(err, "a mapped model cannot be pruned (load it with "
+                              "nglm_model_load)");
     const nglm_features *F = &m->feat;
     size_t nf = F->n_feat, nc = F->n_ctx;
     int32_t V = F->V;

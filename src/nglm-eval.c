@@ -37,6 +37,10 @@ static void usage(FILE *fp)
         "  --print-tokens      print TEXT as the model reads it, one sentence per line,\n"
         "                      tokens separated by single spaces, and score nothing\n"
         "                      (what other tools must be given to see the same tokens)\n"
+        "  --verify            check an nglm model's checksum and whole index before\n"
+        "                      scoring (reads the whole file; by default only what the\n"
+        "                      lookups need is checked, so a damaged weight gives a\n"
+        "                      wrong score instead of an error)\n"
         "  --threads N         OpenMP threads (default: OMP_NUM_THREADS or all cores)\n"
         "  --progress MODE     reading and scoring progress on stderr: auto (default:\n"
         "                      redrawn on a terminal, a line every 5 s otherwise),\n"
@@ -84,10 +88,12 @@ typedef struct lm {
     nglm_arpa *arpa;
 } lm;
 
-static void lm_load(lm *x, const char *path)
+/* A native model is mapped (nglm_model_map): only what scoring touches is
+ * read; verify also checks its CRC and whole index (--verify). */
+static void lm_load(lm *x, const char *path, int verify)
 {
     memset(x, 0, sizeof *x);
-    x->arpa = nglm_cli_load_model(path, &x->m);
+    x->arpa = nglm_cli_load_model(path, &x->m, verify ? NGLM_MAP_VERIFY : 0);
 }
 
 /* How x reads text: a native model's options, or what an ARPA file says. */
@@ -404,11 +410,12 @@ int main(int argc, char **argv)
 {
     nglm_cli_set_prog(argv[0]);
     enum { O_MODEL = 256, O_PERSENT, O_TOKENS, O_THREADS, O_DIGITS, O_MIX, O_LAMBDA, O_HELDOUT,
-           O_HELP, O_VERSION, O_PROGRESS, O_CACHE, O_CACHE_LAMBDA, O_CACHE_RESET, O_PERWORD };
+           O_HELP, O_VERSION, O_PROGRESS, O_CACHE, O_CACHE_LAMBDA, O_CACHE_RESET, O_PERWORD,
+           O_VERIFY };
     static const struct option longopts[] = {
         {"model", 1, 0, O_MODEL}, {"per-sentence", 0, 0, O_PERSENT},
         {"print-tokens", 0, 0, O_TOKENS}, {"cache", 1, 0, O_CACHE},
-        {"per-word", 0, 0, O_PERWORD},
+        {"per-word", 0, 0, O_PERWORD}, {"verify", 0, 0, O_VERIFY},
         {"cache-lambda", 1, 0, O_CACHE_LAMBDA}, {"cache-reset", 1, 0, O_CACHE_RESET},
         {"threads", 1, 0, O_THREADS}, {"digits", 1, 0, O_DIGITS}, {"mix", 1, 0, O_MIX},
         {"lambda", 1, 0, O_LAMBDA}, {"heldout", 1, 0, O_HELDOUT}, {"help", 0, 0, O_HELP},
@@ -417,6 +424,7 @@ int main(int argc, char **argv)
     const char *cache_arg = NULL, *cache_lambda_arg = NULL, *cache_reset = NULL;
     double lambda = 0.5;
     int per_sentence = 0, print_tokens = 0, per_word = 0, threads = 0, digits = 2, progress = NGLM_CLI_PROGRESS_AUTO, c;
+    int verify = 0;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
@@ -424,6 +432,7 @@ int main(int argc, char **argv)
         case O_PERSENT: per_sentence = 1; break;
         case O_TOKENS: print_tokens = 1; break;
         case O_PERWORD: per_word = 1; break;
+        case O_VERIFY: verify = 1; break;
         case O_CACHE: cache_arg = optarg; break;
         case O_CACHE_LAMBDA: cache_lambda_arg = optarg; break;
         case O_CACHE_RESET: cache_reset = optarg; break;
@@ -480,7 +489,7 @@ int main(int argc, char **argv)
     nglm_cli_meter meter;
     nglm_cli_meter_init(&meter, progress);
     lm a, b;
-    lm_load(&a, model_path);
+    lm_load(&a, model_path, verify);
     if (print_tokens) {
         if (mix_path || per_sentence)
             nglm_cli_die(NGLM_EXIT_USAGE, "--print-tokens scores nothing: it cannot go with %s",
@@ -493,7 +502,7 @@ int main(int argc, char **argv)
     nglm_corpus corpus;
     nglm_eval_report r;
     if (mix_path) {
-        lm_load(&b, mix_path);
+        lm_load(&b, mix_path, verify);
         nglm_corpus ca, cb;
         double *la, *lb;
         char how[1100]; /* how the weight was chosen, for the first line */

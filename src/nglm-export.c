@@ -1,7 +1,9 @@
 /*
  * nglm-export — writes a trained model as an ARPA back-off language model
  * that any ARPA reader (KenLM, SRILM, Kaldi, nglm-eval) scores exactly as
- * nglm does (see nglm/arpa.h).  Usage: nglm-export --help.
+ * nglm does (see nglm/arpa.h), or the other way (--from-arpa): an ARPA
+ * model as an nglm model file, which nglm-eval maps instead of parsing the
+ * text (as KenLM's build_binary).  Usage: nglm-export --help.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -19,9 +21,16 @@ static void usage(FILE *fp)
 {
     fprintf(fp,
         "Usage: nglm-export --model FILE [-o OUT]\n"
-        "Write an nglm model as an exact ARPA back-off language model.\n"
+        "       nglm-export --from-arpa ARPA -o OUT\n"
+        "Write an nglm model as an exact ARPA back-off language model, or an ARPA\n"
+        "model as an nglm model (what KenLM's build_binary is for KenLM).\n"
         "\n"
         "  --model FILE        the model (written by nglm-train)\n"
+        "  --from-arpa ARPA    convert this ARPA file (plain or gzip; with <unk>, every\n"
+        "                      n-gram's suffix listed, as KenLM's, SRILM's and nglm's\n"
+        "                      are) into an nglm model at OUT that scores every token as\n"
+        "                      it does, up to the file's rounding; nglm-eval then maps it\n"
+        "                      in milliseconds\n"
         "  -o, --output OUT    where to write ('-' = stdout, the default);\n"
         "                      gzip-compressed when OUT ends in .gz\n"
         "  --force             replace OUT even if it is not an ARPA file\n"
@@ -38,16 +47,18 @@ static void usage(FILE *fp)
 int main(int argc, char **argv)
 {
     nglm_cli_set_prog(argv[0]);
-    enum { O_MODEL = 256, O_FORCE, O_HELP, O_VERSION };
+    enum { O_MODEL = 256, O_FORCE, O_HELP, O_VERSION, O_FROM_ARPA };
     static const struct option longopts[] = {
         {"model", 1, 0, O_MODEL}, {"output", 1, 0, 'o'}, {"force", 0, 0, O_FORCE},
+        {"from-arpa", 1, 0, O_FROM_ARPA},
         {"help", 0, 0, O_HELP}, {"version", 0, 0, O_VERSION}, {0, 0, 0, 0}};
-    const char *model_path = NULL, *out = "-";
+    const char *model_path = NULL, *out = "-", *from_arpa = NULL;
     int c, force = 0;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":ho:", longopts, NULL)) != -1) {
         switch (c) {
         case O_MODEL: model_path = optarg; break;
+        case O_FROM_ARPA: from_arpa = optarg; break;
         case 'o': out = optarg; break;
         case O_FORCE: force = 1; break;
         case 'h':
@@ -58,18 +69,40 @@ int main(int argc, char **argv)
                                 "(SRILM's -lm FILE -write-lm OUT)");
         }
     }
-    if (!model_path)
-        nglm_cli_die(NGLM_EXIT_USAGE, "--model FILE is required (see --help)");
     if (optind != argc)
         nglm_cli_die(NGLM_EXIT_USAGE, "unexpected argument '%s' (see --help)", argv[optind]);
+    nglm_error err;
+    if (from_arpa) {
+        if (model_path)
+            nglm_cli_die(NGLM_EXIT_USAGE, "--from-arpa and --model go one way each: give one");
+        if (strcmp(out, "-") == 0)
+            nglm_cli_die(NGLM_EXIT_USAGE, "--from-arpa needs -o OUT (a model file)");
+        const nglm_out_file src[] = {{"--from-arpa", from_arpa, NGLM_OUT_ARPA}};
+        const nglm_out_file dst[] = {{"-o", out, NGLM_OUT_MODEL}};
+        nglm_out_check(src, 1, dst, 1, force);
+        nglm_arpa *a = nglm_arpa_load(from_arpa, &err);
+        nglm_model m;
+        if (!a)
+            nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+        if (nglm_arpa_to_model(a, &m, &err) != 0)
+            nglm_cli_die(NGLM_EXIT_FAIL, "%s: %s", from_arpa, err.msg);
+        nglm_arpa_free(a);
+        if (nglm_model_save(&m, out, &err) != 0)
+            nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+        nglm_model_free(&m);
+        return 0;
+    }
+    if (!model_path)
+        nglm_cli_die(NGLM_EXIT_USAGE, "--model FILE is required (see --help)");
 
     const nglm_out_file in[] = {{"--model", model_path, NGLM_OUT_MODEL}};
     const nglm_out_file outs[] = {{"-o", out, NGLM_OUT_ARPA}};
     nglm_out_check(in, 1, outs, 1, force);
 
-    nglm_error err;
     nglm_model m;
-    if (nglm_model_load(&m, model_path, &err) != 0)
+    /* mapped (no copy of the arrays) and verified: the export reads every
+     * feature, and walks the index in ways only the full checks make safe */
+    if (nglm_model_map(&m, model_path, NGLM_MAP_VERIFY, &err) != 0)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
     if (nglm_arpa_save(&m, out, &err) != 0)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);

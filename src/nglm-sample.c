@@ -88,7 +88,7 @@ int main(int argc, char **argv)
 
     nglm_error err;
     nglm_model m;
-    nglm_arpa *arpa = nglm_cli_load_model(model_path, &m);
+    nglm_arpa *arpa = nglm_cli_load_model(model_path, &m, 0);
     const nglm_vocab *vocab = arpa ? nglm_arpa_vocab(arpa) : m.vocab;
     nglm_sampler s;
     if ((arpa ? nglm_sampler_init_arpa(&s, arpa, temperature, (size_t)max_length, seed, &err)

@@ -15,6 +15,7 @@
 #include "nglm/eval.h"
 #include "nglm/features.h"
 #include "nglm/model.h"
+#include "nglm/modelfile.h"
 #include "nglm/vocab.h"
 #include "testutil.h"
 
@@ -193,6 +194,84 @@ START_TEST(test_export_matches_native)
     nglm_corpus_free(&other);
     nglm_corpus_free(&c);
     nglm_model_free(&m);
+}
+END_TEST
+
+/* An ARPA file turned into an nglm model (nglm_arpa_to_model) scores every
+ * token as the file does, to 1e-9 in log10 (nglm-export writes 10
+ * significant digits, so its distributions sum to 1 that closely), OOVs
+ * (scored as <unk>) included; saved and mapped, the model scores the same. */
+START_TEST(test_arpa_to_model)
+{
+    int order = 1 + _i % 5;
+    nglm_model m, b, mapped;
+    nglm_corpus c, other;
+    nglm_error err;
+    make_model(&m, &c, order, 70 + (uint64_t)_i, 0, _i < 5 ? 1.0 : 4.0);
+    const char *path = tu_temp_path(".arpa");
+    ck_assert_msg(nglm_arpa_save(&m, path, &err) == 0, "%s", err.msg);
+    nglm_arpa *a = nglm_arpa_load(path, &err);
+    ck_assert_msg(a != NULL, "%s", err.msg);
+    ck_assert_msg(nglm_arpa_to_model(a, &b, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(b.feat.order, nglm_arpa_order(a));
+    ck_assert_uint_eq(nglm_vocab_size(b.vocab), nglm_vocab_size(nglm_arpa_vocab(a)));
+    char **lines = make_lines(60, 17, 12, 555 + (uint64_t)_i); /* w14..w16: OOVs */
+    ck_assert_int_eq(nglm_corpus_from_lines(&other, (const char *const *)lines, 60, b.vocab,
+                                            &err), 0);
+    free_lines(lines, 60);
+    ck_assert_uint_gt(other.n_oov, 0);
+    double *lp = malloc(other.n_tokens * sizeof *lp), *lq = malloc(other.n_tokens * sizeof *lq);
+    ck_assert_int_eq(nglm_model_score_corpus(&b, &other, lp, 1, &err), 0);
+    ck_assert_int_eq(nglm_arpa_score_corpus(a, &other, lq, &err), 0);
+    for (size_t t = 0; t < other.n_tokens; t++)
+        ck_assert_msg(fabs(lp[t] / M_LN10 - lq[t]) <= 1e-9, "token %zu: nglm %.15g, ARPA %.15g",
+                      t, lp[t] / M_LN10, lq[t]);
+    const char *mpath = tu_temp_path(".nglm");
+    ck_assert_msg(nglm_model_save(&b, mpath, &err) == 0, "%s", err.msg);
+    ck_assert_msg(nglm_model_map(&mapped, mpath, 0, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(nglm_model_score_corpus(&mapped, &other, lq, 1, &err), 0);
+    ck_assert_mem_eq(lp, lq, other.n_tokens * sizeof *lp);
+    nglm_model_free(&mapped);
+    free(lp);
+    free(lq);
+    unlink(mpath);
+    nglm_model_free(&b);
+    nglm_arpa_free(a);
+    unlink(path);
+    nglm_corpus_free(&other);
+    nglm_corpus_free(&c);
+    nglm_model_free(&m);
+}
+END_TEST
+
+/* What has no exact nglm form is refused in one line. */
+START_TEST(test_arpa_to_model_refused)
+{
+    static const char *const cases[][2] = {
+        {"\\data\\\nngram 1=3\n\n\\1-grams:\n-1 </s>\n-99 <s>\n-1 a\n\n\\end\\\n", "no <unk>"},
+        {"\\data\\\nngram 1=4\nngram 2=1\n\n\\1-grams:\n-1 </s>\n-99 <s> 0\n-1 a -0.1\n-1 <unk>\n\n"
+         "\\2-grams:\n-0.5 a a\n\n\\end\\\n", NULL}, /* fine: suffix "a" listed */
+        {"\\data\\\nngram 1=4\nngram 2=1\nngram 3=1\n\n\\1-grams:\n-1 </s>\n-99 <s> 0\n-1 a -0.1\n"
+         "-1 <unk>\n\n\\2-grams:\n-0.5 a a -0.1\n\n\\3-grams:\n-0.2 a a </s>\n\n\\end\\\n",
+         "not closed under suffixes"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        nglm_error err;
+        nglm_model b;
+        nglm_arpa *a = nglm_arpa_load(tu_tempstr(cases[i][0]), &err);
+        ck_assert_msg(a != NULL, "%s", err.msg);
+        int rc = nglm_arpa_to_model(a, &b, &err);
+        if (cases[i][1]) {
+            ck_assert_int_eq(rc, -1);
+            ck_assert_msg(strstr(err.msg, cases[i][1]) != NULL, "'%s' lacks '%s'", err.msg,
+                          cases[i][1]);
+            ck_assert_ptr_null(b.vocab);
+        } else {
+            ck_assert_msg(rc == 0, "%s", err.msg);
+            nglm_model_free(&b);
+        }
+        nglm_arpa_free(a);
+    }
 }
 END_TEST
 
@@ -571,6 +650,20 @@ static const struct bad_case {
     {"duplicate 2-gram",
      "\\data\\\nngram 1=1\nngram 2=2\n\n\\1-grams:\n-1 a\n\n\\2-grams:\n-1 a a\n-1 a a\n\\end\\\n",
      ":10: duplicate 2-gram"},
+    /* the last step of an n-gram's insert waits for the next line
+     * (src/arpa.c, arpa_pending): the first error still wins */
+    {"duplicate 2-gram, then a bad line",
+     "\\data\\\nngram 1=2\nngram 2=3\n\n\\1-grams:\n-1 a\n-1 b\n\n\\2-grams:\n-1 a a\n-1 a a\n"
+     "-1.x a b\n\\end\\\n",
+     ":11: duplicate 2-gram"},
+    {"duplicate 2-gram, not on adjacent lines",
+     "\\data\\\nngram 1=2\nngram 2=3\n\n\\1-grams:\n-1 a\n-1 b\n\n\\2-grams:\n-1 a a\n-1 b a\n"
+     "-1 a a\n\n\\end\\\n",
+     ":12: duplicate 2-gram"},
+    {"duplicate 3-gram as a section's last line, then end of file",
+     "\\data\\\nngram 1=1\nngram 2=1\nngram 3=2\n\n\\1-grams:\n-1 a\n\n\\2-grams:\n-1 a a\n\n"
+     "\\3-grams:\n-1 a a a\n-1 a a a\n",
+     ":14: duplicate 3-gram"},
     {"missing section",
      "\\data\\\nngram 1=1\nngram 2=1\n\n\\1-grams:\n-1 a\n\n\\end\\\n",
      ":8: expected \\2-grams:, found '\\end\\'"},
@@ -631,6 +724,8 @@ static Suite *arpa_suite(void)
     TCase *tc = tcase_create("export");
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, test_export_matches_native, 0, 12);
+    tcase_add_loop_test(tc, test_arpa_to_model, 0, 10);
+    tcase_add_test(tc, test_arpa_to_model_refused);
     tcase_add_test(tc, test_export_sums_to_one);
     tcase_add_test(tc, test_export_gzip);
     tcase_add_test(tc, test_export_refuses_skipgrams);

@@ -13,7 +13,12 @@
  * Pruning must leave every probability unchanged: it is checked against the
  * dense reference nglm_model_dist_dense.  Models with skip-gram templates
  * (nglm_features_add_skips) go through the same round trip, damage and
- * pruning checks, plus lies told by their SKIP section.
+ * pruning checks, plus lies told by their SKIP section.  Every load is also
+ * done by mapping (nglm_model_map): with NGLM_MAP_VERIFY it must refuse
+ * exactly what nglm_model_load refuses; by default it must refuse every
+ * truncation and every lie about sizes and ranges, and a file it accepts
+ * despite damage must still score without a crash; a mapped model must
+ * score bit for bit as the loaded one, also after its file is replaced.
  */
 #include "testutil.h"
 
@@ -230,19 +235,134 @@ static const char *save_to(const nglm_model *m, const char *dir, const char *nam
     return path;
 }
 
-/* Loading path must fail with a message that starts with the path and
- * contains want (if not NULL); returns nothing, leaks nothing. */
-static void expect_load_error(const char *path, const char *want)
+static double max_dense_diff(const nglm_model *a, const nglm_model *b, uint64_t seed,
+                             int n_sents);
+
+/* Loading path with loader `how` (0 nglm_model_load, 1 nglm_model_map, 2
+ * nglm_model_map with NGLM_MAP_VERIFY). */
+static int load_how(nglm_model *m, const char *path, int how, nglm_error *err)
+{
+    return how == 0 ? nglm_model_load(m, path, err)
+                    : nglm_model_map(m, path, how == 2 ? NGLM_MAP_VERIFY : 0, err);
+}
+
+/* Loading path with loader `how` must fail with a message that starts with
+ * the path and contains want (if not NULL); leaves m zeroed, leaks nothing. */
+static void expect_how_error(const char *path, int how, const char *want)
 {
     nglm_model m;
     nglm_error err = { "" };
-    ck_assert_int_eq(nglm_model_load(&m, path, &err), -1);
+    ck_assert_msg(load_how(&m, path, how, &err) == -1, "loader %d accepted %s", how, path);
     ck_assert_ptr_null(m.vocab);
     ck_assert_ptr_null(m.theta);
+    ck_assert_ptr_null(m.map);
     ck_assert_msg(strncmp(err.msg, path, strlen(path)) == 0, "message '%s' lacks the path",
                   err.msg);
     if (want)
-        ck_assert_msg(strstr(err.msg, want) != NULL, "message '%s' lacks '%s'", err.msg, want);
+        ck_assert_msg(strstr(err.msg, want) != NULL, "loader %d: message '%s' lacks '%s'", how,
+                      err.msg, want);
+}
+
+/* Sentences of the test words, read with m's vocabulary (for scoring). */
+static void test_corpus(nglm_corpus *c, const nglm_model *m)
+{
+    static const char *const lines[] = {
+        "the cat sat on the mat", "a dog ran fast", "the the the", "très naïve cat",
+        "unknown words here", "", "mat on sat cat the a dog ran fast très naïve"
+    };
+    nglm_error err = { "" };
+    ck_assert_msg(nglm_corpus_from_lines(c, lines, sizeof lines / sizeof lines[0], m->vocab,
+                                         &err) == 0, "%s", err.msg);
+}
+
+/* A model that the default mapped load accepted despite damage it does not
+ * check (weights, sortedness, the CRC): it must still score without
+ * reading outside its arrays (the sanitizer build and the fuzz target make
+ * that visible); the numbers may be wrong. */
+static void score_anyway(const nglm_model *m)
+{
+    nglm_error err = { "" };
+    nglm_corpus c;
+    test_corpus(&c, m);
+    double *lp = malloc(c.n_tokens * sizeof *lp), *p = malloc((size_t)m->feat.V * sizeof *p);
+    ck_assert_ptr_nonnull(lp);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_eq(nglm_model_score_corpus(m, &c, lp, 1, &err), 0);
+    for (size_t s = 0; s < c.n_sents; s++) {
+        size_t len;
+        const int32_t *sent = nglm_corpus_sentence(&c, s, &len);
+        for (size_t i = 0; i < len; i++) {
+            nglm_model_dist_dense(m, sent, i, p);
+            (void)nglm_model_ngram_length(m, sent, i);
+        }
+    }
+    free(lp);
+    free(p);
+    nglm_corpus_free(&c);
+}
+
+/* Every loader must refuse path, with a message that starts with the path
+ * and contains want (if not NULL): damage that the default mapped load
+ * checks too (sizes, offsets, truncation, the ranges lookups rely on). */
+static void expect_load_error(const char *path, const char *want)
+{
+    for (int how = 0; how < 3; how++)
+        expect_how_error(path, how, want);
+}
+
+/* nglm_model_load and the verified mapped load must refuse path (want as
+ * above); the default mapped load either refuses it too or gives a model
+ * that scores without a crash (score_anyway). */
+static void expect_verify_error(const char *path, const char *want)
+{
+    expect_how_error(path, 0, want);
+    expect_how_error(path, 2, want);
+    nglm_model m;
+    nglm_error err = { "" };
+    if (nglm_model_map(&m, path, 0, &err) == 0) {
+        score_anyway(&m);
+        nglm_model_free(&m);
+    } else {
+        ck_assert_msg(strncmp(err.msg, path, strlen(path)) == 0, "message '%s' lacks the path",
+                      err.msg);
+    }
+}
+
+/* A mapped model (flags) of path must equal a, array for array, and score
+ * c's tokens bit for bit as a does. */
+static void expect_mapped_equal(const nglm_model *a, const char *path, unsigned flags)
+{
+    nglm_model b;
+    nglm_error err = { "" };
+    ck_assert_msg(nglm_model_map(&b, path, flags, &err) == 0, "%s", err.msg);
+    ck_assert_ptr_nonnull(b.map);
+    assert_models_equal(a, &b);
+    if (b.feat.child_first) /* built, or the file's CHILDREN in place */
+        ck_assert_mem_eq(a->feat.child_first, b.feat.child_first,
+                         (a->feat.n_ctx + 1) * sizeof(uint32_t));
+    else /* a file without CHILDREN, mapped: found by search, the same */
+        ck_assert_uint_eq(flags & NGLM_MAP_VERIFY, 0);
+    for (size_t x = 0; x < a->feat.n_ctx; x++)
+        for (int32_t w = 0; w < a->feat.V; w++)
+            ck_assert_int_eq(nglm_features_child(&a->feat, (int32_t)x, w),
+                             nglm_features_child(&b.feat, (int32_t)x, w));
+    ck_assert(max_dense_diff(a, &b, 9, 30) == 0.0);
+    nglm_corpus c;
+    test_corpus(&c, a);
+    double *la = malloc(c.n_tokens * sizeof *la), *lb = malloc(c.n_tokens * sizeof *lb);
+    ck_assert_ptr_nonnull(la);
+    ck_assert_ptr_nonnull(lb);
+    ck_assert_int_eq(nglm_model_score_corpus(a, &c, la, 2, &err), 0);
+    ck_assert_int_eq(nglm_model_score_corpus(&b, &c, lb, 1, &err), 0);
+    ck_assert_mem_eq(la, lb, c.n_tokens * sizeof *la);
+    size_t pruned;
+    ck_assert_int_eq(nglm_model_prune(&b, &pruned, &err), -1); /* read-only */
+    ck_assert_ptr_nonnull(strstr(err.msg, "mapped"));
+    free(la);
+    free(lb);
+    nglm_corpus_free(&c);
+    nglm_model_free(&b);
+    ck_assert_ptr_null(b.map);
 }
 
 /* Standard CRC-32 (reflected, polynomial 0xEDB88320), bit by bit. */
@@ -336,6 +456,39 @@ static int context_words(const nglm_features *F, int32_t x, int32_t *words)
     return n;
 }
 
+/* The file at path with its CHILDREN section turned into an unknown one
+ * (as a file written before CHILDREN existed reads): every loader still
+ * gives a, and the default mapped one finds children by search. */
+static void expect_without_children(const nglm_model *a, const char *dir, const char *path)
+{
+    size_t n;
+    unsigned char *buf = slurp(path, &n);
+    uint32_t n_sec, id;
+    memcpy(&n_sec, buf + 20, 4);
+    for (uint32_t i = 0; i < n_sec; i++) {
+        memcpy(&id, buf + SECTION_TABLE + 24 * i, 4);
+        if (id == 7) {
+            id = 99;
+            memcpy(buf + SECTION_TABLE + 24 * i, &id, 4);
+        }
+    }
+    fix_crc(buf, n);
+    char old[256];
+    snprintf(old, sizeof old, "%s/old.nglm", dir);
+    spit(old, buf, n);
+    free(buf);
+    nglm_model b;
+    nglm_error err = { "" };
+    ck_assert_msg(nglm_model_map(&b, old, 0, &err) == 0, "%s", err.msg);
+    ck_assert_ptr_null(b.feat.child_first);
+    nglm_model_free(&b);
+    expect_mapped_equal(a, old, 0);
+    expect_mapped_equal(a, old, NGLM_MAP_VERIFY);
+    ck_assert_msg(nglm_model_load(&b, old, &err) == 0, "%s", err.msg);
+    assert_models_equal(a, &b);
+    nglm_model_free(&b);
+}
+
 /* ------------------------------------------------------------------ vocabulary */
 
 START_TEST(test_vocab_from_list)
@@ -396,6 +549,9 @@ START_TEST(test_roundtrip)
     ck_assert_msg(nglm_model_load(&b, path, &err) == 0, "%s", err.msg);
     assert_models_equal(&a, &b);
     ck_assert(max_dense_diff(&a, &b, 7, 50) == 0.0);
+    expect_mapped_equal(&a, path, 0);
+    expect_mapped_equal(&a, path, NGLM_MAP_VERIFY);
+    expect_without_children(&a, dir, path);
 
     /* saving the loaded model gives the same bytes */
     size_t n1, n2;
@@ -498,10 +654,10 @@ START_TEST(test_header_fields)
     memcpy(&file_size, buf + 24, 8);
     ck_assert_uint_eq(version, NGLM_MODEL_VERSION);
     ck_assert_uint_eq(bom, 0x01020304u);
-    ck_assert_uint_eq(n_sec, 4);
-    ck_assert_uint_eq(header_size, 40 + 24 * 4);
+    ck_assert_uint_eq(n_sec, 5); /* INFO VOCAB FEATURES WEIGHTS CHILDREN */
+    ck_assert_uint_eq(header_size, 40 + 24 * 5);
     ck_assert_uint_eq(file_size, n);
-    for (uint32_t id = 1; id <= 4; id++) {
+    for (uint32_t id = 1; id <= 7; id += id == 4 ? 3 : 1) {
         uint64_t off = section_offset(buf, id);
         ck_assert_uint_eq(off % 8, 0);
         ck_assert_uint_ge(off, header_size);
@@ -514,6 +670,11 @@ START_TEST(test_header_fields)
     memcpy(&mode, buf + info + 64, 4);
     ck_assert(l1 == 0.5);
     ck_assert_uint_eq(mode, NGLM_TOK_WORD);
+    /* CHILDREN: n_ctx + 1, then child_first */
+    uint64_t ch = section_offset(buf, 7), n_off;
+    memcpy(&n_off, buf + ch, 8);
+    ck_assert_uint_eq(n_off, a.feat.n_ctx + 1);
+    ck_assert_mem_eq(buf + ch + 8, a.feat.child_first, n_off * 4);
     /* VOCAB: the count, then "<s>" */
     uint64_t voc = section_offset(buf, 2), nw;
     uint32_t len;
@@ -524,6 +685,40 @@ START_TEST(test_header_fields)
     ck_assert_mem_eq(buf + voc + 12, "<s>", 3);
     free(buf);
     nglm_model_free(&a);
+    remove_dir(dir);
+}
+END_TEST
+
+/* A mapped model keeps scoring as it did after its file is replaced (saving
+ * renames a new file over the path, so the mapping keeps the old one), and
+ * mapping the path again gives the new model. */
+START_TEST(test_mapped_replaced)
+{
+    nglm_model a, b, m;
+    build_model(&a, 3, 40, 20, 31);
+    build_model(&b, 3, 40, 20, 32);
+    const char *dir = temp_dir();
+    char path[256];
+    snprintf(path, sizeof path, "%s", save_to(&a, dir, "m.nglm"));
+    nglm_error err = { "" };
+    ck_assert_msg(nglm_model_map(&m, path, 0, &err) == 0, "%s", err.msg);
+    nglm_corpus c;
+    test_corpus(&c, &a);
+    double *la = malloc(c.n_tokens * sizeof *la), *lm = malloc(c.n_tokens * sizeof *lm);
+    ck_assert_ptr_nonnull(la);
+    ck_assert_ptr_nonnull(lm);
+    ck_assert_int_eq(nglm_model_score_corpus(&a, &c, la, 1, &err), 0);
+    save_to(&b, dir, "m.nglm"); /* replaced under the mapping */
+    ck_assert_int_eq(nglm_model_score_corpus(&m, &c, lm, 1, &err), 0);
+    ck_assert_mem_eq(la, lm, c.n_tokens * sizeof *la);
+    ck_assert(max_dense_diff(&a, &m, 5, 20) == 0.0);
+    nglm_model_free(&m);
+    expect_mapped_equal(&b, path, 0);
+    free(la);
+    free(lm);
+    nglm_corpus_free(&c);
+    nglm_model_free(&a);
+    nglm_model_free(&b);
     remove_dir(dir);
 }
 END_TEST
@@ -575,7 +770,7 @@ START_TEST(test_every_byte_flipped)
         for (size_t k = 0; k < sizeof masks; k++) {
             buf[i] ^= masks[k];
             spit(bad, buf, n);
-            expect_load_error(bad, NULL);
+            expect_verify_error(bad, NULL);
             buf[i] ^= masks[k];
         }
     free(buf);
@@ -633,7 +828,7 @@ START_TEST(test_foreign_files)
     /* a corrupted payload byte */
     buf[n - 3] ^= 0x10;
     spit(bad, buf, n);
-    expect_load_error(bad, "checksum mismatch: file is corrupted");
+    expect_verify_error(bad, "checksum mismatch: file is corrupted");
 
     /* not files */
     expect_load_error(dir, "is a directory");
@@ -712,17 +907,19 @@ START_TEST(test_lying_files)
     a.theta[5] = NAN;
     save_to(&a, dir, "nan.nglm");
     snprintf(bad, sizeof bad, "%s/nan.nglm", dir);
-    expect_load_error(bad, "weight 5 is not finite");
+    expect_verify_error(bad, "weight 5 is not finite");
     a.theta[5] = INFINITY;
     ck_assert_int_eq(nglm_model_save(&a, bad, &err), 0);
-    expect_load_error(bad, "weight 5 is not finite");
+    expect_verify_error(bad, "weight 5 is not finite");
     a.theta[5] = keep;
 
     size_t f = a.feat.n_feat - 1;
     int32_t back = a.feat.feat_back[f];
     a.feat.feat_back[f] = (int32_t)f;
     ck_assert_int_eq(nglm_model_save(&a, bad, &err), 0);
-    expect_load_error(bad, "bad back-off");
+    expect_how_error(bad, 0, "bad back-off");
+    expect_how_error(bad, 2, "bad back-off");
+    expect_how_error(bad, 1, "back-off is out of range"); /* not below its feature */
     a.feat.feat_back[f] = back;
 
     int32_t w = a.feat.feat_word[a.feat.V];
@@ -1041,6 +1238,9 @@ START_TEST(test_skip_roundtrip)
     ck_assert_msg(nglm_model_load(&b, path, &err) == 0, "%s", err.msg);
     assert_models_equal(&a, &b);
     ck_assert(max_dense_diff(&a, &b, 8, 100) == 0.0);
+    expect_mapped_equal(&a, path, 0);
+    expect_mapped_equal(&a, path, NGLM_MAP_VERIFY);
+    expect_without_children(&a, dir, path);
 
     /* the skip-gram weights do count in those probabilities */
     nglm_model c;
@@ -1050,12 +1250,12 @@ START_TEST(test_skip_roundtrip)
     ck_assert(max_dense_diff(&a, &c, 8, 100) > 1e-3);
     nglm_model_free(&c);
 
-    /* a fifth section, SKIP, after WEIGHTS; saving again gives the same bytes */
+    /* a section SKIP after WEIGHTS; saving again gives the same bytes */
     size_t n1, n2;
     unsigned char *f1 = slurp(path, &n1);
     uint32_t n_sec;
     memcpy(&n_sec, f1 + 20, 4);
-    ck_assert_uint_eq(n_sec, 5);
+    ck_assert_uint_eq(n_sec, 6); /* and CHILDREN */
     uint64_t sk = section_offset(f1, 5), n_ngram;
     uint32_t n_skip;
     ck_assert_uint_eq(sk % 8, 0);
@@ -1094,7 +1294,7 @@ START_TEST(test_skip_damaged)
     for (size_t i = 0; i < n; i++) {
         buf[i] ^= 0x40;
         spit(bad, buf, n);
-        expect_load_error(bad, NULL);
+        expect_verify_error(bad, NULL);
         buf[i] ^= 0x40;
     }
     free(buf);
@@ -1136,8 +1336,9 @@ START_TEST(test_skip_lying)
         { first0 + 4, nng - 1, 4, "SKIP section: bad offset" },
         { first1 + 4 * F->V, nf - 1, 4, "inconsistent skip-gram feature count" },
         { first1 + 4 * F->V, nf + 1, 4, "SKIP section: bad offset" },
-        { sk + 16, 1, 4, "skip-gram template 0 is bad" },
-        { sk + 20, 99, 4, "skip-gram template 1 is bad" },
+        { sk + 16, 1, 4, "distance 1 of template 0 is out of range" },
+        { sk + 20, 99, 4, "distance 99 of template 1 is out of range" },
+        { sk + 20, 2, 4, "skip distance 2 given twice" },
         { entry + 16, 8, 8, "SKIP section is too short" },
         { entry + 16, 24 + 8ull * (F->V + 1) - 4, 8, "SKIP section has" },
         { entry, 9, 4, "but no SKIP section" },
@@ -1153,7 +1354,7 @@ START_TEST(test_skip_lying)
         }
         fix_crc(buf, n);
         spit(bad, buf, n);
-        expect_load_error(bad, lies[i].want);
+        expect_verify_error(bad, lies[i].want); /* the tiling is --verify's */
     }
     free(buf);
     free(orig);
@@ -1164,11 +1365,13 @@ START_TEST(test_skip_lying)
     int32_t w = F->feat_word[f];
     a.feat.feat_word[f] = 0; /* <s> predicted */
     ck_assert_int_eq(nglm_model_save(&a, bad, &err), 0);
-    expect_load_error(bad, "skip-gram successors of template 0 are bad");
+    expect_verify_error(bad, "skip-gram successors of template 0 are bad");
+    expect_how_error(bad, 1, "word or back-off is out of range");
     a.feat.feat_word[f] = w;
     a.feat.feat_back[f] = 1;
     ck_assert_int_eq(nglm_model_save(&a, bad, &err), 0);
-    expect_load_error(bad, "skip-gram successors of template 0 are bad");
+    expect_verify_error(bad, "skip-gram successors of template 0 are bad");
+    expect_how_error(bad, 1, "word or back-off is out of range");
     a.feat.feat_back[f] = -1;
     ck_assert_int_eq(nglm_model_save(&a, bad, &err), 0);
     nglm_model ok;
@@ -1352,6 +1555,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, test_roundtrip, 1, 6);
     tcase_add_test(tc, test_header_fields);
+    tcase_add_test(tc, test_mapped_replaced);
     tcase_add_loop_test(tc, test_truncated_everywhere, 0, 2);
     tcase_add_loop_test(tc, test_every_byte_flipped, 0, 2);
     tcase_add_test(tc, test_cache_roundtrip);

@@ -183,6 +183,29 @@ expect_error "a bad number" "num\.arpa:9: bad log10 probability '-1\.2\.3'" \
 sed '$d' "$T/m.arpa" >"$T/noend.arpa"
 expect_error "no end marker" "noend\.arpa:[0-9]+: unexpected end of file: missing" \
     "$E" --model "$T/noend.arpa" "$TEST"
+# --from-arpa: the ARPA file as an nglm model that scores as it does (the
+# exported ARPA of M, and nglm-kn's Kneser-Ney 3-gram), mapped by nglm-eval
+"$E" --model "$T/m.arpa" --per-word --digits 12 "$TEST" >"$T/arpa.words"
+expect 0 "--from-arpa converts an ARPA file" '' "$X" --from-arpa "$T/m.arpa" -o "$T/back.nglm"
+"$E" --model "$T/back.nglm" --per-word --digits 12 "$TEST" >"$T/back.words"
+check "the converted model scores every token as the ARPA file (1e-9 in log10)" \
+    awk 'NR == FNR { a[NR] = $0; next } { n = split(a[FNR], x, "\t"); m = split($0, y, "\t");
+         if (n != m) exit 1
+         for (i = 1; i <= n; i++) { split(x[i], p, " "); split(y[i], q, " ")
+             if (p[1] != q[1] || (p[3] - q[3]) ^ 2 > 1e-18) exit 1 } }' "$T/arpa.words" "$T/back.words"
+"$B/nglm-kn" -o 3 --discount-fallback --train "$B/corpus/default.train.txt" --arpa "$T/kn3.arpa" 2>/dev/null
+expect 0 "--from-arpa on nglm-kn's ARPA file" '' "$X" --from-arpa "$T/kn3.arpa" -o "$T/kn3.nglm"
+"$E" --model "$T/kn3.arpa" "$TEST" >"$T/kn3a.out"
+"$E" --model "$T/kn3.nglm" "$TEST" >"$T/kn3n.out"
+check "its report is the ARPA file's" cmp -s "$T/kn3a.out" "$T/kn3n.out"
+expect_error "--from-arpa needs -o" "--from-arpa needs -o OUT" "$X" --from-arpa "$T/m.arpa"
+expect_error "--from-arpa with --model" "one way each" \
+    "$X" --from-arpa "$T/m.arpa" --model "$M" -o "$T/x.nglm"
+printf '\\data\\\nngram 1=3\n\n\\1-grams:\n-1 </s>\n-99 <s>\n-1 a\n\n\\end\\\n' >"$T/nounk.arpa"
+expect_error "--from-arpa: an ARPA file without <unk>" "nounk\.arpa: the ARPA model has no <unk>" \
+    "$X" --from-arpa "$T/nounk.arpa" -o "$T/x.nglm"
+expect_error "--from-arpa does not replace a text file" "refusing to replace" \
+    "$X" --from-arpa "$T/m.arpa" -o "$TEST"
 # the ARPA reader is not tried on files that do not start like ARPA
 expect_error "a text file is still not a model" "default\.test\.txt: not an nglm model file" \
     "$E" --model "$TEST" "$TEST"

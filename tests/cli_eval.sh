@@ -152,8 +152,41 @@ size=$(wc -c <"$M")
 byte=$(od -An -tu1 -j $((size / 2)) -N1 "$M" | tr -d ' ')
 printf "\\$(printf '%03o' $((255 - byte)))" | dd of="$T/crc.nglm" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
 check "the damaged copy differs" sh -c "! cmp -s '$M' '$T/crc.nglm'"
-expect_error "a model whose checksum does not match" "crc.nglm: checksum mismatch" \
-    "$E" --model "$T/crc.nglm" "$TEST"
+expect_error "--verify: a model whose checksum does not match" "crc.nglm: checksum mismatch" \
+    "$E" --verify --model "$T/crc.nglm" "$TEST"
+# The default (mapped) load checks what the lookups need, not the CRC: a
+# damaged byte elsewhere is scored or refused in one line, never a crash.
+"$E" --model "$T/crc.nglm" "$TEST" >"$T/out" 2>"$T/err"
+got=$?
+check "without --verify a damaged byte is scored or refused (exit $got), no crash" \
+    sh -c "[ $got = 0 ] || { [ $got = 1 ] && [ \$(wc -l <'$T/err') = 1 ]; }"
+# a flipped low byte of one weight (WEIGHTS: section id 4; its u64 count,
+# then the doubles): the mapped load scores it (another logprob), --verify
+# refuses it
+u32() { od -An -tu4 -j "$2" -N4 "$1" | tr -d ' '; }
+u64() { od -An -tu8 -j "$2" -N8 "$1" | tr -d ' '; }
+i=0 wts=
+while [ $i -lt "$(u32 "$M" 20)" ]; do
+    [ "$(u32 "$M" $((40 + 24 * i)))" = 4 ] && wts=$(u64 "$M" $((40 + 24 * i + 8)))
+    i=$((i + 1))
+done
+nf=$(u64 "$M" "$wts")
+at=$((wts + 8 + 8 * (nf - 1) + 5)) # the last weight: an n-gram's
+cp "$M" "$T/weight.nglm"
+byte=$(od -An -tu1 -j $at -N1 "$M" | tr -d ' ')
+printf "\\$(printf '%03o' $((byte ^ 16)))" | dd of="$T/weight.nglm" bs=1 seek=$at conv=notrunc 2>/dev/null
+check "the weight is damaged" sh -c "! cmp -s '$M' '$T/weight.nglm'"
+expect 0 "a damaged weight, mapped without --verify: scored" '' "$E" --model "$T/weight.nglm" "$TEST"
+expect_error "--verify catches the damaged weight" "weight.nglm: checksum mismatch: file is corrupted" \
+    "$E" --verify --model "$T/weight.nglm" "$TEST"
+expect 0 "--verify on a sound model" '' "$E" --verify --model "$M" "$TEST"
+check "--verify gives the same report as the default mapped load" \
+    test "$(cat "$T/out")" = "$(cat "$T/eval.out")"
+for cut in 40 100 1000 $(( $(wc -c <"$M") - 1 )); do
+    head -c $cut "$M" >"$T/cut.nglm"
+    expect_error "a model cut at $cut bytes, mapped" "cut\.nglm: file is truncated" \
+        "$E" --model "$T/cut.nglm" "$TEST"
+done
 head -c 16 "$M" >"$T/head.nglm"
 expect_error "only the model's first bytes" "head\.nglm: " "$E" --model "$T/head.nglm" "$TEST"
 : >"$T/empty.nglm"

@@ -68,6 +68,21 @@ nglm_arpa *nglm_arpa_load(const char *path, nglm_error *err);
 
 void nglm_arpa_free(nglm_arpa *a);
 
+
+/* The nglm model that scores every token exactly as the back-off model a
+ * does, up to a's own rounding (doc/model.md §6: its features are a's
+ * n-grams; with the contexts c_0 = ∅ ⊂ c_1 ⊂ ... of a history,
+ * θ(c_i, w) = ln p(w | c_i) − ln p(w | c_{i−1}) − ln bow(c_i), θ(w) = ln p(w);
+ * the sum telescopes to ln p(w | c_m) minus a sum of back-off weights that
+ * does not depend on w, which the softmax normalisation removes).  Needs a
+ * to have <unk> (it skips OOVs; an nglm model scores them as <unk>), every
+ * probability non-zero, and every n-gram's suffix (without its first word)
+ * listed, as KenLM's and nglm's files have.  The softmax renormalises each
+ * distribution, so a file whose distributions sum to 1 only to 7 digits
+ * agrees to about that; nglm-export's (10 digits) to about 1e-10.  On
+ * failure m is left all zero. */
+int nglm_arpa_to_model(const nglm_arpa *a, nglm_model *m, nglm_error *err);
+
 /* 1 if the first line of path (decompressed if gzip) that is neither blank
  * nor a '#' comment is "\data\"; 0 otherwise (and for unreadable files). */
 int nglm_arpa_file_is_arpa(const char *path);

@@ -79,7 +79,8 @@ typedef struct nglm_features {
     int32_t *ctx1;             /* V entries: length-1 context of a word, or -1 */
     uint32_t *child_first;     /* n_ctx + 1 entries: the contexts extending x by an
                                 * older word are child_first[x] .. child_first[x+1]-1,
-                                * sorted by that word (binary search) */
+                                * sorted by that word (binary search); NULL in a
+                                * mapped model (nglm_features_tables) */
 } nglm_features;
 
 /* How counting runs (src/count.h): on `threads` threads, with at most about
@@ -132,6 +133,18 @@ int32_t nglm_features_find_skip(const nglm_features *F, int t, int32_t v, int32_
  * loading a model file.  Validates the arrays (ranges, sortedness, suffix
  * closure) and fails with a message if they are inconsistent. */
 int nglm_features_index(nglm_features *F, nglm_error *err);
+
+/* Builds only the lookup tables, checking only what they rely on: the
+ * context order table and the words of the length-1 contexts (ctx1), and
+ * with `children` every parent within the contexts one shorter and
+ * non-decreasing inside a length (child_first).  Without `children`,
+ * child_first is NULL (the mapped loader may then point it at the file's
+ * CHILDREN table) and nglm_features_child searches the next length's
+ * contexts instead; either way it checks what it finds, so nothing of
+ * ctx_parent is read at load time.  The mapped loader's part of nglm_features_index
+ * (src/modelfile.c checks the successor ranges and feature words that the
+ * other lookups follow). */
+int nglm_features_tables(nglm_features *F, int children, nglm_error *err);
 
 void nglm_features_free(nglm_features *F);
 

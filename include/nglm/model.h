@@ -48,6 +48,10 @@ typedef struct nglm_model {
     nglm_model_info info;
     int has_cache;          /* cache holds the cache chosen for this model */
     nglm_cache_spec cache;  /* (nglm-train --eval-cache; nglm-eval --cache model) */
+    void *map;              /* non-NULL: theta and the index's file arrays point into
+                             * this read-only mapping of the model file
+                             * (nglm_model_map); nglm_model_free unmaps it */
+    size_t map_len;
 } nglm_model;
 
 /* Frees everything the model owns (not the struct itself). */

@@ -1,12 +1,15 @@
 /*
  * tests/fuzz/fuzz_arpa.c — fuzzes nglm_arpa_load: the input bytes are
  * written to a temporary file which is read as an ARPA back-off model (plain
- * or gzip); a loaded model scores one short sentence and is freed.
+ * or gzip); a loaded model scores one short sentence, is converted into an
+ * nglm model (nglm_arpa_to_model, nglm-export --from-arpa), which scores the
+ * same sentence, and is freed.
  */
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "nglm/arpa.h"
+#include "nglm/model.h"
 #include "nglm/vocab.h"
 #include "fuzz_file.h"
 
@@ -25,6 +28,14 @@ int nglm_fuzz_arpa(const uint8_t *data, size_t size)
         (void)nglm_arpa_logprob10(a, sent, i);
     for (int k = 1; k <= nglm_arpa_order(a); k++)
         (void)nglm_arpa_count(a, k);
+    nglm_model m;
+    if (nglm_vocab_size(v) <= 1u << 16 && nglm_arpa_to_model(a, &m, &err) == 0) {
+        double *p = malloc(nglm_vocab_size(v) * sizeof *p);
+        for (size_t i = 0; p && i < 3; i++)
+            nglm_model_dist_dense(&m, sent, i, p);
+        free(p);
+        nglm_model_free(&m);
+    }
     nglm_arpa_free(a);
     return 0;
 }
