@@ -1,7 +1,7 @@
 /*
  * arpa_write.h — the one ARPA writer (internal to libnglm): a back-off
  * model laid out on a feature index, written fast.  Both the exact export
- * of a softmax model (arpa.c) and the Kneser-Ney estimate (kn.c) fill an
+ * of a softmax model (arpa_write.c) and the Kneser-Ney estimate (kn.c) fill an
  * nglm_arpa_table and call nglm_arpa_table_save.
  *
  * Blocks of n-grams are formatted on several threads, each into its own
