@@ -15,9 +15,9 @@
  * resumes it (--resume), and exit 130/143; the checkpoint is removed once
  * the model is saved.
  *
- * Monitoring: --log writes one JSON object per epoch, --plot the learning
- * curve as SVG (nglm/plot.h), and progress within an epoch goes to stderr
- * (redrawn in place on a terminal, a plain line every few seconds
+ * Monitoring (monitor.c): --log writes one JSON object per epoch, --plot the
+ * learning curve as SVG (nglm/plot.h), and progress within an epoch goes to
+ * stderr (redrawn in place on a terminal, a plain line every few seconds
  * otherwise), from the trainer's on_progress callback.
  *
  * MPI (./configure --with-mpi, doc/mpi.md): under mpirun every rank runs
@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "monitor.h"
 #include "config.h"
 #include "nglm/cache.h"
 #include "nglm/checkpoint.h"
@@ -43,7 +44,6 @@
 #include "nglm/model.h"
 #include "nglm/modelfile.h"
 #include "nglm/pipeline.h"
-#include "nglm/plot.h"
 #include "nglm/train.h"
 #include "nglm/vocab.h"
 #include "outputs.h"
@@ -348,188 +348,6 @@ static void parse_args(int argc, char **argv, options *o)
     }
 }
 
-static void print_epoch(const nglm_epoch_report *r, void *user)
-{
-    (void)user;
-    if (r->epoch == 0) { /* the starting weights (--init kn) */
-        printf("epoch  0  Kneser-Ney start  valid ppl %.2f *  elapsed %.2f s  nonzero %zu/%zu\n",
-               r->valid_ppl, r->elapsed_s, r->nonzero, r->features);
-        fflush(stdout);
-        return;
-    }
-    printf("epoch %2d  lr %.4g  train loss %.4f (ppl %.2f)  valid ppl %.2f%s  "
-           "%.0f tokens/s  epoch %.2f s  elapsed %.2f s  nonzero %zu/%zu\n",
-           r->epoch, r->lr, r->train_loss, r->train_ppl, r->valid_ppl, r->best ? " *" : "  ",
-           r->tokens_per_s, r->epoch_s, r->elapsed_s, r->nonzero, r->features);
-    if (r->rollbacks > 0)
-        printf("  (diverged: rolled back to the best weights and halved lr %u time%s)\n",
-               r->rollbacks, r->rollbacks > 1 ? "s" : "");
-    fflush(stdout);
-}
-
-/* ------------------------------------------------------------ reliability */
-
-/* Set by the signal handler (the signal number) or by --stop-after (-1);
- * the trainer polls it between minibatches.  A handler can only reach
- * static storage, so this is the program's one piece of global state. */
-static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig) { stop_flag = sig; }
-
-/* SIGINT and SIGTERM stop training cleanly; SA_RESETHAND makes a second
- * one kill at once (safe: every file is replaced atomically). */
-static void catch_signals(int on)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sigemptyset(&sa.sa_mask);
-    sa.sa_handler = on ? on_signal : SIG_DFL;
-    sa.sa_flags = on ? SA_RESETHAND : 0;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
-
-/* What the checkpoint callback needs and reports back. */
-typedef struct run_state {
-    const options *o;
-    const char *ckpt;           /* MODEL.ckpt */
-    int epochs_this_run;
-    int stopped;                /* a checkpoint was written on stopping */
-    uint32_t epoch, started;    /* where, for the message */
-    uint64_t sent, n_sents;
-    /* monitoring */
-    FILE *log;                  /* --log, or NULL */
-    double *ppl;                /* (n_epochs) valid ppl of this run's epochs, for --plot */
-    int n_epochs, cap_epochs;
-    double plot_ref;            /* NAN: no reference line */
-    const char *plot_label;
-    nglm_cli_meter *meter;      /* progress on stderr (cli.h) */
-    int cur_epoch;              /* the epoch under way (progress) */
-    int in_epoch;               /* the meter shows the epoch's pass */
-} run_state;
-
-/* Called by the trainer after every minibatch; the meter rate-limits. */
-static void on_progress(size_t done, size_t total, double loss, void *user)
-{
-    run_state *rs = user;
-    if (!rs->in_epoch || done < rs->meter->done0) { /* a new epoch's pass, or a restarted one */
-        char what[32];
-        snprintf(what, sizeof what, "epoch %d", rs->cur_epoch);
-        nglm_cli_meter_begin(rs->meter, what, "tokens", 1);
-        rs->meter->done0 = done;
-        rs->in_epoch = 1;
-        return;
-    }
-    char extra[32];
-    snprintf(extra, sizeof extra, "loss %.4f", loss);
-    nglm_cli_meter_show(rs->meter, done, total, extra);
-}
-
-/* One line of --log: a JSON object (the numbers are finite: a report is
- * only made for an epoch whose loss and perplexity are). */
-static void log_epoch(run_state *rs, const nglm_epoch_report *r)
-{
-    char loss[32] = "null"; /* epoch 0 (the start) has no training loss */
-    if (isfinite(r->train_loss))
-        snprintf(loss, sizeof loss, "%.10g", r->train_loss);
-    fprintf(rs->log, "{\"epoch\":%d,\"lr\":%.10g,\"train_loss\":%s,\"valid_ppl\":%.10g,"
-            "\"tokens_per_s\":%.10g,\"elapsed_s\":%.10g,\"features\":%zu,\"nonzero\":%zu,"
-            "\"best\":%s}\n", r->epoch, r->lr, loss, r->valid_ppl, r->tokens_per_s,
-            r->elapsed_s, r->features, r->nonzero, r->best ? "true" : "false");
-    if (fflush(rs->log) != 0 || ferror(rs->log))
-        nglm_cli_die(NGLM_EXIT_FAIL, "%s: write error: %s", rs->o->log, strerror(errno));
-}
-
-static void plot_epochs(run_state *rs)
-{
-    nglm_error err;
-    if (nglm_plot_svg(rs->ppl, rs->n_epochs, rs->plot_ref, rs->plot_label, rs->o->plot, &err) != 0)
-        nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
-}
-
-static void on_epoch(const nglm_epoch_report *r, void *user)
-{
-    run_state *rs = user;
-    nglm_cli_meter_clear(rs->meter);
-    rs->cur_epoch = r->epoch + 1;
-    rs->in_epoch = 0;
-    if (!rs->o->quiet)
-        print_epoch(r, NULL);
-    if (rs->log)
-        log_epoch(rs, r);
-    if (r->epoch == 0) { /* the start: drawn as the reference line, not an epoch */
-        if (isnan(rs->plot_ref)) {
-            rs->plot_ref = r->valid_ppl;
-            rs->plot_label = "Kneser-Ney";
-        }
-        return;
-    }
-    if (rs->o->plot) {
-        if (rs->n_epochs == rs->cap_epochs) {
-            rs->cap_epochs = rs->cap_epochs ? 2 * rs->cap_epochs : 32;
-            rs->ppl = realloc(rs->ppl, (size_t)rs->cap_epochs * sizeof *rs->ppl);
-            if (!rs->ppl)
-                nglm_cli_die(NGLM_EXIT_FAIL, "out of memory");
-        }
-        rs->ppl[rs->n_epochs++] = r->valid_ppl;
-        plot_epochs(rs);
-    }
-    if (rs->o->stop_after && ++rs->epochs_this_run >= rs->o->stop_after && !stop_flag)
-        stop_flag = -1;
-}
-
-static int on_checkpoint(const nglm_train_state *s, nglm_checkpoint_reason why, void *user,
-                         nglm_error *err)
-{
-    run_state *rs = user;
-    if (nglm_dist_rank() == 0 && nglm_checkpoint_save(s, rs->ckpt, err) != 0) {
-        if (why == NGLM_CKPT_STOP)
-            return nglm_error_prefix(err, "stopped, but cannot write the checkpoint");
-        /* a checkpoint is a convenience: training goes on, the old one stays */
-        nglm_cli_warn("warning: %s; training goes on, the previous checkpoint is kept",
-                      err->msg);
-        return 0;
-    }
-    if (why == NGLM_CKPT_STOP) {
-        rs->stopped = 1;
-        rs->epoch = s->epoch;
-        rs->started = s->started;
-        rs->sent = s->sent;
-        rs->n_sents = s->n_sents;
-    }
-    return 0;
-}
-
-/* The command line that resumes this run: argv, quoted for the shell where
- * needed, with --resume added. */
-static void print_resume_command(FILE *fp, int argc, char **argv)
-{
-    int has_resume = 0;
-    char prog[4200];
-    for (int i = 0; i < argc; i++) {
-        const char *a = i == 0 ? nglm_cli_invoked_as(argv[0], prog, sizeof prog) : argv[i];
-        has_resume |= i > 0 && strcmp(a, "--resume") == 0;
-        int plain = *a != '\0';
-        for (const char *p = a; *p; p++)
-            if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./=:,+@%", *p))
-                plain = 0;
-        if (i > 0)
-            fputc(' ', fp);
-        if (plain) {
-            fputs(a, fp);
-        } else {
-            fputc('\'', fp);
-            for (const char *p = a; *p; p++)
-                if (*p == '\'')
-                    fputs("'\\''", fp);
-                else
-                    fputc(*p, fp);
-            fputc('\'', fp);
-        }
-    }
-    fputs(has_resume ? "\n" : " --resume\n", fp);
-}
-
 /* The oracle perplexity written by nglm-gen next to the default corpus. */
 static double read_oracle(const char *prefix)
 {
@@ -629,47 +447,42 @@ static void make_vocab(nglm_pipeline *P, const options *o)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
 }
 
-/* The trainer's callbacks (run_state), and the checkpoint to resume from;
- * *resume is the caller's to free. */
-static void setup_training(nglm_pipeline *P, const options *o, run_state *rs, FILE *log,
+/* The monitor of the trainer (monitor.h), and the checkpoint to resume
+ * from; *resume is the caller's to free. */
+static void setup_training(nglm_pipeline *P, const options *o, nglm_monitor *rs, FILE *log,
                            const char *ckpt, nglm_cli_meter *meter, nglm_train_state *resume)
 {
     nglm_error err;
     nglm_train_options *tr = &P->opt.tr;
     memset(rs, 0, sizeof *rs);
-    rs->o = o;
-    rs->ckpt = ckpt;
+    rs->quiet = o->quiet;
     rs->log = log;
+    rs->log_path = o->log;
+    rs->plot_path = o->plot;
     rs->plot_ref = o->plot_ref;
     rs->plot_label = o->plot_label;
     if (isnan(rs->plot_ref) && o->default_corpus) {
         rs->plot_ref = read_oracle(o->corpus_prefix);
         rs->plot_label = "oracle";
     }
+    rs->stop_after = o->stop_after;
+    rs->ckpt = o->no_checkpoint ? NULL : ckpt;
     rs->meter = meter;
-    rs->cur_epoch = 1;
-    tr->on_epoch = on_epoch;
-    if (o->progress != NGLM_CLI_PROGRESS_NEVER)
-        tr->on_progress = on_progress;
-    tr->user = rs;
     memset(resume, 0, sizeof *resume);
-    if (!o->no_checkpoint) {
-        tr->on_checkpoint = on_checkpoint;
-        tr->checkpoint_s = o->checkpoint_min * 60;
-        tr->stop = &stop_flag;
+    if (o->resume) {
+        if (nglm_checkpoint_load(resume, ckpt, &err) != 0)
+            nglm_cli_die(NGLM_EXIT_FAIL, "cannot resume: %s", err.msg);
+        if (nglm_train_can_resume(&P->model, &P->train, &P->valid, tr, resume, &err) != 0)
+            nglm_cli_die(NGLM_EXIT_FAIL, "cannot resume from %s: %s", ckpt, err.msg);
+        tr->resume = resume;
+        rs->cur_epoch = (int)resume->epoch;
+        if (!o->quiet)
+            printf("resuming from %s: epoch %u, sentence %llu of %llu\n", ckpt,
+                   (unsigned)resume->epoch,
+                   (unsigned long long)(resume->started ? resume->sent : 0),
+                   (unsigned long long)resume->n_sents);
     }
-    if (!o->resume)
-        return;
-    if (nglm_checkpoint_load(resume, ckpt, &err) != 0)
-        nglm_cli_die(NGLM_EXIT_FAIL, "cannot resume: %s", err.msg);
-    if (nglm_train_can_resume(&P->model, &P->train, &P->valid, tr, resume, &err) != 0)
-        nglm_cli_die(NGLM_EXIT_FAIL, "cannot resume from %s: %s", ckpt, err.msg);
-    tr->resume = resume;
-    rs->cur_epoch = (int)resume->epoch;
-    if (!o->quiet)
-        printf("resuming from %s: epoch %u, sentence %llu of %llu\n", ckpt,
-               (unsigned)resume->epoch, (unsigned long long)(resume->started ? resume->sent : 0),
-               (unsigned long long)resume->n_sents);
+    nglm_monitor_attach(rs, tr, o->checkpoint_min * 60);
 }
 
 /* Training, resumed from the checkpoint or from the start; returns 1 if it
@@ -679,36 +492,24 @@ static int train_model(nglm_pipeline *P, const options *o, FILE *log, const char
                        nglm_cli_meter *meter, int argc, char **argv)
 {
     nglm_error err;
-    run_state rs;
+    nglm_monitor rs;
     nglm_train_state resume;
     setup_training(P, o, &rs, log, ckpt, meter, &resume);
     if (!o->no_checkpoint)
-        catch_signals(1);
+        nglm_monitor_signals(1);
     int rc = nglm_pipeline_train(P, &err);
     nglm_cli_meter_clear(meter);
-    free(rs.ppl);
+    nglm_monitor_free(&rs);
     if (log && fclose(log) != 0)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s: write error: %s", o->log, strerror(errno));
     if (!o->no_checkpoint)
-        catch_signals(0);
+        nglm_monitor_signals(0);
     nglm_train_state_free(&resume);
     if (rc != 0)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
-    if (!rs.stopped || nglm_dist_rank() != 0)
-        return rs.stopped;
-    fflush(stdout);
-    FILE *fp = stop_flag > 0 ? stderr : stdout;
-    fprintf(fp, "%s: %s ", nglm_cli_prog(), stop_flag > 0 ? "interrupted" : "stopped");
-    if (rs.started)
-        fprintf(fp, "in epoch %u (sentence %llu of %llu)", (unsigned)rs.epoch,
-                (unsigned long long)rs.sent, (unsigned long long)rs.n_sents);
-    else
-        fprintf(fp, "before epoch %u", (unsigned)rs.epoch);
-    fprintf(fp, "; checkpoint %s; resume with: ", ckpt);
-    print_resume_command(fp, argc, argv);
-    if (fflush(fp) != 0 || ferror(fp))
+    if (rs.stopped && nglm_dist_rank() == 0 && nglm_monitor_report_stop(&rs, argc, argv) != 0)
         nglm_cli_die(NGLM_EXIT_FAIL, "cannot write the report");
-    return 1;
+    return rs.stopped;
 }
 
 /* Prunes and saves the model, and removes the checkpoint. */
@@ -831,5 +632,5 @@ int main(int argc, char **argv)
     if (fflush(stdout) != 0 || ferror(stdout))
         nglm_cli_die(NGLM_EXIT_FAIL, "cannot write the report on stdout");
     nglm_dist_finalize();
-    return stopped && stop_flag > 0 ? 128 + (int)stop_flag : 0;
+    return stopped && nglm_monitor_signal() ? 128 + nglm_monitor_signal() : 0;
 }
