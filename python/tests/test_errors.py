@@ -2,7 +2,9 @@
 library's message, never a crash: missing, directory, truncated and
 corrupted model files (OSError); sentences that are not UTF-8, that hold
 <s> or a line break, empty words, wrong types (ValueError, TypeError)."""
+import math
 import os
+import struct
 
 import pytest
 
@@ -35,7 +37,7 @@ def test_corrupted_model(skip_model, tmp_path):
     p = tmp_path / "bad.nglm"
     p.write_bytes(bytes(data))
     with pytest.raises(OSError) as e:
-        nglm.Model(str(p))
+        nglm.Model(str(p), verify=True)
     assert "bad.nglm" in str(e.value)
 
 
@@ -133,3 +135,24 @@ def test_mix_bad_weight(m):
         m.mix(m, 1.5)
     with pytest.raises(TypeError):
         m.mix("model", 0.5)
+
+
+def test_mapped_without_verify(skip_model, tmp_path, text):
+    """The default load maps the model without the checksum, as nglm-eval
+    does: the same scores as verify=True; a damaged weight is caught by
+    verify=True only, and scored (finitely) without it."""
+    path, lines = text
+    a, b = nglm.Model(skip_model, verify=True), nglm.Model(skip_model)
+    assert [a.score(l) for l in lines] == [b.score(l) for l in lines]
+    data = bytearray(open(skip_model, "rb").read())
+    n_sec = struct.unpack_from("<I", data, 20)[0]  # doc/model-format.md: the header
+    for i in range(n_sec):
+        sid, _, off, length = struct.unpack_from("<IIQQ", data, 40 + 24 * i)
+        if sid == 4:  # WEIGHTS: the lowest byte of its last weight
+            data[off + length - 8] ^= 0x01
+    p = tmp_path / "weight.nglm"
+    p.write_bytes(bytes(data))
+    with pytest.raises(OSError, match="checksum"):
+        nglm.Model(str(p), verify=True)
+    m = nglm.Model(str(p))
+    assert all(math.isfinite(m.score(l)) for l in lines)
