@@ -297,56 +297,104 @@ static int model_ready(ModelObject *self)
 
 /* ---------------------------------------------------------------- sentences */
 
-static PyObject *Model_score(ModelObject *self, PyObject *args, PyObject *kw)
+/* score() and full_scores()'s arguments: (sentence, bos=True, eos=True). */
+static int sentence_args(PyObject *args, PyObject *kw, const char *fmt, PyObject **sentence,
+                         int *bos, int *eos)
 {
     static char *kwlist[] = {"sentence", "bos", "eos", NULL};
-    PyObject *sentence;
-    int bos = 1, eos = 1;
-    if (model_ready(self) != 0 ||
-        !PyArg_ParseTupleAndKeywords(args, kw, "O|pp:score", kwlist, &sentence, &bos, &eos))
-        return NULL;
-    sentence_ids s;
-    if (model_sentence(self, sentence, bos, eos, &s) != 0)
-        return NULL;
-    double total = 0; /* as nglm-eval --per-sentence: skipped and zero left out */
-    for (size_t i = s.first; i < s.n; i++) {
-        double lp = model_token(self, s.ids, i, NULL);
-        if (isfinite(lp))
-            total += lp;
-    }
-    sentence_free(&s);
+    *bos = *eos = 1;
+    return PyArg_ParseTupleAndKeywords(args, kw, fmt, kwlist, sentence, bos, eos) ? 0 : -1;
+}
+
+/* One sentence's per-token scores (log10 P, the n-gram length, OOV), which
+ * score() sums and full_scores() lists. */
+typedef struct {
+    double *lp;
+    int *len;
+    uint8_t *oov;
+    size_t n;
+} token_scores;
+
+static int scores_alloc(token_scores *t, size_t n)
+{
+    t->n = n;
+    t->lp = PyMem_Malloc((n ? n : 1) * sizeof *t->lp);
+    t->len = PyMem_Calloc(n ? n : 1, sizeof *t->len);
+    t->oov = PyMem_Calloc(n ? n : 1, 1);
+    if (t->lp && t->len && t->oov)
+        return 0;
+    PyMem_Free(t->lp);
+    PyMem_Free(t->len);
+    PyMem_Free(t->oov);
+    PyErr_NoMemory();
+    return -1;
+}
+
+/* score(): the sum over the tokens, as nglm-eval --per-sentence (skipped
+ * and zero-probability tokens left out); frees t. */
+static PyObject *scores_total(token_scores *t)
+{
+    double total = 0;
+    for (size_t i = 0; i < t->n; i++)
+        if (isfinite(t->lp[i]))
+            total += t->lp[i];
+    PyMem_Free(t->lp);
+    PyMem_Free(t->len);
+    PyMem_Free(t->oov);
     return PyFloat_FromDouble(total);
 }
 
-static PyObject *Model_full_scores(ModelObject *self, PyObject *args, PyObject *kw)
+/* full_scores(): an iterator of (log10 P, n-gram length, oov); frees t. */
+static PyObject *scores_iter(token_scores *t)
 {
-    static char *kwlist[] = {"sentence", "bos", "eos", NULL};
-    PyObject *sentence;
-    int bos = 1, eos = 1;
-    if (model_ready(self) != 0 ||
-        !PyArg_ParseTupleAndKeywords(args, kw, "O|pp:full_scores", kwlist, &sentence, &bos,
-                                     &eos))
-        return NULL;
-    sentence_ids s;
-    if (model_sentence(self, sentence, bos, eos, &s) != 0)
-        return NULL;
-    PyObject *list = PyList_New((Py_ssize_t)(s.n - s.first));
-    for (size_t i = s.first; list && i < s.n; i++) {
-        int len = 0;
-        double lp = model_token(self, s.ids, i, &len);
-        PyObject *t = Py_BuildValue("(diO)", lp, len, s.oov[i] ? Py_True : Py_False);
-        if (!t) {
+    PyObject *list = PyList_New((Py_ssize_t)t->n);
+    for (size_t i = 0; list && i < t->n; i++) {
+        PyObject *e = Py_BuildValue("(diO)", t->lp[i], t->len[i], t->oov[i] ? Py_True : Py_False);
+        if (!e) {
             Py_CLEAR(list);
             break;
         }
-        PyList_SET_ITEM(list, (Py_ssize_t)(i - s.first), t);
+        PyList_SET_ITEM(list, (Py_ssize_t)i, e);
     }
-    sentence_free(&s);
+    PyMem_Free(t->lp);
+    PyMem_Free(t->len);
+    PyMem_Free(t->oov);
     if (!list)
         return NULL;
     PyObject *it = PyObject_GetIter(list);
     Py_DECREF(list);
     return it;
+}
+
+/* A sentence's token scores under a model. */
+static int model_scores(ModelObject *self, PyObject *args, PyObject *kw, const char *fmt,
+                        token_scores *t)
+{
+    PyObject *sentence;
+    int bos, eos;
+    sentence_ids s;
+    if (model_ready(self) != 0 || sentence_args(args, kw, fmt, &sentence, &bos, &eos) != 0 ||
+        model_sentence(self, sentence, bos, eos, &s) != 0)
+        return -1;
+    int rc = scores_alloc(t, s.n - s.first);
+    for (size_t i = s.first; rc == 0 && i < s.n; i++) {
+        t->lp[i - s.first] = model_token(self, s.ids, i, &t->len[i - s.first]);
+        t->oov[i - s.first] = s.oov[i];
+    }
+    sentence_free(&s);
+    return rc;
+}
+
+static PyObject *Model_score(ModelObject *self, PyObject *args, PyObject *kw)
+{
+    token_scores t;
+    return model_scores(self, args, kw, "O|pp:score", &t) != 0 ? NULL : scores_total(&t);
+}
+
+static PyObject *Model_full_scores(ModelObject *self, PyObject *args, PyObject *kw)
+{
+    token_scores t;
+    return model_scores(self, args, kw, "O|pp:full_scores", &t) != 0 ? NULL : scores_iter(&t);
 }
 
 static PyObject *Model_perplexity(ModelObject *self, PyObject *arg)
@@ -1085,57 +1133,37 @@ static double mix_token(MixtureObject *self, const sentence_ids *sa, const sente
     return nglm_mix_logprob10(la, lb, self->weight);
 }
 
-static PyObject *Mixture_full_scores(MixtureObject *self, PyObject *args, PyObject *kw)
+/* A sentence's token scores under the mixture. */
+static int mix_scores(MixtureObject *self, PyObject *args, PyObject *kw, const char *fmt,
+                      token_scores *t)
 {
-    static char *kwlist[] = {"sentence", "bos", "eos", NULL};
     PyObject *sentence;
-    int bos = 1, eos = 1;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|pp:full_scores", kwlist, &sentence, &bos,
-                                     &eos))
-        return NULL;
+    int bos, eos;
     sentence_ids sa, sb;
-    if (mix_sentence(self, sentence, bos, eos, &sa, &sb) != 0)
-        return NULL;
-    PyObject *list = PyList_New((Py_ssize_t)(sa.n - sa.first));
-    for (size_t i = sa.first; list && i < sa.n; i++) {
-        int len = 0, oov;
-        double lp = mix_token(self, &sa, &sb, i, &len, &oov);
-        PyObject *t = Py_BuildValue("(diO)", lp, len, oov ? Py_True : Py_False);
-        if (!t) {
-            Py_CLEAR(list);
-            break;
-        }
-        PyList_SET_ITEM(list, (Py_ssize_t)(i - sa.first), t);
+    if (sentence_args(args, kw, fmt, &sentence, &bos, &eos) != 0 ||
+        mix_sentence(self, sentence, bos, eos, &sa, &sb) != 0)
+        return -1;
+    int rc = scores_alloc(t, sa.n - sa.first);
+    for (size_t i = sa.first; rc == 0 && i < sa.n; i++) {
+        int oov;
+        t->lp[i - sa.first] = mix_token(self, &sa, &sb, i, &t->len[i - sa.first], &oov);
+        t->oov[i - sa.first] = (uint8_t)oov;
     }
     sentence_free(&sa);
     sentence_free(&sb);
-    if (!list)
-        return NULL;
-    PyObject *it = PyObject_GetIter(list);
-    Py_DECREF(list);
-    return it;
+    return rc;
+}
+
+static PyObject *Mixture_full_scores(MixtureObject *self, PyObject *args, PyObject *kw)
+{
+    token_scores t;
+    return mix_scores(self, args, kw, "O|pp:full_scores", &t) != 0 ? NULL : scores_iter(&t);
 }
 
 static PyObject *Mixture_score(MixtureObject *self, PyObject *args, PyObject *kw)
 {
-    static char *kwlist[] = {"sentence", "bos", "eos", NULL};
-    PyObject *sentence;
-    int bos = 1, eos = 1;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|pp:score", kwlist, &sentence, &bos, &eos))
-        return NULL;
-    sentence_ids sa, sb;
-    if (mix_sentence(self, sentence, bos, eos, &sa, &sb) != 0)
-        return NULL;
-    double total = 0;
-    for (size_t i = sa.first; i < sa.n; i++) {
-        int len, oov;
-        double lp = mix_token(self, &sa, &sb, i, &len, &oov);
-        if (isfinite(lp))
-            total += lp;
-    }
-    sentence_free(&sa);
-    sentence_free(&sb);
-    return PyFloat_FromDouble(total);
+    token_scores t;
+    return mix_scores(self, args, kw, "O|pp:score", &t) != 0 ? NULL : scores_total(&t);
 }
 
 /* The report of the mixture on a text read by both models. */
@@ -1327,71 +1355,50 @@ static void CacheScorer_dealloc(CacheScorerObject *self)
 
 /* The next sentence of the text: its tokens' log10 P with the cache into
  * *lp (PyMem, s->n entries, from s->first = 0), the cache updated. */
-static int cache_sentence(CacheScorerObject *self, PyObject *sentence, sentence_ids *s,
-                          double **lp)
+/* A sentence's token scores with the cache of the sentences before it;
+ * then the sentence joins the cache. */
+static int cache_scores(CacheScorerObject *self, PyObject *sentence, token_scores *t)
 {
-    if (model_sentence(self->m, sentence, 1, 1, s) != 0)
+    sentence_ids s;
+    if (model_sentence(self->m, sentence, 1, 1, &s) != 0)
         return -1;
-    double *buf = PyMem_Malloc(3 * s->n * sizeof *buf);
-    if (!buf) {
-        sentence_free(s);
-        PyErr_NoMemory();
-        return -1;
+    double *c = PyMem_Malloc(2 * (s.n ? s.n : 1) * sizeof *c);
+    if (!c || scores_alloc(t, s.n) != 0) {
+        PyMem_Free(c);
+        sentence_free(&s);
+        return c ? -1 : (PyErr_NoMemory(), -1);
     }
-    double *c1 = buf + s->n, *c2 = self->spec.bigram_length > 0 ? buf + 2 * s->n : NULL;
-    for (size_t i = 0; i < s->n; i++)
-        buf[i] = model_token(self->m, s->ids, i, NULL);
+    double *c1 = c, *c2 = self->spec.bigram_length > 0 ? c + s.n : NULL;
+    for (size_t i = 0; i < s.n; i++) {
+        t->lp[i] = model_token(self->m, s.ids, i, &t->len[i]); /* the length, as nglm-eval */
+        t->oov[i] = s.oov[i];
+    }
     nglm_error err;
-    if (nglm_cache_state_sentence(self->st, s->ids, s->n, c1, c2, &err) != 0) {
-        PyMem_Free(buf);
-        sentence_free(s);
+    int rc = nglm_cache_state_sentence(self->st, s.ids, s.n, c1, c2, &err);
+    if (rc == 0)
+        nglm_cache_mix(&self->spec, t->lp, c1, c2, s.n, t->lp);
+    PyMem_Free(c);
+    sentence_free(&s);
+    if (rc != 0) {
+        PyMem_Free(t->lp);
+        PyMem_Free(t->len);
+        PyMem_Free(t->oov);
         PyErr_SetString(PyExc_ValueError, err.msg);
         return -1;
     }
-    nglm_cache_mix(&self->spec, buf, c1, c2, s->n, buf);
-    *lp = buf;
     return 0;
 }
 
 static PyObject *CacheScorer_score(CacheScorerObject *self, PyObject *sentence)
 {
-    sentence_ids s;
-    double *lp;
-    if (cache_sentence(self, sentence, &s, &lp) != 0)
-        return NULL;
-    double total = 0;
-    for (size_t i = 0; i < s.n; i++)
-        if (isfinite(lp[i]))
-            total += lp[i];
-    PyMem_Free(lp);
-    sentence_free(&s);
-    return PyFloat_FromDouble(total);
+    token_scores t;
+    return cache_scores(self, sentence, &t) != 0 ? NULL : scores_total(&t);
 }
 
 static PyObject *CacheScorer_full_scores(CacheScorerObject *self, PyObject *sentence)
 {
-    sentence_ids s;
-    double *lp;
-    if (cache_sentence(self, sentence, &s, &lp) != 0)
-        return NULL;
-    PyObject *list = PyList_New((Py_ssize_t)s.n);
-    for (size_t i = 0; list && i < s.n; i++) {
-        int len = 0;
-        model_token(self->m, s.ids, i, &len); /* the n-gram length, as nglm-eval */
-        PyObject *t = Py_BuildValue("(diO)", lp[i], len, s.oov[i] ? Py_True : Py_False);
-        if (!t) {
-            Py_CLEAR(list);
-            break;
-        }
-        PyList_SET_ITEM(list, (Py_ssize_t)i, t);
-    }
-    PyMem_Free(lp);
-    sentence_free(&s);
-    if (!list)
-        return NULL;
-    PyObject *it = PyObject_GetIter(list);
-    Py_DECREF(list);
-    return it;
+    token_scores t;
+    return cache_scores(self, sentence, &t) != 0 ? NULL : scores_iter(&t);
 }
 
 static PyObject *CacheScorer_reset(CacheScorerObject *self, PyObject *unused)
