@@ -718,6 +718,50 @@ START_TEST(test_bad_paths)
 }
 END_TEST
 
+/* Every log10 the reader parses is strtod's value exactly: the
+ * reader's fast path for plain decimals (up to 15 digits) against strtod
+ * on numbers of every length, with leading zeros, signs, exponents, "-0",
+ * and the forms left to strtod (too many digits, "5.", exponents). */
+START_TEST(test_reader_numbers)
+{
+    enum { N = 400 };
+    static char text[N * 64 + 256], num[N][40];
+    size_t len = (size_t)snprintf(text, sizeof text, "\\data\\\nngram 1=%d\n\n\\1-grams:\n",
+                                  N + 3);
+    uint64_t x = 88172645463325252ULL;
+    for (int i = 0; i < N; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        double v = -(double)(x % 100000000000ULL) / 1e6 / (double)(1 + i % 97);
+        switch (i % 8) {
+        case 0: snprintf(num[i], sizeof num[i], "%.*f", 1 + i % 14, v); break;
+        case 1: snprintf(num[i], sizeof num[i], "%.17g", v); break; /* 17 digits: strtod */
+        case 2: snprintf(num[i], sizeof num[i], "%.6e", v); break;  /* an exponent */
+        case 3: snprintf(num[i], sizeof num[i], "-00%.9f", -v); break;
+        case 4: snprintf(num[i], sizeof num[i], "%.0f.", v); break; /* "5." */
+        case 5: snprintf(num[i], sizeof num[i], "-0.%015d", i); break; /* 16 digits */
+        case 6: snprintf(num[i], sizeof num[i], "%s", i % 16 == 6 ? "-0" : "-0.0"); break;
+        default: snprintf(num[i], sizeof num[i], "%.7f", v); break; /* KenLM's */
+        }
+        len += (size_t)snprintf(text + len, sizeof text - len, "%s\tw%d\n", num[i], i);
+    }
+    snprintf(text + len, sizeof text - len, "-1\t<unk>\n-1\t</s>\n-99\t<s>\n\n\\end\\\n");
+    nglm_error err;
+    nglm_arpa *a = nglm_arpa_load(tu_tempstr(text), &err);
+    ck_assert_msg(a != NULL, "%s", err.msg);
+    const nglm_vocab *v = nglm_arpa_vocab(a);
+    for (int i = 0; i < N; i++) {
+        char w[16];
+        snprintf(w, sizeof w, "w%d", i);
+        int32_t sent[2] = {nglm_vocab_find(v, w), NGLM_EOS};
+        double got = nglm_arpa_logprob10(a, sent, 0), want = strtod(num[i], NULL);
+        /* ==: the same double (scoring adds the back-off weights, 0 here,
+         * which turns -0 into 0) */
+        ck_assert_msg(got == want, "'%s': %.17g, strtod %.17g", num[i], got, want);
+    }
+    nglm_arpa_free(a);
+}
+END_TEST
+
 static Suite *arpa_suite(void)
 {
     Suite *s = suite_create("arpa");
@@ -735,6 +779,7 @@ static Suite *arpa_suite(void)
     tcase_add_test(tc, test_hand_trigram);
     tcase_add_test(tc, test_hand_no_unk);
     tcase_add_test(tc, test_hand_variants);
+    tcase_add_test(tc, test_reader_numbers);
     tcase_add_loop_test(tc, test_malformed, 0, (int)(sizeof bad_cases / sizeof bad_cases[0]));
     tcase_add_test(tc, test_bad_paths);
     suite_add_tcase(s, tc);
