@@ -10,7 +10,9 @@
 #   4. one sentence, the Kneser-Ney 5-gram ARPA file of nglm-kn;
 # and, with BASE=DIR (a build of an older checkout, e.g. one that read the
 # model into memory), each of them against that build's nglm-eval, pair by
-# pair.  Appends the figures to bench/RESULTS.md.  Not part of `make check`.
+# pair; and 4. against KenLM's query reading the same ARPA file, pair by
+# pair, when query is found (KENLM=DIR, default ../shared/peers/kenlm, then
+# PATH).  Appends the figures to bench/RESULTS.md.  Not part of `make check`.
 #
 # Usage: bench/load.sh [BUILD_DIR]
 #   PTB     the PTB directory (default ../shared/data/ptb)
@@ -31,6 +33,11 @@ mkdir -p "$work"
 . "$here/lib.sh"
 
 eval_bin=$build/nglm-eval
+query=
+for c in "${KENLM:-$here/../../shared/peers/kenlm}/query" "${KENLM:-$here/../../shared/peers/kenlm}/bin/query" \
+         "$(command -v query 2>/dev/null || true)"; do
+    if [ -n "$c" ] && [ -x "$c" ]; then query=$c; break; fi
+done
 model=$work/ptb.nglm
 arpa=$work/kn5.arpa
 one=$work/one.txt
@@ -90,4 +97,16 @@ measure() {
     measure "PTB test text" 1 "$eval_bin" --model "$model" "$ptb/ptb.test.txt"
     measure "PTB test text, --verify" 0 "$eval_bin" --verify --model "$model" "$ptb/ptb.test.txt"
     measure "one sentence, KN 5-gram ARPA" 1 "$eval_bin" --model "$arpa" "$one"
+    if [ -n "$query" ] && command -v farm-bench >/dev/null 2>&1; then
+        out=$(farm-bench -n "$runs" --timeout 600 --vs "sh -c '$query $arpa < $one'" -- \
+              "$eval_bin" --model "$arpa" "$one" 2>&1)
+        med() { awk -v k="$1" '$0 ~ "^" k {print $(NF-1)}' <<<"$out"; }
+        echo
+        echo "Against KenLM's query ($query) reading the same ARPA file, pair by pair:"
+        echo "nglm-eval $(med 'A wall') s / $(med 'A peak') MiB, query $(med 'B wall') s /" \
+             "$(med 'B peak') MiB, ratio $(med 'A/B wall')."
+    else
+        echo
+        echo "(KenLM's query not found: set KENLM=DIR to time it on the same ARPA file.)"
+    fi
 } | tee -a "$here/RESULTS.md"
