@@ -523,13 +523,8 @@ static double *model_score10(ModelObject *self, const nglm_corpus *c, int thread
     nglm_error err;
     int rc;
     Py_BEGIN_ALLOW_THREADS
-    if (self->arpa) {
-        rc = nglm_arpa_score_corpus(self->arpa, c, lp, &err);
-    } else {
-        rc = nglm_model_score_corpus(&self->m, c, lp, threads, &err);
-        for (size_t t = 0; rc == 0 && t < c->n_tokens; t++)
-            lp[t] /= M_LN10;
-    }
+    rc = self->arpa ? nglm_arpa_score_corpus(self->arpa, c, lp, &err)
+                    : nglm_model_score_corpus10(&self->m, c, lp, threads, NULL, &err);
     Py_END_ALLOW_THREADS
     if (rc != 0) {
         free(lp);

@@ -24,12 +24,9 @@ int nglm_eval_corpus_progress(const nglm_model *m, const nglm_corpus *c, int thr
     double *lp = malloc((c->n_tokens ? c->n_tokens : 1) * sizeof *lp);
     if (!lp)
         return nglm_error_set(err, "out of memory scoring %zu tokens", c->n_tokens);
-    int rc = nglm_model_score_corpus_progress(m, c, lp, threads, p, err);
-    if (rc == 0) {
-        for (size_t t = 0; t < c->n_tokens; t++)
-            lp[t] /= M_LN10;
+    int rc = nglm_model_score_corpus10(m, c, lp, threads, p, err);
+    if (rc == 0)
         rc = nglm_eval_tokens(c, NULL, lp, per_sentence, r, err);
-    }
     free(lp);
     return rc;
 }

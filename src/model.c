@@ -125,6 +125,16 @@ int nglm_model_score_corpus_progress(const nglm_model *m, const nglm_corpus *c, 
     return 0;
 }
 
+int nglm_model_score_corpus10(const nglm_model *m, const nglm_corpus *c, double *lp10,
+                              int threads, const nglm_progress *p, nglm_error *err)
+{
+    if (nglm_model_score_corpus_progress(m, c, lp10, threads, p, err) != 0)
+        return -1;
+    for (size_t t = 0; t < c->n_tokens; t++)
+        lp10[t] /= M_LN10;
+    return 0;
+}
+
 /* ---------------------------------------------------------------- one token */
 
 int nglm_model_scorer_init(nglm_model_scorer *s, const nglm_model *m, nglm_error *err)

@@ -154,11 +154,9 @@ static double *lm_score10(const lm *x, const nglm_corpus *c, int threads,
         nglm_cli_die(NGLM_EXIT_FAIL, "out of memory scoring %zu tokens", c->n_tokens);
     if (!x->arpa) {
         nglm_progress p = nglm_cli_meter_begin(meter, "scoring", "tokens", 1);
-        if (nglm_model_score_corpus_progress(&x->m, c, lp, threads, &p, &err) != 0)
+        if (nglm_model_score_corpus10(&x->m, c, lp, threads, &p, &err) != 0)
             nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
         nglm_cli_meter_clear(meter);
-        for (size_t t = 0; t < c->n_tokens; t++)
-            lp[t] /= M_LN10;
         return lp;
     }
     if (nglm_arpa_score_corpus(x->arpa, c, lp, &err) != 0)

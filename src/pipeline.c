@@ -713,12 +713,10 @@ static double *score10(const nglm_model *m, const nglm_corpus *c, int threads, n
         nglm_error_set(err, "out of memory");
         return NULL;
     }
-    if (nglm_model_score_corpus(m, c, lp, threads, err) != 0) {
+    if (nglm_model_score_corpus10(m, c, lp, threads, NULL, err) != 0) {
         free(lp);
         return NULL;
     }
-    for (size_t t = 0; t < c->n_tokens; t++)
-        lp[t] /= M_LN10;
     return lp;
 }
 

@@ -188,6 +188,12 @@ START_TEST(test_score_matches_dense)
             ck_assert_double_eq_tol(logp[c.start[s] + i], log(p[sent[i]]), 1e-10);
         }
     }
+    /* the log10 form is the same numbers over ln 10 */
+    double *lp10 = malloc(c.n_tokens * sizeof *lp10);
+    ck_assert_int_eq(nglm_model_score_corpus10(&m, &c, lp10, 2, NULL, &err), 0);
+    for (size_t t = 0; t < c.n_tokens; t++)
+        ck_assert(lp10[t] == logp[t] / M_LN10);
+    free(lp10);
     free(p);
     free(logp);
     nglm_corpus_free(&c);

@@ -113,6 +113,11 @@ void nglm_model_scorer_free(nglm_model_scorer *s);
 double nglm_model_scorer_logprob10(nglm_model_scorer *s, const int32_t *sent, size_t i,
                                    int *len);
 
+/* The same in log10 (as nglm_arpa_score_corpus gives an ARPA model's),
+ * into lp10 (c->n_tokens entries); p may be NULL. */
+int nglm_model_score_corpus10(const nglm_model *m, const nglm_corpus *c, double *lp10,
+                              int threads, const nglm_progress *p, nglm_error *err);
+
 /* Number of non-zero weights. */
 size_t nglm_model_nonzero(const nglm_model *m);
 
