@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "hash.h"
 #include "u64map.h"
 
 
@@ -282,9 +283,7 @@ static int cmp_uni(const void *x, const void *y)
  * time on the PTB 5-gram. */
 static uint64_t word_hash(const char *w)
 {
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (; *w; w++)
-        h = (h ^ (unsigned char)*w) * 1099511628211ULL;
+    uint64_t h = nglm_fnv1a(NGLM_FNV_OFFSET, w, strlen(w));
     return h ^ (h >> 29);
 }
 

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hash.h"
 #include "fileio.h"
 
 #define IDS_MAGIC "NGLMIDS"
@@ -188,14 +189,6 @@ int nglm_idcache_map(nglm_corpus *c, const nglm_vocab *v, const char *path, nglm
 
 /* ---------------------------------------------------------------- keys */
 
-/* FNV-1a, 64 bits: a file name, not a security boundary. */
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 1099511628211ull;
-    return h;
-}
 
 /* Hash of a text's identity and the tokenizer options. */
 static int text_key(uint64_t *key, const char *what, const char *text,
@@ -209,14 +202,14 @@ static int text_key(uint64_t *key, const char *what, const char *text,
         return nglm_error_errno(err, errno, "%s", text);
     if (!S_ISREG(st.st_mode))
         return nglm_error_set(err, "%s: not a regular file: it cannot be cached", text);
-    uint64_t h = fnv(14695981039346656037ull, what, strlen(what) + 1);
-    h = fnv(h, abs, strlen(abs) + 1);
+    uint64_t h = nglm_fnv1a(NGLM_FNV_OFFSET, what, strlen(what) + 1);
+    h = nglm_fnv1a(h, abs, strlen(abs) + 1);
     uint64_t id[5] = {(uint64_t)st.st_size, (uint64_t)st.st_mtim.tv_sec,
                       (uint64_t)st.st_mtim.tv_nsec, (uint64_t)st.st_ino, (uint64_t)st.st_dev};
-    h = fnv(h, id, sizeof id);
+    h = nglm_fnv1a(h, id, sizeof id);
     uint32_t o[4] = {(uint32_t)opt->mode, (uint32_t)opt->lowercase, (uint32_t)opt->replace_invalid,
                      (uint32_t)opt->keep_blank};
-    *key = fnv(h, o, sizeof o);
+    *key = nglm_fnv1a(h, o, sizeof o);
     return 0;
 }
 
@@ -235,7 +228,7 @@ int nglm_idcache_ids_path(char *out, size_t n, const char *dir, const char *text
     if (text_key(&key, "ids", text, opt, err) != 0)
         return -1;
     uint32_t fp = nglm_idcache_vocab_fingerprint(v);
-    key = fnv(key, &fp, sizeof fp);
+    key = nglm_fnv1a(key, &fp, sizeof fp);
     return key_path(out, n, dir, key, "ids", err);
 }
 
@@ -247,7 +240,7 @@ int nglm_idcache_vocab_path(char *out, size_t n, const char *dir, const char *te
     if (text_key(&key, "vocab", text, opt, err) != 0)
         return -1;
     uint64_t o[2] = {min_count, (uint64_t)max_vocab};
-    key = fnv(key, o, sizeof o);
+    key = nglm_fnv1a(key, o, sizeof o);
     return key_path(out, n, dir, key, "vocab", err);
 }
 
