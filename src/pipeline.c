@@ -549,26 +549,33 @@ static nglm_kn_options kn_options(const nglm_pipeline *P)
     return ko;
 }
 
-/* The index of every n-gram of the text, which Kneser-Ney needs: with every
- * cutoff 1 the model's own index has them all, before its skip-grams (a
- * view of it, *counted = 0); otherwise they are counted again (*counted =
- * 1: the caller frees it). */
-static int kn_index(const nglm_pipeline *P, nglm_features *all, int *counted, nglm_error *err)
+/* The index of every n-gram of the text up to opt.order, which Kneser-Ney
+ * needs: with every cutoff 1, a view of the model's own index before its
+ * skip-grams; otherwise a view of kn_all, counted once for the order choice
+ * and the start (a view at a lower order holds what an index of that order
+ * would).  Nothing to free. */
+static int kn_index(nglm_pipeline *P, nglm_features *all, nglm_error *err)
 {
     const nglm_pipeline_options *o = &P->opt;
     int all_ones = 1;
     for (int m = 2; m <= o->order; m++)
         all_ones &= o->cutoff[m] == 1;
-    *counted = !all_ones;
     if (all_ones) {
         *all = nglm_features_ngram_view(&P->model.feat, o->order);
         return 0;
     }
-    nglm_progress p = stage_begin(P, "counting n-grams for Kneser-Ney", "tokens", 1);
-    nglm_count_opts co = {o->tr.threads, o->count_memory, o->temp_dir, &p};
-    int rc = nglm_features_build_with(all, &P->train, P->model.feat.V, o->order, NULL, &co, err);
-    stage_end(P);
-    return rc;
+    if (!P->have_kn_all) {
+        nglm_progress p = stage_begin(P, "counting n-grams for Kneser-Ney", "tokens", 1);
+        nglm_count_opts co = {o->tr.threads, o->count_memory, o->temp_dir, &p};
+        int rc = nglm_features_build_with(&P->kn_all, &P->train, P->model.feat.V, o->order,
+                                          NULL, &co, err);
+        stage_end(P);
+        if (rc != 0)
+            return -1;
+        P->have_kn_all = 1;
+    }
+    *all = nglm_features_ngram_view(&P->kn_all, o->order);
+    return 0;
 }
 
 /* --order auto: the order from 2 (or what the skip-gram templates need) up
@@ -584,9 +591,8 @@ static int choose_order(nglm_pipeline *P, nglm_error *err)
             lo = o->skip_dist[i] - 2; /* a template reaches at most order + 2 back */
     if (lo >= o->order)
         return 0;
-    int counted;
     nglm_features all;
-    if (kn_index(P, &all, &counted, err) != 0)
+    if (kn_index(P, &all, err) != 0)
         return -1;
     nglm_kn_options ko = kn_options(P);
     /* not above what the text has n-grams for (no sentence is long enough) */
@@ -595,8 +601,6 @@ static int choose_order(nglm_pipeline *P, nglm_error *err)
         hi--;
     double ppl[NGLM_MAX_ORDER + 1];
     int best = nglm_kn_best_order(&all, &P->valid, lo, hi, &ko, ppl, &P->chosen, err);
-    if (counted)
-        nglm_features_free(&all);
     if (best < 0)
         return -1;
     P->have_chosen = 1;
@@ -643,9 +647,8 @@ static int kn_start(nglm_pipeline *P, nglm_error *err)
     const nglm_pipeline_options *o = &P->opt;
     const nglm_features *F = &P->model.feat;
     nglm_kn_options ko = kn_options(P);
-    int counted;
     nglm_features all;
-    if (kn_index(P, &all, &counted, err) != 0)
+    if (kn_index(P, &all, err) != 0)
         return -1;
     nglm_kn kn;
     memset(&kn, 0, sizeof kn);
@@ -677,8 +680,10 @@ static int kn_start(nglm_pipeline *P, nglm_error *err)
     rc = 0;
 out:
     nglm_kn_free(&kn);
-    if (counted)
-        nglm_features_free(&all);
+    if (P->have_kn_all) { /* the start was the last to need it */
+        nglm_features_free(&P->kn_all);
+        P->have_kn_all = 0;
+    }
     return rc;
 }
 
@@ -789,6 +794,8 @@ void nglm_pipeline_free(nglm_pipeline *P)
     free(P->init);
     if (P->have_chosen)
         nglm_kn_free(&P->chosen);
+    if (P->have_kn_all)
+        nglm_features_free(&P->kn_all);
     nglm_corpus_free(&P->train);
     nglm_corpus_free(&P->valid);
     nglm_corpus_free(&P->test);

@@ -123,6 +123,9 @@ typedef struct nglm_pipeline {
     /* private */
     nglm_kn chosen;            /* --order auto's estimate, reused as the start */
     int have_chosen;
+    nglm_features kn_all;      /* every n-gram, counted for Kneser-Ney when the
+                                * cutoffs leave some out of the model's index */
+    int have_kn_all;
 } nglm_pipeline;
 
 /* What a pipeline measures on the test text. */
