@@ -315,6 +315,13 @@ typedef struct {
     size_t n;
 } token_scores;
 
+static void scores_free(token_scores *t)
+{
+    PyMem_Free(t->lp);
+    PyMem_Free(t->len);
+    PyMem_Free(t->oov);
+}
+
 static int scores_alloc(token_scores *t, size_t n)
 {
     t->n = n;
@@ -323,9 +330,7 @@ static int scores_alloc(token_scores *t, size_t n)
     t->oov = PyMem_Calloc(n ? n : 1, 1);
     if (t->lp && t->len && t->oov)
         return 0;
-    PyMem_Free(t->lp);
-    PyMem_Free(t->len);
-    PyMem_Free(t->oov);
+    scores_free(t);
     PyErr_NoMemory();
     return -1;
 }
@@ -338,9 +343,7 @@ static PyObject *scores_total(token_scores *t)
     for (size_t i = 0; i < t->n; i++)
         if (isfinite(t->lp[i]))
             total += t->lp[i];
-    PyMem_Free(t->lp);
-    PyMem_Free(t->len);
-    PyMem_Free(t->oov);
+    scores_free(t);
     return PyFloat_FromDouble(total);
 }
 
@@ -356,9 +359,7 @@ static PyObject *scores_iter(token_scores *t)
         }
         PyList_SET_ITEM(list, (Py_ssize_t)i, e);
     }
-    PyMem_Free(t->lp);
-    PyMem_Free(t->len);
-    PyMem_Free(t->oov);
+    scores_free(t);
     if (!list)
         return NULL;
     PyObject *it = PyObject_GetIter(list);
@@ -1375,9 +1376,7 @@ static int cache_scores(CacheScorerObject *self, PyObject *sentence, token_score
     PyMem_Free(c);
     sentence_free(&s);
     if (rc != 0) {
-        PyMem_Free(t->lp);
-        PyMem_Free(t->len);
-        PyMem_Free(t->oov);
+        scores_free(t);
         PyErr_SetString(PyExc_ValueError, err.msg);
         return -1;
     }
