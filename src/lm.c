@@ -93,11 +93,15 @@ void nglm_lm_free(nglm_lm *lm)
 
 /* ---------------------------------------------------------------- what it is */
 
-const char *nglm_lm_kind(const nglm_lm *lm) { return lm->ops->kind; }
+const char *nglm_lm_kind(const nglm_lm *lm)
+{
+    return lm->ops->kind ? lm->ops->kind : nglm_lm_kind(lm->impl); /* NULL: borrowed */
+}
 const char *nglm_lm_path(const nglm_lm *lm) { return lm->path; }
 const nglm_vocab *nglm_lm_vocab(const nglm_lm *lm) { return lm->vocab; }
 nglm_tok_options nglm_lm_tok(const nglm_lm *lm) { return lm->tok; }
 int nglm_lm_order(const nglm_lm *lm) { return lm->order; }
+int nglm_lm_reach(const nglm_lm *lm) { return lm->reach > 0 ? lm->reach : lm->order - 1; }
 
 int nglm_lm_recorded_cache(const nglm_lm *lm, nglm_cache_spec *spec)
 {
@@ -312,4 +316,75 @@ void nglm_lm_scorer_free(nglm_lm_scorer *s)
         return;
     s->lm->ops->scorer_free(s->impl);
     free(s);
+}
+
+/* ---------------------------------------------------------------- borrowed
+ *
+ * A handle that forwards every op to another nglm_lm (impl) and frees
+ * nothing of it; its kind is the other's (ops.kind NULL). */
+
+static int borrow_score(const nglm_lm *lm, const nglm_corpus *c, double *lp10, int *len,
+                        int threads, const nglm_progress *p, nglm_error *err)
+{
+    const nglm_lm *o = lm->impl;
+    return o->ops->score_corpus10(o, c, lp10, len, threads, p, err);
+}
+
+static void *borrow_scorer_new(const nglm_lm *lm, nglm_error *err)
+{
+    return nglm_lm_scorer_new(lm->impl, err);
+}
+
+static void borrow_scorer_free(void *s) { nglm_lm_scorer_free(s); }
+
+static double borrow_logprob10(void *s, const int32_t *sent, size_t i, int *len)
+{
+    return nglm_lm_scorer_logprob10(s, sent, i, len);
+}
+
+static void borrow_dist(void *s, int32_t *sent, size_t i, double *p)
+{
+    nglm_lm_scorer_dist(s, sent, i, p);
+}
+
+static int borrow_cache(const nglm_lm *lm, nglm_cache_spec *spec)
+{
+    return nglm_lm_recorded_cache(lm->impl, spec);
+}
+
+static int borrow_read(const nglm_lm *lm, const char *path, const char *const *lines, size_t n,
+                       nglm_corpus *c, const nglm_progress *p, nglm_error *err)
+{
+    return lines ? nglm_lm_read_lines(lm->impl, lines, n, c, err)
+                 : nglm_lm_read(lm->impl, path, c, p, err);
+}
+
+static const nglm_lm_ops borrow_ops = {
+    .kind = NULL,
+    .free = NULL,
+    .score_corpus10 = borrow_score,
+    .scorer_new = borrow_scorer_new,
+    .scorer_free = borrow_scorer_free,
+    .scorer_logprob10 = borrow_logprob10,
+    .scorer_dist = borrow_dist,
+    .recorded_cache = borrow_cache,
+    .read = borrow_read,
+};
+
+nglm_lm *nglm_lm_borrow(const nglm_lm *o, nglm_error *err)
+{
+    nglm_lm *lm = nglm_lm_alloc(&borrow_ops, err);
+    if (!lm)
+        return NULL;
+    lm->impl = (void *)o;
+    lm->vocab = o->vocab;
+    lm->tok = o->tok;
+    lm->order = o->order;
+    lm->reach = nglm_lm_reach(o);
+    if (o->path && !(lm->path = strdup(o->path))) {
+        free(lm);
+        nglm_error_set(err, "out of memory");
+        return NULL;
+    }
+    return lm;
 }

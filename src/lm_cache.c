@@ -68,5 +68,6 @@ nglm_lm *nglm_lm_cache_new(nglm_lm *inner, const nglm_cache_spec *spec, nglm_err
     lm->vocab = inner->vocab;
     lm->tok = inner->tok;
     lm->order = inner->order;
+    lm->reach = nglm_lm_reach(inner);
     return lm;
 }

@@ -10,7 +10,8 @@
  * ops.  src/lm_native.c is the model to copy: a few lines per op.
  *
  * What the constructor sets in struct nglm_lm: ops, impl (its own state),
- * vocab (the ids its ops take and give; owned by impl), tok, order.  The
+ * vocab (the ids its ops take and give; owned by impl), tok, order, and
+ * reach if more than order - 1 past words matter.  The
  * generic code sets path (nglm_lm_open) and frees it.
  */
 #ifndef NGLM_LM_IMPL_H
@@ -67,6 +68,7 @@ struct nglm_lm {
     const nglm_vocab *vocab;  /* owned by impl */
     nglm_tok_options tok;
     int order;
+    int reach;                /* past words that can matter (0: order - 1) */
     char *path;               /* as opened (malloc'd), or NULL */
 };
 

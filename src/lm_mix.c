@@ -330,9 +330,12 @@ nglm_lm *nglm_lm_mix_new(nglm_lm **components, const double *weights, size_t n,
     lm->vocab = v0;
     lm->tok = x->c[0]->tok;
     lm->order = 1;
-    for (size_t k = 0; k < n; k++)
+    for (size_t k = 0; k < n; k++) {
         if (x->c[k]->order > lm->order)
             lm->order = x->c[k]->order;
+        if (nglm_lm_reach(x->c[k]) > lm->reach)
+            lm->reach = nglm_lm_reach(x->c[k]);
+    }
     return lm;
 fail_x:
     if (x) {

@@ -108,6 +108,10 @@ nglm_lm *nglm_lm_from_model(nglm_model *m, int own, nglm_error *err)
     lm->vocab = m->vocab;
     lm->tok = m->tok;
     lm->order = nglm_model_order(m);
+    lm->reach = lm->order - 1;
+    for (int t = 0; t < m->feat.n_skip; t++)
+        if (m->feat.skip_dist[t] > lm->reach)
+            lm->reach = m->feat.skip_dist[t];
     return lm;
 }
 

@@ -66,6 +66,11 @@ nglm_lm *nglm_lm_from_model(nglm_model *m, int own, nglm_error *err);
 
 void nglm_lm_free(nglm_lm *lm);
 
+/* A second handle on lm that scores as lm does but does not own it
+ * (nglm_lm_free frees only the handle): to mix models that their owner
+ * keeps, as the Python module's Model objects do.  lm must outlive it. */
+nglm_lm *nglm_lm_borrow(const nglm_lm *lm, nglm_error *err);
+
 /* ---------------------------------------------------------------- what it is */
 
 /* "nglm", "arpa", "mixture", "cache". */
@@ -79,6 +84,9 @@ nglm_tok_options nglm_lm_tok(const nglm_lm *lm);
 /* Its order: the longest history it uses plus one (a mixture: the
  * largest of its components'). */
 int nglm_lm_order(const nglm_lm *lm);
+/* How many past words can change its scores: order - 1, or more with an
+ * nglm model's skip-gram features (a State keeps that many). */
+int nglm_lm_reach(const nglm_lm *lm);
 /* The cache recorded with the model (nglm-train --eval-cache): 1 and *spec
  * filled, or 0 when there is none. */
 int nglm_lm_recorded_cache(const nglm_lm *lm, nglm_cache_spec *spec);
