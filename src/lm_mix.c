@@ -204,8 +204,9 @@ static void *mix_scorer_new(const nglm_lm *lm, nglm_error *err)
     return s;
 }
 
-/* sent[0..i] spelled in component k's vocabulary (negative ids kept). */
-static int32_t *spell(mix_scorer *s, size_t k, const int32_t *sent, size_t i)
+/* sent[0..i] (the history and, with token, the word at i) spelled in
+ * component k's vocabulary, negative ids kept. */
+static int32_t *spell(mix_scorer *s, size_t k, const int32_t *sent, size_t i, int token)
 {
     if (k == 0)
         return (int32_t *)sent;
@@ -217,8 +218,9 @@ static int32_t *spell(mix_scorer *s, size_t k, const int32_t *sent, size_t i)
         s->buf = b;
         s->cap = cap;
     }
-    for (size_t j = 0; j <= i; j++)
+    for (size_t j = 0; j < i; j++)
         s->buf[j] = sent[j] < 0 ? sent[j] : s->x->map[k][sent[j]];
+    s->buf[i] = token ? s->x->map[k][sent[i]] : NGLM_EOS; /* dist: scratch */
     return s->buf;
 }
 
@@ -226,7 +228,7 @@ static double mix_logprob10(void *v, const int32_t *sent, size_t i, int *len)
 {
     mix_scorer *s = v;
     for (size_t k = 0; k < s->x->n; k++) {
-        const int32_t *h = spell(s, k, sent, i);
+        const int32_t *h = spell(s, k, sent, i, 1);
         if (!h)
             return NAN;
         s->l[k] = nglm_lm_scorer_logprob10(s->s[k], h, i, k == 0 ? len : NULL);
@@ -242,7 +244,7 @@ static void mix_dist(void *v, int32_t *sent, size_t i, double *p)
     for (int32_t w = 0; w < V; w++)
         p[w] = 0;
     for (size_t k = 0; k < x->n; k++) {
-        int32_t *h = spell(s, k, sent, i);
+        int32_t *h = spell(s, k, sent, i, 0);
         if (!h)
             continue;
         int32_t keep = h[i];

@@ -37,7 +37,7 @@ extern "C" {
 #endif
 
 /* Tolerance and iteration cap of nglm-eval's --lambda auto. */
-#define NGLM_MIX_EM_TOL 1e-6
+#define NGLM_MIX_EM_TOL 1e-9
 #define NGLM_MIX_EM_MAX_ITER 100000
 
 /* log10(λ · 10^a + (1 − λ) · 10^b), -INFINITY when that is zero; NAN if a
