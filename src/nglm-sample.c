@@ -27,7 +27,7 @@ static void usage(FILE *fp)
         "\n"
         "  --model FILE          the model: nglm's (nglm-train, nglm-kn), an ARPA\n"
         "                        file (plain or .gz, from any toolkit) or a mixture\n"
-        "                        (nglm-eval --write-mix)\n"
+        "                        (saved by nglm-eval)\n"
         "  -n, --sentences N     how many sentences (default %d; 0 prints nothing)\n"
         "  --temperature T       draw from P^(1/T), renormalised: 1 (default) is the\n"
         "                        model, below 1 sharper (0.01 is nearly the most\n"
