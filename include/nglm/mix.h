@@ -1,6 +1,8 @@
 /*
- * nglm/mix.h — linear interpolation of two language models on a text, and
- * the best interpolation weight by EM (as SRILM's compute-best-mix).
+ * nglm/mix.h — linear interpolation of language models on a text, from
+ * their per-token scores, and the best weights by EM (as SRILM's
+ * compute-best-mix): the arithmetic under nglm_lm's mixtures (nglm/lm.h),
+ * which most callers want instead.
  *
  *   P(w | h) = λ · P_A(w | h) + (1 − λ) · P_B(w | h)
  *
@@ -15,7 +17,7 @@
  * an OOV; so are the other tokens read as <unk> by either model (a literal
  * "<unk>" in the text is the <unk> token, not an OOV).  A token whose mixed
  * probability is zero is a zeroprob.  Neither enters the perplexity, as in
- * nglm_arpa_eval_corpus.
+ * any model's report (nglm_lm_report).
  *
  * EM: starting from λ = 0.5, repeat λ ← mean over tokens of the posterior
  * λ P_A / (λ P_A + (1 − λ) P_B) until λ changes by less than the tolerance.
