@@ -9,6 +9,15 @@
  * strings, mixtures, caches, the programs) is written once against these
  * ops.  src/lm_native.c is the model to copy: a few lines per op.
  *
+ * A class-based model (Model M, nglm/classlm.h) plugs in the same way, as
+ * src/lm_classlm.c: score_corpus10 calls its per-token log10 scorer of a
+ * corpus (threads), scorer_logprob10 its one-token scorer over an id
+ * history (a negative id cuts the history, as here), scorer_dist its dense
+ * distribution; vocab and tok are the model's; one row {"classlm",
+ * classlm_file_is_classlm, nglm_lm_classlm_open} in lm.c's formats opens
+ * its files, and nglm-eval, nglm-sample, mixtures, caches and the Python
+ * module take it with no change.
+ *
  * What the constructor sets in struct nglm_lm: ops, impl (its own state),
  * vocab (the ids its ops take and give; owned by impl), tok, order, and
  * reach if more than order - 1 past words matter.  The
