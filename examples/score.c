@@ -7,18 +7,15 @@
  *
  * The words after MODEL form one sentence (joined by single spaces); its
  * words and the closing </s> are scored, as nglm-eval --per-sentence does.
- * Words the model does not know are scored as <unk>.  The sentence is split
- * at spaces, as a model trained with nglm-train's default --tokenize space
- * reads text.
+ * Words the model does not know are scored as <unk>.  The model may be of
+ * any kind nglm reads (an nglm model, an ARPA file, a mixture), and the
+ * sentence is split by the model's own tokenizer.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <nglm/corpus.h>
-#include <nglm/eval.h>
-#include <nglm/model.h>
-#include <nglm/modelfile.h>
+#include <nglm/lm.h>
 
 int main(int argc, char **argv)
 {
@@ -44,28 +41,17 @@ int main(int argc, char **argv)
     }
 
     nglm_error err;
-    nglm_model m;
-    if (nglm_model_load(&m, argv[1], &err) != 0) {
+    nglm_lm *lm = nglm_lm_open(argv[1], 0, &err);
+    double logprob10;
+    if (!lm || nglm_lm_score_sentence(lm, line, &logprob10, NULL, &err) != 0) {
         fprintf(stderr, "%s: %s\n", argv[0], err.msg);
+        nglm_lm_free(lm);
         free(line);
         return 1;
     }
-    /* an empty sentence is still one sentence: just </s> */
-    const char *lines[1] = {line[0] ? line : "<s>"};
-    nglm_corpus c;
-    nglm_eval_report r;
-    if (nglm_corpus_from_lines(&c, lines, 1, m.vocab, &err) != 0 ||
-        nglm_eval_corpus(&m, &c, 1, 0, &r, &err) != 0) {
-        fprintf(stderr, "%s: %s\n", argv[0], err.msg);
-        nglm_model_free(&m);
-        free(line);
-        return 1;
-    }
-    printf("%.6f\n", r.logprob10);
+    printf("%.6f\n", logprob10);
 
-    nglm_eval_report_free(&r);
-    nglm_corpus_free(&c);
-    nglm_model_free(&m);
+    nglm_lm_free(lm);
     free(line);
     return 0;
 }

@@ -5,9 +5,11 @@
  * whole texts scored in C on OpenMP threads with the GIL released).
  *
  * Nothing here computes a probability: every number comes from the library
- * (nglm_model_scorer for single tokens, nglm_model_score_corpus and
- * nglm_arpa_score_corpus for texts, nglm_eval_tokens for reports), so the
- * module scores exactly as nglm-eval does.  What the module owns is the
+ * through one interface, nglm_lm (nglm/lm.h: a scorer for single tokens,
+ * nglm_lm_score_corpus10 for texts, nglm_lm_report for reports), whatever
+ * the kind of model (an nglm model, an ARPA file, a mixture), so the
+ * module scores exactly as nglm-eval does and never asks which kind it
+ * holds.  A Mixture is a Model whose nglm_lm is a mixture of its models'.  What the module owns is the
  * Python side: turning a sentence into ids the model's way (its tokenizer
  * and vocabulary, as nglm-eval reads a line), States, and errors, which
  * become OSError (files) or ValueError (bad input) carrying the library's
@@ -29,6 +31,7 @@
 #include <sys/stat.h>
 
 #include <nglm/arpa.h>
+#include <nglm/lm.h>
 #include <nglm/cache.h>
 #include <nglm/corpus.h>
 #include <nglm/eval.h>
@@ -48,15 +51,15 @@
 
 typedef struct {
     PyObject_HEAD
-    nglm_model m;           /* a native model (arpa == NULL) */
-    nglm_arpa *arpa;        /* or an ARPA file */
+    nglm_lm *lm;            /* the model, of any kind */
+    nglm_lm_scorer *sc;     /* single tokens */
     const nglm_vocab *vocab;
     nglm_tok_options tok;
     nglm_tokenizer *split;  /* the model's tokenizer, for sentences in memory */
-    nglm_model_scorer sc;   /* native: single tokens */
     int order;
     int reach;              /* K: words of history that can matter */
-    PyObject *path;         /* str */
+    PyObject *path;         /* str, or None (a mixture made in memory) */
+    PyObject *models;       /* a Mixture: the tuple of its Models (kept alive); else NULL */
 } ModelObject;
 
 static PyTypeObject ModelType;
@@ -174,55 +177,44 @@ static int model_sentence(ModelObject *self, PyObject *sentence, int bos, int eo
     return 0;
 }
 
-/* log10 P of position i of ids (history: as nglm_model_scorer_logprob10)
- * and the n-gram length used; NAN for an OOV an ARPA file without <unk>
- * cannot score (nglm-eval skips it, as SRILM does). */
+/* log10 P of position i of ids (history: as nglm_lm_scorer_logprob10) and
+ * the n-gram length used; NAN for a token the model skips (an OOV of an
+ * ARPA file without <unk>: nglm-eval skips it, as SRILM does). */
 static double model_token(ModelObject *self, const int32_t *ids, size_t i, int *len)
 {
-    if (!self->arpa)
-        return nglm_model_scorer_logprob10(&self->sc, ids, i, len);
-    double lp = nglm_arpa_logprob10_len(self->arpa, ids, i, len);
-    return ids[i] == NGLM_UNK && !nglm_arpa_has_unk(self->arpa) ? NAN : lp;
+    return nglm_lm_scorer_logprob10(self->sc, ids, i, len);
 }
 
 static void Model_dealloc(ModelObject *self)
 {
-    nglm_model_scorer_free(&self->sc);
-    nglm_model_free(&self->m);
-    nglm_arpa_free(self->arpa);
+    nglm_lm_scorer_free(self->sc);
+    nglm_lm_free(self->lm);
     if (self->split)
         nglm_tokenizer_close(self->split);
     Py_XDECREF(self->path);
+    Py_XDECREF(self->models);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-/* The rest of a Model once its nglm model (self->m) or ARPA file
- * (self->arpa) is in place: vocabulary, tokenizer, order, reach, scorer. */
+/* The rest of a Model once its nglm_lm (self->lm) is in place:
+ * vocabulary, tokenizer, order, reach, scorer. */
 static int model_attach(ModelObject *self)
 {
     nglm_error err;
-    if (self->arpa) {
-        self->vocab = nglm_arpa_vocab(self->arpa);
-        self->tok = nglm_arpa_tok(self->arpa);
-        self->order = nglm_arpa_order(self->arpa);
-        self->reach = self->order - 1;
-    } else {
-        self->vocab = self->m.vocab;
-        self->tok = self->m.tok;
-        self->order = nglm_model_order(&self->m);
-        self->reach = self->order - 1;
-        for (int t = 0; t < self->m.feat.n_skip; t++)
-            if (self->m.feat.skip_dist[t] > self->reach)
-                self->reach = self->m.feat.skip_dist[t];
-        if (nglm_model_scorer_init(&self->sc, &self->m, &err) != 0) {
-            PyErr_SetString(PyExc_MemoryError, err.msg);
-            return -1;
-        }
+    self->vocab = nglm_lm_vocab(self->lm);
+    self->tok = nglm_lm_tok(self->lm);
+    self->order = nglm_lm_order(self->lm);
+    self->reach = nglm_lm_reach(self->lm);
+    if (!(self->sc = nglm_lm_scorer_new(self->lm, &err))) {
+        self->vocab = NULL;
+        PyErr_SetString(PyExc_MemoryError, err.msg);
+        return -1;
     }
     if (self->reach > STATE_MAX)
         self->reach = STATE_MAX;
     self->split = nglm_tokenizer_new(&self->tok);
     if (!self->split) {
+        self->vocab = NULL;
         PyErr_NoMemory();
         return -1;
     }
@@ -270,12 +262,10 @@ static int Model_init(ModelObject *self, PyObject *args, PyObject *kw)
     nglm_error err;
     int rc = 0;
     Py_BEGIN_ALLOW_THREADS
-    if (!nglm_model_file_is_native(path) && nglm_arpa_file_is_arpa(path))
-        rc = (self->arpa = nglm_arpa_load(path, &err)) ? 0 : -1;
-    else
-        /* mapped (nglm_model_map): in place; verify checks the CRC and the
-         * whole index first, as nglm_model_load does */
-        rc = nglm_model_map(&self->m, path, verify ? NGLM_MAP_VERIFY : 0, &err);
+    /* an nglm model is mapped in place; verify checks the CRC and the
+     * whole index first, as nglm_model_load does */
+    self->lm = nglm_lm_open(path, verify ? NGLM_LM_VERIFY : 0, &err);
+    rc = self->lm ? 0 : -1;
     Py_END_ALLOW_THREADS
     Py_DECREF(path_b);
     if (rc != 0) {
@@ -434,6 +424,38 @@ static int Model_contains(ModelObject *self, PyObject *word)
 
 /* ---------------------------------------------------------------- texts */
 
+/* The sentences of seq (checked by model_corpus) read by the model through
+ * nglm_lm_read_lines: a mixture's corpus carries every model's reading. */
+static int model_corpus_lines(ModelObject *self, PyObject *seq, nglm_corpus *c)
+{
+    Py_ssize_t ns = PySequence_Fast_GET_SIZE(seq);
+    char **lines = PyMem_Calloc(ns ? (size_t)ns : 1, sizeof *lines);
+    int rc = lines ? 0 : -1;
+    for (Py_ssize_t k = 0; rc == 0 && k < ns; k++) {
+        const char *p;
+        Py_ssize_t n;
+        if (text_bytes(PySequence_Fast_GET_ITEM(seq, k), "sentence", &p, &n) != 0 ||
+            !(lines[k] = PyMem_Malloc((size_t)n + 1)))
+            rc = -1;
+        else {
+            memcpy(lines[k], p, (size_t)n);
+            lines[k][n] = '\0';
+        }
+    }
+    nglm_error err;
+    if (rc == 0 && nglm_lm_read_lines(self->lm, (const char *const *)lines, (size_t)ns, c,
+                                      &err) != 0) {
+        PyErr_SetString(PyExc_ValueError, err.msg);
+        rc = -1;
+    } else if (rc != 0 && !PyErr_Occurred()) {
+        PyErr_NoMemory();
+    }
+    for (Py_ssize_t k = 0; lines && k < ns; k++)
+        PyMem_Free(lines[k]);
+    PyMem_Free(lines);
+    return rc;
+}
+
 /* Sentences in memory (an iterable of str or bytes) as a corpus the model
  * reads, as nglm-eval reads their lines. */
 static int model_corpus(ModelObject *self, PyObject *sentences, nglm_corpus *c)
@@ -475,6 +497,12 @@ static int model_corpus(ModelObject *self, PyObject *sentences, nglm_corpus *c)
     }
     c->n_sents = (size_t)ns;
     c->start[ns] = c->n_tokens;
+    if (self->models) { /* a mixture: read again by every model its own way */
+        nglm_corpus_free(c);
+        int rc = model_corpus_lines(self, seq, c);
+        Py_DECREF(seq);
+        return rc;
+    }
     Py_DECREF(seq);
     return 0;
 oom:
@@ -498,12 +526,11 @@ static int model_read(ModelObject *self, PyObject *path_b, nglm_corpus *c)
     Py_DECREF(path_str);
     if (bad)
         return -1;
-    nglm_tok_options tok = self->tok;
-    tok.keep_blank = 1; /* a sentence a line, as nglm-eval and KenLM's query read */
     nglm_error err;
     int rc;
     Py_BEGIN_ALLOW_THREADS
-    rc = nglm_corpus_read(c, path, &tok, self->vocab, &err);
+    /* a sentence a line, as nglm-eval and KenLM's query read */
+    rc = nglm_lm_read(self->lm, path, c, NULL, &err);
     Py_END_ALLOW_THREADS
     if (rc != 0) {
         PyErr_SetString(PyExc_ValueError, err.msg);
@@ -524,8 +551,7 @@ static double *model_score10(ModelObject *self, const nglm_corpus *c, int thread
     nglm_error err;
     int rc;
     Py_BEGIN_ALLOW_THREADS
-    rc = self->arpa ? nglm_arpa_score_corpus(self->arpa, c, lp, &err)
-                    : nglm_model_score_corpus10(&self->m, c, lp, threads, NULL, &err);
+    rc = nglm_lm_score_corpus10(self->lm, c, lp, NULL, threads, NULL, &err);
     Py_END_ALLOW_THREADS
     if (rc != 0) {
         free(lp);
@@ -576,7 +602,7 @@ static PyObject *model_report(ModelObject *self, const nglm_corpus *c, int threa
         return NULL;
     nglm_eval_report r;
     nglm_error err;
-    int rc = nglm_eval_tokens(c, NULL, lp, 1, &r, &err);
+    int rc = nglm_lm_report(c, lp, 1, &r, &err);
     free(lp);
     if (rc != 0) {
         PyErr_SetString(PyExc_MemoryError, err.msg);
@@ -651,10 +677,8 @@ static PyObject *Model_sample(ModelObject *self, PyObject *args, PyObject *kw)
     }
     nglm_sampler s;
     nglm_error err;
-    if ((self->arpa ? nglm_sampler_init_arpa(&s, self->arpa, temperature, (size_t)max_length,
-                                             (uint64_t)seed, &err)
-                    : nglm_sampler_init(&s, &self->m, temperature, (size_t)max_length,
-                                        (uint64_t)seed, &err)) != 0) {
+    if (nglm_sampler_init(&s, self->lm, temperature, (size_t)max_length, (uint64_t)seed,
+                          &err) != 0) {
         PyErr_Format(PyExc_ValueError, "sample: %s", err.msg);
         return NULL;
     }
@@ -938,13 +962,14 @@ static PyObject *Model_get_order(ModelObject *self, void *c)
 static PyObject *Model_get_path(ModelObject *self, void *c)
 {
     (void)c;
-    return model_ready(self) != 0 ? NULL : Py_NewRef(self->path);
+    return model_ready(self) != 0 ? NULL : Py_NewRef(self->path ? self->path : Py_None);
 }
 
 static PyObject *Model_get_is_arpa(ModelObject *self, void *c)
 {
     (void)c;
-    return model_ready(self) != 0 ? NULL : PyBool_FromLong(self->arpa != NULL);
+    return model_ready(self) != 0 ? NULL
+                                  : PyBool_FromLong(strcmp(nglm_lm_kind(self->lm), "arpa") == 0);
 }
 
 static PyObject *Model_get_vocab_size(ModelObject *self, void *c)
@@ -972,8 +997,11 @@ static PyObject *Model_repr(ModelObject *self)
 {
     if (!self->vocab)
         return PyUnicode_FromString("<nglm.Model (not loaded)>");
-    return PyUnicode_FromFormat("<nglm.Model from %R: %s, order %d, %zu words>", self->path,
-                                self->arpa ? "ARPA" : "nglm", self->order,
+    const char *kind = nglm_lm_kind(self->lm);
+    return PyUnicode_FromFormat("<nglm.%s from %R: %s, order %d, %zu words>",
+                                self->models ? "Mixture" : "Model",
+                                self->path ? self->path : Py_None,
+                                strcmp(kind, "arpa") == 0 ? "ARPA" : kind, self->order,
                                 nglm_vocab_size(self->vocab));
 }
 
@@ -1015,7 +1043,10 @@ static PyMethodDef Model_methods[] = {
      "sample(n=1, temperature=1.0, max_length=200, seed=1) -> list of sentences drawn "
      "from the model (as nglm-sample)."},
     {"mix", (PyCFunction)(void (*)(void))Model_mix, METH_VARARGS | METH_KEYWORDS,
-     "mix(other, weight=0.5) -> Mixture: weight * P_self + (1 - weight) * P_other."},
+     "mix(other, ..., weight=None, heldout=None, threads=0) -> Mixture: sum_k w_k P_k of\n"
+     "this model and the others (SRILM's -mix-lm).  weight: None (equal), the weight of\n"
+     "this model when there are two (mix(b, 0.3)), one weight per model, or 'auto':\n"
+     "EM on the text at heldout (nglm-eval --lambda auto)."},
     {"cache_scorer", (PyCFunction)(void (*)(void))Model_cache_scorer,
      METH_VARARGS | METH_KEYWORDS,
      "cache_scorer(spec='decay:100', weight=0.1, bigram_weight=0.05, reset_word=None) -> "
@@ -1057,216 +1088,269 @@ static PyTypeObject ModelType = {
 
 /* ================================================================ Mixture */
 
-typedef struct {
-    PyObject_HEAD
-    ModelObject *a, *b;
-    double weight;          /* λ of model a */
-} MixtureObject;
-
+/* A Mixture is a Model (the same struct and methods: no scoring of its
+ * own) whose nglm_lm mixes its models' (each borrowed, nglm_lm_borrow);
+ * models keeps them alive. */
 static PyTypeObject MixtureType;
 
-static PyObject *Model_mix(ModelObject *self, PyObject *args, PyObject *kw)
+/* weight=: None (equal), a number (the first of two models' weight), a
+ * sequence of n weights, or "auto" (*is_auto). */
+static int mix_weights(PyObject *weight, size_t n, double *w, int *is_auto)
 {
-    static char *kwlist[] = {"other", "weight", NULL};
-    PyObject *other;
-    double weight = 0.5;
-    if (model_ready(self) != 0 ||
-        !PyArg_ParseTupleAndKeywords(args, kw, "O!|d:mix", kwlist, &ModelType, &other, &weight))
-        return NULL;
-    if (model_ready((ModelObject *)other) != 0)
-        return NULL;
-    if (!(weight >= 0 && weight <= 1)) {
-        PyErr_Format(PyExc_ValueError, "mix: the weight must be in [0, 1], not %R",
-                     PyTuple_Size(args) > 1 ? PyTuple_GET_ITEM(args, 1) : Py_None);
-        return NULL;
+    *is_auto = 0;
+    if (weight == Py_None) {
+        for (size_t k = 0; k < n; k++)
+            w[k] = 1.0 / (double)n;
+        return 0;
     }
-    MixtureObject *x = PyObject_New(MixtureObject, &MixtureType);
-    if (!x)
-        return NULL;
-    x->a = (ModelObject *)Py_NewRef(self);
-    x->b = (ModelObject *)Py_NewRef(other);
-    x->weight = weight;
-    return (PyObject *)x;
-}
-
-static void Mixture_dealloc(MixtureObject *self)
-{
-    Py_XDECREF(self->a);
-    Py_XDECREF(self->b);
-    PyObject_Free(self);
-}
-
-/* One sentence read by both models: the same tokens, or ValueError (as
- * nglm_mix_check_texts). */
-static int mix_sentence(MixtureObject *self, PyObject *sentence, int bos, int eos,
-                        sentence_ids *sa, sentence_ids *sb)
-{
-    if (model_sentence(self->a, sentence, bos, eos, sa) != 0)
-        return -1;
-    if (model_sentence(self->b, sentence, bos, eos, sb) != 0) {
-        sentence_free(sa);
+    if (PyUnicode_Check(weight)) {
+        if (PyUnicode_CompareWithASCIIString(weight, "auto") == 0) {
+            for (size_t k = 0; k < n; k++)
+                w[k] = 1.0 / (double)n;
+            *is_auto = 1;
+            return 0;
+        }
+        PyErr_Format(PyExc_ValueError, "mix: weight must be a number, a list or 'auto', not %R",
+                     weight);
         return -1;
     }
-    if (sa->n != sb->n) {
-        PyErr_Format(PyExc_ValueError, "the two models read the sentence as %zu and %zu "
-                     "tokens: a mixture needs the same tokens", sa->n - sa->first,
-                     sb->n - sb->first);
-        sentence_free(sa);
-        sentence_free(sb);
+    if (PyNumber_Check(weight)) {
+        double x = PyFloat_AsDouble(weight);
+        if (x == -1.0 && PyErr_Occurred())
+            return -1;
+        if (n != 2) {
+            PyErr_Format(PyExc_ValueError, "mix: one weight for %zu models: give a list of "
+                         "%zu", n, n);
+            return -1;
+        }
+        if (!(x >= 0 && x <= 1)) {
+            PyErr_Format(PyExc_ValueError, "mix: the weight must be in [0, 1], not %R", weight);
+            return -1;
+        }
+        w[0] = x;
+        w[1] = 1.0 - x;
+        return 0;
+    }
+    PyObject *seq = PySequence_Fast(weight, "mix: weight must be a number, a list or 'auto'");
+    if (!seq)
+        return -1;
+    if ((size_t)PySequence_Fast_GET_SIZE(seq) != n) {
+        PyErr_Format(PyExc_ValueError, "mix: %zd weights for %zu models",
+                     PySequence_Fast_GET_SIZE(seq), n);
+        Py_DECREF(seq);
         return -1;
     }
+    for (size_t k = 0; k < n; k++) {
+        w[k] = PyFloat_AsDouble(PySequence_Fast_GET_ITEM(seq, (Py_ssize_t)k));
+        if (w[k] == -1.0 && PyErr_Occurred()) {
+            Py_DECREF(seq);
+            return -1;
+        }
+    }
+    Py_DECREF(seq);
     return 0;
 }
 
-/* The mixture's log10 P of position i, model a's n-gram length, and
- * whether either reading is an OOV. */
-static double mix_token(MixtureObject *self, const sentence_ids *sa, const sentence_ids *sb,
-                        size_t i, int *len, int *oov)
+static PyObject *Model_mix(ModelObject *self, PyObject *args, PyObject *kw)
 {
-    double la = model_token(self->a, sa->ids, i, len);
-    double lb = model_token(self->b, sb->ids, i, NULL);
-    *oov = sa->oov[i] || sb->oov[i];
-    return nglm_mix_logprob10(la, lb, self->weight);
-}
-
-/* A sentence's token scores under the mixture. */
-static int mix_scores(MixtureObject *self, PyObject *args, PyObject *kw, const char *fmt,
-                      token_scores *t)
-{
-    PyObject *sentence;
-    int bos, eos;
-    sentence_ids sa, sb;
-    if (sentence_args(args, kw, fmt, &sentence, &bos, &eos) != 0 ||
-        mix_sentence(self, sentence, bos, eos, &sa, &sb) != 0)
-        return -1;
-    int rc = scores_alloc(t, sa.n - sa.first);
-    for (size_t i = sa.first; rc == 0 && i < sa.n; i++) {
-        int oov;
-        t->lp[i - sa.first] = mix_token(self, &sa, &sb, i, &t->len[i - sa.first], &oov);
-        t->oov[i - sa.first] = (uint8_t)oov;
+    static char *kwlist[] = {"weight", "heldout", "threads", NULL};
+    PyObject *weight = Py_None, *heldout_b = NULL;
+    int threads = 0;
+    if (model_ready(self) != 0)
+        return NULL;
+    /* mix(other, ..., [weight]): Models, then maybe the weight (KenLM-free
+     * shorthand of mix(b, 0.3)) */
+    Py_ssize_t na = PyTuple_GET_SIZE(args), nm = na;
+    if (na > 0 && !PyObject_TypeCheck(PyTuple_GET_ITEM(args, na - 1), &ModelType) &&
+        (PyNumber_Check(PyTuple_GET_ITEM(args, na - 1)) ||
+         PyUnicode_Check(PyTuple_GET_ITEM(args, na - 1))))
+        nm = na - 1;
+    PyObject *rest = PyTuple_GetSlice(args, nm, na), *none = PyTuple_New(0);
+    int ok = rest && none && PyArg_ParseTupleAndKeywords(none, kw, "|OO&i:mix", kwlist,
+                                                         &weight, PyUnicode_FSConverter,
+                                                         &heldout_b, &threads);
+    Py_XDECREF(none);
+    if (ok && PyTuple_GET_SIZE(rest) == 1) {
+        if (weight != Py_None) {
+            PyErr_SetString(PyExc_TypeError, "mix: the weight given twice");
+            ok = 0;
+        } else {
+            weight = PyTuple_GET_ITEM(rest, 0);
+        }
     }
-    sentence_free(&sa);
-    sentence_free(&sb);
-    return rc;
-}
-
-static PyObject *Mixture_full_scores(MixtureObject *self, PyObject *args, PyObject *kw)
-{
-    token_scores t;
-    return mix_scores(self, args, kw, "O|pp:full_scores", &t) != 0 ? NULL : scores_iter(&t);
-}
-
-static PyObject *Mixture_score(MixtureObject *self, PyObject *args, PyObject *kw)
-{
-    token_scores t;
-    return mix_scores(self, args, kw, "O|pp:score", &t) != 0 ? NULL : scores_total(&t);
-}
-
-/* The report of the mixture on a text read by both models. */
-static PyObject *mix_report(MixtureObject *self, nglm_corpus *ca, nglm_corpus *cb, int threads)
-{
+    Py_INCREF(weight);
+    Py_XDECREF(rest);
+    size_t n = (size_t)nm + 1;
+    if (ok && nm < 1) {
+        PyErr_SetString(PyExc_TypeError, "mix: give the models to mix with this one");
+        ok = 0;
+    }
+    if (ok && n > NGLM_LM_MIX_MAX) {
+        PyErr_Format(PyExc_ValueError, "mix: %zu models: at most %d", n, NGLM_LM_MIX_MAX);
+        ok = 0;
+    }
+    for (Py_ssize_t k = 0; ok && k < nm; k++)
+        if (!PyObject_TypeCheck(PyTuple_GET_ITEM(args, k), &ModelType)) {
+            PyErr_Format(PyExc_TypeError, "mix: argument %zd must be an nglm.Model, not %s",
+                         k + 1, Py_TYPE(PyTuple_GET_ITEM(args, k))->tp_name);
+            ok = 0;
+        } else if (model_ready((ModelObject *)PyTuple_GET_ITEM(args, k)) != 0) {
+            ok = 0;
+        }
+    double w[NGLM_LM_MIX_MAX];
+    int is_auto = 0;
+    if (ok && mix_weights(weight, n, w, &is_auto) != 0)
+        ok = 0;
+    Py_DECREF(weight);
+    if (ok && is_auto && !heldout_b) {
+        PyErr_SetString(PyExc_ValueError, "mix: weight='auto' needs heldout=PATH");
+        ok = 0;
+    }
+    if (ok && !is_auto && heldout_b) {
+        PyErr_SetString(PyExc_ValueError, "mix: heldout= is used only with weight='auto'");
+        ok = 0;
+    }
+    if (!ok) {
+        Py_XDECREF(heldout_b);
+        return NULL;
+    }
+    PyObject *models = PyTuple_New((Py_ssize_t)n);
+    if (!models) {
+        Py_XDECREF(heldout_b);
+        return NULL;
+    }
+    nglm_lm *comps[NGLM_LM_MIX_MAX];
     nglm_error err;
-    if (nglm_mix_check_texts(ca, cb, &err) != 0) {
+    int rc = 0;
+    for (size_t k = 0; k < n; k++) {
+        ModelObject *m = k == 0 ? self : (ModelObject *)PyTuple_GET_ITEM(args, k - 1);
+        PyTuple_SET_ITEM(models, (Py_ssize_t)k, Py_NewRef(m));
+        comps[k] = rc == 0 ? nglm_lm_borrow(m->lm, &err) : NULL;
+        if (!comps[k])
+            rc = -1;
+    }
+    nglm_lm *lm = NULL;
+    if (rc == 0)
+        lm = nglm_lm_mix_new(comps, w, n, &err);
+    else
+        for (size_t k = 0; k < n; k++)
+            nglm_lm_free(comps[k]);
+    if (lm && is_auto) {
+        const char *path = PyBytes_AS_STRING(heldout_b);
+        nglm_corpus h;
+        int it;
+        Py_BEGIN_ALLOW_THREADS
+        rc = nglm_lm_read(lm, path, &h, NULL, &err);
+        if (rc == 0) {
+            rc = nglm_lm_mix_em(lm, &h, threads, &it, &err);
+            nglm_corpus_free(&h);
+        }
+        Py_END_ALLOW_THREADS
+        if (rc != 0) {
+            nglm_lm_free(lm);
+            lm = NULL;
+        }
+    }
+    Py_XDECREF(heldout_b);
+    if (!lm) {
+        Py_DECREF(models);
         PyErr_SetString(PyExc_ValueError, err.msg);
         return NULL;
     }
-    double *la = model_score10(self->a, ca, threads);
-    double *lb = la ? model_score10(self->b, cb, threads) : NULL;
-    PyObject *d = NULL;
-    nglm_eval_report r;
-    if (lb) {
-        if (nglm_mix_eval(ca, cb, la, lb, self->weight, 1, &r, &err) != 0) {
-            PyErr_SetString(PyExc_ValueError, err.msg);
-        } else {
-            d = report_dict(&r, ca->n_sents);
-            nglm_eval_report_free(&r);
-        }
-    }
-    free(la);
-    free(lb);
-    return d;
-}
-
-static PyObject *Mixture_evaluate(MixtureObject *self, PyObject *args, PyObject *kw)
-{
-    static char *kwlist[] = {"sentences", "threads", NULL};
-    PyObject *sentences;
-    int threads = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|i:evaluate", kwlist, &sentences, &threads))
-        return NULL;
-    nglm_corpus ca, cb;
-    if (model_corpus(self->a, sentences, &ca) != 0)
-        return NULL;
-    if (model_corpus(self->b, sentences, &cb) != 0) {
-        nglm_corpus_free(&ca);
+    ModelObject *x = (ModelObject *)MixtureType.tp_alloc(&MixtureType, 0);
+    if (!x) {
+        nglm_lm_free(lm);
+        Py_DECREF(models);
         return NULL;
     }
-    PyObject *d = mix_report(self, &ca, &cb, threads);
-    nglm_corpus_free(&ca);
-    nglm_corpus_free(&cb);
-    return d;
-}
-
-static PyObject *Mixture_score_file(MixtureObject *self, PyObject *args, PyObject *kw)
-{
-    static char *kwlist[] = {"path", "threads", NULL};
-    PyObject *path_b;
-    int threads = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O&|i:score_file", kwlist,
-                                     PyUnicode_FSConverter, &path_b, &threads))
+    x->lm = lm;
+    x->models = models;
+    if (model_attach(x) != 0) {
+        Py_DECREF(x);
         return NULL;
-    nglm_corpus ca, cb;
-    PyObject *d = NULL;
-    if (model_read(self->a, path_b, &ca) == 0) {
-        if (model_read(self->b, path_b, &cb) == 0) {
-            d = mix_report(self, &ca, &cb, threads);
-            nglm_corpus_free(&cb);
-        }
-        nglm_corpus_free(&ca);
     }
-    Py_DECREF(path_b);
-    return d;
+    return (PyObject *)x;
 }
 
-static PyObject *Mixture_get_order(MixtureObject *self, void *c)
+static PyObject *Mixture_get_weights(ModelObject *self, void *c)
 {
     (void)c;
-    return PyLong_FromLong(self->a->order > self->b->order ? self->a->order : self->b->order);
+    size_t n = nglm_lm_mix_size(self->lm);
+    const double *w = nglm_lm_mix_weights(self->lm);
+    PyObject *t = PyTuple_New((Py_ssize_t)n);
+    for (size_t k = 0; t && k < n; k++) {
+        PyObject *f = PyFloat_FromDouble(w[k]);
+        if (!f) {
+            Py_CLEAR(t);
+            break;
+        }
+        PyTuple_SET_ITEM(t, (Py_ssize_t)k, f);
+    }
+    return t;
 }
 
-static PyMemberDef Mixture_members[] = {
-    {"weight", T_DOUBLE, offsetof(MixtureObject, weight), READONLY, "The weight of model a."},
-    {"a", T_OBJECT, offsetof(MixtureObject, a), READONLY, "The first model."},
-    {"b", T_OBJECT, offsetof(MixtureObject, b), READONLY, "The second model."},
-    {NULL, 0, 0, 0, NULL}};
+static PyObject *Mixture_get_weight(ModelObject *self, void *c)
+{
+    (void)c;
+    return PyFloat_FromDouble(nglm_lm_mix_weights(self->lm)[0]);
+}
+
+static PyObject *Mixture_get_models(ModelObject *self, void *c)
+{
+    (void)c;
+    return Py_NewRef(self->models);
+}
+
+static PyObject *Mixture_get_a(ModelObject *self, void *c)
+{
+    (void)c;
+    return Py_NewRef(PyTuple_GET_ITEM(self->models, 0));
+}
+
+static PyObject *Mixture_get_b(ModelObject *self, void *c)
+{
+    (void)c;
+    return Py_NewRef(PyTuple_GET_ITEM(self->models, 1));
+}
+
+static PyObject *Mixture_write(ModelObject *self, PyObject *arg)
+{
+    PyObject *path_b;
+    if (!PyUnicode_FSConverter(arg, &path_b))
+        return NULL;
+    nglm_error err;
+    int rc = nglm_lm_mix_save(self->lm, PyBytes_AS_STRING(path_b), &err);
+    Py_DECREF(path_b);
+    if (rc != 0) {
+        PyErr_SetString(PyExc_OSError, err.msg);
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
 
 static PyGetSetDef Mixture_getset[] = {
-    {"order", (getter)Mixture_get_order, NULL, "The higher order of the two.", NULL},
+    {"weights", (getter)Mixture_get_weights, NULL, "The weights of the models.", NULL},
+    {"weight", (getter)Mixture_get_weight, NULL, "The weight of the first model.", NULL},
+    {"models", (getter)Mixture_get_models, NULL, "The models mixed.", NULL},
+    {"a", (getter)Mixture_get_a, NULL, "The first model.", NULL},
+    {"b", (getter)Mixture_get_b, NULL, "The second model.", NULL},
     {NULL, NULL, NULL, NULL, NULL}};
 
 static PyMethodDef Mixture_methods[] = {
-    {"score", (PyCFunction)(void (*)(void))Mixture_score, METH_VARARGS | METH_KEYWORDS,
-     "score(sentence, bos=True, eos=True) -> log10 probability under the mixture."},
-    {"full_scores", (PyCFunction)(void (*)(void))Mixture_full_scores,
-     METH_VARARGS | METH_KEYWORDS,
-     "full_scores(sentence, bos=True, eos=True) -> iterator of (log10 prob, n-gram length "
-     "in model a, oov in either)."},
-    {"evaluate", (PyCFunction)(void (*)(void))Mixture_evaluate, METH_VARARGS | METH_KEYWORDS,
-     "evaluate(sentences, threads=0) -> the report of nglm-eval --mix (dict)."},
-    {"score_file", (PyCFunction)(void (*)(void))Mixture_score_file,
-     METH_VARARGS | METH_KEYWORDS,
-     "score_file(path, threads=0) -> the report of nglm-eval --mix --per-sentence (dict)."},
+    {"write", (PyCFunction)Mixture_write, METH_O,
+     "write(path): save the mixture as a manifest that nglm.Model(path) and nglm-eval open "
+     "(nglm-eval --write-mix); every model must come from a file."},
     {NULL, NULL, 0, NULL}};
 
 static PyTypeObject MixtureType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "nglm.Mixture",
-    .tp_basicsize = sizeof(MixtureObject),
+    .tp_base = &ModelType,
+    .tp_basicsize = sizeof(ModelObject),
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "weight * P_a + (1 - weight) * P_b, made by Model.mix (nglm-eval --mix).",
-    .tp_dealloc = (destructor)Mixture_dealloc,
+    .tp_doc = "sum_k w_k P_k of its models, made by Model.mix (nglm-eval --mix): a Model "
+              "in every way (score, full_scores, evaluate, score_file, sample, states).",
     .tp_methods = Mixture_methods,
-    .tp_members = Mixture_members,
     .tp_getset = Mixture_getset,
 };
 
@@ -1295,12 +1379,11 @@ static PyObject *Model_cache_scorer(ModelObject *self, PyObject *args, PyObject 
     nglm_error err;
     int from_model = strcmp(spec_text, "model") == 0;
     if (from_model) {
-        if (self->arpa || !self->m.has_cache) {
+        if (!nglm_lm_recorded_cache(self->lm, &spec)) {
             PyErr_SetString(PyExc_ValueError, "cache_scorer('model'): the model records no "
                             "cache (nglm-train --eval-cache auto records one)");
             return NULL;
         }
-        spec = self->m.cache;
     } else {
         if (nglm_cache_parse(spec_text, &spec, &err) != 0) {
             PyErr_SetString(PyExc_ValueError, err.msg);
@@ -1586,8 +1669,20 @@ static PyObject *nglm_train_fn(PyObject *mod, PyObject *args, PyObject *kw)
     ModelObject *self = (ModelObject *)ModelType.tp_alloc(&ModelType, 0);
     if (!self)
         goto out;
-    self->m = P.model; /* the model moves into the Model */
-    memset(&P.model, 0, sizeof P.model);
+    nglm_model *mm = malloc(sizeof *mm);
+    if (mm) {
+        *mm = P.model; /* the model moves into the Model */
+        memset(&P.model, 0, sizeof P.model);
+        if (!(self->lm = nglm_lm_from_model(mm, 1, &err))) {
+            nglm_model_free(mm);
+            free(mm);
+        }
+    }
+    if (!self->lm) {
+        Py_DECREF(self);
+        PyErr_NoMemory();
+        goto out;
+    }
     self->path = PyUnicode_DecodeFSDefault(model ? model : texts[0]);
     if (!self->path || model_attach(self) != 0) {
         Py_DECREF(self);

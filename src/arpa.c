@@ -945,20 +945,6 @@ int nglm_arpa_score_corpus(const nglm_arpa *a, const nglm_corpus *c, double *lp1
     return 0;
 }
 
-int nglm_arpa_eval_corpus(const nglm_arpa *a, const nglm_corpus *c, int per_sentence,
-                          nglm_eval_report *r, nglm_error *err)
-{
-    memset(r, 0, sizeof *r);
-    double *lp = malloc((c->n_tokens ? c->n_tokens : 1) * sizeof *lp);
-    if (!lp)
-        return nglm_error_set(err, "out of memory scoring %zu tokens", c->n_tokens);
-    int rc = nglm_arpa_score_corpus(a, c, lp, err);
-    if (rc == 0)
-        rc = nglm_eval_tokens(c, NULL, lp, per_sentence, r, err);
-    free(lp);
-    return rc;
-}
-
 /* ================================================================ to a model */
 
 /* Sort record of a listed n-gram of length >= 2: its trie parent (the node

@@ -152,21 +152,6 @@ void nglm_cli_bad_option(int c, int argc, char **argv, const char *hint)
     nglm_cli_die(NGLM_EXIT_USAGE, "unknown option '%.*s' (see --help)", (int)len, word);
 }
 
-nglm_arpa *nglm_cli_load_model(const char *path, nglm_model *m, unsigned map_flags)
-{
-    nglm_error err;
-    memset(m, 0, sizeof *m);
-    if (!nglm_model_file_is_native(path) && nglm_arpa_file_is_arpa(path)) {
-        nglm_arpa *a = nglm_arpa_load(path, &err);
-        if (!a)
-            nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
-        return a;
-    }
-    if (nglm_model_map(m, path, map_flags, &err) != 0)
-        nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
-    return NULL;
-}
-
 static char spool_path[4200]; /* the copy of a pipe, removed at exit */
 
 static void remove_spool(void)

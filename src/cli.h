@@ -40,12 +40,6 @@ const char *nglm_cli_prog(void);
 void nglm_cli_bad_option(int c, int argc, char **argv, const char *hint)
     __attribute__((noreturn));
 
-/* Loads the model at path, an nglm model or an ARPA file (plain or gzip,
- * told apart by content), or dies (status 1) with the loader's message.
- * Returns the ARPA model, or NULL with *m filled.  An nglm model is mapped
- * (nglm_model_map with map_flags, e.g. NGLM_MAP_VERIFY for --verify). */
-nglm_arpa *nglm_cli_load_model(const char *path, nglm_model *m, unsigned map_flags);
-
 /* A path from which the text at path ("-": standard input) can be read
  * twice: path itself when it is a regular file, /dev/stdin when standard
  * input is a regular file read from its start, otherwise a copy in

@@ -162,5 +162,8 @@ void nglm_corpus_free(nglm_corpus *c)
         free(c->ids);
         free(c->start);
     }
+    for (size_t k = 0; k < c->n_parts; k++)
+        nglm_corpus_free(&c->parts[k]);
+    free(c->parts);
     memset(c, 0, sizeof *c);
 }

@@ -1,6 +1,7 @@
 /*
- * eval.c — perplexity reports in SRILM's format (see nglm/eval.h), from the
- * exact per-token probabilities of nglm_model_score_corpus.
+ * eval.c — perplexity reports in SRILM's format (see nglm/eval.h), from
+ * per-token log10 probabilities of any model (nglm_lm_eval, nglm/lm.h,
+ * scores a text with one and reports).
  */
 #include "nglm/eval.h"
 
@@ -9,27 +10,6 @@
 #include <string.h>
 
 #include "nglm/vocab.h"
-
-int nglm_eval_corpus(const nglm_model *m, const nglm_corpus *c, int threads,
-                     int per_sentence, nglm_eval_report *r, nglm_error *err)
-{
-    return nglm_eval_corpus_progress(m, c, threads, per_sentence, NULL, r, err);
-}
-
-int nglm_eval_corpus_progress(const nglm_model *m, const nglm_corpus *c, int threads,
-                              int per_sentence, const nglm_progress *p,
-                              nglm_eval_report *r, nglm_error *err)
-{
-    memset(r, 0, sizeof *r);
-    double *lp = malloc((c->n_tokens ? c->n_tokens : 1) * sizeof *lp);
-    if (!lp)
-        return nglm_error_set(err, "out of memory scoring %zu tokens", c->n_tokens);
-    int rc = nglm_model_score_corpus10(m, c, lp, threads, p, err);
-    if (rc == 0)
-        rc = nglm_eval_tokens(c, NULL, lp, per_sentence, r, err);
-    free(lp);
-    return rc;
-}
 
 int nglm_eval_tokens(const nglm_corpus *ca, const nglm_corpus *cb, const double *lp10,
                      int per_sentence, nglm_eval_report *r, nglm_error *err)
@@ -87,11 +67,17 @@ int nglm_eval_tokens(const nglm_corpus *ca, const nglm_corpus *cb, const double 
 int nglm_eval_perplexity(const nglm_model *m, const nglm_corpus *c, int threads,
                          double *ppl, nglm_error *err)
 {
+    double *lp = malloc((c->n_tokens ? c->n_tokens : 1) * sizeof *lp);
+    if (!lp)
+        return nglm_error_set(err, "out of memory scoring %zu tokens", c->n_tokens);
     nglm_eval_report r;
-    if (nglm_eval_corpus(m, c, threads, 0, &r, err) != 0)
-        return -1;
-    *ppl = r.ppl;
-    return 0;
+    int rc = nglm_model_score_corpus10(m, c, lp, threads, NULL, err);
+    if (rc == 0)
+        rc = nglm_eval_tokens(c, NULL, lp, 0, &r, err);
+    free(lp);
+    if (rc == 0)
+        *ppl = r.ppl;
+    return rc;
 }
 
 void nglm_eval_print(FILE *fp, const char *name, const nglm_eval_report *r)

@@ -8,16 +8,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "config.h"
-#include "nglm/arpa.h"
 #include "nglm/cache.h"
 #include "nglm/corpus.h"
 #include "nglm/eval.h"
+#include "nglm/lm.h"
 #include "nglm/mix.h"
-#include "nglm/model.h"
-#include "nglm/modelfile.h"
 
 static void usage(FILE *fp)
 {
@@ -46,12 +45,18 @@ static void usage(FILE *fp)
         "                      redrawn on a terminal, a line every 5 s otherwise),\n"
         "                      always (a line at every step), never\n"
         "  -h, --help, --version\n"
-        "Mixing (linear interpolation L*P_A + (1-L)*P_B, as SRILM's -mix-lm):\n"
-        "  --mix FILE          model B (nglm or ARPA); --model is model A\n"
-        "  --lambda L          weight L of model A, 0..1 (default 0.5), or 'auto':\n"
-        "                      the weight that maximises the likelihood of --heldout,\n"
-        "                      found by EM (SRILM's compute-best-mix)\n"
+        "Mixing (linear interpolation, as SRILM's -mix-lm, -mix-lm2 ...):\n"
+        "  --mix FILE          another model (nglm, ARPA or a saved mixture); may be\n"
+        "                      given up to 64 times (with --model: model A, B, ...)\n"
+        "  --lambda L          two models: the first's weight L, 0..1 (default 0.5;\n"
+        "                      L*P_A + (1-L)*P_B); any number: L1,L2,... one per model,\n"
+        "                      summing to 1 (default equal); or 'auto': the weights\n"
+        "                      that maximise the likelihood of --heldout, found by EM\n"
+        "                      (SRILM's compute-best-mix, accelerated)\n"
         "  --heldout FILE      held-out text for --lambda auto and the cache's auto\n"
+        "  --write-mix FILE    save the mixture and its weights as one model (a small\n"
+        "                      text file naming the models' files with their sizes and\n"
+        "                      checksums) that --model and nglm-sample open\n"
         "Cache (the recent past of TEXT, mixed in exactly; never on by default):\n"
         "  --cache SPEC        decay:L (words weighted by exp(-age/L)) or window:N (the\n"
         "                      last N words), maybe with ,bigram:L (a decayed cache of\n"
@@ -63,10 +68,11 @@ static void usage(FILE *fp)
         "                      <doc>, a word of the model) empties the cache too\n"
         "  The held-out text is read in its own order with its own cache; a blank\n"
         "  line empties the cache.  A first line 'cache: SPEC, weights W (how)'.\n"
-        "Each model reads TEXT with its own tokenizer and vocabulary; both must\n"
-        "find the same tokens (TEXT cannot be '-' then).  A token either model\n"
+        "Each model reads TEXT with its own tokenizer and vocabulary; all must\n"
+        "find the same tokens (TEXT cannot be '-' then).  A token any model\n"
         "skips (an OOV of an ARPA model without <unk>) is skipped and counted as an\n"
-        "OOV.  A first line 'mixture weight: L (how it was chosen)' is printed.\n"
+        "OOV.  A first line 'mixture weight: L (how it was chosen)' is printed\n"
+        "('mixture weights: L1 L2 ... (how)' for more than two models).\n"
         "\n"
         "Output (as SRILM's ngram -ppl):\n"
         "  file TEXT: S sentences, W words, O OOVs[, scored as <unk> | , skipped]\n"
@@ -82,31 +88,22 @@ static void usage(FILE *fp)
 
 /* ---------------------------------------------------------------- models */
 
-/* A model as loaded: native, or an ARPA file (told apart by content). */
-typedef struct lm {
-    nglm_model m;
-    nglm_arpa *arpa;
-} lm;
-
-/* A native model is mapped (nglm_model_map): only what scoring touches is
- * read; verify also checks its CRC and whole index (--verify). */
-static void lm_load(lm *x, const char *path, int verify)
-{
-    memset(x, 0, sizeof *x);
-    x->arpa = nglm_cli_load_model(path, &x->m, verify ? NGLM_MAP_VERIFY : 0);
-}
-
-/* How x reads text: a native model's options, or what an ARPA file says. */
-static nglm_tok_options lm_tok(const lm *x)
-{
-    return x->arpa ? nglm_arpa_tok(x->arpa) : x->m.tok;
-}
-
-/* --print-tokens: text as x's tokenizer splits it, a sentence a line. */
-static void print_text_tokens(const lm *x, const char *text)
+/* Opens a model of any kind, or dies.  A native model is mapped: only what
+ * scoring touches is read; verify also checks its CRC and whole index. */
+static nglm_lm *lm_load(const char *path, int verify)
 {
     nglm_error err;
-    nglm_tok_options tok = lm_tok(x);
+    nglm_lm *lm = nglm_lm_open(path, verify ? NGLM_LM_VERIFY : 0, &err);
+    if (!lm)
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+    return lm;
+}
+
+/* --print-tokens: text as the model's tokenizer splits it, a sentence a line. */
+static void print_text_tokens(const nglm_lm *x, const char *text)
+{
+    nglm_error err;
+    nglm_tok_options tok = nglm_lm_tok(x);
     tok.keep_blank = 1; /* line for line */
     nglm_tokenizer *t = nglm_tokenizer_open(text, &tok, &err);
     if (!t)
@@ -127,62 +124,36 @@ static void print_text_tokens(const lm *x, const char *text)
         nglm_cli_die(NGLM_EXIT_FAIL, "error writing the tokens");
 }
 
-/* Reads text with the model's own tokenizer and vocabulary, showing its
- * progress on the meter. */
-static void lm_read(const lm *x, const char *text, nglm_corpus *c, nglm_cli_meter *meter)
+/* Reads text as the model reads it (a mixture: with each component's
+ * tokenizer and vocabulary), showing its progress on the meter. */
+static void lm_read(const nglm_lm *x, const char *text, nglm_corpus *c, nglm_cli_meter *meter)
 {
     nglm_error err;
-    nglm_tok_options tok = lm_tok(x);
-    tok.keep_blank = 1; /* a sentence a line, as KenLM's query reads a text */
     char what[128];
     snprintf(what, sizeof what, "reading %.100s", text);
     nglm_progress p = nglm_cli_meter_begin(meter, what, "MB", 1e-6);
-    if (nglm_corpus_read_progress(c, text, &tok, x->arpa ? nglm_arpa_vocab(x->arpa) : x->m.vocab,
-                                  &p, &err) != 0)
+    if (nglm_lm_read(x, text, c, &p, &err) != 0)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
     nglm_cli_meter_clear(meter);
 }
 
 /* log10 P of every token of c (read by lm_read), NAN for a token the model
- * skips (nglm/mix.h); malloc'd. */
-static double *lm_score10(const lm *x, const nglm_corpus *c, int threads,
-                          nglm_cli_meter *meter)
+ * skips; in *len (if len) the n-gram length that fired; malloc'd. */
+static double *lm_score10(const nglm_lm *x, const nglm_corpus *c, int threads,
+                          nglm_cli_meter *meter, int **len)
 {
     nglm_error err;
-    double *lp = malloc((c->n_tokens ? c->n_tokens : 1) * sizeof *lp);
-    if (!lp)
+    size_t n = c->n_tokens ? c->n_tokens : 1;
+    double *lp = malloc(n * sizeof *lp);
+    if (len)
+        *len = malloc(n * sizeof **len);
+    if (!lp || (len && !*len))
         nglm_cli_die(NGLM_EXIT_FAIL, "out of memory scoring %zu tokens", c->n_tokens);
-    if (!x->arpa) {
-        nglm_progress p = nglm_cli_meter_begin(meter, "scoring", "tokens", 1);
-        if (nglm_model_score_corpus10(&x->m, c, lp, threads, &p, &err) != 0)
-            nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
-        nglm_cli_meter_clear(meter);
-        return lp;
-    }
-    if (nglm_arpa_score_corpus(x->arpa, c, lp, &err) != 0)
+    nglm_progress p = nglm_cli_meter_begin(meter, "scoring", "tokens", 1);
+    if (nglm_lm_score_corpus10(x, c, lp, len ? *len : NULL, threads, &p, &err) != 0)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+    nglm_cli_meter_clear(meter);
     return lp;
-}
-
-static void lm_free(lm *x)
-{
-    nglm_model_free(&x->m);
-    nglm_arpa_free(x->arpa);
-}
-
-/* Reads path with both models and scores it with each (dies if the two
- * readings differ). */
-static void mix_score(const lm *a, const lm *b, const char *path, int threads,
-                      nglm_cli_meter *meter, nglm_corpus *ca, nglm_corpus *cb, double **la,
-                      double **lb)
-{
-    nglm_error err;
-    lm_read(a, path, ca, meter);
-    lm_read(b, path, cb, meter);
-    if (nglm_mix_check_texts(ca, cb, &err) != 0)
-        nglm_cli_die(NGLM_EXIT_FAIL, "%s: %s", path, err.msg);
-    *la = lm_score10(a, ca, threads, meter);
-    *lb = lm_score10(b, cb, threads, meter);
 }
 
 /* ---------------------------------------------------------------- cache */
@@ -249,29 +220,6 @@ static void parse_cache(const char *cache, const char *weights, const char *held
     }
 }
 
-/* The words a model's ids run over. */
-static int32_t lm_vocab_size(const lm *x)
-{
-    return (int32_t)nglm_vocab_size(x->arpa ? nglm_arpa_vocab(x->arpa) : x->m.vocab);
-}
-
-/* path read by model a (and b, mixed with weight lambda): a's reading in
- * *ca, b's in *cb when b, the per-token log10 probabilities returned. */
-static double *score_text(const lm *a, const lm *b, double lambda, const char *path,
-                          int threads, nglm_cli_meter *meter, nglm_corpus *ca, nglm_corpus *cb)
-{
-    if (!b) {
-        lm_read(a, path, ca, meter);
-        return lm_score10(a, ca, threads, meter);
-    }
-    double *la, *lb;
-    mix_score(a, b, path, threads, meter, ca, cb, &la, &lb);
-    for (size_t t = 0; t < ca->n_tokens; t++)
-        la[t] = nglm_mix_logprob10(la[t], lb[t], lambda);
-    free(lb);
-    return la;
-}
-
 /* The cache's probabilities of every token of c: malloc'd c1 and c2 (NULL
  * without a bigram cache). */
 static void cache_probs(const nglm_cache_spec *s, const nglm_corpus *c, int32_t V, double **c1,
@@ -289,37 +237,33 @@ static void cache_probs(const nglm_cache_spec *s, const nglm_corpus *c, int32_t 
 
 /* --per-word: every token of c (text read again for its surface words) as
  * KenLM's query prints it, a line a sentence: "word=ID LENGTH LOG10P" for
- * each word and </s> (LENGTH: the n-gram order that fired in model a;
- * LOG10P: lp10, the score reported), then "Total: X OOV: N". */
-static void print_per_word(const lm *a, const char *text, const nglm_corpus *c,
-                           const double *lp10, int digits)
+ * each word and </s> (LENGTH: the n-gram order that fired, len; a
+ * mixture's first model's; LOG10P: lp10, the score reported), then
+ * "Total: X OOV: N". */
+static void print_per_word(const nglm_lm *x, const char *text, const nglm_corpus *c,
+                           const double *lp10, const int *len, int digits)
 {
     nglm_error err;
-    nglm_tok_options tok = lm_tok(a);
+    nglm_tok_options tok = nglm_lm_tok(x);
     tok.keep_blank = 1;
     nglm_tokenizer *t = nglm_tokenizer_open(text, &tok, &err);
     if (!t)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
     for (size_t s = 0; s < c->n_sents; s++) {
         char **w;
-        size_t n, len;
+        size_t n, n_ids;
         if (nglm_tokenizer_next(t, &w, &n, &err) <= 0)
             nglm_cli_die(NGLM_EXIT_FAIL, "%s: the text changed while it was read", text);
-        const int32_t *sent = nglm_corpus_sentence(c, s, &len);
+        const int32_t *sent = nglm_corpus_sentence(c, s, &n_ids);
         double total = 0;
         int oov = 0;
         size_t k = 0;
-        for (size_t j = 0; j <= n && k < len; j++) {
+        for (size_t j = 0; j <= n && k < n_ids; j++) {
             const char *word = j < n ? w[j] : NGLM_EOS_STR;
             if (j < n && (strcmp(word, NGLM_BOS_STR) == 0 || strcmp(word, NGLM_EOS_STR) == 0))
                 continue; /* literal markers are not tokens (nglm/corpus.h) */
-            int order;
-            if (a->arpa)
-                nglm_arpa_logprob10_len(a->arpa, sent, k, &order);
-            else
-                order = nglm_model_ngram_length(&a->m, sent, k);
             double lp = lp10[c->start[s] + k];
-            printf("%s=%d %d %.*f\t", word, (int)sent[k], order, digits, lp);
+            printf("%s=%d %d %.*f\t", word, (int)sent[k], len[c->start[s] + k], digits, lp);
             if (isfinite(lp))
                 total += lp;
             oov += sent[k] == NGLM_UNK && strcmp(word, NGLM_UNK_STR) != 0;
@@ -330,78 +274,119 @@ static void print_per_word(const lm *a, const char *text, const nglm_corpus *c,
     nglm_tokenizer_close(t);
 }
 
-/* The text scored token by token: with the cache of co (its kind and
- * weights chosen on the held-out text first if asked; the 'cache:' line
- * printed) when co->on, with --per-word lines when per_word; fills the
- * report. */
-static void token_eval(const lm *a, const lm *b, double lambda, const char *text,
-                       cache_opts *co, int per_word, int digits, int threads, int per_sentence,
-                       nglm_cli_meter *meter, nglm_corpus *corpus, nglm_eval_report *r)
+/* The cache of co over *x, its kind and weights chosen on the held-out
+ * text first if asked, the 'cache:' line printed by the caller from what
+ * goes in `how`; *x becomes the cache model. */
+static void add_cache(nglm_lm **x, cache_opts *co, int threads, nglm_cli_meter *meter,
+                      char *how, size_t how_n)
 {
     nglm_error err;
-    int32_t V = lm_vocab_size(a);
-    char how[1200] = "default weights";
+    const nglm_lm *first = nglm_lm_mix_size(*x) ? nglm_lm_mix_component(*x, 0) : *x;
+    int32_t V = (int32_t)nglm_vocab_size(nglm_lm_vocab(*x));
+    snprintf(how, how_n, "default weights");
     if (co->from_model) {
-        if (a->arpa || !a->m.has_cache)
+        if (!nglm_lm_recorded_cache(first, &co->spec))
             nglm_cli_die(NGLM_EXIT_USAGE, "--cache model: the model records no cache "
                          "(nglm-train --eval-cache auto records one)");
-        co->spec = a->m.cache;
-        snprintf(how, sizeof how, "recorded in the model");
+        snprintf(how, how_n, "recorded in the model");
     }
     if (co->reset) {
-        const nglm_vocab *v = a->arpa ? nglm_arpa_vocab(a->arpa) : a->m.vocab;
-        int32_t id = nglm_vocab_find(v, co->reset);
+        int32_t id = nglm_vocab_find(nglm_lm_vocab(*x), co->reset);
         if (id < NGLM_NUM_SPECIAL)
             nglm_cli_die(NGLM_EXIT_USAGE, "--cache-reset: '%s' is not a word of the model's "
                          "vocabulary", co->reset);
         co->spec.reset_word = id;
     }
     if (co->set_weights)
-        snprintf(how, sizeof how, "--cache-lambda");
-    if (co->on && co->auto_weights) {
-        nglm_corpus ha, hb;
-        double *lh = score_text(a, b, lambda, co->heldout, threads, meter, &ha, &hb);
+        snprintf(how, how_n, "--cache-lambda");
+    if (co->auto_weights) {
+        nglm_corpus ha;
+        lm_read(*x, co->heldout, &ha, meter);
+        double *lh = lm_score10(*x, &ha, threads, meter, NULL);
         if (co->auto_kind) {
             double ppl;
             if (nglm_cache_choose(&ha, V, lh, &co->spec, &ppl, &err) != 0)
                 nglm_cli_die(NGLM_EXIT_FAIL, "%s: %s", co->heldout, err.msg);
-            snprintf(how, sizeof how, "chosen on %.1000s: held-out ppl %.2f", co->heldout, ppl);
+            snprintf(how, how_n, "chosen on %.1000s: held-out ppl %.2f", co->heldout, ppl);
         } else {
             double *c1, *c2;
             int it;
             cache_probs(&co->spec, &ha, V, &c1, &c2);
             if (nglm_cache_em(&co->spec, lh, c1, c2, ha.n_tokens, 1e-6, 100000, &it, &err) != 0)
                 nglm_cli_die(NGLM_EXIT_FAIL, "%s: %s", co->heldout, err.msg);
-            snprintf(how, sizeof how, "EM on %.1000s, %d iterations", co->heldout, it);
+            snprintf(how, how_n, "EM on %.1000s, %d iterations", co->heldout, it);
             free(c1);
             free(c2);
         }
         free(lh);
         nglm_corpus_free(&ha);
-        if (b)
-            nglm_corpus_free(&hb);
     }
-    nglm_corpus cb;
-    double *lt = score_text(a, b, lambda, text, threads, meter, corpus, &cb);
-    if (co->on) {
-        if (nglm_cache_apply(&co->spec, corpus, V, lt, &err) != 0)
-            nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
-        char name[96];
-        nglm_cache_name(&co->spec, name, sizeof name);
-        if (co->spec.bigram_length > 0)
-            printf("cache: %s, weights %.6g and %.6g (%s)\n", name, co->spec.lambda,
-                   co->spec.bigram_lambda, how);
-        else
-            printf("cache: %s, weight %.6g (%s)\n", name, co->spec.lambda, how);
-    }
-    if (per_word)
-        print_per_word(a, text, corpus, lt, digits > 4 ? digits : 4);
-    /* the report of these token scores (a mixture's: of both readings) */
-    if (nglm_eval_tokens(corpus, b ? &cb : NULL, lt, per_sentence, r, &err) != 0)
+    if (!(*x = nglm_lm_cache_new(*x, &co->spec, &err)))
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
-    free(lt);
-    if (b)
-        nglm_corpus_free(&cb);
+}
+
+/* --lambda's value: "auto", one weight (of the first of two models) or a
+ * weight per model, comma-separated; checked against n models later. */
+typedef struct lambda_opt {
+    int given, is_auto;
+    size_t n;
+    double w[NGLM_LM_MIX_MAX + 1];
+} lambda_opt;
+
+static void parse_lambda(const char *s, lambda_opt *l)
+{
+    l->given = 1;
+    l->is_auto = strcmp(s, "auto") == 0;
+    if (l->is_auto)
+        return;
+    char buf[4096];
+    if (snprintf(buf, sizeof buf, "%s", s) >= (int)sizeof buf)
+        nglm_cli_die(NGLM_EXIT_USAGE, "--lambda: too long");
+    l->n = 0;
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        if (l->n == NGLM_LM_MIX_MAX)
+            nglm_cli_die(NGLM_EXIT_USAGE, "--lambda: more than %d weights", NGLM_LM_MIX_MAX);
+        l->w[l->n++] = nglm_cli_double("--lambda", strchr(s, ',') ? tok : s, 0, 1);
+    }
+    if (l->n == 0)
+        nglm_cli_die(NGLM_EXIT_USAGE, "--lambda: '%s' is not a weight", s);
+}
+
+/* The weights --lambda gives n models (NULL: the default, equal). */
+static const double *lambda_weights(lambda_opt *l, size_t n)
+{
+    if (!l->given || l->is_auto)
+        return NULL;
+    if (l->n == 1 && n == 2) { /* the weight of the first model, as SRILM's -lambda */
+        l->w[1] = 1.0 - l->w[0];
+        return l->w;
+    }
+    if (l->n != n)
+        nglm_cli_die(NGLM_EXIT_USAGE, "--lambda: %zu weight%s for %zu models (give one per "
+                     "model, comma-separated, summing to 1)", l->n, l->n == 1 ? "" : "s", n);
+    double sum = 0;
+    for (size_t k = 0; k < n; k++)
+        sum += l->w[k];
+    if (fabs(sum - 1) > 1e-6)
+        nglm_cli_die(NGLM_EXIT_USAGE, "--lambda: the weights sum to %.10g, not 1", sum);
+    return l->w;
+}
+
+/* "mixture weight: L (how)" for two models (L: the first's), "mixture
+ * weights: W1 W2 ... (how)" for more. */
+static void print_weights(const nglm_lm *x, const char *how)
+{
+    size_t n = nglm_lm_mix_size(x);
+    const double *w = nglm_lm_mix_weights(x);
+    if (n == 2) {
+        printf("mixture weight: %.6g (%s)\n", w[0], how);
+        return;
+    }
+    printf("mixture weights:");
+    for (size_t k = 0; k < n; k++)
+        printf(" %.6g", w[k]);
+    printf(" (%s)\n", how);
 }
 
 int main(int argc, char **argv)
@@ -409,7 +394,7 @@ int main(int argc, char **argv)
     nglm_cli_set_prog(argv[0]);
     enum { O_MODEL = 256, O_PERSENT, O_TOKENS, O_THREADS, O_DIGITS, O_MIX, O_LAMBDA, O_HELDOUT,
            O_HELP, O_VERSION, O_PROGRESS, O_CACHE, O_CACHE_LAMBDA, O_CACHE_RESET, O_PERWORD,
-           O_VERIFY };
+           O_VERIFY, O_WRITE_MIX };
     static const struct option longopts[] = {
         {"model", 1, 0, O_MODEL}, {"per-sentence", 0, 0, O_PERSENT},
         {"print-tokens", 0, 0, O_TOKENS}, {"cache", 1, 0, O_CACHE},
@@ -417,10 +402,13 @@ int main(int argc, char **argv)
         {"cache-lambda", 1, 0, O_CACHE_LAMBDA}, {"cache-reset", 1, 0, O_CACHE_RESET},
         {"threads", 1, 0, O_THREADS}, {"digits", 1, 0, O_DIGITS}, {"mix", 1, 0, O_MIX},
         {"lambda", 1, 0, O_LAMBDA}, {"heldout", 1, 0, O_HELDOUT}, {"help", 0, 0, O_HELP},
-        {"version", 0, 0, O_VERSION}, {"progress", 1, 0, O_PROGRESS}, {0, 0, 0, 0}};
-    const char *model_path = NULL, *mix_path = NULL, *lambda_arg = NULL, *heldout = NULL;
+        {"version", 0, 0, O_VERSION}, {"progress", 1, 0, O_PROGRESS},
+        {"write-mix", 1, 0, O_WRITE_MIX}, {0, 0, 0, 0}};
+    const char *model_path = NULL, *heldout = NULL, *write_mix = NULL;
+    const char *mix_paths[NGLM_LM_MIX_MAX];
+    size_t n_mix = 0, mix_given = 0;
     const char *cache_arg = NULL, *cache_lambda_arg = NULL, *cache_reset = NULL;
-    double lambda = 0.5;
+    lambda_opt lam = {0};
     int per_sentence = 0, print_tokens = 0, per_word = 0, threads = 0, digits = 2, progress = NGLM_CLI_PROGRESS_AUTO, c;
     int verify = 0;
     opterr = 0;
@@ -436,13 +424,14 @@ int main(int argc, char **argv)
         case O_CACHE_RESET: cache_reset = optarg; break;
         case O_THREADS: threads = (int)nglm_cli_long("--threads", optarg, 1, 4096); break;
         case O_DIGITS: digits = (int)nglm_cli_long("--digits", optarg, 0, 17); break;
-        case O_MIX: mix_path = optarg; break;
-        case O_LAMBDA:
-            lambda_arg = optarg;
-            if (strcmp(optarg, "auto") != 0)
-                lambda = nglm_cli_double("--lambda", optarg, 0, 1);
+        case O_MIX:
+            if (n_mix < NGLM_LM_MIX_MAX)
+                mix_paths[n_mix++] = optarg;
+            mix_given++;
             break;
+        case O_LAMBDA: parse_lambda(optarg, &lam); break;
         case O_HELDOUT: heldout = optarg; break;
+        case O_WRITE_MIX: write_mix = optarg; break;
         case O_PROGRESS: progress = nglm_cli_progress_mode(optarg); break;
         case 'h':
         case O_HELP: usage(stdout); return 0;
@@ -452,8 +441,15 @@ int main(int argc, char **argv)
                                 "(SRILM's -lm FILE -ppl TEXT)");
         }
     }
-    if (!model_path)
+    size_t n_models = (model_path ? 1 : 0) + mix_given;
+    if (!model_path && mix_given == 0)
         nglm_cli_die(NGLM_EXIT_USAGE, "--model FILE is required (see --help)");
+    if (n_models > NGLM_LM_MIX_MAX)
+        nglm_cli_die(NGLM_EXIT_USAGE, "a mixture of %zu models: at most %d (see --help)",
+                     n_models, NGLM_LM_MIX_MAX);
+    if (n_models == 1 && mix_given)
+        nglm_cli_die(NGLM_EXIT_USAGE, "a mixture needs two models or more: --model A --mix B, "
+                     "or --mix A --mix B (see --help)");
     if (optind != argc - 1)
         nglm_cli_die(NGLM_EXIT_USAGE, optind == argc ? "no TEXT to evaluate (see --help)"
                                                      : "more than one TEXT given (see --help)");
@@ -464,80 +460,107 @@ int main(int argc, char **argv)
     const char *shown = text; /* --per-word reads the text twice: stdin is copied */
     if (per_word && !print_tokens)
         text = nglm_cli_rereadable(text, NULL, "no TEXT on stdin (a terminal): pipe one in");
-    int auto_lambda = lambda_arg && strcmp(lambda_arg, "auto") == 0;
-    if (!mix_path && lambda_arg)
+    if (!mix_given && lam.given)
         nglm_cli_die(NGLM_EXIT_USAGE, "--lambda is used only with --mix (see --help)");
-    if (auto_lambda && !heldout)
+    if (!mix_given && write_mix)
+        nglm_cli_die(NGLM_EXIT_USAGE, "--write-mix is used only with --mix (see --help)");
+    if (lam.is_auto && !heldout)
         nglm_cli_die(NGLM_EXIT_USAGE, "--lambda auto needs --heldout FILE (see --help)");
     cache_opts co;
     parse_cache(cache_arg, cache_lambda_arg, heldout, &co);
     if (cache_reset && !co.on)
         nglm_cli_die(NGLM_EXIT_USAGE, "--cache-reset goes with --cache (see --help)");
     co.reset = cache_reset;
-    if (heldout && !auto_lambda && !co.auto_kind && !co.auto_weights)
+    if (heldout && !lam.is_auto && !co.auto_kind && !co.auto_weights)
         nglm_cli_die(NGLM_EXIT_USAGE, "--heldout is used only with --lambda auto or a cache's "
                      "auto (see --help)");
     if (co.on && print_tokens)
         nglm_cli_die(NGLM_EXIT_USAGE, "--print-tokens scores nothing: it cannot go with --cache");
-    if (mix_path && (strcmp(text, "-") == 0 || (heldout && strcmp(heldout, "-") == 0)))
+    if (mix_given && (strcmp(text, "-") == 0 || (heldout && strcmp(heldout, "-") == 0)))
         nglm_cli_die(NGLM_EXIT_USAGE, "with --mix, texts cannot be '-': each model "
                                       "reads them (see --help)");
+    /* the same file twice among the --mix models says nothing about the weights */
+    for (size_t i = 0; i < n_mix; i++) {
+        struct stat si, sj;
+        for (size_t j = 0; j < i; j++)
+            if (stat(mix_paths[i], &si) == 0 && stat(mix_paths[j], &sj) == 0 &&
+                si.st_dev == sj.st_dev && si.st_ino == sj.st_ino)
+                nglm_cli_die(NGLM_EXIT_USAGE, "--mix %s: the same file as --mix %s: give each "
+                             "model once", mix_paths[i], mix_paths[j]);
+    }
+    if (write_mix)
+        nglm_cli_check_writable(write_mix);
 
     nglm_error err;
     nglm_cli_meter meter;
     nglm_cli_meter_init(&meter, progress);
-    lm a, b;
-    lm_load(&a, model_path, verify);
+    nglm_lm *comps[NGLM_LM_MIX_MAX];
+    size_t n = 0;
+    if (model_path)
+        comps[n++] = lm_load(model_path, verify);
     if (print_tokens) {
-        if (mix_path || per_sentence)
+        if (mix_given || per_sentence)
             nglm_cli_die(NGLM_EXIT_USAGE, "--print-tokens scores nothing: it cannot go with %s",
-                         mix_path ? "--mix" : "--per-sentence");
-        print_text_tokens(&a, text);
-        lm_free(&a);
+                         mix_given ? "--mix" : "--per-sentence");
+        print_text_tokens(comps[0], text);
+        nglm_lm_free(comps[0]);
         return 0;
     }
-    memset(&b, 0, sizeof b);
-    nglm_corpus corpus;
-    nglm_eval_report r;
-    if (mix_path) {
-        lm_load(&b, mix_path, verify);
-        nglm_corpus ca, cb;
-        double *la, *lb;
-        char how[1100]; /* how the weight was chosen, for the first line */
-        snprintf(how, sizeof how, "%s", lambda_arg ? "--lambda" : "default");
-        if (auto_lambda) {
+    for (size_t i = 0; i < n_mix; i++)
+        comps[n++] = lm_load(mix_paths[i], verify);
+    nglm_lm *x = comps[0];
+    if (n > 1) {
+        const double *w = lambda_weights(&lam, n);
+        if (!(x = nglm_lm_mix_new(comps, w, n, &err)))
+            nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+        char how[1100]; /* how the weights were chosen, for the first line */
+        snprintf(how, sizeof how, "%s", lam.given ? "--lambda" : "default");
+        if (lam.is_auto) {
             int iterations;
-            mix_score(&a, &b, heldout, threads, &meter, &ca, &cb, &la, &lb);
-            if (nglm_mix_em(la, lb, ca.n_tokens, NGLM_MIX_EM_TOL, NGLM_MIX_EM_MAX_ITER,
-                            &lambda, &iterations, &err) != 0)
+            nglm_corpus h;
+            lm_read(x, heldout, &h, &meter);
+            if (nglm_lm_mix_em(x, &h, threads, &iterations, &err) != 0)
                 nglm_cli_die(NGLM_EXIT_FAIL, "%s: %s", heldout, err.msg);
             snprintf(how, sizeof how, "EM on %.1000s, %d iterations", heldout, iterations);
-            free(la);
-            free(lb);
-            nglm_corpus_free(&ca);
-            nglm_corpus_free(&cb);
+            nglm_corpus_free(&h);
         }
-        printf("mixture weight: %.6g (%s)\n", lambda, how);
-        if (co.on || per_word) {
-            token_eval(&a, &b, lambda, text, &co, per_word, digits, threads, per_sentence, &meter,
-                       &corpus, &r);
-        } else {
-            mix_score(&a, &b, text, threads, &meter, &corpus, &cb, &la, &lb);
-            if (nglm_mix_eval(&corpus, &cb, la, lb, lambda, per_sentence, &r, &err) != 0)
-                nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
-            free(la);
-            free(lb);
-            nglm_corpus_free(&cb);
+        print_weights(x, how);
+        if (write_mix && nglm_lm_mix_save(x, write_mix, &err) != 0)
+            nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+    } else if (nglm_lm_mix_size(x)) {
+        char how[1100];
+        snprintf(how, sizeof how, "recorded in %.1000s", model_path);
+        print_weights(x, how);
+    }
+    char cache_how[1200];
+    if (co.on)
+        add_cache(&x, &co, threads, &meter, cache_how, sizeof cache_how);
+
+    nglm_corpus corpus;
+    nglm_eval_report r;
+    if (co.on || per_word) {
+        int *len = NULL;
+        lm_read(x, text, &corpus, &meter);
+        double *lt = lm_score10(x, &corpus, threads, &meter, per_word ? &len : NULL);
+        if (co.on) {
+            char name[96];
+            nglm_cache_name(&co.spec, name, sizeof name);
+            if (co.spec.bigram_length > 0)
+                printf("cache: %s, weights %.6g and %.6g (%s)\n", name, co.spec.lambda,
+                       co.spec.bigram_lambda, cache_how);
+            else
+                printf("cache: %s, weight %.6g (%s)\n", name, co.spec.lambda, cache_how);
         }
-    } else if (co.on || per_word) {
-        token_eval(&a, NULL, 1.0, text, &co, per_word, digits, threads, per_sentence, &meter,
-                   &corpus, &r);
+        if (per_word)
+            print_per_word(x, text, &corpus, lt, len, digits > 4 ? digits : 4);
+        if (nglm_lm_report(&corpus, lt, per_sentence, &r, &err) != 0)
+            nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+        free(lt);
+        free(len);
     } else {
-        lm_read(&a, text, &corpus, &meter);
+        lm_read(x, text, &corpus, &meter);
         nglm_progress p = nglm_cli_meter_begin(&meter, "scoring", "tokens", 1);
-        if ((a.arpa ? nglm_arpa_eval_corpus(a.arpa, &corpus, per_sentence, &r, &err)
-                    : nglm_eval_corpus_progress(&a.m, &corpus, threads, per_sentence, &p, &r,
-                                                &err)) != 0)
+        if (nglm_lm_eval(x, &corpus, threads, per_sentence, &p, &r, &err) != 0)
             nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
         nglm_cli_meter_clear(&meter);
     }
@@ -550,7 +573,6 @@ int main(int argc, char **argv)
         nglm_cli_die(NGLM_EXIT_FAIL, "error writing the report");
     nglm_eval_report_free(&r);
     nglm_corpus_free(&corpus);
-    lm_free(&a);
-    lm_free(&b);
+    nglm_lm_free(x);
     return 0;
 }

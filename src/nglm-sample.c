@@ -11,8 +11,7 @@
 
 #include "cli.h"
 #include "config.h"
-#include "nglm/model.h"
-#include "nglm/modelfile.h"
+#include "nglm/lm.h"
 #include "nglm/sample.h"
 #include "nglm/vocab.h"
 
@@ -26,8 +25,9 @@ static void usage(FILE *fp)
         "Print sentences drawn from an nglm model, one per line, words separated\n"
         "by single spaces.\n"
         "\n"
-        "  --model FILE          the model: nglm's (nglm-train, nglm-kn) or an ARPA\n"
-        "                        file (plain or .gz, from any toolkit)\n"
+        "  --model FILE          the model: nglm's (nglm-train, nglm-kn), an ARPA\n"
+        "                        file (plain or .gz, from any toolkit) or a mixture\n"
+        "                        (saved by nglm-eval)\n"
         "  -n, --sentences N     how many sentences (default %d; 0 prints nothing)\n"
         "  --temperature T       draw from P^(1/T), renormalised: 1 (default) is the\n"
         "                        model, below 1 sharper (0.01 is nearly the most\n"
@@ -87,12 +87,12 @@ int main(int argc, char **argv)
         nglm_cli_die(NGLM_EXIT_USAGE, "unexpected argument '%s' (see --help)", argv[optind]);
 
     nglm_error err;
-    nglm_model m;
-    nglm_arpa *arpa = nglm_cli_load_model(model_path, &m, 0);
-    const nglm_vocab *vocab = arpa ? nglm_arpa_vocab(arpa) : m.vocab;
+    nglm_lm *lm = nglm_lm_open(model_path, 0, &err);
+    if (!lm)
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+    const nglm_vocab *vocab = nglm_lm_vocab(lm);
     nglm_sampler s;
-    if ((arpa ? nglm_sampler_init_arpa(&s, arpa, temperature, (size_t)max_length, seed, &err)
-              : nglm_sampler_init(&s, &m, temperature, (size_t)max_length, seed, &err)) != 0)
+    if (nglm_sampler_init(&s, lm, temperature, (size_t)max_length, seed, &err) != 0)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
     for (long k = 0; k < n_sent; k++) {
         const int32_t *words;
@@ -109,9 +109,6 @@ int main(int argc, char **argv)
     if (fflush(stdout) != 0 || ferror(stdout))
         nglm_cli_die(NGLM_EXIT_FAIL, "error writing the sentences");
     nglm_sampler_free(&s);
-    if (arpa)
-        nglm_arpa_free(arpa);
-    else
-        nglm_model_free(&m);
+    nglm_lm_free(lm);
     return 0;
 }

@@ -21,6 +21,7 @@
 #include "dist.h"
 #include "nglm/cache.h"
 #include "nglm/idcache.h"
+#include "nglm/lm.h"
 #include "nglm/modelfile.h"
 #include "nglm/pipeline.h"
 #include "nglm/vocab.h"
@@ -714,14 +715,14 @@ int nglm_pipeline_train(nglm_pipeline *P, nglm_error *err)
 static double *score10(const nglm_model *m, const nglm_corpus *c, int threads, nglm_error *err)
 {
     double *lp = malloc((c->n_tokens ? c->n_tokens : 1) * sizeof *lp);
-    if (!lp) {
+    nglm_lm *lm = lp ? nglm_lm_from_model((nglm_model *)m, 0, err) : NULL;
+    if (!lp)
         nglm_error_set(err, "out of memory");
-        return NULL;
-    }
-    if (nglm_model_score_corpus10(m, c, lp, threads, NULL, err) != 0) {
+    if (!lm || nglm_lm_score_corpus10(lm, c, lp, NULL, threads, NULL, err) != 0) {
         free(lp);
-        return NULL;
+        lp = NULL;
     }
+    nglm_lm_free(lm);
     return lp;
 }
 
@@ -769,19 +770,19 @@ int nglm_pipeline_test(const nglm_pipeline *P, nglm_pipeline_test_result *r,
     if (!P->have_test)
         return nglm_error_set(err, "no test text");
     const nglm_model *m = &P->model;
-    if (nglm_eval_corpus_progress(m, &P->test, P->opt.tr.threads, 0, progress, &r->report,
-                                  err) != 0)
+    nglm_lm *lm = nglm_lm_from_model((nglm_model *)m, 0, err);
+    if (!lm)
         return -1;
-    if (!m->has_cache || !P->opt.eval_cache)
-        return 0;
+    int rc = nglm_lm_eval(lm, &P->test, P->opt.tr.threads, 0, progress, &r->report, err);
+    if (rc != 0 || !m->has_cache || !P->opt.eval_cache) {
+        nglm_lm_free(lm);
+        return rc;
+    }
     /* as nglm-eval --cache auto --heldout VALID TEST */
-    nglm_cache_spec s = m->cache;
     nglm_eval_report with;
-    double *lt = score10(m, &P->test, P->opt.tr.threads, err);
-    int rc = lt && nglm_cache_apply(&s, &P->test, m->feat.V, lt, err) == 0 &&
-                     nglm_eval_tokens(&P->test, NULL, lt, 0, &with, err) == 0
-                 ? 0 : -1;
-    free(lt);
+    nglm_lm *cached = nglm_lm_cache_new(lm, &m->cache, err);
+    rc = cached ? nglm_lm_eval(cached, &P->test, P->opt.tr.threads, 0, NULL, &with, err) : -1;
+    nglm_lm_free(cached);
     if (rc == 0) {
         r->cache_ppl = with.ppl;
         nglm_eval_report_free(&with);

@@ -2,8 +2,8 @@
  * sample.c — sentences drawn from a model's exact distribution, with a
  * temperature (see nglm/sample.h).
  *
- * Every word costs one dense O(|V|) distribution (nglm_model_dist_dense, the
- * model's slow reference): sampling is rare and short, so exactness and
+ * Every word costs one dense O(|V|) distribution (nglm_lm_scorer_dist; for
+ * an nglm model its slow reference, nglm_model_dist_dense): sampling is rare and short, so exactness and
  * simplicity win over the grouped fast paths of src/batch.c.  The tempered
  * distribution is computed in the log domain, so T = 0.01 (p^100) neither
  * underflows to all zeros nor loses the argmax.
@@ -16,9 +16,8 @@
 
 /* ---------------------------------------------------------------- sampler */
 
-/* The sampler over V words of either kind of model. */
-static int sampler_init(nglm_sampler *s, const nglm_model *m, const nglm_arpa *a, int32_t V,
-                        double temperature, size_t max_length, uint64_t seed, nglm_error *err)
+int nglm_sampler_init(nglm_sampler *s, const nglm_lm *lm, double temperature,
+                      size_t max_length, uint64_t seed, nglm_error *err)
 {
     memset(s, 0, sizeof *s);
     if (!(temperature > 0) || !isfinite(temperature))
@@ -26,14 +25,17 @@ static int sampler_init(nglm_sampler *s, const nglm_model *m, const nglm_arpa *a
                               temperature);
     if (max_length < 1)
         return nglm_error_set(err, "the maximum sentence length must be at least 1");
+    int32_t V = (int32_t)nglm_vocab_size(nglm_lm_vocab(lm));
     s->p = malloc((size_t)V * sizeof *s->p);
-    s->sent = malloc(max_length * sizeof *s->sent);
+    s->sent = malloc((max_length + 1) * sizeof *s->sent);
     if (!s->p || !s->sent) {
         nglm_sampler_free(s);
         return nglm_error_set(err, "out of memory for a sampler over %d words", (int)V);
     }
-    s->m = m;
-    s->arpa = a;
+    if (!(s->scorer = nglm_lm_scorer_new(lm, err))) {
+        nglm_sampler_free(s);
+        return -1;
+    }
     s->V = V;
     s->temperature = temperature;
     s->max_length = max_length;
@@ -41,21 +43,9 @@ static int sampler_init(nglm_sampler *s, const nglm_model *m, const nglm_arpa *a
     return 0;
 }
 
-int nglm_sampler_init(nglm_sampler *s, const nglm_model *m, double temperature,
-                      size_t max_length, uint64_t seed, nglm_error *err)
-{
-    return sampler_init(s, m, NULL, m->feat.V, temperature, max_length, seed, err);
-}
-
-int nglm_sampler_init_arpa(nglm_sampler *s, const nglm_arpa *a, double temperature,
-                           size_t max_length, uint64_t seed, nglm_error *err)
-{
-    return sampler_init(s, NULL, a, (int32_t)nglm_vocab_size(nglm_arpa_vocab(a)), temperature,
-                        max_length, seed, err);
-}
-
 void nglm_sampler_free(nglm_sampler *s)
 {
+    nglm_lm_scorer_free(s->scorer);
     free(s->p);
     free(s->sent);
     memset(s, 0, sizeof *s);
@@ -79,26 +69,12 @@ static void temper(double *p, int32_t V, double temperature)
     p[NGLM_BOS] = 0;
 }
 
-void nglm_sample_dist(const nglm_model *m, const int32_t *sent, size_t i,
-                      double temperature, double *p)
+void nglm_sample_dist(nglm_lm_scorer *s, int32_t *sent, size_t i, double temperature,
+                      double *p)
 {
-    nglm_model_dist_dense(m, sent, i, p);
+    nglm_lm_scorer_dist(s, sent, i, p);
     if (temperature != 1.0)
-        temper(p, m->feat.V, temperature);
-}
-
-void nglm_sample_dist_arpa(const nglm_arpa *a, int32_t *sent, size_t i, double temperature,
-                           double *p)
-{
-    int32_t V = (int32_t)nglm_vocab_size(nglm_arpa_vocab(a)), keep = sent[i];
-    p[NGLM_BOS] = 0;
-    for (int32_t w = 1; w < V; w++) {
-        sent[i] = w;
-        p[w] = pow(10.0, nglm_arpa_logprob10(a, sent, i)); /* 0 for an unlisted <unk> */
-    }
-    sent[i] = keep;
-    if (temperature != 1.0)
-        temper(p, V, temperature);
+        temper(p, (int32_t)nglm_vocab_size(nglm_lm_vocab(nglm_lm_scorer_lm(s))), temperature);
 }
 
 /* Inverse-CDF draw of an id from p[1..V-1] (p[0] = <s> is never drawn). */
@@ -124,10 +100,7 @@ void nglm_sample_sentence(nglm_sampler *s, const int32_t **words, size_t *n_word
 {
     size_t n = 0;
     while (n < s->max_length) {
-        if (s->arpa)
-            nglm_sample_dist_arpa(s->arpa, s->sent, n, s->temperature, s->p);
-        else
-            nglm_sample_dist(s->m, s->sent, n, s->temperature, s->p);
+        nglm_sample_dist(s->scorer, s->sent, n, s->temperature, s->p);
         int32_t w = draw(s->p, s->V, &s->rng);
         if (w == NGLM_EOS)
             break;

@@ -13,6 +13,7 @@
 #include "nglm/corpus.h"
 #include "nglm/features.h"
 #include "nglm/model.h"
+#include "nglm/lm.h"
 #include "nglm/sample.h"
 #include "nglm/vocab.h"
 #include "testutil.h"
@@ -108,16 +109,20 @@ START_TEST(test_tempered_dist)
     make_model(&m, 3, _i, 5 + (uint64_t)_i, 1.5);
     int32_t V = m.feat.V;
     double *p = malloc((size_t)V * sizeof *p), *q = malloc((size_t)V * sizeof *q);
-    int32_t sent[3] = {3, 4, 5};
+    int32_t sent[4] = {3, 4, 5, 0};
+    nglm_error err;
+    nglm_lm *lm = nglm_lm_from_model(&m, 0, &err);
+    nglm_lm_scorer *sc = nglm_lm_scorer_new(lm, &err);
+    ck_assert_ptr_nonnull(sc);
     for (size_t i = 0; i <= 3; i++) {
         nglm_model_dist_dense(&m, sent, i, p);
-        nglm_sample_dist(&m, sent, i, 1.0, q);
+        nglm_sample_dist(sc, sent, i, 1.0, q);
         for (int32_t w = 0; w < V; w++)
             ck_assert_double_eq(p[w], q[w]);
         const double temps[] = {0.5, 2.0, 0.01};
         for (int k = 0; k < 3; k++) {
             double T = temps[k], z = 0, sum = 0;
-            nglm_sample_dist(&m, sent, i, T, q);
+            nglm_sample_dist(sc, sent, i, T, q);
             for (int32_t w = 1; w < V; w++)
                 z += pow(p[w], 1 / T);
             ck_assert_double_eq(q[NGLM_BOS], 0);
@@ -129,6 +134,8 @@ START_TEST(test_tempered_dist)
             ck_assert_double_eq_tol(sum, 1.0, 1e-12);
         }
     }
+    nglm_lm_scorer_free(sc);
+    nglm_lm_free(lm);
     free(p);
     free(q);
     nglm_model_free(&m);
@@ -142,7 +149,8 @@ static void sample_all(nglm_model *m, double T, size_t max_len, uint64_t seed, i
 {
     nglm_error err;
     nglm_sampler s;
-    ck_assert_int_eq(nglm_sampler_init(&s, m, T, max_len, seed, &err), 0);
+    nglm_lm *lm = nglm_lm_from_model(m, 0, &err);
+    ck_assert_int_eq(nglm_sampler_init(&s, lm, T, max_len, seed, &err), 0);
     for (int k = 0; k < n; k++) {
         const int32_t *w;
         size_t len;
@@ -152,6 +160,7 @@ static void sample_all(nglm_model *m, double T, size_t max_len, uint64_t seed, i
             out[(size_t)k * per + i] = i < len ? w[i] : -1;
     }
     nglm_sampler_free(&s);
+    nglm_lm_free(lm);
 }
 
 START_TEST(test_same_seed_same_sentences)
@@ -180,7 +189,8 @@ START_TEST(test_length_and_ids)
     make_model(&m, 3, 0, 12, 1.0);
     m.theta[NGLM_EOS] = -30; /* </s> almost never: sentences hit the cap */
     nglm_sampler s;
-    ck_assert_int_eq(nglm_sampler_init(&s, &m, 1.0, 3, 1, &err), 0);
+    nglm_lm *lm = nglm_lm_from_model(&m, 0, &err);
+    ck_assert_int_eq(nglm_sampler_init(&s, lm, 1.0, 3, 1, &err), 0);
     int capped = 0;
     for (int k = 0; k < 200; k++) {
         const int32_t *w;
@@ -195,6 +205,7 @@ START_TEST(test_length_and_ids)
     }
     ck_assert_int_ge(capped, 190);
     nglm_sampler_free(&s);
+    nglm_lm_free(lm);
     nglm_model_free(&m);
 }
 END_TEST
@@ -288,15 +299,17 @@ START_TEST(test_bad_init)
     nglm_model m;
     make_model(&m, 2, 0, 3, 1.0);
     nglm_sampler s;
+    nglm_lm *lm = nglm_lm_from_model(&m, 0, &err);
     const double bad[] = {0.0, -1.0, NAN, INFINITY};
     for (int k = 0; k < 4; k++) {
-        ck_assert_int_eq(nglm_sampler_init(&s, &m, bad[k], 10, 1, &err), -1);
+        ck_assert_int_eq(nglm_sampler_init(&s, lm, bad[k], 10, 1, &err), -1);
         ck_assert_ptr_nonnull(strstr(err.msg, "temperature"));
         nglm_sampler_free(&s);
     }
-    ck_assert_int_eq(nglm_sampler_init(&s, &m, 1.0, 0, 1, &err), -1);
+    ck_assert_int_eq(nglm_sampler_init(&s, lm, 1.0, 0, 1, &err), -1);
     ck_assert_ptr_nonnull(strstr(err.msg, "length"));
     nglm_sampler_free(&s);
+    nglm_lm_free(lm);
     nglm_model_free(&m);
 }
 END_TEST
@@ -314,6 +327,10 @@ START_TEST(test_arpa_same_distribution)
     ck_assert_msg(nglm_arpa_save(&m, path, &err) == 0, "%s", err.msg);
     nglm_arpa *a = nglm_arpa_load(path, &err);
     ck_assert_msg(a != NULL, "%s", err.msg);
+    nglm_lm *ln = nglm_lm_from_model(&m, 0, &err), *la_ = nglm_lm_open(path, 0, &err);
+    ck_assert_msg(ln && la_, "%s", err.msg);
+    ck_assert_str_eq(nglm_lm_kind(la_), "arpa");
+    nglm_lm_scorer *scn = nglm_lm_scorer_new(ln, &err), *sca = nglm_lm_scorer_new(la_, &err);
     int32_t V = m.feat.V;
     ck_assert_int_eq((int32_t)nglm_vocab_size(nglm_arpa_vocab(a)), V);
     for (int32_t w = 0; w < V; w++) /* the same ids */
@@ -323,8 +340,8 @@ START_TEST(test_arpa_same_distribution)
     const double temps[] = {1.0, 0.5, 2.0};
     for (size_t i = 0; i <= 3; i++)
         for (int k = 0; k < 3; k++) {
-            nglm_sample_dist(&m, sent, i, temps[k], p);
-            nglm_sample_dist_arpa(a, sent, i, temps[k], q);
+            nglm_sample_dist(scn, sent, i, temps[k], p);
+            nglm_sample_dist(sca, sent, i, temps[k], q);
             ck_assert_int_eq(sent[3], -1); /* the scratch slot is restored */
             double sum = 0;
             for (int32_t w = 0; w < V; w++) {
@@ -335,8 +352,8 @@ START_TEST(test_arpa_same_distribution)
         }
     enum { N = 20, L = 12 };
     nglm_sampler sn, sa;
-    ck_assert_int_eq(nglm_sampler_init(&sn, &m, 1.0, L, 9, &err), 0);
-    ck_assert_int_eq(nglm_sampler_init_arpa(&sa, a, 1.0, L, 9, &err), 0);
+    ck_assert_int_eq(nglm_sampler_init(&sn, ln, 1.0, L, 9, &err), 0);
+    ck_assert_int_eq(nglm_sampler_init(&sa, la_, 1.0, L, 9, &err), 0);
     int same = 0;
     for (int k = 0; k < N; k++) {
         const int32_t *wn, *wa;
@@ -350,6 +367,10 @@ START_TEST(test_arpa_same_distribution)
     ck_assert_int_eq(same, N);
     nglm_sampler_free(&sn);
     nglm_sampler_free(&sa);
+    nglm_lm_scorer_free(scn);
+    nglm_lm_scorer_free(sca);
+    nglm_lm_free(ln);
+    nglm_lm_free(la_);
     free(p);
     free(q);
     nglm_arpa_free(a);

@@ -105,6 +105,55 @@ expect_error "models that tokenize differently" "tokenizations different" \
 "$E" --model "$A" --mix "$T/char.nglm" "$TEST" >/dev/null 2>&1
 check "exit 1" test $? = 1
 
+# ---------------------------------------------------------------- several models
+C3=$T/c.nglm
+"$B/nglm-train" --quiet --order 4 --epochs 1 --features ngram,skip2 --threads 1 \
+    --train "$T/small.train.txt" --valid "$VALID" --model "$C3" >/dev/null
+expect 0 "three models, EM weights" \
+    "^mixture weights: [0-9.e-]+ [0-9.e-]+ [0-9.e-]+ \(EM on $VALID, [0-9]+ iterations\)\$" \
+    "$E" --mix "$A" --mix "$B2" --mix "$C3" --lambda auto --heldout "$VALID" \
+    --write-mix "$T/abc.mix" --digits 6 "$TEST"
+cp "$T/out" "$T/three.out"
+its=$(sed -n '1s/.*, \([0-9]*\) iterations)$/\1/p' "$T/three.out")
+check "EM took tens of updates, not hundreds ($its)" test "$its" -lt 100
+check "the weights sum to 1" awk 'NR == 1 { s = $3 + $4 + $5; exit !(s > 0.999999 && s < 1.000001) }' \
+    "$T/three.out"
+check "--write-mix wrote a manifest" grep -q '^nglm-mixture 1$' "$T/abc.mix"
+expect 0 "the manifest opened as a model" '^mixture weights: .* \(recorded in ' \
+    "$E" --model "$T/abc.mix" --digits 6 "$TEST"
+check "the same report as the mixture it records" test "$(sed 1d "$T/out")" = "$(sed 1d "$T/three.out")"
+expect 0 "nglm-sample draws from the manifest" '' "$B/nglm-sample" --model "$T/abc.mix" -n 3
+check "three sentences" test "$(wc -l <"$T/out")" = 3
+expect 0 "fixed weights for three" '^mixture weights: 0\.2 0\.3 0\.5 \(--lambda\)$' \
+    "$E" --model "$A" --mix "$B2" --mix "$C3" --lambda 0.2,0.3,0.5 "$TEST"
+expect 0 "a manifest mixed with another model" '^mixture weight: 0\.5 \(default\)$' \
+    "$E" --model "$T/abc.mix" --mix "$A" "$TEST"
+# a moved or changed component is refused in one line
+cp "$A" "$T/a2.nglm"
+"$E" --mix "$T/a2.nglm" --mix "$B2" --write-mix "$T/a2.mix" "$TEST" >/dev/null
+expect 0 "a manifest with a copy" '' "$E" --model "$T/a2.mix" "$TEST"
+printf 'x' >>"$T/a2.nglm"
+expect_error "a changed component" "a2\.mix:3: .*a2\.nglm has changed since the mixture was written" \
+    "$E" --model "$T/a2.mix" "$TEST"
+rm "$T/a2.nglm"
+expect_error "a moved component" "a2\.mix:3: .*a2\.nglm: No such file.*moved or removed" \
+    "$E" --model "$T/a2.mix" "$TEST"
+expect_error "the same file twice" "--mix .*a\.nglm: the same file as --mix .*a\.nglm" \
+    "$E" --mix "$A" --mix "$A" "$TEST"
+expect_error "one model is no mixture" "a mixture needs two models or more" \
+    "$E" --mix "$A" "$TEST"
+set --
+for i in $(seq 100); do set -- "$@" --mix "$A"; done
+expect_error "100 models" "a mixture of 100 models: at most 64" "$E" "$@" "$TEST"
+expect_error "weights that do not sum to 1" "--lambda: the weights sum to 1\.1, not 1" \
+    "$E" --model "$A" --mix "$B2" --mix "$C3" --lambda 0.5,0.3,0.3 "$TEST"
+expect_error "a weight per model" "--lambda: 2 weights for 3 models" \
+    "$E" --model "$A" --mix "$B2" --mix "$C3" --lambda 0.5,0.5 "$TEST"
+expect_error "one weight for three" "--lambda: 1 weight for 3 models" \
+    "$E" --model "$A" --mix "$B2" --mix "$C3" --lambda 0.5 "$TEST"
+expect_error "--write-mix without --mix" "--write-mix is used only with --mix" \
+    "$E" --model "$A" --write-mix "$T/x.mix" "$TEST"
+
 # ---------------------------------------------------------------- bad usage
 expect_error "--lambda without --mix" "--lambda is used only with --mix" \
     "$E" --model "$A" --lambda 0.5 "$TEST"

@@ -125,12 +125,6 @@ double nglm_arpa_logprob10_len(const nglm_arpa *a, const int32_t *sent, size_t i
 int nglm_arpa_score_corpus(const nglm_arpa *a, const nglm_corpus *c, double *lp10,
                            nglm_error *err);
 
-/* Scores a corpus read with nglm_arpa_vocab(a) into the report of native
- * evaluation (nglm/eval.h): OOVs and zeroprobs as described above.
- * per_sentence: also fill r->sent_logprob10. */
-int nglm_arpa_eval_corpus(const nglm_arpa *a, const nglm_corpus *c, int per_sentence,
-                          nglm_eval_report *r, nglm_error *err);
-
 #ifdef __cplusplus
 }
 #endif

@@ -39,6 +39,9 @@ typedef struct nglm_corpus {
     void *map;         /* non-NULL: ids and start point into this read-only
                         * mapping of an id-stream cache file (nglm/idcache.h) */
     size_t map_len;
+    struct nglm_corpus *parts; /* other readings of the same tokens, one per
+                                * component of a mixture (nglm/lm.h), owned */
+    size_t n_parts;
 } nglm_corpus;
 
 /* Reads path into c (c's previous content is not freed).  v must be

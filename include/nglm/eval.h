@@ -41,13 +41,7 @@ typedef struct nglm_eval_report {
     double *sent_logprob10; /* per sentence, if asked for (else NULL) */
 } nglm_eval_report;
 
-/* Scores c with m.  per_sentence: also fill sent_logprob10 (malloc'd). */
-int nglm_eval_corpus(const nglm_model *m, const nglm_corpus *c, int threads,
-                     int per_sentence, nglm_eval_report *r, nglm_error *err);
-/* The same, reporting the tokens scored so far to p. */
-int nglm_eval_corpus_progress(const nglm_model *m, const nglm_corpus *c, int threads,
-                              int per_sentence, const nglm_progress *p,
-                              nglm_eval_report *r, nglm_error *err);
+/* A model's report: nglm_lm_eval (nglm/lm.h). */
 
 /* The report of per-token log10 probabilities lp10 (ca->n_tokens) of the
  * text read as ca: NAN marks a token the model skipped (left out, counted

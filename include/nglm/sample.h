@@ -1,9 +1,10 @@
 /*
  * nglm/sample.h — drawing sentences from a model, exactly.
  *
- * Each word is drawn from the exact distribution P(· | h) of the model
- * (nglm_model_dist_dense, O(|V|) per word: fine for sampling), or of an
- * ARPA back-off model (nglm_arpa_logprob10 of every word), sharpened or
+ * Each word is drawn from the exact distribution P(· | h) of any model
+ * (nglm_lm_scorer_dist, nglm/lm.h: O(|V|) per word, fine for sampling:
+ * an nglm model's dense reference, an ARPA file's back-off probability of
+ * every word, a mixture's weighted sum), sharpened or
  * flattened by a temperature T: P_T(w | h) ∝ P(w | h)^(1/T).  T = 1 is the
  * model itself, T → 0 approaches the argmax, T > 1 flattens.  A sentence
  * ends at </s> (which is not returned) or after max_length words.  <s> is
@@ -19,9 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "nglm/arpa.h"
 #include "nglm/error.h"
-#include "nglm/model.h"
+#include "nglm/lm.h"
 #include "nglm/rng.h"
 
 #ifdef __cplusplus
@@ -34,36 +34,29 @@ extern "C" {
 /* ---------------------------------------------------------------- sampler */
 
 typedef struct nglm_sampler {
-    const nglm_model *m;    /* not owned; must outlive the sampler (NULL: arpa) */
-    const nglm_arpa *arpa;  /* not owned, or NULL */
+    nglm_lm_scorer *scorer; /* owned; its model must outlive the sampler */
     int32_t V;              /* words of the model's vocabulary */
     double temperature;
     size_t max_length;
     nglm_rng rng;
     double *p;              /* |V| scratch probabilities */
-    int32_t *sent;          /* max_length word ids of the sentence being drawn */
+    int32_t *sent;          /* max_length + 1 word ids of the sentence being drawn */
 } nglm_sampler;
 
-/* Prepares a sampler.  temperature must be finite and > 0; max_length >= 1.
- * On failure s is left all zero (nglm_sampler_free is harmless). */
-int nglm_sampler_init(nglm_sampler *s, const nglm_model *m, double temperature,
+/* Prepares a sampler over lm's vocabulary (a model that scores whole texts
+ * only, a cache, has none).  temperature must be finite and > 0;
+ * max_length >= 1.  On failure s is left all zero (nglm_sampler_free is
+ * harmless). */
+int nglm_sampler_init(nglm_sampler *s, const nglm_lm *lm, double temperature,
                       size_t max_length, uint64_t seed, nglm_error *err);
-
-/* The same for an ARPA model (ids of nglm_arpa_vocab(a)). */
-int nglm_sampler_init_arpa(nglm_sampler *s, const nglm_arpa *a, double temperature,
-                           size_t max_length, uint64_t seed, nglm_error *err);
 
 void nglm_sampler_free(nglm_sampler *s);
 
 /* Fills p[0..V-1] with the tempered distribution P_T(w | <s> sent[0..i-1])
- * (p[<s>] = 0); temperature > 0. */
-void nglm_sample_dist(const nglm_model *m, const int32_t *sent, size_t i,
-                      double temperature, double *p);
-
-/* The same under an ARPA model; sent must have room for an id at i (it is
- * used as scratch and left as it was). */
-void nglm_sample_dist_arpa(const nglm_arpa *a, int32_t *sent, size_t i, double temperature,
-                           double *p);
+ * (p[<s>] = 0) of the scorer's model; temperature > 0; sent must have room
+ * for an id at i (scratch, left as it was). */
+void nglm_sample_dist(nglm_lm_scorer *s, int32_t *sent, size_t i, double temperature,
+                      double *p);
 
 /* Draws one sentence: *words points to its *n_words ids (</s> not
  * included), valid until the next call or nglm_sampler_free. */
