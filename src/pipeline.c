@@ -22,6 +22,7 @@
 #include "nglm/cache.h"
 #include "nglm/idcache.h"
 #include "nglm/modelfile.h"
+#include "nglm/options.h"
 #include "nglm/pipeline.h"
 #include "nglm/vocab.h"
 
@@ -45,17 +46,12 @@ nglm_pipeline_options nglm_pipeline_options_default(void)
     return o;
 }
 
-/* An integer of min..max, as nglm-train's options are read. */
-static int parse_u32(const char *opt, const char *s, unsigned long min, unsigned long max,
-                     uint32_t *out, nglm_error *err)
+/* An integer of min..max, as the option table reads them. */
+static int parse_u32(const char *s, long min, long max, uint32_t *out, nglm_error *err)
 {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end != '\0' || errno == ERANGE)
-        return nglm_error_set(err, "%s: '%s' is not an integer", opt, s);
-    if (v < 0 || (unsigned long)v < min || (unsigned long)v > max)
-        return nglm_error_set(err, "%s: '%s' is out of range (%lu..%lu)", opt, s, min, max);
+    long v;
+    if (nglm_parse_long(s, min, max, &v, err) != 0)
+        return -1;
     *out = (uint32_t)v;
     return 0;
 }
@@ -64,7 +60,7 @@ int nglm_pipeline_parse_cutoffs(const char *s, uint32_t *cutoff, nglm_error *err
 {
     char buf[256];
     if (strlen(s) >= sizeof buf)
-        return nglm_error_set(err, "--cutoffs: list too long");
+        return nglm_error_set(err, "list too long");
     strcpy(buf, s);
     int m = 2;
     uint32_t last = 1;
@@ -74,11 +70,11 @@ int nglm_pipeline_parse_cutoffs(const char *s, uint32_t *cutoff, nglm_error *err
         if (comma)
             *comma = '\0';
         if (m > NGLM_MAX_ORDER)
-            return nglm_error_set(err, "--cutoffs: more values than orders");
-        if (parse_u32("--cutoffs", tok, 1, UINT32_MAX, &last, err) != 0)
+            return nglm_error_set(err, "more values than orders");
+        if (parse_u32(tok, 1, UINT32_MAX, &last, err) != 0)
             return -1;
         if (m > 2 && last < cutoff[m - 1])
-            return nglm_error_set(err, "--cutoffs: values must not decrease");
+            return nglm_error_set(err, "values must not decrease");
         cutoff[m++] = last;
         if (!comma)
             break;
@@ -92,7 +88,7 @@ int nglm_pipeline_parse_features(const char *s, nglm_pipeline_options *o, nglm_e
 {
     char buf[256];
     if (strlen(s) >= sizeof buf)
-        return nglm_error_set(err, "--features: list too long");
+        return nglm_error_set(err, "list too long");
     strcpy(buf, s);
     o->n_skip = 0;
     int have_ngram = 0;
@@ -106,18 +102,18 @@ int nglm_pipeline_parse_features(const char *s, nglm_pipeline_options *o, nglm_e
             int d = tok[4] - '0';
             for (int i = 0; i < o->n_skip; i++)
                 if (o->skip_dist[i] == d)
-                    return nglm_error_set(err, "--features: '%s' given twice", tok);
+                    return nglm_error_set(err, "'%s' given twice", tok);
             if (o->n_skip == NGLM_MAX_SKIP)
-                return nglm_error_set(err, "--features: at most %d skip templates",
+                return nglm_error_set(err, "at most %d skip templates",
                                       NGLM_MAX_SKIP);
             o->skip_dist[o->n_skip++] = d;
         } else {
-            return nglm_error_set(err, "--features: unknown template '%s' (ngram, skip2 .. "
+            return nglm_error_set(err, "unknown template '%s' (ngram, skip2 .. "
                                   "skip9)", tok);
         }
     }
     if (!have_ngram)
-        return nglm_error_set(err, "--features: the list must include ngram");
+        return nglm_error_set(err, "the list must include ngram");
     return 0;
 }
 
