@@ -274,14 +274,6 @@ int nglm_cli_progress_mode(const char *s)
     nglm_cli_die(NGLM_EXIT_USAGE, "--progress: '%s' is not auto, always or never", s);
 }
 
-/* Seconds on a monotonic clock. */
-double nglm_cli_wall(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 void nglm_cli_meter_init(nglm_cli_meter *m, int mode)
 {
     memset(m, 0, sizeof *m);
@@ -299,7 +291,7 @@ static void meter_fn(uint64_t done, uint64_t total, void *user)
 nglm_progress nglm_cli_meter_begin(nglm_cli_meter *m, const char *what, const char *unit,
                                    double scale)
 {
-    double t = nglm_cli_wall();
+    double t = nglm_wall_seconds();
     snprintf(m->what, sizeof m->what, "%s", what);
     m->unit = unit;
     m->scale = scale;
@@ -317,7 +309,7 @@ void nglm_cli_meter_show(nglm_cli_meter *m, uint64_t done, uint64_t total, const
 {
     if (m->mode == NGLM_CLI_PROGRESS_NEVER)
         return;
-    double t = nglm_cli_wall();
+    double t = nglm_wall_seconds();
     double interval = m->tty ? 0.2 : m->mode == NGLM_CLI_PROGRESS_ALWAYS ? 0 : 5;
     if (t - m->t_shown < interval || done < m->done0)
         return;

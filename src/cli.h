@@ -69,9 +69,6 @@ const char *nglm_cli_invoked_as(const char *argv0, char *buf, size_t n);
  * not be a device, a directory or a FIFO. */
 void nglm_cli_check_writable(const char *path);
 
-/* Seconds on the monotonic clock (for reports of elapsed time). */
-double nglm_cli_wall(void);
-
 /* ---------------------------------------------------------------- progress lines
  *
  * One meter draws the progress of whatever long work a program is doing

@@ -363,7 +363,7 @@ static void save_model(nglm_pipeline *P, const options *o, const char *ckpt, dou
     getrusage(RUSAGE_SELF, &ru);
     printf("saved %s: epoch %u, valid ppl %.2f, %zu features (%zu zero-weight features pruned), "
            "total %.2f s, peak RSS %ld MB\n", o->model, P->model.info.epochs,
-           P->model.info.valid_ppl, P->model.feat.n_feat, P->pruned, nglm_cli_wall() - t0,
+           P->model.info.valid_ppl, P->model.feat.n_feat, P->pruned, nglm_wall_seconds() - t0,
            ru.ru_maxrss / 1024);
 }
 
@@ -446,7 +446,7 @@ int main(int argc, char **argv)
     if (!o.resume && !o.no_checkpoint && access(ckpt, F_OK) == 0 && rank == 0)
         nglm_cli_warn("note: %s was left by an unfinished run; this run starts afresh and "
                       "replaces it (--resume continues it)", ckpt);
-    double t0 = nglm_cli_wall();
+    double t0 = nglm_wall_seconds();
 
     make_vocab(&P, &o);
     if (o.vocab_only) {

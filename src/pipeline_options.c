@@ -16,8 +16,7 @@
 
 /* a row names the fields it uses; the rest are zero */
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#define STR_(x) #x
-#define STR(x) STR_(x)
+#define STR(x) NGLM_STR(x)
 #define FIELD(f) offsetof(nglm_pipeline_options, f)
 
 /* the enums a CHOICE row writes through an int */

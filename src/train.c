@@ -72,14 +72,7 @@ static nglm_train_options resolved(const nglm_train_options *opt, const nglm_cor
     return o;
 }
 
-static double now(void)
-{
-#ifdef _OPENMP
-    return omp_get_wtime();
-#else
-    return (double)clock() / CLOCKS_PER_SEC;
-#endif
-}
+static double now(void) { return nglm_wall_seconds(); }
 
 static void shuffle(uint64_t *order, size_t n, uint64_t *state)
 {

@@ -31,6 +31,10 @@
 extern "C" {
 #endif
 
+/* A macro's value as a string, for help texts: "1.." NGLM_STR(NGLM_MAX_ORDER). */
+#define NGLM_STR_(x) #x
+#define NGLM_STR(x) NGLM_STR_(x)
+
 /* What a row's value is, and the C type of the field it sets. */
 typedef enum nglm_opt_type {
     NGLM_OPT_FLAG,   /* no value: the int field becomes 1 */
