@@ -40,6 +40,28 @@
 #include <nglm/tokenize.h>
 #include <nglm/vocab.h>
 
+/* Python 3.9 has neither (3.10 added them) */
+#if PY_VERSION_HEX < 0x030A0000
+static inline PyObject *nglm_py_newref(PyObject *o)
+{
+    Py_INCREF(o);
+    return o;
+}
+#define Py_NewRef(o) nglm_py_newref((PyObject *)(o))
+
+static inline int PyModule_AddObjectRef(PyObject *m, const char *name, PyObject *v)
+{
+    if (!v)
+        return -1;
+    Py_INCREF(v);
+    if (PyModule_AddObject(m, name, v) < 0) {
+        Py_DECREF(v);
+        return -1;
+    }
+    return 0;
+}
+#endif
+
 /* Longest history a State holds: an ARPA file's order - 1, or a native
  * model's order - 1 or skip distance (at most NGLM_MAX_ORDER + 2). */
 #define STATE_MAX NGLM_ARPA_MAX_ORDER
