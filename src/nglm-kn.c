@@ -304,8 +304,10 @@ int main(int argc, char **argv)
     /* Kneser-Ney */
     nglm_kn kn;
     o.kn.text = &c; /* lmplz's discount statistics */
-    if (nglm_kn_estimate(&kn, &F, &o.kn, &err) != 0)
-        nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+    if (nglm_kn_estimate(&kn, &F, &o.kn, &err) != 0) /* the library names no option */
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s%s", err.msg,
+                     !o.kn.fallback && strstr(err.msg, "fallback to fixed discounts")
+                         ? " (--discount-fallback)" : "");
     nglm_corpus_free(&c);
     /* the report, printed once everything is written (so that a failure
      * prints its one line only) */

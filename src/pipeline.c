@@ -184,13 +184,13 @@ static int fill_defaults(nglm_pipeline_options *o, nglm_error *err)
     }
     if (o->best) {
         if (!o->init_kn)
-            return nglm_error_set(err, "--best goes with --init kn");
+            return nglm_error_set(err, "best goes with the Kneser-Ney start (init kn), not zero");
         if (o->tr.max_epochs < 0)
             o->tr.max_epochs = NGLM_PIPELINE_BEST_EPOCHS;
     }
     if (!o->schedule_auto && o->halving_given && o->tr.schedule == NGLM_SCHEDULE_LINEAR)
-        return nglm_error_set(err, "--min-gain and --halve-from go with --schedule halve, "
-                              "not linear");
+        return nglm_error_set(err, "min-gain and halve-from go with the halving schedule "
+                              "(schedule halve), not linear");
     if (o->schedule_auto)
         o->tr.schedule = o->init_kn && !o->halving_given ? NGLM_SCHEDULE_LINEAR
                                                          : NGLM_SCHEDULE_HALVE;
@@ -230,13 +230,13 @@ int nglm_pipeline_init(nglm_pipeline *P, const nglm_pipeline_options *opt, nglm_
     if (!o->train)
         return nglm_error_set(err, "no training text");
     if (o->order < 1 || o->order > NGLM_MAX_ORDER)
-        return nglm_error_set(err, "--order %d is out of range (1..%d)", o->order,
+        return nglm_error_set(err, "order %d is out of range (1..%d)", o->order,
                               NGLM_MAX_ORDER);
     if (o->n_skip > NGLM_MAX_SKIP)
         return nglm_error_set(err, "at most %d skip-gram templates", NGLM_MAX_SKIP);
     for (int m = 3; m <= NGLM_MAX_ORDER && o->cutoff[2] != 0; m++)
         if (o->cutoff[m] < o->cutoff[m - 1])
-            return nglm_error_set(err, "--cutoffs: values must not decrease");
+            return nglm_error_set(err, "the minimum counts (cutoffs) must not decrease");
     return fill_defaults(o, err);
 }
 
@@ -247,11 +247,11 @@ static int open_id_cache(const char *dir, nglm_error *err)
 {
     struct stat st;
     if (mkdir(dir, 0777) != 0 && errno != EEXIST)
-        return nglm_error_errno(err, errno, "--cache %s", dir);
+        return nglm_error_errno(err, errno, "id cache %s", dir);
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-        return nglm_error_set(err, "--cache %s: not a directory", dir);
+        return nglm_error_set(err, "id cache %s: not a directory", dir);
     if (access(dir, W_OK | X_OK) != 0)
-        return nglm_error_errno(err, errno, "--cache %s", dir);
+        return nglm_error_errno(err, errno, "id cache %s", dir);
     return 0;
 }
 
@@ -338,7 +338,7 @@ static int hold_out(nglm_corpus *train, nglm_corpus *valid, uint64_t seed, nglm_
     size_t n = train->n_sents, nv = n / 20 ? n / 20 : (n > 1 ? 1 : 0), nt = n - nv;
     if (nv == 0)
         return nglm_error_set(err, "the training text has only %zu sentence(s): give a "
-                              "--valid text", n);
+                              "validation text", n);
     size_t *keep = malloc(nt * sizeof *keep), *held = malloc(nv * sizeof *held);
     nglm_corpus t2, v2;
     memset(&t2, 0, sizeof t2);
@@ -515,8 +515,9 @@ static int build_features(nglm_pipeline *P, nglm_error *err)
     }
     char a[32], b[32], c[32];
     if (need > o->max_memory)
-        return nglm_error_set(err, "--max-memory %s: the model needs %s even with --cutoffs %s; "
-                              "give at least that much, or lower --order or --max-vocab",
+        return nglm_error_set(err, "a memory limit of %s: the model needs %s even with the minimum "
+                              "counts %s; give at least that much, or lower the order or the "
+                              "vocabulary size",
                               mem_str((double)o->max_memory, a, sizeof a),
                               mem_str((double)need, b, sizeof b),
                               cutoff_list(cut, o->order, list, sizeof list));

@@ -409,7 +409,7 @@ static int rollback(trainer *tr, nglm_error *err)
     size_t nf = (size_t)s->n_feat;
     if (++s->divergences >= 3)
         return nglm_error_set(err, "training diverged %u times (a loss or weight is not finite; "
-                              "the last time in epoch %u at learning rate %g): lower --lr",
+                              "the last time in epoch %u at learning rate %g): lower the learning rate",
                               (unsigned)s->divergences, (unsigned)s->epoch, s->lr);
     memcpy(s->theta, s->best, nf * sizeof *s->theta);
     for (size_t f = 0; f < nf; f++) {
@@ -512,7 +512,7 @@ static int check_resume(const nglm_train_state *s, const nglm_train_state *r,
     SAME_NUM(lr0, "learning rate");
     SAME_NUM(ada_init, "AdaGrad initial sum");
     SAME_NUM(min_gain, "minimum gain");
-    SAME_NUM(halve_from, "--halve-from");
+    SAME_NUM(halve_from, "halve-from");
     SAME_NUM(max_epochs, "epochs");
     SAME_NUM(batch, "batch size");
     SAME_NUM(seed, "seed");

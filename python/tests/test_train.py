@@ -41,7 +41,7 @@ def test_refused(work, tmp_path):
         nglm.train(train, cutoffs="3,2")
     with pytest.raises(ValueError, match="init"):
         nglm.train(train, init="random")
-    with pytest.raises(ValueError, match="--best"):
+    with pytest.raises(ValueError, match="best goes with the Kneser-Ney start"):
         nglm.train(train, best=True, init="zero")
     with pytest.raises(ValueError, match="destroyed"):
         nglm.train(train, model=train)
