@@ -43,6 +43,28 @@
 #include <nglm/tokenize.h>
 #include <nglm/vocab.h>
 
+/* Python 3.9 has neither (3.10 added them) */
+#if PY_VERSION_HEX < 0x030A0000
+static inline PyObject *nglm_py_newref(PyObject *o)
+{
+    Py_INCREF(o);
+    return o;
+}
+#define Py_NewRef(o) nglm_py_newref((PyObject *)(o))
+
+static inline int PyModule_AddObjectRef(PyObject *m, const char *name, PyObject *v)
+{
+    if (!v)
+        return -1;
+    Py_INCREF(v);
+    if (PyModule_AddObject(m, name, v) < 0) {
+        Py_DECREF(v);
+        return -1;
+    }
+    return 0;
+}
+#endif
+
 /* Longest history a State holds: an ARPA file's order - 1, or a native
  * model's order - 1 or skip distance (at most NGLM_MAX_ORDER + 2). */
 #define STATE_MAX NGLM_ARPA_MAX_ORDER
@@ -1569,86 +1591,114 @@ static int check_model_path(const char *model, const char *const *texts, int n, 
     return 0;
 }
 
-/* train()'s keywords as the pipeline's options (nglm-train's names). */
-static int train_options(nglm_pipeline_options *o, PyObject *order, const char *features,
-                         const char *cutoffs, const char *init, const char *tokenize,
-                         nglm_error *err)
+/* One keyword of train() through its row of the pipeline's option table
+ * (nglm_pipeline_option_table, which nglm-train's options also read): the
+ * value as text, as nglm-train is given it (paths through the file system's
+ * encoding, kept alive in keep), None for the default, and a flag set
+ * only when true. */
+static int train_keyword(nglm_pipeline_options *o, PyObject *key, PyObject *value,
+                         PyObject *keep)
 {
-    if (order != Py_None && !(PyUnicode_Check(order) &&
-                              PyUnicode_CompareWithASCIIString(order, "auto") == 0)) {
-        long n = PyLong_AsLong(order);
-        if (n == -1 && PyErr_Occurred())
-            return -1;
-        o->order = (int)n;
-        o->order_auto = 0;
-    }
-    if (init && strcmp(init, "kn") != 0 && strcmp(init, "zero") != 0)
-        return nglm_error_set(err, "init: '%s' is not kn or zero", init);
-    o->init_kn = !init || strcmp(init, "kn") == 0;
-    if ((features && nglm_pipeline_parse_features(features, o, err) != 0) ||
-        (cutoffs && nglm_pipeline_parse_cutoffs(cutoffs, o->cutoff, err) != 0) ||
-        (tokenize && nglm_tok_mode_parse(tokenize, &o->tok.mode, err) != 0))
+    size_t n;
+    const nglm_option *rows = nglm_pipeline_option_table(&n);
+    const char *name = PyUnicode_AsUTF8(key);
+    if (!name)
         return -1;
+    const nglm_option *row = nglm_options_find(rows, n, name);
+    if (!row || strchr(name, '-')) {
+        PyErr_Format(PyExc_TypeError, "train() got an unexpected keyword argument '%s'", name);
+        return -1;
+    }
+    if (value == Py_None)
+        return 0;
+    PyObject *text = NULL;
+    if (!row->arg) {
+        int on = PyObject_IsTrue(value);
+        if (on <= 0)
+            return on;
+    } else if (row->type == NGLM_OPT_STRING) {
+        if (!PyUnicode_FSConverter(value, &text))
+            return -1;
+    } else if (PyUnicode_Check(value) || PyLong_Check(value) || PyFloat_Check(value)) {
+        PyObject *str = PyObject_Str(value);
+        if (!str)
+            return -1;
+        text = PyUnicode_AsUTF8String(str);
+        Py_DECREF(str);
+        if (!text)
+            return -1;
+    } else {
+        PyErr_Format(PyExc_TypeError, "train(): %s must be a str, int or float, not %s", name,
+                     Py_TYPE(value)->tp_name);
+        return -1;
+    }
+    if (text && PyList_Append(keep, text) != 0) {
+        Py_DECREF(text);
+        return -1;
+    }
+    Py_XDECREF(text); /* keep holds it */
+    nglm_error err;
+    if (nglm_option_set(row, o, text ? PyBytes_AS_STRING(text) : NULL, &err) != 0) {
+        PyErr_Format(PyExc_ValueError, "%s: %s", name, err.msg);
+        return -1;
+    }
     return 0;
+}
+
+/* train()'s own keywords, which are not the pipeline's. */
+static int train_own_keyword(const char *name)
+{
+    return strcmp(name, "train") == 0 || strcmp(name, "model") == 0 ||
+           strcmp(name, "verbose") == 0 || strcmp(name, "force") == 0;
 }
 
 static PyObject *nglm_train_fn(PyObject *mod, PyObject *args, PyObject *kw)
 {
     (void)mod;
-    static char *kwlist[] = {"train", "model", "valid", "test", "order", "features", "cutoffs",
-                             "epochs", "best", "init", "l1", "l2", "lr", "max_memory",
-                             "min_count", "max_vocab", "tokenize", "lowercase", "threads",
-                             "seed", "verbose", "force", NULL};
-    PyObject *train_b = NULL, *model_b = NULL, *valid_b = NULL, *test_b = NULL;
-    PyObject *order = Py_None;
-    const char *features = NULL, *cutoffs = NULL, *init = NULL, *tokenize = NULL;
-    int epochs = -1, best = 0, lowercase = 0, threads = 0, verbose = 0, force = 0;
-    double l1 = NAN, l2 = NAN, lr = NAN;
-    unsigned long long max_memory = 0, min_count = 0, seed = 1;
-    Py_ssize_t max_vocab = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O&|$O&O&O&OzzipzdddKKnzpiKpp:train", kwlist,
-                                     PyUnicode_FSConverter, &train_b, opt_path, &model_b,
-                                     opt_path, &valid_b, opt_path, &test_b, &order, &features,
-                                     &cutoffs, &epochs, &best, &init, &l1, &l2, &lr,
-                                     &max_memory, &min_count, &max_vocab, &tokenize,
-                                     &lowercase, &threads, &seed, &verbose, &force))
-        return NULL;
+    static char *kwlist[] = {"train", "model", "verbose", "force", NULL};
+    PyObject *train_arg = NULL, *model_b = NULL;
+    int verbose = 0, force = 0;
+    /* the pipeline's keywords are read from the table; these first */
+    PyObject *own = PyDict_New();
+    PyObject *keep = PyList_New(0);
+    if (!own || !keep)
+        goto fail_early;
+    PyObject *key, *value;
+    Py_ssize_t pos = 0;
+    while (kw && PyDict_Next(kw, &pos, &key, &value)) {
+        const char *name = PyUnicode_AsUTF8(key);
+        if (!name)
+            goto fail_early;
+        if (train_own_keyword(name) && PyDict_SetItem(own, key, value) != 0)
+            goto fail_early;
+    }
+    if (!PyArg_ParseTupleAndKeywords(args, own, "O|$O&pp:train", kwlist, &train_arg, opt_path,
+                                     &model_b, &verbose, &force))
+        goto fail_early;
     PyObject *result = NULL;
-    const char *texts[3] = {PyBytes_AS_STRING(train_b),
-                            valid_b ? PyBytes_AS_STRING(valid_b) : NULL,
-                            test_b ? PyBytes_AS_STRING(test_b) : NULL};
-    const char *model = model_b ? PyBytes_AS_STRING(model_b) : NULL;
     nglm_error err;
     nglm_pipeline_options o = nglm_pipeline_options_default();
-    o.train = texts[0];
-    o.valid = texts[1];
-    o.test = texts[2];
-    o.tr.max_epochs = epochs;
-    o.best = best;
-    if (!isnan(l1))
-        o.tr.l1 = l1;
-    if (!isnan(l2))
-        o.tr.l2 = l2;
-    o.tr.lr = lr;
-    o.max_memory = (size_t)max_memory;
-    o.min_count = min_count;
-    o.max_vocab = (size_t)(max_vocab > 0 ? max_vocab : 0);
-    o.tok.lowercase = lowercase;
-    o.tr.threads = threads;
-    o.tr.seed = seed;
-    o.out = verbose ? stdout : NULL;
     nglm_pipeline P;
     memset(&P, 0, sizeof P);
-    if (train_options(&o, order, features, cutoffs, init, tokenize, &err) != 0) {
-        if (!PyErr_Occurred())
-            PyErr_SetString(PyExc_ValueError, err.msg);
+    PyObject *train_key = PyUnicode_FromString("train");
+    int bad = !train_key || train_keyword(&o, train_key, train_arg, keep) != 0;
+    Py_XDECREF(train_key);
+    if (bad)
         goto out;
+    pos = 0;
+    while (kw && PyDict_Next(kw, &pos, &key, &value)) {
+        const char *name = PyUnicode_AsUTF8(key);
+        if (!train_own_keyword(name) && train_keyword(&o, key, value, keep) != 0)
+            goto out;
     }
+    const char *texts[3] = {o.train, o.valid, o.test};
+    const char *model = model_b ? PyBytes_AS_STRING(model_b) : NULL;
+    o.out = verbose ? stdout : NULL;
     for (int i = 0; i < 3; i++) {
         PyObject *name = texts[i] ? PyUnicode_DecodeFSDefault(texts[i]) : NULL;
-        int bad = texts[i] && (!name || check_path(name, texts[i]) != 0);
+        int bad_path = texts[i] && (!name || check_path(name, texts[i]) != 0);
         Py_XDECREF(name);
-        if (bad)
+        if (bad_path)
             goto out;
     }
     if (model && check_model_path(model, texts, 3, force) != 0)
@@ -1691,22 +1741,46 @@ static PyObject *nglm_train_fn(PyObject *mod, PyObject *args, PyObject *kw)
     result = (PyObject *)self;
 out:
     nglm_pipeline_free(&P);
-    Py_DECREF(train_b);
     Py_XDECREF(model_b);
-    Py_XDECREF(valid_b);
-    Py_XDECREF(test_b);
+    Py_DECREF(own);
+    Py_DECREF(keep);
     return result;
+fail_early:
+    Py_XDECREF(own);
+    Py_XDECREF(keep);
+    return NULL;
+}
+
+/* train()'s docstring: its own keywords, then one line for each row of the
+ * pipeline's table, made once at import. */
+static char train_doc[8192];
+
+static void make_train_doc(void)
+{
+    size_t n, len = 0;
+    const nglm_option *rows = nglm_pipeline_option_table(&n);
+    len += (size_t)snprintf(train_doc, sizeof train_doc,
+        "train(train, *, model=None, verbose=False, force=False, **options) -> Model\n\n"
+        "Trains a model on the text file `train` as nglm-train does and returns it;\n"
+        "saves it to `model` if given (never over a file nglm did not write, unless\n"
+        "force); verbose prints nglm-train's stage lines.  The options are\n"
+        "nglm-train's, with '_' for '-' (None: nglm-train's default; a flag is a bool;\n"
+        "a number may be an int, a float or a str as nglm-train reads it):\n\n");
+    for (size_t i = 0; i < n && len < sizeof train_doc; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "%s", rows[i].name);
+        for (char *c = key; *c; c++)
+            if (*c == '-')
+                *c = '_';
+        len += (size_t)snprintf(train_doc + len, sizeof train_doc - len, "  %s%s%s: %s\n",
+                                key, rows[i].arg ? "=" : "", rows[i].arg ? rows[i].arg : "",
+                                rows[i].help);
+    }
 }
 
 static PyMethodDef module_methods[] = {
     {"train", (PyCFunction)(void (*)(void))nglm_train_fn, METH_VARARGS | METH_KEYWORDS,
-     "train(train, *, model=None, valid=None, test=None, order='auto', features=None,\n"
-     "      cutoffs=None, epochs=-1, best=False, init='kn', l1=None, l2=None, lr=None,\n"
-     "      max_memory=0, min_count=0, max_vocab=0, tokenize=None, lowercase=False,\n"
-     "      threads=0, seed=1, verbose=False, force=False) -> Model\n\n"
-     "Trains a model on the text file `train` as nglm-train does, with its options\n"
-     "and defaults (None, -1, 0: nglm-train's default), saves it to `model` if given\n"
-     "and returns it.  verbose prints nglm-train's stage lines."},
+     train_doc}, /* made by make_train_doc */
     {NULL, NULL, 0, NULL}};
 
 /* ================================================================ module */
@@ -1719,6 +1793,7 @@ static struct PyModuleDef nglm_module = {
 
 PyMODINIT_FUNC PyInit_nglm(void)
 {
+    make_train_doc();
     if (PyType_Ready(&ModelType) < 0 || PyType_Ready(&StateType) < 0 ||
         PyType_Ready(&MixtureType) < 0 || PyType_Ready(&CacheScorerType) < 0)
         return NULL;

@@ -393,7 +393,7 @@ static int export_table(const nglm_model *m, nglm_arpa_table *t, int threads, ng
         n_skip_weights += m->theta[f] != 0;
     if (n_skip_weights > 0)
         return nglm_error_set(err, "model has %zu skip-gram features with non-zero weights, "
-                                   "which ARPA cannot express: train with --features ngram",
+                                   "which ARPA cannot express: train with n-gram features alone",
                               n_skip_weights);
     if (F->order > 1 && (!F->ctx1 || !F->child_first))
         return nglm_error_set(err, "the model's feature index is not built");

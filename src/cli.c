@@ -5,10 +5,14 @@
  */
 #include "cli.h"
 
+#include "config.h"
+
 #include "nglm/modelfile.h"
+#include "nglm/options.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -51,56 +55,43 @@ void nglm_cli_warn(const char *fmt, ...)
     fputc('\n', stderr);
 }
 
+/* The library's value parsers (nglm/options.h), dying with the option's
+ * name before their message. */
 long nglm_cli_long(const char *opt, const char *s, long min, long max)
 {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end != '\0' || errno == ERANGE)
-        nglm_cli_die(NGLM_EXIT_USAGE, "%s: '%s' is not an integer", opt, s);
-    if (v < min || v > max)
-        nglm_cli_die(NGLM_EXIT_USAGE, "%s: '%s' is out of range (%ld..%ld)", opt, s,
-                     min, max);
+    long v;
+    nglm_error err;
+    if (nglm_parse_long(s, min, max, &v, &err) != 0)
+        nglm_cli_die(NGLM_EXIT_USAGE, "%s: %s", opt, err.msg);
     return v;
 }
 
 double nglm_cli_double(const char *opt, const char *s, double min, double max)
 {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || *end != '\0' || errno == ERANGE || !isfinite(v))
-        nglm_cli_die(NGLM_EXIT_USAGE, "%s: '%s' is not a finite number", opt, s);
-    if (v < min || v > max)
-        nglm_cli_die(NGLM_EXIT_USAGE, "%s: '%s' is out of range (%g..%g)", opt, s, min,
-                     max);
+    double v;
+    nglm_error err;
+    if (nglm_parse_double(s, min, max, &v, &err) != 0)
+        nglm_cli_die(NGLM_EXIT_USAGE, "%s: %s", opt, err.msg);
     return v;
 }
 
-/* digits, then an optional K, M or G multiplying by base, 2 base, 3 base */
-static uint64_t suffixed(const char *opt, const char *s, uint64_t base, const char *what)
+uint64_t nglm_cli_count(const char *opt, const char *s)
 {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (end == s || errno == ERANGE || s[0] == '-')
-        nglm_cli_die(NGLM_EXIT_USAGE, "%s: '%s' is not a %s", opt, s, what);
-    uint64_t mult = 1;
-    switch (*end) {
-    case '\0': break;
-    case 'k': case 'K': mult = base; end++; break;
-    case 'm': case 'M': mult = base * base; end++; break;
-    case 'g': case 'G': mult = base * base * base; end++; break;
-    default: break;
-    }
-    if (*end != '\0' || (mult > 1 && v > UINT64_MAX / mult))
-        nglm_cli_die(NGLM_EXIT_USAGE, "%s: '%s' is not a %s (use K, M or G)", opt, s, what);
-    return (uint64_t)v * mult;
+    uint64_t v;
+    nglm_error err;
+    if (nglm_parse_count(s, &v, &err) != 0)
+        nglm_cli_die(NGLM_EXIT_USAGE, "%s: %s", opt, err.msg);
+    return v;
 }
 
-uint64_t nglm_cli_count(const char *opt, const char *s) { return suffixed(opt, s, 1000, "count"); }
-
-uint64_t nglm_cli_size(const char *opt, const char *s) { return suffixed(opt, s, 1024, "size"); }
+uint64_t nglm_cli_size(const char *opt, const char *s)
+{
+    uint64_t v;
+    nglm_error err;
+    if (nglm_parse_size(s, &v, &err) != 0)
+        nglm_cli_die(NGLM_EXIT_USAGE, "%s: %s", opt, err.msg);
+    return v;
+}
 
 nglm_tok_mode nglm_cli_tok_mode(const char *s)
 {
@@ -268,14 +259,6 @@ int nglm_cli_progress_mode(const char *s)
     nglm_cli_die(NGLM_EXIT_USAGE, "--progress: '%s' is not auto, always or never", s);
 }
 
-/* Seconds on a monotonic clock. */
-double nglm_cli_wall(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 void nglm_cli_meter_init(nglm_cli_meter *m, int mode)
 {
     memset(m, 0, sizeof *m);
@@ -293,7 +276,7 @@ static void meter_fn(uint64_t done, uint64_t total, void *user)
 nglm_progress nglm_cli_meter_begin(nglm_cli_meter *m, const char *what, const char *unit,
                                    double scale)
 {
-    double t = nglm_cli_wall();
+    double t = nglm_wall_seconds();
     snprintf(m->what, sizeof m->what, "%s", what);
     m->unit = unit;
     m->scale = scale;
@@ -311,7 +294,7 @@ void nglm_cli_meter_show(nglm_cli_meter *m, uint64_t done, uint64_t total, const
 {
     if (m->mode == NGLM_CLI_PROGRESS_NEVER)
         return;
-    double t = nglm_cli_wall();
+    double t = nglm_wall_seconds();
     double interval = m->tty ? 0.2 : m->mode == NGLM_CLI_PROGRESS_ALWAYS ? 0 : 5;
     if (t - m->t_shown < interval || done < m->done0)
         return;
@@ -341,4 +324,92 @@ void nglm_cli_meter_clear(nglm_cli_meter *m)
         fflush(stderr);
         m->drawn = 0;
     }
+}
+
+/* ---------------------------------------------------------------- option tables */
+
+/* The group headings of the tables, each once, in the order they first
+ * appear. */
+void nglm_cli_options_help(FILE *fp, const nglm_cli_table *tables, int n_tables)
+{
+    for (int t = 0; t < n_tables; t++)
+        for (size_t i = 0; i < tables[t].n; i++) {
+            const char *g = tables[t].rows[i].group;
+            int seen = 0;
+            for (int u = 0; u <= t && !seen; u++)
+                for (size_t j = 0; j < (u < t ? tables[u].n : i) && !seen; j++)
+                    seen = strcmp(tables[u].rows[j].group, g) == 0;
+            if (seen)
+                continue;
+            if (*g)
+                fprintf(fp, "%s:\n", g);
+            for (int u = 0; u < n_tables; u++)
+                nglm_options_help(fp, tables[u].rows, tables[u].n, g);
+        }
+}
+
+int nglm_cli_parse(int argc, char **argv, const nglm_cli_table *tables, int n_tables,
+                   void (*usage)(FILE *fp), const char *hint)
+{
+    enum { FIRST = 256, OPT_HELP = 255, OPT_VERSION = 254 };
+    size_t n_rows = 0, k = 0;
+    for (int t = 0; t < n_tables; t++)
+        n_rows += tables[t].n;
+    /* each row's name and alias, then --help, --version and the end */
+    struct option *longopts = calloc(2 * n_rows + 3, sizeof *longopts);
+    char *shorts = malloc(2 * n_rows + 3);
+    const nglm_option **row_of = calloc(n_rows, sizeof *row_of);
+    void **opts_of = calloc(n_rows, sizeof *opts_of);
+    if (!longopts || !shorts || !row_of || !opts_of)
+        nglm_cli_die(NGLM_EXIT_FAIL, "out of memory");
+    size_t ns = 0;
+    shorts[ns++] = ':'; /* a missing value returns ':' (nglm_cli_bad_option) */
+    shorts[ns++] = 'h';
+    size_t r = 0;
+    for (int t = 0; t < n_tables; t++)
+        for (size_t i = 0; i < tables[t].n; i++, r++) {
+            const nglm_option *row = &tables[t].rows[i];
+            row_of[r] = row;
+            opts_of[r] = tables[t].opts;
+            int has_arg = row->arg ? required_argument : no_argument;
+            longopts[k++] = (struct option){row->name, has_arg, NULL, FIRST + (int)r};
+            if (row->alias)
+                longopts[k++] = (struct option){row->alias, has_arg, NULL, FIRST + (int)r};
+            if (row->short_name) {
+                shorts[ns++] = (char)row->short_name;
+                if (row->arg)
+                    shorts[ns++] = ':';
+            }
+        }
+    shorts[ns] = '\0';
+    longopts[k++] = (struct option){"help", no_argument, NULL, OPT_HELP};
+    longopts[k++] = (struct option){"version", no_argument, NULL, OPT_VERSION};
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, shorts, longopts, NULL)) != -1) {
+        size_t at = n_rows;
+        if (c >= FIRST && (size_t)(c - FIRST) < n_rows)
+            at = (size_t)(c - FIRST);
+        for (size_t j = 0; j < n_rows && at == n_rows && c != ':' && c != '?'; j++)
+            if (row_of[j]->short_name == c)
+                at = j;
+        if (at < n_rows) {
+            nglm_error err;
+            if (nglm_option_set(row_of[at], opts_of[at], optarg, &err) != 0)
+                nglm_cli_die(NGLM_EXIT_USAGE, "--%s: %s", row_of[at]->name, err.msg);
+        } else if (c == 'h' || c == OPT_HELP) {
+            usage(stdout);
+            exit(0);
+        } else if (c == OPT_VERSION) {
+            printf("%s (nglm) %s\n", prog_name, PACKAGE_VERSION);
+            exit(0);
+        } else {
+            nglm_cli_bad_option(c, argc, argv, hint);
+        }
+    }
+    free(longopts);
+    free(shorts);
+    free(row_of);
+    free(opts_of);
+    return optind;
 }

@@ -15,6 +15,7 @@
 
 #include "nglm/arpa.h"
 #include "nglm/model.h"
+#include "nglm/options.h"
 #include "nglm/progress.h"
 #include "nglm/tokenize.h"
 
@@ -61,9 +62,6 @@ const char *nglm_cli_invoked_as(const char *argv0, char *buf, size_t n);
  * a new file: its directory must exist and be writable, and the path must
  * not be a device, a directory or a FIFO. */
 void nglm_cli_check_writable(const char *path);
-
-/* Seconds on the monotonic clock (for reports of elapsed time). */
-double nglm_cli_wall(void);
 
 /* ---------------------------------------------------------------- progress lines
  *
@@ -113,5 +111,28 @@ uint64_t nglm_cli_size(const char *opt, const char *s);
 /* A count with an optional K, M or G suffix: 1000, 10^6, 10^9 (sizes in
  * bytes, nglm_cli_size, use 1024). */
 uint64_t nglm_cli_count(const char *opt, const char *s);
+
+/* ---------------------------------------------------------------- option tables
+ *
+ * A program's options are rows of tables (nglm/options.h): the library's
+ * (nglm_pipeline_option_table) and its own, each with the struct its
+ * offsets point into. */
+typedef struct nglm_cli_table {
+    const nglm_option *rows;
+    size_t n;
+    void *opts;
+} nglm_cli_table;
+
+/* Reads argv's options through the tables' rows (long names, aliases and
+ * one-letter spellings), with -h/--help (usage(stdout), exit 0) and
+ * --version; a bad value dies (status 2) with "--NAME: " and the row's
+ * message, an unknown option or a missing value as nglm_cli_bad_option
+ * (with hint).  Returns the index of the first word that is no option. */
+int nglm_cli_parse(int argc, char **argv, const nglm_cli_table *tables, int n_tables,
+                   void (*usage)(FILE *fp), const char *hint);
+
+/* The tables' rows as help, under the headings of their groups (each
+ * group once, in the order the groups first appear; "" has no heading). */
+void nglm_cli_options_help(FILE *fp, const nglm_cli_table *tables, int n_tables);
 
 #endif

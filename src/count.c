@@ -160,8 +160,8 @@ int nglm_counter_spill(nglm_counter *C, int tid)
     if (write_all(b->fd, b->rec, b->n * sizeof *b->rec, b->file_len * sizeof *b->rec) != 0) {
         b->failed = 1;
         return nglm_error_errno(&b->err, errno,
-                                "counting: writing a temporary file in %s (use --temp-dir "
-                                "elsewhere, or a larger --memory)", C->dir);
+                                "counting: writing a temporary file in %s (spill to another "
+                                "directory, or count in more memory)", C->dir);
     }
     b->runs[b->n_runs].off = b->file_len;
     b->runs[b->n_runs].len = b->n;
@@ -206,7 +206,7 @@ int nglm_counter_init(nglm_counter *C, const nglm_count_opts *opt, size_t max_pe
         b->rec = malloc(2 * cap * sizeof *b->rec);
         if (!b->rec) {
             nglm_counter_free(C);
-            return nglm_error_set(err, "counting: out of memory for %zu-byte buffers (lower --memory)",
+            return nglm_error_set(err, "counting: out of memory for %zu-byte buffers (count in less memory)",
                                   2 * cap * sizeof(nglm_count_rec));
         }
         b->tmp = b->rec + cap;

@@ -11,7 +11,9 @@
  * (which fail under a file size limit, tests/cli_reliability.sh).  Counts
  * above INT_MAX are sent in chunks.
  */
+#ifdef HAVE_CONFIG_H /* configure's; python/build_nglm.py builds without (no MPI) */
 #include "config.h"
+#endif
 
 #include "dist.h"
 

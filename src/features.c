@@ -327,7 +327,7 @@ static int count_pass_reference(nglm_features *F, const nglm_corpus *c, int k, i
     qsort(kept, n_kept, sizeof *kept, cmp_keyed);
     size_t f0 = F->n_feat;
     if (n_kept > (size_t)INT32_MAX - f0) {
-        nglm_error_set(err, "more than %d features: raise --cutoffs or lower --order",
+        nglm_error_set(err, "more than %d features: raise the minimum counts or lower the order",
                        INT32_MAX);
         goto out;
     }
@@ -414,7 +414,7 @@ static int append_feature(nglm_features *F, int32_t parent, int32_t w, uint64_t 
 {
     size_t f = F->n_feat;
     if (f >= (size_t)INT32_MAX)
-        return nglm_error_set(err, "more than %d features: raise --cutoffs or lower --order",
+        return nglm_error_set(err, "more than %d features: raise the minimum counts or lower the order",
                               INT32_MAX);
     if (reserve_features(F, f + 1, feat_cap, err) != 0)
         return -1;

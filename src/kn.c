@@ -230,8 +230,8 @@ static int discounts(nglm_kn *kn, const nglm_features *F, const nglm_kn_options 
         if (why[0]) {
             if (!opt->fallback)
                 return nglm_error_set(err, "Kneser-Ney: %s; is the text very small or "
-                                           "artificial? (--discount-fallback uses fixed "
-                                           "discounts for such orders)", why);
+                                           "artificial? (a fallback to fixed discounts "
+                                           "can stand in for such orders)", why);
             for (int j = 1; j <= 3; j++)
                 D[j] = opt->fallback_d[j];
             kn->fallback_used[m] = 1;

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,57 +38,16 @@
 #include "nglm/vocab.h"
 #include "outputs.h"
 
-static void usage(FILE *fp)
-{
-    fprintf(fp,
-        "Usage: nglm-kn -o N [OPTION]... [< TEXT] [> ARPA]\n"
-        "Estimate an interpolated modified Kneser-Ney language model, as KenLM's\n"
-        "lmplz does, from a text with one sentence per line.\n"
-        "\n"
-        "  -o, --order N         n-gram order, 1..%d (required)\n"
-        "  --train FILE          the text (also --text; default: stdin)\n"
-        "  --arpa FILE           write the ARPA model here (gzip if FILE ends in .gz);\n"
-        "                        default: stdout, unless --model is given\n"
-        "  --model FILE          also write it in nglm's format (for nglm-eval and\n"
-        "                        nglm-sample; nglm-train --init kn starts from the same)\n"
-        "  --prune N...          leave out n-grams seen at most N times, one value per\n"
-        "                        order from the 1-grams (which must be 0), the last\n"
-        "                        repeated: --prune 0 0 1 or --prune 0,0,1 drops the\n"
-        "                        3-grams and longer seen once (not decreasing)\n"
-        "  --discount-fallback [D1 [D2 [D3+]]]\n"
-        "                        where a text is too small for the discount formula,\n"
-        "                        use these discounts (default 0.5 1 1.5) instead of\n"
-        "                        failing (also --discount_fallback)\n"
-        "  -S, --memory SIZE     memory for counting n-grams (K, M, G; default 1G);\n"
-        "                        beyond it, sorted counts spill to the temporary directory\n"
-        "  -T, --temp-dir DIR    where counting spills and stdin is copied (default:\n"
-        "                        $TMPDIR, else /tmp; also --temp_prefix)\n"
-        "  --threads N           threads (default: OMP_NUM_THREADS or all cores)\n"
-        "  --tokenize MODE       space (default), word or char, as nglm-train\n"
-        "  --lowercase           fold case\n"
-        "  --replace-invalid     replace invalid UTF-8 with U+FFFD instead of failing\n"
-        "  --progress MODE       progress on stderr: auto, always or never\n"
-        "  --quiet               print nothing on stderr but errors\n"
-        "  --force               replace an --arpa or --model file that is not\n"
-        "                        an ARPA file or an nglm model\n"
-        "  -h, --help, --version\n"
-        "\n"
-        "Words are separated by spaces and tabs; a literal <unk> is the unknown word\n"
-        "(an ordinary word for Kneser-Ney), literal <s> and </s> are ignored, and\n"
-        "blank lines are not sentences, as everywhere in nglm.\n"
-        "Exit status: 0 success, 1 failure (bad data, I/O, discounts that cannot be\n"
-        "estimated), 2 bad usage.\n",
-        NGLM_MAX_ORDER);
-}
-
 typedef struct options {
     int order;
     const char *train, *arpa, *model, *temp_dir;
-    uint64_t memory;
+    size_t memory;
     int threads;
     nglm_tok_options tok;
     nglm_kn_options kn;
     int progress, quiet, force;
+    int argc;                   /* the command line, for --prune 0 0 1's words */
+    char **argv;
 } options;
 
 /* Non-option words after argv[optind - 1] that look like numbers, for
@@ -99,11 +59,13 @@ static int numbers_follow(int argc, char **argv, int i)
 
 /* --prune: "0 0 1" (several words) or "0,0,1"; thresholds by order from
  * the 1-grams, the last repeated for the longer orders. */
-static void parse_prune(int argc, char **argv, options *o)
+static int set_prune(const nglm_option *row, void *opts, const char *value, nglm_error *err)
 {
+    (void)row, (void)err;
+    options *o = opts;
     uint64_t v[NGLM_MAX_ORDER + 1];
     int n = 0;
-    for (const char *word = optarg;; word = argv[optind++]) {
+    for (const char *word = value;; word = o->argv[optind++]) {
         char buf[256];
         snprintf(buf, sizeof buf, "%s", word);
         for (char *tok = buf, *comma; tok; tok = comma ? comma + 1 : NULL) {
@@ -114,7 +76,7 @@ static void parse_prune(int argc, char **argv, options *o)
                 nglm_cli_die(NGLM_EXIT_USAGE, "--prune: more values than orders");
             v[n++] = (uint64_t)nglm_cli_long("--prune", tok, 0, INT64_MAX);
         }
-        if (!numbers_follow(argc, argv, optind))
+        if (!numbers_follow(o->argc, o->argv, optind))
             break;
     }
     for (int m = 1; m <= NGLM_MAX_ORDER; m++)
@@ -125,77 +87,128 @@ static void parse_prune(int argc, char **argv, options *o)
     for (int m = 2; m <= NGLM_MAX_ORDER; m++)
         if (o->kn.prune[m] < o->kn.prune[m - 1])
             nglm_cli_die(NGLM_EXIT_USAGE, "--prune: values must not decrease with the order");
+    return 0;
 }
 
 /* --discount-fallback with up to three optional values (the last repeated,
  * as lmplz does). */
-static void parse_fallback(int argc, char **argv, options *o)
+static int set_fallback(const nglm_option *row, void *opts, const char *value,
+                        nglm_error *err)
 {
+    (void)row, (void)value, (void)err;
+    options *o = opts;
     o->kn.fallback = 1;
     double d[3];
     int n = 0;
-    while (n < 3 && numbers_follow(argc, argv, optind))
-        d[n++] = nglm_cli_double("--discount-fallback", argv[optind++], 0, 3);
+    while (n < 3 && numbers_follow(o->argc, o->argv, optind))
+        d[n++] = nglm_cli_double("--discount-fallback", o->argv[optind++], 0, 3);
     for (int j = 1; n > 0 && j <= 3; j++) {
         o->kn.fallback_d[j] = d[j - 1 < n ? j - 1 : n - 1];
         if (o->kn.fallback_d[j] > j)
             nglm_cli_die(NGLM_EXIT_USAGE, "--discount-fallback: D%d%s = %g is above %d", j,
                          j == 3 ? "+" : "", o->kn.fallback_d[j], j);
     }
+    return 0;
+}
+
+static int positive(const nglm_option *row, void *opts, const char *value, nglm_error *err)
+{
+    (void)value;
+    if (*(size_t *)((char *)opts + row->offset) == 0)
+        return nglm_error_set(err, "must be more than 0");
+    return 0;
+}
+
+/* a row names the fields it uses; the rest are zero */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#define FIELD(f) offsetof(options, f)
+static const nglm_opt_choice tok_modes[] = {
+    {"space", NGLM_TOK_SPACE}, {"word", NGLM_TOK_WORD}, {"char", NGLM_TOK_CHAR}, {NULL, 0}};
+static const nglm_opt_choice progress_modes[] = {{"auto", NGLM_CLI_PROGRESS_AUTO},
+                                                 {"always", NGLM_CLI_PROGRESS_ALWAYS},
+                                                 {"never", NGLM_CLI_PROGRESS_NEVER},
+                                                 {NULL, 0}};
+
+/* nglm-kn's options, in lmplz's spellings too (aliases, -o, -S, -T). */
+static const nglm_option rows[] = {
+    {"order", "N", "", "n-gram order, 1.." NGLM_STR(NGLM_MAX_ORDER) " (required)",
+     NGLM_OPT_INT, FIELD(order), 1, NGLM_MAX_ORDER, NULL, NULL, 'o'},
+    {"train", "FILE", "", "the text (also --text; default: stdin)",
+     NGLM_OPT_STRING, FIELD(train), 0, 0, NULL, NULL, 0, "text"},
+    {"arpa", "FILE", "",
+     "write the ARPA model here (gzip if FILE ends in .gz); default: stdout, unless "
+     "--model is given",
+     NGLM_OPT_STRING, FIELD(arpa)},
+    {"model", "FILE", "",
+     "also write it in nglm's format (for nglm-eval and nglm-sample; nglm-train --init kn "
+     "starts from the same)",
+     NGLM_OPT_STRING, FIELD(model)},
+    {"prune", "N...", "",
+     "leave out n-grams seen at most N times, one value per order from the 1-grams (which "
+     "must be 0), the last repeated: --prune 0 0 1 or --prune 0,0,1 drops the 3-grams and "
+     "longer seen once (not decreasing)",
+     NGLM_OPT_CUSTOM, FIELD(kn.prune), 0, 0, NULL, set_prune},
+    {"discount-fallback", NULL, "",
+     "[D1 [D2 [D3+]]]: where a text is too small for the discount formula, use these "
+     "discounts (default 0.5 1 1.5) instead of failing (also --discount_fallback)",
+     NGLM_OPT_CUSTOM, FIELD(kn.fallback), 0, 0, NULL, set_fallback, 0, "discount_fallback"},
+    {"memory", "SIZE", "",
+     "memory for counting n-grams (K, M, G; default 1G); beyond it, sorted counts spill to "
+     "the temporary directory",
+     NGLM_OPT_BYTES, FIELD(memory), 0, 0, NULL, positive, 'S'},
+    {"temp-dir", "DIR", "",
+     "where counting spills and stdin is copied (default: $TMPDIR, else /tmp; also "
+     "--temp_prefix)",
+     NGLM_OPT_STRING, FIELD(temp_dir), 0, 0, NULL, NULL, 'T', "temp_prefix"},
+    {"threads", "N", "", "threads (default: OMP_NUM_THREADS or all cores)",
+     NGLM_OPT_INT, FIELD(threads), 1, 4096},
+    {"tokenize", "MODE", "", "space (default), word or char, as nglm-train",
+     NGLM_OPT_CHOICE, FIELD(tok.mode), 0, 0, tok_modes},
+    {"lowercase", NULL, "", "fold case", NGLM_OPT_FLAG, FIELD(tok.lowercase)},
+    {"replace-invalid", NULL, "", "replace invalid UTF-8 with U+FFFD instead of failing",
+     NGLM_OPT_FLAG, FIELD(tok.replace_invalid)},
+    {"progress", "MODE", "", "progress on stderr: auto, always or never",
+     NGLM_OPT_CHOICE, FIELD(progress), 0, 0, progress_modes},
+    {"quiet", NULL, "", "print nothing on stderr but errors", NGLM_OPT_FLAG, FIELD(quiet)},
+    {"force", NULL, "",
+     "replace an --arpa or --model file that is not an ARPA file or an nglm model",
+     NGLM_OPT_FLAG, FIELD(force)},
+};
+#undef FIELD
+
+static void usage(FILE *fp)
+{
+    nglm_cli_table t = {rows, sizeof rows / sizeof *rows, NULL};
+    fprintf(fp,
+        "Usage: nglm-kn -o N [OPTION]... [< TEXT] [> ARPA]\n"
+        "Estimate an interpolated modified Kneser-Ney language model, as KenLM's\n"
+        "lmplz does, from a text with one sentence per line.\n"
+        "\n");
+    nglm_cli_options_help(fp, &t, 1);
+    fprintf(fp,
+        "  -h, --help, --version\n"
+        "\n"
+        "Words are separated by spaces and tabs; a literal <unk> is the unknown word\n"
+        "(an ordinary word for Kneser-Ney), literal <s> and </s> are ignored, and\n"
+        "blank lines are not sentences, as everywhere in nglm.\n"
+        "Exit status: 0 success, 1 failure (bad data, I/O, discounts that cannot be\n"
+        "estimated), 2 bad usage.\n");
 }
 
 static void parse_args(int argc, char **argv, options *o)
 {
-    enum { O_TRAIN = 256, O_ARPA, O_MODEL, O_PRUNE, O_FALLBACK, O_THREADS, O_TOK, O_LOWER,
-           O_REPL, O_PROGRESS, O_QUIET, O_FORCE, O_HELP, O_VERSION };
-    static const struct option longopts[] = {
-        {"order", 1, 0, 'o'}, {"train", 1, 0, O_TRAIN}, {"text", 1, 0, O_TRAIN},
-        {"arpa", 1, 0, O_ARPA}, {"model", 1, 0, O_MODEL}, {"prune", 1, 0, O_PRUNE},
-        {"discount-fallback", 0, 0, O_FALLBACK}, {"discount_fallback", 0, 0, O_FALLBACK},
-        {"memory", 1, 0, 'S'}, {"temp-dir", 1, 0, 'T'}, {"temp_prefix", 1, 0, 'T'},
-        {"threads", 1, 0, O_THREADS}, {"tokenize", 1, 0, O_TOK},
-        {"lowercase", 0, 0, O_LOWER}, {"replace-invalid", 0, 0, O_REPL},
-        {"progress", 1, 0, O_PROGRESS}, {"quiet", 0, 0, O_QUIET}, {"force", 0, 0, O_FORCE},
-        {"help", 0, 0, O_HELP},
-        {"version", 0, 0, O_VERSION}, {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->tok = nglm_tok_options_default();
     o->kn = nglm_kn_options_default();
     o->progress = NGLM_CLI_PROGRESS_AUTO;
-    int c;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":ho:S:T:", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'o': o->order = (int)nglm_cli_long("--order", optarg, 1, NGLM_MAX_ORDER); break;
-        case O_TRAIN: o->train = optarg; break;
-        case O_ARPA: o->arpa = optarg; break;
-        case O_MODEL: o->model = optarg; break;
-        case O_PRUNE: parse_prune(argc, argv, o); break;
-        case O_FALLBACK: parse_fallback(argc, argv, o); break;
-        case 'S':
-            o->memory = nglm_cli_size("--memory", optarg);
-            if (o->memory == 0)
-                nglm_cli_die(NGLM_EXIT_USAGE, "--memory: must be more than 0");
-            break;
-        case 'T': o->temp_dir = optarg; break;
-        case O_THREADS: o->threads = (int)nglm_cli_long("--threads", optarg, 1, 4096); break;
-        case O_TOK: o->tok.mode = nglm_cli_tok_mode(optarg); break;
-        case O_LOWER: o->tok.lowercase = 1; break;
-        case O_REPL: o->tok.replace_invalid = 1; break;
-        case O_PROGRESS: o->progress = nglm_cli_progress_mode(optarg); break;
-        case O_QUIET: o->quiet = 1; break;
-        case O_FORCE: o->force = 1; break;
-        case 'h':
-        case O_HELP: usage(stdout); exit(0);
-        case O_VERSION: printf("nglm-kn (nglm) %s\n", PACKAGE_VERSION); exit(0);
-        default:
-            nglm_cli_bad_option(c, argc, argv, "nglm-kn takes -o N --train TEXT --arpa OUT, "
-                                "as lmplz does (SRILM's ngram-count -order N -text TEXT "
-                                "-lm OUT)");
-        }
-    }
-    if (optind < argc)
-        nglm_cli_die(NGLM_EXIT_USAGE, "unexpected argument '%s' (see --help)", argv[optind]);
+    o->argc = argc;
+    o->argv = argv;
+    nglm_cli_table t = {rows, sizeof rows / sizeof *rows, o};
+    int first = nglm_cli_parse(argc, argv, &t, 1, usage,
+                               "nglm-kn takes -o N --train TEXT --arpa OUT, as lmplz does "
+                               "(SRILM's ngram-count -order N -text TEXT -lm OUT)");
+    if (first < argc)
+        nglm_cli_die(NGLM_EXIT_USAGE, "unexpected argument '%s' (see --help)", argv[first]);
     if (o->order == 0)
         nglm_cli_die(NGLM_EXIT_USAGE, "the order is required: -o N (for instance -o 5)");
     if (o->quiet && o->progress == NGLM_CLI_PROGRESS_AUTO)
@@ -234,15 +247,6 @@ static void die_text(const nglm_error *err, const char *path, const char *name)
     nglm_cli_die(NGLM_EXIT_FAIL, "%s", err->msg);
 }
 
-static double now(void)
-{
-#ifdef _OPENMP
-    return omp_get_wtime();
-#else
-    return 0;
-#endif
-}
-
 int main(int argc, char **argv)
 {
     nglm_cli_set_prog(argv[0]);
@@ -255,7 +259,7 @@ int main(int argc, char **argv)
     nglm_cli_meter meter;
     nglm_cli_meter_init(&meter, o.progress);
     nglm_error err;
-    double t0 = now();
+    double t0 = nglm_wall_seconds();
     const char *path = text_path(&o);
     const char *name = o.train && strcmp(o.train, "-") != 0 ? o.train : "stdin";
 
@@ -300,8 +304,10 @@ int main(int argc, char **argv)
     /* Kneser-Ney */
     nglm_kn kn;
     o.kn.text = &c; /* lmplz's discount statistics */
-    if (nglm_kn_estimate(&kn, &F, &o.kn, &err) != 0)
-        nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+    if (nglm_kn_estimate(&kn, &F, &o.kn, &err) != 0) /* the library names no option */
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s%s", err.msg,
+                     !o.kn.fallback && strstr(err.msg, "fallback to fixed discounts")
+                         ? " (--discount-fallback)" : "");
     nglm_corpus_free(&c);
     /* the report, printed once everything is written (so that a failure
      * prints its one line only) */
@@ -362,7 +368,7 @@ int main(int argc, char **argv)
             fprintf(stderr, " %s", strcmp(o.arpa, "-") == 0 ? "the ARPA model to stdout" : o.arpa);
         if (o.model)
             fprintf(stderr, "%s%s", o.arpa ? " and " : " ", o.model);
-        fprintf(stderr, ": %.2f s, peak RSS %ld MB\n", now() - t0, ru.ru_maxrss / 1024);
+        fprintf(stderr, ": %.2f s, peak RSS %ld MB\n", nglm_wall_seconds() - t0, ru.ru_maxrss / 1024);
     }
     return 0;
 }

@@ -25,8 +25,8 @@
  * 0 prints and writes files (model, checkpoint, log, plot, vocabulary).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
+#include <stddef.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,113 +49,6 @@
 #include "outputs.h"
 
 
-static void usage(FILE *fp)
-{
-    fprintf(fp,
-        "Usage: nglm-train [OPTION]...\n"
-        "Train a softmax (maximum-entropy) n-gram language model.\n"
-        "With no --train, train on the bundled synthetic corpus.\n"
-        "\n"
-        "Data:\n"
-        "  --train FILE        training text, one sentence per line ('-' = stdin)\n"
-        "  --valid FILE        validation text (default: a seeded 5%% of --train held out)\n"
-        "  --test FILE         test text: report its perplexity at the end\n"
-        "  --eval-cache auto   choose the cache of the text's recent past that suits\n"
-        "                      --valid best and record it in the model (nglm-eval\n"
-        "                      --cache model); with --test, report its perplexity\n"
-        "                      with that cache too\n"
-        "  --model FILE        where to save the model (default model.nglm)\n"
-        "  --vocab FILE        use this vocabulary (word<TAB>count per line, or one\n"
-        "                      word per line as SRILM's -vocab)\n"
-        "  --write-vocab FILE  save the vocabulary built from --train\n"
-        "  --min-count N       words seen fewer than N times become <unk> (default 1)\n"
-        "  --max-vocab N       keep at most N words, specials included (default: all)\n"
-        "  --tokenize MODE     space (default), word or char\n"
-        "  --lowercase         fold case\n"
-        "  --replace-invalid   replace invalid UTF-8 with U+FFFD instead of failing\n"
-        "  --cache DIR         keep the vocabulary and the texts' id streams in DIR\n"
-        "                      (created if missing) and map them on later runs\n"
-        "                      instead of reading the texts again\n"
-        "Model:\n"
-        "  --order N|auto      n-gram order, 1..%d; auto (default): of 2..%d, the one\n"
-        "                      whose Kneser-Ney model has the lowest validation\n"
-        "                      perplexity (%d with --init zero)\n"
-        "  --cutoffs LIST      minimum counts of 2-grams,3-grams,... (default: 1 with\n"
-        "                      --init kn; 1,1,1,2,2,... with --init zero: 2 from\n"
-        "                      5-grams on)\n"
-        "  --features LIST     feature templates: ngram, skip2, skip3, ...\n"
-        "                      (default ngram,skip2,skip3; ngram alone exports to ARPA)\n"
-        "  --skip-cutoff N     minimum count of a skip-gram feature (default 4)\n"
-        "  --max-memory SIZE   fit the model in SIZE (K, M, G): raise the cutoffs of\n"
-        "                      the longest n-grams (and skip-grams) until it fits,\n"
-        "                      or fail saying what would fit (default: no limit)\n"
-        "  --memory SIZE       memory for counting n-grams (K, M, G; default 1G): beyond\n"
-        "                      it, sorted counts spill to --temp-dir and are merged\n"
-        "  --temp-dir DIR      where counting spills (default: $TMPDIR, else /tmp)\n"
-        "Training (the defaults depend on --init, as measured on PTB):\n"
-        "  --init MODE         starting weights: kn (default), the n-gram weights of\n"
-        "                      interpolated modified Kneser-Ney on the training text\n"
-        "                      (pruned like the features), evaluated as epoch 0 and\n"
-        "                      kept if no epoch beats them; or zero (unigrams only)\n"
-        "  --schedule NAME     linear: the rate falls linearly to 0 over --epochs\n"
-        "                      epochs (default with --init kn); halve: constant until\n"
-        "                      an epoch gains less than --min-gain, then halved every\n"
-        "                      epoch, stopping at the next small gain (with --init zero)\n"
-        "  --epochs N          epochs: %d with --init kn (linear; %d with --features\n"
-        "                      ngram), at most %d with --init zero (halve); 0: only\n"
-        "                      build the vocabulary and write it (--write-vocab)\n"
-        "  --lr X              learning rate (default %g with --init kn, %g with zero)\n"
-        "  --ada-init X        AdaGrad's initial squared-gradient sum (default %g with\n"
-        "                      --init kn, %g with zero)\n"
-        "  --l1 X              l1 penalty (default 0.5)\n"
-        "  --l2 X              l2 penalty (default 0.1667)\n"
-        "  --optimizer NAME    adagrad (default) or sgd\n"
-        "  --min-gain X        halve schedule: relative validation gain below which the\n"
-        "                      rate is halved, and training stops the next time\n"
-        "                      (default 0.02)\n"
-        "  --halve-from N      halve schedule: halve the rate after every epoch from\n"
-        "                      epoch N on, not only once the gain is small (default 0)\n"
-        "  --best              the best model measured on PTB, in about four times the\n"
-        "                      default's time: %d epochs and the skip4 template too\n"
-        "                      (unless --epochs or --features say otherwise)\n"
-        "  --average           keep each epoch's average weights (Polyak averaging)\n"
-        "  --batch N|auto      minibatch size in tokens (default auto: the training\n"
-        "                      tokens / 450, at least 2000)\n"
-        "  --threads N         OpenMP threads (default: OMP_NUM_THREADS or all cores)\n"
-        "  --seed N            seed of the sentence order and held-out slice (default 1)\n"
-        "Checkpoints (MODEL.ckpt, removed once the model is saved):\n"
-        "  --resume            continue the run that left MODEL.ckpt (same options and\n"
-        "                      texts; --threads may differ): the model is the same, bit\n"
-        "                      for bit, as if the run had never stopped\n"
-        "  --checkpoint-minutes X  also checkpoint every X minutes within an epoch\n"
-        "                      (default 10; 0: at the end of each epoch only)\n"
-        "  --no-checkpoint     write no checkpoint (SIGINT and SIGTERM then just kill)\n"
-        "  --stop-after N      stop after N epochs of this run, leaving a checkpoint\n"
-        "Monitoring:\n"
-        "  --log FILE          write one JSON object per epoch to FILE (JSON Lines)\n"
-        "  --plot FILE         the learning curve (valid ppl per epoch) as SVG; with the\n"
-        "                      bundled corpus the oracle perplexity is drawn too\n"
-        "  --plot-reference X  draw a reference perplexity (e.g. a Kneser-Ney baseline)\n"
-        "  --plot-label TEXT   the reference line's label (default 'reference')\n"
-        "  --progress MODE     progress on stderr: auto (default: redrawn on a terminal,\n"
-        "                      a line every 5 s otherwise), always (also a line every\n"
-        "                      minibatch when not a terminal), never\n"
-        "  --quiet             print only the final results (and no progress)\n"
-        "  --force             replace output files that nglm did not write (without\n"
-        "                      it, --model, --log, --plot and --write-vocab replace\n"
-        "                      only a model, log, plot or vocabulary file)\n"
-        "  -h, --help, --version\n"
-        "\n"
-        "SIGINT or SIGTERM stops training at the next minibatch, writes the checkpoint\n"
-        "and prints the command that resumes it.\n"
-        "Exit status: 0 success (or stopped by --stop-after), 1 failure (bad data, I/O,\n"
-        "divergence), 2 bad usage, 130 interrupted by SIGINT, 143 by SIGTERM.\n",
-        NGLM_MAX_ORDER, NGLM_PIPELINE_ORDER, NGLM_PIPELINE_ORDER, NGLM_PIPELINE_KN_EPOCHS,
-        NGLM_PIPELINE_KN_EPOCHS_NGRAM, NGLM_PIPELINE_ZERO_EPOCHS, NGLM_PIPELINE_KN_LR,
-        NGLM_PIPELINE_ZERO_LR, NGLM_PIPELINE_KN_ADA_INIT, NGLM_PIPELINE_ZERO_ADA_INIT,
-        NGLM_PIPELINE_BEST_EPOCHS);
-}
-
 /* The pipeline's options (nglm/pipeline.h) and the program's own. */
 typedef struct options {
     nglm_pipeline_options p;
@@ -172,36 +65,91 @@ typedef struct options {
     char corpus_prefix[4096];
 } options;
 
+/* a row names the fields it uses; the rest are zero */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#define FIELD(f) offsetof(options, f)
+static const nglm_opt_choice progress_modes[] = {{"auto", NGLM_CLI_PROGRESS_AUTO},
+                                                 {"always", NGLM_CLI_PROGRESS_ALWAYS},
+                                                 {"never", NGLM_CLI_PROGRESS_NEVER},
+                                                 {NULL, 0}};
+
+/* The program's options: its outputs, checkpoints and monitoring (the
+ * pipeline's are nglm_pipeline_option_table's rows).  The groups follow the
+ * pipeline's Data, Model and Training in --help. */
+static const nglm_option program_rows[] = {
+    {"model", "FILE", "Data", "where to save the model (default model.nglm)",
+     NGLM_OPT_STRING, FIELD(model)},
+    {"write-vocab", "FILE", "Data", "save the vocabulary built from --train",
+     NGLM_OPT_STRING, FIELD(write_vocab)},
+    {"resume", NULL, "Checkpoints (MODEL.ckpt, removed once the model is saved)",
+     "continue the run that left MODEL.ckpt (same options and texts; --threads may "
+     "differ): the model is the same, bit for bit, as if the run had never stopped",
+     NGLM_OPT_FLAG, FIELD(resume)},
+    {"checkpoint-minutes", "X", "Checkpoints (MODEL.ckpt, removed once the model is saved)",
+     "also checkpoint every X minutes within an epoch (default 10; 0: at the end of each "
+     "epoch only)",
+     NGLM_OPT_DOUBLE, FIELD(checkpoint_min), 0, 1e9},
+    {"no-checkpoint", NULL, "Checkpoints (MODEL.ckpt, removed once the model is saved)",
+     "write no checkpoint (SIGINT and SIGTERM then just kill)",
+     NGLM_OPT_FLAG, FIELD(no_checkpoint)},
+    {"stop-after", "N", "Checkpoints (MODEL.ckpt, removed once the model is saved)",
+     "stop after N epochs of this run, leaving a checkpoint",
+     NGLM_OPT_INT, FIELD(stop_after), 1, 100000},
+    {"log", "FILE", "Monitoring", "write one JSON object per epoch to FILE (JSON Lines)",
+     NGLM_OPT_STRING, FIELD(log)},
+    {"plot", "FILE", "Monitoring",
+     "the learning curve (valid ppl per epoch) as SVG; with the bundled corpus the oracle "
+     "perplexity is drawn too",
+     NGLM_OPT_STRING, FIELD(plot)},
+    {"plot-reference", "X", "Monitoring",
+     "draw a reference perplexity (e.g. a Kneser-Ney baseline)",
+     NGLM_OPT_DOUBLE, FIELD(plot_ref), 1e-300, 1e300},
+    {"plot-label", "TEXT", "Monitoring", "the reference line's label (default 'reference')",
+     NGLM_OPT_STRING, FIELD(plot_label)},
+    {"progress", "MODE", "Monitoring",
+     "progress on stderr: auto (default: redrawn on a terminal, a line every 5 s "
+     "otherwise), always (also a line every minibatch when not a terminal), never",
+     NGLM_OPT_CHOICE, FIELD(progress), 0, 0, progress_modes},
+    {"quiet", NULL, "Monitoring", "print only the final results (and no progress)",
+     NGLM_OPT_FLAG, FIELD(quiet)},
+    {"force", NULL, "Monitoring",
+     "replace output files that nglm did not write (without it, --model, --log, --plot "
+     "and --write-vocab replace only a model, log, plot or vocabulary file)",
+     NGLM_OPT_FLAG, FIELD(force)},
+};
+#undef FIELD
+
+/* The pipeline's table and the program's, over o. */
+static void option_tables(nglm_cli_table t[2], options *o)
+{
+    t[0].rows = nglm_pipeline_option_table(&t[0].n);
+    t[0].opts = &o->p;
+    t[1] = (nglm_cli_table){program_rows, sizeof program_rows / sizeof *program_rows, o};
+}
+
+static void usage(FILE *fp)
+{
+    options o;
+    nglm_cli_table t[2];
+    option_tables(t, &o);
+    fprintf(fp, "Usage: nglm-train [OPTION]...\n"
+                "Train a softmax (maximum-entropy) n-gram language model.\n"
+                "With no --train, train on the bundled synthetic corpus.\n"
+                "\n");
+    nglm_cli_options_help(fp, t, 2);
+    fprintf(fp,
+        "  -h, --help, --version\n"
+        "\n"
+        "SIGINT or SIGTERM stops training at the next minibatch, writes the checkpoint\n"
+        "and prints the command that resumes it.\n"
+        "Exit status: 0 success (or stopped by --stop-after), 1 failure (bad data, I/O,\n"
+        "divergence), 2 bad usage, 130 interrupted by SIGINT, 143 by SIGTERM.\n");
+}
+
 static int file_exists(const char *path) { return access(path, R_OK) == 0; }
 
 static void parse_args(int argc, char **argv, options *o)
 {
-    enum { O_TRAIN = 256, O_VALID, O_TEST, O_MODEL, O_VOCAB, O_WVOCAB, O_MINC, O_MAXV,
-           O_TOK, O_LOWER, O_REPL, O_ORDER, O_CUT, O_EPOCHS, O_L1, O_L2, O_LR, O_OPT,
-           O_BATCH, O_THREADS, O_SEED, O_QUIET, O_FORCE, O_EVALCACHE, O_HELP, O_VERSION, O_AVG, O_ADAINIT, O_FEAT, O_SKIPCUT, O_MINGAIN, O_HALVE,
-           O_RESUME, O_CKPTMIN, O_NOCKPT, O_STOPAFTER, O_LOG, O_PLOT, O_PLOTREF, O_PLOTLABEL,
-           O_PROGRESS, O_MAXMEM, O_CACHE, O_INIT, O_SCHEDULE, O_BEST };
-    enum { O_MEMORY = 512, O_TEMPDIR };
-    static const struct option longopts[] = {
-        {"train", 1, 0, O_TRAIN}, {"valid", 1, 0, O_VALID}, {"test", 1, 0, O_TEST},
-        {"model", 1, 0, O_MODEL}, {"vocab", 1, 0, O_VOCAB}, {"write-vocab", 1, 0, O_WVOCAB},
-        {"min-count", 1, 0, O_MINC}, {"max-vocab", 1, 0, O_MAXV},
-        {"tokenize", 1, 0, O_TOK}, {"lowercase", 0, 0, O_LOWER},
-        {"replace-invalid", 0, 0, O_REPL}, {"order", 1, 0, O_ORDER},
-        {"cutoffs", 1, 0, O_CUT}, {"epochs", 1, 0, O_EPOCHS}, {"l1", 1, 0, O_L1},
-        {"l2", 1, 0, O_L2}, {"lr", 1, 0, O_LR}, {"optimizer", 1, 0, O_OPT},
-        {"batch", 1, 0, O_BATCH}, {"threads", 1, 0, O_THREADS}, {"seed", 1, 0, O_SEED},
-        {"features", 1, 0, O_FEAT}, {"max-memory", 1, 0, O_MAXMEM}, {"min-gain", 1, 0, O_MINGAIN}, {"halve-from", 1, 0, O_HALVE}, {"skip-cutoff", 1, 0, O_SKIPCUT},
-        {"resume", 0, 0, O_RESUME}, {"checkpoint-minutes", 1, 0, O_CKPTMIN},
-        {"no-checkpoint", 0, 0, O_NOCKPT}, {"stop-after", 1, 0, O_STOPAFTER},
-        {"log", 1, 0, O_LOG}, {"plot", 1, 0, O_PLOT}, {"plot-reference", 1, 0, O_PLOTREF},
-        {"plot-label", 1, 0, O_PLOTLABEL}, {"progress", 1, 0, O_PROGRESS},
-        {"memory", 1, 0, O_MEMORY}, {"temp-dir", 1, 0, O_TEMPDIR},
-        {"cache", 1, 0, O_CACHE}, {"init", 1, 0, O_INIT}, {"schedule", 1, 0, O_SCHEDULE},
-        {"best", 0, 0, O_BEST},
-        {"average", 0, 0, O_AVG}, {"ada-init", 1, 0, O_ADAINIT}, {"quiet", 0, 0, O_QUIET}, {"force", 0, 0, O_FORCE}, {"eval-cache", 1, 0, O_EVALCACHE}, {"help", 0, 0, O_HELP}, {"version", 0, 0, O_VERSION},
-        {0, 0, 0, 0}};
-    nglm_error err;
     memset(o, 0, sizeof *o);
     o->p = nglm_pipeline_options_default();
     o->model = "model.nglm";
@@ -209,122 +157,13 @@ static void parse_args(int argc, char **argv, options *o)
     o->plot_ref = NAN;
     o->plot_label = "reference";
     o->progress = NGLM_CLI_PROGRESS_AUTO;
-    int c;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        switch (c) {
-        case O_TRAIN: o->p.train = optarg; break;
-        case O_VALID: o->p.valid = optarg; break;
-        case O_TEST: o->p.test = optarg; break;
-        case O_MODEL: o->model = optarg; break;
-        case O_VOCAB: o->p.vocab = optarg; break;
-        case O_CACHE: o->p.id_cache = optarg; break;
-        case O_WVOCAB: o->write_vocab = optarg; break;
-        case O_MINC: o->p.min_count = (uint64_t)nglm_cli_long("--min-count", optarg, 1, INT64_MAX); break;
-        case O_MAXV: o->p.max_vocab = (size_t)nglm_cli_long("--max-vocab", optarg, NGLM_NUM_SPECIAL + 1, INT32_MAX); break;
-        case O_TOK: o->p.tok.mode = nglm_cli_tok_mode(optarg); break;
-        case O_LOWER: o->p.tok.lowercase = 1; break;
-        case O_REPL: o->p.tok.replace_invalid = 1; break;
-        case O_ORDER:
-            o->p.order_auto = strcmp(optarg, "auto") == 0;
-            o->p.order = o->p.order_auto ? NGLM_PIPELINE_ORDER
-                                     : (int)nglm_cli_long("--order", optarg, 1, NGLM_MAX_ORDER);
-            break;
-        case O_CUT:
-            if (nglm_pipeline_parse_cutoffs(optarg, o->p.cutoff, &err) != 0)
-                nglm_cli_die(NGLM_EXIT_USAGE, "%s", err.msg);
-            break;
-        case O_EPOCHS:
-            o->p.tr.max_epochs = (int)nglm_cli_long("--epochs", optarg, 0, NGLM_MAX_EPOCHS);
-            break;
-        case O_L1: o->p.tr.l1 = nglm_cli_double("--l1", optarg, 0, 1e9); break;
-        case O_L2: o->p.tr.l2 = nglm_cli_double("--l2", optarg, 0, 1e9); break;
-        case O_LR: o->p.tr.lr = nglm_cli_double("--lr", optarg, 1e-9, 1e6); break;
-        case O_OPT:
-            if (strcmp(optarg, "adagrad") == 0)
-                o->p.tr.optimizer = NGLM_ADAGRAD;
-            else if (strcmp(optarg, "sgd") == 0)
-                o->p.tr.optimizer = NGLM_SGD;
-            else
-                nglm_cli_die(NGLM_EXIT_USAGE, "--optimizer: '%s' is not adagrad or sgd", optarg);
-            break;
-        case O_BATCH:
-            o->p.tr.batch = strcmp(optarg, "auto") == 0
-                              ? 0
-                              : (size_t)nglm_cli_long("--batch", optarg, 1, 1 << 24);
-            break;
-        case O_THREADS: o->p.tr.threads = (int)nglm_cli_long("--threads", optarg, 1, 4096); break;
-        case O_SEED: o->p.tr.seed = (uint64_t)nglm_cli_long("--seed", optarg, 0, INT64_MAX); break;
-        case O_QUIET: o->quiet = 1; break;
-        case O_FORCE: o->force = 1; break;
-        case O_EVALCACHE:
-            if (strcmp(optarg, "auto") != 0)
-                nglm_cli_die(NGLM_EXIT_USAGE, "--eval-cache: '%s' is not auto", optarg);
-            o->p.eval_cache = 1;
-            break;
-        case O_LOG: o->log = optarg; break;
-        case O_PLOT: o->plot = optarg; break;
-        case O_PLOTREF: o->plot_ref = nglm_cli_double("--plot-reference", optarg, 1e-300, 1e300); break;
-        case O_PLOTLABEL: o->plot_label = optarg; break;
-        case O_PROGRESS:
-            o->progress = nglm_cli_progress_mode(optarg);
-            break;
-        case O_RESUME: o->resume = 1; break;
-        case O_CKPTMIN: o->checkpoint_min = nglm_cli_double("--checkpoint-minutes", optarg, 0, 1e9); break;
-        case O_NOCKPT: o->no_checkpoint = 1; break;
-        case O_STOPAFTER: o->stop_after = (int)nglm_cli_long("--stop-after", optarg, 1, 100000); break;
-        case O_AVG: o->p.tr.average = 1; break;
-        case O_FEAT:
-            if (nglm_pipeline_parse_features(optarg, &o->p, &err) != 0)
-                nglm_cli_die(NGLM_EXIT_USAGE, "%s", err.msg);
-            break;
-        case O_BEST: o->p.best = 1; break;
-        case O_MAXMEM: o->p.max_memory = nglm_cli_size("--max-memory", optarg); break;
-        case O_MEMORY:
-            o->p.count_memory = nglm_cli_size("--memory", optarg);
-            if (o->p.count_memory == 0)
-                nglm_cli_die(NGLM_EXIT_USAGE, "--memory: must be more than 0");
-            break;
-        case O_TEMPDIR: o->p.temp_dir = optarg; break;
-        case O_MINGAIN:
-            o->p.tr.min_gain = nglm_cli_double("--min-gain", optarg, 0, 1);
-            o->p.halving_given = 1;
-            break;
-        case O_HALVE:
-            o->p.tr.halve_from = (int)nglm_cli_long("--halve-from", optarg, 0, NGLM_MAX_EPOCHS);
-            o->p.halving_given = 1;
-            break;
-        case O_SKIPCUT: o->p.skip_cutoff = (uint32_t)nglm_cli_long("--skip-cutoff", optarg, 1, UINT32_MAX); break;
-        case O_ADAINIT:
-            o->p.tr.ada_init = nglm_cli_double("--ada-init", optarg, 0, 1e9);
-            break;
-        case O_SCHEDULE:
-            if (strcmp(optarg, "linear") == 0)
-                o->p.tr.schedule = NGLM_SCHEDULE_LINEAR;
-            else if (strcmp(optarg, "halve") == 0)
-                o->p.tr.schedule = NGLM_SCHEDULE_HALVE;
-            else
-                nglm_cli_die(NGLM_EXIT_USAGE, "--schedule: '%s' is not linear or halve", optarg);
-            o->p.schedule_auto = 0;
-            break;
-        case O_INIT:
-            if (strcmp(optarg, "kn") == 0)
-                o->p.init_kn = 1;
-            else if (strcmp(optarg, "zero") == 0)
-                o->p.init_kn = 0;
-            else
-                nglm_cli_die(NGLM_EXIT_USAGE, "--init: '%s' is not kn or zero", optarg);
-            break;
-        case 'h':
-        case O_HELP: usage(stdout); exit(0);
-        case O_VERSION: printf("nglm-train (nglm) %s\n", PACKAGE_VERSION); exit(0);
-        default:
-            nglm_cli_bad_option(c, argc, argv, "nglm-train takes --train TEXT --model FILE "
-                                "(SRILM's ngram-count -text TEXT -lm FILE)");
-        }
-    }
-    if (optind < argc)
-        nglm_cli_die(NGLM_EXIT_USAGE, "unexpected argument '%s' (see --help)", argv[optind]);
+    nglm_cli_table t[2];
+    option_tables(t, o);
+    int first = nglm_cli_parse(argc, argv, t, 2, usage,
+                               "nglm-train takes --train TEXT --model FILE "
+                               "(SRILM's ngram-count -text TEXT -lm FILE)");
+    if (first < argc)
+        nglm_cli_die(NGLM_EXIT_USAGE, "unexpected argument '%s' (see --help)", argv[first]);
     if (o->quiet && o->progress == NGLM_CLI_PROGRESS_AUTO)
         o->progress = NGLM_CLI_PROGRESS_NEVER;
     o->vocab_only = o->p.tr.max_epochs == 0;
@@ -524,7 +363,7 @@ static void save_model(nglm_pipeline *P, const options *o, const char *ckpt, dou
     getrusage(RUSAGE_SELF, &ru);
     printf("saved %s: epoch %u, valid ppl %.2f, %zu features (%zu zero-weight features pruned), "
            "total %.2f s, peak RSS %ld MB\n", o->model, P->model.info.epochs,
-           P->model.info.valid_ppl, P->model.feat.n_feat, P->pruned, nglm_cli_wall() - t0,
+           P->model.info.valid_ppl, P->model.feat.n_feat, P->pruned, nglm_wall_seconds() - t0,
            ru.ru_maxrss / 1024);
 }
 
@@ -607,7 +446,7 @@ int main(int argc, char **argv)
     if (!o.resume && !o.no_checkpoint && access(ckpt, F_OK) == 0 && rank == 0)
         nglm_cli_warn("note: %s was left by an unfinished run; this run starts afresh and "
                       "replaces it (--resume continues it)", ckpt);
-    double t0 = nglm_cli_wall();
+    double t0 = nglm_wall_seconds();
 
     make_vocab(&P, &o);
     if (o.vocab_only) {

@@ -23,6 +23,7 @@
 #include "nglm/idcache.h"
 #include "nglm/lm.h"
 #include "nglm/modelfile.h"
+#include "nglm/options.h"
 #include "nglm/pipeline.h"
 #include "nglm/vocab.h"
 
@@ -46,17 +47,12 @@ nglm_pipeline_options nglm_pipeline_options_default(void)
     return o;
 }
 
-/* An integer of min..max, as nglm-train's options are read. */
-static int parse_u32(const char *opt, const char *s, unsigned long min, unsigned long max,
-                     uint32_t *out, nglm_error *err)
+/* An integer of min..max, as the option table reads them. */
+static int parse_u32(const char *s, long min, long max, uint32_t *out, nglm_error *err)
 {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end != '\0' || errno == ERANGE)
-        return nglm_error_set(err, "%s: '%s' is not an integer", opt, s);
-    if (v < 0 || (unsigned long)v < min || (unsigned long)v > max)
-        return nglm_error_set(err, "%s: '%s' is out of range (%lu..%lu)", opt, s, min, max);
+    long v;
+    if (nglm_parse_long(s, min, max, &v, err) != 0)
+        return -1;
     *out = (uint32_t)v;
     return 0;
 }
@@ -65,7 +61,7 @@ int nglm_pipeline_parse_cutoffs(const char *s, uint32_t *cutoff, nglm_error *err
 {
     char buf[256];
     if (strlen(s) >= sizeof buf)
-        return nglm_error_set(err, "--cutoffs: list too long");
+        return nglm_error_set(err, "list too long");
     strcpy(buf, s);
     int m = 2;
     uint32_t last = 1;
@@ -75,11 +71,11 @@ int nglm_pipeline_parse_cutoffs(const char *s, uint32_t *cutoff, nglm_error *err
         if (comma)
             *comma = '\0';
         if (m > NGLM_MAX_ORDER)
-            return nglm_error_set(err, "--cutoffs: more values than orders");
-        if (parse_u32("--cutoffs", tok, 1, UINT32_MAX, &last, err) != 0)
+            return nglm_error_set(err, "more values than orders");
+        if (parse_u32(tok, 1, UINT32_MAX, &last, err) != 0)
             return -1;
         if (m > 2 && last < cutoff[m - 1])
-            return nglm_error_set(err, "--cutoffs: values must not decrease");
+            return nglm_error_set(err, "values must not decrease");
         cutoff[m++] = last;
         if (!comma)
             break;
@@ -93,7 +89,7 @@ int nglm_pipeline_parse_features(const char *s, nglm_pipeline_options *o, nglm_e
 {
     char buf[256];
     if (strlen(s) >= sizeof buf)
-        return nglm_error_set(err, "--features: list too long");
+        return nglm_error_set(err, "list too long");
     strcpy(buf, s);
     o->n_skip = 0;
     int have_ngram = 0;
@@ -107,18 +103,18 @@ int nglm_pipeline_parse_features(const char *s, nglm_pipeline_options *o, nglm_e
             int d = tok[4] - '0';
             for (int i = 0; i < o->n_skip; i++)
                 if (o->skip_dist[i] == d)
-                    return nglm_error_set(err, "--features: '%s' given twice", tok);
+                    return nglm_error_set(err, "'%s' given twice", tok);
             if (o->n_skip == NGLM_MAX_SKIP)
-                return nglm_error_set(err, "--features: at most %d skip templates",
+                return nglm_error_set(err, "at most %d skip templates",
                                       NGLM_MAX_SKIP);
             o->skip_dist[o->n_skip++] = d;
         } else {
-            return nglm_error_set(err, "--features: unknown template '%s' (ngram, skip2 .. "
+            return nglm_error_set(err, "unknown template '%s' (ngram, skip2 .. "
                                   "skip9)", tok);
         }
     }
     if (!have_ngram)
-        return nglm_error_set(err, "--features: the list must include ngram");
+        return nglm_error_set(err, "the list must include ngram");
     return 0;
 }
 
@@ -189,13 +185,13 @@ static int fill_defaults(nglm_pipeline_options *o, nglm_error *err)
     }
     if (o->best) {
         if (!o->init_kn)
-            return nglm_error_set(err, "--best goes with --init kn");
+            return nglm_error_set(err, "best goes with the Kneser-Ney start (init kn), not zero");
         if (o->tr.max_epochs < 0)
             o->tr.max_epochs = NGLM_PIPELINE_BEST_EPOCHS;
     }
     if (!o->schedule_auto && o->halving_given && o->tr.schedule == NGLM_SCHEDULE_LINEAR)
-        return nglm_error_set(err, "--min-gain and --halve-from go with --schedule halve, "
-                              "not linear");
+        return nglm_error_set(err, "min-gain and halve-from go with the halving schedule "
+                              "(schedule halve), not linear");
     if (o->schedule_auto)
         o->tr.schedule = o->init_kn && !o->halving_given ? NGLM_SCHEDULE_LINEAR
                                                          : NGLM_SCHEDULE_HALVE;
@@ -235,13 +231,13 @@ int nglm_pipeline_init(nglm_pipeline *P, const nglm_pipeline_options *opt, nglm_
     if (!o->train)
         return nglm_error_set(err, "no training text");
     if (o->order < 1 || o->order > NGLM_MAX_ORDER)
-        return nglm_error_set(err, "--order %d is out of range (1..%d)", o->order,
+        return nglm_error_set(err, "order %d is out of range (1..%d)", o->order,
                               NGLM_MAX_ORDER);
     if (o->n_skip > NGLM_MAX_SKIP)
         return nglm_error_set(err, "at most %d skip-gram templates", NGLM_MAX_SKIP);
     for (int m = 3; m <= NGLM_MAX_ORDER && o->cutoff[2] != 0; m++)
         if (o->cutoff[m] < o->cutoff[m - 1])
-            return nglm_error_set(err, "--cutoffs: values must not decrease");
+            return nglm_error_set(err, "the minimum counts (cutoffs) must not decrease");
     return fill_defaults(o, err);
 }
 
@@ -252,11 +248,11 @@ static int open_id_cache(const char *dir, nglm_error *err)
 {
     struct stat st;
     if (mkdir(dir, 0777) != 0 && errno != EEXIST)
-        return nglm_error_errno(err, errno, "--cache %s", dir);
+        return nglm_error_errno(err, errno, "id cache %s", dir);
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-        return nglm_error_set(err, "--cache %s: not a directory", dir);
+        return nglm_error_set(err, "id cache %s: not a directory", dir);
     if (access(dir, W_OK | X_OK) != 0)
-        return nglm_error_errno(err, errno, "--cache %s", dir);
+        return nglm_error_errno(err, errno, "id cache %s", dir);
     return 0;
 }
 
@@ -343,7 +339,7 @@ static int hold_out(nglm_corpus *train, nglm_corpus *valid, uint64_t seed, nglm_
     size_t n = train->n_sents, nv = n / 20 ? n / 20 : (n > 1 ? 1 : 0), nt = n - nv;
     if (nv == 0)
         return nglm_error_set(err, "the training text has only %zu sentence(s): give a "
-                              "--valid text", n);
+                              "validation text", n);
     size_t *keep = malloc(nt * sizeof *keep), *held = malloc(nv * sizeof *held);
     nglm_corpus t2, v2;
     memset(&t2, 0, sizeof t2);
@@ -520,8 +516,9 @@ static int build_features(nglm_pipeline *P, nglm_error *err)
     }
     char a[32], b[32], c[32];
     if (need > o->max_memory)
-        return nglm_error_set(err, "--max-memory %s: the model needs %s even with --cutoffs %s; "
-                              "give at least that much, or lower --order or --max-vocab",
+        return nglm_error_set(err, "a memory limit of %s: the model needs %s even with the minimum "
+                              "counts %s; give at least that much, or lower the order or the "
+                              "vocabulary size",
                               mem_str((double)o->max_memory, a, sizeof a),
                               mem_str((double)need, b, sizeof b),
                               cutoff_list(cut, o->order, list, sizeof list));

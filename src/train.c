@@ -72,14 +72,7 @@ static nglm_train_options resolved(const nglm_train_options *opt, const nglm_cor
     return o;
 }
 
-static double now(void)
-{
-#ifdef _OPENMP
-    return omp_get_wtime();
-#else
-    return (double)clock() / CLOCKS_PER_SEC;
-#endif
-}
+static double now(void) { return nglm_wall_seconds(); }
 
 static void shuffle(uint64_t *order, size_t n, uint64_t *state)
 {
@@ -416,7 +409,7 @@ static int rollback(trainer *tr, nglm_error *err)
     size_t nf = (size_t)s->n_feat;
     if (++s->divergences >= 3)
         return nglm_error_set(err, "training diverged %u times (a loss or weight is not finite; "
-                              "the last time in epoch %u at learning rate %g): lower --lr",
+                              "the last time in epoch %u at learning rate %g): lower the learning rate",
                               (unsigned)s->divergences, (unsigned)s->epoch, s->lr);
     memcpy(s->theta, s->best, nf * sizeof *s->theta);
     for (size_t f = 0; f < nf; f++) {
@@ -519,7 +512,7 @@ static int check_resume(const nglm_train_state *s, const nglm_train_state *r,
     SAME_NUM(lr0, "learning rate");
     SAME_NUM(ada_init, "AdaGrad initial sum");
     SAME_NUM(min_gain, "minimum gain");
-    SAME_NUM(halve_from, "--halve-from");
+    SAME_NUM(halve_from, "halve-from");
     SAME_NUM(max_epochs, "epochs");
     SAME_NUM(batch, "batch size");
     SAME_NUM(seed, "seed");

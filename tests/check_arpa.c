@@ -383,7 +383,7 @@ START_TEST(test_export_refuses_skipgrams)
     const char *path = tu_temp_path(".arpa");
     ck_assert_int_eq(nglm_arpa_save(&m, path, &err), -1);
     ck_assert_msg(strstr(err.msg, "skip-gram features with non-zero weights, which ARPA "
-                                  "cannot express: train with --features ngram") != NULL,
+                                  "cannot express: train with n-gram features alone") != NULL,
                   "%s", err.msg);
     struct stat st;
     ck_assert_int_ne(stat(path, &st), 0); /* nothing was created */

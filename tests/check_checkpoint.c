@@ -563,7 +563,7 @@ START_TEST(test_resume_refuses_mismatch)
     o = quick_options(1, 0);
     o.halve_from = 2;
     ck_assert_int_eq(nglm_train_can_resume(&m, &c, &v, &o, &s, &err), -1);
-    ck_assert_msg(strstr(err.msg, "--halve-from 0, not 2") != NULL, "%s", err.msg);
+    ck_assert_msg(strstr(err.msg, "halve-from 0, not 2") != NULL, "%s", err.msg);
     /* a schedule a checkpoint could not hold is refused before training */
     o = quick_options(1, 0);
     o.halve_from = NGLM_MAX_EPOCHS + 1;
@@ -617,7 +617,7 @@ START_TEST(test_divergence)
         o.l1 = o.l2 = 0; /* the proximal steps would tame it */
         if (nglm_train(&m, &c, &v, &o, &err) != 0) {
             ck_assert_msg(strstr(err.msg, "diverged 3 times") != NULL &&
-                          strstr(err.msg, "lower --lr") != NULL, "%s", err.msg);
+                          strstr(err.msg, "lower the learning rate") != NULL, "%s", err.msg);
             failed = 1;
             continue;
         }

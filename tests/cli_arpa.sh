@@ -92,7 +92,7 @@ check "OOV skipped: logprob -2 over 2 tokens" \
     --init zero --threads 1 --train "$T/small.train.txt" --valid "$T/small.valid.txt" \
     --model "$T/skip.nglm" >/dev/null
 expect_error "a skip-gram model is refused" \
-    "skip-gram features with non-zero weights, which ARPA cannot express: train with --features ngram" \
+    "skip-gram features with non-zero weights, which ARPA cannot express: train with n-gram features alone" \
     "$X" --model "$T/skip.nglm" -o "$T/skip.arpa"
 check "and nothing is written" test ! -e "$T/skip.arpa"
 # skip-gram templates that hold no feature: an n-gram model, exported exactly

@@ -1,7 +1,10 @@
 #!/bin/sh
 # cli_man.sh — the manual pages in doc/: each program has one, it renders
 # without warnings (groff, or man, when installed), and it mentions every
-# long option that the program's --help prints.
+# long option that the program's --help prints; and the page's option list
+# (the .TP items) is the options of --help, which nglm-train and nglm-kn
+# print from their option tables (nglm/options.h): an option added to a
+# table and not to the page, or left on the page after it is removed, fails.
 . "$(dirname "$0")/cli_lib.sh"
 
 for p in nglm-train nglm-eval nglm-export nglm-sample nglm-gen nglm-kn; do
@@ -25,6 +28,16 @@ for p in nglm-train nglm-eval nglm-export nglm-sample nglm-gen nglm-kn; do
     for o in $opts; do
         check "$p.1 documents $o" grep -Eq -- "$o([^a-z0-9-]|\$)" "$T/page"
     done
+    # the options --help lists (its option column) and the page's items
+    sed -n 's/^ \{2,6\}\(-[^ ].*\)/\1/p' "$T/help" | sed 's/  .*//' |
+        grep -oE -- '--[a-z][a-z0-9-]*' | sort -u >"$T/help-items"
+    awk 'prev == ".TP" { print } { prev = $0 }' "$T/page" |
+        grep -oE -- '--[a-z][a-z0-9-]*' | sort -u >"$T/page-items"
+    if ! cmp -s "$T/help-items" "$T/page-items"; then
+        echo "$p: options of --help (<) and of the page's items (>) differ:"
+        diff "$T/help-items" "$T/page-items"
+    fi
+    check "$p.1's option items are --help's options" cmp -s "$T/help-items" "$T/page-items"
     for s in 0 1 2; do
         check "$p.1 documents exit status $s" grep -q "^\.B $s\$" "$T/page"
     done

@@ -38,7 +38,7 @@ expect 0 "--halve-from 1 halves the rate after epoch 1" "epoch  2  lr 1  .*epoch
            --model '$T/h.nglm' --halve-from 1 --init zero --progress never | tr '\n' ' '"
 expect 0 "--halve-from 1 --stop-after 2" "stopped before epoch 3" \
     "$TR" $NG --model "$T/h2.nglm" --halve-from 1 --stop-after 2
-expect_error "resume with another --halve-from" "made with --halve-from 1, not 0" \
+expect_error "resume with another --halve-from" "made with halve-from 1, not 0" \
     "$TR" $NG --model "$T/h2.nglm" --resume
 expect 0 "--halve-from 1 resumed" "saved $T/h2\.nglm" \
     "$TR" $NG --model "$T/h2.nglm" --halve-from 1 --resume --threads 2
@@ -147,7 +147,7 @@ check "and removes it at the end" test ! -e "$T/g.nglm.ckpt"
 
 # ---------------------------------------------------------------- divergence
 cp "$T/a.nglm" "$T/d.nglm"
-expect_error "an absurd rate fails clearly" "training diverged 3 times .*lower --lr" \
+expect_error "an absurd rate fails clearly" "training diverged 3 times .*lower the learning rate" \
     "$TR" $NG --model "$T/d.nglm" --optimizer sgd --lr 1e6
 check "and leaves the old model" cmp -s "$T/a.nglm" "$T/d.nglm"
 # A high rate: its course is chaotic (which batch blows up hangs on the last

@@ -82,9 +82,9 @@ expect 0 "--order auto with --init zero: 5" '^training: order 5,' "$TR" --init z
     --epochs 1 --threads 1 --train "$TXT" --valid "$T/small.valid.txt" --model "$T/oz.nglm"
 expect_error "--order: neither a number nor auto" "--order: 'five'" "$TR" --order five \
     --train "$TXT" --model "$T/of.nglm"
-expect_error "--best needs the Kneser-Ney start" "--best goes with --init kn" \
+expect_error "--best needs the Kneser-Ney start" "best goes with the Kneser-Ney start" \
     "$TR" --best --init zero --train "$TXT" --model "$T/bz.nglm"
-expect_error "--schedule linear with --halve-from" "go with --schedule halve" \
+expect_error "--schedule linear with --halve-from" "go with the halving schedule" \
     "$TR" --schedule linear --halve-from 2 --train "$TXT" --model "$T/sl.nglm"
 expect_error "--schedule: a bad name" "not linear or halve" \
     "$TR" --schedule cosine --train "$TXT" --model "$T/sc.nglm"
@@ -219,7 +219,7 @@ expect 0 "--replace-invalid accepts it" 'saved' \
 expect_error "invalid UTF-8 in --valid" "badutf\.txt:4: invalid UTF-8" \
     "$TR" $Y --train "$TXT" --valid "$T/badutf.txt"
 expect_error "NUL byte names the file" "nul\.txt:1: .*NUL byte" "$TR" $Y --train "$T/nul.txt"
-expect_error "one sentence and no --valid asks for --valid" "only 1 sentence.*give a --valid" \
+expect_error "one sentence and no --valid asks for --valid" "only 1 sentence.*give a validation text" \
     "$TR" $Y --train "$T/one.txt"
 expect 0 "one sentence with --valid trains" 'valid ppl [0-9]+\.[0-9]+' \
     "$TR" $Y --quiet --train "$T/one.txt" --valid "$T/one.txt" --test "$T/one.txt"
@@ -366,7 +366,7 @@ expect 0 "--max-memory 300K raises the cutoffs" "^max-memory: .* would not fit i
     "$TR" $MM --max-memory 300K --model "$T/mm2.nglm"
 f2=$(sed -n 's/^features: \([0-9]*\) .*/\1/p' "$T/out")
 check "fewer features within the budget ($f2 < $f1)" test "$f2" -lt "$f1"
-expect_error "--max-memory too small for anything" "--max-memory 1 KB: the model needs .* give at least that much" \
+expect_error "--max-memory too small for anything" "a memory limit of 1 KB: the model needs .* give at least that much" \
     "$TR" $MM --max-memory 1K --model "$T/mm3.nglm"
 check "no model written when it cannot fit" test ! -e "$T/mm3.nglm"
 expect_error "--max-memory not a size" "--max-memory: 'lots' is not a size" "$TR" $MM --max-memory lots
@@ -399,8 +399,8 @@ expect 0 "an edited text is not taken from the cache" 'train .*\(cached\)' \
     "$TR" --order 2 --epochs 1 --threads 1 --train "$T/edited.txt" --cache "$T/cache2" \
     --model "$T/e2.nglm"
 check "nothing temporary left in the cache" test -z "$(ls "$T/cache" "$T/cache2" | grep "\.tmp")"
-expect_error "--cache on a file" "--cache .*: not a directory" \
+expect_error "--cache on a file" "id cache .*: not a directory" \
     "$TR" $CA --cache "$TXT" --model "$T/x.nglm"
-expect_error "--cache under a missing directory" "--cache .*: No such file or directory" \
+expect_error "--cache under a missing directory" "id cache .*: No such file or directory" \
     "$TR" $CA --cache "$T/no/such/dir" --model "$T/x.nglm"
 finish

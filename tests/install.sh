@@ -4,7 +4,8 @@
 # another prefix, `make install`, then run the installed nglm-train on the
 # installed bundled corpus and build examples/score.c against the
 # installed library with pkg-config, and run it, with no LD_LIBRARY_PATH;
-# and install the Python module with pip the README's way and import it.
+# and install the Python module with pip the README's way (from the tree,
+# offline, into a venv) and score with it.
 # Not part of `make check` (it reconfigures the tree); .ci/run runs it.
 # Usage: tests/install.sh [PREFIX]   (default: a fresh directory in /tmp)
 set -eu
@@ -29,21 +30,29 @@ cc "$OLDPWD/examples/train.c" $(pkg-config --cflags --libs nglm) -o train
 head -n 2000 "$prefix/share/nglm/default.train.txt" >small.txt
 ./train small.txt t.nglm 3 >ex.out || { cat ex.out; exit 1; }
 ./score t.nglm the cat >score.out
-# the README's install of the Python module, against the installed library
-# (--target: Debian's Python refuses system-wide pip installs, PEP 668);
-# the source tree may be read-only, so pip builds a copy
+# the README's install of the Python module, from the tree alone (its
+# sources compiled in: no installed library, no pkg-config) and offline,
+# into a venv of $PYTHON (default /usr/bin/python3); it scores the model
+# above and a hand-written ARPA file as worked out by hand
 py=${PYTHON:-/usr/bin/python3}
-if "$py" -c 'import os, sysconfig, setuptools, pip
+if "$py" -c 'import os, sysconfig, venv, ensurepip
 assert os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h"))' 2>/dev/null; then
-    mkdir pysrc
-    cp "$OLDPWD/python/setup.py" "$OLDPWD/python/nglm.c" pysrc
-    PIP_ROOT_USER_ACTION=ignore "$py" -m pip install -q --no-build-isolation --no-index --target "$work/pylib" ./pysrc
-    PYTHONPATH=$work/pylib "$py" -c 'import nglm; print(nglm.Model("m.nglm").score("the cat sat"))' \
-        >py.out
+    "$py" -m venv "$work/venv"
+    (cd "$OLDPWD" && PIP_NO_INDEX=1 PIP_ROOT_USER_ACTION=ignore \
+        "$work/venv/bin/python" -m pip install -q ./python)
+    printf '%s\n' '\data\' 'ngram 1=4' 'ngram 2=2' '' '\1-grams:' '-1.0 <s> -0.5' \
+        '-0.5 </s>' '-0.7 a -0.3' '-1.2 <unk>' '' '\2-grams:' '-0.2 <s> a' '-0.1 a </s>' \
+        '' '\end\' >hand.arpa
+    (cd / && "$work/venv/bin/python" -c 'import math, sys, nglm
+m = nglm.Model(sys.argv[1])
+# a: P(a|<s>) P(</s>|a); a a: and b(a) p(a) between; zzz: b(<s>) p(<unk>) p(</s>)
+for s, want in (("a", -0.3), ("a a", -1.3), ("zzz", -2.2)):
+    assert math.isclose(m.score(s), want, abs_tol=1e-9), (s, m.score(s), want)
+print(nglm.Model(sys.argv[2]).score("the cat sat"))' "$work/hand.arpa" "$work/m.nglm") >py.out
     grep -Eq "^-[0-9]+\.[0-9]+$" py.out || { cat py.out; exit 1; }
-    echo "the Python module installed with pip against $prefix scores a sentence"
+    echo "the Python module installed with pip from the tree into a venv of $py scores a sentence"
 else
-    echo "no Python with pip, setuptools and Python.h: the Python module's install is not tried"
+    echo "no Python with venv, ensurepip and Python.h: the Python module's install is not tried"
 fi
 cd "$OLDPWD"
 rm -rf "$work"

@@ -23,13 +23,13 @@ py=
 for p in ${PYTHON:-} /usr/bin/python3 python3; do
     if "$p" -c 'import os, sys, sysconfig, pytest, setuptools
 h = os.path.join(sysconfig.get_paths()["include"], "Python.h")
-sys.exit(not (os.path.exists(h) and sys.version_info >= (3, 10)))' >/dev/null 2>&1; then
+sys.exit(not (os.path.exists(h) and sys.version_info >= (3, 9)))' >/dev/null 2>&1; then
         py=$p
         break
     fi
 done
 if [ -z "$py" ]; then
-    echo "SKIP: no Python >= 3.10 with pytest, setuptools and Python.h" \
+    echo "SKIP: no Python >= 3.9 with pytest, setuptools and Python.h" \
         "(Debian: python3-dev python3-setuptools python3-pytest; or set PYTHON)"
     exit 77
 fi

@@ -35,6 +35,7 @@
 #include "nglm/features.h"
 #include "nglm/kn.h"
 #include "nglm/model.h"
+#include "nglm/options.h"
 #include "nglm/progress.h"
 #include "nglm/tokenize.h"
 #include "nglm/train.h"
@@ -136,11 +137,16 @@ typedef struct nglm_pipeline_test_result {
 
 nglm_pipeline_options nglm_pipeline_options_default(void);
 
-/* nglm-train's --cutoffs LIST ("2,2,3": cutoff[2] = 2, cutoff[3] = 2,
- * cutoff[4] = 3 and the later orders the last) and --features LIST
- * ("ngram,skip2,skip3": ngram required, skip2 .. skip9 the skip-gram
- * templates, into o->n_skip and o->skip_dist); fail with a message naming
- * the option. */
+/* The pipeline's options as a table (nglm/options.h): the rows that
+ * nglm-train's command line and --help and the Python module's train()
+ * keywords read, setting the fields of nglm_pipeline_options. */
+const nglm_option *nglm_pipeline_option_table(size_t *n);
+
+/* The cutoffs option's LIST ("2,2,3": cutoff[2] = 2, cutoff[3] = 2,
+ * cutoff[4] = 3 and the later orders the last) and the features option's
+ * LIST ("ngram,skip2,skip3": ngram required, skip2 .. skip9 the skip-gram
+ * templates, into o->n_skip and o->skip_dist); fail with a message about
+ * the list, which the caller prefixes with the option's name. */
 int nglm_pipeline_parse_cutoffs(const char *s, uint32_t *cutoff, nglm_error *err);
 int nglm_pipeline_parse_features(const char *s, nglm_pipeline_options *o, nglm_error *err);
 

@@ -29,6 +29,10 @@ static inline void nglm_progress_report(const nglm_progress *p, uint64_t done, u
         p->fn(done, total, p->user);
 }
 
+/* Seconds on the monotonic wall clock (src/clock.c), for elapsed times:
+ * the one clock of the library and the programs. */
+double nglm_wall_seconds(void);
+
 #ifdef __cplusplus
 }
 #endif
