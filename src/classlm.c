@@ -1,5 +1,5 @@
 /*
- * classlm.c — Model M (nglm/classlm.h, doc/model.md §7): the class file,
+ * classlm.c — Model M (nglm/classlm.h, doc/model.md §8): the class file,
  * the three feature indexes, exact scoring (a corpus on threads, one token,
  * the dense reference) and the model file.
  *

@@ -1,7 +1,7 @@
 /*
  * classlm_core.h — the pieces of Model M's exact scoring that the model
  * (classlm.c) and its trainer (classlm_train.c) share (internal to libnglm;
- * doc/model.md §7).
+ * doc/model.md §8).
  */
 #ifndef NGLM_CLASSLM_CORE_H
 #define NGLM_CLASSLM_CORE_H

@@ -1,5 +1,5 @@
 /*
- * classlm_train.c — training Model M (nglm/classlm.h, doc/model.md §7):
+ * classlm_train.c — training Model M (nglm/classlm.h, doc/model.md §8):
  * minibatches of whole sentences, the exact gradient of each by a grouped
  * backward pass, AdaGrad with lazy proximal ℓ1/ℓ2 (as src/train.c).
  *
@@ -78,6 +78,7 @@ typedef struct batch {
     uint32_t *k_off;        /* (C + 2) tokens by class */
     int32_t *k_tok;         /* (cap) */
     double **acc;           /* (threads) C + 1 sums */
+    int32_t **seen;         /* (threads) C + 1 marks, -1 between uses */
 } batch;
 
 static void batch_free(batch *b)
@@ -98,8 +99,11 @@ static void batch_free(batch *b)
         free(b->ws[i]);
     for (int i = 0; b->acc && i < b->threads; i++)
         free(b->acc[i]);
+    for (int i = 0; b->seen && i < b->threads; i++)
+        free(b->seen[i]);
     free(b->ws);
     free(b->acc);
+    free(b->seen);
     free(b->cc_slot);
     free(b->ww_slot);
     free(b->cc_node);
@@ -136,6 +140,7 @@ static int batch_init(batch *b, const nglm_classlm *m, const int32_t *iw, size_t
     b->U = malloc(C1 * sizeof *b->U);
     b->ws = calloc((size_t)threads, sizeof *b->ws);
     b->acc = calloc((size_t)threads, sizeof *b->acc);
+    b->seen = calloc((size_t)threads, sizeof *b->seen);
     b->cc_slot = malloc((m->cc.n_ctx + 1) * sizeof *b->cc_slot);
     b->ww_slot = malloc((m->ww.n_ctx + 1) * sizeof *b->ww_slot);
     b->cc_node = malloc((cap * n1 + 1) * sizeof *b->cc_node);
@@ -147,12 +152,17 @@ static int batch_init(batch *b, const nglm_classlm *m, const int32_t *iw, size_t
     b->k_off = malloc((C1 + 1) * sizeof *b->k_off);
     b->k_tok = malloc(cap * sizeof *b->k_tok);
     int ok = b->pos && b->ipos && b->ncc && b->nww && b->dcc && b->dww && b->lp && b->P &&
-             b->qoff && b->eu && b->U && b->ws && b->acc && b->cc_slot && b->ww_slot &&
+             b->qoff && b->eu && b->U && b->ws && b->acc && b->seen && b->cc_slot && b->ww_slot &&
              b->cc_node && b->ww_node && b->cc_off && b->ww_off && b->cc_tok && b->ww_tok &&
              b->k_off && b->k_tok;
     uint32_t maxc = nglm_cl_max_class(m);
     for (int i = 0; ok && i < threads; i++)
-        ok = (b->ws[i] = malloc(maxc * sizeof **b->ws)) && (b->acc[i] = malloc(C1 * sizeof **b->acc));
+        ok = (b->ws[i] = malloc(maxc * sizeof **b->ws)) &&
+             (b->acc[i] = malloc(C1 * sizeof **b->acc)) &&
+             (b->seen[i] = malloc(C1 * sizeof **b->seen));
+    for (int i = 0; ok && i < threads; i++)
+        for (size_t k = 0; k < C1; k++)
+            b->seen[i][k] = -1;
     if (!ok) {
         batch_free(b);
         return nglm_error_set(err, "out of memory");
@@ -179,7 +189,6 @@ static int forward(batch *b, nglm_error *err)
 {
     const nglm_classlm *m = b->m;
     const size_t C1 = (size_t)m->C + 1;
-    nglm_cl_unigrams(m, b->eu, b->U);
     size_t q = 0;
     for (size_t t = 0; t < b->n; t++) {
         int32_t k = m->icls[b->iw[b->pos[t]]];
@@ -304,20 +313,39 @@ static void ungroup(batch *b)
     b->n_ccs = b->n_wws = 0;
 }
 
-/* Σ over the tokens toks[0..n) of their class distributions (rows of P),
- * into acc[1..C], minus 1 at each token's own class. */
-static void class_sums(const batch *b, const int32_t *toks, size_t n, double *acc)
+/* The class-factor gradient of the features f0 .. f1-1 of F (one
+ * context's successor list; weights at g) from the tokens toks[0..n) that
+ * reach the context: Σ_t P(c | h_t) − [c = k_t], summed in token order.  A
+ * long list reads all of each token's row into acc (SIMD); a short one
+ * gathers its classes. */
+static void class_grad(const batch *b, const nglm_features *F, uint32_t f0, uint32_t f1,
+                       const int32_t *toks, size_t n, double *acc, double *g)
 {
     const nglm_classlm *m = b->m;
     const size_t C1 = (size_t)m->C + 1;
+    if ((size_t)(f1 - f0) * 8 < C1) {
+        for (uint32_t f = f0; f < f1; f++) {
+            int32_t c = F->feat_word[f];
+            double s = 0;
+            for (size_t i = 0; i < n; i++)
+                s += b->P[(size_t)toks[i] * C1 + (size_t)c];
+            for (size_t i = 0; i < n; i++)
+                s -= m->icls[b->iw[b->pos[toks[i]]]] == c;
+            g[f] = s;
+        }
+        return;
+    }
     memset(acc, 0, C1 * sizeof *acc);
     for (size_t i = 0; i < n; i++) {
         const double *pc = b->P + (size_t)toks[i] * C1;
+#pragma omp simd
         for (size_t c = 1; c < C1; c++)
             acc[c] += pc[c];
     }
     for (size_t i = 0; i < n; i++)
         acc[m->icls[b->iw[b->pos[toks[i]]]]] -= 1.0;
+    for (uint32_t f = f0; f < f1; f++)
+        g[f] = acc[F->feat_word[f]];
 }
 
 /* The gradient of the batch's negative log-likelihood into g (n_weights,
@@ -335,9 +363,8 @@ static void backward(batch *b, double *g)
         for (long s = 0; s < ncs; s++) {
             const nglm_features *F = &m->cc;
             int32_t x = b->cc_node[s];
-            class_sums(b, b->cc_tok + b->cc_off[s], b->cc_off[s + 1] - b->cc_off[s], acc);
-            for (uint32_t f = F->ctx_first[x]; f < F->ctx_first[x + 1]; f++)
-                gc[f] = acc[F->feat_word[f]];
+            class_grad(b, F, F->ctx_first[x], F->ctx_first[x + 1], b->cc_tok + b->cc_off[s],
+                       b->cc_off[s + 1] - b->cc_off[s], acc, gc);
         }
 #pragma omp for schedule(dynamic, 16) nowait
         for (long s = 0; s < nws; s++) {
@@ -345,9 +372,7 @@ static void backward(batch *b, double *g)
             const int32_t *toks = b->ww_tok + b->ww_off[s];
             const size_t nt = b->ww_off[s + 1] - b->ww_off[s];
             const nglm_features *F = &m->wc;
-            class_sums(b, toks, nt, acc);
-            for (uint32_t f = F->ctx_first[x]; f < F->ctx_first[x + 1]; f++)
-                gwc[f] = acc[F->feat_word[f]];
+            class_grad(b, F, F->ctx_first[x], F->ctx_first[x + 1], toks, nt, acc, gwc);
             F = &m->ww;
             for (size_t i = 0; i < nt; i++) {
                 size_t t = (size_t)toks[i];
@@ -389,47 +414,84 @@ typedef struct opt_state {
     double lr, delta, share, l1, l2;
 } opt_state;
 
-/* As src/train.c's prox_step: the gradient step at the AdaGrad rate, then
- * the penalty of the `age` steps since the weight was last touched. */
-static inline void update(opt_state *o, size_t f)
+/* Weights lo..hi-1 (offsets into the weight vector): as src/train.c's
+ * prox_step, the gradient step at the AdaGrad rate, then the penalty of the
+ * steps since each weight was last touched; the gradient is zeroed.  A SIMD
+ * loop: square root and division are correctly rounded in vector lanes, so
+ * the weights are the plain loop's bits. */
+static void update_range(opt_state *o, size_t lo, size_t hi)
 {
-    double g = o->g[f], q = o->gsq[f] + g * g;
-    double rate = o->lr / sqrt(q + o->delta);
-    double pen = (double)(o->step - o->last[f]) * o->share * rate;
-    double th = (o->theta[f] - rate * g) / (1.0 + pen * o->l2);
-    double over = fabs(th) - pen * o->l1;
-    o->theta[f] = over > 0 ? copysign(over, th) : 0.0;
-    o->gsq[f] = q;
-    o->last[f] = o->step;
-    o->g[f] = 0;
+    double *restrict theta = o->theta, *restrict gsq = o->gsq, *restrict gr = o->g;
+    uint32_t *restrict last = o->last;
+    const double lr = o->lr, delta = o->delta, share = o->share, l1 = o->l1, l2 = o->l2;
+    const uint32_t step = o->step;
+#pragma omp simd
+    for (size_t f = lo; f < hi; f++) {
+        double g = gr[f], q = gsq[f] + g * g;
+        double rate = lr / sqrt(q + delta);
+        double pen = (double)(step - last[f]) * share * rate;
+        double th = (theta[f] - rate * g) / (1.0 + pen * l2);
+        double over = fabs(th) - pen * l1;
+        theta[f] = over > 0 ? copysign(over, th) : 0.0;
+        gsq[f] = q;
+        last[f] = step;
+        gr[f] = 0;
+    }
 }
 
-static void apply(const batch *b, opt_state *o)
+/* The step for every weight the batch's gradient reaches: the whole
+ * successor lists of its class-factor contexts, the class ranges of its
+ * word contexts that its tokens' classes select, the class biases and the
+ * unigrams of its tokens' classes; then exp θ_v and U_k of those classes
+ * anew.  The other weights' penalties wait (lazy). */
+static void apply(batch *b, opt_state *o)
 {
     const nglm_classlm *m = b->m;
-    const long ncs = (long)b->n_ccs, nws = (long)b->n_wws;
+    const long ncs = (long)b->n_ccs, nws = (long)b->n_wws, C = m->C;
 #pragma omp parallel num_threads(b->threads)
     {
+        int32_t *seen = b->seen[thread_id()];
 #pragma omp for schedule(dynamic, 16) nowait
         for (long s = 0; s < ncs; s++) {
             int32_t x = b->cc_node[s];
-            for (uint32_t f = m->cc.ctx_first[x]; f < m->cc.ctx_first[x + 1]; f++)
-                update(o, m->off_cc + f);
+            update_range(o, m->off_cc + m->cc.ctx_first[x], m->off_cc + m->cc.ctx_first[x + 1]);
         }
 #pragma omp for schedule(dynamic, 16) nowait
         for (long s = 0; s < nws; s++) {
-            int32_t x = b->ww_node[s];
-            for (uint32_t f = m->wc.ctx_first[x]; f < m->wc.ctx_first[x + 1]; f++)
-                update(o, m->off_wc + f);
-            for (uint32_t f = m->ww.ctx_first[x]; f < m->ww.ctx_first[x + 1]; f++)
-                update(o, m->off_ww + f);
+            const int32_t x = b->ww_node[s];
+            const int32_t *toks = b->ww_tok + b->ww_off[s];
+            const size_t nt = b->ww_off[s + 1] - b->ww_off[s];
+            const nglm_features *F = &m->ww;
+            update_range(o, m->off_wc + m->wc.ctx_first[x], m->off_wc + m->wc.ctx_first[x + 1]);
+            for (size_t i = 0; i < nt; i++) {
+                int32_t k = m->icls[b->iw[b->pos[toks[i]]]];
+                if (seen[k] >= 0)
+                    continue;
+                seen[k] = 1;
+                uint32_t a = nglm_cl_lower(F, F->ctx_first[x], F->ctx_first[x + 1],
+                                           (int32_t)m->first[k]);
+                uint32_t z = nglm_cl_lower(F, a, F->ctx_first[x + 1], (int32_t)m->first[k + 1]);
+                update_range(o, m->off_ww + a, m->off_ww + z);
+            }
+            for (size_t i = 0; i < nt; i++)
+                seen[m->icls[b->iw[b->pos[toks[i]]]]] = -1;
         }
-#pragma omp for schedule(static) nowait
-        for (long v = 1; v < m->V; v++)
-            update(o, m->off_ww + (size_t)v);
-#pragma omp single nowait
-        for (int32_t c = 1; c <= m->C; c++)
-            update(o, m->off_cc + (size_t)c);
+#pragma omp for schedule(dynamic, 4)
+        for (long k = 1; k <= C; k++) {
+            update_range(o, m->off_cc + (size_t)k, m->off_cc + (size_t)k + 1);
+            if (b->k_off[k + 1] != b->k_off[k])
+                update_range(o, m->off_ww + m->first[k], m->off_ww + m->first[k + 1]);
+        }
+        /* after the barrier: the unigrams are final */
+#pragma omp for schedule(dynamic, 4) nowait
+        for (long k = 1; k <= C; k++) {
+            if (b->k_off[k + 1] == b->k_off[k])
+                continue;
+            double u = 0;
+            for (uint32_t v = m->first[k]; v < m->first[k + 1]; v++)
+                u += b->eu[v] = exp(o->theta[m->off_ww + v]);
+            b->U[k] = u;
+        }
     }
 }
 
@@ -516,7 +578,7 @@ int nglm_classlm_objective(const nglm_classlm *m, const nglm_corpus *c, double l
     int rc = -1;
     if (!g)
         nglm_error_set(err, "out of memory");
-    else if (forward(&b, err) == 0) {
+    else if ((nglm_cl_unigrams(m, b.eu, b.U), forward(&b, err)) == 0) {
         double loss = 0, pen = 0;
         for (size_t t = 0; t < b.n; t++)
             loss -= b.lp[t];
@@ -582,6 +644,7 @@ int nglm_classlm_train(nglm_classlm *m, const nglm_corpus *train, const nglm_cor
     uint64_t rng = opt->seed;
     for (size_t s = 0; s < train->n_sents; s++)
         order[s] = s;
+    nglm_cl_unigrams(m, b.eu, b.U);
     for (int e = 1; e <= opt->epochs; e++) {
         for (size_t i = train->n_sents; i > 1; i--) {
             size_t j = (size_t)(nglm_splitmix64(&rng) % i);
@@ -618,6 +681,7 @@ int nglm_classlm_train(nglm_classlm *m, const nglm_corpus *train, const nglm_cor
             stop = opt->stop && *opt->stop;
         }
         flush(m, &o, threads);
+        nglm_cl_unigrams(m, b.eu, b.U);
         double dt = now() - t0;
         double ppl = valid ? perplexity(m, valid, threads, err) : NAN;
         if (valid && isnan(ppl))

@@ -93,6 +93,9 @@ static void usage(FILE *fp)
         "                      it, sorted counts spill to --temp-dir and are merged\n"
         "  --temp-dir DIR      where counting spills (default: $TMPDIR, else /tmp)\n"
         "Training (the defaults depend on --init, as measured on PTB):\n"
+        "  --classes FILE      train Model M, the class-based exponential model, with the\n"
+        "                      classes of FILE (word<TAB>class) instead of the word model\n"
+        "                      (15 epochs from zero, --lr 1, --ada-init 0.1, --batch 200)\n"
         "  --init MODE         starting weights: kn (default), the n-gram weights of\n"
         "                      interpolated modified Kneser-Ney on the training text\n"
         "                      (pruned like the features), evaluated as epoch 0 and\n"
@@ -181,7 +184,7 @@ static void parse_args(int argc, char **argv, options *o)
            O_BATCH, O_THREADS, O_SEED, O_QUIET, O_FORCE, O_EVALCACHE, O_HELP, O_VERSION, O_AVG, O_ADAINIT, O_FEAT, O_SKIPCUT, O_MINGAIN, O_HALVE,
            O_RESUME, O_CKPTMIN, O_NOCKPT, O_STOPAFTER, O_LOG, O_PLOT, O_PLOTREF, O_PLOTLABEL,
            O_PROGRESS, O_MAXMEM, O_CACHE, O_INIT, O_SCHEDULE, O_BEST };
-    enum { O_MEMORY = 512, O_TEMPDIR };
+    enum { O_MEMORY = 512, O_TEMPDIR, O_CLASSES };
     static const struct option longopts[] = {
         {"train", 1, 0, O_TRAIN}, {"valid", 1, 0, O_VALID}, {"test", 1, 0, O_TEST},
         {"model", 1, 0, O_MODEL}, {"vocab", 1, 0, O_VOCAB}, {"write-vocab", 1, 0, O_WVOCAB},
@@ -199,6 +202,7 @@ static void parse_args(int argc, char **argv, options *o)
         {"memory", 1, 0, O_MEMORY}, {"temp-dir", 1, 0, O_TEMPDIR},
         {"cache", 1, 0, O_CACHE}, {"init", 1, 0, O_INIT}, {"schedule", 1, 0, O_SCHEDULE},
         {"best", 0, 0, O_BEST},
+        {"classes", 1, 0, O_CLASSES},
         {"average", 0, 0, O_AVG}, {"ada-init", 1, 0, O_ADAINIT}, {"quiet", 0, 0, O_QUIET}, {"force", 0, 0, O_FORCE}, {"eval-cache", 1, 0, O_EVALCACHE}, {"help", 0, 0, O_HELP}, {"version", 0, 0, O_VERSION},
         {0, 0, 0, 0}};
     nglm_error err;
@@ -286,6 +290,7 @@ static void parse_args(int argc, char **argv, options *o)
                 nglm_cli_die(NGLM_EXIT_USAGE, "--memory: must be more than 0");
             break;
         case O_TEMPDIR: o->p.temp_dir = optarg; break;
+        case O_CLASSES: o->p.classes = optarg; break;
         case O_MINGAIN:
             o->p.tr.min_gain = nglm_cli_double("--min-gain", optarg, 0, 1);
             o->p.halving_given = 1;
@@ -560,6 +565,27 @@ static void report_test(const nglm_pipeline *P, const options *o, nglm_cli_meter
     nglm_eval_report_free(&t.report);
 }
 
+/* --classes: Model M trained, saved and tested (nglm_pipeline_classlm). */
+static void train_classlm(nglm_pipeline *P, const options *o, double t0)
+{
+    nglm_error err;
+    nglm_classlm m;
+    if (nglm_pipeline_classlm(P, &m, &err) != 0 || nglm_classlm_save(&m, o->model, &err) != 0)
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("saved %s: Model M, epoch %u, valid ppl %.2f, total %.2f s, peak RSS %ld MB\n",
+           o->model, m.info.epochs, m.info.valid_ppl, nglm_cli_wall() - t0, ru.ru_maxrss / 1024);
+    if (P->have_test) {
+        nglm_eval_report r;
+        if (nglm_pipeline_classlm_test(P, &m, &r, &err) != 0)
+            nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+        nglm_eval_print(stdout, P->opt.test, &r);
+        nglm_eval_report_free(&r);
+    }
+    nglm_classlm_free(&m);
+}
+
 int main(int argc, char **argv)
 {
     nglm_cli_set_prog(argv[0]);
@@ -620,6 +646,12 @@ int main(int argc, char **argv)
     if (nglm_pipeline_texts(&P, &err) != 0)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
     nglm_cli_rereadable_done(); /* the copy of stdin, if any, is read */
+    if (o.p.classes) { /* Model M instead of the word model */
+        train_classlm(&P, &o, t0);
+        nglm_pipeline_free(&P);
+        nglm_dist_finalize();
+        return 0;
+    }
     if (nglm_pipeline_features(&P, &err) != 0)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
     int stopped = train_model(&P, &o, log, ckpt, &meter, argc, argv);

@@ -1,7 +1,7 @@
 /*
  * nglm/classlm.h — Model M, the class-based exponential model (Chen 2009,
  * "Shrinking exponential language models"), exactly normalised
- * (doc/model.md §7).
+ * (doc/model.md §8).
  *
  * Every word belongs to one class; a token's probability is a class factor
  * times a word factor, each a softmax over n-gram features:
