@@ -13,7 +13,7 @@
  *
  * The features are the n-grams of the training text (every cutoff 1) of
  * three kinds: class history → class, word history → class, word history
- * → word; the histories are those of nglm_features (at most one <s>).
+ * → word; the histories are those of the feature index, with at most one <s>.
  * Internally the words are renumbered so that each class's words are
  * contiguous; the API speaks the vocabulary's ids.
  *
