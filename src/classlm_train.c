@@ -51,8 +51,24 @@ static double now(void)
 #endif
 }
 
+/* Every token's context chains (n1 entries each, by text position), so
+ * that epochs after the first do not search the indexes again. */
+typedef struct chains {
+    int32_t *ncc, *nww;
+    uint8_t *dcc, *dww;
+} chains;
+
+static void chains_free(chains *c)
+{
+    free(c->ncc);
+    free(c->nww);
+    free(c->dcc);
+    free(c->dww);
+}
+
 /* One minibatch's tokens and what the passes share. */
 typedef struct batch {
+    const chains *chains;   /* NULL: find each token's chains */
     const nglm_classlm *m;
     int n1;                 /* order - 1: chain entries per token */
     int threads;
@@ -210,17 +226,25 @@ static int forward(batch *b, nglm_error *err)
         int32_t hist[NGLM_MAX_ORDER];
 #pragma omp for schedule(static)
         for (long t = 0; t < n; t++) {
-            size_t p = b->pos[t];
-            int i = b->ipos[t];
-            int nh = i < b->n1 ? i : b->n1;
-            if (m->order == 1)
-                nh = 0;
-            for (int j = 0; j < nh; j++)
-                hist[j] = b->iw[p - 1 - (size_t)j];
-            int bos = nh == i;
-            int32_t *ncc = b->ncc + (size_t)t * (size_t)b->n1, *nww = b->nww + (size_t)t * (size_t)b->n1;
-            int dcc = nglm_cl_chain(&m->cc, hist, nh, bos, m->icls, ncc);
-            int dww = nglm_cl_chain(&m->ww, hist, nh, bos, NULL, nww);
+            size_t p = b->pos[t], n1 = (size_t)b->n1;
+            int32_t *ncc = b->ncc + (size_t)t * n1, *nww = b->nww + (size_t)t * n1;
+            int dcc, dww;
+            if (b->chains) { /* the text's chains, found once */
+                memcpy(ncc, b->chains->ncc + p * n1, n1 * sizeof *ncc);
+                memcpy(nww, b->chains->nww + p * n1, n1 * sizeof *nww);
+                dcc = b->chains->dcc[p];
+                dww = b->chains->dww[p];
+            } else {
+                int i = b->ipos[t];
+                int nh = i < b->n1 ? i : b->n1;
+                if (m->order == 1)
+                    nh = 0;
+                for (int j = 0; j < nh; j++)
+                    hist[j] = b->iw[p - 1 - (size_t)j];
+                int bos = nh == i;
+                dcc = nglm_cl_chain(&m->cc, hist, nh, bos, m->icls, ncc);
+                dww = nglm_cl_chain(&m->ww, hist, nh, bos, NULL, nww);
+            }
             b->dcc[t] = dcc;
             b->dww[t] = dww;
             int32_t w = b->iw[p];
@@ -521,6 +545,39 @@ static int resolve_threads(int threads)
 #endif
 }
 
+/* The chains of every token of c (iw: its internal ids); -1 if out of
+ * memory. */
+static int chains_make(chains *ch, const nglm_classlm *m, const nglm_corpus *c,
+                       const int32_t *iw, int n1, int threads)
+{
+    size_t n = c->n_tokens;
+    ch->ncc = malloc((n * (size_t)n1 + 1) * sizeof *ch->ncc);
+    ch->nww = malloc((n * (size_t)n1 + 1) * sizeof *ch->nww);
+    ch->dcc = malloc(n + 1);
+    ch->dww = malloc(n + 1);
+    if (!ch->ncc || !ch->nww || !ch->dcc || !ch->dww) {
+        chains_free(ch);
+        memset(ch, 0, sizeof *ch);
+        return -1;
+    }
+    const long ns = (long)c->n_sents;
+#pragma omp parallel for schedule(dynamic, 64) num_threads(threads)
+    for (long s = 0; s < ns; s++) {
+        int32_t hist[NGLM_MAX_ORDER];
+        for (size_t p = c->start[s]; p < c->start[s + 1]; p++) {
+            int i = (int)(p - c->start[s]);
+            int nh = m->order == 1 ? 0 : i < n1 ? i : n1;
+            for (int j = 0; j < nh; j++)
+                hist[j] = iw[p - 1 - (size_t)j];
+            ch->dcc[p] = (uint8_t)nglm_cl_chain(&m->cc, hist, nh, nh == i, m->icls,
+                                                ch->ncc + p * (size_t)n1);
+            ch->dww[p] = (uint8_t)nglm_cl_chain(&m->ww, hist, nh, nh == i, NULL,
+                                                ch->nww + p * (size_t)n1);
+        }
+    }
+    return 0;
+}
+
 /* The text in internal ids, checked. */
 static int32_t *internal_ids(const nglm_classlm *m, const nglm_corpus *c, nglm_error *err)
 {
@@ -621,6 +678,9 @@ int nglm_classlm_train(nglm_classlm *m, const nglm_corpus *train, const nglm_cor
         free(iw);
         return -1;
     }
+    chains ch = {0};
+    if (chains_make(&ch, m, train, iw, b.n1, threads) == 0)
+        b.chains = &ch; /* else find them token by token */
     const size_t nw = m->n_weights;
     opt_state o = {0};
     o.theta = m->theta;
@@ -731,6 +791,7 @@ out:
     free(o.last);
     free(best);
     free(order);
+    chains_free(&ch);
     batch_free(&b);
     free(iw);
     return rc;
