@@ -36,7 +36,7 @@ nglm_classlm_train_options nglm_classlm_train_options_default(void)
     o.lr = 1.0;
     o.ada_init = 0.1;
     o.epochs = 15;
-    o.batch = 200;
+    o.batch = 2000;
     o.seed = 1;
     o.min_gain = 0;
     return o;

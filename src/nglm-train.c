@@ -95,7 +95,7 @@ static void usage(FILE *fp)
         "Training (the defaults depend on --init, as measured on PTB):\n"
         "  --classes FILE      train Model M, the class-based exponential model, with the\n"
         "                      classes of FILE (word<TAB>class) instead of the word model\n"
-        "                      (15 epochs from zero, --lr 1, --ada-init 0.1, --batch 200)\n"
+        "                      (15 epochs from zero, --lr 1, --ada-init 0.1, --batch 2000)\n"
         "  --init MODE         starting weights: kn (default), the n-gram weights of\n"
         "                      interpolated modified Kneser-Ney on the training text\n"
         "                      (pruned like the features), evaluated as epoch 0 and\n"
