@@ -38,7 +38,7 @@ nglm_classlm_train_options nglm_classlm_train_options_default(void)
     o.epochs = 15;
     o.batch = 2000;
     o.seed = 1;
-    o.min_gain = 0;
+    o.min_gain = 0.01;
     return o;
 }
 

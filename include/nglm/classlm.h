@@ -152,7 +152,9 @@ typedef struct nglm_classlm_train_options {
     size_t batch;           /* tokens per minibatch (whole sentences) */
     uint64_t seed;
     int threads;            /* 0: OpenMP default */
-    double min_gain;        /* an epoch gaining less halves the rate after it; 0: never */
+    double min_gain;        /* relative validation gain: an epoch gaining less halves
+                             * the rate for every later epoch, and the next one that
+                             * gains less ends training; 0: constant rate */
     void (*on_epoch)(const nglm_classlm_epoch *e, void *user);
     void *user;
     volatile sig_atomic_t *stop; /* set: stop after this minibatch, keep the best */

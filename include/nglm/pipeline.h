@@ -171,7 +171,8 @@ int nglm_pipeline_test(const nglm_pipeline *P, nglm_pipeline_test_result *r,
  * features, train and finish stages: builds it from the vocabulary (which
  * m then owns) and the training text at opt.order (5 with --order auto),
  * trains it from zero with Model M's defaults where opt.tr leaves them
- * (nglm_classlm_train_options_default; --min-gain only when given) and
+ * (nglm_classlm_train_options_default; opt.tr.min_gain only when
+ * halving_given) and
  * prints a line per epoch to opt.out. */
 int nglm_pipeline_classlm(nglm_pipeline *P, nglm_classlm *m, nglm_error *err);
 /* The test text's report for m. */
