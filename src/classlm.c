@@ -315,6 +315,22 @@ out:
     return rc;
 }
 
+void nglm_classlm_init_unigrams(nglm_classlm *m)
+{
+    memset(m->theta, 0, m->n_weights * sizeof *m->theta);
+    double n = 0;
+    for (int32_t c = 1; c <= m->C; c++)
+        n += m->cc.feat_count[c] + 1.0;
+    for (int32_t c = 1; c <= m->C; c++) {
+        double nc = 0;
+        m->theta[m->off_cc + (size_t)c] = log((m->cc.feat_count[c] + 1.0) / n);
+        for (uint32_t v = m->first[c]; v < m->first[c + 1]; v++)
+            nc += m->ww.feat_count[v] + 1.0;
+        for (uint32_t v = m->first[c]; v < m->first[c + 1]; v++)
+            m->theta[m->off_ww + v] = log((m->ww.feat_count[v] + 1.0) / nc);
+    }
+}
+
 void nglm_classlm_free(nglm_classlm *m)
 {
     if (m->vocab)

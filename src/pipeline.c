@@ -840,6 +840,8 @@ int nglm_pipeline_classlm(nglm_pipeline *P, nglm_classlm *m, nglm_error *err)
     }
     free(cls);
     P->model.vocab = NULL; /* m's now */
+    if (!po->init_kn) /* --init zero: as the word model's, the unigram log-frequencies */
+        nglm_classlm_init_unigrams(m);
     if (po->out)
         fprintf(po->out, "Model M: %d classes (%zu words not in %s: one more class), order %d, "
                 "%zu class n-grams, %zu word-to-class n-grams, %zu word n-grams, %.1f MiB\n",

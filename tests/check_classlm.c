@@ -219,6 +219,47 @@ START_TEST(test_cut_history)
 }
 END_TEST
 
+/* The start from counts: with no history, the class share times the
+ * in-class share (add-one counts). */
+START_TEST(test_init_unigrams)
+{
+    nglm_classlm m;
+    nglm_corpus c;
+    nglm_error err;
+    make_model(&m, &c, 3, 4, 13, 60, 1);
+    nglm_classlm_init_unigrams(&m);
+    nglm_classlm_scorer sc;
+    ck_assert_int_eq(nglm_classlm_scorer_init(&sc, &m, &err), 0);
+    uint64_t ck[8] = {0}, total = 0;
+    for (size_t t = 0; t < c.n_tokens; t++)
+        ck[m.cls[c.ids[t]]]++;
+    for (int32_t k = 1; k <= m.C; k++)
+        total += ck[k] + 1;
+    for (int32_t w = 1; w < m.V; w++) {
+        int32_t k = m.cls[w];
+        uint64_t cw = 0, cc = 0;
+        for (size_t t = 0; t < c.n_tokens; t++) {
+            cw += c.ids[t] == w;
+            cc += m.cls[c.ids[t]] == k;
+        }
+        double in_class = 0;
+        for (int32_t v = 1; v < m.V; v++)
+            if (m.cls[v] == k) {
+                uint64_t cv = 0;
+                for (size_t t = 0; t < c.n_tokens; t++)
+                    cv += c.ids[t] == v;
+                in_class += (double)cv + 1;
+            }
+        double want = (double)(cc + 1) / (double)total * ((double)cw + 1) / in_class;
+        int32_t h[2] = {-1, w};
+        ck_assert_double_eq_tol(nglm_classlm_scorer_logprob10(&sc, h, 1), log10(want), 1e-12);
+    }
+    nglm_classlm_scorer_free(&sc);
+    nglm_corpus_free(&c);
+    nglm_classlm_free(&m);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- gradients */
 
 static double dense_objective(const nglm_classlm *m, const nglm_corpus *c, double l1, double l2)
@@ -423,6 +464,7 @@ static Suite *classlm_suite(void)
     tcase_add_loop_test(tc, test_dense_sums_to_one_and_matches_fast, 0, 10);
     tcase_add_test(tc, test_random_histories);
     tcase_add_test(tc, test_cut_history);
+    tcase_add_test(tc, test_init_unigrams);
     suite_add_tcase(s, tc);
     tc = tcase_create("gradients");
     tcase_set_timeout(tc, 300);

@@ -83,6 +83,12 @@ int nglm_classlm_build(nglm_classlm *m, nglm_vocab *vocab, const nglm_tok_option
                        const int32_t *cls, int32_t C, const nglm_corpus *train, int order,
                        int threads, nglm_error *err);
 
+/* A start from counts: every class bias the log of its share of the
+ * training tokens (feature counts of cc), every word weight the log of its
+ * share of its class's tokens (ww's), the n-gram weights 0: the class
+ * unigram model times the in-class unigram model. */
+void nglm_classlm_init_unigrams(nglm_classlm *m);
+
 /* Frees what m owns (not m). */
 void nglm_classlm_free(nglm_classlm *m);
 
