@@ -399,6 +399,28 @@ static void report_test(const nglm_pipeline *P, const options *o, nglm_cli_meter
     nglm_eval_report_free(&t.report);
 }
 
+/* --classes: Model M trained, saved and tested (nglm_pipeline_classlm). */
+static void train_classlm(nglm_pipeline *P, const options *o, double t0)
+{
+    nglm_error err;
+    nglm_classlm m;
+    if (nglm_pipeline_classlm(P, &m, &err) != 0 || nglm_classlm_save(&m, o->model, &err) != 0)
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("saved %s: Model M, epoch %u, valid ppl %.2f, total %.2f s, peak RSS %ld MB\n",
+           o->model, m.info.epochs, m.info.valid_ppl, nglm_wall_seconds() - t0,
+           ru.ru_maxrss / 1024);
+    if (P->have_test) {
+        nglm_eval_report r;
+        if (nglm_pipeline_classlm_test(P, &m, &r, &err) != 0)
+            nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+        nglm_eval_print(stdout, P->opt.test, &r);
+        nglm_eval_report_free(&r);
+    }
+    nglm_classlm_free(&m);
+}
+
 int main(int argc, char **argv)
 {
     nglm_cli_set_prog(argv[0]);
@@ -459,6 +481,12 @@ int main(int argc, char **argv)
     if (nglm_pipeline_texts(&P, &err) != 0)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
     nglm_cli_rereadable_done(); /* the copy of stdin, if any, is read */
+    if (o.p.classes) { /* Model M instead of the word model */
+        train_classlm(&P, &o, t0);
+        nglm_pipeline_free(&P);
+        nglm_dist_finalize();
+        return 0;
+    }
     if (nglm_pipeline_features(&P, &err) != 0)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
     int stopped = train_model(&P, &o, log, ckpt, &meter, argc, argv);

@@ -18,6 +18,7 @@
 
 #include "cli.h"
 #include "nglm/checkpoint.h"
+#include "nglm/classlm.h"
 #include "nglm/modelfile.h"
 
 /* ---------------------------------------------------------------- same file */
@@ -103,8 +104,8 @@ int nglm_out_is_kind(const char *path, nglm_out_kind kind)
     if (n <= 0)
         return 0;
     switch (kind) {
-    case NGLM_OUT_MODEL:
-        return nglm_model_file_is_native(path);
+    case NGLM_OUT_MODEL: /* a word model or Model M may replace either */
+        return nglm_model_file_is_native(path) || nglm_classlm_file_is(path);
     case NGLM_OUT_CHECKPOINT:
         return n >= 8 && memcmp(buf, NGLM_CHECKPOINT_MAGIC, 8) == 0;
     case NGLM_OUT_ARPA: { /* blank and '#' lines, then \data\ on a line of its own */

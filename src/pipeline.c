@@ -176,6 +176,15 @@ static const char *train_name(const nglm_pipeline *P)
  * schedule's. */
 static int fill_defaults(nglm_pipeline_options *o, nglm_error *err)
 {
+    if (o->classes) { /* Model M: its own defaults, filled in by nglm_pipeline_classlm */
+        if (o->order_auto)
+            o->order = NGLM_PIPELINE_ORDER;
+#ifdef _OPENMP
+        if (o->tr.threads <= 0)
+            o->tr.threads = omp_get_max_threads();
+#endif
+        return 0;
+    }
     if (o->n_skip < 0) { /* measured best on PTB */
         o->n_skip = 2;
         o->skip_dist[0] = 2;
@@ -799,4 +808,76 @@ void nglm_pipeline_free(nglm_pipeline *P)
     nglm_corpus_free(&P->test);
     nglm_model_free(&P->model);
     memset(P, 0, sizeof *P);
+}
+
+/* ---------------------------------------------------------------- Model M */
+
+static void classlm_epoch(const nglm_classlm_epoch *e, void *user)
+{
+    FILE *out = user;
+    if (out)
+        fprintf(out, "epoch %d: lr %.3g, train ppl %.2f, valid ppl %.2f%s, %.2f s, %zu non-zero\n",
+                e->epoch, e->lr, e->train_ppl, e->valid_ppl, e->best ? " (best)" : "",
+                e->epoch_s, e->nonzero);
+}
+
+int nglm_pipeline_classlm(nglm_pipeline *P, nglm_classlm *m, nglm_error *err)
+{
+    const nglm_pipeline_options *po = &P->opt;
+    nglm_vocab *v = P->model.vocab;
+    int32_t V = (int32_t)nglm_vocab_size(v), C;
+    size_t unlisted;
+    int32_t *cls = malloc((size_t)V * sizeof *cls);
+    if (!cls)
+        return nglm_error_set(err, "out of memory");
+    if (nglm_classlm_read_classes(v, po->classes, cls, &C, &unlisted, err) != 0 ||
+        nglm_classlm_build(m, v, &po->tok, cls, C, &P->train, po->order, po->tr.threads,
+                           err) != 0) {
+        free(cls);
+        return -1;
+    }
+    free(cls);
+    P->model.vocab = NULL; /* m's now */
+    if (!po->init_kn) /* --init zero: as the word model's, the unigram log-frequencies */
+        nglm_classlm_init_unigrams(m);
+    if (po->out)
+        fprintf(po->out, "Model M: %d classes (%zu words not in %s: one more class), order %d, "
+                "%zu class n-grams, %zu word-to-class n-grams, %zu word n-grams, %.1f MiB\n",
+                C, unlisted, po->classes, po->order, m->cc.n_feat, m->wc.n_feat, m->ww.n_feat,
+                (double)nglm_classlm_bytes(m) / 1048576.0);
+    nglm_classlm_train_options o = nglm_classlm_train_options_default();
+    const nglm_train_options *t = &po->tr;
+    o.l1 = t->l1;
+    o.l2 = t->l2;
+    if (!isnan(t->lr))
+        o.lr = t->lr;
+    if (!isnan(t->ada_init))
+        o.ada_init = t->ada_init;
+    if (t->max_epochs >= 0)
+        o.epochs = t->max_epochs;
+    if (t->batch > 0)
+        o.batch = t->batch;
+    if (po->halving_given)
+        o.min_gain = t->min_gain;
+    o.seed = t->seed;
+    o.threads = t->threads;
+    o.stop = t->stop;
+    o.on_epoch = classlm_epoch;
+    o.user = po->out;
+    return nglm_classlm_train(m, &P->train, &P->valid, &o, err);
+}
+
+int nglm_pipeline_classlm_test(const nglm_pipeline *P, const nglm_classlm *m,
+                               nglm_eval_report *r, nglm_error *err)
+{
+    if (!P->have_test)
+        return nglm_error_set(err, "no test text");
+    double *lp = malloc((P->test.n_tokens + 1) * sizeof *lp);
+    if (!lp)
+        return nglm_error_set(err, "out of memory");
+    int rc = nglm_classlm_score_corpus10(m, &P->test, lp, P->opt.tr.threads, NULL, err) == 0 &&
+                     nglm_eval_tokens(&P->test, NULL, lp, 0, r, err) == 0
+                 ? 0 : -1;
+    free(lp);
+    return rc;
 }

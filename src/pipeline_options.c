@@ -152,6 +152,11 @@ static const nglm_option rows[] = {
     {"temp-dir", "DIR", "Model", "where counting spills (default: $TMPDIR, else /tmp)",
      NGLM_OPT_STRING, FIELD(temp_dir)},
     /* ------------------------------------------------------------ Training */
+    {"classes", "FILE", "Training",
+     "train Model M, the class-based exponential model, with the classes of FILE "
+     "(word<TAB>class, as nglm-cluster writes) instead of the word model (at most 15 "
+     "epochs from zero, --lr 1, --ada-init 0.1, --batch 2000, --min-gain 0.01)",
+     NGLM_OPT_STRING, FIELD(classes)},
     {"init", "MODE", "Training",
      "starting weights: kn (default), the n-gram weights of interpolated modified "
      "Kneser-Ney on the training text (pruned like the features), evaluated as epoch 0 "

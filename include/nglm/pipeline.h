@@ -29,6 +29,7 @@
 
 #include <stdio.h>
 
+#include "nglm/classlm.h"
 #include "nglm/corpus.h"
 #include "nglm/error.h"
 #include "nglm/eval.h"
@@ -97,6 +98,8 @@ typedef struct nglm_pipeline_options {
                                 * halving options (min_gain, halve_from) are given */
     int halving_given;         /* tr.min_gain or tr.halve_from was set */
     nglm_train_options tr;
+    const char *classes;       /* NULL, or a class file (word<TAB>class): Model M
+                                * instead of the word model (nglm_pipeline_classlm) */
     int eval_cache;            /* choose a cache on the validation text (nglm/cache.h)
                                 * and record it in the model */
 
@@ -170,6 +173,17 @@ int nglm_pipeline_run(nglm_pipeline *P, nglm_error *err);
 int nglm_pipeline_test(const nglm_pipeline *P, nglm_pipeline_test_result *r,
                        const nglm_progress *progress, nglm_error *err);
 
+/* Model M (nglm/classlm.h) with the classes of opt.classes, instead of the
+ * features, train and finish stages: builds it from the vocabulary (which
+ * m then owns) and the training text at opt.order (5 with --order auto),
+ * trains it from zero with Model M's defaults where opt.tr leaves them
+ * (nglm_classlm_train_options_default; opt.tr.min_gain only when
+ * halving_given) and
+ * prints a line per epoch to opt.out. */
+int nglm_pipeline_classlm(nglm_pipeline *P, nglm_classlm *m, nglm_error *err);
+/* The test text's report for m. */
+int nglm_pipeline_classlm_test(const nglm_pipeline *P, const nglm_classlm *m,
+                               nglm_eval_report *r, nglm_error *err);
 void nglm_pipeline_free(nglm_pipeline *P);
 
 #ifdef __cplusplus

@@ -1,0 +1,954 @@
+/*
+ * classlm.c — Model M (nglm/classlm.h, doc/model.md §8): the class file,
+ * the three feature indexes, exact scoring (a corpus on threads, one token,
+ * the dense reference) and the model file.
+ *
+ * Key decision: the words are renumbered internally so that each class's
+ * words are contiguous ids.  A context's successor list, sorted by word, then
+ * splits by class, so the word factor's normaliser within class k touches
+ * only the successors in k (one binary search finds them), and the word
+ * history → class index (wc) is read off the word index (ww) by mapping each
+ * successor list to its classes, which come out sorted.
+ */
+#include "nglm/classlm.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "classlm_core.h"
+#include "fileio.h"
+
+/* ---------------------------------------------------------------- class file */
+
+typedef struct cls_line { int32_t id; uint64_t cls; } cls_line;
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+int nglm_classlm_read_classes(const nglm_vocab *v, const char *path, int32_t *cls,
+                              int32_t *C, size_t *unlisted, nglm_error *err)
+{
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return nglm_error_errno(err, errno, "%s", path);
+    int32_t V = (int32_t)nglm_vocab_size(v);
+    uint64_t *fcls = malloc((size_t)V * sizeof *fcls); /* file class + 1; 0: unlisted */
+    char *line = NULL;
+    size_t cap = 0, lineno = 0;
+    ssize_t n;
+    int rc = 0;
+    if (!fcls) {
+        fclose(fp);
+        return nglm_error_set(err, "out of memory");
+    }
+    memset(fcls, 0, (size_t)V * sizeof *fcls);
+    while ((n = getline(&line, &cap, fp)) != -1) {
+        lineno++;
+        if (n > 0 && line[n - 1] == '\n')
+            line[--n] = 0;
+        if (n > 0 && line[n - 1] == '\r')
+            line[--n] = 0;
+        if (n == 0)
+            continue;
+        char *tab = strchr(line, '\t');
+        if (!tab || tab == line) {
+            rc = nglm_error_set(err, "%s:%zu: expected word<TAB>class", path, lineno);
+            break;
+        }
+        *tab = 0;
+        char *end;
+        errno = 0;
+        unsigned long long k = strtoull(tab + 1, &end, 10);
+        if (tab[1] < '0' || tab[1] > '9' || *end || errno || k >= UINT64_MAX - 1) {
+            rc = nglm_error_set(err, "%s:%zu: class is not a non-negative integer", path,
+                                lineno);
+            break;
+        }
+        int32_t id = nglm_vocab_find(v, line);
+        if (id <= 0)
+            continue; /* not in the vocabulary, or <s> */
+        if (fcls[id]) {
+            rc = nglm_error_set(err, "%s:%zu: %s is listed twice", path, lineno, line);
+            break;
+        }
+        fcls[id] = (uint64_t)k + 1;
+    }
+    if (rc == 0 && ferror(fp))
+        rc = nglm_error_errno(err, errno, "%s", path);
+    free(line);
+    fclose(fp);
+    if (rc != 0) {
+        free(fcls);
+        return rc;
+    }
+    /* file classes that hold a word of v, in increasing order, → 1 .. C */
+    uint64_t *sorted = malloc((size_t)V * sizeof *sorted);
+    if (!sorted) {
+        free(fcls);
+        return nglm_error_set(err, "out of memory");
+    }
+    size_t ns = 0, nu = 0;
+    for (int32_t i = 1; i < V; i++)
+        if (fcls[i])
+            sorted[ns++] = fcls[i];
+        else
+            nu++;
+    qsort(sorted, ns, sizeof *sorted, cmp_u64);
+    size_t nd = 0;
+    for (size_t i = 0; i < ns; i++)
+        if (nd == 0 || sorted[nd - 1] != sorted[i])
+            sorted[nd++] = sorted[i];
+    cls[0] = 0;
+    for (int32_t i = 1; i < V; i++) {
+        if (!fcls[i]) {
+            cls[i] = (int32_t)nd + 1;
+            continue;
+        }
+        size_t lo = 0, hi = nd;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (sorted[mid] < fcls[i])
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        cls[i] = (int32_t)lo + 1;
+    }
+    *C = (int32_t)nd + (nu > 0);
+    if (unlisted)
+        *unlisted = nu;
+    free(sorted);
+    free(fcls);
+    if (*C == 0)
+        return nglm_error_set(err, "%s: no classes", path);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- building */
+
+/* The internal numbering: <s> first, then the words by (class, id). */
+static int make_maps(nglm_classlm *m, const int32_t *cls, nglm_error *err)
+{
+    int32_t V = m->V, C = m->C;
+    m->cls = malloc((size_t)V * sizeof *m->cls);
+    m->in = malloc((size_t)V * sizeof *m->in);
+    m->out = malloc((size_t)V * sizeof *m->out);
+    m->icls = malloc((size_t)V * sizeof *m->icls);
+    m->first = calloc((size_t)C + 2, sizeof *m->first);
+    if (!m->cls || !m->in || !m->out || !m->icls || !m->first)
+        return nglm_error_set(err, "out of memory");
+    m->cls[0] = 0;
+    for (int32_t i = 1; i < V; i++) {
+        if (cls[i] < 1 || cls[i] > C)
+            return nglm_error_set(err, "word %d has class %d, not 1 .. %d", i, cls[i], C);
+        m->cls[i] = cls[i];
+        m->first[cls[i] + 1]++;
+    }
+    m->first[0] = 0;
+    m->first[1] = 1; /* class 0: <s> */
+    for (int32_t k = 1; k <= C; k++) {
+        if (m->first[k + 1] == 0)
+            return nglm_error_set(err, "class %d has no word", k);
+        m->first[k + 1] += m->first[k];
+    }
+    uint32_t *next = malloc(((size_t)C + 1) * sizeof *next);
+    if (!next)
+        return nglm_error_set(err, "out of memory");
+    memcpy(next, m->first, ((size_t)C + 1) * sizeof *next);
+    m->in[0] = m->out[0] = m->icls[0] = 0;
+    for (int32_t i = 1; i < V; i++) {
+        int32_t x = (int32_t)next[m->cls[i]]++;
+        m->in[i] = x;
+        m->out[x] = i;
+        m->icls[x] = m->cls[i];
+    }
+    free(next);
+    return 0;
+}
+
+/* wc: ww's contexts (the same ids), each listing the classes of its successors (sorted,
+ * because the internal ids are sorted by class), with summed counts. */
+static int derive_wc(nglm_classlm *m, nglm_error *err)
+{
+    const nglm_features *W = &m->ww;
+    nglm_features *F = &m->wc;
+    memset(F, 0, sizeof *F);
+    F->order = W->order;
+    F->V = m->C + 1;
+    memcpy(F->cutoff, W->cutoff, sizeof F->cutoff);
+    F->n_ctx = W->n_ctx;
+    memcpy(F->ctx_order_start, W->ctx_order_start, sizeof F->ctx_order_start);
+    size_t nc = W->n_ctx;
+    F->ctx_parent = malloc((nc + 1) * sizeof *F->ctx_parent);
+    F->ctx_word = malloc((nc + 1) * sizeof *F->ctx_word);
+    F->ctx_first = malloc((nc + 1) * sizeof *F->ctx_first);
+    size_t cap = (size_t)F->V;
+    for (size_t x = 0; x < nc; x++) { /* an upper bound: one feature per successor */
+        uint32_t a = W->ctx_first[x], b = W->ctx_first[x + 1];
+        cap += b - a;
+    }
+    F->feat_word = malloc(cap * sizeof *F->feat_word);
+    F->feat_back = malloc(cap * sizeof *F->feat_back);
+    F->feat_count = malloc(cap * sizeof *F->feat_count);
+    if (!F->ctx_parent || !F->ctx_word || !F->ctx_first || !F->feat_word || !F->feat_back ||
+        !F->feat_count)
+        return nglm_error_set(err, "out of memory");
+    if (nc) {
+        memcpy(F->ctx_parent, W->ctx_parent, nc * sizeof *F->ctx_parent);
+        memcpy(F->ctx_word, W->ctx_word, nc * sizeof *F->ctx_word);
+    }
+    size_t f = 0;
+    for (int32_t c = 0; c < F->V; c++) {
+        F->feat_word[f] = c;
+        F->feat_back[f] = -1;
+        F->feat_count[f] = 0;
+        f++;
+    }
+    for (int32_t a = 1; a < W->V; a++) { /* class counts from the word counts */
+        int32_t c = m->icls[a];
+        uint64_t s = (uint64_t)F->feat_count[c] + W->feat_count[a];
+        F->feat_count[c] = s > UINT32_MAX ? UINT32_MAX : (uint32_t)s;
+    }
+    size_t len1_end = F->order > 1 ? F->ctx_order_start[1] : 0;
+    for (size_t x = 0; x < nc; x++) {
+        F->ctx_first[x] = (uint32_t)f;
+        for (uint32_t a = W->ctx_first[x]; a < W->ctx_first[x + 1]; a++) {
+            int32_t c = m->icls[W->feat_word[a]];
+            if (f > F->ctx_first[x] && F->feat_word[f - 1] == c) {
+                uint64_t s = (uint64_t)F->feat_count[f - 1] + W->feat_count[a];
+                F->feat_count[f - 1] = s > UINT32_MAX ? UINT32_MAX : (uint32_t)s;
+                continue;
+            }
+            F->feat_word[f] = c;
+            F->feat_count[f] = W->feat_count[a];
+            if (x < len1_end) {
+                F->feat_back[f] = c;
+            } else {
+                int32_t p = F->ctx_parent[x];
+                uint32_t lo = F->ctx_first[p], hi = F->ctx_first[p + 1];
+                uint32_t b = nglm_cl_lower(F, lo, hi, c);
+                if (b >= hi || F->feat_word[b] != c)
+                    return nglm_error_set(err, "word index is not closed under suffixes");
+                F->feat_back[f] = (int32_t)b;
+            }
+            f++;
+        }
+    }
+    F->ctx_first[nc] = (uint32_t)f;
+    F->n_feat = F->n_ngram_feat = f;
+    /* no lookup tables: wc's contexts are found through ww's (their words
+     * are words, its successors classes, which nglm_features_index does
+     * not allow for); it is consistent by construction from a checked ww */
+    return 0;
+}
+
+static void set_offsets(nglm_classlm *m)
+{
+    m->off_cc = 0;
+    m->off_wc = m->cc.n_feat;
+    m->off_ww = m->off_wc + m->wc.n_feat;
+    m->n_weights = m->off_ww + m->ww.n_feat;
+}
+
+int nglm_classlm_build(nglm_classlm *m, nglm_vocab *vocab, const nglm_tok_options *tok,
+                       const int32_t *cls, int32_t C, const nglm_corpus *train, int order,
+                       int threads, nglm_error *err)
+{
+    memset(m, 0, sizeof *m);
+    if (order < 1 || order > NGLM_MAX_ORDER)
+        return nglm_error_set(err, "order must be 1 .. %d", NGLM_MAX_ORDER);
+    int32_t V = (int32_t)nglm_vocab_size(vocab);
+    if (C < 1 || C >= V)
+        return nglm_error_set(err, "%d classes for %d words", C, V - 1);
+    m->V = V;
+    m->C = C;
+    m->order = order;
+    m->tok = *tok;
+    m->tok.keep_blank = 0;
+    nglm_corpus wcorp = *train, ccorp = *train;
+    wcorp.ids = malloc((train->n_tokens + 1) * sizeof *wcorp.ids);
+    ccorp.ids = malloc((train->n_tokens + 1) * sizeof *ccorp.ids);
+    int rc = -1;
+    if (!wcorp.ids || !ccorp.ids) {
+        nglm_error_set(err, "out of memory");
+        goto out;
+    }
+    if (make_maps(m, cls, err) != 0)
+        goto out;
+    for (size_t t = 0; t < train->n_tokens; t++) {
+        int32_t v = train->ids[t];
+        if (v < 1 || v >= V) {
+            nglm_error_set(err, "training token %zu has id %d", t, v);
+            goto out;
+        }
+        wcorp.ids[t] = m->in[v];
+        ccorp.ids[t] = m->cls[v];
+    }
+    if (nglm_features_build(&m->ww, &wcorp, V, order, NULL, threads, err) != 0 ||
+        nglm_features_build(&m->cc, &ccorp, C + 1, order, NULL, threads, err) != 0 ||
+        derive_wc(m, err) != 0)
+        goto out;
+    set_offsets(m);
+    m->theta = calloc(m->n_weights, sizeof *m->theta);
+    if (!m->theta) {
+        nglm_error_set(err, "out of memory");
+        goto out;
+    }
+    m->vocab = vocab;
+    m->info.train_tokens = train->n_tokens;
+    rc = 0;
+out:
+    free(wcorp.ids);
+    free(ccorp.ids);
+    if (rc != 0)
+        nglm_classlm_free(m);
+    return rc;
+}
+
+void nglm_classlm_init_unigrams(nglm_classlm *m)
+{
+    memset(m->theta, 0, m->n_weights * sizeof *m->theta);
+    double n = 0;
+    for (int32_t c = 1; c <= m->C; c++)
+        n += m->cc.feat_count[c] + 1.0;
+    for (int32_t c = 1; c <= m->C; c++) {
+        double nc = 0;
+        m->theta[m->off_cc + (size_t)c] = log((m->cc.feat_count[c] + 1.0) / n);
+        for (uint32_t v = m->first[c]; v < m->first[c + 1]; v++)
+            nc += m->ww.feat_count[v] + 1.0;
+        for (uint32_t v = m->first[c]; v < m->first[c + 1]; v++)
+            m->theta[m->off_ww + v] = log((m->ww.feat_count[v] + 1.0) / nc);
+    }
+}
+
+void nglm_classlm_free(nglm_classlm *m)
+{
+    if (m->vocab)
+        nglm_vocab_free(m->vocab);
+    nglm_features_free(&m->cc);
+    nglm_features_free(&m->wc);
+    nglm_features_free(&m->ww);
+    free(m->cls);
+    free(m->in);
+    free(m->out);
+    free(m->first);
+    free(m->icls);
+    free(m->theta);
+    memset(m, 0, sizeof *m);
+}
+
+nglm_classlm *nglm_classlm_open(const char *path, nglm_error *err)
+{
+    nglm_classlm *m = malloc(sizeof *m);
+    if (!m) {
+        nglm_error_set(err, "out of memory");
+        return NULL;
+    }
+    if (nglm_classlm_load(m, path, err) != 0) {
+        free(m);
+        return NULL;
+    }
+    return m;
+}
+
+void nglm_classlm_close(nglm_classlm *m)
+{
+    if (m) {
+        nglm_classlm_free(m);
+        free(m);
+    }
+}
+
+size_t nglm_classlm_nonzero(const nglm_classlm *m)
+{
+    size_t n = 0;
+    for (size_t f = 0; f < m->n_weights; f++)
+        n += m->theta[f] != 0;
+    return n;
+}
+
+size_t nglm_classlm_bytes(const nglm_classlm *m)
+{
+    return nglm_features_bytes(&m->cc) + nglm_features_bytes(&m->wc) +
+           nglm_features_bytes(&m->ww) + m->n_weights * sizeof(double) +
+           (size_t)m->V * 4 * sizeof(int32_t);
+}
+
+/* ---------------------------------------------------------------- exact scoring */
+
+int nglm_cl_chain(const nglm_features *F, const int32_t *hist, int nh, int bos,
+                  const int32_t *map, int32_t *nodes)
+{
+    int depth = 0;
+    int32_t node = -1;
+    for (int k = 1; k < F->order; k++) {
+        int32_t w;
+        if (k - 1 < nh)
+            w = map ? map[hist[k - 1]] : hist[k - 1];
+        else if (k - 1 == nh && bos)
+            w = NGLM_BOS;
+        else
+            break;
+        node = k == 1 ? F->ctx1[w] : nglm_features_child(F, node, w);
+        if (node < 0)
+            break;
+        nodes[depth++] = node;
+        if (k - 1 == nh)
+            break;
+    }
+    return depth;
+}
+
+void nglm_cl_unigrams(const nglm_classlm *m, double *eu, double *U)
+{
+    const double *tw = m->theta + m->off_ww;
+    eu[0] = 0;
+    U[0] = 0;
+    for (int32_t k = 1; k <= m->C; k++) {
+        double s = 0;
+        for (uint32_t v = m->first[k]; v < m->first[k + 1]; v++)
+            s += eu[v] = exp(tw[v]);
+        U[k] = s;
+    }
+}
+
+uint32_t nglm_cl_max_class(const nglm_classlm *m)
+{
+    uint32_t mx = 1;
+    for (int32_t k = 1; k <= m->C; k++)
+        if (m->first[k + 1] - m->first[k] > mx)
+            mx = m->first[k + 1] - m->first[k];
+    return mx;
+}
+
+double nglm_cl_token(const nglm_classlm *m, const double *eu, const double *U,
+                     const int32_t *ncc, int dcc, const int32_t *nww, int dww, int32_t w,
+                     double *ec, double *ws, nglm_cl_tok *o)
+{
+    const int32_t C = m->C;
+    const double *tc = m->theta + m->off_cc, *twc = m->theta + m->off_wc,
+                 *tw = m->theta + m->off_ww;
+    /* class factor: s_c = β_c + the class- and word-history features of c */
+    memcpy(ec + 1, tc + 1, (size_t)C * sizeof *ec);
+    for (int j = 0; j < dcc; j++) {
+        const nglm_features *F = &m->cc;
+        for (uint32_t f = F->ctx_first[ncc[j]]; f < F->ctx_first[ncc[j] + 1]; f++)
+            ec[F->feat_word[f]] += tc[f];
+    }
+    for (int j = 0; j < dww; j++) {
+        const nglm_features *F = &m->wc;
+        for (uint32_t f = F->ctx_first[nww[j]]; f < F->ctx_first[nww[j] + 1]; f++)
+            ec[F->feat_word[f]] += twc[f];
+    }
+    const int32_t k = m->icls[w];
+    double sk = ec[k], mx = ec[1];
+    for (int32_t c = 2; c <= C; c++)
+        mx = ec[c] > mx ? ec[c] : mx;
+    double Zc = 0;
+    for (int32_t c = 1; c <= C; c++)
+        Zc += ec[c] = exp(ec[c] - mx);
+    /* word factor within k: Z = U_k + Σ_{v listed} eu_v (exp a_v − 1) */
+    const nglm_features *F = &m->ww;
+    const int32_t lo = (int32_t)m->first[k], hi = (int32_t)m->first[k + 1];
+    double Zw = U[k], aw = 0;
+    uint32_t a0 = 0, b0 = 0;
+    if (dww > 0) {
+        uint32_t x = (uint32_t)nww[0];
+        a0 = nglm_cl_lower(F, F->ctx_first[x], F->ctx_first[x + 1], lo);
+        b0 = nglm_cl_lower(F, a0, F->ctx_first[x + 1], hi);
+        for (uint32_t f = a0; f < b0; f++)
+            ws[F->feat_word[f] - lo] = tw[f];
+        for (int j = 1; j < dww; j++) {
+            x = (uint32_t)nww[j];
+            uint32_t a = nglm_cl_lower(F, F->ctx_first[x], F->ctx_first[x + 1], lo);
+            for (uint32_t f = a; f < F->ctx_first[x + 1] && F->feat_word[f] < hi; f++)
+                ws[F->feat_word[f] - lo] += tw[f];
+        }
+        for (uint32_t f = a0; f < b0; f++) {
+            int32_t v = F->feat_word[f];
+            Zw += eu[v] * expm1(ws[v - lo]);
+            if (v == w)
+                aw = ws[v - lo];
+        }
+    }
+    if (o) {
+        o->Zc = Zc;
+        o->Zw = Zw;
+        o->lo = a0;
+        o->hi = b0;
+    }
+    return (sk - mx - log(Zc)) + (tw[w] + aw - log(Zw));
+}
+
+/* Slow reference: every class and every word of the class scored by lookups
+ * along the chains of nglm_features_chain. */
+void nglm_classlm_dist_dense(const nglm_classlm *m, const int32_t *sent, size_t i, double *p)
+{
+    const int32_t V = m->V, C = m->C;
+    int32_t *iw = malloc((i + 1) * sizeof *iw), *ic = malloc((i + 1) * sizeof *ic);
+    double *sc = malloc(((size_t)C + 1) * sizeof *sc), *sw = malloc((size_t)V * sizeof *sw);
+    int32_t ncc[NGLM_MAX_ORDER], nww[NGLM_MAX_ORDER];
+    if (!iw || !ic || !sc || !sw) {
+        for (int32_t v = 0; v < V; v++)
+            p[v] = NAN;
+        goto out;
+    }
+    for (size_t j = 0; j < i; j++) {
+        iw[j] = m->in[sent[j]];
+        ic[j] = m->cls[sent[j]];
+    }
+    int dcc = nglm_features_chain(&m->cc, ic, i, ncc);
+    int dww = nglm_features_chain(&m->ww, iw, i, nww);
+    const double *tc = m->theta + m->off_cc, *twc = m->theta + m->off_wc,
+                 *tw = m->theta + m->off_ww;
+    double mx = -INFINITY;
+    for (int32_t c = 1; c <= C; c++) {
+        double s = tc[c];
+        for (int j = 0; j < dcc; j++) {
+            int32_t f = nglm_features_find(&m->cc, ncc[j], c);
+            s += f >= 0 ? tc[f] : 0;
+        }
+        for (int j = 0; j < dww; j++) {
+            int32_t f = nglm_features_find(&m->wc, nww[j], c);
+            s += f >= 0 ? twc[f] : 0;
+        }
+        sc[c] = s;
+        mx = s > mx ? s : mx;
+    }
+    double zc = 0;
+    for (int32_t c = 1; c <= C; c++)
+        zc += exp(sc[c] - mx);
+    for (int32_t v = 1; v < V; v++) {
+        double s = tw[v];
+        for (int j = 0; j < dww; j++) {
+            int32_t f = nglm_features_find(&m->ww, nww[j], v);
+            s += f >= 0 ? tw[f] : 0;
+        }
+        sw[v] = s;
+    }
+    p[0] = 0;
+    for (int32_t k = 1; k <= C; k++) {
+        double wm = -INFINITY, zw = 0;
+        for (uint32_t v = m->first[k]; v < m->first[k + 1]; v++)
+            wm = sw[v] > wm ? sw[v] : wm;
+        for (uint32_t v = m->first[k]; v < m->first[k + 1]; v++)
+            zw += exp(sw[v] - wm);
+        double pc = exp(sc[k] - mx) / zc;
+        for (uint32_t v = m->first[k]; v < m->first[k + 1]; v++)
+            p[m->out[v]] = pc * exp(sw[v] - wm) / zw;
+    }
+out:
+    free(iw);
+    free(ic);
+    free(sc);
+    free(sw);
+}
+
+/* A text this short is scored on one thread. */
+#define SCORE_ONE_THREAD 2048
+
+int nglm_classlm_score_corpus(const nglm_classlm *m, const nglm_corpus *c, double *logp,
+                              int threads, nglm_error *err)
+{
+    double *eu = malloc((size_t)m->V * sizeof *eu);
+    double *U = malloc(((size_t)m->C + 1) * sizeof *U);
+    if (!eu || !U) {
+        free(eu);
+        free(U);
+        return nglm_error_set(err, "out of memory");
+    }
+    nglm_cl_unigrams(m, eu, U);
+    if (threads <= 0) {
+#ifdef _OPENMP
+        threads = omp_get_max_threads();
+#else
+        threads = 1;
+#endif
+    }
+    if (c->n_tokens < SCORE_ONE_THREAD)
+        threads = 1;
+    const uint32_t maxc = nglm_cl_max_class(m);
+    const int n1 = m->order - 1;
+    int failed = 0;
+    for (size_t t = 0; t < c->n_tokens; t++)
+        if (c->ids[t] < 1 || c->ids[t] >= m->V)
+            failed = 1;
+    if (failed) {
+        free(eu);
+        free(U);
+        return nglm_error_set(err, "a token id is outside the vocabulary");
+    }
+#pragma omp parallel num_threads(threads)
+    {
+        double *ec = malloc(((size_t)m->C + 1) * sizeof *ec);
+        double *ws = malloc((size_t)maxc * sizeof *ws);
+        int32_t hist[NGLM_MAX_ORDER], ncc[NGLM_MAX_ORDER], nww[NGLM_MAX_ORDER];
+        if (!ec || !ws) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp for schedule(dynamic, 64)
+        for (size_t s = 0; s < c->n_sents; s++) {
+            if (!ec || !ws)
+                continue;
+            size_t len;
+            const int32_t *sent = nglm_corpus_sentence(c, s, &len);
+            for (size_t i = 0; i < len; i++) {
+                int nh = (int)(i < (size_t)n1 ? i : (size_t)n1);
+                for (int j = 0; j < nh; j++)
+                    hist[j] = m->in[sent[i - 1 - j]];
+                int bos = (size_t)nh == i;
+                int dcc = nglm_cl_chain(&m->cc, hist, nh, bos, m->icls, ncc);
+                int dww = nglm_cl_chain(&m->ww, hist, nh, bos, NULL, nww);
+                logp[c->start[s] + i] = nglm_cl_token(m, eu, U, ncc, dcc, nww, dww,
+                                                      m->in[sent[i]], ec, ws, NULL);
+            }
+        }
+        free(ec);
+        free(ws);
+    }
+    free(eu);
+    free(U);
+    if (failed)
+        return nglm_error_set(err, "out of memory");
+    return 0;
+}
+
+int nglm_classlm_score_corpus10(const nglm_classlm *m, const nglm_corpus *c, double *lp10,
+                                int threads, const nglm_progress *p, nglm_error *err)
+{
+    if (nglm_classlm_score_corpus(m, c, lp10, threads, err) != 0)
+        return -1;
+    for (size_t t = 0; t < c->n_tokens; t++)
+        lp10[t] /= M_LN10;
+    nglm_progress_report(p, c->n_tokens, c->n_tokens);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- one token */
+
+int nglm_classlm_scorer_init(nglm_classlm_scorer *s, const nglm_classlm *m, nglm_error *err)
+{
+    memset(s, 0, sizeof *s);
+    s->m = m;
+    size_t V = (size_t)m->V, C = (size_t)m->C;
+    /* cs: C + 1 class scores, then V eu, then C + 1 U */
+    s->cs = malloc((2 * (C + 1) + V) * sizeof *s->cs);
+    s->ws = malloc(nglm_cl_max_class(m) * sizeof *s->ws);
+    s->hist = malloc(((size_t)m->order + 1) * sizeof *s->hist);
+    if (!s->cs || !s->ws || !s->hist) {
+        nglm_classlm_scorer_free(s);
+        return nglm_error_set(err, "out of memory");
+    }
+    nglm_cl_unigrams(m, s->cs + C + 1, s->cs + C + 1 + V);
+    return 0;
+}
+
+void nglm_classlm_scorer_free(nglm_classlm_scorer *s)
+{
+    free(s->cs);
+    free(s->ws);
+    free(s->hist);
+    memset(s, 0, sizeof *s);
+}
+
+double nglm_classlm_scorer_logprob10(nglm_classlm_scorer *s, const int32_t *sent, size_t i)
+{
+    const nglm_classlm *m = s->m;
+    size_t V = (size_t)m->V, C = (size_t)m->C;
+    int nh = 0, bos = 1;
+    while (nh < m->order - 1 && (size_t)nh < i) {
+        int32_t v = sent[i - 1 - nh];
+        if (v < 0) {
+            bos = 0;
+            break;
+        }
+        s->hist[nh++] = m->in[v < m->V ? v : NGLM_UNK];
+    }
+    if ((size_t)nh < i && bos && nh == m->order - 1)
+        bos = 0; /* the history is full before the sentence start */
+    int32_t ncc[NGLM_MAX_ORDER], nww[NGLM_MAX_ORDER];
+    int dcc = nglm_cl_chain(&m->cc, s->hist, nh, bos, m->icls, ncc);
+    int dww = nglm_cl_chain(&m->ww, s->hist, nh, bos, NULL, nww);
+    int32_t w = sent[i] >= 1 && sent[i] < m->V ? sent[i] : NGLM_UNK;
+    double lp = nglm_cl_token(m, s->cs + C + 1, s->cs + C + 1 + V, ncc, dcc, nww, dww,
+                              m->in[w], s->cs, s->ws, NULL);
+    return lp / M_LN10;
+}
+
+/* ---------------------------------------------------------------- model file
+ *
+ * Native byte order, like the word model's file:
+ *   "NGLMCLSM" u32 version u32 order u32 V u32 C
+ *   u32 tok.mode u32 tok.lowercase u32 tok.replace_invalid u32 0
+ *   f64 l1 l2 lr ada_init u32 epochs u32 batch u64 seed u64 train_tokens f64 valid_ppl
+ *   V × (u32 length, bytes, u64 count)       the vocabulary in id order
+ *   V × i32                                   classes
+ *   for cc, then ww: u64 n_ctx, (order+1) × u64 ctx_order_start,
+ *     n_ctx × i32 parent, n_ctx × i32 word, (n_ctx+1) × u32 first,
+ *     u64 n_feat, n_feat × (i32 word, i32 back, u32 count)
+ *   u64 n_weights, n_weights × f64
+ *   u32 CRC-32 of everything before
+ * wc is derived from ww on loading, as when building. */
+
+#define CLM_MAGIC "NGLMCLSM"
+#define CLM_VERSION 1u
+
+static void wr_u32(nglm_io_writer *w, uint32_t x) { nglm_io_write(w, &x, sizeof x); }
+static void wr_u64(nglm_io_writer *w, uint64_t x) { nglm_io_write(w, &x, sizeof x); }
+static void wr_f64(nglm_io_writer *w, double x) { nglm_io_write(w, &x, sizeof x); }
+
+static void wr_index(nglm_io_writer *w, const nglm_features *F)
+{
+    wr_u64(w, F->n_ctx);
+    for (int k = 0; k <= F->order; k++)
+        wr_u64(w, F->ctx_order_start[k]);
+    nglm_io_write(w, F->ctx_parent, F->n_ctx * sizeof *F->ctx_parent);
+    nglm_io_write(w, F->ctx_word, F->n_ctx * sizeof *F->ctx_word);
+    nglm_io_write(w, F->ctx_first, (F->n_ctx + 1) * sizeof *F->ctx_first);
+    wr_u64(w, F->n_feat);
+    nglm_io_write(w, F->feat_word, F->n_feat * sizeof *F->feat_word);
+    nglm_io_write(w, F->feat_back, F->n_feat * sizeof *F->feat_back);
+    nglm_io_write(w, F->feat_count, F->n_feat * sizeof *F->feat_count);
+}
+
+int nglm_classlm_save(const nglm_classlm *m, const char *path, nglm_error *err)
+{
+    nglm_atomic a;
+    if (nglm_atomic_open(&a, path, err) != 0)
+        return -1;
+    nglm_io_writer w;
+    nglm_io_writer_init(&w, a.fp);
+    nglm_io_write(&w, CLM_MAGIC, 8);
+    wr_u32(&w, CLM_VERSION);
+    wr_u32(&w, (uint32_t)m->order);
+    wr_u32(&w, (uint32_t)m->V);
+    wr_u32(&w, (uint32_t)m->C);
+    wr_u32(&w, (uint32_t)m->tok.mode);
+    wr_u32(&w, (uint32_t)m->tok.lowercase);
+    wr_u32(&w, (uint32_t)m->tok.replace_invalid);
+    wr_u32(&w, 0);
+    const nglm_classlm_info *in = &m->info;
+    wr_f64(&w, in->l1);
+    wr_f64(&w, in->l2);
+    wr_f64(&w, in->lr);
+    wr_f64(&w, in->ada_init);
+    wr_u32(&w, in->epochs);
+    wr_u32(&w, in->batch);
+    wr_u64(&w, in->seed);
+    wr_u64(&w, in->train_tokens);
+    wr_f64(&w, in->valid_ppl);
+    for (int32_t v = 0; v < m->V; v++) {
+        const char *s = nglm_vocab_word(m->vocab, v);
+        uint32_t len = (uint32_t)strlen(s);
+        wr_u32(&w, len);
+        nglm_io_write(&w, s, len);
+        wr_u64(&w, nglm_vocab_count(m->vocab, v));
+    }
+    nglm_io_write(&w, m->cls, (size_t)m->V * sizeof *m->cls);
+    wr_index(&w, &m->cc);
+    wr_index(&w, &m->ww);
+    wr_u64(&w, m->n_weights);
+    nglm_io_write(&w, m->theta, m->n_weights * sizeof *m->theta);
+    uint32_t crc = w.crc;
+    wr_u32(&w, crc);
+    if (w.errnum)
+        return nglm_atomic_fail(&a, w.errnum, err);
+    return nglm_atomic_commit(&a, err);
+}
+
+/* A bounds-checked cursor over the file's bytes. */
+typedef struct rd { const unsigned char *p; size_t left; } rd;
+
+static int rd_bytes(rd *r, void *out, size_t n)
+{
+    if (n > r->left)
+        return -1;
+    memcpy(out, r->p, n);
+    r->p += n;
+    r->left -= n;
+    return 0;
+}
+
+/* n elements of elt bytes, copied into a new array (one more element kept
+ * zeroed, so n = 0 still gives a pointer). */
+static void *rd_array(rd *r, uint64_t n, size_t elt)
+{
+    if (n > r->left / elt)
+        return NULL;
+    void *a = calloc((size_t)n + 1, elt);
+    if (a)
+        rd_bytes(r, a, (size_t)n * elt);
+    return a;
+}
+
+static int rd_index(rd *r, nglm_features *F, int order, int32_t V, nglm_error *err)
+{
+    uint64_t nc, nf;
+    memset(F, 0, sizeof *F);
+    F->order = order;
+    F->V = V;
+    for (int k = 2; k <= order; k++)
+        F->cutoff[k] = 1;
+    if (rd_bytes(r, &nc, 8) != 0 || nc >= UINT32_MAX)
+        return nglm_error_set(err, "bad index size");
+    F->n_ctx = (size_t)nc;
+    for (int k = 0; k <= order; k++) {
+        uint64_t x;
+        if (rd_bytes(r, &x, 8) != 0 || x > nc)
+            return nglm_error_set(err, "bad context table");
+        F->ctx_order_start[k] = (size_t)x;
+    }
+    F->ctx_parent = rd_array(r, nc, sizeof *F->ctx_parent);
+    F->ctx_word = rd_array(r, nc, sizeof *F->ctx_word);
+    F->ctx_first = rd_array(r, nc + 1, sizeof *F->ctx_first);
+    if (!F->ctx_parent || !F->ctx_word || !F->ctx_first || rd_bytes(r, &nf, 8) != 0 ||
+        nf >= UINT32_MAX || nf < (uint64_t)V)
+        return nglm_error_set(err, "bad index arrays");
+    F->n_feat = F->n_ngram_feat = (size_t)nf;
+    F->feat_word = rd_array(r, nf, sizeof *F->feat_word);
+    F->feat_back = rd_array(r, nf, sizeof *F->feat_back);
+    F->feat_count = rd_array(r, nf, sizeof *F->feat_count);
+    if (!F->feat_word || !F->feat_back || !F->feat_count)
+        return nglm_error_set(err, "bad index arrays");
+    return nglm_features_index(F, err);
+}
+
+static int parse(nglm_classlm *m, rd *r, nglm_error *err)
+{
+    uint32_t hdr[8];
+    if (rd_bytes(r, hdr, sizeof hdr) != 0)
+        return nglm_error_set(err, "truncated header");
+    if (hdr[0] != CLM_VERSION)
+        return nglm_error_set(err, "version %u, this build reads %u", hdr[0], CLM_VERSION);
+    m->order = (int)hdr[1];
+    m->V = (int32_t)hdr[2];
+    m->C = (int32_t)hdr[3];
+    if (hdr[1] < 1 || hdr[1] > NGLM_MAX_ORDER || hdr[2] < NGLM_NUM_SPECIAL + 1 ||
+        hdr[2] > INT32_MAX / 2 || hdr[3] < 1 || hdr[3] >= hdr[2])
+        return nglm_error_set(err, "bad order, vocabulary or class count");
+    if (hdr[4] > NGLM_TOK_CHAR || hdr[5] > 1 || hdr[6] > 1 || hdr[7] != 0)
+        return nglm_error_set(err, "bad tokenizer settings");
+    m->tok = nglm_tok_options_default();
+    m->tok.mode = (nglm_tok_mode)hdr[4];
+    m->tok.lowercase = (int)hdr[5];
+    m->tok.replace_invalid = (int)hdr[6];
+    nglm_classlm_info *in = &m->info;
+    if (rd_bytes(r, &in->l1, 8) || rd_bytes(r, &in->l2, 8) || rd_bytes(r, &in->lr, 8) ||
+        rd_bytes(r, &in->ada_init, 8) || rd_bytes(r, &in->epochs, 4) ||
+        rd_bytes(r, &in->batch, 4) || rd_bytes(r, &in->seed, 8) ||
+        rd_bytes(r, &in->train_tokens, 8) || rd_bytes(r, &in->valid_ppl, 8))
+        return nglm_error_set(err, "truncated header");
+    size_t V = (size_t)m->V;
+    char **words = calloc(V, sizeof *words);
+    uint64_t *counts = calloc(V, sizeof *counts);
+    int rc = 0;
+    if (!words || !counts)
+        rc = nglm_error_set(err, "out of memory");
+    for (size_t v = 0; rc == 0 && v < V; v++) {
+        uint32_t len;
+        if (rd_bytes(r, &len, 4) != 0 || len > r->left || !(words[v] = malloc(len + 1)) ||
+            rd_bytes(r, words[v], len) != 0 || rd_bytes(r, &counts[v], 8) != 0) {
+            rc = nglm_error_set(err, "bad vocabulary");
+            break;
+        }
+        words[v][len] = 0;
+        if (strlen(words[v]) != len)
+            rc = nglm_error_set(err, "bad vocabulary");
+    }
+    if (rc == 0 && !(m->vocab = nglm_vocab_from_list((const char *const *)words, counts, V,
+                                                     err)))
+        rc = -1;
+    for (size_t v = 0; words && v < V; v++)
+        free(words[v]);
+    free(words);
+    free(counts);
+    if (rc != 0)
+        return -1;
+    int32_t *cls = rd_array(r, V, sizeof *cls);
+    if (!cls)
+        return nglm_error_set(err, "bad class table");
+    rc = make_maps(m, cls, err);
+    free(cls);
+    if (rc != 0)
+        return -1;
+    if (rd_index(r, &m->cc, m->order, m->C + 1, err) != 0 ||
+        rd_index(r, &m->ww, m->order, m->V, err) != 0 || derive_wc(m, err) != 0)
+        return -1;
+    set_offsets(m);
+    uint64_t nw;
+    if (rd_bytes(r, &nw, 8) != 0 || nw != m->n_weights)
+        return nglm_error_set(err, "weight count does not match the indexes");
+    if (!(m->theta = rd_array(r, nw, sizeof *m->theta)))
+        return nglm_error_set(err, "truncated weights");
+    for (size_t f = 0; f < m->n_weights; f++)
+        if (!isfinite(m->theta[f]))
+            return nglm_error_set(err, "weight %zu is not finite", f);
+    if (r->left != 0)
+        return nglm_error_set(err, "%zu bytes after the weights", r->left);
+    return 0;
+}
+
+int nglm_classlm_load(nglm_classlm *m, const char *path, nglm_error *err)
+{
+    memset(m, 0, sizeof *m);
+    size_t size;
+    int fd = nglm_io_open_regular(path, &size, err);
+    if (fd < 0)
+        return -1;
+    FILE *fp = fdopen(fd, "rb");
+    unsigned char *buf = size ? malloc(size) : NULL;
+    if (!fp || (size && !buf)) {
+        if (fp)
+            fclose(fp);
+        else
+            close(fd);
+        free(buf);
+        return nglm_error_set(err, "%s: out of memory", path);
+    }
+    size_t got = size ? fread(buf, 1, size, fp) : 0;
+    fclose(fp);
+    int rc = 0;
+    if (got != size)
+        rc = nglm_error_set(err, "%s: read error", path);
+    else if (size < 12 || memcmp(buf, CLM_MAGIC, 8) != 0)
+        rc = nglm_error_set(err, "%s: not an nglm class model", path);
+    else {
+        uint32_t crc;
+        memcpy(&crc, buf + size - 4, 4);
+        if (nglm_io_crc(0, buf, size - 4) != crc)
+            rc = nglm_error_set(err, "%s: checksum mismatch (truncated or damaged)", path);
+    }
+    if (rc == 0) {
+        rd r = {buf + 8, size - 12};
+        if (parse(m, &r, err) != 0) {
+            char msg[sizeof err->msg];
+            snprintf(msg, sizeof msg, "%s", err->msg);
+            rc = nglm_error_set(err, "%s: %s", path, msg);
+        }
+    }
+    free(buf);
+    if (rc != 0)
+        nglm_classlm_free(m);
+    return rc;
+}
+
+int nglm_classlm_file_is(const char *path)
+{
+    FILE *fp = fopen(path, "rb");
+    char b[8];
+    int yes = fp && fread(b, 1, 8, fp) == 8 && memcmp(b, CLM_MAGIC, 8) == 0;
+    if (fp)
+        fclose(fp);
+    return yes;
+}

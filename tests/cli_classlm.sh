@@ -1,0 +1,32 @@
+#!/bin/sh
+# cli_classlm.sh — nglm-train --classes: Model M trained from a class file,
+# its epoch lines and test report, the same model for 1 and 2 threads, and
+# bad class files refused in one line.
+. "$(dirname "$0")/cli_lib.sh"
+TR=$B/nglm-train
+"$B/nglm-gen" --quiet --tokens 20000 --seed 3 --prefix "$T/small"
+TXT=$T/small.train.txt
+# classes by frequency rank, 8 of them (any classes will do for the test)
+tr ' ' '\n' <"$TXT" | grep . | sort | uniq -c | sort -k1,1nr -k2 |
+    awk '{ printf "%s\t%d\n", $2, NR % 8 }' >"$T/classes"
+MM="--classes $T/classes --order 3 --epochs 2 --batch 100"
+
+expect 0 "trains Model M" 'saved .*: Model M, epoch 2' \
+    "$TR" $MM --threads 1 --train "$TXT" --valid "$T/small.valid.txt" \
+    --test "$T/small.test.txt" --model "$T/m1.nglmc"
+check "one line per epoch with its valid ppl" \
+    test "$(grep -Ec '^epoch [0-9]+: .*valid ppl [0-9]+\.[0-9]+' "$T/out")" = 2
+check "reports the test text" grep -Eq 'ppl= [0-9.]+ ppl1= ' "$T/out"
+check "names the classes" grep -Eq '^Model M: (8|9) classes' "$T/out"
+expect 0 "trains Model M on 2 threads" '' \
+    "$TR" $MM --threads 2 --train "$TXT" --valid "$T/small.valid.txt" --model "$T/m2.nglmc"
+check "the same model file for 1 and 2 threads" cmp -s "$T/m1.nglmc" "$T/m2.nglmc"
+printf 'a 1\n' >"$T/bad"
+expect_error "a class file without a TAB" 'bad:1: expected word<TAB>class' \
+    "$TR" --classes "$T/bad" --train "$TXT" --valid "$T/small.valid.txt" --model "$T/x.nglmc"
+printf 'a\tb\n' >"$T/bad2"
+expect_error "a class that is not an integer" 'bad2:1: class is not' \
+    "$TR" --classes "$T/bad2" --train "$TXT" --valid "$T/small.valid.txt" --model "$T/x.nglmc"
+expect_error "a missing class file" 'nothing' \
+    "$TR" --classes "$T/nothing" --train "$TXT" --valid "$T/small.valid.txt" --model "$T/x.nglmc"
+finish
