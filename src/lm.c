@@ -21,6 +21,7 @@
 
 #include "lm_impl.h"
 #include "nglm/arpa.h"
+#include "nglm/classlm.h"
 #include "nglm/modelfile.h"
 
 /* ---------------------------------------------------------------- formats */
@@ -34,6 +35,7 @@ typedef struct lm_format {
 /* A new format is one row; the first that claims a file opens it. */
 static const lm_format formats[] = {
     {"nglm", nglm_model_file_is_native, nglm_lm_native_open},
+    {"classlm", nglm_classlm_file_is, nglm_lm_classlm_open},
     {"mixture", nglm_lm_mix_file_is_manifest, nglm_lm_mix_open},
     {"arpa", nglm_arpa_file_is_arpa, nglm_lm_arpa_open},
 };

@@ -87,6 +87,7 @@ nglm_lm *nglm_lm_alloc(const nglm_lm_ops *ops, nglm_error *err);
 /* The constructors of the kinds opened from files (the table in lm.c). */
 nglm_lm *nglm_lm_native_open(const char *path, unsigned flags, nglm_error *err);
 nglm_lm *nglm_lm_arpa_open(const char *path, unsigned flags, nglm_error *err);
+nglm_lm *nglm_lm_classlm_open(const char *path, unsigned flags, nglm_error *err);
 nglm_lm *nglm_lm_mix_open(const char *path, unsigned flags, nglm_error *err);
 int nglm_lm_mix_file_is_manifest(const char *path);
 

@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "config.h"
 #include "nglm/arpa.h"
+#include "nglm/classlm.h"
 #include "nglm/model.h"
 #include "nglm/modelfile.h"
 #include "outputs.h"
@@ -99,6 +100,11 @@ int main(int argc, char **argv)
     const nglm_out_file outs[] = {{"-o", out, NGLM_OUT_ARPA}};
     nglm_out_check(in, 1, outs, 1, force);
 
+    if (nglm_classlm_file_is(model_path))
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s: a class-based model (Model M) cannot be written as "
+                     "ARPA: its probabilities are not a back-off model's; for decoders, train "
+                     "an n-gram model (nglm-train --features ngram) and export that",
+                     model_path);
     nglm_model m;
     /* mapped (no copy of the arrays) and verified: the export reads every
      * feature, and walks the index in ways only the full checks make safe */
