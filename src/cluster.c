@@ -1,0 +1,757 @@
+/*
+ * cluster.c — exchange clustering of the vocabulary by the class bigram
+ * likelihood, and the class files (see include/nglm/cluster.h for the
+ * objective and the contract).
+ *
+ * Input: an id stream and the vocabulary size.  The word bigrams of the
+ * text (the boundary </s> standing for <s> too) are kept as two lists per
+ * word, its successors and its predecessors with their counts, the word's
+ * bigram with itself apart.  The class counts are a dense C × C matrix N
+ * and its transpose (so that a row and a column of one class are both
+ * contiguous), and the class sizes.
+ *
+ * Moving w: its neighbours are gathered by class (R[c]: bigrams w → class
+ * c, L[c]: class c → w), w is taken out of its class, and the gain of
+ * putting it into each class b is
+ *
+ *   Σ_c [f(N(b,c) + R(c)) − f(N(b,c))] + Σ_c [f(N(c,b) + L(c)) − f(N(c,b))]
+ *   (with the cell (b,b) counted once, receiving R(b) + L(b) + N(w,w))
+ *   − 2 [f(N(b) + N(w)) − f(N(b))],          f(x) = x ln x,
+ *
+ * a sum over the neighbour classes of w only.  The class with the largest
+ * gain wins (the lowest on a tie; w's own class unless another gains
+ * more).  The slow reference is the likelihood recomputed from the text
+ * after the move (tests/check_cluster.c).
+ *
+ * Threads: for a word with many neighbour classes the candidate classes
+ * are split among the threads; each gain is computed by one call of
+ * gain_of, whoever runs it, and the winner is picked in class order
+ * afterwards, so the result does not depend on the number of threads.
+ */
+#include "nglm/cluster.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#define HASH_NONFATAL_OOM 1
+#define uthash_nonfatal_oom(e) ((e)->oom = 1)
+#include <uthash.h>
+
+#include "cluster_impl.h"
+#include "nglm/tokenize.h"
+#include "fileio.h"
+
+/* ---------------------------------------------------------------- state */
+
+struct nglm_cluster_state {
+    int32_t V;
+    int C;
+    int threads;
+    size_t par_work;
+    int32_t *cls;                /* (V) class of each word; <s> as </s> */
+    int64_t *wn;                 /* (V) N(w); N(</s>) = sentences */
+    int64_t *self;               /* (V) N(w, w) */
+    size_t *s_start, *p_start;   /* (V + 1) successor / predecessor lists */
+    int32_t *s_id, *p_id;
+    int64_t *s_n, *p_n;
+    int64_t *N, *Nt;             /* (C × C) N[a C + b] = N(a,b); Nt transposed */
+    int64_t *Nc;                 /* (C) N(c) */
+    double *ftab;                /* f(x) for x < ftab_n */
+    int64_t ftab_n;
+    double ll_words;             /* Σ_w f(N(w)) */
+    uint64_t tokens;
+    /* scratch for one word */
+    int64_t *R, *L;              /* (C) dense, zero between words */
+    int32_t *rc, *lc;            /* the classes touched, in order */
+    int64_t *rv, *lv;            /* their counts */
+    int nr, nl;
+    double *gain;                /* (C) */
+};
+
+static inline double xlogx(const nglm_cluster_state *s, int64_t x)
+{
+    return x < s->ftab_n ? s->ftab[x] : (double)x * log((double)x);
+}
+
+/* Collapses raw[start[w] .. start[w+1]) (word ids, repeats) into distinct
+ * ids with counts, in order of first appearance, leaving w itself out
+ * (its count goes to self when self is not NULL).  Rewrites start. */
+static int collapse(int32_t V, size_t *start, const int32_t *raw, int32_t **ids_out,
+                    int64_t **n_out, int64_t *self)
+{
+    int64_t *pos = malloc((size_t)V * sizeof *pos); /* slot + 1 in the current row */
+    int32_t *ids = malloc((start[V] ? start[V] : 1) * sizeof *ids);
+    int64_t *n = malloc((start[V] ? start[V] : 1) * sizeof *n);
+    if (!pos || !ids || !n) {
+        free(pos), free(ids), free(n);
+        return -1;
+    }
+    memset(pos, 0, (size_t)V * sizeof *pos);
+    size_t k = 0, row0 = 0;
+    for (int32_t w = 0; w < V; w++) {
+        size_t b = row0, e = start[w + 1];
+        row0 = e;
+        start[w] = k;
+        size_t first = k;
+        for (size_t i = b; i < e; i++) {
+            int32_t v = raw[i];
+            if (v == w) {
+                if (self)
+                    self[w]++;
+                continue;
+            }
+            if (pos[v] > (int64_t)first) {
+                n[pos[v] - 1]++;
+            } else {
+                ids[k] = v;
+                n[k] = 1;
+                pos[v] = (int64_t)++k;
+            }
+        }
+    }
+    start[V] = k;
+    free(pos);
+    *ids_out = ids;
+    *n_out = n;
+    return 0;
+}
+
+/* The token before position i of sentence s, </s> at a sentence start;
+ * <s> is read as </s> (the corpus never stores it). */
+static inline int32_t node(int32_t id)
+{
+    return id == NGLM_BOS ? NGLM_EOS : id;
+}
+
+void nglm_cluster_state_free(nglm_cluster_state *s)
+{
+    if (!s)
+        return;
+    free(s->cls), free(s->wn), free(s->self);
+    free(s->s_start), free(s->p_start), free(s->s_id), free(s->p_id);
+    free(s->s_n), free(s->p_n), free(s->N), free(s->Nt), free(s->Nc), free(s->ftab);
+    free(s->R), free(s->L), free(s->rc), free(s->lc), free(s->rv), free(s->lv);
+    free(s->gain);
+    free(s);
+}
+
+nglm_cluster_state *nglm_cluster_state_new(const nglm_corpus *c, int32_t V, int n_classes,
+                                           const int32_t *class_of, int threads,
+                                           nglm_error *err)
+{
+    if (V < NGLM_NUM_SPECIAL || n_classes < 2) {
+        nglm_error_set(err, "clustering: bad sizes (V %d, %d classes)", (int)V, n_classes);
+        return NULL;
+    }
+    for (int32_t w = 0; w < V; w++)
+        if (class_of[w] < 0 || class_of[w] >= n_classes) {
+            nglm_error_set(err, "clustering: word %d has class %d, not in 0..%d", (int)w,
+                           (int)class_of[w], n_classes - 1);
+            return NULL;
+        }
+    for (size_t i = 0; i < c->n_tokens; i++)
+        if (c->ids[i] < 0 || c->ids[i] >= V) {
+            nglm_error_set(err, "clustering: token %zu has id %d, not in 0..%d", i,
+                           (int)c->ids[i], (int)V - 1);
+            return NULL;
+        }
+    nglm_cluster_state *s = calloc(1, sizeof *s);
+    if (!s)
+        goto oom;
+    size_t C = (size_t)n_classes;
+    s->V = V;
+    s->C = n_classes;
+    s->threads = threads > 0 ? threads : 1;
+    s->par_work = 1 << 15;
+    s->cls = malloc((size_t)V * sizeof *s->cls);
+    s->wn = calloc((size_t)V, sizeof *s->wn);
+    s->self = calloc((size_t)V, sizeof *s->self);
+    s->s_start = calloc((size_t)V + 1, sizeof *s->s_start);
+    s->p_start = calloc((size_t)V + 1, sizeof *s->p_start);
+    s->N = calloc(C * C, sizeof *s->N);
+    s->Nt = calloc(C * C, sizeof *s->Nt);
+    s->Nc = calloc(C, sizeof *s->Nc);
+    s->R = calloc(C, sizeof *s->R);
+    s->L = calloc(C, sizeof *s->L);
+    s->rc = malloc(C * sizeof *s->rc);
+    s->lc = malloc(C * sizeof *s->lc);
+    s->rv = malloc(C * sizeof *s->rv);
+    s->lv = malloc(C * sizeof *s->lv);
+    s->gain = malloc(C * sizeof *s->gain);
+    if (!s->cls || !s->wn || !s->self || !s->s_start || !s->p_start || !s->N || !s->Nt ||
+        !s->Nc || !s->R || !s->L || !s->rc || !s->lc || !s->rv || !s->lv || !s->gain)
+        goto oom;
+    memcpy(s->cls, class_of, (size_t)V * sizeof *s->cls);
+    s->cls[NGLM_BOS] = s->cls[NGLM_EOS];
+
+    /* bigram lists: counts per row, then the raw rows, then collapsed */
+    size_t n = c->n_tokens;
+    for (size_t t = 0; t < c->n_sents; t++) {
+        int32_t prev = NGLM_EOS;
+        for (size_t i = c->start[t]; i < c->start[t + 1]; i++) {
+            int32_t w = node(c->ids[i]);
+            s->s_start[prev + 1]++;
+            s->p_start[w + 1]++;
+            s->wn[w]++;
+            prev = w;
+        }
+    }
+    for (int32_t w = 0; w < V; w++) {
+        s->s_start[w + 1] += s->s_start[w];
+        s->p_start[w + 1] += s->p_start[w];
+    }
+    int32_t *raw_s = malloc((n ? n : 1) * sizeof *raw_s);
+    int32_t *raw_p = malloc((n ? n : 1) * sizeof *raw_p);
+    size_t *fs = malloc(((size_t)V + 1) * sizeof *fs), *fp = malloc(((size_t)V + 1) * sizeof *fp);
+    if (!raw_s || !raw_p || !fs || !fp) {
+        free(raw_s), free(raw_p), free(fs), free(fp);
+        goto oom;
+    }
+    memcpy(fs, s->s_start, ((size_t)V + 1) * sizeof *fs);
+    memcpy(fp, s->p_start, ((size_t)V + 1) * sizeof *fp);
+    for (size_t t = 0; t < c->n_sents; t++) {
+        int32_t prev = NGLM_EOS;
+        for (size_t i = c->start[t]; i < c->start[t + 1]; i++) {
+            int32_t w = node(c->ids[i]);
+            raw_s[fs[prev]++] = w;
+            raw_p[fp[w]++] = prev;
+            prev = w;
+        }
+    }
+    free(fs), free(fp);
+    int rc1 = collapse(V, s->s_start, raw_s, &s->s_id, &s->s_n, s->self);
+    int rc2 = rc1 == 0 ? collapse(V, s->p_start, raw_p, &s->p_id, &s->p_n, NULL) : -1;
+    free(raw_s), free(raw_p);
+    if (rc2 != 0)
+        goto oom;
+    s->tokens = n;
+
+    /* class counts */
+    for (int32_t w = 0; w < V; w++) {
+        size_t a = (size_t)s->cls[w];
+        s->Nc[a] += s->wn[w];
+        s->N[a * C + a] += s->self[w];
+        for (size_t i = s->s_start[w]; i < s->s_start[w + 1]; i++)
+            s->N[a * C + (size_t)s->cls[s->s_id[i]]] += s->s_n[i];
+    }
+    for (size_t a = 0; a < C; a++)
+        for (size_t b = 0; b < C; b++)
+            s->Nt[b * C + a] = s->N[a * C + b];
+
+    /* f(x) for the small counts, where most cells are */
+    s->ftab_n = (int64_t)(n + 1 < (1u << 18) ? n + 1 : (1u << 18));
+    s->ftab = malloc((size_t)s->ftab_n * sizeof *s->ftab);
+    if (!s->ftab)
+        goto oom;
+    s->ftab[0] = 0;
+    for (int64_t x = 1; x < s->ftab_n; x++)
+        s->ftab[x] = (double)x * log((double)x);
+    for (int32_t w = 0; w < V; w++)
+        s->ll_words += xlogx(s, s->wn[w]);
+    return s;
+oom:
+    nglm_cluster_state_free(s);
+    nglm_error_set(err, "clustering: out of memory");
+    return NULL;
+}
+
+void nglm_cluster_state_set_par_work(nglm_cluster_state *s, size_t work)
+{
+    s->par_work = work;
+}
+
+const int32_t *nglm_cluster_state_classes(const nglm_cluster_state *s)
+{
+    return s->cls;
+}
+
+double nglm_cluster_state_loglik(const nglm_cluster_state *s)
+{
+    size_t C = (size_t)s->C;
+    double ll = 0;
+    for (size_t i = 0; i < C * C; i++)
+        ll += xlogx(s, s->N[i]);
+    for (size_t c = 0; c < C; c++)
+        ll -= 2 * xlogx(s, s->Nc[c]);
+    return ll + s->ll_words;
+}
+
+/* Gathers w's neighbours by class into R, L, rc/rv, lc/lv. */
+static void gather(nglm_cluster_state *s, int32_t w)
+{
+    int nr = 0, nl = 0;
+    for (size_t i = s->s_start[w]; i < s->s_start[w + 1]; i++) {
+        int32_t c = s->cls[s->s_id[i]];
+        if (s->R[c] == 0)
+            s->rc[nr++] = c;
+        s->R[c] += s->s_n[i];
+    }
+    for (size_t i = s->p_start[w]; i < s->p_start[w + 1]; i++) {
+        int32_t c = s->cls[s->p_id[i]];
+        if (s->L[c] == 0)
+            s->lc[nl++] = c;
+        s->L[c] += s->p_n[i];
+    }
+    for (int i = 0; i < nr; i++)
+        s->rv[i] = s->R[s->rc[i]];
+    for (int i = 0; i < nl; i++)
+        s->lv[i] = s->L[s->lc[i]];
+    s->nr = nr;
+    s->nl = nl;
+}
+
+static void ungather(nglm_cluster_state *s)
+{
+    for (int i = 0; i < s->nr; i++)
+        s->R[s->rc[i]] = 0;
+    for (int i = 0; i < s->nl; i++)
+        s->L[s->lc[i]] = 0;
+    s->nr = s->nl = 0;
+}
+
+/* Adds (sign +1) or takes out (−1) the gathered word w to or from class a. */
+static void apply(nglm_cluster_state *s, int32_t w, int32_t a, int64_t sign)
+{
+    size_t C = (size_t)s->C, A = (size_t)a;
+    for (int i = 0; i < s->nr; i++) {
+        size_t c = (size_t)s->rc[i];
+        s->N[A * C + c] += sign * s->rv[i];
+        s->Nt[c * C + A] += sign * s->rv[i];
+    }
+    for (int i = 0; i < s->nl; i++) {
+        size_t c = (size_t)s->lc[i];
+        s->N[c * C + A] += sign * s->lv[i];
+        s->Nt[A * C + c] += sign * s->lv[i];
+    }
+    s->N[A * C + A] += sign * s->self[w];
+    s->Nt[A * C + A] += sign * s->self[w];
+    s->Nc[A] += sign * s->wn[w];
+}
+
+/* The gain of putting the gathered word w (taken out) into class b.  The
+ * one function every thread calls, so that a gain is the same number
+ * whichever thread computes it. */
+__attribute__((noinline)) static double gain_of(const nglm_cluster_state *s, int32_t w,
+                                                int32_t b)
+{
+    size_t C = (size_t)s->C, B = (size_t)b;
+    const int64_t *row = s->N + B * C, *col = s->Nt + B * C;
+    double g = 0;
+    for (int i = 0; i < s->nr; i++) {
+        int64_t x = row[s->rc[i]];
+        g += xlogx(s, x + s->rv[i]) - xlogx(s, x);
+    }
+    for (int i = 0; i < s->nl; i++) {
+        int64_t x = col[s->lc[i]];
+        g += xlogx(s, x + s->lv[i]) - xlogx(s, x);
+    }
+    /* the cell (b, b) counted once */
+    int64_t x = row[B], r = s->R[B], l = s->L[B];
+    g += xlogx(s, x + r + l + s->self[w]) - xlogx(s, x + r) - xlogx(s, x + l) + xlogx(s, x);
+    g -= 2 * (xlogx(s, s->Nc[B] + s->wn[w]) - xlogx(s, s->Nc[B]));
+    return g;
+}
+
+static void gains(nglm_cluster_state *s, int32_t w)
+{
+    int C = s->C;
+    size_t work = (size_t)(s->nr + s->nl + 4) * (size_t)C;
+    if (s->threads > 1 && work >= s->par_work) {
+#pragma omp parallel for num_threads(s->threads) schedule(static)
+        for (int b = 1; b < C; b++)
+            s->gain[b] = gain_of(s, w, b);
+    } else {
+        for (int b = 1; b < C; b++)
+            s->gain[b] = gain_of(s, w, b);
+    }
+}
+
+double nglm_cluster_state_delta(nglm_cluster_state *s, int32_t w, int32_t b)
+{
+    int32_t a = s->cls[w];
+    if (a == b)
+        return 0;
+    gather(s, w);
+    apply(s, w, a, -1);
+    double d = gain_of(s, w, b) - gain_of(s, w, a);
+    apply(s, w, a, +1);
+    ungather(s);
+    return d;
+}
+
+void nglm_cluster_state_move(nglm_cluster_state *s, int32_t w, int32_t b)
+{
+    int32_t a = s->cls[w];
+    if (a == b)
+        return;
+    gather(s, w);
+    apply(s, w, a, -1);
+    apply(s, w, b, +1);
+    ungather(s);
+    s->cls[w] = b;
+    /* a word next to itself: its own entries in the lists are left out,
+     * so nothing else changes */
+}
+
+size_t nglm_cluster_state_pass(nglm_cluster_state *s)
+{
+    size_t moved = 0;
+    for (int32_t w = 0; w < s->V; w++) {
+        if (w == NGLM_BOS || w == NGLM_EOS || s->wn[w] == 0)
+            continue;
+        int32_t a = s->cls[w];
+        gather(s, w);
+        apply(s, w, a, -1);
+        gains(s, w);
+        if (a == 0) /* a start read from a file may put words with </s> */
+            s->gain[0] = gain_of(s, w, 0);
+        int32_t best = a;
+        double g_best = s->gain[a];
+        for (int b = 1; b < s->C; b++)
+            if (s->gain[b] > g_best + 1e-9 * (1 + fabs(g_best))) {
+                g_best = s->gain[b];
+                best = b;
+            }
+        apply(s, w, best, +1);
+        ungather(s);
+        if (best != a) {
+            s->cls[w] = best;
+            moved++;
+        }
+    }
+    return moved;
+}
+
+/* ---------------------------------------------------------------- public */
+
+nglm_cluster_options nglm_cluster_options_default(void)
+{
+    nglm_cluster_options o;
+    memset(&o, 0, sizeof o);
+    o.max_passes = 30;
+    o.threads = 1;
+    return o;
+}
+
+int nglm_cluster_exchange(const nglm_corpus *c, int32_t V, int n_classes,
+                          const nglm_cluster_options *o, int32_t *class_of,
+                          nglm_cluster_stats *st, nglm_error *err)
+{
+    nglm_cluster_options def = nglm_cluster_options_default();
+    if (!o)
+        o = &def;
+    if (n_classes < 2)
+        return nglm_error_set(err, "%d classes: at least 2 are needed (class 0 holds </s> "
+                              "alone, the words share the others)", n_classes);
+    if (V < NGLM_NUM_SPECIAL)
+        return nglm_error_set(err, "clustering: the vocabulary has no special tokens");
+    int32_t words = V - 2; /* all but <s> and </s> */
+    if (!o->init && n_classes - 1 > words)
+        return nglm_error_set(err, "%d classes for %d words: at most %d (class 0 holds "
+                              "</s> alone)", n_classes, (int)words, (int)words + 1);
+    if (c->n_tokens == 0)
+        return nglm_error_set(err, "clustering: the text has no sentences");
+    if (o->init) {
+        memcpy(class_of, o->init, (size_t)V * sizeof *class_of);
+    } else {
+        class_of[NGLM_BOS] = class_of[NGLM_EOS] = 0;
+        for (int32_t w = NGLM_UNK, r = 0; w < V; w++, r++)
+            class_of[w] = 1 + r % (n_classes - 1);
+    }
+    nglm_cluster_state *s =
+        nglm_cluster_state_new(c, V, n_classes, class_of, o->threads, err);
+    if (!s)
+        return -1;
+    double tokens = (double)s->tokens;
+    double ppl0 = exp(-nglm_cluster_state_loglik(s) / tokens), ppl = ppl0;
+    int max_passes = o->max_passes >= 0 ? o->max_passes : 30;
+    int pass = 0;
+    size_t moved = 0;
+    while (pass < max_passes) {
+        pass++;
+        moved = nglm_cluster_state_pass(s);
+        ppl = exp(-nglm_cluster_state_loglik(s) / tokens);
+        if (o->on_pass)
+            o->on_pass(pass, moved, ppl, o->user);
+        if (moved == 0)
+            break;
+    }
+    memcpy(class_of, s->cls, (size_t)V * sizeof *class_of);
+    if (st) {
+        st->passes = pass;
+        st->moved = moved;
+        st->perplexity0 = ppl0;
+        st->perplexity = ppl;
+    }
+    nglm_cluster_state_free(s);
+    return 0;
+}
+
+int nglm_cluster_loglik(const nglm_corpus *c, int32_t V, int n_classes,
+                        const int32_t *class_of, double *ll, uint64_t *tokens,
+                        nglm_error *err)
+{
+    nglm_cluster_state *s = nglm_cluster_state_new(c, V, n_classes, class_of, 1, err);
+    if (!s)
+        return -1;
+    *ll = nglm_cluster_state_loglik(s);
+    if (tokens)
+        *tokens = s->tokens;
+    nglm_cluster_state_free(s);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- class files */
+
+typedef struct class_name {
+    UT_hash_handle hh;
+    int32_t id;
+    int oom;           /* set by uthash when adding failed */
+    char name[];
+} class_name;
+
+static void names_free(class_name **names)
+{
+    class_name *e, *tmp;
+    HASH_ITER(hh, *names, e, tmp) {
+        HASH_DEL(*names, e);
+        free(e);
+    }
+}
+
+/* The class of name, a new one (numbered *n) when first seen; -1 out of
+ * memory. */
+static int32_t name_class(class_name **names, const char *name, int32_t *n)
+{
+    class_name *e;
+    HASH_FIND_STR(*names, name, e);
+    if (e)
+        return e->id;
+    size_t len = strlen(name);
+    e = malloc(sizeof *e + len + 1);
+    if (!e)
+        return -1;
+    memcpy(e->name, name, len + 1);
+    e->id = *n;
+    e->oom = 0;
+    HASH_ADD(hh, *names, name[0], len, e);
+    if (e->oom) {
+        free(e);
+        return -1;
+    }
+    return (*n)++;
+}
+
+/* The first invalid UTF-8 in s, with its reason, or NULL. */
+static const char *bad_utf8(const char *s, size_t len, size_t *at)
+{
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+        const char *why;
+        int k = nglm_utf8_decode((const unsigned char *)s + i, len - i, &cp, &why);
+        if (k < 0) {
+            *at = i;
+            return why;
+        }
+        i += (size_t)k;
+    }
+    return NULL;
+}
+
+static int parse_class_int(const char *s, int32_t *out)
+{
+    if (*s == '\0')
+        return -1;
+    int64_t x = 0;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return -1;
+        x = x * 10 + (*s - '0');
+        if (x > INT32_MAX - 1)
+            return -1;
+    }
+    *out = (int32_t)x;
+    return 0;
+}
+
+int nglm_classes_read(const char *path, const nglm_vocab *v, nglm_classes_format format,
+                      int skip_unknown, int32_t *class_of, int *n_classes, nglm_error *err)
+{
+    FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+    if (!fp)
+        return nglm_error_errno(err, errno, "%s", path);
+    int32_t V = (int32_t)nglm_vocab_size(v);
+    unsigned char *seen = calloc((size_t)V, 1);
+    char *line = NULL;
+    size_t cap = 0, lineno = 0;
+    ssize_t len;
+    class_name *names = NULL;
+    int32_t n = 0;               /* classes so far */
+    int mode = 0;                /* 1 integers, 2 names, 3 paths */
+    if (format == NGLM_CLASSES_PATHS)
+        mode = 3;
+    int rc = -1;
+    if (!seen) {
+        nglm_error_set(err, "%s: out of memory", path);
+        goto done;
+    }
+    while ((len = getline(&line, &cap, fp)) >= 0) {
+        lineno++;
+        if (len > 0 && line[len - 1] == '\n')
+            line[--len] = '\0';
+        if (len > 0 && line[len - 1] == '\r')
+            line[--len] = '\0';
+        if (len == 0)
+            continue;
+        size_t at;
+        const char *why = bad_utf8(line, (size_t)len, &at);
+        if (why) {
+            nglm_error_set(err, "%s:%zu: invalid UTF-8 at byte %zu (%s)", path, lineno,
+                           at + 1, why);
+            goto done;
+        }
+        if (strlen(line) != (size_t)len) {
+            nglm_error_set(err, "%s:%zu: NUL byte", path, lineno);
+            goto done;
+        }
+        char *f[3];
+        int nf = 0;
+        f[nf++] = line;
+        for (char *p = line; *p; p++)
+            if (*p == '\t') {
+                *p = '\0';
+                if (nf == 3) {
+                    nf = 4;
+                    break;
+                }
+                f[nf++] = p + 1;
+            }
+        if (mode == 0)
+            mode = format == NGLM_CLASSES_AUTO && nf == 3 ? 3 : 0;
+        const char *word, *cls;
+        if (mode == 3) {
+            if (nf != 3) {
+                nglm_error_set(err, "%s:%zu: expected 'bitstring<TAB>word<TAB>count' (Brown "
+                               "clustering's paths)", path, lineno);
+                goto done;
+            }
+            cls = f[0];
+            word = f[1];
+            if (*cls == '\0' || strspn(cls, "01") != strlen(cls)) {
+                nglm_error_set(err, "%s:%zu: '%s' is not a bit string", path, lineno, cls);
+                goto done;
+            }
+        } else {
+            if (nf != 2) {
+                nglm_error_set(err, "%s:%zu: expected 'word<TAB>class'", path, lineno);
+                goto done;
+            }
+            word = f[0];
+            cls = f[1];
+            int32_t x;
+            if (mode == 0)
+                mode = parse_class_int(cls, &x) == 0 ? 1 : 2;
+        }
+        if (*word == '\0' || *cls == '\0') {
+            nglm_error_set(err, "%s:%zu: empty %s", path, lineno, *word ? "class" : "word");
+            goto done;
+        }
+        int32_t id = nglm_vocab_find(v, word);
+        if (id < 0) {
+            if (skip_unknown)
+                continue;
+            nglm_error_set(err, "%s:%zu: '%s' is not in the vocabulary", path, lineno, word);
+            goto done;
+        }
+        if (seen[id]) {
+            nglm_error_set(err, "%s:%zu: '%s' is listed twice", path, lineno, word);
+            goto done;
+        }
+        seen[id] = 1;
+        int32_t k;
+        if (mode == 1) {
+            if (parse_class_int(cls, &k) != 0) {
+                nglm_error_set(err, "%s:%zu: class '%s' is not an integer in 0..%d (the "
+                               "first line's class is)", path, lineno, cls, INT32_MAX - 2);
+                goto done;
+            }
+            if (k + 1 > n)
+                n = k + 1;
+        } else {
+            k = name_class(&names, cls, &n);
+            if (k < 0) {
+                nglm_error_set(err, "%s: out of memory", path);
+                goto done;
+            }
+        }
+        if (id != NGLM_BOS)
+            class_of[id] = k;
+    }
+    if (ferror(fp)) {
+        nglm_error_errno(err, errno, "%s: read error", path);
+        goto done;
+    }
+    /* what the file leaves out */
+    size_t missing = 0;
+    int32_t first = -1;
+    for (int32_t w = NGLM_EOS; w < V; w++)
+        if (!seen[w]) {
+            if (w == NGLM_EOS || w == NGLM_UNK) {
+                if (n == INT32_MAX) {
+                    nglm_error_set(err, "%s: too many classes", path);
+                    goto done;
+                }
+                class_of[w] = n++;
+            } else if (missing++ == 0) {
+                first = w;
+            }
+        }
+    if (missing) {
+        nglm_error_set(err, "%s: %zu word%s of the vocabulary %s not listed, the first '%s'",
+                       path, missing, missing == 1 ? "" : "s", missing == 1 ? "is" : "are",
+                       nglm_vocab_word(v, first));
+        goto done;
+    }
+    class_of[NGLM_BOS] = class_of[NGLM_EOS];
+    *n_classes = (int)n;
+    rc = 0;
+done:
+    names_free(&names);
+    free(line);
+    free(seen);
+    if (fp != stdin)
+        fclose(fp);
+    return rc;
+}
+
+int nglm_classes_write(const char *path, const nglm_vocab *v, const int32_t *class_of,
+                       nglm_classes_format format, nglm_error *err)
+{
+    if (format != NGLM_CLASSES_TAB && format != NGLM_CLASSES_MKCLS)
+        return nglm_error_set(err, "%s: classes are written in the tab or mkcls form", path);
+    int32_t V = (int32_t)nglm_vocab_size(v);
+    int mkcls = format == NGLM_CLASSES_MKCLS;
+    if (strcmp(path, "-") == 0) {
+        for (int32_t w = mkcls ? NGLM_UNK : NGLM_EOS; w < V; w++)
+            if (printf("%s\t%d\n", nglm_vocab_word(v, w), (int)class_of[w] + mkcls) < 0)
+                return nglm_error_errno(err, errno, "stdout: write error");
+        if (fflush(stdout) != 0)
+            return nglm_error_errno(err, errno, "stdout: write error");
+        return 0;
+    }
+    nglm_atomic at;
+    if (nglm_atomic_open(&at, path, err) != 0)
+        return -1;
+    for (int32_t w = mkcls ? NGLM_UNK : NGLM_EOS; w < V; w++)
+        if (fprintf(at.fp, "%s\t%d\n", nglm_vocab_word(v, w), (int)class_of[w] + mkcls) < 0)
+            return nglm_atomic_fail(&at, errno, err);
+    return nglm_atomic_commit(&at, err);
+}

@@ -1,0 +1,3 @@
+#!/bin/sh
+# cli_cluster.sh — nglm-cluster (filled in below)
+exit 0
