@@ -51,11 +51,20 @@
 
 /* ---------------------------------------------------------------- state */
 
+/* One thread's view of one word: its neighbours gathered by class. */
+typedef struct scratch {
+    int64_t *R, *L;              /* (C) dense, zero between words */
+    int32_t *rc, *lc;            /* the classes touched, in order of first touch */
+    int64_t *rv, *lv;            /* their counts */
+    int nr, nl;
+    double *gain;                /* (C) */
+} scratch;
+
 struct nglm_cluster_state {
     int32_t V;
     int C;
     int threads;
-    size_t par_work;
+    size_t block;                /* words proposed against one frozen state */
     int32_t *cls;                /* (V) class of each word; <s> as </s> */
     int64_t *wn;                 /* (V) N(w); N(</s>) = sentences */
     int64_t *self;               /* (V) N(w, w) */
@@ -64,22 +73,12 @@ struct nglm_cluster_state {
     int64_t *s_n, *p_n;
     int64_t *N, *Nt;             /* (C × C) N[a C + b] = N(a,b); Nt transposed */
     int64_t *Nc;                 /* (C) N(c) */
-    double *ftab;                /* f(x) for x < ftab_n */
-    int64_t ftab_n;
+    double *ftab;                /* (tokens + 1) f(x) = x ln x */
     double ll_words;             /* Σ_w f(N(w)) */
     uint64_t tokens;
-    /* scratch for one word */
-    int64_t *R, *L;              /* (C) dense, zero between words */
-    int32_t *rc, *lc;            /* the classes touched, in order */
-    int64_t *rv, *lv;            /* their counts */
-    int nr, nl;
-    double *gain;                /* (C) */
+    scratch *sc;                 /* (threads) */
+    int32_t *proposal;           /* (block) */
 };
-
-static inline double xlogx(const nglm_cluster_state *s, int64_t x)
-{
-    return x < s->ftab_n ? s->ftab[x] : (double)x * log((double)x);
-}
 
 /* Collapses raw[start[w] .. start[w+1]) (word ids, repeats) into distinct
  * ids with counts, in order of first appearance, leaving w itself out
@@ -124,8 +123,7 @@ static int collapse(int32_t V, size_t *start, const int32_t *raw, int32_t **ids_
     return 0;
 }
 
-/* The token before position i of sentence s, </s> at a sentence start;
- * <s> is read as </s> (the corpus never stores it). */
+/* <s> is read as </s> (the corpus never stores it). */
 static inline int32_t node(int32_t id)
 {
     return id == NGLM_BOS ? NGLM_EOS : id;
@@ -138,8 +136,12 @@ void nglm_cluster_state_free(nglm_cluster_state *s)
     free(s->cls), free(s->wn), free(s->self);
     free(s->s_start), free(s->p_start), free(s->s_id), free(s->p_id);
     free(s->s_n), free(s->p_n), free(s->N), free(s->Nt), free(s->Nc), free(s->ftab);
-    free(s->R), free(s->L), free(s->rc), free(s->lc), free(s->rv), free(s->lv);
-    free(s->gain);
+    for (int t = 0; s->sc && t < s->threads; t++) {
+        scratch *x = &s->sc[t];
+        free(x->R), free(x->L), free(x->rc), free(x->lc), free(x->rv), free(x->lv);
+        free(x->gain);
+    }
+    free(s->sc), free(s->proposal);
     free(s);
 }
 
@@ -170,7 +172,7 @@ nglm_cluster_state *nglm_cluster_state_new(const nglm_corpus *c, int32_t V, int 
     s->V = V;
     s->C = n_classes;
     s->threads = threads > 0 ? threads : 1;
-    s->par_work = 1 << 15;
+    s->block = 256;
     s->cls = malloc((size_t)V * sizeof *s->cls);
     s->wn = calloc((size_t)V, sizeof *s->wn);
     s->self = calloc((size_t)V, sizeof *s->self);
@@ -179,16 +181,23 @@ nglm_cluster_state *nglm_cluster_state_new(const nglm_corpus *c, int32_t V, int 
     s->N = calloc(C * C, sizeof *s->N);
     s->Nt = calloc(C * C, sizeof *s->Nt);
     s->Nc = calloc(C, sizeof *s->Nc);
-    s->R = calloc(C, sizeof *s->R);
-    s->L = calloc(C, sizeof *s->L);
-    s->rc = malloc(C * sizeof *s->rc);
-    s->lc = malloc(C * sizeof *s->lc);
-    s->rv = malloc(C * sizeof *s->rv);
-    s->lv = malloc(C * sizeof *s->lv);
-    s->gain = malloc(C * sizeof *s->gain);
+    s->sc = calloc((size_t)s->threads, sizeof *s->sc);
+    s->proposal = malloc(s->block * sizeof *s->proposal);
     if (!s->cls || !s->wn || !s->self || !s->s_start || !s->p_start || !s->N || !s->Nt ||
-        !s->Nc || !s->R || !s->L || !s->rc || !s->lc || !s->rv || !s->lv || !s->gain)
+        !s->Nc || !s->sc || !s->proposal)
         goto oom;
+    for (int t = 0; t < s->threads; t++) {
+        scratch *x = &s->sc[t];
+        x->R = calloc(C, sizeof *x->R);
+        x->L = calloc(C, sizeof *x->L);
+        x->rc = malloc(C * sizeof *x->rc);
+        x->lc = malloc(C * sizeof *x->lc);
+        x->rv = malloc(C * sizeof *x->rv);
+        x->lv = malloc(C * sizeof *x->lv);
+        x->gain = malloc(C * sizeof *x->gain);
+        if (!x->R || !x->L || !x->rc || !x->lc || !x->rv || !x->lv || !x->gain)
+            goto oom;
+    }
     memcpy(s->cls, class_of, (size_t)V * sizeof *s->cls);
     s->cls[NGLM_BOS] = s->cls[NGLM_EOS];
 
@@ -246,16 +255,15 @@ nglm_cluster_state *nglm_cluster_state_new(const nglm_corpus *c, int32_t V, int 
         for (size_t b = 0; b < C; b++)
             s->Nt[b * C + a] = s->N[a * C + b];
 
-    /* f(x) for the small counts, where most cells are */
-    s->ftab_n = (int64_t)(n + 1 < (1u << 18) ? n + 1 : (1u << 18));
-    s->ftab = malloc((size_t)s->ftab_n * sizeof *s->ftab);
+    /* f(x) for every count there can be: 0..tokens */
+    s->ftab = malloc((n + 1) * sizeof *s->ftab);
     if (!s->ftab)
         goto oom;
     s->ftab[0] = 0;
-    for (int64_t x = 1; x < s->ftab_n; x++)
+    for (size_t x = 1; x <= n; x++)
         s->ftab[x] = (double)x * log((double)x);
     for (int32_t w = 0; w < V; w++)
-        s->ll_words += xlogx(s, s->wn[w]);
+        s->ll_words += s->ftab[s->wn[w]];
     return s;
 oom:
     nglm_cluster_state_free(s);
@@ -263,9 +271,11 @@ oom:
     return NULL;
 }
 
-void nglm_cluster_state_set_par_work(nglm_cluster_state *s, size_t work)
+void nglm_cluster_state_set_block(nglm_cluster_state *s, size_t block)
 {
-    s->par_work = work;
+    if (block > 256)
+        block = 256;
+    s->block = block > 0 ? block : 1;
 }
 
 const int32_t *nglm_cluster_state_classes(const nglm_cluster_state *s)
@@ -276,102 +286,168 @@ const int32_t *nglm_cluster_state_classes(const nglm_cluster_state *s)
 double nglm_cluster_state_loglik(const nglm_cluster_state *s)
 {
     size_t C = (size_t)s->C;
+    const double *f = s->ftab;
     double ll = 0;
     for (size_t i = 0; i < C * C; i++)
-        ll += xlogx(s, s->N[i]);
+        ll += f[s->N[i]];
     for (size_t c = 0; c < C; c++)
-        ll -= 2 * xlogx(s, s->Nc[c]);
+        ll -= 2 * f[s->Nc[c]];
     return ll + s->ll_words;
 }
 
-/* Gathers w's neighbours by class into R, L, rc/rv, lc/lv. */
-static void gather(nglm_cluster_state *s, int32_t w)
+/* Gathers w's neighbours by class into x. */
+static void gather(const nglm_cluster_state *s, scratch *x, int32_t w)
 {
     int nr = 0, nl = 0;
     for (size_t i = s->s_start[w]; i < s->s_start[w + 1]; i++) {
         int32_t c = s->cls[s->s_id[i]];
-        if (s->R[c] == 0)
-            s->rc[nr++] = c;
-        s->R[c] += s->s_n[i];
+        if (x->R[c] == 0)
+            x->rc[nr++] = c;
+        x->R[c] += s->s_n[i];
     }
     for (size_t i = s->p_start[w]; i < s->p_start[w + 1]; i++) {
         int32_t c = s->cls[s->p_id[i]];
-        if (s->L[c] == 0)
-            s->lc[nl++] = c;
-        s->L[c] += s->p_n[i];
+        if (x->L[c] == 0)
+            x->lc[nl++] = c;
+        x->L[c] += s->p_n[i];
     }
     for (int i = 0; i < nr; i++)
-        s->rv[i] = s->R[s->rc[i]];
+        x->rv[i] = x->R[x->rc[i]];
     for (int i = 0; i < nl; i++)
-        s->lv[i] = s->L[s->lc[i]];
-    s->nr = nr;
-    s->nl = nl;
+        x->lv[i] = x->L[x->lc[i]];
+    x->nr = nr;
+    x->nl = nl;
 }
 
-static void ungather(nglm_cluster_state *s)
+static void ungather(scratch *x)
 {
-    for (int i = 0; i < s->nr; i++)
-        s->R[s->rc[i]] = 0;
-    for (int i = 0; i < s->nl; i++)
-        s->L[s->lc[i]] = 0;
-    s->nr = s->nl = 0;
+    for (int i = 0; i < x->nr; i++)
+        x->R[x->rc[i]] = 0;
+    for (int i = 0; i < x->nl; i++)
+        x->L[x->lc[i]] = 0;
+    x->nr = x->nl = 0;
 }
 
 /* Adds (sign +1) or takes out (−1) the gathered word w to or from class a. */
-static void apply(nglm_cluster_state *s, int32_t w, int32_t a, int64_t sign)
+static void apply(nglm_cluster_state *s, const scratch *x, int32_t w, int32_t a, int64_t sign)
 {
     size_t C = (size_t)s->C, A = (size_t)a;
-    for (int i = 0; i < s->nr; i++) {
-        size_t c = (size_t)s->rc[i];
-        s->N[A * C + c] += sign * s->rv[i];
-        s->Nt[c * C + A] += sign * s->rv[i];
+    for (int i = 0; i < x->nr; i++) {
+        size_t c = (size_t)x->rc[i];
+        s->N[A * C + c] += sign * x->rv[i];
+        s->Nt[c * C + A] += sign * x->rv[i];
     }
-    for (int i = 0; i < s->nl; i++) {
-        size_t c = (size_t)s->lc[i];
-        s->N[c * C + A] += sign * s->lv[i];
-        s->Nt[A * C + c] += sign * s->lv[i];
+    for (int i = 0; i < x->nl; i++) {
+        size_t c = (size_t)x->lc[i];
+        s->N[c * C + A] += sign * x->lv[i];
+        s->Nt[A * C + c] += sign * x->lv[i];
     }
     s->N[A * C + A] += sign * s->self[w];
     s->Nt[A * C + A] += sign * s->self[w];
     s->Nc[A] += sign * s->wn[w];
 }
 
-/* The gain of putting the gathered word w (taken out) into class b.  The
- * one function every thread calls, so that a gain is the same number
- * whichever thread computes it. */
-__attribute__((noinline)) static double gain_of(const nglm_cluster_state *s, int32_t w,
-                                                int32_t b)
+/* Σ_i f(row[cls[i]] + v[i]) − f(row[cls[i]]), in four running sums (the
+ * additions are the loop's critical path) added in a fixed order. */
+static inline double row_gain(const double *tab, const int64_t *row, const int32_t *cls,
+                              const int64_t *v, int n)
+{
+    double g0 = 0, g1 = 0, g2 = 0, g3 = 0;
+    int i = 0;
+    for (; i + 4 <= n; i += 4) {
+        int64_t x0 = row[cls[i]], x1 = row[cls[i + 1]];
+        int64_t x2 = row[cls[i + 2]], x3 = row[cls[i + 3]];
+        g0 += tab[x0 + v[i]] - tab[x0];
+        g1 += tab[x1 + v[i + 1]] - tab[x1];
+        g2 += tab[x2 + v[i + 2]] - tab[x2];
+        g3 += tab[x3 + v[i + 3]] - tab[x3];
+    }
+    for (; i < n; i++) {
+        int64_t x = row[cls[i]];
+        g0 += tab[x + v[i]] - tab[x];
+    }
+    return (g0 + g1) + (g2 + g3);
+}
+
+/* The gain of putting the gathered word w, taken out of the counts, into
+ * class b.  Every count is at most the tokens, so f comes from the table. */
+static double gain_of(const nglm_cluster_state *s, const scratch *x, int32_t w, int32_t b)
 {
     size_t C = (size_t)s->C, B = (size_t)b;
     const int64_t *row = s->N + B * C, *col = s->Nt + B * C;
-    double g = 0;
-    for (int i = 0; i < s->nr; i++) {
-        int64_t x = row[s->rc[i]];
-        g += xlogx(s, x + s->rv[i]) - xlogx(s, x);
-    }
-    for (int i = 0; i < s->nl; i++) {
-        int64_t x = col[s->lc[i]];
-        g += xlogx(s, x + s->lv[i]) - xlogx(s, x);
-    }
+    const double *f = s->ftab;
+    double g = row_gain(f, row, x->rc, x->rv, x->nr) + row_gain(f, col, x->lc, x->lv, x->nl);
     /* the cell (b, b) counted once */
-    int64_t x = row[B], r = s->R[B], l = s->L[B];
-    g += xlogx(s, x + r + l + s->self[w]) - xlogx(s, x + r) - xlogx(s, x + l) + xlogx(s, x);
-    g -= 2 * (xlogx(s, s->Nc[B] + s->wn[w]) - xlogx(s, s->Nc[B]));
+    int64_t d = row[B], r = x->R[B], l = x->L[B];
+    g += f[d + r + l + s->self[w]] - f[d + r] - f[d + l] + f[d];
+    g -= 2 * (f[s->Nc[B] + s->wn[w]] - f[s->Nc[B]]);
     return g;
 }
 
-static void gains(nglm_cluster_state *s, int32_t w)
+/* The same gain for b other than w's class a, with w still in a: the
+ * counts without w differ from the state's in row a and column a only,
+ * whose cells (b, a) and (a, b) are corrected here.  Reads the state
+ * only, so the words of a block are scanned on the threads at once. */
+static double frozen_gain(const nglm_cluster_state *s, const scratch *x, int32_t w, int32_t a,
+                          int32_t b)
 {
-    int C = s->C;
-    size_t work = (size_t)(s->nr + s->nl + 4) * (size_t)C;
-    if (s->threads > 1 && work >= s->par_work) {
-#pragma omp parallel for num_threads(s->threads) schedule(static)
-        for (int b = 1; b < C; b++)
-            s->gain[b] = gain_of(s, w, b);
-    } else {
-        for (int b = 1; b < C; b++)
-            s->gain[b] = gain_of(s, w, b);
+    size_t C = (size_t)s->C, A = (size_t)a, B = (size_t)b;
+    const double *f = s->ftab;
+    double g = gain_of(s, x, w, b);
+    int64_t ra = x->R[A], la = x->L[A], rb = x->R[B], lb = x->L[B];
+    if (ra) { /* cell (b, a) holds lb bigrams b → w that leave with w */
+        int64_t y = s->N[B * C + A];
+        g += (f[y - lb + ra] - f[y - lb]) - (f[y + ra] - f[y]);
     }
+    if (la) { /* cell (a, b) holds rb bigrams w → b */
+        int64_t y = s->N[A * C + B];
+        g += (f[y - rb + la] - f[y - rb]) - (f[y + la] - f[y]);
+    }
+    return g;
+}
+
+/* What w adds to LL in its class a: the gain of putting it back. */
+static double stay_gain(const nglm_cluster_state *s, const scratch *x, int32_t w, int32_t a)
+{
+    size_t C = (size_t)s->C, A = (size_t)a;
+    const double *f = s->ftab;
+    const int64_t *row = s->N + A * C, *col = s->Nt + A * C;
+    double g = 0;
+    for (int i = 0; i < x->nr; i++) {
+        int64_t y = row[x->rc[i]];
+        g += f[y] - f[y - x->rv[i]];
+    }
+    for (int i = 0; i < x->nl; i++) {
+        int64_t y = col[x->lc[i]];
+        g += f[y] - f[y - x->lv[i]];
+    }
+    int64_t d = row[A], r = x->R[A], l = x->L[A];
+    int64_t d0 = d - r - l - s->self[w]; /* (a, a) without w */
+    g += f[d - r] + f[d - l] - f[d] - f[d0]; /* the cell counted once: f(d) − f(d0) */
+    g -= 2 * (f[s->Nc[A]] - f[s->Nc[A] - s->wn[w]]);
+    return g;
+}
+
+/* The class w gains most by, against the state as it is (w's own class
+ * when none gains more than rounding; the lowest on a tie). */
+static int32_t best_class(const nglm_cluster_state *s, scratch *x, int32_t w)
+{
+    int32_t a = s->cls[w];
+    gather(s, x, w);
+    double stay = stay_gain(s, x, w, a);
+    int32_t best = a;
+    double g_best = stay;
+    for (int b = 1; b < s->C; b++) {
+        if (b == a)
+            continue;
+        double g = frozen_gain(s, x, w, a, b);
+        if (g > g_best + 1e-9 * (1 + fabs(g_best))) {
+            g_best = g;
+            best = b;
+        }
+    }
+    ungather(x);
+    return best;
 }
 
 double nglm_cluster_state_delta(nglm_cluster_state *s, int32_t w, int32_t b)
@@ -379,12 +455,43 @@ double nglm_cluster_state_delta(nglm_cluster_state *s, int32_t w, int32_t b)
     int32_t a = s->cls[w];
     if (a == b)
         return 0;
-    gather(s, w);
-    apply(s, w, a, -1);
-    double d = gain_of(s, w, b) - gain_of(s, w, a);
-    apply(s, w, a, +1);
-    ungather(s);
+    scratch *x = &s->sc[0];
+    gather(s, x, w);
+    apply(s, x, w, a, -1);
+    double d = gain_of(s, x, w, b) - gain_of(s, x, w, a);
+    apply(s, x, w, a, +1);
+    ungather(x);
     return d;
+}
+
+double nglm_cluster_state_frozen_delta(nglm_cluster_state *s, int32_t w, int32_t b)
+{
+    int32_t a = s->cls[w];
+    if (a == b)
+        return 0;
+    scratch *x = &s->sc[0];
+    gather(s, x, w);
+    double d = frozen_gain(s, x, w, a, b) - stay_gain(s, x, w, a);
+    ungather(x);
+    return d;
+}
+
+/* Moves w to b if that raises LL now; returns 1 if it moved. */
+static int move_if_better(nglm_cluster_state *s, int32_t w, int32_t b)
+{
+    int32_t a = s->cls[w];
+    if (a == b)
+        return 0;
+    scratch *x = &s->sc[0];
+    gather(s, x, w);
+    apply(s, x, w, a, -1);
+    double ga = gain_of(s, x, w, a), gb = gain_of(s, x, w, b);
+    int moved = gb > ga + 1e-9 * (1 + fabs(ga));
+    apply(s, x, w, moved ? b : a, +1);
+    ungather(x);
+    if (moved)
+        s->cls[w] = b;
+    return moved;
 }
 
 void nglm_cluster_state_move(nglm_cluster_state *s, int32_t w, int32_t b)
@@ -392,40 +499,38 @@ void nglm_cluster_state_move(nglm_cluster_state *s, int32_t w, int32_t b)
     int32_t a = s->cls[w];
     if (a == b)
         return;
-    gather(s, w);
-    apply(s, w, a, -1);
-    apply(s, w, b, +1);
-    ungather(s);
+    scratch *x = &s->sc[0];
+    gather(s, x, w);
+    apply(s, x, w, a, -1);
+    apply(s, x, w, b, +1);
+    ungather(x);
     s->cls[w] = b;
-    /* a word next to itself: its own entries in the lists are left out,
-     * so nothing else changes */
 }
 
+/* A pass: the words in id order, in blocks; each word of a block gets its
+ * best class against the state at the start of the block (on the threads,
+ * each word by one thread), then the moves are made in word order, each
+ * only if it still raises LL.  The blocks do not depend on the threads. */
 size_t nglm_cluster_state_pass(nglm_cluster_state *s)
 {
     size_t moved = 0;
-    for (int32_t w = 0; w < s->V; w++) {
-        if (w == NGLM_BOS || w == NGLM_EOS || s->wn[w] == 0)
-            continue;
-        int32_t a = s->cls[w];
-        gather(s, w);
-        apply(s, w, a, -1);
-        gains(s, w);
-        if (a == 0) /* a start read from a file may put words with </s> */
-            s->gain[0] = gain_of(s, w, 0);
-        int32_t best = a;
-        double g_best = s->gain[a];
-        for (int b = 1; b < s->C; b++)
-            if (s->gain[b] > g_best + 1e-9 * (1 + fabs(g_best))) {
-                g_best = s->gain[b];
-                best = b;
-            }
-        apply(s, w, best, +1);
-        ungather(s);
-        if (best != a) {
-            s->cls[w] = best;
-            moved++;
+    int32_t V = s->V;
+    for (int32_t w0 = 0; w0 < V; w0 += (int32_t)s->block) {
+        int32_t w1 = w0 + (int32_t)s->block < V ? w0 + (int32_t)s->block : V;
+#pragma omp parallel num_threads(s->threads) if (s->threads > 1)
+        {
+#ifdef _OPENMP
+            scratch *x = &s->sc[omp_get_thread_num()];
+#else
+            scratch *x = &s->sc[0];
+#endif
+#pragma omp for schedule(dynamic, 1)
+            for (int32_t w = w0; w < w1; w++)
+                s->proposal[w - w0] = w == NGLM_BOS || w == NGLM_EOS || s->wn[w] == 0
+                                          ? s->cls[w] : best_class(s, x, w);
         }
+        for (int32_t w = w0; w < w1; w++)
+            moved += (size_t)move_if_better(s, w, s->proposal[w - w0]);
     }
     return moved;
 }

@@ -20,13 +20,14 @@ nglm_cluster_state *nglm_cluster_state_new(const nglm_corpus *c, int32_t V, int 
                                            nglm_error *err);
 void nglm_cluster_state_free(nglm_cluster_state *s);
 
-/* Words whose scan of the candidate classes costs at least this much
- * ((neighbour classes) × classes) are scanned on the threads; the tests
- * lower it to 0 so that small texts take the parallel path too. */
-void nglm_cluster_state_set_par_work(nglm_cluster_state *s, size_t work);
+/* The words proposed against one frozen state (1..256, 256 by default);
+ * 1 makes the pass the plain sequential exchange. */
+void nglm_cluster_state_set_block(nglm_cluster_state *s, size_t block);
 
 /* The change of LL if word w moved to class b (0 for its own class). */
 double nglm_cluster_state_delta(nglm_cluster_state *s, int32_t w, int32_t b);
+/* The same, computed with w still in its class (as the threads do). */
+double nglm_cluster_state_frozen_delta(nglm_cluster_state *s, int32_t w, int32_t b);
 /* Moves w to b. */
 void nglm_cluster_state_move(nglm_cluster_state *s, int32_t w, int32_t b);
 /* LL from the state's class counts. */
