@@ -4,7 +4,7 @@
 # long option that the program's --help prints.
 . "$(dirname "$0")/cli_lib.sh"
 
-for p in nglm-train nglm-eval nglm-export nglm-sample nglm-gen nglm-kn; do
+for p in nglm-train nglm-eval nglm-export nglm-sample nglm-gen nglm-kn nglm-cluster; do
     page=$S/doc/$p.1
     check "$p.1 exists" test -s "$page"
     if command -v groff >/dev/null 2>&1; then
