@@ -227,7 +227,10 @@ int nglm_classkn_build(nglm_classkn *m, const nglm_corpus *c, const nglm_vocab *
     nglm_corpus cc;
     nglm_features F;
     nglm_kn kn;
-    nglm_kn_options ko = kopt ? *kopt : nglm_kn_options_default();
+    nglm_kn_options ko = nglm_kn_options_default();
+    ko.fallback = 1; /* a few hundred classes: the 1-grams have no count-1 types */
+    if (kopt)
+        ko = *kopt;
     ko.threads = threads;
     ko.text = &cc;
     nglm_count_opts co = {threads, 0, NULL, NULL};

@@ -53,8 +53,9 @@ typedef struct nglm_classkn {
 /* Builds m from the training text c (read with v, which is copied), the
  * classes class_of (V entries in 0..n_classes−1; <s> and </s>'s entries
  * are not used), with the class model of the given order estimated with
- * kopt (NULL: nglm_kn_options_default(); a small text may need its
- * fallback) on `threads` threads.  On failure m is left all zero. */
+ * kopt (NULL: nglm_kn_options_default() with the fallback discounts, which
+ * a class text needs: its few hundred 1-grams are all seen many times, so
+ * the 1-gram discounts cannot be estimated) on `threads` threads.  On failure m is left all zero. */
 int nglm_classkn_build(nglm_classkn *m, const nglm_corpus *c, const nglm_vocab *v,
                        const nglm_tok_options *tok, const int32_t *class_of, int n_classes,
                        int order, const nglm_kn_options *kopt, int threads, nglm_error *err);
