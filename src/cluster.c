@@ -23,10 +23,13 @@
  * more).  The slow reference is the likelihood recomputed from the text
  * after the move (tests/check_cluster.c).
  *
- * Threads: for a word with many neighbour classes the candidate classes
- * are split among the threads; each gain is computed by one call of
- * gain_of, whoever runs it, and the winner is picked in class order
- * afterwards, so the result does not depend on the number of threads.
+ * Threads: the words of a block find their best class against the
+ * counts frozen at the start of the block (frozen_gain: w still in its
+ * class, the two cells it shares with it corrected), each word by one
+ * thread; the moves are then made one by one in word order, each only if
+ * it still gains (move_if_better).  The blocks are fixed, so the result
+ * does not depend on the number of threads; one parallel region per block
+ * (not per word) keeps the threads' meetings few.
  */
 #include "nglm/cluster.h"
 
@@ -73,12 +76,22 @@ struct nglm_cluster_state {
     int64_t *s_n, *p_n;
     int64_t *N, *Nt;             /* (C × C) N[a C + b] = N(a,b); Nt transposed */
     int64_t *Nc;                 /* (C) N(c) */
-    double *ftab;                /* (tokens + 1) f(x) = x ln x */
+    double *ftab;                /* (ftab_n) f(x) = x ln x */
+    int64_t ftab_n;              /* tokens + 1, at most FTAB_MAX */
     double ll_words;             /* Σ_w f(N(w)) */
     uint64_t tokens;
     scratch *sc;                 /* (threads) */
     int32_t *proposal;           /* (block) */
 };
+
+/* f(x) = x ln x from the table, or computed for the rare count beyond it
+ * (a text of more than FTAB_MAX tokens). */
+#define FTAB_MAX ((int64_t)1 << 23)
+__attribute__((cold, noinline)) static double xlogx_slow(int64_t x)
+{
+    return (double)x * log((double)x);
+}
+#define F(s, x) ((x) < (s)->ftab_n ? (s)->ftab[x] : xlogx_slow(x))
 
 /* Collapses raw[start[w] .. start[w+1]) (word ids, repeats) into distinct
  * ids with counts, in order of first appearance, leaving w itself out
@@ -172,7 +185,7 @@ nglm_cluster_state *nglm_cluster_state_new(const nglm_corpus *c, int32_t V, int 
     s->V = V;
     s->C = n_classes;
     s->threads = threads > 0 ? threads : 1;
-    s->block = 256;
+    s->block = 1024;
     s->cls = malloc((size_t)V * sizeof *s->cls);
     s->wn = calloc((size_t)V, sizeof *s->wn);
     s->self = calloc((size_t)V, sizeof *s->self);
@@ -255,15 +268,16 @@ nglm_cluster_state *nglm_cluster_state_new(const nglm_corpus *c, int32_t V, int 
         for (size_t b = 0; b < C; b++)
             s->Nt[b * C + a] = s->N[a * C + b];
 
-    /* f(x) for every count there can be: 0..tokens */
-    s->ftab = malloc((n + 1) * sizeof *s->ftab);
+    /* f(x) for every count there can be, 0..tokens, up to FTAB_MAX */
+    s->ftab_n = (int64_t)(n + 1 < FTAB_MAX ? n + 1 : FTAB_MAX);
+    s->ftab = malloc((size_t)s->ftab_n * sizeof *s->ftab);
     if (!s->ftab)
         goto oom;
     s->ftab[0] = 0;
-    for (size_t x = 1; x <= n; x++)
+    for (int64_t x = 1; x < s->ftab_n; x++)
         s->ftab[x] = (double)x * log((double)x);
     for (int32_t w = 0; w < V; w++)
-        s->ll_words += s->ftab[s->wn[w]];
+        s->ll_words += F(s, s->wn[w]);
     return s;
 oom:
     nglm_cluster_state_free(s);
@@ -273,8 +287,8 @@ oom:
 
 void nglm_cluster_state_set_block(nglm_cluster_state *s, size_t block)
 {
-    if (block > 256)
-        block = 256;
+    if (block > 1024)
+        block = 1024;
     s->block = block > 0 ? block : 1;
 }
 
@@ -286,12 +300,11 @@ const int32_t *nglm_cluster_state_classes(const nglm_cluster_state *s)
 double nglm_cluster_state_loglik(const nglm_cluster_state *s)
 {
     size_t C = (size_t)s->C;
-    const double *f = s->ftab;
     double ll = 0;
     for (size_t i = 0; i < C * C; i++)
-        ll += f[s->N[i]];
+        ll += F(s, s->N[i]);
     for (size_t c = 0; c < C; c++)
-        ll -= 2 * f[s->Nc[c]];
+        ll -= 2 * F(s, s->Nc[c]);
     return ll + s->ll_words;
 }
 
@@ -349,38 +362,37 @@ static void apply(nglm_cluster_state *s, const scratch *x, int32_t w, int32_t a,
 
 /* Σ_i f(row[cls[i]] + v[i]) − f(row[cls[i]]), in four running sums (the
  * additions are the loop's critical path) added in a fixed order. */
-static inline double row_gain(const double *tab, const int64_t *row, const int32_t *cls,
-                              const int64_t *v, int n)
+static inline double row_gain(const nglm_cluster_state *s, const int64_t *row,
+                              const int32_t *cls, const int64_t *v, int n)
 {
     double g0 = 0, g1 = 0, g2 = 0, g3 = 0;
     int i = 0;
     for (; i + 4 <= n; i += 4) {
         int64_t x0 = row[cls[i]], x1 = row[cls[i + 1]];
         int64_t x2 = row[cls[i + 2]], x3 = row[cls[i + 3]];
-        g0 += tab[x0 + v[i]] - tab[x0];
-        g1 += tab[x1 + v[i + 1]] - tab[x1];
-        g2 += tab[x2 + v[i + 2]] - tab[x2];
-        g3 += tab[x3 + v[i + 3]] - tab[x3];
+        g0 += F(s, x0 + v[i]) - F(s, x0);
+        g1 += F(s, x1 + v[i + 1]) - F(s, x1);
+        g2 += F(s, x2 + v[i + 2]) - F(s, x2);
+        g3 += F(s, x3 + v[i + 3]) - F(s, x3);
     }
     for (; i < n; i++) {
         int64_t x = row[cls[i]];
-        g0 += tab[x + v[i]] - tab[x];
+        g0 += F(s, x + v[i]) - F(s, x);
     }
     return (g0 + g1) + (g2 + g3);
 }
 
 /* The gain of putting the gathered word w, taken out of the counts, into
- * class b.  Every count is at most the tokens, so f comes from the table. */
+ * class b. */
 static double gain_of(const nglm_cluster_state *s, const scratch *x, int32_t w, int32_t b)
 {
     size_t C = (size_t)s->C, B = (size_t)b;
     const int64_t *row = s->N + B * C, *col = s->Nt + B * C;
-    const double *f = s->ftab;
-    double g = row_gain(f, row, x->rc, x->rv, x->nr) + row_gain(f, col, x->lc, x->lv, x->nl);
+    double g = row_gain(s, row, x->rc, x->rv, x->nr) + row_gain(s, col, x->lc, x->lv, x->nl);
     /* the cell (b, b) counted once */
     int64_t d = row[B], r = x->R[B], l = x->L[B];
-    g += f[d + r + l + s->self[w]] - f[d + r] - f[d + l] + f[d];
-    g -= 2 * (f[s->Nc[B] + s->wn[w]] - f[s->Nc[B]]);
+    g += F(s, d + r + l + s->self[w]) - F(s, d + r) - F(s, d + l) + F(s, d);
+    g -= 2 * (F(s, s->Nc[B] + s->wn[w]) - F(s, s->Nc[B]));
     return g;
 }
 
@@ -392,16 +404,15 @@ static double frozen_gain(const nglm_cluster_state *s, const scratch *x, int32_t
                           int32_t b)
 {
     size_t C = (size_t)s->C, A = (size_t)a, B = (size_t)b;
-    const double *f = s->ftab;
     double g = gain_of(s, x, w, b);
     int64_t ra = x->R[A], la = x->L[A], rb = x->R[B], lb = x->L[B];
     if (ra) { /* cell (b, a) holds lb bigrams b → w that leave with w */
         int64_t y = s->N[B * C + A];
-        g += (f[y - lb + ra] - f[y - lb]) - (f[y + ra] - f[y]);
+        g += (F(s, y - lb + ra) - F(s, y - lb)) - (F(s, y + ra) - F(s, y));
     }
     if (la) { /* cell (a, b) holds rb bigrams w → b */
         int64_t y = s->N[A * C + B];
-        g += (f[y - rb + la] - f[y - rb]) - (f[y + la] - f[y]);
+        g += (F(s, y - rb + la) - F(s, y - rb)) - (F(s, y + la) - F(s, y));
     }
     return g;
 }
@@ -410,21 +421,20 @@ static double frozen_gain(const nglm_cluster_state *s, const scratch *x, int32_t
 static double stay_gain(const nglm_cluster_state *s, const scratch *x, int32_t w, int32_t a)
 {
     size_t C = (size_t)s->C, A = (size_t)a;
-    const double *f = s->ftab;
     const int64_t *row = s->N + A * C, *col = s->Nt + A * C;
     double g = 0;
     for (int i = 0; i < x->nr; i++) {
         int64_t y = row[x->rc[i]];
-        g += f[y] - f[y - x->rv[i]];
+        g += F(s, y) - F(s, y - x->rv[i]);
     }
     for (int i = 0; i < x->nl; i++) {
         int64_t y = col[x->lc[i]];
-        g += f[y] - f[y - x->lv[i]];
+        g += F(s, y) - F(s, y - x->lv[i]);
     }
     int64_t d = row[A], r = x->R[A], l = x->L[A];
     int64_t d0 = d - r - l - s->self[w]; /* (a, a) without w */
-    g += f[d - r] + f[d - l] - f[d] - f[d0]; /* the cell counted once: f(d) − f(d0) */
-    g -= 2 * (f[s->Nc[A]] - f[s->Nc[A] - s->wn[w]]);
+    g += F(s, d - r) + F(s, d - l) - F(s, d) - F(s, d0); /* the cell counted once: f(d) − f(d0) */
+    g -= 2 * (F(s, s->Nc[A]) - F(s, s->Nc[A] - s->wn[w]));
     return g;
 }
 
@@ -582,11 +592,12 @@ int nglm_cluster_exchange(const nglm_corpus *c, int32_t V, int n_classes,
     size_t moved = 0;
     while (pass < max_passes) {
         pass++;
+        double before = ppl;
         moved = nglm_cluster_state_pass(s);
         ppl = exp(-nglm_cluster_state_loglik(s) / tokens);
         if (o->on_pass)
             o->on_pass(pass, moved, ppl, o->user);
-        if (moved == 0)
+        if (moved == 0 || (o->min_gain > 0 && before - ppl < o->min_gain * before))
             break;
     }
     memcpy(class_of, s->cls, (size_t)V * sizeof *class_of);

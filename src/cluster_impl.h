@@ -20,7 +20,7 @@ nglm_cluster_state *nglm_cluster_state_new(const nglm_corpus *c, int32_t V, int 
                                            nglm_error *err);
 void nglm_cluster_state_free(nglm_cluster_state *s);
 
-/* The words proposed against one frozen state (1..256, 256 by default);
+/* The words proposed against one frozen state (1..1024, 1024 by default);
  * 1 makes the pass the plain sequential exchange. */
 void nglm_cluster_state_set_block(nglm_cluster_state *s, size_t block);
 

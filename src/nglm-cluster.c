@@ -38,6 +38,8 @@ static void usage(FILE *fp)
         "                        mkcls (word<TAB>class, classes 1..N, no </s>)\n"
         "  --passes N            passes over the words at most (default 30); the\n"
         "                        clustering stops earlier when a pass moves no word\n"
+        "  --min-gain F          also stop after a pass that lowers the perplexity by\n"
+        "                        less than the fraction F (1e-4: 0.01%%; default 0)\n"
         "  --init FILE           start from the classes of FILE (tab, mkcls or Brown\n"
         "                        clustering's paths 'bits<TAB>word<TAB>count'; -c is\n"
         "                        then taken from it); --passes 0 converts it\n"
@@ -59,6 +61,7 @@ static void usage(FILE *fp)
 
 typedef struct options {
     int classes, passes, threads, quiet, force, skip_unknown;
+    double min_gain;
     const char *train, *output, *init, *vocab;
     nglm_classes_format format, init_format;
     nglm_tok_options tok;
@@ -80,11 +83,12 @@ static nglm_classes_format parse_format(const char *opt, const char *s, int read
 
 static void parse_args(int argc, char **argv, options *o)
 {
-    enum { O_TRAIN = 256, O_FORMAT, O_PASSES, O_INIT, O_INIT_FORMAT, O_SKIP, O_VOCAB,
+    enum { O_TRAIN = 256, O_FORMAT, O_PASSES, O_MIN_GAIN, O_INIT, O_INIT_FORMAT, O_SKIP, O_VOCAB,
            O_THREADS, O_TOK, O_LOWER, O_REPL, O_QUIET, O_FORCE, O_HELP, O_VERSION };
     static const struct option longopts[] = {
         {"classes", 1, 0, 'c'}, {"train", 1, 0, O_TRAIN}, {"text", 1, 0, O_TRAIN},
         {"output", 1, 0, 'o'}, {"format", 1, 0, O_FORMAT}, {"passes", 1, 0, O_PASSES},
+        {"min-gain", 1, 0, O_MIN_GAIN},
         {"init", 1, 0, O_INIT}, {"init-format", 1, 0, O_INIT_FORMAT},
         {"skip-unknown", 0, 0, O_SKIP}, {"vocab", 1, 0, O_VOCAB},
         {"threads", 1, 0, O_THREADS}, {"tokenize", 1, 0, O_TOK},
@@ -105,6 +109,7 @@ static void parse_args(int argc, char **argv, options *o)
         case 'o': o->output = optarg; break;
         case O_FORMAT: o->format = parse_format("--format", optarg, 0); break;
         case O_PASSES: o->passes = (int)nglm_cli_long("--passes", optarg, 0, 1000000); break;
+        case O_MIN_GAIN: o->min_gain = nglm_cli_double("--min-gain", optarg, 0, 1); break;
         case O_INIT: o->init = optarg; break;
         case O_INIT_FORMAT: o->init_format = parse_format("--init-format", optarg, 1); break;
         case O_SKIP: o->skip_unknown = 1; break;
@@ -207,6 +212,7 @@ int main(int argc, char **argv)
         nglm_cli_die(NGLM_EXIT_FAIL, "out of memory");
     nglm_cluster_options co = nglm_cluster_options_default();
     co.max_passes = o.passes;
+    co.min_gain = o.min_gain;
     co.threads = o.threads;
     co.on_pass = o.quiet ? NULL : on_pass;
     if (o.init) {

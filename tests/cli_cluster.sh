@@ -21,6 +21,9 @@ for t in 2 3 4; do
 done
 expect 0 "prints each pass" 'pass 1: [0-9]+ words moved, class bigram perplexity' \
     "$P" -c 20 --passes 2 --train "$T/train.txt" -o "$T/p2"
+expect 0 "--min-gain stops early" 'in [1-5] pass' \
+    "$P" -c 20 --min-gain 0.5 --train "$T/train.txt" -o "$T/mg"
+expect_error "--min-gain out of range" "--min-gain" "$P" -c 20 --min-gain 2 --train "$T/train.txt"
 "$P" -c 20 --quiet --threads 2 <"$T/train.txt" >"$T/stdin.txt"
 check "stdin to stdout" cmp -s "$T/c1" "$T/stdin.txt"
 

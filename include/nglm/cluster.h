@@ -21,13 +21,15 @@
  * word here).  A word the text never shows stays where the initial
  * assignment put it.  The initial assignment is by frequency: the words in
  * id order (count descending) are dealt to classes 1, 2, ..., n_classes−1,
- * 1, 2, ... .  Then each pass visits the words in id order and moves each
- * to the class that raises LL most (the lowest class on a tie; it stays
- * when nothing gains), until a pass moves no word or the pass limit.
- * The result depends on nothing but the text, the vocabulary and the
- * options: the same classes, byte for byte, for any number of threads
- * (the threads share the scan of the candidate classes of one word; each
- * candidate's gain is computed by one thread in a fixed order).
+ * 1, 2, ... .  Then each pass visits the words in id order, in blocks
+ * of 1024: each word of a block finds the class that would raise LL most
+ * (the lowest class on a tie; its own when nothing gains) against the
+ * counts as they are at the start of the block, all at once on the
+ * threads; then the moves are made in word order, each only if it still
+ * raises LL.  The passes go on until one moves no word, or the pass limit
+ * (or o->min_gain).  The result depends on nothing but the text, the
+ * vocabulary and the options: the same classes, byte for byte, for any
+ * number of threads.
  *
  * Class files (text, UTF-8, one word a line):
  *   tab      "word<TAB>class": class an integer 0.. (nglm's own form; the
@@ -67,13 +69,16 @@ typedef struct nglm_cluster_options {
     int threads;                 /* <= 0: 1 */
     nglm_cluster_pass_fn on_pass; /* may be NULL */
     void *user;
+    double min_gain;             /* > 0: also stop after a pass that lowers the
+                                  * perplexity by less than this fraction of
+                                  * it (1e-4: 0.01%); 0: only when no word moves */
     const int32_t *init;         /* not NULL: start from these classes (V
                                   * entries in 0..n_classes−1, e.g. read from
                                   * a file) instead of the dealing by
                                   * frequency; no word is moved into class 0 */
 } nglm_cluster_options;
 
-/* 30 passes, 1 thread, no callback. */
+/* 30 passes, min_gain 0, 1 thread, no callback. */
 nglm_cluster_options nglm_cluster_options_default(void);
 
 /* The results of a clustering, for a report (may be NULL). */
