@@ -78,6 +78,8 @@ struct nglm_cluster_state {
     int64_t *Nc;                 /* (C) N(c) */
     double *ftab;                /* (ftab_n) f(x) = x ln x */
     int64_t ftab_n;              /* tokens + 1, at most FTAB_MAX */
+    double *d1;                  /* (d1_n) f(x + 1) − f(x), from ftab */
+    int64_t d1_n;                /* ftab_n − 1, at most D1_MAX */
     double ll_words;             /* Σ_w f(N(w)) */
     uint64_t tokens;
     scratch *sc;                 /* (threads) */
@@ -91,6 +93,7 @@ __attribute__((cold, noinline)) static double xlogx_slow(int64_t x)
 {
     return (double)x * log((double)x);
 }
+#define D1_MAX ((int64_t)1 << 20)
 #define F(s, x) ((x) < (s)->ftab_n ? (s)->ftab[x] : xlogx_slow(x))
 
 /* Collapses raw[start[w] .. start[w+1]) (word ids, repeats) into distinct
@@ -149,6 +152,7 @@ void nglm_cluster_state_free(nglm_cluster_state *s)
     free(s->cls), free(s->wn), free(s->self);
     free(s->s_start), free(s->p_start), free(s->s_id), free(s->p_id);
     free(s->s_n), free(s->p_n), free(s->N), free(s->Nt), free(s->Nc), free(s->ftab);
+    free(s->d1);
     for (int t = 0; s->sc && t < s->threads; t++) {
         scratch *x = &s->sc[t];
         free(x->R), free(x->L), free(x->rc), free(x->lc), free(x->rv), free(x->lv);
@@ -276,6 +280,12 @@ nglm_cluster_state *nglm_cluster_state_new(const nglm_corpus *c, int32_t V, int 
     s->ftab[0] = 0;
     for (int64_t x = 1; x < s->ftab_n; x++)
         s->ftab[x] = (double)x * log((double)x);
+    s->d1_n = s->ftab_n - 1 < D1_MAX ? s->ftab_n - 1 : D1_MAX;
+    s->d1 = malloc((size_t)(s->d1_n ? s->d1_n : 1) * sizeof *s->d1);
+    if (!s->d1)
+        goto oom;
+    for (int64_t x = 0; x < s->d1_n; x++)
+        s->d1[x] = s->ftab[x + 1] - s->ftab[x];
     for (int32_t w = 0; w < V; w++)
         s->ll_words += F(s, s->wn[w]);
     return s;
@@ -438,19 +448,94 @@ static double stay_gain(const nglm_cluster_state *s, const scratch *x, int32_t w
     return g;
 }
 
+/* w's neighbours in class c, v bigrams, against every class b at once:
+ * g[b] += f(x[b] + v) − f(x[b]), x the counts N(b, c) over b (row c of
+ * Nt) or N(c, b) (row c of N): a contiguous run, one table load per
+ * term beside the count's. */
+static inline void add_terms(const nglm_cluster_state *s, double *restrict g,
+                             const int64_t *restrict x, int64_t v, size_t C)
+{
+    const double *ft = s->ftab;
+    int64_t lim = s->ftab_n - v;
+    if (v == 1 && s->d1) {
+        const double *d1 = s->d1;
+        int64_t lim1 = s->d1_n;
+        for (size_t b = 0; b < C; b++) {
+            int64_t y = x[b];
+            g[b] += y < lim1 ? d1[y] : F(s, y + 1) - F(s, y);
+        }
+        return;
+    }
+    for (size_t b = 0; b < C; b++) {
+        int64_t y = x[b];
+        g[b] += y < lim ? ft[y + v] - ft[y] : F(s, y + v) - F(s, y);
+    }
+}
+
+/* g[b] = frozen_gain(s, x, w, a, b) for every class b but a (g[a] is left
+ * meaningless), all candidates at once: the neighbour classes outside,
+ * the candidates inside.  It must agree with frozen_gain term for term
+ * (tests/check_cluster.c checks both against the likelihood recomputed
+ * from the text); only the order of the additions differs.  The cell
+ * (b, b) needs its correction only where R(b), L(b) or N(w,w) is not 0,
+ * and the cells (b, a), (a, b) only where L(b), R(b) is. */
+static void all_gains(const nglm_cluster_state *s, const scratch *x, int32_t w, int32_t a,
+                      double *restrict g)
+{
+    size_t C = (size_t)s->C, A = (size_t)a;
+    int64_t nw = s->wn[w], self = s->self[w];
+    for (size_t b = 0; b < C; b++)
+        g[b] = -2 * (F(s, s->Nc[b] + nw) - F(s, s->Nc[b]));
+    for (int i = 0; i < x->nr; i++) /* N(b, c) for b = 0.. is row c of Nt */
+        add_terms(s, g, s->Nt + (size_t)x->rc[i] * C, x->rv[i], C);
+    for (int i = 0; i < x->nl; i++)
+        add_terms(s, g, s->N + (size_t)x->lc[i] * C, x->lv[i], C);
+#define CELL_BB(B)                                                             \
+    do {                                                                       \
+        int64_t d_ = s->N[(B) * C + (B)], r_ = x->R[B], l_ = x->L[B];          \
+        g[B] += F(s, d_ + r_ + l_ + self) - F(s, d_ + r_) - F(s, d_ + l_) + F(s, d_); \
+    } while (0)
+    if (self) {
+        for (size_t b = 0; b < C; b++)
+            CELL_BB(b);
+    } else {
+        for (int i = 0; i < x->nr; i++)
+            CELL_BB((size_t)x->rc[i]);
+        for (int i = 0; i < x->nl; i++)
+            if (x->R[x->lc[i]] == 0)
+                CELL_BB((size_t)x->lc[i]);
+    }
+#undef CELL_BB
+    int64_t ra = x->R[A], la = x->L[A];
+    if (ra) /* cell (b, a) holds L(b) bigrams b → w that leave with w */
+        for (int i = 0; i < x->nl; i++) {
+            size_t B = (size_t)x->lc[i];
+            int64_t y = s->N[B * C + A], lb = x->L[B];
+            g[B] += (F(s, y - lb + ra) - F(s, y - lb)) - (F(s, y + ra) - F(s, y));
+        }
+    if (la) /* cell (a, b) holds R(b) bigrams w → b */
+        for (int i = 0; i < x->nr; i++) {
+            size_t B = (size_t)x->rc[i];
+            int64_t y = s->N[A * C + B], rb = x->R[B];
+            g[B] += (F(s, y - rb + la) - F(s, y - rb)) - (F(s, y + la) - F(s, y));
+        }
+}
+
 /* The class w gains most by, against the state as it is (w's own class
- * when none gains more than rounding; the lowest on a tie). */
+ * when none gains more than rounding; the lowest on a tie).  The gains
+ * are all_gains' (the reference: frozen_gain, one candidate at a time). */
 static int32_t best_class(const nglm_cluster_state *s, scratch *x, int32_t w)
 {
     int32_t a = s->cls[w];
     gather(s, x, w);
     double stay = stay_gain(s, x, w, a);
+    all_gains(s, x, w, a, x->gain);
     int32_t best = a;
     double g_best = stay;
     for (int b = 1; b < s->C; b++) {
         if (b == a)
             continue;
-        double g = frozen_gain(s, x, w, a, b);
+        double g = x->gain[b];
         if (g > g_best + 1e-9 * (1 + fabs(g_best))) {
             g_best = g;
             best = b;
@@ -458,6 +543,18 @@ static int32_t best_class(const nglm_cluster_state *s, scratch *x, int32_t w)
     }
     ungather(x);
     return best;
+}
+
+void nglm_cluster_state_gains(nglm_cluster_state *s, int32_t w, double *gain)
+{
+    int32_t a = s->cls[w];
+    scratch *x = &s->sc[0];
+    gather(s, x, w);
+    double stay = stay_gain(s, x, w, a);
+    all_gains(s, x, w, a, x->gain);
+    for (int b = 0; b < s->C; b++)
+        gain[b] = b == a ? 0 : x->gain[b] - stay;
+    ungather(x);
 }
 
 double nglm_cluster_state_delta(nglm_cluster_state *s, int32_t w, int32_t b)

@@ -28,6 +28,9 @@ void nglm_cluster_state_set_block(nglm_cluster_state *s, size_t block);
 double nglm_cluster_state_delta(nglm_cluster_state *s, int32_t w, int32_t b);
 /* The same, computed with w still in its class (as the threads do). */
 double nglm_cluster_state_frozen_delta(nglm_cluster_state *s, int32_t w, int32_t b);
+/* gain[b] = nglm_cluster_state_frozen_delta(s, w, b) for every class b
+ * (C entries), computed all at once as the passes do. */
+void nglm_cluster_state_gains(nglm_cluster_state *s, int32_t w, double *gain);
 /* Moves w to b. */
 void nglm_cluster_state_move(nglm_cluster_state *s, int32_t w, int32_t b);
 /* LL from the state's class counts. */

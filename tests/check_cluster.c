@@ -126,6 +126,16 @@ START_TEST(test_delta_matches_reference)
         cls[w] = a;
         assert_close(nglm_cluster_state_delta(s, w, b), after - ll);
         assert_close(nglm_cluster_state_frozen_delta(s, w, b), after - ll);
+        if (t % 6 == 0) { /* the passes' gains, every class at once */
+            double *g = malloc((size_t)C * sizeof *g);
+            nglm_cluster_state_gains(s, w, g);
+            for (int32_t k = 0; k < C; k++) {
+                cls[w] = k;
+                assert_close(g[k], ref_loglik(&c, V, C, cls) - ll);
+            }
+            cls[w] = a;
+            free(g);
+        }
         if (rnd(2)) {
             nglm_cluster_state_move(s, w, b);
             cls[w] = b;
