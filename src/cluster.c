@@ -472,6 +472,27 @@ static inline void add_terms(const nglm_cluster_state *s, double *restrict g,
     }
 }
 
+/* f(y + v) − f(y). */
+static inline double term(const nglm_cluster_state *s, int64_t y, int64_t v)
+{
+    if (v == 1 && y < s->d1_n)
+        return s->d1[y];
+    return y + v < s->ftab_n ? s->ftab[y + v] - s->ftab[y] : F(s, y + v) - F(s, y);
+}
+
+/* add_terms for the four neighbour classes c[0..3] (rows of M) at once:
+ * one load and store of g[b] for four terms. */
+static inline void add_terms4(const nglm_cluster_state *s, double *restrict g,
+                              const int64_t *M, const int32_t *c, const int64_t *v, size_t C)
+{
+    const int64_t *x0 = M + (size_t)c[0] * C, *x1 = M + (size_t)c[1] * C;
+    const int64_t *x2 = M + (size_t)c[2] * C, *x3 = M + (size_t)c[3] * C;
+    int64_t v0 = v[0], v1 = v[1], v2 = v[2], v3 = v[3];
+    for (size_t b = 0; b < C; b++)
+        g[b] += (term(s, x0[b], v0) + term(s, x1[b], v1)) +
+                (term(s, x2[b], v2) + term(s, x3[b], v3));
+}
+
 /* g[b] = frozen_gain(s, x, w, a, b) for every class b but a (g[a] is left
  * meaningless), all candidates at once: the neighbour classes outside,
  * the candidates inside.  It must agree with frozen_gain term for term
@@ -486,9 +507,14 @@ static void all_gains(const nglm_cluster_state *s, const scratch *x, int32_t w, 
     int64_t nw = s->wn[w], self = s->self[w];
     for (size_t b = 0; b < C; b++)
         g[b] = -2 * (F(s, s->Nc[b] + nw) - F(s, s->Nc[b]));
-    for (int i = 0; i < x->nr; i++) /* N(b, c) for b = 0.. is row c of Nt */
+    int i = 0; /* N(b, c) for b = 0.. is row c of Nt */
+    for (; i + 4 <= x->nr; i += 4)
+        add_terms4(s, g, s->Nt, x->rc + i, x->rv + i, C);
+    for (; i < x->nr; i++)
         add_terms(s, g, s->Nt + (size_t)x->rc[i] * C, x->rv[i], C);
-    for (int i = 0; i < x->nl; i++)
+    for (i = 0; i + 4 <= x->nl; i += 4)
+        add_terms4(s, g, s->N, x->lc + i, x->lv + i, C);
+    for (; i < x->nl; i++)
         add_terms(s, g, s->N + (size_t)x->lc[i] * C, x->lv[i], C);
 #define CELL_BB(B)                                                             \
     do {                                                                       \
