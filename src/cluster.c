@@ -676,6 +676,7 @@ nglm_cluster_options nglm_cluster_options_default(void)
     memset(&o, 0, sizeof o);
     o.max_passes = 30;
     o.threads = 1;
+    o.min_gain = 1e-3;
     return o;
 }
 

@@ -38,8 +38,10 @@ static void usage(FILE *fp)
         "                        mkcls (word<TAB>class, classes 1..N, no </s>)\n"
         "  --passes N            passes over the words at most (default 30); the\n"
         "                        clustering stops earlier when a pass moves no word\n"
+        "                        or gains less than --min-gain\n"
         "  --min-gain F          also stop after a pass that lowers the perplexity by\n"
-        "                        less than the fraction F (1e-4: 0.01%%; default 0)\n"
+        "                        less than the fraction F (default 1e-3: 0.1%%;\n"
+        "                        0: only when a pass moves no word)\n"
         "  --init FILE           start from the classes of FILE (tab, mkcls or Brown\n"
         "                        clustering's paths 'bits<TAB>word<TAB>count'; -c is\n"
         "                        then taken from it); --passes 0 converts it\n"
@@ -98,6 +100,7 @@ static void parse_args(int argc, char **argv, options *o)
     memset(o, 0, sizeof *o);
     o->tok = nglm_tok_options_default();
     o->passes = 30;
+    o->min_gain = 1e-3;
     o->format = NGLM_CLASSES_TAB;
     o->init_format = NGLM_CLASSES_AUTO;
     int c;

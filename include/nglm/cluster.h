@@ -71,14 +71,15 @@ typedef struct nglm_cluster_options {
     void *user;
     double min_gain;             /* > 0: also stop after a pass that lowers the
                                   * perplexity by less than this fraction of
-                                  * it (1e-4: 0.01%); 0: only when no word moves */
+                                  * it (1e-3, the default: 0.1%); 0: only when
+                                  * no word moves */
     const int32_t *init;         /* not NULL: start from these classes (V
                                   * entries in 0..n_classes−1, e.g. read from
                                   * a file) instead of the dealing by
                                   * frequency; no word is moved into class 0 */
 } nglm_cluster_options;
 
-/* 30 passes, min_gain 0, 1 thread, no callback. */
+/* 30 passes, min_gain 1e-3, 1 thread, no callback. */
 nglm_cluster_options nglm_cluster_options_default(void);
 
 /* The results of a clustering, for a report (may be NULL). */
