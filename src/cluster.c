@@ -61,6 +61,9 @@ typedef struct scratch {
     int64_t *rv, *lv;            /* their counts */
     int nr, nl;
     double *gain;                /* (C) */
+    double *pen;                 /* (C) −2 [f(N(b) + pen_nw) − f(N(b))] ... */
+    int64_t pen_nw;              /* ... for a word of this count ... */
+    uint64_t pen_stamp;          /* ... while the state's stamp was this */
 } scratch;
 
 struct nglm_cluster_state {
@@ -79,11 +82,13 @@ struct nglm_cluster_state {
     double *ftab;                /* (ftab_n) f(x) = x ln x */
     int64_t ftab_n;              /* tokens + 1, at most FTAB_MAX */
     double *d1;                  /* (d1_n) f(x + 1) − f(x), from ftab */
-    int64_t d1_n;                /* ftab_n − 1, at most D1_MAX */
+    int64_t d1_n;                /* ftab_n − 1 */
+    int full;                    /* ftab_n = tokens + 1: every count is in ftab */
     double ll_words;             /* Σ_w f(N(w)) */
     uint64_t tokens;
     scratch *sc;                 /* (threads) */
     int32_t *proposal;           /* (block) */
+    uint64_t stamp;              /* changed with the class sizes N(c) */
 };
 
 /* f(x) = x ln x from the table, or computed for the rare count beyond it
@@ -93,7 +98,6 @@ __attribute__((cold, noinline)) static double xlogx_slow(int64_t x)
 {
     return (double)x * log((double)x);
 }
-#define D1_MAX ((int64_t)1 << 20)
 #define F(s, x) ((x) < (s)->ftab_n ? (s)->ftab[x] : xlogx_slow(x))
 
 /* Collapses raw[start[w] .. start[w+1]) (word ids, repeats) into distinct
@@ -156,7 +160,7 @@ void nglm_cluster_state_free(nglm_cluster_state *s)
     for (int t = 0; s->sc && t < s->threads; t++) {
         scratch *x = &s->sc[t];
         free(x->R), free(x->L), free(x->rc), free(x->lc), free(x->rv), free(x->lv);
-        free(x->gain);
+        free(x->gain), free(x->pen);
     }
     free(s->sc), free(s->proposal);
     free(s);
@@ -212,7 +216,9 @@ nglm_cluster_state *nglm_cluster_state_new(const nglm_corpus *c, int32_t V, int 
         x->rv = malloc(C * sizeof *x->rv);
         x->lv = malloc(C * sizeof *x->lv);
         x->gain = malloc(C * sizeof *x->gain);
-        if (!x->R || !x->L || !x->rc || !x->lc || !x->rv || !x->lv || !x->gain)
+        x->pen = malloc(C * sizeof *x->pen);
+        x->pen_nw = -1;
+        if (!x->R || !x->L || !x->rc || !x->lc || !x->rv || !x->lv || !x->gain || !x->pen)
             goto oom;
     }
     memcpy(s->cls, class_of, (size_t)V * sizeof *s->cls);
@@ -280,12 +286,13 @@ nglm_cluster_state *nglm_cluster_state_new(const nglm_corpus *c, int32_t V, int 
     s->ftab[0] = 0;
     for (int64_t x = 1; x < s->ftab_n; x++)
         s->ftab[x] = (double)x * log((double)x);
-    s->d1_n = s->ftab_n - 1 < D1_MAX ? s->ftab_n - 1 : D1_MAX;
+    s->d1_n = s->ftab_n - 1;
     s->d1 = malloc((size_t)(s->d1_n ? s->d1_n : 1) * sizeof *s->d1);
     if (!s->d1)
         goto oom;
     for (int64_t x = 0; x < s->d1_n; x++)
         s->d1[x] = s->ftab[x + 1] - s->ftab[x];
+    s->full = (uint64_t)s->ftab_n == n + 1;
     for (int32_t w = 0; w < V; w++)
         s->ll_words += F(s, s->wn[w]);
     return s;
@@ -368,6 +375,7 @@ static void apply(nglm_cluster_state *s, const scratch *x, int32_t w, int32_t a,
     s->N[A * C + A] += sign * s->self[w];
     s->Nt[A * C + A] += sign * s->self[w];
     s->Nc[A] += sign * s->wn[w];
+    s->stamp++;
 }
 
 /* Σ_i f(row[cls[i]] + v[i]) − f(row[cls[i]]), in four running sums (the
@@ -448,49 +456,52 @@ static double stay_gain(const nglm_cluster_state *s, const scratch *x, int32_t w
     return g;
 }
 
-/* w's neighbours in class c, v bigrams, against every class b at once:
- * g[b] += f(x[b] + v) − f(x[b]), x the counts N(b, c) over b (row c of
- * Nt) or N(c, b) (row c of N): a contiguous run, one table load per
- * term beside the count's. */
-static inline void add_terms(const nglm_cluster_state *s, double *restrict g,
-                             const int64_t *restrict x, int64_t v, size_t C)
+/* f(y + v) − f(y) for y + v < ftab_n (v = 1: from d1). */
+#define TERM(y, v) ((v) == 1 ? d1[y] : ft[(y) + (v)] - ft[y])
+
+/* w's neighbours in the classes c[0..n−1] (n is 4 or 1), v[k] bigrams
+ * with c[k], against the candidates b in [lo, hi) at once:
+ * g[b] += Σ_k f(x_k[b] + v[k]) − f(x_k[b]), x_k row c[k] of M (Nt: the
+ * counts N(b, c[k]) over b; N: N(c[k], b)).  The rows are contiguous;
+ * each term is one or two table loads beside the count's.  With w outside
+ * b, x_k[b] + v[k] is at most the tokens, so in a full table (s->full)
+ * the loads need no check. */
+static inline void add_terms(const nglm_cluster_state *s, double *restrict g, const int64_t *M,
+                             const int32_t *c, const int64_t *v, int n, size_t C, size_t lo,
+                             size_t hi)
 {
-    const double *ft = s->ftab;
-    int64_t lim = s->ftab_n - v;
-    if (v == 1 && s->d1) {
-        const double *d1 = s->d1;
-        int64_t lim1 = s->d1_n;
-        for (size_t b = 0; b < C; b++) {
-            int64_t y = x[b];
-            g[b] += y < lim1 ? d1[y] : F(s, y + 1) - F(s, y);
-        }
-        return;
-    }
-    for (size_t b = 0; b < C; b++) {
-        int64_t y = x[b];
-        g[b] += y < lim ? ft[y + v] - ft[y] : F(s, y + v) - F(s, y);
+    const double *ft = s->ftab, *d1 = s->d1;
+    if (n == 4) {
+        const int64_t *x0 = M + (size_t)c[0] * C, *x1 = M + (size_t)c[1] * C;
+        const int64_t *x2 = M + (size_t)c[2] * C, *x3 = M + (size_t)c[3] * C;
+        int64_t v0 = v[0], v1 = v[1], v2 = v[2], v3 = v[3];
+        if (s->full)
+            for (size_t b = lo; b < hi; b++)
+                g[b] += (TERM(x0[b], v0) + TERM(x1[b], v1)) + (TERM(x2[b], v2) + TERM(x3[b], v3));
+        else
+            for (size_t b = lo; b < hi; b++)
+                g[b] += ((F(s, x0[b] + v0) - F(s, x0[b])) + (F(s, x1[b] + v1) - F(s, x1[b]))) +
+                        ((F(s, x2[b] + v2) - F(s, x2[b])) + (F(s, x3[b] + v3) - F(s, x3[b])));
+    } else {
+        const int64_t *x0 = M + (size_t)c[0] * C;
+        int64_t v0 = v[0];
+        if (s->full)
+            for (size_t b = lo; b < hi; b++)
+                g[b] += TERM(x0[b], v0);
+        else
+            for (size_t b = lo; b < hi; b++)
+                g[b] += F(s, x0[b] + v0) - F(s, x0[b]);
     }
 }
+#undef TERM
 
-/* f(y + v) − f(y). */
-static inline double term(const nglm_cluster_state *s, int64_t y, int64_t v)
+/* add_terms over every candidate but a (whose counts hold w). */
+static inline void add_terms_but(const nglm_cluster_state *s, double *restrict g,
+                                 const int64_t *M, const int32_t *c, const int64_t *v, int n,
+                                 size_t C, size_t A)
 {
-    if (v == 1 && y < s->d1_n)
-        return s->d1[y];
-    return y + v < s->ftab_n ? s->ftab[y + v] - s->ftab[y] : F(s, y + v) - F(s, y);
-}
-
-/* add_terms for the four neighbour classes c[0..3] (rows of M) at once:
- * one load and store of g[b] for four terms. */
-static inline void add_terms4(const nglm_cluster_state *s, double *restrict g,
-                              const int64_t *M, const int32_t *c, const int64_t *v, size_t C)
-{
-    const int64_t *x0 = M + (size_t)c[0] * C, *x1 = M + (size_t)c[1] * C;
-    const int64_t *x2 = M + (size_t)c[2] * C, *x3 = M + (size_t)c[3] * C;
-    int64_t v0 = v[0], v1 = v[1], v2 = v[2], v3 = v[3];
-    for (size_t b = 0; b < C; b++)
-        g[b] += (term(s, x0[b], v0) + term(s, x1[b], v1)) +
-                (term(s, x2[b], v2) + term(s, x3[b], v3));
+    add_terms(s, g, M, c, v, n, C, 0, A);
+    add_terms(s, g, M, c, v, n, C, A + 1, C);
 }
 
 /* g[b] = frozen_gain(s, x, w, a, b) for every class b but a (g[a] is left
@@ -500,22 +511,29 @@ static inline void add_terms4(const nglm_cluster_state *s, double *restrict g,
  * from the text); only the order of the additions differs.  The cell
  * (b, b) needs its correction only where R(b), L(b) or N(w,w) is not 0,
  * and the cells (b, a), (a, b) only where L(b), R(b) is. */
-static void all_gains(const nglm_cluster_state *s, const scratch *x, int32_t w, int32_t a,
+static void all_gains(const nglm_cluster_state *s, scratch *x, int32_t w, int32_t a,
                       double *restrict g)
 {
     size_t C = (size_t)s->C, A = (size_t)a;
     int64_t nw = s->wn[w], self = s->self[w];
-    for (size_t b = 0; b < C; b++)
-        g[b] = -2 * (F(s, s->Nc[b] + nw) - F(s, s->Nc[b]));
+    /* the class sizes' terms: the same for the words of a count while the
+     * sizes stay (the words of a block, in count order, mostly) */
+    if (x->pen_nw != nw || x->pen_stamp != s->stamp) {
+        for (size_t b = 0; b < C; b++)
+            x->pen[b] = -2 * (F(s, s->Nc[b] + nw) - F(s, s->Nc[b]));
+        x->pen_nw = nw;
+        x->pen_stamp = s->stamp;
+    }
+    memcpy(g, x->pen, C * sizeof *g);
     int i = 0; /* N(b, c) for b = 0.. is row c of Nt */
     for (; i + 4 <= x->nr; i += 4)
-        add_terms4(s, g, s->Nt, x->rc + i, x->rv + i, C);
+        add_terms_but(s, g, s->Nt, x->rc + i, x->rv + i, 4, C, A);
     for (; i < x->nr; i++)
-        add_terms(s, g, s->Nt + (size_t)x->rc[i] * C, x->rv[i], C);
+        add_terms_but(s, g, s->Nt, x->rc + i, x->rv + i, 1, C, A);
     for (i = 0; i + 4 <= x->nl; i += 4)
-        add_terms4(s, g, s->N, x->lc + i, x->lv + i, C);
+        add_terms_but(s, g, s->N, x->lc + i, x->lv + i, 4, C, A);
     for (; i < x->nl; i++)
-        add_terms(s, g, s->N + (size_t)x->lc[i] * C, x->lv[i], C);
+        add_terms_but(s, g, s->N, x->lc + i, x->lv + i, 1, C, A);
 #define CELL_BB(B)                                                             \
     do {                                                                       \
         int64_t d_ = s->N[(B) * C + (B)], r_ = x->R[B], l_ = x->L[B];          \
@@ -557,13 +575,12 @@ static int32_t best_class(const nglm_cluster_state *s, scratch *x, int32_t w)
     double stay = stay_gain(s, x, w, a);
     all_gains(s, x, w, a, x->gain);
     int32_t best = a;
-    double g_best = stay;
+    double g_best = stay, over = g_best + 1e-9 * (1 + fabs(g_best));
+    const double *g = x->gain;
     for (int b = 1; b < s->C; b++) {
-        if (b == a)
-            continue;
-        double g = x->gain[b];
-        if (g > g_best + 1e-9 * (1 + fabs(g_best))) {
-            g_best = g;
+        if (g[b] > over && b != a) {
+            g_best = g[b];
+            over = g_best + 1e-9 * (1 + fabs(g_best));
             best = b;
         }
     }
