@@ -20,6 +20,7 @@
 
 #include "dist.h"
 #include "nglm/cache.h"
+#include "nglm/cluster.h"
 #include "nglm/idcache.h"
 #include "nglm/lm.h"
 #include "nglm/modelfile.h"
@@ -821,6 +822,53 @@ static void classlm_epoch(const nglm_classlm_epoch *e, void *user)
                 e->epoch_s, e->nonzero);
 }
 
+/* The classes of opt.classes for Model M (cls: V entries, 1 .. *C, <s> 0):
+ * a number N clusters the training text into N classes by the exchange
+ * algorithm (nglm/cluster.h; its class 0, </s> alone, becomes a class like
+ * the others), anything else is a class file. */
+static int model_m_classes(nglm_pipeline *P, int32_t *cls, int32_t *C, size_t *unlisted,
+                           nglm_error *err)
+{
+    const nglm_pipeline_options *po = &P->opt;
+    const char *s = po->classes;
+    int32_t V = (int32_t)nglm_vocab_size(P->model.vocab);
+    *unlisted = 0;
+    if (s[0] < '0' || s[0] > '9' || s[strspn(s, "0123456789")] != '\0')
+        return nglm_classlm_read_classes(P->model.vocab, s, cls, C, unlisted, err);
+    long n = strtol(s, NULL, 10);
+    if (n < 2 || n > V - 2)
+        return nglm_error_set(err, "%s classes: the number of classes must be 2 .. %ld "
+                              "(the vocabulary's words and </s>)", s, (long)V - 2);
+    nglm_cluster_options o = nglm_cluster_options_default();
+    o.threads = po->tr.threads > 0 ? po->tr.threads : omp_get_max_threads();
+    nglm_cluster_stats st;
+    double t0 = nglm_wall_seconds();
+    nglm_progress p = stage_begin(P, "clustering the words", "passes", 1);
+    int rc = nglm_cluster_exchange(&P->train, V, (int)n, &o, cls, &st, err);
+    stage_end(P);
+    if (rc != 0)
+        return -1;
+    /* exchange classes 0 .. n-1 → 1 .. C, empty ones left out, <s> 0 */
+    int32_t *map = calloc((size_t)n, sizeof *map);
+    if (!map)
+        return nglm_error_set(err, "out of memory");
+    for (int32_t w = 0; w < V; w++)
+        if (w != NGLM_BOS)
+            map[cls[w]] = 1;
+    *C = 0;
+    for (long k = 0; k < n; k++)
+        map[k] = map[k] ? ++*C : 0;
+    for (int32_t w = 0; w < V; w++)
+        cls[w] = w == NGLM_BOS ? 0 : map[cls[w]];
+    free(map);
+    (void)p;
+    if (po->out)
+        fprintf(po->out, "clustering: %ld classes, class bigram perplexity %.2f -> %.2f in %d "
+                "passes, %.2f s\n", n, st.perplexity0, st.perplexity, st.passes,
+                nglm_wall_seconds() - t0);
+    return 0;
+}
+
 int nglm_pipeline_classlm(nglm_pipeline *P, nglm_classlm *m, nglm_error *err)
 {
     const nglm_pipeline_options *po = &P->opt;
@@ -830,7 +878,7 @@ int nglm_pipeline_classlm(nglm_pipeline *P, nglm_classlm *m, nglm_error *err)
     int32_t *cls = malloc((size_t)V * sizeof *cls);
     if (!cls)
         return nglm_error_set(err, "out of memory");
-    if (nglm_classlm_read_classes(v, po->classes, cls, &C, &unlisted, err) != 0 ||
+    if (model_m_classes(P, cls, &C, &unlisted, err) != 0 ||
         nglm_classlm_build(m, v, &po->tok, cls, C, &P->train, po->order, po->tr.threads,
                            err) != 0) {
         free(cls);
@@ -841,9 +889,13 @@ int nglm_pipeline_classlm(nglm_pipeline *P, nglm_classlm *m, nglm_error *err)
     if (!po->init_kn) /* --init zero: as the word model's, the unigram log-frequencies */
         nglm_classlm_init_unigrams(m);
     if (po->out)
-        fprintf(po->out, "Model M: %d classes (%zu words not in %s: one more class), order %d, "
+        fprintf(po->out, "Model M: %d classes", C);
+    if (po->out && unlisted)
+        fprintf(po->out, " (%zu words not in %s: one more class)", unlisted, po->classes);
+    if (po->out)
+        fprintf(po->out, ", order %d, "
                 "%zu class n-grams, %zu word-to-class n-grams, %zu word n-grams, %.1f MiB\n",
-                C, unlisted, po->classes, po->order, m->cc.n_feat, m->wc.n_feat, m->ww.n_feat,
+                po->order, m->cc.n_feat, m->wc.n_feat, m->ww.n_feat,
                 (double)nglm_classlm_bytes(m) / 1048576.0);
     nglm_classlm_train_options o = nglm_classlm_train_options_default();
     const nglm_train_options *t = &po->tr;

@@ -152,9 +152,10 @@ static const nglm_option rows[] = {
     {"temp-dir", "DIR", "Model", "where counting spills (default: $TMPDIR, else /tmp)",
      NGLM_OPT_STRING, FIELD(temp_dir)},
     /* ------------------------------------------------------------ Training */
-    {"classes", "FILE", "Training",
-     "train Model M, the class-based exponential model, with the classes of FILE "
-     "(word<TAB>class, as nglm-cluster writes) instead of the word model (at most 15 "
+    {"classes", "N|FILE", "Training",
+     "train Model M, the class-based exponential model, instead of the word model, with "
+     "N classes found by exchange clustering of the training text, or the classes of FILE "
+     "(word<TAB>class, as nglm-cluster writes) (at most 15 "
      "epochs from zero, --lr 1, --ada-init 0.1, --batch 2000, --min-gain 0.01)",
      NGLM_OPT_STRING, FIELD(classes)},
     {"init", "MODE", "Training",

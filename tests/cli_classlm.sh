@@ -29,4 +29,18 @@ expect_error "a class that is not an integer" 'bad2:1: class is not' \
     "$TR" --classes "$T/bad2" --train "$TXT" --valid "$T/small.valid.txt" --model "$T/x.nglmc"
 expect_error "a missing class file" 'nothing' \
     "$TR" --classes "$T/nothing" --train "$TXT" --valid "$T/small.valid.txt" --model "$T/x.nglmc"
+# --classes N: the pipeline clusters the training text first, as nglm-cluster
+expect 0 "clusters into N classes, then trains Model M" '^clustering: 12 classes' \
+    "$TR" --classes 12 --order 3 --epochs 1 --batch 100 --threads 2 --train "$TXT" \
+    --valid "$T/small.valid.txt" --model "$T/n2.nglmc"
+check "Model M with the 12 classes" grep -Eq '^Model M: 12 classes, order 3' "$T/out"
+"$B/nglm-cluster" --quiet -c 12 --threads 2 --train "$TXT" -o "$T/c12"
+expect 0 "the same classes from nglm-cluster's file" '' \
+    "$TR" --classes "$T/c12" --order 3 --epochs 1 --batch 100 --threads 1 --train "$TXT" \
+    --valid "$T/small.valid.txt" --model "$T/f1.nglmc"
+check "the same model as --classes 12, for 1 and 2 threads" cmp -s "$T/n2.nglmc" "$T/f1.nglmc"
+expect_error "--classes 1" 'number of classes must be 2' \
+    "$TR" --classes 1 --train "$TXT" --valid "$T/small.valid.txt" --model "$T/x.nglmc"
+expect_error "more classes than words" 'number of classes must be 2' \
+    "$TR" --classes 99999 --train "$TXT" --valid "$T/small.valid.txt" --model "$T/x.nglmc"
 finish
