@@ -103,6 +103,12 @@ def ngram_model(work):
 
 
 @pytest.fixture(scope="session")
+def modelm_model(work):
+    """Model M, order 3, on 10 classes found by nglm-train's clustering."""
+    return train(work, "modelm.nglmc", "--order", "3", "--classes", "10")
+
+
+@pytest.fixture(scope="session")
 def arpa_export(work, ngram_model):
     """ngram_model written as ARPA by nglm-export (gzip)."""
     path = work / "ngram.arpa.gz"

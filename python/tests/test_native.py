@@ -11,7 +11,7 @@ import nglm
 from conftest import close, per_word, report, run
 
 
-@pytest.mark.parametrize("which", ["skip_model", "ngram_model"])
+@pytest.mark.parametrize("which", ["skip_model", "ngram_model", "modelm_model"])
 def test_full_scores_match_per_word(request, which, text):
     path, lines = text
     model = request.getfixturevalue(which)
@@ -35,7 +35,7 @@ def test_oov_flags(skip_model):
     assert "xyzzy" not in m and "<unk>" not in m and "</s>" in m
 
 
-@pytest.mark.parametrize("which", ["skip_model", "ngram_model"])
+@pytest.mark.parametrize("which", ["skip_model", "ngram_model", "modelm_model"])
 def test_state_api_matches_sentences(request, which, text):
     """Word by word from BeginSentenceWrite: the scores of the whole
     sentence, for a model whose skip-grams look 3 words back."""
