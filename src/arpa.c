@@ -10,6 +10,7 @@
  * log10 back-off weight (0 when absent).
  */
 #include "nglm/arpa.h"
+#include "nglm/path.h"
 #include "nglm/kn.h"
 
 #include <errno.h>
@@ -55,6 +56,7 @@ typedef struct arpa_in {
     size_t lineno;
     size_t max_line; /* longer lines are an error; 0: no limit */
     int eof;
+    int stream; /* a FIFO: read once, as it comes */
 } arpa_in;
 
 #define IN_CHUNK (1 << 18)
@@ -63,19 +65,12 @@ static int in_open(arpa_in *in, const char *path, nglm_error *err)
 {
     memset(in, 0, sizeof *in);
     in->path = path;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* a regular file, or a FIFO read as a stream (nglm/path.h): never a
+     * wait for a writer, nor a device read forever */
+    size_t size;
+    int fd = nglm_path_open_input(path, NGLM_PATH_STREAM, &size, &in->stream, err);
     if (fd < 0)
-        return nglm_error_errno(err, errno, "%s", path);
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        return nglm_error_errno(err, e, "%s", path);
-    }
-    if (S_ISDIR(st.st_mode)) {
-        close(fd);
-        return nglm_error_set(err, "%s: is a directory", path);
-    }
+        return -1;
     in->buf = malloc(IN_CHUNK);
     in->line_cap = 256;
     in->line = malloc(in->line_cap);
@@ -851,6 +846,12 @@ void nglm_arpa_free(nglm_arpa *a)
 
 int nglm_arpa_file_is_arpa(const char *path)
 {
+    /* a FIFO cannot be looked into without taking what its reader needs
+     * (nor opened and closed: its writer could die of SIGPIPE), and a model
+     * file must be mapped: a FIFO is read as an ARPA stream */
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISFIFO(st.st_mode))
+        return 1;
     arpa_in in;
     nglm_error err;
     if (in_open(&in, path, &err) != 0)

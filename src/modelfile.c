@@ -843,6 +843,9 @@ int nglm_model_map(nglm_model *m, const char *path, unsigned flags, nglm_error *
 int nglm_model_file_is_native(const char *path)
 {
     size_t size, n = strlen(NGLM_MODEL_MAGIC);
+    struct stat st; /* a FIFO is not even opened: see nglm_arpa_file_is_arpa */
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return 0;
     int fd = nglm_io_open_regular(path, &size, NULL);
     if (fd < 0)
         return 0;
