@@ -152,6 +152,10 @@ static int in_next(arpa_in *in, nglm_error *err)
     if (!got_any)
         return 0;
     in->lineno++;
+    if (in->stream && in->lineno == 1 && len >= 8 && memcmp(in->line, "NGLMMODL", 8) == 0)
+        return nglm_error_set(err, "%s: an nglm model read from a pipe: a model file is "
+                              "mapped, so give the file itself (only an ARPA file can be "
+                              "read from a pipe)", in->path);
     if (memchr(in->line, '\0', len))
         return nglm_error_set(err, "%s:%zu: NUL byte (not a text file)", in->path, in->lineno);
     while (len > 0 && strchr(" \t\r\v\f", in->line[len - 1]))
@@ -562,6 +566,9 @@ static int parse_header(nglm_arpa *a, arpa_in *in, nglm_error *err)
             a->tok = nglm_tok_options_from_text(in->line);
     if (r < 0)
         return -1;
+    if (r == 0 && in->lineno == 0 && in->stream)
+        return nglm_error_set(err, "%s: a FIFO that gave nothing (no writer was there: "
+                              "nglm does not wait for one): not an ARPA file", path);
     if (r == 0 && in->lineno == 0)
         return nglm_error_set(err, "%s: empty file: not an ARPA file", path);
     if (r == 0)

@@ -122,4 +122,28 @@ expect_error "kn --arpa FIFO is refused" "not a regular file" \
 expect_error "export -o /dev/full is refused" "not a regular file" \
     "$X" --model "$T/base.nglm" -o /dev/full
 
+# ---------------------------------------------------------------- special files as inputs
+# a FIFO with no writer is never waited for (timeout: a hang fails the
+# test); one with a writer is read as an ARPA stream, the sniffing of the
+# format taking nothing from it
+mkfifo "$T/in.fifo"
+"$K" -o 2 --discount-fallback --train "$TXT" --arpa "$T/k2.arpa" 2>/dev/null
+for c in "$E --model $T/in.fifo $T/s.test.txt" "$SA --model $T/in.fifo" \
+         "$E --model $T/base.nglm --mix $T/in.fifo $T/s.test.txt" \
+         "$X --from-arpa $T/in.fifo -o $T/fifo.nglm"; do
+    expect_error "no writer: $(basename "${c%% *}") ${c#* } returns" "FIFO that gave nothing" \
+        timeout 20 $c
+done
+expect_error "a device as a model is refused" "not a regular file \\(a character device\\)" \
+    timeout 20 "$E" --model /dev/zero "$T/s.test.txt"
+expect_error "a directory as a model is refused" "is a directory" \
+    timeout 20 "$E" --model "$T" "$T/s.test.txt"
+"$E" --model "$T/k2.arpa" "$T/s.test.txt" >"$T/direct.txt"
+timeout 20 "$E" --model <(cat "$T/k2.arpa") "$T/s.test.txt" >"$T/piped.txt"
+check "an ARPA file through a pipe scores as the file" cmp -s "$T/direct.txt" "$T/piped.txt"
+expect 0 "export --from-arpa reads a pipe" "" timeout 20 "$X" --from-arpa <(cat "$T/k2.arpa") \
+    -o "$T/piped.nglm"
+expect_error "a native model through a pipe: told to give the file" "give the file itself" \
+    timeout 20 "$E" --model <(cat "$T/base.nglm") "$T/s.test.txt"
+
 finish
