@@ -57,6 +57,13 @@ typedef struct nglm_model {
 /* Frees everything the model owns (not the struct itself). */
 void nglm_model_free(nglm_model *m);
 
+/* 0, or -1 and "PATH: bytes A..B (block N of 64 KiB) are damaged: ..."
+ * when a mapped model has found a block of its file whose checksum does not
+ * match (doc/model-format.md, "Block checksums").  The scoring functions
+ * that take an nglm_error check it themselves; after the ones that cannot
+ * (nglm_model_scorer_logprob10 returns NAN then, the sampler), call it. */
+int nglm_model_check(const nglm_model *m, nglm_error *err);
+
 /* The model's order n. */
 static inline int nglm_model_order(const nglm_model *m) { return m->feat.order; }
 
