@@ -199,6 +199,10 @@ double nglm_model_scorer_logprob10(nglm_model_scorer *s, const int32_t *sent, si
 {
     const nglm_features *F = &s->m->feat;
     int32_t y = sent[i];
+    /* ids come from the caller: one outside this model's vocabulary (a
+     * history made with another model) is an error, never an index */
+    if (y < 0 || y >= F->V)
+        return NAN;
     /* the history reaches back order-1 words (n-grams) or the longest skip
      * distance; `stop` is the nearest unknown position in that reach */
     long reach = F->order - 1, stop = -1;
@@ -206,6 +210,9 @@ double nglm_model_scorer_logprob10(nglm_model_scorer *s, const int32_t *sent, si
         if (F->skip_dist[t] > reach)
             reach = F->skip_dist[t];
     int bos_known = 1;
+    for (long pos = (long)i - 1; pos >= 0 && pos >= (long)i - reach; pos--)
+        if (sent[pos] >= F->V)
+            return NAN;
     for (long pos = (long)i - 1; pos >= 0 && pos >= (long)i - reach; pos--)
         if (sent[pos] < 0) {
             stop = pos;

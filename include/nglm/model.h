@@ -116,7 +116,10 @@ void nglm_model_scorer_free(nglm_model_scorer *s);
  * after the last negative id), and in *len (may be NULL) the length of the
  * longest n-gram feature of sent[i] in that history, as
  * nglm_model_ngram_length.  sent[i] must be a word id 1 .. V-1.  Not
- * reentrant: one scorer per thread. */
+ * reentrant: one scorer per thread.  NAN when sent[i] or a word of the
+ * history it reads is not an id of this model (>= V: ids of another
+ * model), or when a damaged block of a mapped file was read
+ * (nglm_model_check). */
 double nglm_model_scorer_logprob10(nglm_model_scorer *s, const int32_t *sent, size_t i,
                                    int *len);
 
