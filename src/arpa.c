@@ -12,6 +12,7 @@
 #include "nglm/arpa.h"
 #include "nglm/path.h"
 #include "nglm/kn.h"
+#include "nglm/tokenize.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -203,10 +204,13 @@ static int parse_log10(const char *s, double *v)
         return 0;
     char *end;
     errno = 0;
+    if (strpbrk(s, "xX"))
+        return -1; /* a hexadecimal float (-0x1p1): not an ARPA number */
     double x = strtod(s, &end);
     if (end == s || *end != '\0' || isnan(x) || x == INFINITY)
         return -1;
-    *v = x;
+    /* 10^x is 0 in a double below 10^-324: a zero probability, as -inf */
+    *v = x < -324 ? -INFINITY : x;
     return 0;
 }
 
@@ -660,6 +664,18 @@ static int parse_ngram_line(const nglm_arpa *a, arpa_in *in, int k, char **field
 static int add_unigram(arpa_sections *s, arpa_in *in, const char *word, double lp, double bow,
                        nglm_error *err)
 {
+    /* words are UTF-8 (the VOCAB section of a model made from this file
+     * says so, and the tokenizer only ever gives UTF-8) */
+    for (size_t i = 0, n = strlen(word); i < n;) {
+        uint32_t cp;
+        const char *why;
+        int len = nglm_utf8_decode((const unsigned char *)word + i, n - i, &cp, &why);
+        if (len < 0)
+            return nglm_error_set(err, "%s:%zu: the 1-gram's word is not UTF-8 (%s: byte "
+                                  "0x%02x at offset %zu of the word)", in->path, in->lineno,
+                                  why, (unsigned char)word[i], i);
+        i += (size_t)len;
+    }
     if (s->n_uni == s->cap_uni) {
         size_t cap = s->cap_uni ? 2 * s->cap_uni : 1024;
         uni_entry *q = realloc(s->uni, cap * sizeof *q);

@@ -8,6 +8,7 @@
 #include "nglm/modelfile.h"
 
 #include <errno.h>
+#include <float.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
@@ -56,9 +57,9 @@ long nglm_cli_long(const char *opt, const char *s, long min, long max)
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
-    if (end == s || *end != '\0' || errno == ERANGE)
+    if (end == s || *end != '\0')
         nglm_cli_die(NGLM_EXIT_USAGE, "%s: '%s' is not an integer", opt, s);
-    if (v < min || v > max)
+    if (errno == ERANGE || v < min || v > max) /* too many digits for a long, too */
         nglm_cli_die(NGLM_EXIT_USAGE, "%s: '%s' is out of range (%ld..%ld)", opt, s,
                      min, max);
     return v;
@@ -69,9 +70,14 @@ double nglm_cli_double(const char *opt, const char *s, double min, double max)
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (end == s || *end != '\0' || errno == ERANGE || !isfinite(v))
+    if (end == s || *end != '\0' || (errno != ERANGE && !isfinite(v)))
         nglm_cli_die(NGLM_EXIT_USAGE, "%s: '%s' is not a finite number", opt, s);
-    if (v < min || v > max)
+    /* ERANGE: a number, but too large for a double or too close to 0 (1e-310) */
+    if (errno == ERANGE && fabs(v) < 1)
+        nglm_cli_die(NGLM_EXIT_USAGE, "%s: '%s' is too close to 0 (a double holds no "
+                     "smaller magnitude than %g; the range is %g..%g)", opt, s, DBL_MIN, min,
+                     max);
+    if (errno == ERANGE || !isfinite(v) || v < min || v > max)
         nglm_cli_die(NGLM_EXIT_USAGE, "%s: '%s' is out of range (%g..%g)", opt, s, min,
                      max);
     return v;

@@ -146,4 +146,104 @@ expect 0 "export --from-arpa reads a pipe" "" timeout 20 "$X" --from-arpa <(cat 
 expect_error "a native model through a pipe: told to give the file" "give the file itself" \
     timeout 20 "$E" --model <(cat "$T/base.nglm") "$T/s.test.txt"
 
+# ---------------------------------------------------------------- damaged model files
+# one flipped byte anywhere in a model: refused (one line naming the file
+# and the bytes) or scored exactly as the undamaged file; the build's own
+# models carry block checksums, verified on first use without --verify
+"$E" --model "$T/base.nglm" --per-word --digits 17 "$T/s.test.txt" >"$T/good.txt"
+size=$(stat -c %s "$T/base.nglm")
+refused=0 same=0 wrong=0 pos=0
+step=$((size / 60))
+while [ $pos -lt "$size" ]; do
+    cp "$T/base.nglm" "$T/flip.nglm"
+    byte=$(od -An -tu1 -j $pos -N1 "$T/flip.nglm" | tr -d ' ')
+    printf "\\$(printf '%03o' $((byte ^ 90)))" | dd of="$T/flip.nglm" bs=1 seek=$pos \
+        conv=notrunc 2>/dev/null
+    "$E" --model "$T/flip.nglm" --per-word --digits 17 "$T/s.test.txt" >"$T/got.txt" 2>"$T/err"
+    rc=$?
+    if [ $rc = 1 ] && [ "$(wc -l <"$T/err")" = 1 ]; then
+        refused=$((refused + 1))
+    elif [ $rc = 0 ] && cmp -s "$T/good.txt" "$T/got.txt"; then
+        same=$((same + 1))
+    else
+        wrong=$((wrong + 1))
+        echo "byte $pos: exit $rc $(head -c 300 "$T/err")"
+    fi
+    pos=$((pos + step))
+done
+check "a flipped byte: $refused refused, $same scored as the sound file, $wrong neither" \
+    test $wrong = 0 -a $refused -gt 0
+cp "$T/base.nglm" "$T/w.nglm"
+at=$((size - 5000))
+printf '\377' | dd of="$T/w.nglm" bs=1 seek=$at conv=notrunc 2>/dev/null
+expect_error "a damaged block: one line naming the file and its bytes" \
+    "w.nglm: bytes [0-9]+\\.\\.[0-9]+ \\(block [0-9]+ of 64 KiB\\) are damaged|w.nglm: BLOCKS section" \
+    "$E" --model "$T/w.nglm" "$T/s.test.txt"
+# the checksum table itself damaged (its last byte)
+cp "$T/base.nglm" "$T/t.nglm"
+printf '\125' | dd of="$T/t.nglm" bs=1 seek=$((size - 1)) conv=notrunc 2>/dev/null
+expect_error "a damaged checksum table is refused" "table of block checksums .* is damaged" \
+    "$E" --model "$T/t.nglm" "$T/s.test.txt"
+expect_error "--verify still checks the whole file" "checksum mismatch" \
+    "$E" --verify --model "$T/t.nglm" "$T/s.test.txt"
+# an old file (its BLOCKS section renamed away, as before they existed)
+# loads as before; --upgrade gives it block checksums again
+python3 - "$T/base.nglm" "$T/old.nglm" <<'PY' || cp "$T/base.nglm" "$T/old.nglm"
+import struct, sys, zlib
+d = bytearray(open(sys.argv[1], 'rb').read())
+n = struct.unpack_from('<I', d, 20)[0]
+for i in range(n):
+    if struct.unpack_from('<I', d, 40 + 24 * i)[0] == 8:
+        struct.pack_into('<I', d, 40 + 24 * i, 99)
+struct.pack_into('<I', d, 32, 0)
+struct.pack_into('<I', d, 32, zlib.crc32(bytes(d)) & 0xffffffff)
+open(sys.argv[2], 'wb').write(d)
+PY
+"$E" --model "$T/old.nglm" --per-word --digits 17 "$T/s.test.txt" >"$T/old.txt"
+check "a model without block checksums scores as before" cmp -s "$T/good.txt" "$T/old.txt"
+expect 0 "nglm-export --upgrade rewrites it" "" "$X" --upgrade "$T/old.nglm"
+"$E" --model "$T/old.nglm" --per-word --digits 17 "$T/s.test.txt" >"$T/up.txt"
+check "the upgraded model scores the same" cmp -s "$T/good.txt" "$T/up.txt"
+check "and is the file nglm writes today" cmp -s "$T/base.nglm" "$T/old.nglm"
+# a model replaced while mapped: the mapping keeps the old file (a
+# replacement is a rename, never a write into the mapped inode)
+cp "$T/base.nglm" "$T/live.nglm"
+(sleep 1; "$TR" $RUN --order 3 --train "$TXT" --model "$T/live.nglm" >/dev/null) &
+{ cat "$T/s.test.txt"; sleep 3; cat "$T/s.test.txt"; } | "$E" --model "$T/live.nglm" \
+    --per-sentence --digits 17 - >"$T/live.txt" 2>&1
+wait
+"$E" --model "$T/base.nglm" --per-sentence --digits 17 - <"$T/s.test.txt" >"$T/once.txt"
+check "replaced while mapped: scored to the end" test "$(grep -c '^sentence' "$T/live.txt")" -ge \
+    $((2 * $(grep -c '^sentence' "$T/once.txt")))
+# (nglm-eval reads all of its text first: it scores after the replacement)
+n=$(grep -c '^sentence' "$T/once.txt")
+grep '^sentence' "$T/live.txt" | head -n "$n" >"$T/live.s"
+grep '^sentence' "$T/once.txt" >"$T/once.s"
+check "... with the old model's scores, after the replacement" cmp -s "$T/live.s" "$T/once.s"
+
+# ---------------------------------------------------------------- numbers and words
+printf '\\data\\\nngram 1=4\n\n\\1-grams:\n-1.0\t</s>\n-99\t<s>\n-1e308\ta\n-0.5\tb\n\n\\end\\\n' \
+    >"$T/z.arpa"
+printf 'a b\nb\n' >"$T/z.txt"
+expect 0 "a log10 probability of -1e308 is a zero probability" "^1 zeroprobs, logprob= -3.00 " \
+    "$E" --model "$T/z.arpa" "$T/z.txt"
+expect 0 "... and the same through --mix --lambda 0" "^1 zeroprobs, logprob= -3.00 " \
+    "$E" --model "$T/z.arpa" --mix "$T/z.arpa" --lambda 0 "$T/z.txt"
+sed 's/^-0.5/-0x1p1/' "$T/z.arpa" >"$T/hex.arpa"
+expect_error "a hexadecimal float is not an ARPA probability" "hex.arpa:8: bad log10 probability" \
+    "$E" --model "$T/hex.arpa" "$T/z.txt"
+printf '\\data\\\nngram 1=4\n\n\\1-grams:\n-1.0\t</s>\n-99\t<s>\n-1\t\377\376\n-0.5\tb\n\n\\end\\\n' \
+    >"$T/u.arpa"
+expect_error "an ARPA word that is not UTF-8 is refused" "u.arpa:7: .* not UTF-8" \
+    "$E" --model "$T/u.arpa" "$T/z.txt"
+expect_error "... by nglm-export --from-arpa too" "u.arpa:7: .* not UTF-8" \
+    "$X" --from-arpa "$T/u.arpa" -o "$T/u.nglm"
+expect_error "--temperature 1e-310: too close to 0, not 'not a number'" "too close to 0" \
+    "$SA" --model "$T/base.nglm" --temperature 1e-310
+expect_error "-n 99999999999999999999: out of range, not 'not an integer'" "out of range" \
+    "$SA" --model "$T/base.nglm" -n 99999999999999999999
+expect_error "--max-memory 1: no absurd cutoffs suggested" "unigrams alone needs" \
+    "$TR" $RUN --train "$TXT" --model "$T/mm.nglm" --max-memory 1
+grep -q "699912" "$T/err" && bad "--max-memory 1 suggests huge cutoffs"
+
 finish
