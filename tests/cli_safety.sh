@@ -246,4 +246,21 @@ expect_error "--max-memory 1: no absurd cutoffs suggested" "unigrams alone needs
     "$TR" $RUN --train "$TXT" --model "$T/mm.nglm" --max-memory 1
 grep -q "699912" "$T/err" && bad "--max-memory 1 suggests huge cutoffs"
 
+# ---------------------------------------------------------------- no search permission
+# the tests run as root, whom no permission stops: run the programs as
+# nobody (setpriv) on paths through $T, a 0700 directory of root's
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1 &&
+   setpriv --reuid=65534 --regid=65534 --clear-groups true 2>/dev/null &&
+   setpriv --reuid=65534 --regid=65534 --clear-groups "$X" --version >/dev/null 2>&1; then
+    chmod 700 "$T"
+    NOBODY="setpriv --reuid=65534 --regid=65534 --clear-groups"
+    expect_error "a model through a directory without search permission" \
+        "base.nglm: Permission denied" sh -c "$NOBODY '$E' --model '$T/base.nglm' - <'$T/s.test.txt'"
+    expect_error "an output through a directory without search permission" "Permission denied" \
+        $NOBODY "$X" --model /dev/null -o "$T/x.arpa"
+    check "nothing was written" test ! -e "$T/x.arpa"
+else
+    echo "SKIP: no search permission (not root, or no setpriv, or nobody cannot run the build)"
+fi
+
 finish
