@@ -200,8 +200,11 @@ static int parse_decimal_fast(const char *s, double *v)
 /* A log10 value: a decimal number, or -inf for probability zero. */
 static int parse_log10(const char *s, double *v)
 {
-    if (parse_decimal_fast(s, v) == 0)
+    if (parse_decimal_fast(s, v) == 0) {
+        if (*v < -324) /* as below */
+            *v = -INFINITY;
         return 0;
+    }
     char *end;
     errno = 0;
     if (strpbrk(s, "xX"))

@@ -58,14 +58,14 @@ int main(int argc, char **argv)
         {"from-arpa", 1, 0, O_FROM_ARPA}, {"upgrade", 1, 0, O_UPGRADE},
         {"help", 0, 0, O_HELP}, {"version", 0, 0, O_VERSION}, {0, 0, 0, 0}};
     const char *model_path = NULL, *out = "-", *from_arpa = NULL, *upgrade = NULL;
-    int c, force = 0;
+    int c, force = 0, out_given = 0;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":ho:", longopts, NULL)) != -1) {
         switch (c) {
         case O_MODEL: model_path = optarg; break;
         case O_FROM_ARPA: from_arpa = optarg; break;
         case O_UPGRADE: upgrade = optarg; break;
-        case 'o': out = optarg; break;
+        case 'o': out = optarg; out_given = 1; break;
         case O_FORCE: force = 1; break;
         case 'h':
         case O_HELP: usage(stdout); return 0;
@@ -99,9 +99,9 @@ int main(int argc, char **argv)
     if (from_arpa) {
         if (model_path)
             nglm_cli_die(NGLM_EXIT_USAGE, "--from-arpa and --model go one way each: give one");
-        if (strcmp(out, "-") == 0 && isatty(STDOUT_FILENO))
-            nglm_cli_die(NGLM_EXIT_USAGE, "--from-arpa needs -o OUT (a model file; -o - "
-                         "writes it to standard output, which is a terminal)");
+        if (!out_given || (strcmp(out, "-") == 0 && isatty(STDOUT_FILENO)))
+            nglm_cli_die(NGLM_EXIT_USAGE, "--from-arpa needs -o OUT (a model file, or -o - "
+                         "for standard output when it is not a terminal)");
         const nglm_out_file src[] = {{"--from-arpa", from_arpa, NGLM_OUT_ARPA}};
         const nglm_out_file dst[] = {{"-o", out, NGLM_OUT_MODEL}};
         nglm_out_check(src, 1, dst, 1, force);

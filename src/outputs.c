@@ -171,6 +171,8 @@ void nglm_out_check(const nglm_out_file *in, size_t n_in, const nglm_out_file *o
          * through (fileio.h), so its target is what would be replaced */
         nglm_error err;
         char *target = nglm_path_resolve(out[i].path, &err);
+        if (!target && out[i].kind == NGLM_OUT_LOG && stat(out[i].path, &st) == 0)
+            continue; /* a log written into a process's open file (/dev/stdout) */
         if (!target)
             nglm_cli_die(NGLM_EXIT_USAGE, "%s (%s)", err.msg, out[i].opt);
         identify(target, &a);
@@ -181,8 +183,8 @@ void nglm_out_check(const nglm_out_file *in, size_t n_in, const nglm_out_file *o
         if ((f = same_as(&a, out, i)))
             nglm_cli_die(NGLM_EXIT_USAGE, "%s %s and %s %s are the same file: give each "
                          "output its own path", f->opt, f->path, out[i].opt, out[i].path);
-        if (stat(target, &st) == 0 && !S_ISREG(st.st_mode))
-            nglm_cli_die(NGLM_EXIT_USAGE, "%s: %s (%s)", out[i].path,
+        if (stat(target, &st) == 0 && !S_ISREG(st.st_mode)) /* as nglm_cli_check_writable */
+            nglm_cli_die(NGLM_EXIT_FAIL, "%s: %s (%s)", out[i].path,
                          S_ISDIR(st.st_mode) ? "is a directory"
                                              : "not a regular file: refusing to replace it",
                          out[i].opt);

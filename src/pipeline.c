@@ -523,8 +523,8 @@ static int build_features(nglm_pipeline *P, nglm_error *err)
     }
     char a[32], b[32], c[32];
     if (need > o->max_memory && F->n_feat <= (size_t)F->V)
-        return nglm_error_set(err, "--max-memory %s: even a model of unigrams alone needs %s "
-                              "(no cutoff helps); give at least that much, or lower "
+        return nglm_error_set(err, "--max-memory %s: the model needs %s even with unigrams "
+                              "alone (no cutoff helps); give at least that much, or lower "
                               "--max-vocab", mem_str((double)o->max_memory, a, sizeof a),
                               mem_str((double)need, b, sizeof b));
     if (need > o->max_memory)
