@@ -82,7 +82,18 @@ typedef struct {
     int reach;              /* K: words of history that can matter */
     PyObject *path;         /* str, or None (a mixture made in memory) */
     PyObject *models;       /* a Mixture: the tuple of its Models (kept alive); else NULL */
+    uint64_t serial;        /* which Model made a State (model_serial) */
 } ModelObject;
+
+/* The model's serial number, given on first use: a State records it, so
+ * that a State is never read by a model whose ids it does not hold. */
+static uint64_t model_serial(ModelObject *self)
+{
+    static uint64_t next;
+    if (!self->serial)
+        self->serial = ++next; /* under the GIL */
+    return self->serial;
+}
 
 static PyTypeObject ModelType;
 
@@ -205,6 +216,17 @@ static int model_sentence(ModelObject *self, PyObject *sentence, int bos, int eo
 static double model_token(ModelObject *self, const int32_t *ids, size_t i, int *len)
 {
     return nglm_lm_scorer_logprob10(self->sc, ids, i, len);
+}
+
+/* -1 and OSError when a mapped model has read a damaged block of its file
+ * (its checksum did not match: nglm_model_check), else 0. */
+static int model_damaged(ModelObject *self)
+{
+    nglm_error err;
+    if (nglm_lm_check(self->lm, &err) == 0)
+        return 0;
+    PyErr_SetString(PyExc_OSError, err.msg);
+    return -1;
 }
 
 static void Model_dealloc(ModelObject *self)
@@ -395,6 +417,10 @@ static int model_scores(ModelObject *self, PyObject *args, PyObject *kw, const c
         t->oov[i - s.first] = s.oov[i];
     }
     sentence_free(&s);
+    if (rc == 0 && model_damaged(self) != 0) {
+        scores_free(t);
+        rc = -1;
+    }
     return rc;
 }
 
@@ -427,6 +453,8 @@ static PyObject *Model_perplexity(ModelObject *self, PyObject *arg)
         }
     }
     sentence_free(&s);
+    if (model_damaged(self) != 0)
+        return NULL;
     return PyFloat_FromDouble(scored ? pow(10.0, -total / (double)scored) : NAN);
 }
 
@@ -747,6 +775,9 @@ typedef struct {
     int32_t n;              /* words known (at most STATE_MAX) */
     int32_t bos;            /* 1: they are the whole sentence, <s> before them */
     int32_t w[STATE_MAX];   /* oldest first */
+    uint64_t model;         /* serial of the Model that wrote it; 0: none yet */
+    int32_t V;              /* that model's vocabulary size */
+    PyObject *path;         /* and its path (str), for the message */
 } StateObject;
 
 static PyTypeObject StateType;
@@ -757,7 +788,7 @@ static PyObject *State_richcompare(PyObject *a, PyObject *b, int op)
         (op != Py_EQ && op != Py_NE))
         Py_RETURN_NOTIMPLEMENTED;
     const StateObject *x = (const StateObject *)a, *y = (const StateObject *)b;
-    int eq = x->n == y->n && x->bos == y->bos &&
+    int eq = x->n == y->n && x->bos == y->bos && x->model == y->model &&
              memcmp(x->w, y->w, (size_t)x->n * sizeof *x->w) == 0;
     return PyBool_FromLong(op == Py_EQ ? eq : !eq);
 }
@@ -779,8 +810,27 @@ static PyObject *State_copy(StateObject *self, PyObject *unused)
         c->n = self->n;
         c->bos = self->bos;
         memcpy(c->w, self->w, sizeof c->w);
+        c->model = self->model;
+        c->V = self->V;
+        c->path = self->path;
+        Py_XINCREF(c->path);
     }
     return (PyObject *)c;
+}
+
+static void State_dealloc(StateObject *self)
+{
+    Py_XDECREF(self->path);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* The state is now the model's: its serial, V and path. */
+static void state_own(StateObject *s, ModelObject *m)
+{
+    s->model = model_serial(m);
+    s->V = (int32_t)nglm_vocab_size(m->vocab);
+    Py_XINCREF(m->path);
+    Py_XSETREF(s->path, m->path);
 }
 
 static PyObject *State_deepcopy(StateObject *self, PyObject *memo)
@@ -804,6 +854,9 @@ static int State_init(StateObject *self, PyObject *args, PyObject *kw)
     }
     self->n = 0;
     self->bos = 0;
+    self->model = 0;
+    self->V = 0;
+    Py_CLEAR(self->path);
     return 0;
 }
 
@@ -822,6 +875,7 @@ static PyTypeObject StateType = {
               "Model.BeginSentenceWrite or Model.NullContextWrite.",
     .tp_new = PyType_GenericNew,
     .tp_init = (initproc)State_init,
+    .tp_dealloc = (destructor)State_dealloc,
     .tp_richcompare = State_richcompare,
     .tp_hash = (hashfunc)State_hash,
     .tp_repr = (reprfunc)State_repr,
@@ -855,6 +909,7 @@ static PyObject *state_write(ModelObject *self, PyObject *arg, int bos)
     StateObject *s = (StateObject *)arg;
     s->n = 0;
     s->bos = self->reach > 0 ? bos : 0; /* a unigram model's states are all alike */
+    state_own(s, self);
     Py_RETURN_NONE;
 }
 
@@ -925,8 +980,18 @@ static int state_score(ModelObject *self, PyObject *args, const char *name, doub
     StateObject *in, *out;
     PyObject *word;
     int32_t id;
-    if (model_ready(self) != 0 || state_args(args, name, &in, &word, &out) != 0 ||
-        model_word(self, word, &id, oov) != 0)
+    if (model_ready(self) != 0 || state_args(args, name, &in, &word, &out) != 0)
+        return -1;
+    /* a State holds ids of the model that wrote it: another model would
+     * read them as its own words, or out of its arrays */
+    if (in->model && in->model != model_serial(self)) {
+        PyErr_Format(PyExc_ValueError, "%s: the in_state was written by another model "
+                     "(%S, %d words), not by this one (%S, %d words): give each model its "
+                     "own States", name, in->path ? in->path : Py_None, (int)in->V,
+                     self->path ? self->path : Py_None, (int)nglm_vocab_size(self->vocab));
+        return -1;
+    }
+    if (model_word(self, word, &id, oov) != 0)
         return -1;
     int32_t h[STATE_MAX + 2];
     int32_t k = in->n < self->reach ? in->n : self->reach, n = 0;
@@ -942,7 +1007,9 @@ static int state_score(ModelObject *self, PyObject *args, const char *name, doub
     memmove(out->w, h + n + 1 - keep, (size_t)keep * sizeof *h);
     out->bos = keep < self->reach ? in->bos : 0;
     out->n = keep;
-    return 0;
+    if (out->model != self->serial)
+        state_own(out, self);
+    return isnan(*lp) ? model_damaged(self) : 0; /* a damaged block was read */
 }
 
 static PyObject *Model_BaseScore(ModelObject *self, PyObject *args)

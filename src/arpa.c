@@ -10,7 +10,9 @@
  * log10 back-off weight (0 when absent).
  */
 #include "nglm/arpa.h"
+#include "nglm/path.h"
 #include "nglm/kn.h"
+#include "nglm/tokenize.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -55,6 +57,7 @@ typedef struct arpa_in {
     size_t lineno;
     size_t max_line; /* longer lines are an error; 0: no limit */
     int eof;
+    int stream; /* a FIFO: read once, as it comes */
 } arpa_in;
 
 #define IN_CHUNK (1 << 18)
@@ -63,19 +66,12 @@ static int in_open(arpa_in *in, const char *path, nglm_error *err)
 {
     memset(in, 0, sizeof *in);
     in->path = path;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* a regular file, or a FIFO read as a stream (nglm/path.h): never a
+     * wait for a writer, nor a device read forever */
+    size_t size;
+    int fd = nglm_path_open_input(path, NGLM_PATH_STREAM, &size, &in->stream, err);
     if (fd < 0)
-        return nglm_error_errno(err, errno, "%s", path);
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        return nglm_error_errno(err, e, "%s", path);
-    }
-    if (S_ISDIR(st.st_mode)) {
-        close(fd);
-        return nglm_error_set(err, "%s: is a directory", path);
-    }
+        return -1;
     in->buf = malloc(IN_CHUNK);
     in->line_cap = 256;
     in->line = malloc(in->line_cap);
@@ -157,6 +153,10 @@ static int in_next(arpa_in *in, nglm_error *err)
     if (!got_any)
         return 0;
     in->lineno++;
+    if (in->stream && in->lineno == 1 && len >= 8 && memcmp(in->line, "NGLMMODL", 8) == 0)
+        return nglm_error_set(err, "%s: an nglm model read from a pipe: a model file is "
+                              "mapped, so give the file itself (only an ARPA file can be "
+                              "read from a pipe)", in->path);
     if (memchr(in->line, '\0', len))
         return nglm_error_set(err, "%s:%zu: NUL byte (not a text file)", in->path, in->lineno);
     while (len > 0 && strchr(" \t\r\v\f", in->line[len - 1]))
@@ -200,14 +200,20 @@ static int parse_decimal_fast(const char *s, double *v)
 /* A log10 value: a decimal number, or -inf for probability zero. */
 static int parse_log10(const char *s, double *v)
 {
-    if (parse_decimal_fast(s, v) == 0)
+    if (parse_decimal_fast(s, v) == 0) {
+        if (*v < -324) /* as below */
+            *v = -INFINITY;
         return 0;
+    }
     char *end;
     errno = 0;
+    if (strpbrk(s, "xX"))
+        return -1; /* a hexadecimal float (-0x1p1): not an ARPA number */
     double x = strtod(s, &end);
     if (end == s || *end != '\0' || isnan(x) || x == INFINITY)
         return -1;
-    *v = x;
+    /* 10^x is 0 in a double below 10^-324: a zero probability, as -inf */
+    *v = x < -324 ? -INFINITY : x;
     return 0;
 }
 
@@ -567,6 +573,9 @@ static int parse_header(nglm_arpa *a, arpa_in *in, nglm_error *err)
             a->tok = nglm_tok_options_from_text(in->line);
     if (r < 0)
         return -1;
+    if (r == 0 && in->lineno == 0 && in->stream)
+        return nglm_error_set(err, "%s: a FIFO that gave nothing (no writer was there: "
+                              "nglm does not wait for one): not an ARPA file", path);
     if (r == 0 && in->lineno == 0)
         return nglm_error_set(err, "%s: empty file: not an ARPA file", path);
     if (r == 0)
@@ -658,6 +667,18 @@ static int parse_ngram_line(const nglm_arpa *a, arpa_in *in, int k, char **field
 static int add_unigram(arpa_sections *s, arpa_in *in, const char *word, double lp, double bow,
                        nglm_error *err)
 {
+    /* words are UTF-8 (the VOCAB section of a model made from this file
+     * says so, and the tokenizer only ever gives UTF-8) */
+    for (size_t i = 0, n = strlen(word); i < n;) {
+        uint32_t cp;
+        const char *why;
+        int len = nglm_utf8_decode((const unsigned char *)word + i, n - i, &cp, &why);
+        if (len < 0)
+            return nglm_error_set(err, "%s:%zu: the 1-gram's word is not UTF-8 (%s: byte "
+                                  "0x%02x at offset %zu of the word)", in->path, in->lineno,
+                                  why, (unsigned char)word[i], i);
+        i += (size_t)len;
+    }
     if (s->n_uni == s->cap_uni) {
         size_t cap = s->cap_uni ? 2 * s->cap_uni : 1024;
         uni_entry *q = realloc(s->uni, cap * sizeof *q);
@@ -851,6 +872,12 @@ void nglm_arpa_free(nglm_arpa *a)
 
 int nglm_arpa_file_is_arpa(const char *path)
 {
+    /* a FIFO cannot be looked into without taking what its reader needs
+     * (nor opened and closed: its writer could die of SIGPIPE), and a model
+     * file must be mapped: a FIFO is read as an ARPA stream */
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISFIFO(st.st_mode))
+        return 1;
     arpa_in in;
     nglm_error err;
     if (in_open(&in, path, &err) != 0)

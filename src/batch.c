@@ -7,6 +7,7 @@
  * tests/check_model.c (gradients).
  */
 #include "batch.h"
+#include "blocks.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -459,6 +460,7 @@ static void skip_forward(nglm_batch *b, const double *theta)
     for (long k = 0; k < n_dskip; k++) {
         uint32_t lo, hi;
         nglm_batch_skip_range(b, (size_t)k, &lo, &hi);
+        nglm_blocks_ensure(F->blocks, theta + lo, (size_t)(hi - lo) * sizeof *theta);
         for (uint32_t g = lo; g < hi; g++)
             b->es[g] = exp(theta[g]);
     }
@@ -569,6 +571,8 @@ void nglm_batch_forward(nglm_batch *b, const double *theta)
         for (long s = lo; s < hi; s++) {
             int32_t x = b->dctx[s];
             double d = 0;
+            nglm_blocks_ensure(F->blocks, theta + F->ctx_first[x],
+                               (size_t)(F->ctx_first[x + 1] - F->ctx_first[x]) * sizeof *theta);
             for (uint32_t f = F->ctx_first[x]; f < F->ctx_first[x + 1]; f++) {
                 double lower = es[back[f]];
                 es[f] = lower * exp(theta[f]);

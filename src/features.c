@@ -22,6 +22,8 @@
  */
 #include "nglm/features.h"
 
+#include "blocks.h"
+
 #include "features_ref.h"
 
 #include <stdlib.h>
@@ -135,10 +137,16 @@ static int32_t child_search(const nglm_features *F, int32_t parent, int32_t w)
     uint64_t key = PACK(parent, w);
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
+        nglm_blocks_ensure(F->blocks, F->ctx_parent + mid, sizeof *F->ctx_parent);
+        nglm_blocks_ensure(F->blocks, F->ctx_word + mid, sizeof *F->ctx_word);
         if (PACK(F->ctx_parent[mid], F->ctx_word[mid]) < key)
             lo = mid + 1;
         else
             hi = mid;
+    }
+    if (lo < end) {
+        nglm_blocks_ensure(F->blocks, F->ctx_parent + lo, sizeof *F->ctx_parent);
+        nglm_blocks_ensure(F->blocks, F->ctx_word + lo, sizeof *F->ctx_word);
     }
     return lo < end && F->ctx_parent[lo] == parent && F->ctx_word[lo] == w ? (int32_t)lo : -1;
 }
@@ -152,10 +160,15 @@ int32_t nglm_features_child(const nglm_features *F, int32_t parent, int32_t w)
 {
     if (!F->child_first)
         return child_search(F, parent, w);
+    nglm_blocks_ensure(F->blocks, F->child_first + parent, 2 * sizeof *F->child_first);
     uint32_t lo = F->child_first[parent], hi = F->child_first[parent + 1];
     if (hi > F->n_ctx)
         hi = (uint32_t)F->n_ctx;
+    if (lo < hi)
+        nglm_blocks_ensure(F->blocks, F->ctx_word + lo, (size_t)(hi - lo) * sizeof *F->ctx_word);
     int32_t x = find_in(F->ctx_word, lo, hi, w);
+    if (x >= 0)
+        nglm_blocks_ensure(F->blocks, F->ctx_parent + x, sizeof *F->ctx_parent);
     return x >= 0 && F->ctx_parent[x] == parent ? x : -1;
 }
 

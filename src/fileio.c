@@ -8,9 +8,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -48,7 +51,7 @@ void nglm_io_write(nglm_io_writer *w, const void *p, size_t n)
     while (!w->errnum && n > 0) {
         size_t k = n < IO_PIECE ? n : IO_PIECE;
         errno = 0;
-        if (fwrite(q, 1, k, w->fp) != k) {
+        if (w->fp && fwrite(q, 1, k, w->fp) != k) { /* no file: the CRC only */
             w->errnum = errno ? errno : EIO;
             return;
         }
@@ -85,8 +88,18 @@ int nglm_io_refuse_gzip(const char *path, nglm_error *err)
     return 0;
 }
 
-int nglm_io_open_regular(const char *path, size_t *size, nglm_error *err)
+static const char *kind_of(mode_t m)
 {
+    return S_ISDIR(m) ? "is a directory" : S_ISFIFO(m) ? "not a regular file (a FIFO)"
+         : S_ISCHR(m) ? "not a regular file (a character device)"
+         : S_ISBLK(m) ? "not a regular file (a block device)"
+         : S_ISSOCK(m) ? "not a regular file (a socket)" : "not a regular file";
+}
+
+int nglm_path_open_input(const char *path, unsigned flags, size_t *size, int *is_stream,
+                         nglm_error *err)
+{
+    /* O_NONBLOCK: opening a FIFO never waits for its writer */
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
         return nglm_error_errno(err, errno, "%s", path);
@@ -96,10 +109,21 @@ int nglm_io_open_regular(const char *path, size_t *size, nglm_error *err)
         close(fd);
         return nglm_error_errno(err, e, "%s", path);
     }
+    *size = 0;
+    *is_stream = 0;
+    if (S_ISFIFO(st.st_mode) && (flags & NGLM_PATH_STREAM)) {
+        int fl = fcntl(fd, F_GETFL);
+        if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+            int e = errno;
+            close(fd);
+            return nglm_error_errno(err, e, "%s", path);
+        }
+        *is_stream = 1;
+        return fd;
+    }
     if (!S_ISREG(st.st_mode)) {
         close(fd);
-        return nglm_error_set(err, "%s: %s", path,
-                              S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
+        return nglm_error_set(err, "%s: %s", path, kind_of(st.st_mode));
     }
     if ((uint64_t)st.st_size > SIZE_MAX - 1) {
         close(fd);
@@ -109,29 +133,128 @@ int nglm_io_open_regular(const char *path, size_t *size, nglm_error *err)
     return fd;
 }
 
+int nglm_io_open_regular(const char *path, size_t *size, nglm_error *err)
+{
+    int stream;
+    return nglm_path_open_input(path, 0, size, &stream, err);
+}
+
+#define IO_MAX_LINKS 40         /* as the kernel's own limit on a path's links */
+#define IO_PROC_MAGIC 0x9fa0    /* statfs's f_type of /proc */
+
+/* The directory part of path ("." when it has none), malloc'd. */
+static char *dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+}
+
+char *nglm_path_resolve(const char *path, nglm_error *err)
+{
+    char *cur = strdup(path);
+    for (int hops = 0; cur; hops++) {
+        struct stat st;
+        if (lstat(cur, &st) != 0 || !S_ISLNK(st.st_mode))
+            return cur; /* a missing file or ENOTDIR: the open reports it */
+        if (hops == IO_MAX_LINKS) {
+            free(cur);
+            nglm_error_set(err, "%s: too many levels of symbolic links", path);
+            return NULL;
+        }
+        /* /proc's links (/dev/stdout -> /proc/self/fd/1) are a process's
+         * open files: what they point to has no name of its own that could
+         * be replaced (a pipe, a terminal, or a file opened by the shell) */
+        char *dir = dir_of(cur);
+        struct statfs fs;
+        int proc = dir && statfs(dir, &fs) == 0 && fs.f_type == IO_PROC_MAGIC;
+        if (proc) {
+            nglm_error_set(err, "%s: a link to a process's open file (%s), not to a file: "
+                           "refusing to replace it (give a file's path)", path, cur);
+            free(dir);
+            free(cur);
+            return NULL;
+        }
+        char target[PATH_MAX];
+        ssize_t n = readlink(cur, target, sizeof target - 1);
+        if (n < 0 || !dir) {
+            nglm_error_errno(err, n < 0 ? errno : ENOMEM, "%s", path);
+            free(dir);
+            free(cur);
+            return NULL;
+        }
+        target[n] = '\0';
+        char *next;
+        if (target[0] == '/') {
+            next = strdup(target);
+        } else {
+            size_t len = strlen(dir) + 1 + (size_t)n + 1;
+            next = malloc(len);
+            if (next)
+                snprintf(next, len, "%s/%s", dir, target);
+        }
+        free(dir);
+        free(cur);
+        cur = next;
+    }
+    nglm_error_set(err, "%s: out of memory", path);
+    return NULL;
+}
+
+int nglm_path_is_sink(const char *path)
+{
+    struct stat st, null;
+    return stat(path, &st) == 0 && S_ISCHR(st.st_mode) && stat("/dev/null", &null) == 0 &&
+           S_ISCHR(null.st_mode) && st.st_rdev == null.st_rdev;
+}
+
 int nglm_atomic_open(nglm_atomic *a, const char *path, nglm_error *err)
 {
     memset(a, 0, sizeof *a);
     a->path = path;
+    if (strcmp(path, "-") == 0) { /* a stream: written as it comes */
+        a->stream = 1;
+        a->fp = stdout;
+        return 0;
+    }
+    if (nglm_path_is_sink(path)) {
+        a->stream = 2;
+        if (!(a->fp = fopen(path, "wb")))
+            return nglm_error_errno(err, errno, "%s", path);
+        return 0;
+    }
+    if (!(a->target = nglm_path_resolve(path, err)))
+        return -1;
     mode_t mode = 0644;
     struct stat st;
-    if (stat(path, &st) == 0) {
-        if (!S_ISREG(st.st_mode))
-            return nglm_error_set(err, "%s: not a regular file", path);
+    if (stat(a->target, &st) == 0) {
+        if (!S_ISREG(st.st_mode)) {
+            nglm_error_set(err, "%s: %s", path, S_ISDIR(st.st_mode) ? "is a directory"
+                                                 : "not a regular file: refusing to replace it");
+            free(a->target);
+            a->target = NULL;
+            return -1;
+        }
         mode = st.st_mode & 07777;
     } else if (errno != ENOENT) {
-        return nglm_error_errno(err, errno, "%s", path);
+        int e = errno;
+        free(a->target);
+        a->target = NULL;
+        return nglm_error_errno(err, e, "%s", path);
     }
-    size_t tlen = strlen(path) + sizeof ".tmp.XXXXXX";
+    size_t tlen = strlen(a->target) + sizeof ".tmp.XXXXXX";
     a->tmp = malloc(tlen);
-    if (!a->tmp)
+    if (!a->tmp) {
+        free(a->target);
+        a->target = NULL;
         return nglm_error_set(err, "%s: out of memory", path);
-    snprintf(a->tmp, tlen, "%s.tmp.XXXXXX", path);
+    }
+    snprintf(a->tmp, tlen, "%s.tmp.XXXXXX", a->target);
     int fd = mkstemp(a->tmp);
     if (fd < 0) {
         nglm_error_errno(err, errno, "%s", path); /* e.g. "x/m.nglm: No such file or directory" */
         free(a->tmp);
-        a->tmp = NULL;
+        free(a->target);
+        a->tmp = a->target = NULL;
         return -1;
     }
     if (fchmod(fd, mode) != 0 || !(a->fp = fdopen(fd, "wb"))) {
@@ -139,7 +262,8 @@ int nglm_atomic_open(nglm_atomic *a, const char *path, nglm_error *err)
         close(fd);
         unlink(a->tmp);
         free(a->tmp);
-        a->tmp = NULL;
+        free(a->target);
+        a->tmp = a->target = NULL;
         return nglm_error_errno(err, e, "%s: cannot prepare temporary file", path);
     }
     return 0;
@@ -147,9 +271,11 @@ int nglm_atomic_open(nglm_atomic *a, const char *path, nglm_error *err)
 
 void nglm_atomic_abort(nglm_atomic *a)
 {
-    if (a->fp)
+    if (a->fp && a->stream != 1)
         fclose(a->fp);
     a->fp = NULL;
+    free(a->target);
+    a->target = NULL;
     if (a->tmp) {
         unlink(a->tmp);
         free(a->tmp);
@@ -185,6 +311,13 @@ int nglm_atomic_commit(nglm_atomic *a, nglm_error *err)
     errno = 0;
     if (fflush(a->fp) != 0 || ferror(a->fp))
         goto fail;
+    if (a->stream) { /* stdout stays open; the sink is closed */
+        int rc = a->stream == 2 ? fclose(a->fp) : 0;
+        a->fp = NULL;
+        if (rc != 0)
+            goto fail;
+        return 0;
+    }
     if (fsync(fileno(a->fp)) != 0) {
         what = "fsync failed";
         goto fail;
@@ -193,13 +326,14 @@ int nglm_atomic_commit(nglm_atomic *a, nglm_error *err)
     a->fp = NULL;
     if (rc != 0)
         goto fail;
-    if (rename(a->tmp, a->path) != 0) {
+    if (rename(a->tmp, a->target) != 0) {
         what = "cannot rename the temporary file over it";
         goto fail;
     }
-    sync_dir(a->path);
+    sync_dir(a->target);
     free(a->tmp);
-    a->tmp = NULL;
+    free(a->target);
+    a->tmp = a->target = NULL;
     return 0;
 fail:;
     int e = errno ? errno : EIO;

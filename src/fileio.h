@@ -19,15 +19,21 @@
 #include <stdio.h>
 
 #include "nglm/error.h"
+#include "nglm/path.h"
 
 typedef struct nglm_atomic {
     const char *path;
     char *tmp;  /* the temporary file's name */
     FILE *fp;   /* write the new content here */
+    char *target; /* the file PATH names (nglm_io_resolve): replaced by the rename */
+    int stream;   /* 1: PATH is "-", written to stdout; 2: the /dev/null sink */
 } nglm_atomic;
 
-/* Creates the temporary file.  Fails (nothing created) when PATH exists and
- * is not a regular file, or its directory is not writable. */
+/* Creates the temporary file beside the file PATH names (a symbolic link is
+ * followed to its target, which is replaced: the link stays).  Fails
+ * (nothing created) when that file exists and is not a regular file, or
+ * its directory is not writable.  PATH "-" is standard output and
+ * /dev/null a sink: both are written as streams, nothing is renamed. */
 int nglm_atomic_open(nglm_atomic *a, const char *path, nglm_error *err);
 
 /* Flushes, fsyncs and closes the temporary file, renames it over PATH and

@@ -39,6 +39,7 @@
  * reported perplexity.
  */
 #include "nglm/gen.h"
+#include "nglm/path.h"
 
 #include <errno.h>
 #include <math.h>
@@ -794,6 +795,18 @@ int nglm_gen_write_corpus(const nglm_gen_params *p, uint64_t tokens, uint64_t se
             goto done;
         }
         sprintf(f[i].path, "%s%s", prefix, nglm_gen_file_suffix[i]);
+        /* a symbolic link is written through: its target is replaced */
+        free(f[i].tmp);
+        f[i].tmp = NULL; /* not created: nothing to remove */
+        char *target = nglm_path_resolve(f[i].path, err);
+        if (!target)
+            goto done;
+        free(f[i].path);
+        f[i].path = target;
+        if (!(f[i].tmp = malloc(strlen(target) + 5))) {
+            nglm_error_set(err, "out of memory");
+            goto done;
+        }
         sprintf(f[i].tmp, "%s.tmp", f[i].path);
         f[i].fp = fopen(f[i].tmp, "w");
         if (!f[i].fp) {

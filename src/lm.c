@@ -4,9 +4,10 @@
  * the kinds' ops (src/lm_impl.h): reading texts, reports, sentences given
  * as strings, token scorers.
  *
- * nglm_lm_open checks what every format needs first (a regular file: a
- * FIFO would be consumed by the sniffing), then asks each row of `formats`
- * in turn whether the file is its kind; a file no row claims (an empty
+ * nglm_lm_open streams a FIFO as ARPA (the only format that can be read
+ * as a stream: sniffing would consume it) and gives a device to the nglm
+ * reader, which says what it is; a regular file it asks each row of
+ * `formats` in turn whether the file is its kind; a file no row claims (an empty
  * file, a KenLM binary file, a text) goes to the nglm model reader, whose
  * message says what it is and what an nglm model file is.
  */
@@ -40,6 +41,17 @@ static const lm_format formats[] = {
     {"arpa", nglm_arpa_file_is_arpa, nglm_lm_arpa_open},
 };
 
+/* lm (may be NULL: the open failed) with its path recorded. */
+static nglm_lm *finish_open(nglm_lm *lm, const char *path, nglm_error *err)
+{
+    if (lm && !(lm->path = strdup(path))) {
+        nglm_lm_free(lm);
+        nglm_error_set(err, "out of memory");
+        return NULL;
+    }
+    return lm;
+}
+
 nglm_lm *nglm_lm_open(const char *path, unsigned flags, nglm_error *err)
 {
     struct stat st;
@@ -51,24 +63,17 @@ nglm_lm *nglm_lm_open(const char *path, unsigned flags, nglm_error *err)
         nglm_error_set(err, "%s: is a directory, not a language model file", path);
         return NULL;
     }
-    if (!S_ISREG(st.st_mode)) {
-        nglm_error_set(err, "%s: not a regular file (a FIFO or a device?): a language model "
-                       "must be a file", path);
-        return NULL;
-    }
+    if (S_ISFIFO(st.st_mode)) /* only ARPA can be streamed; sniffing would consume it */
+        return finish_open(nglm_lm_arpa_open(path, flags, err), path, err);
+    if (!S_ISREG(st.st_mode)) /* a device or socket: the nglm reader says what it is */
+        return finish_open(nglm_lm_native_open(path, flags, err), path, err);
     const lm_format *f = &formats[0]; /* the nglm reader explains a file nobody claims */
     for (size_t i = 0; i < sizeof formats / sizeof *formats; i++)
         if (formats[i].sniff(path)) {
             f = &formats[i];
             break;
         }
-    nglm_lm *lm = f->open(path, flags, err);
-    if (lm && !(lm->path = strdup(path))) {
-        nglm_lm_free(lm);
-        nglm_error_set(err, "out of memory");
-        return NULL;
-    }
-    return lm;
+    return finish_open(f->open(path, flags, err), path, err);
 }
 
 nglm_lm *nglm_lm_alloc(const nglm_lm_ops *ops, nglm_error *err)
@@ -108,6 +113,11 @@ int nglm_lm_reach(const nglm_lm *lm) { return lm->reach > 0 ? lm->reach : lm->or
 int nglm_lm_recorded_cache(const nglm_lm *lm, nglm_cache_spec *spec)
 {
     return lm->ops->recorded_cache ? lm->ops->recorded_cache(lm, spec) : 0;
+}
+
+int nglm_lm_check(const nglm_lm *lm, nglm_error *err)
+{
+    return lm->ops->check ? lm->ops->check(lm, err) : 0;
 }
 
 /* ---------------------------------------------------------------- reading */

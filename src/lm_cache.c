@@ -18,6 +18,11 @@ typedef struct cachelm {
     nglm_cache_spec spec;
 } cachelm;
 
+static int cache_check(const nglm_lm *lm, nglm_error *err)
+{
+    return nglm_lm_check(((const cachelm *)lm->impl)->inner, err);
+}
+
 static void cache_free(nglm_lm *lm)
 {
     cachelm *x = lm->impl;
@@ -49,6 +54,7 @@ static const nglm_lm_ops cache_ops = {
     .free = cache_free,
     .score_corpus10 = cache_score,
     .read = cache_read,
+    .check = cache_check,
 };
 
 nglm_lm *nglm_lm_cache_new(nglm_lm *inner, const nglm_cache_spec *spec, nglm_error *err)

@@ -60,6 +60,10 @@ typedef struct nglm_lm_ops {
      * sent[i] may be overwritten as scratch but must be restored. */
     void (*scorer_dist)(void *s, int32_t *sent, size_t i, double *p);
 
+    /* Optional (NULL: never damaged): 0, or -1 and err when the model has
+     * read a damaged block of its file (nglm_model_check). */
+    int (*check)(const nglm_lm *lm, nglm_error *err);
+
     /* Optional: the cache recorded with the model (1 and *spec), or 0. */
     int (*recorded_cache)(const nglm_lm *lm, nglm_cache_spec *spec);
 

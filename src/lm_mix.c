@@ -37,6 +37,15 @@ typedef struct mix {
     int32_t **map;   /* map[k][id of component 0] = the word's id in component k */
 } mix;
 
+static int mix_check(const nglm_lm *lm, nglm_error *err)
+{
+    const mix *x = lm->impl;
+    for (size_t k = 0; k < x->n; k++)
+        if (nglm_lm_check(x->c[k], err) != 0)
+            return -1;
+    return 0;
+}
+
 static void mix_free(nglm_lm *lm)
 {
     mix *x = lm->impl;
@@ -265,6 +274,7 @@ static const nglm_lm_ops mix_ops = {
     .scorer_logprob10 = mix_logprob10,
     .scorer_dist = mix_dist,
     .read = mix_read,
+    .check = mix_check,
 };
 
 /* ---------------------------------------------------------------- building */

@@ -81,6 +81,11 @@ static int native_cache(const nglm_lm *lm, nglm_cache_spec *spec)
     return m->has_cache;
 }
 
+static int native_check(const nglm_lm *lm, nglm_error *err)
+{
+    return nglm_model_check(((const native *)lm->impl)->m, err);
+}
+
 static const nglm_lm_ops native_ops = {
     .kind = "nglm",
     .free = native_free,
@@ -90,6 +95,7 @@ static const nglm_lm_ops native_ops = {
     .scorer_logprob10 = native_logprob10,
     .scorer_dist = native_dist,
     .recorded_cache = native_cache,
+    .check = native_check,
 };
 
 nglm_lm *nglm_lm_from_model(nglm_model *m, int own, nglm_error *err)

@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 
 #include "batch.h"
+#include "blocks.h"
 
 /* Tokens scored per batch: larger batches share more contexts. */
 #define SCORE_BATCH 65536
@@ -25,6 +26,12 @@ void nglm_model_free(nglm_model *m)
         nglm_vocab_free(m->vocab);
     if (m->map) { /* the arrays of the file lie in the mapping; ctx1 does not */
         nglm_features *F = &m->feat;
+        if (F->blocks) {
+            free(F->blocks->done);
+            free(F->blocks->path);
+            free(F->blocks);
+            F->blocks = NULL;
+        }
         const char *lo = m->map, *hi = lo + m->map_len, *cf = (const char *)F->child_first;
         F->ctx_parent = F->ctx_word = F->feat_word = F->feat_back = NULL;
         F->ctx_first = F->feat_count = NULL;
@@ -37,6 +44,11 @@ void nglm_model_free(nglm_model *m)
     nglm_features_free(&m->feat);
     free(m->theta);
     memset(m, 0, sizeof *m);
+}
+
+int nglm_model_check(const nglm_model *m, nglm_error *err)
+{
+    return nglm_blocks_check(m->feat.blocks, err);
 }
 
 int nglm_model_ngram_length(const nglm_model *m, const int32_t *sent, size_t i)
@@ -60,14 +72,18 @@ void nglm_model_dist_dense(const nglm_model *m, const int32_t *sent, size_t i, d
         double s = m->theta[w];
         for (int j = 0; j < depth; j++) {
             int32_t f = nglm_features_find(F, chain[j], w);
-            if (f >= 0)
+            if (f >= 0) {
+                nglm_blocks_ensure(F->blocks, m->theta + f, sizeof *m->theta);
                 s += m->theta[f];
+            }
         }
         for (int t = 0; t < F->n_skip; t++) {
             int32_t v = nglm_features_skip_word(sent, i, F->skip_dist[t]);
             int32_t f = v < 0 ? -1 : nglm_features_find_skip(F, t, v, w);
-            if (f >= 0)
+            if (f >= 0) {
+                nglm_blocks_ensure(F->blocks, m->theta + f, sizeof *m->theta);
                 s += m->theta[f];
+            }
         }
         p[w] = s;
         if (s > mx)
@@ -122,7 +138,7 @@ int nglm_model_score_corpus_progress(const nglm_model *m, const nglm_corpus *c, 
         score_flush(&b, m->theta, logp, &out);
     nglm_progress_report(p, out, c->n_tokens);
     nglm_batch_free(&b);
-    return 0;
+    return nglm_model_check(m, err); /* a damaged block read on the way */
 }
 
 int nglm_model_score_corpus10(const nglm_model *m, const nglm_corpus *c, double *lp10,
@@ -167,6 +183,7 @@ void nglm_model_scorer_free(nglm_model_scorer *s)
 static void scorer_add(nglm_model_scorer *s, uint32_t lo, uint32_t hi, size_t *n)
 {
     const nglm_features *F = &s->m->feat;
+    nglm_blocks_ensure(F->blocks, s->m->theta + lo, (size_t)(hi - lo) * sizeof(double));
     for (uint32_t f = lo; f < hi; f++) {
         int32_t w = F->feat_word[f];
         if (!s->in_hit[w]) {
@@ -182,6 +199,10 @@ double nglm_model_scorer_logprob10(nglm_model_scorer *s, const int32_t *sent, si
 {
     const nglm_features *F = &s->m->feat;
     int32_t y = sent[i];
+    /* ids come from the caller: one outside this model's vocabulary (a
+     * history made with another model) is an error, never an index */
+    if (y < 0 || y >= F->V)
+        return NAN;
     /* the history reaches back order-1 words (n-grams) or the longest skip
      * distance; `stop` is the nearest unknown position in that reach */
     long reach = F->order - 1, stop = -1;
@@ -189,6 +210,9 @@ double nglm_model_scorer_logprob10(nglm_model_scorer *s, const int32_t *sent, si
         if (F->skip_dist[t] > reach)
             reach = F->skip_dist[t];
     int bos_known = 1;
+    for (long pos = (long)i - 1; pos >= 0 && pos >= (long)i - reach; pos--)
+        if (sent[pos] >= F->V)
+            return NAN;
     for (long pos = (long)i - 1; pos >= 0 && pos >= (long)i - reach; pos--)
         if (sent[pos] < 0) {
             stop = pos;
@@ -233,6 +257,8 @@ double nglm_model_scorer_logprob10(nglm_model_scorer *s, const int32_t *sent, si
     }
     if (len)
         *len = ngram;
+    if (F->blocks && F->blocks->bad == 1)
+        return NAN; /* a damaged block was read: nglm_model_check says which */
     return (sy - log(z)) / M_LN10;
 }
 

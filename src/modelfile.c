@@ -41,6 +41,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "blocks.h"
 #include "fileio.h"
 
 /* Header: magic[8] version bom header_size n_sections (u32 each)
@@ -58,12 +59,14 @@
  * has skip-gram templates, CACHE only when it records a cache, so other
  * models are written as before. */
 enum { MF_SEC_INFO = 1, MF_SEC_VOCAB = 2, MF_SEC_FEATURES = 3, MF_SEC_WEIGHTS = 4,
-       MF_SEC_SKIP = 5, MF_SEC_CACHE = 6, MF_SEC_CHILDREN = 7, MF_N_REQUIRED = 4,
-       MF_N_SECTIONS = 7 };
+       MF_SEC_SKIP = 5, MF_SEC_CACHE = 6, MF_SEC_CHILDREN = 7, MF_SEC_BLOCKS = 8,
+       MF_N_REQUIRED = 4, MF_N_SECTIONS = 8 };
+#define MF_FEATURES_HEAD (16 + 4 * MF_MAX_CUT + 16 + 8 * MF_MAX_CUT) /* before its arrays */
+#define MF_BLOCKS_HEAD 24 /* shift, table CRC (u32 each), covered bytes, blocks (u64 each) */
 #define MF_CACHE_SIZE 48
 
 static const char *const mf_section_name[MF_N_SECTIONS + 1] = {
-    "", "INFO", "VOCAB", "FEATURES", "WEIGHTS", "SKIP", "CACHE", "CHILDREN"
+    "", "INFO", "VOCAB", "FEATURES", "WEIGHTS", "SKIP", "CACHE", "CHILDREN", "BLOCKS"
 };
 
 static uint64_t mf_align8(uint64_t x) { return (x + 7) & ~(uint64_t)7; }
@@ -71,9 +74,36 @@ static uint64_t mf_align8(uint64_t x) { return (x + 7) & ~(uint64_t)7; }
 
 /* ------------------------------------------------------------------ writing */
 
-typedef nglm_io_writer mf_writer;
+/* The writer: the file's bytes, their CRC-32 (nglm_io_writer), and while
+ * `blk` is set the CRC-32C of each 64 KiB block so far (the BLOCKS section). */
+typedef struct mf_writer {
+    nglm_io_writer io;
+    uint32_t *blk;     /* NULL: no block checksums (the second pass) */
+    size_t n_blk;      /* blocks finished */
+    uint32_t cur;      /* CRC-32C of the block being written */
+    uint64_t pos;      /* bytes passed, written or not */
+    int errnum;        /* io.errnum, or ENOMEM */
+} mf_writer;
 
-static void wr_bytes(mf_writer *w, const void *p, size_t n) { nglm_io_write(w, p, n); }
+static void wr_bytes(mf_writer *w, const void *p, size_t n)
+{
+    const unsigned char *q = p;
+    w->pos += n;
+    for (size_t left = n; w->blk && left > 0;) {
+        size_t in_blk = (size_t)((w->pos - left) & (NGLM_BLOCK_SIZE - 1));
+        size_t k = NGLM_BLOCK_SIZE - in_blk < left ? NGLM_BLOCK_SIZE - in_blk : left;
+        w->cur = nglm_crc32c(w->cur, q, k);
+        q += k;
+        left -= k;
+        if (in_blk + k == NGLM_BLOCK_SIZE) {
+            w->blk[w->n_blk++] = w->cur;
+            w->cur = 0;
+        }
+    }
+    nglm_io_write(&w->io, p, n);
+    if (!w->errnum)
+        w->errnum = w->io.errnum;
+}
 
 static void wr_u32(mf_writer *w, uint32_t x) { wr_bytes(w, &x, sizeof x); }
 static void wr_i32(mf_writer *w, int32_t x) { wr_bytes(w, &x, sizeof x); }
@@ -184,7 +214,10 @@ static void wr_cache(mf_writer *w, const nglm_cache_spec *c)
 
 /* Writes the whole file through w; the CRC field is left zero and patched
  * by the caller. */
-static void mf_write(mf_writer *w, const nglm_model *m)
+/* Writes the file, with crc in the header's CRC field.  *table: the block
+ * checksums of an earlier pass, or NULL: they are computed as the bytes go
+ * (into a table returned in *table, the caller frees it). */
+static void mf_write(mf_writer *w, const nglm_model *m, uint32_t crc, uint32_t **table)
 {
     uint64_t size[MF_N_SECTIONS + 1], off[MF_N_SECTIONS + 1];
     size[MF_SEC_INFO] = MF_INFO_SIZE;
@@ -200,13 +233,27 @@ static void mf_write(mf_writer *w, const nglm_model *m)
     for (int s = 1; s <= MF_N_SECTIONS; s++)
         if (s <= MF_N_REQUIRED || (s == MF_SEC_SKIP && m->feat.n_skip > 0) ||
             (s == MF_SEC_CACHE && m->has_cache) ||
-            (s == MF_SEC_CHILDREN && m->feat.child_first))
+            (s == MF_SEC_CHILDREN && m->feat.child_first) || s == MF_SEC_BLOCKS)
             ids[n_sec++] = s;
     uint32_t header_size = MF_HEADER_FIXED + (uint32_t)n_sec * MF_ENTRY_SIZE;
     uint64_t end = header_size;
+    uint64_t n_blk = 0;
     for (int i = 0; i < n_sec; i++) {
         off[ids[i]] = mf_align8(end);
+        if (ids[i] == MF_SEC_BLOCKS) { /* last: the blocks cover what comes before */
+            n_blk = (off[ids[i]] + NGLM_BLOCK_SIZE - 1) >> NGLM_BLOCK_SHIFT;
+            size[MF_SEC_BLOCKS] = MF_BLOCKS_HEAD + 4 * n_blk;
+        }
         end = off[ids[i]] + size[ids[i]];
+    }
+    if (!*table) {
+        if (!(*table = malloc(n_blk ? n_blk * sizeof **table : 1))) {
+            w->errnum = ENOMEM;
+            return;
+        }
+        w->blk = *table;
+        w->n_blk = 0;
+        w->cur = 0;
     }
 
     wr_bytes(w, NGLM_MODEL_MAGIC, 8);
@@ -215,7 +262,7 @@ static void mf_write(mf_writer *w, const nglm_model *m)
     wr_u32(w, header_size);
     wr_u32(w, (uint32_t)n_sec);
     wr_u64(w, end);
-    wr_u32(w, 0); /* CRC, patched later */
+    wr_u32(w, crc); /* 0 in the first pass, which computes it */
     wr_u32(w, 0);
     for (int i = 0; i < n_sec; i++) {
         wr_u32(w, (uint32_t)ids[i]);
@@ -245,6 +292,19 @@ static void mf_write(mf_writer *w, const nglm_model *m)
         wr_u64(w, (uint64_t)m->feat.n_ctx + 1);
         wr_bytes(w, m->feat.child_first, (m->feat.n_ctx + 1) * sizeof(uint32_t));
     }
+    wr_pad_to(w, off[MF_SEC_BLOCKS]);
+    if (w->blk) { /* the last, partial block */
+        if (w->pos & (NGLM_BLOCK_SIZE - 1))
+            w->blk[w->n_blk++] = w->cur;
+        w->blk = NULL;
+        if (w->n_blk != n_blk && !w->errnum)
+            w->errnum = EIO; /* a bug */
+    }
+    wr_u32(w, NGLM_BLOCK_SHIFT);
+    wr_u32(w, nglm_crc32c(0, *table, (size_t)n_blk * 4));
+    wr_u64(w, off[MF_SEC_BLOCKS]);
+    wr_u64(w, n_blk);
+    wr_bytes(w, *table, (size_t)n_blk * 4);
     if (!w->errnum && w->pos != end)
         w->errnum = EIO; /* a size formula disagrees with the writer: a bug */
 }
@@ -264,19 +324,31 @@ int nglm_model_save(const nglm_model *m, const char *path, nglm_error *err)
         if (!F->skip_first[i])
             return nglm_error_set(err, "%s: cannot save an incomplete model", path);
 
+    /* two passes: the first computes the CRC and the block checksums
+     * without writing, the second writes, so that nothing is patched
+     * afterwards and the file can be a stream ("-") */
+    mf_writer w;
+    uint32_t *table = NULL;
+    memset(&w, 0, sizeof w);
+    nglm_io_writer_init(&w.io, NULL);
+    mf_write(&w, m, 0, &table);
+    if (w.errnum) {
+        free(table);
+        return nglm_error_errno(err, w.errnum, "%s", path);
+    }
+    uint32_t crc = (uint32_t)w.io.crc;
     /* temp file, fsync, rename: a failed save never damages PATH */
     nglm_atomic at;
-    if (nglm_atomic_open(&at, path, err) != 0)
+    if (nglm_atomic_open(&at, path, err) != 0) {
+        free(table);
         return -1;
-    mf_writer w;
-    nglm_io_writer_init(&w, at.fp);
-    mf_write(&w, m);
+    }
+    memset(&w, 0, sizeof w);
+    nglm_io_writer_init(&w.io, at.fp);
+    mf_write(&w, m, crc, &table);
+    free(table);
     if (w.errnum)
         return nglm_atomic_fail(&at, w.errnum, err);
-    uint32_t crc = (uint32_t)w.crc;
-    errno = 0;
-    if (fseeko(at.fp, MF_OFF_CRC, SEEK_SET) != 0 || fwrite(&crc, sizeof crc, 1, at.fp) != 1)
-        return nglm_atomic_fail(&at, errno, err);
     return nglm_atomic_commit(&at, err);
 }
 
@@ -498,6 +570,7 @@ static int mf_check_streamed(const mf_src *s, const nglm_features *F, nglm_error
     for (size_t i = 0; bad_at == SIZE_MAX && i < n_off; i += MF_CHUNK) {
         size_t n = n_off - i < MF_CHUNK ? n_off - i : MF_CHUNK;
         const uint32_t *a = off + i;
+        nglm_blocks_ensure(F->blocks, a, n * sizeof *a);
         unsigned bad = i > 0 && a[0] < a[-1];
         #pragma omp simd reduction(| : bad)
         for (size_t j = 1; j < n; j++)
@@ -506,6 +579,8 @@ static int mf_check_streamed(const mf_src *s, const nglm_features *F, nglm_error
         if (bad)
             bad_at = i;
     }
+    if (nglm_blocks_check(F->blocks, err) != 0)
+        return -1;
     if (bad_at != SIZE_MAX)
         return nglm_error_set(err, "successor offsets are bad (near context %zu): file is "
                               "corrupted", bad_at);
@@ -517,6 +592,8 @@ static int mf_check_streamed(const mf_src *s, const nglm_features *F, nglm_error
         const uint32_t *a = (const uint32_t *)F->feat_word + i;
         const uint32_t *b = (const uint32_t *)F->feat_back + i;
         size_t n_ng = i >= ng ? 0 : (ng - i < n ? ng - i : n);
+        nglm_blocks_ensure(F->blocks, a, n * sizeof *a);
+        nglm_blocks_ensure(F->blocks, b, n * sizeof *b);
         unsigned bad = 0;
         #pragma omp simd reduction(| : bad)
         for (size_t j = 0; j < n; j++)
@@ -532,6 +609,8 @@ static int mf_check_streamed(const mf_src *s, const nglm_features *F, nglm_error
         if (bad)
             bad_at = i;
     }
+    if (nglm_blocks_check(F->blocks, err) != 0)
+        return -1;
     if (bad_at != SIZE_MAX)
         return nglm_error_set(err, "a feature's word or back-off is out of range (near "
                               "feature %zu): file is corrupted", bad_at);
@@ -601,6 +680,15 @@ static int parse_features(mf_reader *r, mf_reader *skip, nglm_model *m, nglm_err
         if (F->ctx_first[F->n_ctx] < F->n_feat)
             return nglm_error_set(err, "FEATURES section: %zu features after the n-grams, "
                                   "but no SKIP section", F->n_feat - F->ctx_first[F->n_ctx]);
+    }
+    if (F->blocks) { /* what the checks below and nglm_features_tables read */
+        size_t n1 = F->order > 1 ? F->ctx_order_start[1] : 0;
+        nglm_blocks_ensure(F->blocks, F->ctx_parent, n1 * sizeof *F->ctx_parent);
+        nglm_blocks_ensure(F->blocks, F->ctx_word, n1 * sizeof *F->ctx_word);
+        nglm_blocks_ensure(F->blocks, F->feat_word, (size_t)V * sizeof *F->feat_word);
+        nglm_blocks_ensure(F->blocks, F->feat_back, (size_t)V * sizeof *F->feat_back);
+        if (nglm_blocks_check(F->blocks, err) != 0)
+            return -1;
     }
     /* nglm_features_index checks everything but the unigram entries */
     for (int32_t w = 0; w < V; w++)
@@ -675,6 +763,41 @@ static int parse_weights(mf_reader *r, nglm_model *m, nglm_error *err)
     for (size_t f = 0; r->src->verify && f < (size_t)n; f++)
         if (!isfinite(m->theta[f]))
             return nglm_error_set(err, "WEIGHTS section: weight %zu is not finite", f);
+    return 0;
+}
+
+/* The BLOCKS section (the last): its table's own checksum, and that it
+ * covers every other section; then m->feat.blocks verifies on first use. */
+static int mf_blocks(nglm_model *m, const mf_src *src, mf_reader *sec, size_t size,
+                     nglm_error *err)
+{
+    mf_reader *r = &sec[MF_SEC_BLOCKS];
+    uint64_t at = (uint64_t)(r->p - src->base), cover, n;
+    uint32_t shift, crc;
+    if (rd_u32(r, &shift) || rd_u32(r, &crc) || rd_u64(r, &cover) || rd_u64(r, &n))
+        return nglm_error_set(err, "BLOCKS section is too short: file is corrupted");
+    if (shift != NGLM_BLOCK_SHIFT || cover != at ||
+        n != (cover + NGLM_BLOCK_SIZE - 1) >> NGLM_BLOCK_SHIFT || r->left != 4 * n)
+        return nglm_error_set(err, "BLOCKS section: bad block table (at byte %" PRIu64
+                              "): file is corrupted", at);
+    if (nglm_crc32c(0, r->p, r->left) != crc)
+        return nglm_error_set(err, "BLOCKS section: the table of block checksums (bytes %"
+                              PRIu64 "..%zu) is damaged: file is corrupted", at,
+                              size - 1);
+    for (int id = 1; id < MF_SEC_BLOCKS; id++)
+        if (sec[id].p && (uint64_t)(sec[id].p - src->base) + sec[id].left > cover)
+            return nglm_error_set(err, "%s section lies after the BLOCKS section: file is "
+                                  "corrupted", mf_section_name[id]);
+    nglm_blocks *b = calloc(1, sizeof *b);
+    if (!b || !(b->done = calloc((size_t)(n + 63) / 64 + 1, sizeof *b->done))) {
+        free(b);
+        return nglm_error_set(err, "out of memory");
+    }
+    b->base = src->base;
+    b->cover = (size_t)cover;
+    b->n = (size_t)n;
+    b->crc = r->p;
+    m->feat.blocks = b;
     return 0;
 }
 
@@ -759,6 +882,22 @@ static int mf_parse(nglm_model *m, const mf_src *src, size_t size, nglm_error *e
         if (!sec[id].p)
             return nglm_error_set(err, "missing %s section", mf_section_name[id]);
 
+    /* mapped: the block checksums, when the file has them, and the blocks
+     * of what the parser reads (the rest is verified when first used) */
+    if (sec[MF_SEC_BLOCKS].p && src->in_place && !src->verify) {
+        if (mf_blocks(m, src, sec, size, err) != 0)
+            return -1;
+        nglm_blocks *b = m->feat.blocks;
+        nglm_blocks_ensure(b, buf, header_size);
+        for (int id = 1; id <= MF_N_SECTIONS; id++) {
+            size_t n = id == MF_SEC_FEATURES ? MF_FEATURES_HEAD : id == MF_SEC_WEIGHTS ||
+                       id == MF_SEC_CHILDREN ? 8 : sec[id].left;
+            if (sec[id].p && id != MF_SEC_BLOCKS)
+                nglm_blocks_ensure(b, sec[id].p, n < sec[id].left ? n : sec[id].left);
+        }
+        if (nglm_blocks_check(b, err) != 0)
+            return -1;
+    }
     if (parse_info(&sec[MF_SEC_INFO], m, err) != 0 ||
         parse_vocab(&sec[MF_SEC_VOCAB], m, err) != 0 ||
         parse_features(&sec[MF_SEC_FEATURES], sec[MF_SEC_SKIP].p ? &sec[MF_SEC_SKIP] : NULL,
@@ -767,7 +906,9 @@ static int mf_parse(nglm_model *m, const mf_src *src, size_t size, nglm_error *e
         (sec[MF_SEC_CACHE].p && parse_cache(&sec[MF_SEC_CACHE], m, err) != 0) ||
         (sec[MF_SEC_CHILDREN].p && parse_children(&sec[MF_SEC_CHILDREN], m, err) != 0))
         return -1;
-    return 0;
+    /* the unigram weights: every scorer sums them first */
+    nglm_blocks_ensure(m->feat.blocks, m->theta, (size_t)m->feat.V * sizeof *m->theta);
+    return nglm_blocks_check(m->feat.blocks, err);
 }
 
 
@@ -832,6 +973,10 @@ int nglm_model_map(nglm_model *m, const char *path, unsigned flags, nglm_error *
     mf_src src = { p ? p : empty, 1, (flags & NGLM_MAP_VERIFY) != 0, fd };
     int rc = mf_parse(&tmp, &src, size, err);
     close(fd); /* the mapping keeps the file */
+    if (rc == 0 && tmp.feat.blocks && !(tmp.feat.blocks->path = strdup(path))) {
+        nglm_error_set(err, "out of memory");
+        rc = -1;
+    }
     if (rc != 0) {
         nglm_model_free(&tmp);
         return nglm_error_prefix(err, "%s", path);
@@ -843,6 +988,9 @@ int nglm_model_map(nglm_model *m, const char *path, unsigned flags, nglm_error *
 int nglm_model_file_is_native(const char *path)
 {
     size_t size, n = strlen(NGLM_MODEL_MAGIC);
+    struct stat st; /* a FIFO is not even opened: see nglm_arpa_file_is_arpa */
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return 0;
     int fd = nglm_io_open_regular(path, &size, NULL);
     if (fd < 0)
         return 0;

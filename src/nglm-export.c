@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "config.h"
@@ -23,6 +24,7 @@ static void usage(FILE *fp)
     fprintf(fp,
         "Usage: nglm-export --model FILE [-o OUT]\n"
         "       nglm-export --from-arpa ARPA -o OUT\n"
+        "       nglm-export --upgrade MODEL [-o OUT]\n"
         "Write an nglm model as an exact ARPA back-off language model, or an ARPA\n"
         "model as an nglm model (what KenLM's build_binary is for KenLM).\n"
         "\n"
@@ -32,6 +34,9 @@ static void usage(FILE *fp)
         "                      are) into an nglm model at OUT that scores every token as\n"
         "                      it does, up to the file's rounding; nglm-eval then maps it\n"
         "                      in milliseconds\n"
+        "  --upgrade MODEL     check MODEL in full and write it again in this version's\n"
+        "                      format (block checksums, verified on first use), to OUT\n"
+        "                      or in place\n"
         "  -o, --output OUT    where to write ('-' = stdout, the default);\n"
         "                      gzip-compressed when OUT ends in .gz\n"
         "  --force             replace OUT even if it is not an ARPA file\n"
@@ -48,19 +53,20 @@ static void usage(FILE *fp)
 int main(int argc, char **argv)
 {
     nglm_cli_set_prog(argv[0]);
-    enum { O_MODEL = 256, O_FORCE, O_HELP, O_VERSION, O_FROM_ARPA };
+    enum { O_MODEL = 256, O_FORCE, O_HELP, O_VERSION, O_FROM_ARPA, O_UPGRADE };
     static const struct option longopts[] = {
         {"model", 1, 0, O_MODEL}, {"output", 1, 0, 'o'}, {"force", 0, 0, O_FORCE},
-        {"from-arpa", 1, 0, O_FROM_ARPA},
+        {"from-arpa", 1, 0, O_FROM_ARPA}, {"upgrade", 1, 0, O_UPGRADE},
         {"help", 0, 0, O_HELP}, {"version", 0, 0, O_VERSION}, {0, 0, 0, 0}};
-    const char *model_path = NULL, *out = "-", *from_arpa = NULL;
-    int c, force = 0;
+    const char *model_path = NULL, *out = "-", *from_arpa = NULL, *upgrade = NULL;
+    int c, force = 0, out_given = 0;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":ho:", longopts, NULL)) != -1) {
         switch (c) {
         case O_MODEL: model_path = optarg; break;
         case O_FROM_ARPA: from_arpa = optarg; break;
-        case 'o': out = optarg; break;
+        case O_UPGRADE: upgrade = optarg; break;
+        case 'o': out = optarg; out_given = 1; break;
         case O_FORCE: force = 1; break;
         case 'h':
         case O_HELP: usage(stdout); return 0;
@@ -73,11 +79,30 @@ int main(int argc, char **argv)
     if (optind != argc)
         nglm_cli_die(NGLM_EXIT_USAGE, "unexpected argument '%s' (see --help)", argv[optind]);
     nglm_error err;
+    if (upgrade) { /* read with every check, written anew (atomically) */
+        if (model_path || from_arpa)
+            nglm_cli_die(NGLM_EXIT_USAGE, "--upgrade takes the model itself: no --model or "
+                         "--from-arpa");
+        const char *dst = strcmp(out, "-") == 0 ? upgrade : out;
+        nglm_model m;
+        if (nglm_model_load(&m, upgrade, &err) != 0)
+            nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+        if (dst != upgrade) {
+            const nglm_out_file src[] = {{"--upgrade", upgrade, NGLM_OUT_MODEL}};
+            const nglm_out_file dsts[] = {{"-o", dst, NGLM_OUT_MODEL}};
+            nglm_out_check(src, 1, dsts, 1, force);
+        }
+        if (nglm_model_save(&m, dst, &err) != 0)
+            nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+        nglm_model_free(&m);
+        return 0;
+    }
     if (from_arpa) {
         if (model_path)
             nglm_cli_die(NGLM_EXIT_USAGE, "--from-arpa and --model go one way each: give one");
-        if (strcmp(out, "-") == 0)
-            nglm_cli_die(NGLM_EXIT_USAGE, "--from-arpa needs -o OUT (a model file)");
+        if (!out_given || (strcmp(out, "-") == 0 && isatty(STDOUT_FILENO)))
+            nglm_cli_die(NGLM_EXIT_USAGE, "--from-arpa needs -o OUT (a model file, or -o - "
+                         "for standard output when it is not a terminal)");
         const nglm_out_file src[] = {{"--from-arpa", from_arpa, NGLM_OUT_ARPA}};
         const nglm_out_file dst[] = {{"-o", out, NGLM_OUT_MODEL}};
         nglm_out_check(src, 1, dst, 1, force);

@@ -98,6 +98,8 @@ int main(int argc, char **argv)
         const int32_t *words;
         size_t n;
         nglm_sample_sentence(&s, &words, &n);
+        if (nglm_lm_check(lm, &err) != 0) /* a damaged block was read */
+            nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
         for (size_t i = 0; i < n; i++) {
             if (i)
                 putchar(' ');

@@ -7,6 +7,7 @@
  * bad value reads the same everywhere, e.g. "'abc' is not an integer".
  */
 #include <errno.h>
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -19,9 +20,9 @@ int nglm_parse_long(const char *s, long min, long max, long *out, nglm_error *er
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
-    if (end == s || *end != '\0' || errno == ERANGE)
+    if (end == s || *end != '\0')
         return nglm_error_set(err, "'%s' is not an integer", s);
-    if (v < min || v > max)
+    if (errno == ERANGE || v < min || v > max) /* too many digits for a long, too */
         return nglm_error_set(err, "'%s' is out of range (%ld..%ld)", s, min, max);
     *out = v;
     return 0;
@@ -32,9 +33,13 @@ int nglm_parse_double(const char *s, double min, double max, double *out, nglm_e
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (end == s || *end != '\0' || errno == ERANGE || !isfinite(v))
+    if (end == s || *end != '\0' || (errno != ERANGE && !isfinite(v)))
         return nglm_error_set(err, "'%s' is not a finite number", s);
-    if (v < min || v > max)
+    /* ERANGE: a number, but too large for a double or too close to 0 (1e-310) */
+    if (errno == ERANGE && fabs(v) < 1)
+        return nglm_error_set(err, "'%s' is too close to 0 (a double holds no smaller "
+                              "magnitude than %g; the range is %g..%g)", s, DBL_MIN, min, max);
+    if (errno == ERANGE || !isfinite(v) || v < min || v > max)
         return nglm_error_set(err, "'%s' is out of range (%g..%g)", s, min, max);
     *out = v;
     return 0;

@@ -17,6 +17,7 @@
 #include <zlib.h>
 
 #include "cli.h"
+#include "fileio.h"
 #include "nglm/checkpoint.h"
 #include "nglm/classlm.h"
 #include "nglm/modelfile.h"
@@ -37,10 +38,15 @@ static void identify(const char *path, file_id *id)
 {
     struct stat st;
     memset(id, 0, sizeof *id);
+    char *target = NULL; /* a dangling link names the file it would create */
+    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && stat(path, &st) != 0 &&
+        (target = nglm_path_resolve(path, NULL)))
+        path = target;
     if (stat(path, &st) == 0) {
         id->exists = 1;
         id->dev = st.st_dev;
         id->ino = st.st_ino;
+        free(target);
         return;
     }
     const char *slash = strrchr(path, '/');
@@ -52,6 +58,7 @@ static void identify(const char *path, file_id *id)
     char *real = realpath(dir, NULL);
     snprintf(id->where, sizeof id->where, "%s/%s", real ? real : dir, slash ? slash + 1 : path);
     free(real);
+    free(target);
 }
 
 static int same_file(const file_id *a, const file_id *b)
@@ -155,7 +162,21 @@ void nglm_out_check(const nglm_out_file *in, size_t n_in, const nglm_out_file *o
     for (size_t i = 0; i < n_out; i++) {
         if (skipped(&out[i]))
             continue;
-        identify(out[i].path, &a);
+        struct stat st;
+        if (out[i].kind == NGLM_OUT_LOG && stat(out[i].path, &st) == 0 &&
+            (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)))
+            continue; /* a log streams: a pipe or a terminal is fine */
+        if (nglm_path_is_sink(out[i].path))
+            continue; /* a sink: nothing is replaced */
+        /* every check is on the file the path names: a link is written
+         * through (fileio.h), so its target is what would be replaced */
+        nglm_error err;
+        char *target = nglm_path_resolve(out[i].path, &err);
+        if (!target && out[i].kind == NGLM_OUT_LOG && stat(out[i].path, &st) == 0)
+            continue; /* a log written into a process's open file (/dev/stdout) */
+        if (!target)
+            nglm_cli_die(NGLM_EXIT_USAGE, "%s (%s)", err.msg, out[i].opt);
+        identify(target, &a);
         const nglm_out_file *f = same_as(&a, in, n_in);
         if (f)
             nglm_cli_die(NGLM_EXIT_USAGE, "%s %s is the same file as %s %s: refusing to "
@@ -163,18 +184,20 @@ void nglm_out_check(const nglm_out_file *in, size_t n_in, const nglm_out_file *o
         if ((f = same_as(&a, out, i)))
             nglm_cli_die(NGLM_EXIT_USAGE, "%s %s and %s %s are the same file: give each "
                          "output its own path", f->opt, f->path, out[i].opt, out[i].path);
-        struct stat st;
-        if (out[i].kind == NGLM_OUT_LOG && stat(out[i].path, &st) == 0 &&
-            (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)))
-            continue; /* a log streams: a pipe or a terminal is fine */
-        nglm_cli_check_writable(out[i].path);
-        if (a.exists && !force && !nglm_out_is_kind(out[i].path, out[i].kind)) {
+        if (stat(target, &st) == 0 && !S_ISREG(st.st_mode)) /* as nglm_cli_check_writable */
+            nglm_cli_die(NGLM_EXIT_FAIL, "%s: %s (%s)", out[i].path,
+                         S_ISDIR(st.st_mode) ? "is a directory"
+                                             : "not a regular file: refusing to replace it",
+                         out[i].opt);
+        nglm_cli_check_writable(target);
+        if (a.exists && !force && !nglm_out_is_kind(target, out[i].kind)) {
             if (out[i].kind == NGLM_OUT_NEW)
                 nglm_cli_die(NGLM_EXIT_USAGE, "refusing to replace %s (%s): it exists "
                              "(use --force)", out[i].path, out[i].opt);
             nglm_cli_die(NGLM_EXIT_USAGE, "refusing to replace %s (%s): not %s (use --force)",
                          out[i].path, out[i].opt, kind_name[out[i].kind]);
         }
+        free(target);
     }
 }
 
@@ -197,7 +220,17 @@ void nglm_out_unlock(void)
  * after locking, the path must still name the file we hold. */
 void nglm_out_lock(const char *model_path)
 {
-    if (snprintf(lock_path, sizeof lock_path, "%s.lock", model_path) >= (int)sizeof lock_path)
+    if (nglm_path_is_sink(model_path))
+        return; /* nothing is replaced, and no lock file belongs in /dev */
+    /* the file a link names is the one replaced: two runs through two
+     * links to it are one model path */
+    nglm_error err;
+    char *target = nglm_path_resolve(model_path, &err);
+    if (!target)
+        nglm_cli_die(NGLM_EXIT_USAGE, "%s", err.msg);
+    int len = snprintf(lock_path, sizeof lock_path, "%s.lock", target);
+    free(target);
+    if (len >= (int)sizeof lock_path)
         nglm_cli_die(NGLM_EXIT_USAGE, "%s: path too long", model_path);
     for (int attempt = 0; attempt < 100; attempt++) {
         int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);

@@ -463,7 +463,9 @@ static int build_once(const nglm_pipeline *P, nglm_features *F, int order,
 /* "512 KB", "3.4 MB" */
 static const char *mem_str(double bytes, char *buf, size_t n)
 {
-    if (bytes < 1048576.0)
+    if (bytes < 1024.0)
+        snprintf(buf, n, "%.0f bytes", bytes);
+    else if (bytes < 1048576.0)
         snprintf(buf, n, "%.0f KB", bytes / 1024.0);
     else
         snprintf(buf, n, "%.1f MB", bytes / 1048576.0);
@@ -515,7 +517,9 @@ static int build_features(nglm_pipeline *P, nglm_error *err)
     memcpy(cut, o->cutoff, sizeof cut);
     uint32_t skip_cut = o->skip_cutoff;
     char list[128];
-    for (int round = 0; need > o->max_memory && round < 64 && o->order > 1; round++) {
+    /* until it fits, or no n-gram or skip-gram feature is left to cut */
+    for (int round = 0; need > o->max_memory && round < 64 && o->order > 1 &&
+                        F->n_feat > (size_t)F->V; round++) {
         raise_cutoffs(cut, o->order);
         if (skip_cut < cut[o->order])
             skip_cut = cut[o->order];
@@ -525,6 +529,11 @@ static int build_features(nglm_pipeline *P, nglm_error *err)
         need = nglm_train_memory(F, &o->tr);
     }
     char a[32], b[32], c[32];
+    if (need > o->max_memory && F->n_feat <= (size_t)F->V)
+        return nglm_error_set(err, "--max-memory %s: the model needs %s even with unigrams "
+                              "alone (no cutoff helps); give at least that much, or lower "
+                              "--max-vocab", mem_str((double)o->max_memory, a, sizeof a),
+                              mem_str((double)need, b, sizeof b));
     if (need > o->max_memory)
         return nglm_error_set(err, "a memory limit of %s: the model needs %s even with the minimum "
                               "counts %s; give at least that much, or lower the order or the "

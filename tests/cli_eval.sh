@@ -176,7 +176,9 @@ cp "$M" "$T/weight.nglm"
 byte=$(od -An -tu1 -j $at -N1 "$M" | tr -d ' ')
 printf "\\$(printf '%03o' $((byte ^ 16)))" | dd of="$T/weight.nglm" bs=1 seek=$at conv=notrunc 2>/dev/null
 check "the weight is damaged" sh -c "! cmp -s '$M' '$T/weight.nglm'"
-expect 0 "a damaged weight, mapped without --verify: scored" '' "$E" --model "$T/weight.nglm" "$TEST"
+expect_error "a damaged weight, mapped without --verify: its block's checksum refuses it" \
+    "weight.nglm: bytes [0-9]+\\.\\.[0-9]+ \\(block [0-9]+ of 64 KiB\\) are damaged" \
+    "$E" --model "$T/weight.nglm" "$TEST"
 expect_error "--verify catches the damaged weight" "weight.nglm: checksum mismatch: file is corrupted" \
     "$E" --verify --model "$T/weight.nglm" "$TEST"
 expect 0 "--verify on a sound model" '' "$E" --verify --model "$M" "$TEST"

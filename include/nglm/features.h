@@ -81,6 +81,8 @@ typedef struct nglm_features {
                                 * older word are child_first[x] .. child_first[x+1]-1,
                                 * sorted by that word (binary search); NULL in a
                                 * mapped model (nglm_features_tables) */
+    struct nglm_blocks *blocks; /* a mapped model's block checksums, verified on
+                                 * first use (src/blocks.h); NULL otherwise */
 } nglm_features;
 
 /* How counting runs (src/count.h): on `threads` threads, with at most about

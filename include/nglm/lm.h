@@ -73,7 +73,7 @@ nglm_lm *nglm_lm_borrow(const nglm_lm *lm, nglm_error *err);
 
 /* ---------------------------------------------------------------- what it is */
 
-/* "nglm", "arpa", "mixture", "cache". */
+/* "nglm", "arpa", "classlm", "mixture", "cache". */
 const char *nglm_lm_kind(const nglm_lm *lm);
 /* The path it was opened from, or NULL. */
 const char *nglm_lm_path(const nglm_lm *lm);
@@ -90,6 +90,12 @@ int nglm_lm_reach(const nglm_lm *lm);
 /* The cache recorded with the model (nglm-train --eval-cache): 1 and *spec
  * filled, or 0 when there is none. */
 int nglm_lm_recorded_cache(const nglm_lm *lm, nglm_cache_spec *spec);
+/* 0, or -1 and "PATH: bytes A..B (block N of 64 KiB) are damaged: ..." when
+ * a mapped model (or a component of a mixture or cache) has found a block
+ * of its file whose checksum does not match.  Whole-text scoring checks it
+ * itself; after the token scorer (which gives NAN then) or sampling, call
+ * it. */
+int nglm_lm_check(const nglm_lm *lm, nglm_error *err);
 
 /* ---------------------------------------------------------------- whole texts */
 

@@ -57,6 +57,13 @@ typedef struct nglm_model {
 /* Frees everything the model owns (not the struct itself). */
 void nglm_model_free(nglm_model *m);
 
+/* 0, or -1 and "PATH: bytes A..B (block N of 64 KiB) are damaged: ..."
+ * when a mapped model has found a block of its file whose checksum does not
+ * match (doc/model-format.md, "Block checksums").  The scoring functions
+ * that take an nglm_error check it themselves; after the ones that cannot
+ * (nglm_model_scorer_logprob10 returns NAN then, the sampler), call it. */
+int nglm_model_check(const nglm_model *m, nglm_error *err);
+
 /* The model's order n. */
 static inline int nglm_model_order(const nglm_model *m) { return m->feat.order; }
 
@@ -109,7 +116,10 @@ void nglm_model_scorer_free(nglm_model_scorer *s);
  * after the last negative id), and in *len (may be NULL) the length of the
  * longest n-gram feature of sent[i] in that history, as
  * nglm_model_ngram_length.  sent[i] must be a word id 1 .. V-1.  Not
- * reentrant: one scorer per thread. */
+ * reentrant: one scorer per thread.  NAN when sent[i] or a word of the
+ * history it reads is not an id of this model (>= V: ids of another
+ * model), or when a damaged block of a mapped file was read
+ * (nglm_model_check). */
 double nglm_model_scorer_logprob10(nglm_model_scorer *s, const int32_t *sent, size_t i,
                                    int *len);
 

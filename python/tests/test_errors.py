@@ -140,7 +140,8 @@ def test_mix_bad_weight(m):
 def test_mapped_without_verify(skip_model, tmp_path, text):
     """The default load maps the model without the checksum, as nglm-eval
     does: the same scores as verify=True; a damaged weight is caught by
-    verify=True only, and scored (finitely) without it."""
+    verify=True, and without it when the scores read its block (the
+    block checksums, verified on first use); never scored silently."""
     path, lines = text
     a, b = nglm.Model(skip_model, verify=True), nglm.Model(skip_model)
     assert [a.score(l) for l in lines] == [b.score(l) for l in lines]
@@ -154,5 +155,10 @@ def test_mapped_without_verify(skip_model, tmp_path, text):
     p.write_bytes(bytes(data))
     with pytest.raises(OSError, match="checksum"):
         nglm.Model(str(p), verify=True)
-    m = nglm.Model(str(p))
-    assert all(math.isfinite(m.score(l)) for l in lines)
+    try:
+        m = nglm.Model(str(p))
+        got = [m.score(l) for l in lines]
+    except OSError as e:
+        assert "are damaged" in str(e)
+    else:
+        assert got == [b.score(l) for l in lines]
