@@ -302,6 +302,17 @@ oom:
     return NULL;
 }
 
+void nglm_cluster_state_limit_table(nglm_cluster_state *s, int64_t n)
+{
+    if (n < 2)
+        n = 2;
+    if (n < s->ftab_n) {
+        s->ftab_n = n;
+        s->d1_n = n - 1;
+    }
+    s->full = (uint64_t)s->ftab_n == s->tokens + 1;
+}
+
 void nglm_cluster_state_set_block(nglm_cluster_state *s, size_t block)
 {
     if (block > 1024)
