@@ -55,7 +55,7 @@ ppl=$("$build/nglm-cluster" --init "$work/c300.1" --passes 0 --train "$ptb/ptb.t
       -o "$work/x" 2>&1 | sed -n 's/.*-> \([0-9.]*\) in.*/\1/p')
 {
 echo
-echo "PTB train, \`nglm-cluster -c 300 --threads T --train ptb.train.txt\` (30 passes at most),"
+echo "PTB train, \`nglm-cluster -c 300 --threads T --train ptb.train.txt\` (the default stopping rule),"
 echo "medians of $rounds runs, T = 2 and 1 alternating:"
 echo
 echo "| threads | wall | user | peak RSS |"

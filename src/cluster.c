@@ -27,7 +27,11 @@
  * counts frozen at the start of the block (frozen_gain: w still in its
  * class, the two cells it shares with it corrected), each word by one
  * thread; the moves are then made one by one in word order, each only if
- * it still gains (move_if_better).  The blocks are fixed, so the result
+ * it still gains (move_if_better).  The passes score all the classes of
+ * a word at once (all_gains: for each neighbour class c, one sweep over
+ * the contiguous N(., c) or N(c, .) adds its term to every candidate's
+ * sum); frozen_gain, one candidate at a time, is its reference, and both
+ * are tested against the likelihood recomputed from the text.  The blocks are fixed, so the result
  * does not depend on the number of threads; one parallel region per block
  * (not per word) keeps the threads' meetings few.
  */
@@ -300,6 +304,17 @@ oom:
     nglm_cluster_state_free(s);
     nglm_error_set(err, "clustering: out of memory");
     return NULL;
+}
+
+void nglm_cluster_state_limit_table(nglm_cluster_state *s, int64_t n)
+{
+    if (n < 2)
+        n = 2;
+    if (n < s->ftab_n) {
+        s->ftab_n = n;
+        s->d1_n = n - 1;
+    }
+    s->full = (uint64_t)s->ftab_n == s->tokens + 1;
 }
 
 void nglm_cluster_state_set_block(nglm_cluster_state *s, size_t block)

@@ -24,6 +24,10 @@ void nglm_cluster_state_free(nglm_cluster_state *s);
  * 1 makes the pass the plain sequential exchange. */
 void nglm_cluster_state_set_block(nglm_cluster_state *s, size_t block);
 
+/* Keeps f's table to 0..n−1 (n >= 2), as for a text of more tokens than
+ * the table holds, so that the tests reach the sweeps' checked path. */
+void nglm_cluster_state_limit_table(nglm_cluster_state *s, int64_t n);
+
 /* The change of LL if word w moved to class b (0 for its own class). */
 double nglm_cluster_state_delta(nglm_cluster_state *s, int32_t w, int32_t b);
 /* The same, computed with w still in its class (as the threads do). */
