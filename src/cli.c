@@ -356,10 +356,16 @@ int nglm_cli_parse(int argc, char **argv, const nglm_cli_table *tables, int n_ta
     for (int t = 0; t < n_tables; t++)
         n_rows += tables[t].n;
     /* each row's name and alias, then --help, --version and the end */
-    struct option *longopts = calloc(2 * n_rows + 3, sizeof *longopts);
-    char *shorts = malloc(2 * n_rows + 3);
-    const nglm_option **row_of = calloc(n_rows, sizeof *row_of);
-    void **opts_of = calloc(n_rows, sizeof *opts_of);
+    /* static: the program may exit from inside the loop (a bad value,
+     * --help), and what it exits with must still be reachable, not leaked */
+    static struct option *longopts;
+    static char *shorts;
+    static const nglm_option **row_of;
+    static void **opts_of;
+    longopts = calloc(2 * n_rows + 3, sizeof *longopts);
+    shorts = malloc(2 * n_rows + 3);
+    row_of = calloc(n_rows, sizeof *row_of);
+    opts_of = calloc(n_rows, sizeof *opts_of);
     if (!longopts || !shorts || !row_of || !opts_of)
         nglm_cli_die(NGLM_EXIT_FAIL, "out of memory");
     size_t ns = 0;
@@ -411,5 +417,6 @@ int nglm_cli_parse(int argc, char **argv, const nglm_cli_table *tables, int n_ta
     free(shorts);
     free(row_of);
     free(opts_of);
+    longopts = NULL, shorts = NULL, row_of = NULL, opts_of = NULL;
     return optind;
 }
