@@ -530,9 +530,9 @@ static int build_features(nglm_pipeline *P, nglm_error *err)
     }
     char a[32], b[32], c[32];
     if (need > o->max_memory && F->n_feat <= (size_t)F->V)
-        return nglm_error_set(err, "--max-memory %s: the model needs %s even with unigrams "
-                              "alone (no cutoff helps); give at least that much, or lower "
-                              "--max-vocab", mem_str((double)o->max_memory, a, sizeof a),
+        return nglm_error_set(err, "a memory limit of %s: the model needs %s even with "
+                              "unigrams alone (no minimum count helps); give at least that "
+                              "much, or lower the vocabulary size", mem_str((double)o->max_memory, a, sizeof a),
                               mem_str((double)need, b, sizeof b));
     if (need > o->max_memory)
         return nglm_error_set(err, "a memory limit of %s: the model needs %s even with the minimum "
