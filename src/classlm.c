@@ -23,6 +23,7 @@
 #endif
 
 #include "classlm_core.h"
+#include "nglm/kn.h"
 #include "fileio.h"
 
 /* ---------------------------------------------------------------- class file */
@@ -329,6 +330,29 @@ void nglm_classlm_init_unigrams(nglm_classlm *m)
         for (uint32_t v = m->first[c]; v < m->first[c + 1]; v++)
             m->theta[m->off_ww + v] = log((m->ww.feat_count[v] + 1.0) / nc);
     }
+}
+
+int nglm_classlm_init_kn(nglm_classlm *m, int threads, nglm_error *err)
+{
+    /* the weights of each index from its own Kneser-Ney estimate; the
+     * discounts fall back where they cannot be estimated, as they cannot
+     * on a class text (its few hundred 1-grams are all seen many times) */
+    nglm_kn_options ko = nglm_kn_options_default();
+    ko.fallback = 1;
+    ko.threads = threads > 0 ? threads : 1;
+    const nglm_features *F[2] = {&m->ww, &m->cc};
+    double *theta[2] = {m->theta + m->off_ww, m->theta + m->off_cc};
+    memset(m->theta, 0, m->n_weights * sizeof *m->theta);
+    for (int i = 0; i < 2; i++) {
+        nglm_kn kn;
+        if (nglm_kn_estimate(&kn, F[i], &ko, err) != 0)
+            return nglm_error_prefix(err, i == 0 ? "word Kneser-Ney" : "class Kneser-Ney");
+        int rc = nglm_kn_to_weights(&kn, F[i], theta[i], err);
+        nglm_kn_free(&kn);
+        if (rc != 0)
+            return -1;
+    }
+    return 0;
 }
 
 void nglm_classlm_free(nglm_classlm *m)

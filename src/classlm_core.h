@@ -35,6 +35,14 @@ double nglm_cl_token(const nglm_classlm *m, const double *eu, const double *U,
 /* eu (V) and U (C + 1) from the current weights. */
 void nglm_cl_unigrams(const nglm_classlm *m, double *eu, double *U);
 
+/* A start from Kneser-Ney: the class n-gram weights the exact softmax form
+ * of a Kneser-Ney model of the class text (nglm/kn.h, nglm_kn_to_weights),
+ * the word n-gram weights that of a Kneser-Ney model of the words, the
+ * word-to-class weights 0.  The class factor is then the class KN model,
+ * the word factor the word KN model renormalised within the class:
+ * P(w | h) = P_KN(c(w) | c(h)) · P_KN(w | h) / Σ_{v ∈ c(w)} P_KN(v | h). */
+int nglm_classlm_init_kn(nglm_classlm *m, int threads, nglm_error *err);
+
 /* The size of the largest class. */
 uint32_t nglm_cl_max_class(const nglm_classlm *m);
 

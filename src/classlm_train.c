@@ -25,6 +25,8 @@
 #endif
 
 #include "classlm_core.h"
+#include "fileio.h"
+#include "nglm/progress.h"
 #include "rng.h"
 
 nglm_classlm_train_options nglm_classlm_train_options_default(void)
@@ -39,17 +41,11 @@ nglm_classlm_train_options nglm_classlm_train_options_default(void)
     o.batch = 2000;
     o.seed = 1;
     o.min_gain = 0.01;
+    o.eval_start = 1;
     return o;
 }
 
-static double now(void)
-{
-#ifdef _OPENMP
-    return omp_get_wtime();
-#else
-    return (double)clock() / CLOCKS_PER_SEC;
-#endif
-}
+static double now(void) { return nglm_wall_seconds(); }
 
 /* Every token's context chains (n1 entries each, by text position), so
  * that epochs after the first do not search the indexes again. */
@@ -65,6 +61,11 @@ static void chains_free(chains *c)
     free(c->dcc);
     free(c->dww);
 }
+
+/* Tokens per block of the class biases' gradient: each block's Σ P is a
+ * row-wise SIMD sum, and the blocks are added in order, so the sum does not
+ * depend on the number of threads. */
+#define BLOCK 256
 
 /* One minibatch's tokens and what the passes share. */
 typedef struct batch {
@@ -94,6 +95,7 @@ typedef struct batch {
     uint32_t *k_off;        /* (C + 2) tokens by class */
     int32_t *k_tok;         /* (cap) */
     double **acc;           /* (threads) C + 1 sums */
+    double *bsum;           /* (cap / BLOCK + 1) × (C + 1): Σ P over each block of tokens */
     int32_t **seen;         /* (threads) C + 1 marks, -1 between uses */
 } batch;
 
@@ -130,6 +132,7 @@ static void batch_free(batch *b)
     free(b->ww_tok);
     free(b->k_off);
     free(b->k_tok);
+    free(b->bsum);
     memset(b, 0, sizeof *b);
 }
 
@@ -167,10 +170,11 @@ static int batch_init(batch *b, const nglm_classlm *m, const int32_t *iw, size_t
     b->ww_tok = malloc((cap * n1 + 1) * sizeof *b->ww_tok);
     b->k_off = malloc((C1 + 1) * sizeof *b->k_off);
     b->k_tok = malloc(cap * sizeof *b->k_tok);
+    b->bsum = malloc((cap / BLOCK + 1) * C1 * sizeof *b->bsum);
     int ok = b->pos && b->ipos && b->ncc && b->nww && b->dcc && b->dww && b->lp && b->P &&
              b->qoff && b->eu && b->U && b->ws && b->acc && b->seen && b->cc_slot && b->ww_slot &&
              b->cc_node && b->ww_node && b->cc_off && b->ww_off && b->cc_tok && b->ww_tok &&
-             b->k_off && b->k_tok;
+             b->k_off && b->k_tok && b->bsum;
     uint32_t maxc = nglm_cl_max_class(m);
     for (int i = 0; ok && i < threads; i++)
         ok = (b->ws[i] = malloc(maxc * sizeof **b->ws)) &&
@@ -379,10 +383,24 @@ static void backward(batch *b, double *g)
 {
     const nglm_classlm *m = b->m;
     const long ncs = (long)b->n_ccs, nws = (long)b->n_wws, C = m->C;
+    const long nblk = (long)((b->n + BLOCK - 1) / BLOCK);
+    const size_t C1 = (size_t)C + 1;
     double *gc = g + m->off_cc, *gwc = g + m->off_wc, *gw = g + m->off_ww;
 #pragma omp parallel num_threads(b->threads)
     {
         double *acc = b->acc[thread_id()];
+#pragma omp for schedule(static) nowait
+        for (long k = 0; k < nblk; k++) {
+            double *bs = b->bsum + (size_t)k * C1;
+            size_t t1 = (size_t)(k + 1) * BLOCK < b->n ? (size_t)(k + 1) * BLOCK : b->n;
+            memset(bs, 0, C1 * sizeof *bs);
+            for (size_t t = (size_t)k * BLOCK; t < t1; t++) {
+                const double *pc = b->P + t * C1;
+#pragma omp simd
+                for (size_t c = 1; c < C1; c++)
+                    bs[c] += pc[c];
+            }
+        }
 #pragma omp for schedule(dynamic, 16) nowait
         for (long s = 0; s < ncs; s++) {
             const nglm_features *F = &m->cc;
@@ -390,7 +408,7 @@ static void backward(batch *b, double *g)
             class_grad(b, F, F->ctx_first[x], F->ctx_first[x + 1], b->cc_tok + b->cc_off[s],
                        b->cc_off[s + 1] - b->cc_off[s], acc, gc);
         }
-#pragma omp for schedule(dynamic, 16) nowait
+#pragma omp for schedule(dynamic, 16)
         for (long s = 0; s < nws; s++) {
             const int32_t x = b->ww_node[s];
             const int32_t *toks = b->ww_tok + b->ww_off[s];
@@ -408,13 +426,13 @@ static void backward(batch *b, double *g)
                     gw[f] += qr[F->feat_word[f] - lo] - (F->feat_word[f] == w);
             }
         }
+        /* after the barrier: the block sums are there */
 #pragma omp for schedule(dynamic, 4) nowait
         for (long k = 1; k <= C; k++) {
             /* the class bias: every token's P(k | h) */
             double s = 0;
-            const size_t C1 = (size_t)C + 1;
-            for (size_t t = 0; t < b->n; t++)
-                s += b->P[t * C1 + (size_t)k];
+            for (long j = 0; j < nblk; j++)
+                s += b->bsum[(size_t)j * C1 + (size_t)k];
             gc[k] = s - (double)(b->k_off[k + 1] - b->k_off[k]);
             /* the unigrams of k's words: its tokens' P(v | h, k) */
             uint32_t lo = m->first[k], hi = m->first[k + 1];
@@ -657,11 +675,195 @@ int nglm_classlm_objective(const nglm_classlm *m, const nglm_corpus *c, double l
     return rc;
 }
 
-int nglm_classlm_train(nglm_classlm *m, const nglm_corpus *train, const nglm_corpus *valid,
-                       const nglm_classlm_train_options *opt, nglm_error *err)
+/* The fingerprint a checkpoint carries: the classes, the indexes, the
+ * texts and the starting weights. */
+static uint32_t fingerprint(const nglm_classlm *m, const nglm_corpus *train,
+                            const nglm_corpus *valid)
 {
-    if (!(opt->lr > 0) || opt->epochs < 1 || opt->batch < 1 || opt->l1 < 0 || opt->l2 < 0 ||
-        !(opt->ada_init >= 0))
+    uint32_t crc = nglm_io_crc(0, "Model M", 7);
+    int32_t head[3] = {m->V, m->C, m->order};
+    crc = nglm_io_crc(crc, head, sizeof head);
+    crc = nglm_io_crc(crc, m->cls, (size_t)m->V * sizeof *m->cls);
+    const nglm_features *F[3] = {&m->cc, &m->wc, &m->ww};
+    for (int i = 0; i < 3; i++) {
+        crc = nglm_io_crc(crc, &F[i]->n_ctx, sizeof F[i]->n_ctx);
+        crc = nglm_io_crc(crc, F[i]->ctx_first, (F[i]->n_ctx + 1) * sizeof *F[i]->ctx_first);
+        crc = nglm_io_crc(crc, F[i]->feat_word, F[i]->n_feat * sizeof *F[i]->feat_word);
+    }
+    crc = nglm_io_crc_corpus(crc, train);
+    if (valid)
+        crc = nglm_io_crc_corpus(crc, valid);
+    return nglm_io_crc(crc, m->theta, m->n_weights * sizeof *m->theta);
+}
+
+/* r (a state to resume) must belong to the same model, texts and options
+ * as the fresh state s. */
+static int check_resume(const nglm_train_state *s, const nglm_train_state *r, nglm_error *err)
+{
+    if (r->fingerprint != s->fingerprint || r->n_feat != s->n_feat || r->n_sents != s->n_sents)
+        return nglm_error_set(err, "the checkpoint belongs to another model or other texts "
+                              "(classes, order, training or validation text, start)");
+#define SAME(field, name)                                                                  \
+    if (r->field != s->field)                                                              \
+        return nglm_error_set(err, "the checkpoint was made with " name " %.10g, not %.10g", \
+                              (double)r->field, (double)s->field)
+    SAME(max_epochs, "--epochs");
+    SAME(batch, "--batch");
+    SAME(seed, "--seed");
+    SAME(l1, "--l1");
+    SAME(l2, "--l2");
+    SAME(lr0, "--lr");
+    SAME(ada_init, "--ada-init");
+    SAME(min_gain, "--min-gain");
+    SAME(schedule, "the schedule");
+#undef SAME
+    if (r->epoch < 1 || r->epoch > r->max_epochs + 1 || r->sent > r->n_sents || !r->theta ||
+        !r->best || !r->gsq || !r->last || !r->order)
+        return nglm_error_set(err, "the checkpoint's state is inconsistent");
+    for (uint64_t i = 0; i < r->n_sents; i++)
+        if (r->order[i] >= r->n_sents)
+            return nglm_error_set(err, "the checkpoint's sentence order is inconsistent");
+    return 0;
+}
+
+/* The fresh state of a run from m->theta, or r's copied in. */
+static int state_start(nglm_train_state *st, nglm_classlm *m, const nglm_corpus *train,
+                       const nglm_corpus *valid, const nglm_classlm_train_options *opt,
+                       nglm_error *err)
+{
+    const size_t nw = m->n_weights;
+    memset(st, 0, sizeof *st);
+    st->theta = m->theta;
+    st->gsq = calloc(nw, sizeof *st->gsq);
+    st->last = calloc(nw, sizeof *st->last);
+    st->best = malloc(nw * sizeof *st->best);
+    st->order = malloc((train->n_sents + 1) * sizeof *st->order);
+    if (!st->gsq || !st->last || !st->best || !st->order)
+        return nglm_error_set(err, "out of memory");
+    if (opt->on_checkpoint || opt->resume)
+        st->fingerprint = fingerprint(m, train, valid);
+    st->optimizer = NGLM_ADAGRAD;
+    st->schedule = (uint32_t)opt->schedule;
+    st->max_epochs = (uint32_t)opt->epochs;
+    st->batch = opt->batch;
+    st->seed = opt->seed;
+    st->l1 = opt->l1;
+    st->l2 = opt->l2;
+    st->lr0 = st->lr = opt->lr;
+    st->ada_init = opt->ada_init;
+    st->min_gain = opt->min_gain;
+    st->n_feat = nw;
+    st->n_sents = train->n_sents;
+    st->epoch = 1;
+    st->rng = opt->seed;
+    st->best_ppl = INFINITY;
+    memcpy(st->best, m->theta, nw * sizeof *st->best);
+    for (size_t s = 0; s < train->n_sents; s++)
+        st->order[s] = s;
+    const nglm_train_state *r = opt->resume;
+    if (!r)
+        return 0;
+    if (check_resume(st, r, err) != 0)
+        return nglm_error_prefix(err, "cannot resume");
+    double *theta = st->theta, *best = st->best, *gsq = st->gsq;
+    uint32_t *last = st->last;
+    uint64_t *order = st->order;
+    *st = *r;
+    st->theta = theta;
+    st->best = best;
+    st->gsq = gsq;
+    st->last = last;
+    st->order = order;
+    st->avg = NULL;
+    memcpy(st->theta, r->theta, nw * sizeof *st->theta);
+    memcpy(st->best, r->best, nw * sizeof *st->best);
+    memcpy(st->gsq, r->gsq, nw * sizeof *st->gsq);
+    memcpy(st->last, r->last, nw * sizeof *st->last);
+    memcpy(st->order, r->order, train->n_sents * sizeof *st->order);
+    return 0;
+}
+
+static void state_free(nglm_train_state *st)
+{
+    free(st->gsq);
+    free(st->last);
+    free(st->best);
+    free(st->order);
+}
+
+/* Hands the state to on_checkpoint (if any). */
+static int checkpoint(const nglm_classlm_train_options *opt, const nglm_train_state *st,
+                      nglm_checkpoint_reason why, nglm_error *err)
+{
+    if (!opt->on_checkpoint)
+        return 0;
+    return opt->on_checkpoint(st, why, opt->user, err) != 0 ? -1 : 0;
+}
+
+/* The next minibatch: whole sentences of st's order from st->sent on. */
+static void batch_fill(batch *b, nglm_train_state *st, const nglm_corpus *train, size_t size)
+{
+    b->n = 0;
+    while (st->sent < train->n_sents && b->n < size) {
+        size_t s = (size_t)st->order[st->sent++];
+        for (size_t p = train->start[s]; p < train->start[s + 1]; p++) {
+            b->pos[b->n] = p;
+            b->ipos[b->n++] = (int32_t)(p - train->start[s]);
+        }
+    }
+}
+
+/* The end of an epoch: its report, the best weights, the rate for the
+ * next; returns 1 if training is over, -1 on failure. */
+static int epoch_end(nglm_classlm *m, nglm_train_state *st, const nglm_corpus *train,
+                     const nglm_corpus *valid, const nglm_classlm_train_options *opt,
+                     int threads, double epoch_s, double lr_epoch, nglm_error *err)
+{
+    double ppl = valid ? perplexity(m, valid, threads, err) : NAN;
+    if (valid && isnan(ppl))
+        return -1;
+    nglm_epoch_report r = {0};
+    r.epoch = (int)st->epoch;
+    r.lr = lr_epoch;
+    r.train_loss = st->loss / (double)train->n_tokens;
+    r.train_ppl = exp(r.train_loss);
+    r.valid_ppl = ppl;
+    r.epoch_s = epoch_s;
+    r.tokens_per_s = epoch_s > 0 ? (double)train->n_tokens / epoch_s : 0;
+    r.elapsed_s = st->elapsed_s;
+    r.features = m->n_weights;
+    r.nonzero = nglm_classlm_nonzero(m);
+    double before = st->best_ppl;
+    r.best = !valid || ppl < before;
+    if (r.best) {
+        st->best_ppl = valid ? ppl : before;
+        st->best_epoch = st->epoch;
+        memcpy(st->best, m->theta, m->n_weights * sizeof *st->best);
+    }
+    if (opt->on_epoch)
+        opt->on_epoch(&r, opt->user);
+    if (st->epoch >= st->max_epochs)
+        return 1;
+    if (valid && opt->min_gain > 0 && opt->schedule == NGLM_SCHEDULE_HALVE) {
+        double gain = isfinite(before) ? (before - ppl) / before : 1.0;
+        if (st->decaying && gain < opt->min_gain)
+            return 1;
+        if (gain < opt->min_gain)
+            st->decaying = 1;
+        if (st->decaying)
+            st->lr *= 0.5;
+    }
+    return 0;
+}
+
+int nglm_classlm_train(nglm_classlm *m, const nglm_corpus *train, const nglm_corpus *valid,
+                       const nglm_classlm_train_options *opt, int *stopped, nglm_error *err)
+{
+    if (stopped)
+        *stopped = 0;
+    if (!(opt->lr > 0) || opt->epochs < 1 || opt->epochs > NGLM_MAX_EPOCHS || opt->batch < 1 ||
+        opt->l1 < 0 || opt->l2 < 0 || !(opt->ada_init >= 0) ||
+        (opt->schedule != NGLM_SCHEDULE_HALVE && opt->schedule != NGLM_SCHEDULE_LINEAR))
         return nglm_error_set(err, "bad training options");
     if (train->n_tokens == 0)
         return nglm_error_set(err, "empty training text");
@@ -682,115 +884,139 @@ int nglm_classlm_train(nglm_classlm *m, const nglm_corpus *train, const nglm_cor
     if (chains_make(&ch, m, train, iw, b.n1, threads) == 0)
         b.chains = &ch; /* else find them token by token */
     const size_t nw = m->n_weights;
+    nglm_train_state st;
     opt_state o = {0};
-    o.theta = m->theta;
-    o.gsq = calloc(nw, sizeof *o.gsq);
+    int rc = -1, fresh = !opt->resume;
     o.g = calloc(nw, sizeof *o.g);
-    o.last = calloc(nw, sizeof *o.last);
-    double *best = malloc(nw * sizeof *best);
-    uint64_t *order = malloc((train->n_sents + 1) * sizeof *order);
-    int rc = -1;
-    if (!o.gsq || !o.g || !o.last || !best || !order) {
+    if (!o.g) {
         nglm_error_set(err, "out of memory");
-        goto out;
+        goto out0;
     }
-    o.lr = opt->lr;
+    if (state_start(&st, m, train, valid, opt, err) != 0)
+        goto out;
+    o.theta = m->theta;
+    o.gsq = st.gsq;
+    o.last = st.last;
     o.delta = opt->ada_init > 0 ? opt->ada_init : 1e-8;
     o.l1 = opt->l1;
     o.l2 = opt->l2;
-    memcpy(best, m->theta, nw * sizeof *best);
-    double best_ppl = INFINITY, prev_ppl = INFINITY;
-    int best_epoch = 0, decaying = 0;
-    uint64_t rng = opt->seed;
-    for (size_t s = 0; s < train->n_sents; s++)
-        order[s] = s;
     nglm_cl_unigrams(m, b.eu, b.U);
-    for (int e = 1; e <= opt->epochs; e++) {
-        for (size_t i = train->n_sents; i > 1; i--) {
-            size_t j = (size_t)(nglm_splitmix64(&rng) % i);
-            uint64_t tmp = order[i - 1];
-            order[i - 1] = order[j];
-            order[j] = tmp;
-        }
-        double t0 = now(), loss = 0, lr_epoch = o.lr;
-        size_t si = 0;
-        int stop = 0;
-        while (si < train->n_sents && !stop) {
-            b.n = 0;
-            while (si < train->n_sents && b.n < opt->batch) {
-                size_t s = (size_t)order[si++];
-                for (size_t p = train->start[s]; p < train->start[s + 1]; p++) {
-                    b.pos[b.n] = p;
-                    b.ipos[b.n++] = (int32_t)(p - train->start[s]);
-                }
+    if (fresh && valid && opt->eval_start) { /* the start, as epoch 0 */
+        nglm_epoch_report r = {0};
+        r.lr = st.lr;
+        r.train_loss = r.train_ppl = NAN;
+        r.valid_ppl = st.best_ppl = perplexity(m, valid, threads, err);
+        if (isnan(st.best_ppl))
+            goto out;
+        r.features = nw;
+        r.nonzero = nglm_classlm_nonzero(m);
+        r.best = 1;
+        if (opt->on_epoch)
+            opt->on_epoch(&r, opt->user);
+    }
+    double t_ckpt = now();
+    size_t done = 0; /* tokens of the epoch so far, for on_progress */
+    for (uint64_t i = 0; st.started && i < st.sent; i++)
+        done += train->start[st.order[i] + 1] - train->start[st.order[i]];
+    for (;;) {
+        if (!st.started) { /* a new epoch: shuffle */
+            for (size_t i = train->n_sents; i > 1; i--) {
+                size_t j = (size_t)(nglm_splitmix64(&st.rng) % i);
+                uint64_t tmp = st.order[i - 1];
+                st.order[i - 1] = st.order[j];
+                st.order[j] = tmp;
             }
-            o.step++;
+            st.started = 1;
+            st.sent = 0;
+            st.loss = 0;
+            done = 0;
+        }
+        double t0 = now(), lr_epoch = opt->schedule == NGLM_SCHEDULE_LINEAR
+                                          ? st.lr0 * (1.0 - (double)(st.epoch - 1) /
+                                                                (double)st.max_epochs)
+                                          : st.lr;
+        int stop = 0;
+        while (st.sent < train->n_sents && !stop) {
+            batch_fill(&b, &st, train, opt->batch);
+            st.step++;
+            o.step = st.step;
+            if (opt->schedule == NGLM_SCHEDULE_LINEAR) /* from lr0 to 0 over the epochs */
+                st.lr = st.lr0 * (1.0 - ((double)(st.epoch - 1) +
+                                         (double)done / (double)train->n_tokens) /
+                                            (double)st.max_epochs);
+            o.lr = st.lr;
             o.share = (double)b.n / (double)train->n_tokens;
             if (forward(&b, err) != 0)
                 goto out;
             for (size_t t = 0; t < b.n; t++)
-                loss -= b.lp[t];
-            if (!isfinite(loss)) {
-                nglm_error_set(err, "training diverged (loss not finite) in epoch %d", e);
+                st.loss -= b.lp[t];
+            if (!isfinite(st.loss)) {
+                nglm_error_set(err, "training diverged (loss not finite) in epoch %u",
+                               (unsigned)st.epoch);
                 goto out;
             }
             group(&b);
             backward(&b, o.g);
             apply(&b, &o);
             ungroup(&b);
+            done += b.n;
+            if (opt->on_progress)
+                opt->on_progress(done, train->n_tokens, st.loss / (double)done, opt->user);
             stop = opt->stop && *opt->stop;
+            if (!stop && opt->checkpoint_s > 0 && now() - t_ckpt >= opt->checkpoint_s &&
+                st.sent < train->n_sents) {
+                st.elapsed_s += now() - t0;
+                t0 = now();
+                if (checkpoint(opt, &st, NGLM_CKPT_TIMER, err) != 0)
+                    goto out;
+                t_ckpt = now();
+            }
+        }
+        double dt = now() - t0;
+        st.elapsed_s += dt;
+        if (stop && st.sent < train->n_sents) { /* mid-epoch: the state as it is */
+            if (checkpoint(opt, &st, NGLM_CKPT_STOP, err) != 0)
+                goto out;
+            if (stopped)
+                *stopped = 1;
+            rc = 0;
+            goto out;
         }
         flush(m, &o, threads);
         nglm_cl_unigrams(m, b.eu, b.U);
-        double dt = now() - t0;
-        double ppl = valid ? perplexity(m, valid, threads, err) : NAN;
-        if (valid && isnan(ppl))
+        int end = epoch_end(m, &st, train, valid, opt, threads, dt, lr_epoch, err);
+        if (end < 0)
             goto out;
-        nglm_classlm_epoch r = {0};
-        r.epoch = e;
-        r.lr = lr_epoch;
-        r.train_ppl = exp(loss / (double)train->n_tokens);
-        r.valid_ppl = ppl;
-        r.epoch_s = dt;
-        r.nonzero = nglm_classlm_nonzero(m);
-        r.best = !valid || ppl < best_ppl;
-        if (r.best) {
-            best_ppl = valid ? ppl : best_ppl;
-            best_epoch = e;
-            memcpy(best, m->theta, nw * sizeof *best);
-        }
-        if (opt->on_epoch)
-            opt->on_epoch(&r, opt->user);
-        if (stop)
+        if (end)
             break;
-        if (valid && opt->min_gain > 0) {
-            double gain = (prev_ppl - ppl) / prev_ppl;
-            if (decaying && gain < opt->min_gain)
-                break;
-            if (gain < opt->min_gain)
-                decaying = 1;
-            if (decaying)
-                o.lr *= 0.5;
+        st.epoch++;
+        st.started = 0;
+        stop = opt->stop && *opt->stop;
+        if (checkpoint(opt, &st, stop ? NGLM_CKPT_STOP : NGLM_CKPT_EPOCH, err) != 0)
+            goto out;
+        t_ckpt = now();
+        if (stop) {
+            if (stopped)
+                *stopped = 1;
+            rc = 0;
+            goto out;
         }
-        prev_ppl = ppl;
     }
-    memcpy(m->theta, best, nw * sizeof *best);
+    memcpy(m->theta, st.best, nw * sizeof *st.best);
     m->info.l1 = opt->l1;
     m->info.l2 = opt->l2;
     m->info.lr = opt->lr;
     m->info.ada_init = opt->ada_init;
-    m->info.epochs = (uint32_t)best_epoch;
+    m->info.epochs = st.best_epoch;
     m->info.batch = (uint32_t)opt->batch;
     m->info.seed = opt->seed;
     m->info.train_tokens = train->n_tokens;
-    m->info.valid_ppl = valid && isfinite(best_ppl) ? best_ppl : 0;
+    m->info.valid_ppl = valid && isfinite(st.best_ppl) ? st.best_ppl : 0;
     rc = 0;
 out:
-    free(o.gsq);
+    state_free(&st);
+out0:
     free(o.g);
-    free(o.last);
-    free(best);
-    free(order);
     chains_free(&ch);
     batch_free(&b);
     free(iw);

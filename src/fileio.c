@@ -17,6 +17,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "nglm/corpus.h"
+
 uint32_t nglm_io_crc(uint32_t crc, const void *p, size_t n)
 {
     const Bytef *b = p;
@@ -28,6 +30,13 @@ uint32_t nglm_io_crc(uint32_t crc, const void *p, size_t n)
         n -= k;
     }
     return (uint32_t)c;
+}
+
+uint32_t nglm_io_crc_corpus(uint32_t crc, const nglm_corpus *c)
+{
+    crc = nglm_io_crc(crc, &c->n_sents, sizeof c->n_sents);
+    crc = nglm_io_crc(crc, c->ids, c->n_tokens * sizeof *c->ids);
+    return nglm_io_crc(crc, c->start, (c->n_sents + 1) * sizeof *c->start);
 }
 
 void nglm_io_writer_init(nglm_io_writer *w, FILE *fp)

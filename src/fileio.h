@@ -51,6 +51,10 @@ int nglm_atomic_fail(nglm_atomic *a, int errnum, nglm_error *err);
 /* zlib's crc32 over n bytes (zlib takes at most a uInt per call). */
 uint32_t nglm_io_crc(uint32_t crc, const void *p, size_t n);
 
+/* nglm_io_crc over a text's sentence count, ids and sentence starts. */
+struct nglm_corpus;
+uint32_t nglm_io_crc_corpus(uint32_t crc, const struct nglm_corpus *c);
+
 /* A writer that keeps the CRC-32 and the offset of what it wrote, and the
  * errno of its first failed write (later writes are skipped), so a file
  * format's writer is straight-line code checked once at the end. */

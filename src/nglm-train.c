@@ -287,9 +287,11 @@ static void make_vocab(nglm_pipeline *P, const options *o)
 }
 
 /* The monitor of the trainer (monitor.h), and the checkpoint to resume
- * from; *resume is the caller's to free. */
+ * from; *resume is the caller's to free.  Model M's trainer checks the
+ * checkpoint itself (its model is built later). */
 static void setup_training(nglm_pipeline *P, const options *o, nglm_monitor *rs, FILE *log,
-                           const char *ckpt, nglm_cli_meter *meter, nglm_train_state *resume)
+                           const char *ckpt, nglm_cli_meter *meter, nglm_train_state *resume,
+                           int model_m)
 {
     nglm_error err;
     nglm_train_options *tr = &P->opt.tr;
@@ -311,7 +313,8 @@ static void setup_training(nglm_pipeline *P, const options *o, nglm_monitor *rs,
     if (o->resume) {
         if (nglm_checkpoint_load(resume, ckpt, &err) != 0)
             nglm_cli_die(NGLM_EXIT_FAIL, "cannot resume: %s", err.msg);
-        if (nglm_train_can_resume(&P->model, &P->train, &P->valid, tr, resume, &err) != 0)
+        if (!model_m &&
+            nglm_train_can_resume(&P->model, &P->train, &P->valid, tr, resume, &err) != 0)
             nglm_cli_die(NGLM_EXIT_FAIL, "cannot resume from %s: %s", ckpt, err.msg);
         tr->resume = resume;
         rs->cur_epoch = (int)resume->epoch;
@@ -324,19 +327,21 @@ static void setup_training(nglm_pipeline *P, const options *o, nglm_monitor *rs,
     nglm_monitor_attach(rs, tr, o->checkpoint_min * 60);
 }
 
-/* Training, resumed from the checkpoint or from the start; returns 1 if it
- * stopped (signal or --stop-after) with a checkpoint, after printing the
- * command that resumes it. */
+/* Training, resumed from the checkpoint or from the start: the word model,
+ * or with mm Model M into *mm; returns 1 if it stopped (signal or
+ * --stop-after) with a checkpoint, after printing the command that resumes
+ * it. */
 static int train_model(nglm_pipeline *P, const options *o, FILE *log, const char *ckpt,
-                       nglm_cli_meter *meter, int argc, char **argv)
+                       nglm_cli_meter *meter, int argc, char **argv, nglm_classlm *mm)
 {
     nglm_error err;
     nglm_monitor rs;
     nglm_train_state resume;
-    setup_training(P, o, &rs, log, ckpt, meter, &resume);
+    setup_training(P, o, &rs, log, ckpt, meter, &resume, mm != NULL);
     if (!o->no_checkpoint)
         nglm_monitor_signals(1);
-    int rc = nglm_pipeline_train(P, &err);
+    int stopped = 0;
+    int rc = mm ? nglm_pipeline_classlm(P, mm, &stopped, &err) : nglm_pipeline_train(P, &err);
     nglm_cli_meter_clear(meter);
     nglm_monitor_free(&rs);
     if (log && fclose(log) != 0)
@@ -399,26 +404,28 @@ static void report_test(const nglm_pipeline *P, const options *o, nglm_cli_meter
     nglm_eval_report_free(&t.report);
 }
 
-/* --classes: Model M trained, saved and tested (nglm_pipeline_classlm). */
-static void train_classlm(nglm_pipeline *P, const options *o, double t0)
+/* --classes: Model M (trained by train_model) saved and tested, and the
+ * checkpoint removed. */
+static void save_classlm(nglm_pipeline *P, nglm_classlm *mm, const options *o, const char *ckpt,
+                         double t0)
 {
     nglm_error err;
-    nglm_classlm m;
-    if (nglm_pipeline_classlm(P, &m, &err) != 0 || nglm_classlm_save(&m, o->model, &err) != 0)
+    if (nglm_classlm_save(mm, o->model, &err) != 0)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+    if (!o->no_checkpoint && unlink(ckpt) != 0 && errno != ENOENT)
+        nglm_cli_warn("warning: cannot remove %s: %s", ckpt, strerror(errno));
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("saved %s: Model M, epoch %u, valid ppl %.2f, total %.2f s, peak RSS %ld MB\n",
-           o->model, m.info.epochs, m.info.valid_ppl, nglm_wall_seconds() - t0,
+           o->model, mm->info.epochs, mm->info.valid_ppl, nglm_wall_seconds() - t0,
            ru.ru_maxrss / 1024);
     if (P->have_test) {
         nglm_eval_report r;
-        if (nglm_pipeline_classlm_test(P, &m, &r, &err) != 0)
+        if (nglm_pipeline_classlm_test(P, mm, &r, &err) != 0)
             nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
         nglm_eval_print(stdout, P->opt.test, &r);
         nglm_eval_report_free(&r);
     }
-    nglm_classlm_free(&m);
 }
 
 int main(int argc, char **argv)
@@ -481,19 +488,22 @@ int main(int argc, char **argv)
     if (nglm_pipeline_texts(&P, &err) != 0)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
     nglm_cli_rereadable_done(); /* the copy of stdin, if any, is read */
+    int stopped;
     if (o.p.classes) { /* Model M instead of the word model */
-        train_classlm(&P, &o, t0);
-        nglm_pipeline_free(&P);
-        nglm_dist_finalize();
-        return 0;
-    }
-    if (nglm_pipeline_features(&P, &err) != 0)
-        nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
-    int stopped = train_model(&P, &o, log, ckpt, &meter, argc, argv);
-    if (!stopped && rank == 0) { /* the other ranks are done: rank 0 saves */
-        save_model(&P, &o, ckpt, t0);
-        if (P.have_test)
-            report_test(&P, &o, &meter);
+        nglm_classlm m;
+        stopped = train_model(&P, &o, log, ckpt, &meter, argc, argv, &m);
+        if (!stopped)
+            save_classlm(&P, &m, &o, ckpt, t0);
+        nglm_classlm_free(&m);
+    } else {
+        if (nglm_pipeline_features(&P, &err) != 0)
+            nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+        stopped = train_model(&P, &o, log, ckpt, &meter, argc, argv, NULL);
+        if (!stopped && rank == 0) { /* the other ranks are done: rank 0 saves */
+            save_model(&P, &o, ckpt, t0);
+            if (P.have_test)
+                report_test(&P, &o, &meter);
+        }
     }
     nglm_pipeline_free(&P);
     if (fflush(stdout) != 0 || ferror(stdout))

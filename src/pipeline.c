@@ -18,6 +18,7 @@
 #include <omp.h>
 #endif
 
+#include "classlm_core.h"
 #include "dist.h"
 #include "nglm/cache.h"
 #include "nglm/cluster.h"
@@ -822,15 +823,6 @@ void nglm_pipeline_free(nglm_pipeline *P)
 
 /* ---------------------------------------------------------------- Model M */
 
-static void classlm_epoch(const nglm_classlm_epoch *e, void *user)
-{
-    FILE *out = user;
-    if (out)
-        fprintf(out, "epoch %d: lr %.3g, train ppl %.2f, valid ppl %.2f%s, %.2f s, %zu non-zero\n",
-                e->epoch, e->lr, e->train_ppl, e->valid_ppl, e->best ? " (best)" : "",
-                e->epoch_s, e->nonzero);
-}
-
 /* The classes of opt.classes for Model M (cls: V entries, 1 .. *C, <s> 0):
  * a number N clusters the training text into N classes by the exchange
  * algorithm (nglm/cluster.h; its class 0, </s> alone, becomes a class like
@@ -878,7 +870,7 @@ static int model_m_classes(nglm_pipeline *P, int32_t *cls, int32_t *C, size_t *u
     return 0;
 }
 
-int nglm_pipeline_classlm(nglm_pipeline *P, nglm_classlm *m, nglm_error *err)
+int nglm_pipeline_classlm(nglm_pipeline *P, nglm_classlm *m, int *stopped, nglm_error *err)
 {
     const nglm_pipeline_options *po = &P->opt;
     nglm_vocab *v = P->model.vocab;
@@ -897,6 +889,8 @@ int nglm_pipeline_classlm(nglm_pipeline *P, nglm_classlm *m, nglm_error *err)
     P->model.vocab = NULL; /* m's now */
     if (!po->init_kn) /* --init zero: as the word model's, the unigram log-frequencies */
         nglm_classlm_init_unigrams(m);
+    else if (nglm_classlm_init_kn(m, po->tr.threads, err) != 0)
+        return -1;
     if (po->out)
         fprintf(po->out, "Model M: %d classes", C);
     if (po->out && unlisted)
@@ -914,6 +908,13 @@ int nglm_pipeline_classlm(nglm_pipeline *P, nglm_classlm *m, nglm_error *err)
         o.lr = t->lr;
     if (!isnan(t->ada_init))
         o.ada_init = t->ada_init;
+    /* from Kneser-Ney: the linear schedule over 4 epochs; from the unigrams:
+     * halving, at most 15 (bench/RESULTS.md) */
+    o.schedule = po->schedule_auto ? (po->init_kn && !po->halving_given ? NGLM_SCHEDULE_LINEAR
+                                                                        : NGLM_SCHEDULE_HALVE)
+                                   : t->schedule;
+    if (o.schedule == NGLM_SCHEDULE_LINEAR)
+        o.epochs = NGLM_PIPELINE_MODELM_KN_EPOCHS;
     if (t->max_epochs >= 0)
         o.epochs = t->max_epochs;
     if (t->batch > 0)
@@ -923,9 +924,14 @@ int nglm_pipeline_classlm(nglm_pipeline *P, nglm_classlm *m, nglm_error *err)
     o.seed = t->seed;
     o.threads = t->threads;
     o.stop = t->stop;
-    o.on_epoch = classlm_epoch;
-    o.user = po->out;
-    return nglm_classlm_train(m, &P->train, &P->valid, &o, err);
+    o.on_epoch = t->on_epoch;
+    o.on_progress = t->on_progress;
+    o.on_checkpoint = t->on_checkpoint;
+    o.checkpoint_s = t->checkpoint_s;
+    o.user = t->user;
+    o.resume = t->resume;
+    o.eval_start = po->init_kn;
+    return nglm_classlm_train(m, &P->train, &P->valid, &o, stopped, err);
 }
 
 int nglm_pipeline_classlm_test(const nglm_pipeline *P, const nglm_classlm *m,

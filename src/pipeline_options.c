@@ -155,8 +155,9 @@ static const nglm_option rows[] = {
     {"classes", "N|FILE", "Training",
      "train Model M, the class-based exponential model, instead of the word model, with "
      "N classes found by exchange clustering of the training text, or the classes of FILE "
-     "(word<TAB>class, as nglm-cluster writes) (at most 15 "
-     "epochs from zero, --lr 1, --ada-init 0.1, --batch 2000, --min-gain 0.01)",
+     "(word<TAB>class, as nglm-cluster writes); Model M's defaults: from the Kneser-Ney "
+     "start, 4 epochs of the linear schedule; with --init zero, at most 15 epochs of "
+     "halving at --min-gain 0.01; --lr 1, --ada-init 0.1, --batch 2000",
      NGLM_OPT_STRING, FIELD(classes)},
     {"init", "MODE", "Training",
      "starting weights: kn (default), the n-gram weights of interpolated modified "

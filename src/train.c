@@ -436,12 +436,6 @@ static int all_finite(const double *x, size_t n)
 }
 
 
-static uLong crc_corpus(uLong crc, const nglm_corpus *c)
-{
-    crc = nglm_io_crc(crc, &c->n_sents, sizeof c->n_sents);
-    crc = nglm_io_crc(crc, c->ids, c->n_tokens * sizeof *c->ids);
-    return nglm_io_crc(crc, c->start, (c->n_sents + 1) * sizeof *c->start);
-}
 
 uint32_t nglm_train_fingerprint(const nglm_model *m, const nglm_corpus *train,
                                 const nglm_corpus *valid, const double *init)
@@ -467,8 +461,8 @@ uint32_t nglm_train_fingerprint(const nglm_model *m, const nglm_corpus *train,
         crc = nglm_io_crc(crc, &F->skip_dist[i], sizeof F->skip_dist[i]);
         crc = nglm_io_crc(crc, F->skip_first[i], ((size_t)F->V + 1) * sizeof *F->skip_first[i]);
     }
-    crc = crc_corpus(crc, train);
-    crc = crc_corpus(crc, valid);
+    crc = nglm_io_crc_corpus(crc, train);
+    crc = nglm_io_crc_corpus(crc, valid);
     if (init)
         crc = nglm_io_crc(crc, init, F->n_feat * sizeof *init);
     return (uint32_t)crc;

@@ -319,7 +319,7 @@ static void train_with(nglm_classlm *m, nglm_corpus *c, int threads, int order)
     o.epochs = 3;
     o.batch = 37;
     o.threads = threads;
-    ck_assert_msg(nglm_classlm_train(m, c, c, &o, &err) == 0, "%s", err.msg);
+    ck_assert_msg(nglm_classlm_train(m, c, c, &o, NULL, &err) == 0, "%s", err.msg);
 }
 
 START_TEST(test_training_deterministic)
@@ -343,7 +343,7 @@ START_TEST(test_training_deterministic)
 }
 END_TEST
 
-static void note_epoch(const nglm_classlm_epoch *e, void *user)
+static void note_epoch(const nglm_epoch_report *e, void *user)
 {
     double *ppl = user;
     ppl[e->epoch] = e->valid_ppl;
@@ -361,13 +361,147 @@ START_TEST(test_training_learns)
     o.batch = 50;
     o.on_epoch = note_epoch;
     o.user = ppl;
-    ck_assert_int_eq(nglm_classlm_train(&m, &c, &c, &o, &err), 0);
+    ck_assert_int_eq(nglm_classlm_train(&m, &c, &c, &o, NULL, &err), 0);
     /* uniform would be V - 1 */
     ck_assert_double_lt(ppl[1], (double)(m.V - 1));
     ck_assert_double_lt(ppl[4], ppl[1]);
     ck_assert_double_eq(m.info.valid_ppl, fmin(fmin(ppl[1], ppl[2]), fmin(ppl[3], ppl[4])));
     o.batch = 0;
-    ck_assert_int_eq(nglm_classlm_train(&m, &c, &c, &o, &err), -1);
+    ck_assert_int_eq(nglm_classlm_train(&m, &c, &c, &o, NULL, &err), -1);
+    nglm_corpus_free(&c);
+    nglm_classlm_free(&m);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- checkpoints */
+
+/* What the resume tests keep: the last checkpoint (a deep copy) and when
+ * to stop. */
+typedef struct ckpt_box {
+    nglm_train_state s;
+    int n_ckpt, n_batches, stop_at;
+    volatile sig_atomic_t stop;
+    nglm_checkpoint_reason why;
+} ckpt_box;
+
+static int keep_state(const nglm_train_state *s, nglm_checkpoint_reason why, void *user,
+                      nglm_error *err)
+{
+    (void)err;
+    ckpt_box *b = user;
+    nglm_train_state_free(&b->s);
+    b->s = *s;
+    size_t n = s->n_feat;
+    b->s.theta = malloc(n * sizeof(double));
+    b->s.best = malloc(n * sizeof(double));
+    b->s.gsq = malloc(n * sizeof(double));
+    b->s.last = malloc(n * sizeof(uint32_t));
+    b->s.avg = NULL;
+    b->s.order = malloc(s->n_sents * sizeof(uint64_t));
+    memcpy(b->s.theta, s->theta, n * sizeof(double));
+    memcpy(b->s.best, s->best, n * sizeof(double));
+    memcpy(b->s.gsq, s->gsq, n * sizeof(double));
+    memcpy(b->s.last, s->last, n * sizeof(uint32_t));
+    memcpy(b->s.order, s->order, s->n_sents * sizeof(uint64_t));
+    b->n_ckpt++;
+    b->why = why;
+    return 0;
+}
+
+static void count_batch(size_t done, size_t total, double loss, void *user)
+{
+    (void)done, (void)total, (void)loss;
+    ckpt_box *b = user;
+    if (++b->n_batches == b->stop_at)
+        b->stop = 1;
+}
+
+/* A run stopped after stop_at minibatches and resumed ends with the
+ * weights of a run that never stopped, bit for bit: mid-epoch (_i = 0, 1)
+ * and at an epoch's end (_i = 2: 2 minibatches an epoch). */
+START_TEST(test_resume_bit_identical)
+{
+    static const int stop_at[] = {1, 3, 2};
+    nglm_classlm a, b;
+    nglm_corpus ca, cb;
+    nglm_error err;
+    make_model(&a, &ca, 3, 5, 9, 60, 0);
+    make_model(&b, &cb, 3, 5, 9, 60, 0);
+    nglm_classlm_init_unigrams(&a);
+    nglm_classlm_init_unigrams(&b);
+    nglm_classlm_train_options o = nglm_classlm_train_options_default();
+    o.epochs = 3;
+    o.min_gain = 0; /* every epoch runs */
+    o.batch = (ca.n_tokens + 1) / 2;
+    o.threads = 2;
+    ck_assert_int_eq(nglm_classlm_train(&a, &ca, &ca, &o, NULL, &err), 0);
+    ckpt_box box = {0};
+    box.stop_at = stop_at[_i];
+    o.on_checkpoint = keep_state;
+    o.on_progress = count_batch;
+    o.user = &box;
+    o.stop = &box.stop;
+    int stopped = 0;
+    ck_assert_msg(nglm_classlm_train(&b, &cb, &cb, &o, &stopped, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(stopped, 1);
+    ck_assert_int_eq(box.why, NGLM_CKPT_STOP);
+    ck_assert_int_eq(box.s.started, _i < 2);
+    /* resume in a fresh model, as a new process would */
+    nglm_classlm_free(&b);
+    nglm_corpus_free(&cb);
+    make_model(&b, &cb, 3, 5, 9, 60, 0);
+    nglm_classlm_init_unigrams(&b);
+    o.stop = NULL;
+    o.resume = &box.s;
+    o.threads = 1;
+    nglm_train_state r = box.s;
+    box.s = (nglm_train_state){0};
+    o.resume = &r;
+    ck_assert_msg(nglm_classlm_train(&b, &cb, &cb, &o, &stopped, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(stopped, 0);
+    ck_assert_int_eq(memcmp(a.theta, b.theta, a.n_weights * sizeof *a.theta), 0);
+    ck_assert(a.info.valid_ppl == b.info.valid_ppl);
+    ck_assert_int_eq(a.info.epochs, b.info.epochs);
+    nglm_train_state_free(&r);
+    nglm_train_state_free(&box.s);
+    nglm_corpus_free(&ca);
+    nglm_corpus_free(&cb);
+    nglm_classlm_free(&a);
+    nglm_classlm_free(&b);
+}
+END_TEST
+
+/* A checkpoint of other options, other texts or another start is refused
+ * in one line. */
+START_TEST(test_resume_refuses_others)
+{
+    nglm_classlm m;
+    nglm_corpus c;
+    nglm_error err;
+    make_model(&m, &c, 3, 5, 9, 60, 0);
+    nglm_classlm_init_unigrams(&m);
+    nglm_classlm_train_options o = nglm_classlm_train_options_default();
+    o.epochs = 2;
+    o.batch = 100;
+    ckpt_box box = {0};
+    o.on_checkpoint = keep_state;
+    o.user = &box;
+    ck_assert_int_eq(nglm_classlm_train(&m, &c, &c, &o, NULL, &err), 0);
+    ck_assert_int_eq(box.n_ckpt, 1); /* the end of epoch 1 */
+    o.on_checkpoint = NULL;
+    o.resume = &box.s;
+    nglm_classlm_init_unigrams(&m);
+    o.batch = 101;
+    ck_assert_int_eq(nglm_classlm_train(&m, &c, &c, &o, NULL, &err), -1);
+    ck_assert_msg(strstr(err.msg, "cannot resume: the checkpoint was made with --batch 100"),
+                  "%s", err.msg);
+    o.batch = 100;
+    m.theta[m.off_ww + 3] += 1; /* another start */
+    ck_assert_int_eq(nglm_classlm_train(&m, &c, &c, &o, NULL, &err), -1);
+    ck_assert_msg(strstr(err.msg, "belongs to another model"), "%s", err.msg);
+    nglm_classlm_init_unigrams(&m);
+    ck_assert_msg(nglm_classlm_train(&m, &c, &c, &o, NULL, &err) == 0, "%s", err.msg);
+    nglm_train_state_free(&box.s);
     nglm_corpus_free(&c);
     nglm_classlm_free(&m);
 }
@@ -474,6 +608,8 @@ static Suite *classlm_suite(void)
     tcase_set_timeout(tc, 300);
     tcase_add_loop_test(tc, test_training_deterministic, 0, 4);
     tcase_add_test(tc, test_training_learns);
+    tcase_add_loop_test(tc, test_resume_bit_identical, 0, 3);
+    tcase_add_test(tc, test_resume_refuses_others);
     suite_add_tcase(s, tc);
     tc = tcase_create("file");
     tcase_add_test(tc, test_save_load);

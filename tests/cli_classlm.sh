@@ -14,13 +14,32 @@ MM="--classes $T/classes --order 3 --epochs 2 --batch 100"
 expect 0 "trains Model M" 'saved .*: Model M, epoch 2' \
     "$TR" $MM --threads 1 --train "$TXT" --valid "$T/small.valid.txt" \
     --test "$T/small.test.txt" --model "$T/m1.nglmc"
-check "one line per epoch with its valid ppl" \
-    test "$(grep -Ec '^epoch [0-9]+: .*valid ppl [0-9]+\.[0-9]+' "$T/out")" = 2
+check "one line per epoch with its valid ppl, the start's first" \
+    test "$(grep -Ec '^epoch +[0-9]+ .*valid ppl [0-9]+\.[0-9]+' "$T/out")" = 3
 check "reports the test text" grep -Eq 'ppl= [0-9.]+ ppl1= ' "$T/out"
 check "names the classes" grep -Eq '^Model M: (8|9) classes' "$T/out"
 expect 0 "trains Model M on 2 threads" '' \
     "$TR" $MM --threads 2 --train "$TXT" --valid "$T/small.valid.txt" --model "$T/m2.nglmc"
 check "the same model file for 1 and 2 threads" cmp -s "$T/m1.nglmc" "$T/m2.nglmc"
+# checkpoints: --stop-after leaves MODEL.ckpt and the command that resumes
+# it; the resumed run ends with the model of the run that never stopped
+expect 0 "stops after one epoch with a checkpoint" 'resume with: .* --resume' \
+    "$TR" $MM --threads 2 --train "$TXT" --valid "$T/small.valid.txt" \
+    --test "$T/small.test.txt" --model "$T/r.nglmc" --stop-after 1
+check "the checkpoint is there, the model is not" \
+    sh -c "test -f '$T/r.nglmc.ckpt' && ! test -e '$T/r.nglmc'"
+expect 0 "resumes from it" 'resuming from .*epoch 2' \
+    "$TR" $MM --threads 1 --train "$TXT" --valid "$T/small.valid.txt" \
+    --test "$T/small.test.txt" --model "$T/r.nglmc" --resume --log "$T/r.log"
+check "the resumed model is the uninterrupted one" cmp -s "$T/m1.nglmc" "$T/r.nglmc"
+check "the checkpoint is removed once the model is saved" test ! -e "$T/r.nglmc.ckpt"
+check "--log has the resumed epoch" grep -q '"epoch": *2' "$T/r.log"
+"$TR" $MM --train "$TXT" --valid "$T/small.valid.txt" --model "$T/r.nglmc" --stop-after 1 \
+    >/dev/null 2>&1
+expect_error "a checkpoint of other options is refused" \
+    'cannot resume: the checkpoint was made with --batch 100, not 50' \
+    "$TR" --classes "$T/classes" --order 3 --epochs 2 --batch 50 --train "$TXT" \
+    --valid "$T/small.valid.txt" --model "$T/r.nglmc" --resume
 printf 'a 1\n' >"$T/bad"
 expect_error "a class file without a TAB" 'bad:1: expected word<TAB>class' \
     "$TR" --classes "$T/bad" --train "$TXT" --valid "$T/small.valid.txt" --model "$T/x.nglmc"

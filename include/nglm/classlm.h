@@ -31,6 +31,7 @@
 #include "nglm/error.h"
 #include "nglm/features.h"
 #include "nglm/progress.h"
+#include "nglm/train.h"
 #include "nglm/tokenize.h"
 #include "nglm/vocab.h"
 #ifdef __cplusplus
@@ -141,37 +142,48 @@ double nglm_classlm_scorer_logprob10(nglm_classlm_scorer *s, const int32_t *sent
  * Minibatches of whole sentences in a seeded shuffled order; per-coordinate
  * AdaGrad with lazy proximal ℓ1/ℓ2 as nglm_train (doc/model.md §3); the
  * gradient of a minibatch is computed on `threads` threads and the weights
- * are bit-identical for any number. */
-typedef struct nglm_classlm_epoch {
-    int epoch;              /* 1-based */
-    double lr;
-    double train_ppl;       /* during the epoch, before each update */
-    double valid_ppl;
-    double epoch_s;         /* seconds of training (validation excluded) */
-    size_t nonzero;
-    int best;
-} nglm_classlm_epoch;
-
+ * are bit-identical for any number.
+ *
+ * Reports and checkpoints are the word model's (nglm/train.h): an
+ * nglm_epoch_report per epoch, and the whole state as an nglm_train_state
+ * (saved by nglm/checkpoint.h) at the end of every epoch, every
+ * checkpoint_s seconds and when *stop is set; training resumed from it
+ * ends with the same weights, bit for bit, as a run that never stopped. */
 typedef struct nglm_classlm_train_options {
     double l1, l2, lr, ada_init;
     int epochs;
     size_t batch;           /* tokens per minibatch (whole sentences) */
     uint64_t seed;
     int threads;            /* 0: OpenMP default */
-    double min_gain;        /* relative validation gain: an epoch gaining less halves
-                             * the rate for every later epoch, and the next one that
-                             * gains less ends training; 0: constant rate */
-    void (*on_epoch)(const nglm_classlm_epoch *e, void *user);
+    double min_gain;        /* relative validation gain: an epoch gaining less than
+                             * min_gain on the best so far halves the rate for every
+                             * later epoch, and the next one that gains less ends
+                             * training; 0: constant rate */
+    nglm_schedule schedule; /* NGLM_SCHEDULE_HALVE (default, by min_gain) or
+                             * NGLM_SCHEDULE_LINEAR (lr falls to 0 over epochs) */
+    void (*on_epoch)(const nglm_epoch_report *r, void *user);
+    void (*on_progress)(size_t done, size_t total, double loss, void *user);
+    /* as nglm_train_options's: a non-zero return fails training */
+    int (*on_checkpoint)(const nglm_train_state *s, nglm_checkpoint_reason why, void *user,
+                         nglm_error *err);
+    double checkpoint_s;    /* > 0: also checkpoint this often (seconds) mid-epoch */
     void *user;
-    volatile sig_atomic_t *stop; /* set: stop after this minibatch, keep the best */
+    volatile sig_atomic_t *stop; /* set: checkpoint after this minibatch and return */
+    const nglm_train_state *resume; /* go on from this state (NULL: from m->theta) */
+    int eval_start;         /* evaluate the starting weights on valid as epoch 0 (and
+                             * keep them if no epoch beats them); default 1 */
 } nglm_classlm_train_options;
 
 nglm_classlm_train_options nglm_classlm_train_options_default(void);
 
 /* Trains m->theta from its current values on train, keeping the epoch with
- * the best perplexity on valid (valid may be NULL: the last epoch). */
+ * the best perplexity on valid (valid may be NULL: the last epoch).  Sets
+ * *stopped (may be NULL) to 1 if *stop ended it early, after the
+ * checkpoint: m->theta then holds the weights at the stop, not the best.
+ * Fails on bad options, a resume state of other data or options, or a
+ * failed on_checkpoint. */
 int nglm_classlm_train(nglm_classlm *m, const nglm_corpus *train, const nglm_corpus *valid,
-                       const nglm_classlm_train_options *opt, nglm_error *err);
+                       const nglm_classlm_train_options *opt, int *stopped, nglm_error *err);
 
 /* J(θ) = −Σ_t ln P(y_t | h_t) + λ1 Σ|θ| + (λ2/2) Σ θ² over all of c and, if
  * grad is non-NULL, its (sub)gradient (n_weights; λ1·sign(θ), 0 at 0),

@@ -58,6 +58,7 @@ extern "C" {
 #define NGLM_PIPELINE_ZERO_EPOCHS 20
 #define NGLM_PIPELINE_ZERO_LR 2.0
 #define NGLM_PIPELINE_ZERO_ADA_INIT 1e-8
+#define NGLM_PIPELINE_MODELM_KN_EPOCHS 4 /* Model M from Kneser-Ney, linear schedule */
 #define NGLM_PIPELINE_SKIP_CUTOFF 4
 
 typedef struct nglm_pipeline_options {
@@ -176,11 +177,13 @@ int nglm_pipeline_test(const nglm_pipeline *P, nglm_pipeline_test_result *r,
 /* Model M (nglm/classlm.h) with the classes of opt.classes, instead of the
  * features, train and finish stages: builds it from the vocabulary (which
  * m then owns) and the training text at opt.order (5 with --order auto),
- * trains it from zero with Model M's defaults where opt.tr leaves them
- * (nglm_classlm_train_options_default; opt.tr.min_gain only when
- * halving_given) and
- * prints a line per epoch to opt.out. */
-int nglm_pipeline_classlm(nglm_pipeline *P, nglm_classlm *m, nglm_error *err);
+ * starts it as opt.init_kn says (nglm_classlm_init_kn, or
+ * nglm_classlm_init_unigrams) and trains it with Model M's defaults where
+ * opt.tr leaves them (nglm_classlm_train_options_default; opt.tr.min_gain
+ * only when halving_given), reporting and checkpointing through opt.tr's
+ * callbacks, stop flag and resume state (as nglm_pipeline_train).  *stopped
+ * as nglm_classlm_train's. */
+int nglm_pipeline_classlm(nglm_pipeline *P, nglm_classlm *m, int *stopped, nglm_error *err);
 /* The test text's report for m. */
 int nglm_pipeline_classlm_test(const nglm_pipeline *P, const nglm_classlm *m,
                                nglm_eval_report *r, nglm_error *err);
