@@ -23,115 +23,45 @@
 #endif
 
 #include "classlm_core.h"
+#include "nglm/cluster.h"
 #include "nglm/kn.h"
 #include "fileio.h"
 
 /* ---------------------------------------------------------------- class file */
 
-typedef struct cls_line { int32_t id; uint64_t cls; } cls_line;
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
-
 int nglm_classlm_read_classes(const nglm_vocab *v, const char *path, int32_t *cls,
                               int32_t *C, size_t *unlisted, nglm_error *err)
 {
-    FILE *fp = fopen(path, "r");
-    if (!fp)
-        return nglm_error_errno(err, errno, "%s", path);
     int32_t V = (int32_t)nglm_vocab_size(v);
-    uint64_t *fcls = malloc((size_t)V * sizeof *fcls); /* file class + 1; 0: unlisted */
-    char *line = NULL;
-    size_t cap = 0, lineno = 0;
-    ssize_t n;
-    int rc = 0;
-    if (!fcls) {
-        fclose(fp);
+    int n;
+    if (nglm_classes_read(path, v, NGLM_CLASSES_AUTO,
+                          NGLM_CLASSES_SKIP_UNKNOWN | NGLM_CLASSES_ALLOW_MISSING, cls, &n,
+                          err) != 0)
+        return -1;
+    /* the file's classes that hold a word, in increasing order, → 1 .. nd;
+     * the words it leaves out → nd + 1 */
+    int32_t *map = calloc((size_t)n + 1, sizeof *map);
+    if (!map)
         return nglm_error_set(err, "out of memory");
-    }
-    memset(fcls, 0, (size_t)V * sizeof *fcls);
-    while ((n = getline(&line, &cap, fp)) != -1) {
-        lineno++;
-        if (n > 0 && line[n - 1] == '\n')
-            line[--n] = 0;
-        if (n > 0 && line[n - 1] == '\r')
-            line[--n] = 0;
-        if (n == 0)
-            continue;
-        char *tab = strchr(line, '\t');
-        if (!tab || tab == line) {
-            rc = nglm_error_set(err, "%s:%zu: expected word<TAB>class", path, lineno);
-            break;
-        }
-        *tab = 0;
-        char *end;
-        errno = 0;
-        unsigned long long k = strtoull(tab + 1, &end, 10);
-        if (tab[1] < '0' || tab[1] > '9' || *end || errno || k >= UINT64_MAX - 1) {
-            rc = nglm_error_set(err, "%s:%zu: class is not a non-negative integer", path,
-                                lineno);
-            break;
-        }
-        int32_t id = nglm_vocab_find(v, line);
-        if (id <= 0)
-            continue; /* not in the vocabulary, or <s> */
-        if (fcls[id]) {
-            rc = nglm_error_set(err, "%s:%zu: %s is listed twice", path, lineno, line);
-            break;
-        }
-        fcls[id] = (uint64_t)k + 1;
-    }
-    if (rc == 0 && ferror(fp))
-        rc = nglm_error_errno(err, errno, "%s", path);
-    free(line);
-    fclose(fp);
-    if (rc != 0) {
-        free(fcls);
-        return rc;
-    }
-    /* file classes that hold a word of v, in increasing order, → 1 .. C */
-    uint64_t *sorted = malloc((size_t)V * sizeof *sorted);
-    if (!sorted) {
-        free(fcls);
-        return nglm_error_set(err, "out of memory");
-    }
-    size_t ns = 0, nu = 0;
+    size_t nu = 0;
     for (int32_t i = 1; i < V; i++)
-        if (fcls[i])
-            sorted[ns++] = fcls[i];
+        if (cls[i] >= 0)
+            map[cls[i]] = 1;
         else
             nu++;
-    qsort(sorted, ns, sizeof *sorted, cmp_u64);
-    size_t nd = 0;
-    for (size_t i = 0; i < ns; i++)
-        if (nd == 0 || sorted[nd - 1] != sorted[i])
-            sorted[nd++] = sorted[i];
+    int32_t nd = 0;
+    for (int k = 0; k < n; k++)
+        map[k] = map[k] ? ++nd : 0;
     cls[0] = 0;
-    for (int32_t i = 1; i < V; i++) {
-        if (!fcls[i]) {
-            cls[i] = (int32_t)nd + 1;
-            continue;
-        }
-        size_t lo = 0, hi = nd;
-        while (lo < hi) {
-            size_t mid = (lo + hi) / 2;
-            if (sorted[mid] < fcls[i])
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        cls[i] = (int32_t)lo + 1;
-    }
-    *C = (int32_t)nd + (nu > 0);
+    for (int32_t i = 1; i < V; i++)
+        cls[i] = cls[i] >= 0 ? map[cls[i]] : nd + 1;
+    free(map);
+    *C = nd + (nu > 0);
     if (unlisted)
         *unlisted = nu;
-    free(sorted);
-    free(fcls);
-    if (*C == 0)
-        return nglm_error_set(err, "%s: no classes", path);
+    if (*C < 2)
+        return nglm_error_set(err, "%s: %d class%s for the vocabulary's words; Model M needs "
+                              "at least 2", path, *C, *C == 1 ? "" : "es");
     return 0;
 }
 

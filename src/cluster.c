@@ -855,7 +855,7 @@ static int parse_class_int(const char *s, int32_t *out)
 }
 
 int nglm_classes_read(const char *path, const nglm_vocab *v, nglm_classes_format format,
-                      int skip_unknown, int32_t *class_of, int *n_classes, nglm_error *err)
+                      int flags, int32_t *class_of, int *n_classes, nglm_error *err)
 {
     FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
     if (!fp)
@@ -938,7 +938,7 @@ int nglm_classes_read(const char *path, const nglm_vocab *v, nglm_classes_format
         }
         int32_t id = nglm_vocab_find(v, word);
         if (id < 0) {
-            if (skip_unknown)
+            if (flags & NGLM_CLASSES_SKIP_UNKNOWN)
                 continue;
             nglm_error_set(err, "%s:%zu: '%s' is not in the vocabulary", path, lineno, word);
             goto done;
@@ -976,7 +976,9 @@ int nglm_classes_read(const char *path, const nglm_vocab *v, nglm_classes_format
     int32_t first = -1;
     for (int32_t w = NGLM_EOS; w < V; w++)
         if (!seen[w]) {
-            if (w == NGLM_EOS || w == NGLM_UNK) {
+            if (flags & NGLM_CLASSES_ALLOW_MISSING) {
+                class_of[w] = -1;
+            } else if (w == NGLM_EOS || w == NGLM_UNK) {
                 if (n == INT32_MAX) {
                     nglm_error_set(err, "%s: too many classes", path);
                     goto done;

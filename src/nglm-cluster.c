@@ -223,7 +223,8 @@ int main(int argc, char **argv)
         init = malloc((size_t)V * sizeof *init);
         if (!init)
             nglm_cli_die(NGLM_EXIT_FAIL, "out of memory");
-        if (nglm_classes_read(o.init, v, o.init_format, o.skip_unknown, init, &o.classes,
+        if (nglm_classes_read(o.init, v, o.init_format,
+                              o.skip_unknown ? NGLM_CLASSES_SKIP_UNKNOWN : 0, init, &o.classes,
                               &err) != 0)
             nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
         co.init = init;

@@ -179,6 +179,9 @@ static const char *train_name(const nglm_pipeline *P)
 static int fill_defaults(nglm_pipeline_options *o, nglm_error *err)
 {
     if (o->classes) { /* Model M: its own defaults, filled in by nglm_pipeline_classlm */
+        if (o->n_skip > 0)
+            return nglm_error_set(err, "Model M (classes) has n-gram features only: skip-gram "
+                                  "templates are not supported (features ngram)");
         if (o->order_auto)
             o->order = NGLM_PIPELINE_ORDER;
 #ifdef _OPENMP

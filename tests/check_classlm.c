@@ -578,12 +578,23 @@ START_TEST(test_class_file)
     ck_assert_int_eq(cls[nglm_vocab_find(v, "e")], 3);
     ck_assert_int_eq(cls[NGLM_EOS], 3);
     ck_assert_int_lt(V, 16);
-    const char *bad[] = {"a 1\n", "a\t-1\n", "a\t1x\n", "a\t1\na\t2\n", "\t1\n", "a\t\n"};
+    /* named classes (not integers): numbered by first appearance */
+    ck_assert_int_eq(nglm_classlm_read_classes(v, tu_tempstr("a\tX\nb\tY\nc\tX\nd\tY\n"), cls,
+                                               &C, &unlisted, &err), 0);
+    ck_assert_int_eq(C, 3);
+    ck_assert_int_eq(cls[nglm_vocab_find(v, "a")], 1);
+    ck_assert_int_eq(cls[nglm_vocab_find(v, "d")], 2);
+    ck_assert_int_eq(cls[NGLM_UNK], 3);
+    const char *bad[] = {"a 1\n", "a\t1\nb\t1x\n", "a\t1\na\t2\n", "\t1\n", "a\t\n",
+                         "a\t1\nb\t\377\n", "a\t1\nb\t-1\n",
+                         "a\t1\nb\t1\nc\t1\nd\t1\ne\t1\n</s>\t1\n<unk>\t1\n"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         const char *p = tu_tempstr(bad[i]);
-        ck_assert_int_eq(nglm_classlm_read_classes(v, p, cls, &C, NULL, &err), -1);
+        ck_assert_msg(nglm_classlm_read_classes(v, p, cls, &C, NULL, &err) == -1, "bad[%zu]", i);
         ck_assert_ptr_nonnull(strstr(err.msg, p));
-        ck_assert_ptr_nonnull(strstr(err.msg, ":1:") ? err.msg : strstr(err.msg, ":2:"));
+        ck_assert_ptr_nonnull(strstr(err.msg, ":1:")   ? err.msg
+                              : strstr(err.msg, ":2:") ? err.msg
+                                                       : strstr(err.msg, "at least 2"));
     }
     ck_assert_int_eq(nglm_classlm_read_classes(v, tu_temp_path(".none"), cls, &C, NULL, &err), -1);
     nglm_vocab_free(v);

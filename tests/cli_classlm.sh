@@ -41,10 +41,10 @@ expect_error "a checkpoint of other options is refused" \
     "$TR" --classes "$T/classes" --order 3 --epochs 2 --batch 50 --train "$TXT" \
     --valid "$T/small.valid.txt" --model "$T/r.nglmc" --resume
 printf 'a 1\n' >"$T/bad"
-expect_error "a class file without a TAB" 'bad:1: expected word<TAB>class' \
+expect_error "a class file without a TAB" "bad:1: expected 'word<TAB>class'" \
     "$TR" --classes "$T/bad" --train "$TXT" --valid "$T/small.valid.txt" --model "$T/x.nglmc"
-printf 'a\tb\n' >"$T/bad2"
-expect_error "a class that is not an integer" 'bad2:1: class is not' \
+head -n 2 "$T/classes" | awk -F '\t' 'NR == 1 { print } NR == 2 { print $1 "\tx" }' >"$T/bad2"
+expect_error "a class that is not an integer" "bad2:2: class 'x' is not an integer" \
     "$TR" --classes "$T/bad2" --train "$TXT" --valid "$T/small.valid.txt" --model "$T/x.nglmc"
 expect_error "a missing class file" 'nothing' \
     "$TR" --classes "$T/nothing" --train "$TXT" --valid "$T/small.valid.txt" --model "$T/x.nglmc"
@@ -58,6 +58,14 @@ expect 0 "the same classes from nglm-cluster's file" '' \
     "$TR" --classes "$T/c12" --order 3 --epochs 1 --batch 100 --threads 1 --train "$TXT" \
     --valid "$T/small.valid.txt" --model "$T/f1.nglmc"
 check "the same model as --classes 12, for 1 and 2 threads" cmp -s "$T/n2.nglmc" "$T/f1.nglmc"
+expect_error "Model M with skip-gram templates" 'skip-gram templates are not supported' \
+    "$TR" --classes 8 --features ngram,skip2 --train "$TXT" --model "$T/x.nglmc"
+check "and trains nothing" test ! -e "$T/x.nglmc"
+expect_error "--classes 0" 'number of classes must be 2' \
+    "$TR" --classes 0 --train "$TXT" --valid "$T/small.valid.txt" --model "$T/x.nglmc"
+printf 'a\t1\n\377\376\t2\n' >"$T/bad3"
+expect_error "a class file that is not UTF-8" 'bad3:2' \
+    "$TR" --classes "$T/bad3" --train "$TXT" --valid "$T/small.valid.txt" --model "$T/x.nglmc"
 expect_error "--classes 1" 'number of classes must be 2' \
     "$TR" --classes 1 --train "$TXT" --valid "$T/small.valid.txt" --model "$T/x.nglmc"
 expect_error "more classes than words" 'number of classes must be 2' \

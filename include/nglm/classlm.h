@@ -68,11 +68,13 @@ typedef struct nglm_classlm {
     nglm_classlm_info info;
 } nglm_classlm;
 
-/* Reads a class file: one "word<TAB>class" per line (class a non-negative
- * integer; CRLF accepted).  Words not in v are ignored; words of v the file
- * does not name go to one extra class (*unlisted gets how many; may be
- * NULL).  Fills cls (V entries, vocabulary ids → classes 1 .. *C, numbered
- * by increasing file class; <s> gets 0).  Errors are "path:line: reason". */
+/* Reads a class file in any form nglm_classes_read reads (word<TAB>class,
+ * mkcls's, Brown's paths; nglm/cluster.h).  Words not in v are ignored;
+ * words of v the file does not name go to one extra class (*unlisted gets
+ * how many; may be NULL).  Fills cls (V entries, vocabulary ids → classes
+ * 1 .. *C, numbered by increasing file class, or by first appearance for
+ * named classes; <s> gets 0).  Fewer than 2 classes is an error.  Errors
+ * are "path:line: reason". */
 int nglm_classlm_read_classes(const nglm_vocab *v, const char *path, int32_t *cls,
                               int32_t *C, size_t *unlisted, nglm_error *err);
 

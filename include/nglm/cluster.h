@@ -114,13 +114,20 @@ typedef enum nglm_classes_format {
     NGLM_CLASSES_PATHS = 3       /* reading only */
 } nglm_classes_format;
 
+/* nglm_classes_read's flags. */
+#define NGLM_CLASSES_SKIP_UNKNOWN 1  /* pass over the lines of words not in v */
+#define NGLM_CLASSES_ALLOW_MISSING 2 /* words of v the file does not list (</s> and
+                                      * <unk> too) get class −1 */
+
 /* Reads a class file for the finalized vocabulary v: class_of (V entries)
  * and *n_classes.  Errors say "path:line: reason": a line that is not of
- * the form, invalid UTF-8, a word not in v (unless skip_unknown: such lines
- * are passed over), a word listed twice, a class that is not an integer
- * (when the first line's is) or is above 2^31−2, a word of v missing. */
+ * the form, invalid UTF-8, a word not in v (unless NGLM_CLASSES_SKIP_UNKNOWN
+ * in flags), a word listed twice, a class that is not an integer (when the
+ * first line's is) or is above 2^31−2, a word of v missing (unless
+ * NGLM_CLASSES_ALLOW_MISSING; without it, </s> and <unk> missing get a
+ * class of their own each). */
 int nglm_classes_read(const char *path, const nglm_vocab *v, nglm_classes_format format,
-                      int skip_unknown, int32_t *class_of, int *n_classes, nglm_error *err);
+                      int flags, int32_t *class_of, int *n_classes, nglm_error *err);
 
 /* Writes class_of for v in the given form (TAB or MKCLS), every word but
  * <s> in id order, replacing path atomically ("-": stdout). */
