@@ -40,9 +40,12 @@ for b in "$OLD" "$NEW"; do
 done
 here=$(cd "$(dirname "$0")" && pwd)
 PTB=${PTB:-$here/../../shared/data/ptb}
-if [ "$ptb" = 1 ] && [ ! -r "$PTB/ptb.train.txt" ]; then
-    echo "$0: no PTB at $PTB (set PTB=DIR, or --no-ptb)" >&2
-    exit 2
+if [ "$ptb" = 1 ]; then
+    if [ ! -r "$PTB/ptb.train.txt" ]; then
+        echo "$0: no PTB at $PTB (set PTB=DIR, or --no-ptb)" >&2
+        exit 2
+    fi
+    PTB=$(cd "$PTB" && pwd) # not under a build, whose path is masked
 fi
 W=$(mktemp -d "${TMPDIR:-/tmp}/refruns.XXXXXX") || exit 1
 [ "$keep" = 1 ] || trap 'rm -rf "$W"' EXIT
@@ -109,6 +112,8 @@ STDIN=$W/kn.txt run kn-stdin $K -o 3 --model model.nglm --arpa out.arpa
 run kn-train $K -o 3 --train "$W/kn.txt" --model model.nglm
 run kn-stdout $K -o 2 --train "$W/kn.txt" --prune 0 1
 run kn-empty $K -o 3 --train "$W/empty.txt"
+run kn-no-fallback nglm-kn --threads 2 -o 3 --train "$W/kn.txt" --arpa out.arpa
+run kn-missing $K -o 3 --train "$W/no-such-file.txt"
 [ "$ptb" = 0 ] || run kn-ptb $K -o 5 --train "$PTB/ptb.train.txt" --arpa out.arpa
 [ "$keep" = 0 ] || echo "outputs kept in $W"
 echo "$n runs: $([ $fail = 0 ] && echo "all the same" || echo "some differ")"
