@@ -11,7 +11,8 @@
 # --epochs 2 --max-memory 2M; --features ngram --eval-cache auto; --cache
 # DIR twice, the second mapping the cache; --best --epochs 1 --log; an
 # empty text; PTB with the defaults) and nglm-kn (-o 3 with --model on the
-# bundled corpus, from stdin and from --train; -o 5 on PTB to ARPA).
+# bundled corpus, from stdin and from --train; -o 5 on PTB to ARPA), and
+# nglm-export --from-arpa.
 # --no-ptb leaves out the two PTB runs (a minute or two each); ONLY=GLOB
 # in the environment runs only the runs so named (ONLY='kn-*').
 #
@@ -114,6 +115,9 @@ run kn-stdout $K -o 2 --train "$W/kn.txt" --prune 0 1
 run kn-empty $K -o 3 --train "$W/empty.txt"
 run kn-no-fallback nglm-kn --threads 2 -o 3 --train "$W/kn.txt" --arpa out.arpa
 run kn-missing $K -o 3 --train "$W/no-such-file.txt"
+"$OLD/nglm-kn" -o 3 --quiet --discount-fallback --prune 0 0 1 --train "$W/kn.txt" \
+    --arpa "$W/kn3.arpa"
+run export-from-arpa nglm-export --from-arpa "$W/kn3.arpa" -o model.nglm
 [ "$ptb" = 0 ] || run kn-ptb $K -o 5 --train "$PTB/ptb.train.txt" --arpa out.arpa
 [ "$keep" = 0 ] || echo "outputs kept in $W"
 echo "$n runs: $([ $fail = 0 ] && echo "all the same" || echo "some differ")"
