@@ -363,7 +363,7 @@ int nglm_cli_parse(int argc, char **argv, const nglm_cli_table *tables, int n_ta
     static const nglm_option **row_of;
     static void **opts_of;
     longopts = calloc(2 * n_rows + 3, sizeof *longopts);
-    shorts = malloc(2 * n_rows + 4);
+    shorts = malloc(2 * n_rows + 3);
     row_of = calloc(n_rows, sizeof *row_of);
     opts_of = calloc(n_rows, sizeof *opts_of);
     if (!longopts || !shorts || !row_of || !opts_of)
@@ -387,14 +387,13 @@ int nglm_cli_parse(int argc, char **argv, const nglm_cli_table *tables, int n_ta
                     shorts[ns++] = ':';
             }
         }
-    int short_version = 1; /* -V for --version, unless a row spells itself so */
-    for (size_t j = 0; j < n_rows; j++)
-        short_version &= row_of[j]->short_name != 'V';
-    if (short_version)
-        shorts[ns++] = 'V';
     shorts[ns] = '\0';
+    int own_version = 0; /* a row called version (nglm-gen's, with -V) replaces ours */
+    for (size_t j = 0; j < n_rows; j++)
+        own_version |= strcmp(row_of[j]->name, "version") == 0;
     longopts[k++] = (struct option){"help", no_argument, NULL, OPT_HELP};
-    longopts[k++] = (struct option){"version", no_argument, NULL, OPT_VERSION};
+    if (!own_version)
+        longopts[k++] = (struct option){"version", no_argument, NULL, OPT_VERSION};
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, shorts, longopts, NULL)) != -1) {
@@ -411,7 +410,7 @@ int nglm_cli_parse(int argc, char **argv, const nglm_cli_table *tables, int n_ta
         } else if (c == 'h' || c == OPT_HELP) {
             usage(stdout);
             exit(0);
-        } else if (c == OPT_VERSION || (c == 'V' && short_version)) {
+        } else if (c == OPT_VERSION) {
             printf("%s (nglm) %s\n", prog_name, PACKAGE_VERSION);
             exit(0);
         } else {

@@ -63,6 +63,15 @@ static int set_seed(const nglm_option *row, void *opts, const char *value, nglm_
     return 0;
 }
 
+/* --version, also -V (the row replaces nglm_cli_parse's --version) */
+static int print_version(const nglm_option *row, void *opts, const char *value,
+                         nglm_error *err)
+{
+    (void)row, (void)opts, (void)value, (void)err;
+    printf("%s (%s) %s\n", nglm_cli_prog(), PACKAGE_NAME, PACKAGE_VERSION);
+    exit(0);
+}
+
 /* a row names the fields it uses; the rest are zero */
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 #define FIELD(f) offsetof(options, f)
@@ -86,6 +95,8 @@ static const nglm_option rows[] = {
     {"force", NULL, "",
      "replace the files if they exist (without it an existing corpus is never overwritten)",
      NGLM_OPT_FLAG, FIELD(force), 0, 0, NULL, NULL, 'f'},
+    {"version", NULL, "", "show the version and exit", NGLM_OPT_CUSTOM, 0, 0, 0, NULL,
+     print_version, 'V'},
 };
 #undef FIELD
 
@@ -105,7 +116,6 @@ static void usage(FILE *fp)
     nglm_cli_options_help(fp, &t, 1);
     fprintf(fp,
             "  -h, --help            show this help and exit\n"
-            "  -V, --version         show the version and exit\n"
             "\n"
             "Exit status: 0 success, 1 the files could not be written, 2 bad usage.\n");
 }
