@@ -29,7 +29,6 @@
 #include "cli.h"
 #include "config.h"
 #include "nglm/kn.h"
-#include "nglm/vocab.h"
 #include "outputs.h"
 #include "pipeline_kn.h"
 
@@ -252,13 +251,13 @@ static void stage_end(void *user) { nglm_cli_meter_clear(user); }
 
 /* What was read, estimated and written, on stderr. */
 static void report(const options *o, const char *name, const nglm_pipeline_kn_result *r,
-                   int32_t V, double t0)
+                   double t0)
 {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     fprintf(stderr, "%s: %s: %zu sentences, %llu words, %llu tokens, vocabulary %d "
             "(specials included)\n", nglm_cli_prog(), name, r->n_sents,
-            (unsigned long long)r->n_words, (unsigned long long)r->n_tokens, (int)V);
+            (unsigned long long)r->n_words, (unsigned long long)r->n_tokens, (int)r->V);
     const nglm_kn *kn = &r->kn;
     for (int m = 1; m <= o->order; m++) {
         char of[48] = "";
@@ -311,7 +310,6 @@ int main(int argc, char **argv)
     if (nglm_pipeline_vocab(&P, &err) != 0 || nglm_pipeline_kn_text(&P, &err) != 0)
         die_text(&err, path, name);
     nglm_cli_rereadable_done();
-    int32_t V = (int32_t)nglm_vocab_size(P.model.vocab);
     nglm_pipeline_kn_result r;
     if (nglm_pipeline_kn(&P, &o.kn, &r, &err) != 0) /* the library names no option */
         nglm_cli_die(NGLM_EXIT_FAIL, "%s%s", err.msg,
@@ -323,7 +321,7 @@ int main(int argc, char **argv)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
     nglm_pipeline_free(&P);
     if (!o.quiet)
-        report(&o, name, &r, V, t0);
+        report(&o, name, &r, t0);
     nglm_pipeline_kn_result_free(&r);
     return 0;
 }

@@ -65,7 +65,7 @@ int nglm_pipeline_kn(nglm_pipeline *P, const nglm_kn_options *ko, nglm_pipeline_
     snprintf(title, sizeof title, "counting %d-grams", o->order);
     nglm_progress p = stage_begin(P, title, "tokens", 1);
     nglm_count_opts co = {o->tr.threads, o->count_memory, o->temp_dir, &p};
-    int32_t V = (int32_t)nglm_vocab_size(P->model.vocab);
+    int32_t V = r->V = (int32_t)nglm_vocab_size(P->model.vocab);
     int rc = nglm_features_build_with(F, &P->train, V, o->order, NULL, &co, err);
     stage_end(P);
     if (rc != 0)

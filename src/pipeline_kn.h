@@ -25,6 +25,7 @@
 typedef struct nglm_pipeline_kn_result {
     nglm_kn kn;                              /* of P->model.feat */
     uint64_t seen[NGLM_MAX_ORDER + 1];       /* m-grams of the text, before pruning */
+    int32_t V;                               /* vocabulary size, specials included */
     size_t n_sents;                          /* of the training text */
     uint64_t n_words, n_tokens;
 } nglm_pipeline_kn_result;

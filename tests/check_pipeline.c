@@ -262,6 +262,7 @@ START_TEST(test_kn_only)
         for (int j = 1; j <= 3; j++)
             ck_assert(r.kn.D[m][j] == kn.D[m][j]);
     }
+    ck_assert_int_eq(r.V, (int32_t)nglm_vocab_size(v));
     ck_assert_uint_eq(r.seen[1], nglm_vocab_size(v));
     ck_assert_uint_gt(r.seen[3], r.kn.count[3]); /* the 3-grams seen once are pruned */
     ck_assert_uint_eq(r.kn.n_feat, kn.n_feat);
