@@ -12,20 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "nglm/arpa.h"
 #include "nglm/classkn.h"
 #include "nglm/cluster.h"
 #include "nglm/corpus.h"
+#include "nglm/progress.h"
 #include "nglm/vocab.h"
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static void die(const char *what, const nglm_error *err)
 {
@@ -59,7 +52,7 @@ int main(int argc, char **argv)
     int order = atoi(argv[3]), threads = atoi(argv[7]);
     nglm_error err;
     nglm_tok_options tok = nglm_tok_options_default();
-    double t0 = now();
+    double t0 = nglm_wall_seconds();
     nglm_vocab *v = nglm_vocab_new();
     nglm_corpus c;
     if (nglm_vocab_count_file_threads(v, train, &tok, threads, NULL, NULL, &err) != 0 ||
@@ -70,27 +63,27 @@ int main(int argc, char **argv)
     int n_classes;
     if (nglm_classes_read(classes, v, NGLM_CLASSES_AUTO, 0, cls, &n_classes, &err) != 0)
         die(classes, &err);
-    double t1 = now();
+    double t1 = nglm_wall_seconds();
     nglm_classkn m;
     if (nglm_classkn_build(&m, &c, v, &tok, cls, n_classes, order, NULL, threads, &err) != 0)
         die("build", &err);
-    double t2 = now();
+    double t2 = nglm_wall_seconds();
     printf("class KN %d-gram, %d classes: read %.2f s, build %.2f s\n", order, n_classes,
            t1 - t0, t2 - t1);
     if (argc > 8) {
         if (nglm_classkn_save(&m, argv[8], &err) != 0)
             die(argv[8], &err);
         nglm_classkn_free(&m);
-        double t3 = now();
+        double t3 = nglm_wall_seconds();
         if (nglm_classkn_load(&m, argv[8], &err) != 0)
             die(argv[8], &err);
-        printf("saved and loaded again: %.2f s\n", now() - t3);
+        printf("saved and loaded again: %.2f s\n", nglm_wall_seconds() - t3);
     }
-    double t4 = now();
+    double t4 = nglm_wall_seconds();
     nglm_arpa *a = nglm_arpa_load(argv[6], &err);
     if (!a)
         die(argv[6], &err);
-    printf("word model read: %.2f s\n", now() - t4);
+    printf("word model read: %.2f s\n", nglm_wall_seconds() - t4);
     double *lc[2], *lw[2];
     size_t n[2];
     const char *texts[2] = {valid, test};
@@ -107,10 +100,10 @@ int main(int argc, char **argv)
         n[k] = tc.n_tokens;
         lc[k] = malloc(n[k] * sizeof *lc[k]);
         lw[k] = malloc(n[k] * sizeof *lw[k]);
-        double t5 = now();
+        double t5 = nglm_wall_seconds();
         if (nglm_classkn_score_corpus10(&m, &tc, lc[k], threads, &err) != 0)
             die("score", &err);
-        double t6 = now();
+        double t6 = nglm_wall_seconds();
         if (nglm_arpa_score_corpus(a, &ta, lw[k], &err) != 0)
             die("score", &err);
         printf("%s: %zu tokens: class KN ppl %.2f (%.2f s), word model ppl %.2f\n", texts[k],

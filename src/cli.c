@@ -388,8 +388,12 @@ int nglm_cli_parse(int argc, char **argv, const nglm_cli_table *tables, int n_ta
             }
         }
     shorts[ns] = '\0';
+    int own_version = 0; /* a row called version (nglm-gen's, with -V) replaces ours */
+    for (size_t j = 0; j < n_rows; j++)
+        own_version |= strcmp(row_of[j]->name, "version") == 0;
     longopts[k++] = (struct option){"help", no_argument, NULL, OPT_HELP};
-    longopts[k++] = (struct option){"version", no_argument, NULL, OPT_VERSION};
+    if (!own_version)
+        longopts[k++] = (struct option){"version", no_argument, NULL, OPT_VERSION};
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, shorts, longopts, NULL)) != -1) {

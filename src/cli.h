@@ -125,7 +125,7 @@ typedef struct nglm_cli_table {
 
 /* Reads argv's options through the tables' rows (long names, aliases and
  * one-letter spellings), with -h/--help (usage(stdout), exit 0) and
- * --version; a bad value dies (status 2) with "--NAME: " and the row's
+ * --version (unless a row is called version); a bad value dies (status 2) with "--NAME: " and the row's
  * message, an unknown option or a missing value as nglm_cli_bad_option
  * (with hint).  Returns the index of the first word that is no option. */
 int nglm_cli_parse(int argc, char **argv, const nglm_cli_table *tables, int n_tables,

@@ -9,7 +9,7 @@
  * its class bigram perplexity.  Each pass prints its perplexity on stderr.
  * Usage: nglm-cluster --help.
  */
-#include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,115 +25,105 @@
 #include "nglm/vocab.h"
 #include "outputs.h"
 
+typedef struct options {
+    int classes, passes, threads, quiet, force, skip_unknown;
+    double min_gain;
+    const char *train, *output, *init, *vocab;
+    int format, init_format; /* nglm_classes_format */
+    nglm_tok_options tok;
+} options;
+
+static int set_tokenize(const nglm_option *row, void *opts, const char *value, nglm_error *err)
+{
+    (void)row;
+    return nglm_tok_mode_parse(value, &((options *)opts)->tok.mode, err);
+}
+
+static const nglm_opt_choice write_formats[] = {
+    {"tab", NGLM_CLASSES_TAB}, {"mkcls", NGLM_CLASSES_MKCLS}, {NULL, 0}};
+static const nglm_opt_choice read_formats[] = {{"auto", NGLM_CLASSES_AUTO},
+                                               {"tab", NGLM_CLASSES_TAB},
+                                               {"mkcls", NGLM_CLASSES_MKCLS},
+                                               {"paths", NGLM_CLASSES_PATHS},
+                                               {NULL, 0}};
+
+/* a row names the fields it uses; the rest are zero */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#define FIELD(f) offsetof(options, f)
+static const nglm_option rows[] = {
+    {"classes", "N", "", "classes, 2.. (class 0 holds </s> alone)",
+     NGLM_OPT_INT, FIELD(classes), 2, 1 << 20, NULL, NULL, 'c'},
+    {"train", "FILE", "", "the text (also --text; default: stdin)",
+     NGLM_OPT_STRING, FIELD(train), 0, 0, NULL, NULL, 0, "text"},
+    {"output", "FILE", "", "the class file (default: stdout)",
+     NGLM_OPT_STRING, FIELD(output), 0, 0, NULL, NULL, 'o'},
+    {"format", "FORM", "",
+     "tab (default: word<TAB>class, classes 0..N-1) or mkcls (word<TAB>class, classes 1..N, "
+     "no </s>)",
+     NGLM_OPT_CHOICE, FIELD(format), 0, 0, write_formats},
+    {"passes", "N", "",
+     "passes over the words at most (default 30); the clustering stops earlier when a pass "
+     "moves no word or gains less than --min-gain",
+     NGLM_OPT_INT, FIELD(passes), 0, 1000000},
+    {"min-gain", "F", "",
+     "also stop after a pass that lowers the perplexity by less than the fraction F "
+     "(default 1e-3: 0.1%; 0: only when a pass moves no word)",
+     NGLM_OPT_DOUBLE, FIELD(min_gain), 0, 1},
+    {"init", "FILE", "",
+     "start from the classes of FILE (tab, mkcls or Brown clustering's paths "
+     "'bits<TAB>word<TAB>count'; -c is then taken from it); --passes 0 converts it",
+     NGLM_OPT_STRING, FIELD(init)},
+    {"init-format", "FORM", "", "auto (default), tab, mkcls or paths",
+     NGLM_OPT_CHOICE, FIELD(init_format), 0, 0, read_formats},
+    {"skip-unknown", NULL, "", "pass over --init's words that are not in the vocabulary",
+     NGLM_OPT_FLAG, FIELD(skip_unknown)},
+    {"vocab", "FILE", "",
+     "use this vocabulary (nglm's or a word list) instead of counting the text's words",
+     NGLM_OPT_STRING, FIELD(vocab)},
+    {"threads", "N", "",
+     "threads (default: OMP_NUM_THREADS or all cores); the classes are the same for any "
+     "number",
+     NGLM_OPT_INT, FIELD(threads), 1, 4096},
+    {"tokenize", "MODE", "", "space (default), word or char, as nglm-train",
+     NGLM_OPT_CUSTOM, FIELD(tok.mode), 0, 0, NULL, set_tokenize},
+    {"lowercase", NULL, "", "fold case", NGLM_OPT_FLAG, FIELD(tok.lowercase)},
+    {"replace-invalid", NULL, "", "replace invalid UTF-8 with U+FFFD instead of failing",
+     NGLM_OPT_FLAG, FIELD(tok.replace_invalid)},
+    {"quiet", NULL, "", "print nothing on stderr but errors", NGLM_OPT_FLAG, FIELD(quiet)},
+    {"force", NULL, "", "replace an --output file that is not a class file",
+     NGLM_OPT_FLAG, FIELD(force)},
+};
+#undef FIELD
+
 static void usage(FILE *fp)
 {
+    nglm_cli_table t = {rows, sizeof rows / sizeof *rows, NULL};
     fprintf(fp,
         "Usage: nglm-cluster -c N [OPTION]... [< TEXT] [> CLASSES]\n"
         "Cluster the words of a text, one sentence per line, into N classes by the\n"
         "exchange algorithm (the class bigram likelihood), and write 'word<TAB>class'.\n"
-        "\n"
-        "  -c, --classes N       classes, 2.. (class 0 holds </s> alone)\n"
-        "  --train FILE          the text (also --text; default: stdin)\n"
-        "  -o, --output FILE     the class file (default: stdout)\n"
-        "  --format FORM         tab (default: word<TAB>class, classes 0..N-1) or\n"
-        "                        mkcls (word<TAB>class, classes 1..N, no </s>)\n"
-        "  --passes N            passes over the words at most (default 30); the\n"
-        "                        clustering stops earlier when a pass moves no word\n"
-        "                        or gains less than --min-gain\n"
-        "  --min-gain F          also stop after a pass that lowers the perplexity by\n"
-        "                        less than the fraction F (default 1e-3: 0.1%%;\n"
-        "                        0: only when a pass moves no word)\n"
-        "  --init FILE           start from the classes of FILE (tab, mkcls or Brown\n"
-        "                        clustering's paths 'bits<TAB>word<TAB>count'; -c is\n"
-        "                        then taken from it); --passes 0 converts it\n"
-        "  --init-format FORM    auto (default), tab, mkcls or paths\n"
-        "  --skip-unknown        pass over --init's words that are not in the vocabulary\n"
-        "  --vocab FILE          use this vocabulary (nglm's or a word list) instead\n"
-        "                        of counting the text's words\n"
-        "  --threads N           threads (default: OMP_NUM_THREADS or all cores); the\n"
-        "                        classes are the same for any number\n"
-        "  --tokenize MODE       space (default), word or char, as nglm-train\n"
-        "  --lowercase           fold case\n"
-        "  --replace-invalid     replace invalid UTF-8 with U+FFFD instead of failing\n"
-        "  --quiet               print nothing on stderr but errors\n"
-        "  --force               replace an --output file that is not a class file\n"
+        "\n");
+    nglm_cli_options_help(fp, &t, 1);
+    fprintf(fp,
         "  -h, --help, --version\n"
         "\n"
         "Exit status: 0 success, 1 failure (bad data, I/O), 2 bad usage.\n");
 }
 
-typedef struct options {
-    int classes, passes, threads, quiet, force, skip_unknown;
-    double min_gain;
-    const char *train, *output, *init, *vocab;
-    nglm_classes_format format, init_format;
-    nglm_tok_options tok;
-} options;
-
-static nglm_classes_format parse_format(const char *opt, const char *s, int reading)
-{
-    if (strcmp(s, "tab") == 0)
-        return NGLM_CLASSES_TAB;
-    if (strcmp(s, "mkcls") == 0)
-        return NGLM_CLASSES_MKCLS;
-    if (reading && strcmp(s, "paths") == 0)
-        return NGLM_CLASSES_PATHS;
-    if (reading && strcmp(s, "auto") == 0)
-        return NGLM_CLASSES_AUTO;
-    nglm_cli_die(NGLM_EXIT_USAGE, "%s: '%s' is not %s", opt, s,
-                 reading ? "auto, tab, mkcls or paths" : "tab or mkcls");
-}
-
 static void parse_args(int argc, char **argv, options *o)
 {
-    enum { O_TRAIN = 256, O_FORMAT, O_PASSES, O_MIN_GAIN, O_INIT, O_INIT_FORMAT, O_SKIP, O_VOCAB,
-           O_THREADS, O_TOK, O_LOWER, O_REPL, O_QUIET, O_FORCE, O_HELP, O_VERSION };
-    static const struct option longopts[] = {
-        {"classes", 1, 0, 'c'}, {"train", 1, 0, O_TRAIN}, {"text", 1, 0, O_TRAIN},
-        {"output", 1, 0, 'o'}, {"format", 1, 0, O_FORMAT}, {"passes", 1, 0, O_PASSES},
-        {"min-gain", 1, 0, O_MIN_GAIN},
-        {"init", 1, 0, O_INIT}, {"init-format", 1, 0, O_INIT_FORMAT},
-        {"skip-unknown", 0, 0, O_SKIP}, {"vocab", 1, 0, O_VOCAB},
-        {"threads", 1, 0, O_THREADS}, {"tokenize", 1, 0, O_TOK},
-        {"lowercase", 0, 0, O_LOWER}, {"replace-invalid", 0, 0, O_REPL},
-        {"quiet", 0, 0, O_QUIET}, {"force", 0, 0, O_FORCE}, {"help", 0, 0, O_HELP},
-        {"version", 0, 0, O_VERSION}, {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->tok = nglm_tok_options_default();
     o->passes = 30;
     o->min_gain = 1e-3;
     o->format = NGLM_CLASSES_TAB;
     o->init_format = NGLM_CLASSES_AUTO;
-    int c;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":hc:o:", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'c': o->classes = (int)nglm_cli_long("--classes", optarg, 2, 1 << 20); break;
-        case O_TRAIN: o->train = optarg; break;
-        case 'o': o->output = optarg; break;
-        case O_FORMAT: o->format = parse_format("--format", optarg, 0); break;
-        case O_PASSES: o->passes = (int)nglm_cli_long("--passes", optarg, 0, 1000000); break;
-        case O_MIN_GAIN: o->min_gain = nglm_cli_double("--min-gain", optarg, 0, 1); break;
-        case O_INIT: o->init = optarg; break;
-        case O_INIT_FORMAT: o->init_format = parse_format("--init-format", optarg, 1); break;
-        case O_SKIP: o->skip_unknown = 1; break;
-        case O_VOCAB: o->vocab = optarg; break;
-        case O_THREADS: o->threads = (int)nglm_cli_long("--threads", optarg, 1, 4096); break;
-        case O_TOK: o->tok.mode = nglm_cli_tok_mode(optarg); break;
-        case O_LOWER: o->tok.lowercase = 1; break;
-        case O_REPL: o->tok.replace_invalid = 1; break;
-        case O_QUIET: o->quiet = 1; break;
-        case O_FORCE: o->force = 1; break;
-        case 'h':
-        case O_HELP: usage(stdout); exit(0);
-        case O_VERSION: printf("nglm-cluster (nglm) %s\n", PACKAGE_VERSION); exit(0);
-        default:
-            nglm_cli_bad_option(c, argc, argv, "nglm-cluster takes -c N --train TEXT "
-                                "-o CLASSES (mkcls: -cN -pTEXT -VCLASSES)");
-        }
-    }
-    if (optind < argc)
-        nglm_cli_die(NGLM_EXIT_USAGE, "unexpected argument '%s' (see --help)", argv[optind]);
+    nglm_cli_table t = {rows, sizeof rows / sizeof *rows, o};
+    int first = nglm_cli_parse(argc, argv, &t, 1, usage,
+                               "nglm-cluster takes -c N --train TEXT -o CLASSES (mkcls: -cN "
+                               "-pTEXT -VCLASSES)");
+    if (first < argc)
+        nglm_cli_die(NGLM_EXIT_USAGE, "unexpected argument '%s' (see --help)", argv[first]);
     if (o->classes == 0 && !o->init)
         nglm_cli_die(NGLM_EXIT_USAGE, "the number of classes is required: -c N "
                      "(for instance -c 300)");

@@ -3,8 +3,8 @@
  * SRILM's `ngram -ppl` (see nglm/eval.h), or of the linear interpolation of
  * two models (--mix, see nglm/mix.h).  Usage: nglm-eval --help.
  */
-#include <getopt.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,74 +17,6 @@
 #include "nglm/eval.h"
 #include "nglm/lm.h"
 #include "nglm/mix.h"
-
-static void usage(FILE *fp)
-{
-    fprintf(fp,
-        "Usage: nglm-eval --model FILE [OPTION]... TEXT\n"
-        "Report the perplexity of TEXT ('-' = stdin) under an nglm model.\n"
-        "\n"
-        "  --model FILE        the model: written by nglm-train, or an ARPA file\n"
-        "                      (plain or gzip; nglm-export's, KenLM's, SRILM's)\n"
-        "  --digits N          decimals of logprob, ppl and ppl1 (default 2)\n"
-        "  --per-sentence      also print each sentence's log10 probability:\n"
-        "                      'sentence N: logprob= X tokens= T' (N: the line, T with\n"
-        "                      </s>; a blank line is a sentence, its </s> alone)\n"
-        "  --per-word          also print every token, a line a sentence, as KenLM's\n"
-        "                      query does: 'word=ID N LOG10P' (N: the n-gram order\n"
-        "                      used) for each word and </s>, then 'Total: X OOV: N'\n"
-        "  --print-tokens      print TEXT as the model reads it, one sentence per line,\n"
-        "                      tokens separated by single spaces, and score nothing\n"
-        "                      (what other tools must be given to see the same tokens)\n"
-        "  --verify            check an nglm model's checksum and whole index before\n"
-        "                      scoring (reads the whole file; by default only what the\n"
-        "                      lookups need is checked, so a damaged weight gives a\n"
-        "                      wrong score instead of an error)\n"
-        "  --threads N         OpenMP threads (default: OMP_NUM_THREADS or all cores)\n"
-        "  --progress MODE     reading and scoring progress on stderr: auto (default:\n"
-        "                      redrawn on a terminal, a line every 5 s otherwise),\n"
-        "                      always (a line at every step), never\n"
-        "  -h, --help, --version\n"
-        "Mixing (linear interpolation, as SRILM's -mix-lm, -mix-lm2 ...):\n"
-        "  --mix FILE          another model (nglm, ARPA or a saved mixture); may be\n"
-        "                      given up to 64 times (with --model: model A, B, ...)\n"
-        "  --lambda L          two models: the first's weight L, 0..1 (default 0.5;\n"
-        "                      L*P_A + (1-L)*P_B); any number: L1,L2,... one per model,\n"
-        "                      summing to 1 (default equal); or 'auto': the weights\n"
-        "                      that maximise the likelihood of --heldout, found by EM\n"
-        "                      (SRILM's compute-best-mix, accelerated)\n"
-        "  --heldout FILE      held-out text for --lambda auto and the cache's auto\n"
-        "  --write-mix FILE    save the mixture and its weights as one model (a small\n"
-        "                      text file naming the models' files with their sizes and\n"
-        "                      checksums) that --model and nglm-sample open\n"
-        "Cache (the recent past of TEXT, mixed in exactly; never on by default):\n"
-        "  --cache SPEC        decay:L (words weighted by exp(-age/L)) or window:N (the\n"
-        "                      last N words), maybe with ,bigram:L (a decayed cache of\n"
-        "                      each word's followers); auto: chosen on --heldout;\n"
-        "                      model: the one nglm-train --eval-cache recorded\n"
-        "  --cache-lambda W    the cache's weight, W1,W2 with a bigram cache (default\n"
-        "                      0.1 and 0.05), or auto: by EM on --heldout\n"
-        "  --cache-reset WORD  a line holding only WORD (a document boundary such as\n"
-        "                      <doc>, a word of the model) empties the cache too\n"
-        "  The held-out text is read in its own order with its own cache; a blank\n"
-        "  line empties the cache.  A first line 'cache: SPEC, weights W (how)'.\n"
-        "Each model reads TEXT with its own tokenizer and vocabulary; all must\n"
-        "find the same tokens (TEXT cannot be '-' then).  A token any model\n"
-        "skips (an OOV of an ARPA model without <unk>) is skipped and counted as an\n"
-        "OOV.  A first line 'mixture weight: L (how it was chosen)' is printed\n"
-        "('mixture weights: L1 L2 ... (how)' for more than two models).\n"
-        "\n"
-        "Output (as SRILM's ngram -ppl):\n"
-        "  file TEXT: S sentences, W words, O OOVs[, scored as <unk> | , skipped]\n"
-        "  0 zeroprobs, logprob= L ppl= P ppl1= P1\n"
-        "  excluding the N tokens scored as <unk>: logprob= L ppl= P ppl1= P1\n"
-        "logprob is log10; ppl counts words and </s>, ppl1 words only; OOVs are\n"
-        "scored as <unk> (an ARPA model without <unk> skips them, as SRILM does).\n"
-        "The third line, when a token was scored as <unk> (an OOV or a written\n"
-        "<unk>), leaves those out, as KenLM's query reports \"excluding OOVs\".\n"
-        "\n"
-        "Exit status: 0 success, 1 failure (bad model or text, I/O), 2 bad usage.\n");
-}
 
 /* ---------------------------------------------------------------- models */
 
@@ -389,58 +321,160 @@ static void print_weights(const nglm_lm *x, const char *how)
     printf(" (%s)\n", how);
 }
 
+/* ---------------------------------------------------------------- options */
+
+typedef struct options {
+    const char *model, *heldout, *write_mix, *cache, *cache_lambda, *cache_reset;
+    const char *mix[NGLM_LM_MIX_MAX];
+    size_t n_mix, mix_given;  /* kept, given (a mixture of too many is refused later) */
+    lambda_opt lambda;
+    int per_sentence, print_tokens, per_word, verify, threads, digits, progress;
+} options;
+
+static int add_mix(const nglm_option *row, void *opts, const char *value, nglm_error *err)
+{
+    (void)row, (void)err;
+    options *o = opts;
+    if (o->n_mix < NGLM_LM_MIX_MAX)
+        o->mix[o->n_mix++] = value;
+    o->mix_given++;
+    return 0;
+}
+
+static int set_lambda(const nglm_option *row, void *opts, const char *value, nglm_error *err)
+{
+    (void)row, (void)err;
+    parse_lambda(value, &((options *)opts)->lambda);
+    return 0;
+}
+
+static const nglm_opt_choice progress_modes[] = {{"auto", NGLM_CLI_PROGRESS_AUTO},
+                                                 {"always", NGLM_CLI_PROGRESS_ALWAYS},
+                                                 {"never", NGLM_CLI_PROGRESS_NEVER},
+                                                 {NULL, 0}};
+
+#define MIXING "Mixing (linear interpolation, as SRILM's -mix-lm, -mix-lm2 ...)"
+#define CACHE "Cache (the recent past of TEXT, mixed in exactly; never on by default)"
+
+/* a row names the fields it uses; the rest are zero */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#define FIELD(f) offsetof(options, f)
+static const nglm_option rows[] = {
+    {"model", "FILE", "",
+     "the model: written by nglm-train, or an ARPA file (plain or gzip; nglm-export's, "
+     "KenLM's, SRILM's)",
+     NGLM_OPT_STRING, FIELD(model)},
+    {"digits", "N", "", "decimals of logprob, ppl and ppl1 (default 2)",
+     NGLM_OPT_INT, FIELD(digits), 0, 17},
+    {"per-sentence", NULL, "",
+     "also print each sentence's log10 probability: 'sentence N: logprob= X tokens= T' (N: "
+     "the line, T with </s>; a blank line is a sentence, its </s> alone)",
+     NGLM_OPT_FLAG, FIELD(per_sentence)},
+    {"per-word", NULL, "",
+     "also print every token, a line a sentence, as KenLM's query does: 'word=ID N LOG10P' "
+     "(N: the n-gram order used) for each word and </s>, then 'Total: X OOV: N'",
+     NGLM_OPT_FLAG, FIELD(per_word)},
+    {"print-tokens", NULL, "",
+     "print TEXT as the model reads it, one sentence per line, tokens separated by single "
+     "spaces, and score nothing (what other tools must be given to see the same tokens)",
+     NGLM_OPT_FLAG, FIELD(print_tokens)},
+    {"verify", NULL, "",
+     "check an nglm model's checksum and whole index before scoring (reads the whole file; "
+     "by default only what the lookups need is checked, so a damaged weight gives a wrong "
+     "score instead of an error)",
+     NGLM_OPT_FLAG, FIELD(verify)},
+    {"threads", "N", "", "OpenMP threads (default: OMP_NUM_THREADS or all cores)",
+     NGLM_OPT_INT, FIELD(threads), 1, 4096},
+    {"progress", "MODE", "",
+     "reading and scoring progress on stderr: auto (default: redrawn on a terminal, a line "
+     "every 5 s otherwise), always (a line at every step), never",
+     NGLM_OPT_CHOICE, FIELD(progress), 0, 0, progress_modes},
+    {"mix", "FILE", MIXING,
+     "another model (nglm, ARPA or a saved mixture); may be given up to "
+     NGLM_STR(NGLM_LM_MIX_MAX) " times (with --model: model A, B, ...)",
+     NGLM_OPT_CUSTOM, 0, 0, 0, NULL, add_mix},
+    {"lambda", "L", MIXING,
+     "two models: the first's weight L, 0..1 (default 0.5; L*P_A + (1-L)*P_B); any number: "
+     "L1,L2,... one per model, summing to 1 (default equal); or 'auto': the weights that "
+     "maximise the likelihood of --heldout, found by EM (SRILM's compute-best-mix, "
+     "accelerated)",
+     NGLM_OPT_CUSTOM, FIELD(lambda), 0, 0, NULL, set_lambda},
+    {"heldout", "FILE", MIXING, "held-out text for --lambda auto and the cache's auto",
+     NGLM_OPT_STRING, FIELD(heldout)},
+    {"write-mix", "FILE", MIXING,
+     "save the mixture and its weights as one model (a small text file naming the models' "
+     "files with their sizes and checksums) that --model and nglm-sample open",
+     NGLM_OPT_STRING, FIELD(write_mix)},
+    {"cache", "SPEC", CACHE,
+     "decay:L (words weighted by exp(-age/L)) or window:N (the last N words), maybe with "
+     ",bigram:L (a decayed cache of each word's followers); auto: chosen on --heldout; "
+     "model: the one nglm-train --eval-cache recorded",
+     NGLM_OPT_STRING, FIELD(cache)},
+    {"cache-lambda", "W", CACHE,
+     "the cache's weight, W1,W2 with a bigram cache (default 0.1 and 0.05), or auto: by EM "
+     "on --heldout",
+     NGLM_OPT_STRING, FIELD(cache_lambda)},
+    {"cache-reset", "WORD", CACHE,
+     "a line holding only WORD (a document boundary such as <doc>, a word of the model) "
+     "empties the cache too",
+     NGLM_OPT_STRING, FIELD(cache_reset)},
+};
+#undef FIELD
+
+static void usage(FILE *fp)
+{
+    const size_t n = sizeof rows / sizeof *rows;
+    fprintf(fp,
+        "Usage: nglm-eval --model FILE [OPTION]... TEXT\n"
+        "Report the perplexity of TEXT ('-' = stdin) under an nglm model.\n"
+        "\n");
+    nglm_options_help(fp, rows, n, "");
+    fprintf(fp, "  -h, --help, --version\n" MIXING ":\n");
+    nglm_options_help(fp, rows, n, MIXING);
+    fprintf(fp, CACHE ":\n");
+    nglm_options_help(fp, rows, n, CACHE);
+    fprintf(fp,
+        "  The held-out text is read in its own order with its own cache; a blank\n"
+        "  line empties the cache.  A first line 'cache: SPEC, weights W (how)'.\n"
+        "Each model reads TEXT with its own tokenizer and vocabulary; all must\n"
+        "find the same tokens (TEXT cannot be '-' then).  A token any model\n"
+        "skips (an OOV of an ARPA model without <unk>) is skipped and counted as an\n"
+        "OOV.  A first line 'mixture weight: L (how it was chosen)' is printed\n"
+        "('mixture weights: L1 L2 ... (how)' for more than two models).\n"
+        "\n"
+        "Output (as SRILM's ngram -ppl):\n"
+        "  file TEXT: S sentences, W words, O OOVs[, scored as <unk> | , skipped]\n"
+        "  0 zeroprobs, logprob= L ppl= P ppl1= P1\n"
+        "  excluding the N tokens scored as <unk>: logprob= L ppl= P ppl1= P1\n"
+        "logprob is log10; ppl counts words and </s>, ppl1 words only; OOVs are\n"
+        "scored as <unk> (an ARPA model without <unk> skips them, as SRILM does).\n"
+        "The third line, when a token was scored as <unk> (an OOV or a written\n"
+        "<unk>), leaves those out, as KenLM's query reports \"excluding OOVs\".\n"
+        "\n"
+        "Exit status: 0 success, 1 failure (bad model or text, I/O), 2 bad usage.\n");
+}
+
+/* ---------------------------------------------------------------- main */
+
 int main(int argc, char **argv)
 {
     nglm_cli_set_prog(argv[0]);
-    enum { O_MODEL = 256, O_PERSENT, O_TOKENS, O_THREADS, O_DIGITS, O_MIX, O_LAMBDA, O_HELDOUT,
-           O_HELP, O_VERSION, O_PROGRESS, O_CACHE, O_CACHE_LAMBDA, O_CACHE_RESET, O_PERWORD,
-           O_VERIFY, O_WRITE_MIX };
-    static const struct option longopts[] = {
-        {"model", 1, 0, O_MODEL}, {"per-sentence", 0, 0, O_PERSENT},
-        {"print-tokens", 0, 0, O_TOKENS}, {"cache", 1, 0, O_CACHE},
-        {"per-word", 0, 0, O_PERWORD}, {"verify", 0, 0, O_VERIFY},
-        {"cache-lambda", 1, 0, O_CACHE_LAMBDA}, {"cache-reset", 1, 0, O_CACHE_RESET},
-        {"threads", 1, 0, O_THREADS}, {"digits", 1, 0, O_DIGITS}, {"mix", 1, 0, O_MIX},
-        {"lambda", 1, 0, O_LAMBDA}, {"heldout", 1, 0, O_HELDOUT}, {"help", 0, 0, O_HELP},
-        {"version", 0, 0, O_VERSION}, {"progress", 1, 0, O_PROGRESS},
-        {"write-mix", 1, 0, O_WRITE_MIX}, {0, 0, 0, 0}};
-    const char *model_path = NULL, *heldout = NULL, *write_mix = NULL;
-    const char *mix_paths[NGLM_LM_MIX_MAX];
-    size_t n_mix = 0, mix_given = 0;
-    const char *cache_arg = NULL, *cache_lambda_arg = NULL, *cache_reset = NULL;
-    lambda_opt lam = {0};
-    int per_sentence = 0, print_tokens = 0, per_word = 0, threads = 0, digits = 2, progress = NGLM_CLI_PROGRESS_AUTO, c;
-    int verify = 0;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        switch (c) {
-        case O_MODEL: model_path = optarg; break;
-        case O_PERSENT: per_sentence = 1; break;
-        case O_TOKENS: print_tokens = 1; break;
-        case O_PERWORD: per_word = 1; break;
-        case O_VERIFY: verify = 1; break;
-        case O_CACHE: cache_arg = optarg; break;
-        case O_CACHE_LAMBDA: cache_lambda_arg = optarg; break;
-        case O_CACHE_RESET: cache_reset = optarg; break;
-        case O_THREADS: threads = (int)nglm_cli_long("--threads", optarg, 1, 4096); break;
-        case O_DIGITS: digits = (int)nglm_cli_long("--digits", optarg, 0, 17); break;
-        case O_MIX:
-            if (n_mix < NGLM_LM_MIX_MAX)
-                mix_paths[n_mix++] = optarg;
-            mix_given++;
-            break;
-        case O_LAMBDA: parse_lambda(optarg, &lam); break;
-        case O_HELDOUT: heldout = optarg; break;
-        case O_WRITE_MIX: write_mix = optarg; break;
-        case O_PROGRESS: progress = nglm_cli_progress_mode(optarg); break;
-        case 'h':
-        case O_HELP: usage(stdout); return 0;
-        case O_VERSION: printf("nglm-eval (nglm) %s\n", PACKAGE_VERSION); return 0;
-        default:
-            nglm_cli_bad_option(c, argc, argv, "nglm-eval takes --model FILE TEXT... "
-                                "(SRILM's -lm FILE -ppl TEXT)");
-        }
-    }
+    options o;
+    memset(&o, 0, sizeof o);
+    o.digits = 2;
+    o.progress = NGLM_CLI_PROGRESS_AUTO;
+    nglm_cli_table t = {rows, sizeof rows / sizeof *rows, &o};
+    int first = nglm_cli_parse(argc, argv, &t, 1, usage,
+                               "nglm-eval takes --model FILE TEXT... (SRILM's -lm FILE "
+                               "-ppl TEXT)");
+    const char *model_path = o.model, *heldout = o.heldout, *write_mix = o.write_mix;
+    const char *const *mix_paths = o.mix;
+    size_t n_mix = o.n_mix, mix_given = o.mix_given;
+    const char *cache_arg = o.cache, *cache_lambda_arg = o.cache_lambda,
+               *cache_reset = o.cache_reset;
+    lambda_opt lam = o.lambda;
+    int per_sentence = o.per_sentence, print_tokens = o.print_tokens, per_word = o.per_word;
+    int threads = o.threads, digits = o.digits, progress = o.progress, verify = o.verify;
     size_t n_models = (model_path ? 1 : 0) + mix_given;
     if (!model_path && mix_given == 0)
         nglm_cli_die(NGLM_EXIT_USAGE, "--model FILE is required (see --help)");
@@ -450,10 +484,10 @@ int main(int argc, char **argv)
     if (n_models == 1 && mix_given)
         nglm_cli_die(NGLM_EXIT_USAGE, "a mixture needs two models or more: --model A --mix B, "
                      "or --mix A --mix B (see --help)");
-    if (optind != argc - 1)
-        nglm_cli_die(NGLM_EXIT_USAGE, optind == argc ? "no TEXT to evaluate (see --help)"
+    if (first != argc - 1)
+        nglm_cli_die(NGLM_EXIT_USAGE, first == argc ? "no TEXT to evaluate (see --help)"
                                                      : "more than one TEXT given (see --help)");
-    const char *text = argv[optind];
+    const char *text = argv[first];
     if (per_word && print_tokens)
         nglm_cli_die(NGLM_EXIT_USAGE, "--print-tokens scores nothing: it cannot go with "
                      "--per-word");

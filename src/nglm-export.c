@@ -5,7 +5,7 @@
  * model as an nglm model file, which nglm-eval maps instead of parsing the
  * text (as KenLM's build_binary).  Usage: nglm-export --help.
  */
-#include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,27 +19,52 @@
 #include "nglm/modelfile.h"
 #include "outputs.h"
 
+typedef struct options {
+    const char *model, *from_arpa, *upgrade, *output;
+    int force, output_given;
+} options;
+
+static int given(const nglm_option *row, void *opts, const char *value, nglm_error *err)
+{
+    (void)row, (void)value, (void)err;
+    ((options *)opts)->output_given = 1;
+    return 0;
+}
+
+/* a row names the fields it uses; the rest are zero */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#define FIELD(f) offsetof(options, f)
+static const nglm_option rows[] = {
+    {"model", "FILE", "", "the model (written by nglm-train)", NGLM_OPT_STRING, FIELD(model)},
+    {"from-arpa", "ARPA", "",
+     "convert this ARPA file (plain or gzip; with <unk>, every n-gram's suffix listed, as "
+     "KenLM's, SRILM's and nglm's are) into an nglm model at OUT that scores every token as "
+     "it does, up to the file's rounding; nglm-eval then maps it in milliseconds",
+     NGLM_OPT_STRING, FIELD(from_arpa)},
+    {"upgrade", "MODEL", "",
+     "check MODEL in full and write it again in this version's format (block checksums, "
+     "verified on first use), to OUT or in place",
+     NGLM_OPT_STRING, FIELD(upgrade)},
+    {"output", "OUT", "",
+     "where to write ('-' = stdout, the default); gzip-compressed when OUT ends in .gz",
+     NGLM_OPT_STRING, FIELD(output), 0, 0, NULL, given, 'o'},
+    {"force", NULL, "", "replace OUT even if it is not an ARPA file",
+     NGLM_OPT_FLAG, FIELD(force)},
+};
+#undef FIELD
+
 static void usage(FILE *fp)
 {
+    nglm_cli_table t = {rows, sizeof rows / sizeof *rows, NULL};
     fprintf(fp,
         "Usage: nglm-export --model FILE [-o OUT]\n"
         "       nglm-export --from-arpa ARPA -o OUT\n"
         "       nglm-export --upgrade MODEL [-o OUT]\n"
         "Write an nglm model as an exact ARPA back-off language model, or an ARPA\n"
         "model as an nglm model (what KenLM's build_binary is for KenLM).\n"
-        "\n"
-        "  --model FILE        the model (written by nglm-train)\n"
-        "  --from-arpa ARPA    convert this ARPA file (plain or gzip; with <unk>, every\n"
-        "                      n-gram's suffix listed, as KenLM's, SRILM's and nglm's\n"
-        "                      are) into an nglm model at OUT that scores every token as\n"
-        "                      it does, up to the file's rounding; nglm-eval then maps it\n"
-        "                      in milliseconds\n"
-        "  --upgrade MODEL     check MODEL in full and write it again in this version's\n"
-        "                      format (block checksums, verified on first use), to OUT\n"
-        "                      or in place\n"
-        "  -o, --output OUT    where to write ('-' = stdout, the default);\n"
-        "                      gzip-compressed when OUT ends in .gz\n"
-        "  --force             replace OUT even if it is not an ARPA file\n"
+        "\n");
+    nglm_cli_options_help(fp, &t, 1);
+    fprintf(fp,
         "  -h, --help, --version\n"
         "\n"
         "Every n-gram feature becomes a listed n-gram, with back-off weights that\n"
@@ -53,31 +78,18 @@ static void usage(FILE *fp)
 int main(int argc, char **argv)
 {
     nglm_cli_set_prog(argv[0]);
-    enum { O_MODEL = 256, O_FORCE, O_HELP, O_VERSION, O_FROM_ARPA, O_UPGRADE };
-    static const struct option longopts[] = {
-        {"model", 1, 0, O_MODEL}, {"output", 1, 0, 'o'}, {"force", 0, 0, O_FORCE},
-        {"from-arpa", 1, 0, O_FROM_ARPA}, {"upgrade", 1, 0, O_UPGRADE},
-        {"help", 0, 0, O_HELP}, {"version", 0, 0, O_VERSION}, {0, 0, 0, 0}};
-    const char *model_path = NULL, *out = "-", *from_arpa = NULL, *upgrade = NULL;
-    int c, force = 0, out_given = 0;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":ho:", longopts, NULL)) != -1) {
-        switch (c) {
-        case O_MODEL: model_path = optarg; break;
-        case O_FROM_ARPA: from_arpa = optarg; break;
-        case O_UPGRADE: upgrade = optarg; break;
-        case 'o': out = optarg; out_given = 1; break;
-        case O_FORCE: force = 1; break;
-        case 'h':
-        case O_HELP: usage(stdout); return 0;
-        case O_VERSION: printf("nglm-export (nglm) %s\n", PACKAGE_VERSION); return 0;
-        default:
-            nglm_cli_bad_option(c, argc, argv, "nglm-export takes --model FILE -o OUT.arpa "
-                                "(SRILM's -lm FILE -write-lm OUT)");
-        }
-    }
-    if (optind != argc)
-        nglm_cli_die(NGLM_EXIT_USAGE, "unexpected argument '%s' (see --help)", argv[optind]);
+    options o;
+    memset(&o, 0, sizeof o);
+    o.output = "-";
+    nglm_cli_table t = {rows, sizeof rows / sizeof *rows, &o};
+    int first = nglm_cli_parse(argc, argv, &t, 1, usage,
+                               "nglm-export takes --model FILE -o OUT.arpa (SRILM's -lm FILE "
+                               "-write-lm OUT)");
+    if (first != argc)
+        nglm_cli_die(NGLM_EXIT_USAGE, "unexpected argument '%s' (see --help)", argv[first]);
+    const char *model_path = o.model, *out = o.output, *from_arpa = o.from_arpa,
+               *upgrade = o.upgrade;
+    int force = o.force, out_given = o.output_given;
     nglm_error err;
     if (upgrade) { /* read with every check, written anew (atomically) */
         if (model_path || from_arpa)

@@ -5,7 +5,9 @@
  * Data flow: text → vocabulary → id stream → n-gram counts (the feature
  * index with every cutoff 1, nglm/features.h) → Kneser-Ney (nglm/kn.h) →
  * ARPA file (stdout by default) and, with --model, the same model as
- * softmax weights in nglm's format (nglm-eval scores both alike).
+ * softmax weights in nglm's format (nglm-eval scores both alike).  The
+ * stages are the training pipeline's, stopped at Kneser-Ney
+ * (src/pipeline_kn.h); this program parses, reports and names the text.
  *
  * lmplz's habits work: -o N, reading stdin, writing stdout, -S/--memory,
  * -T/--temp_prefix, --text, --arpa, --prune 0 0 1, --discount_fallback.
@@ -14,29 +16,21 @@
  * temporary directory.  Everything but the ARPA text goes to stderr.
  * Usage: nglm-kn --help.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
 #include "cli.h"
 #include "config.h"
-#include "nglm/corpus.h"
-#include "nglm/features.h"
 #include "nglm/kn.h"
-#include "nglm/model.h"
-#include "nglm/modelfile.h"
-#include "nglm/vocab.h"
 #include "outputs.h"
+#include "pipeline_kn.h"
 
 typedef struct options {
     int order;
@@ -247,6 +241,40 @@ static void die_text(const nglm_error *err, const char *path, const char *name)
     nglm_cli_die(NGLM_EXIT_FAIL, "%s", err->msg);
 }
 
+/* The pipeline's long stages feed the meter (cli.h). */
+static nglm_progress stage_begin(const char *what, const char *unit, double scale, void *user)
+{
+    return nglm_cli_meter_begin(user, what, unit, scale);
+}
+
+static void stage_end(void *user) { nglm_cli_meter_clear(user); }
+
+/* What was read, estimated and written, on stderr. */
+static void report(const options *o, const char *name, const nglm_pipeline_kn_result *r,
+                   double t0)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    fprintf(stderr, "%s: %s: %zu sentences, %llu words, %llu tokens, vocabulary %d "
+            "(specials included)\n", nglm_cli_prog(), name, r->n_sents,
+            (unsigned long long)r->n_words, (unsigned long long)r->n_tokens, (int)r->V);
+    const nglm_kn *kn = &r->kn;
+    for (int m = 1; m <= o->order; m++) {
+        char of[48] = "";
+        if (r->seen[m] != kn->count[m])
+            snprintf(of, sizeof of, " (of %llu)", (unsigned long long)r->seen[m]);
+        fprintf(stderr, "%d-grams %llu%s  D1 %.6g  D2 %.6g  D3+ %.6g%s\n", m,
+                (unsigned long long)kn->count[m], of, kn->D[m][1], kn->D[m][2], kn->D[m][3],
+                kn->fallback_used[m] ? "  (fallback)" : "");
+    }
+    fprintf(stderr, "%s: wrote", nglm_cli_prog());
+    if (o->arpa)
+        fprintf(stderr, " %s", strcmp(o->arpa, "-") == 0 ? "the ARPA model to stdout" : o->arpa);
+    if (o->model)
+        fprintf(stderr, "%s%s", o->arpa ? " and " : " ", o->model);
+    fprintf(stderr, ": %.2f s, peak RSS %ld MB\n", nglm_wall_seconds() - t0, ru.ru_maxrss / 1024);
+}
+
 int main(int argc, char **argv)
 {
     nglm_cli_set_prog(argv[0]);
@@ -263,112 +291,37 @@ int main(int argc, char **argv)
     const char *path = text_path(&o);
     const char *name = o.train && strcmp(o.train, "-") != 0 ? o.train : "stdin";
 
-    /* vocabulary */
-    nglm_vocab *v = nglm_vocab_new();
-    if (!v)
-        nglm_cli_die(NGLM_EXIT_FAIL, "out of memory");
-    char title[128];
-    snprintf(title, sizeof title, "counting %.100s", name);
-    nglm_progress p = nglm_cli_meter_begin(&meter, title, "MB", 1e-6);
-    if (nglm_vocab_count_file_threads(v, path, &o.tok, o.threads, &p, NULL, &err) != 0 ||
-        nglm_vocab_finalize(v, 1, 0, &err) != 0) {
-        nglm_vocab_free(v);
-        die_text(&err, path, name);
-    }
-    nglm_cli_meter_clear(&meter);
-
-    /* id stream */
-    nglm_corpus c;
-    snprintf(title, sizeof title, "reading %.100s", name);
-    p = nglm_cli_meter_begin(&meter, title, "MB", 1e-6);
-    if (nglm_corpus_read_progress(&c, path, &o.tok, v, &p, &err) != 0)
-        die_text(&err, path, name);
-    nglm_cli_meter_clear(&meter);
-    nglm_cli_rereadable_done();
-    if (c.n_tokens == 0)
-        nglm_cli_die(NGLM_EXIT_FAIL, "%s: no sentences (the text is empty or blank)", name);
-    int32_t V = (int32_t)nglm_vocab_size(v);
-    size_t n_sents = c.n_sents;
-    uint64_t n_words = c.n_words;
-
-    /* counts */
-    nglm_features F;
-    snprintf(title, sizeof title, "counting %d-grams", o.order);
-    p = nglm_cli_meter_begin(&meter, title, "tokens", 1);
-    nglm_count_opts co = {o.threads, (size_t)o.memory, o.temp_dir, &p};
-    if (nglm_features_build_with(&F, &c, V, o.order, NULL, &co, &err) != 0)
+    nglm_pipeline_options po = nglm_pipeline_options_default();
+    po.train = path;
+    po.train_name = name;
+    po.tok = o.tok;
+    po.order = o.order;
+    po.order_auto = 0;
+    po.n_skip = 0;
+    po.count_memory = o.memory;
+    po.temp_dir = o.temp_dir;
+    po.tr.threads = o.threads;
+    po.stage_begin = stage_begin;
+    po.stage_end = stage_end;
+    po.user = &meter;
+    nglm_pipeline P;
+    if (nglm_pipeline_init(&P, &po, &err) != 0)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
-    nglm_cli_meter_clear(&meter);
-    uint64_t train_tokens = c.n_tokens;
-
-    /* Kneser-Ney */
-    nglm_kn kn;
-    o.kn.text = &c; /* lmplz's discount statistics */
-    if (nglm_kn_estimate(&kn, &F, &o.kn, &err) != 0) /* the library names no option */
+    if (nglm_pipeline_vocab(&P, &err) != 0 || nglm_pipeline_kn_text(&P, &err) != 0)
+        die_text(&err, path, name);
+    nglm_cli_rereadable_done();
+    nglm_pipeline_kn_result r;
+    if (nglm_pipeline_kn(&P, &o.kn, &r, &err) != 0) /* the library names no option */
         nglm_cli_die(NGLM_EXIT_FAIL, "%s%s", err.msg,
                      !o.kn.fallback && strstr(err.msg, "fallback to fixed discounts")
                          ? " (--discount-fallback)" : "");
-    nglm_corpus_free(&c);
-    /* the report, printed once everything is written (so that a failure
-     * prints its one line only) */
-    char report[NGLM_MAX_ORDER][128];
-    for (int m = 1; m <= o.order; m++) {
-        size_t all = m == 1 ? (size_t)V
-                            : F.ctx_first[F.ctx_order_start[m - 1]] -
-                                  F.ctx_first[F.ctx_order_start[m - 2]];
-        char of[48] = "";
-        if (all != kn.count[m])
-            snprintf(of, sizeof of, " (of %zu)", all);
-        snprintf(report[m - 1], sizeof report[m - 1], "%d-grams %llu%s  D1 %.6g  D2 %.6g  "
-                 "D3+ %.6g%s", m, (unsigned long long)kn.count[m], of, kn.D[m][1], kn.D[m][2],
-                 kn.D[m][3], kn.fallback_used[m] ? "  (fallback)" : "");
-    }
-
-    /* output: the weights first (a model they cannot express fails before
-     * anything is written), then the ARPA file (the model's pruning changes
-     * the index), then the model */
-    double *theta = NULL;
-    if (o.model) {
-        theta = malloc(F.n_feat * sizeof *theta);
-        if (!theta)
-            nglm_cli_die(NGLM_EXIT_FAIL, "out of memory");
-        if (nglm_kn_to_weights(&kn, &F, theta, &err) != 0)
-            nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
-    }
-    if (o.arpa && nglm_kn_save_arpa(&kn, &F, v, &o.tok, o.arpa, o.threads, &err) != 0)
+    /* the report is printed once everything is written, so that a failure
+     * prints its one line only */
+    if (nglm_pipeline_kn_save(&P, &r, o.arpa, o.model, &err) != 0)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
-    if (o.model) {
-        nglm_model m;
-        memset(&m, 0, sizeof m);
-        m.vocab = v;
-        m.feat = F;
-        m.tok = o.tok;
-        m.info.train_tokens = train_tokens;
-        m.theta = theta;
-        size_t pruned;
-        if (nglm_model_prune(&m, &pruned, &err) != 0 || nglm_model_save(&m, o.model, &err) != 0)
-            nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
-        nglm_kn_free(&kn);
-        nglm_model_free(&m);
-    } else {
-        nglm_kn_free(&kn);
-        nglm_features_free(&F);
-        nglm_vocab_free(v);
-    }
-    if (!o.quiet) {
-        struct rusage ru;
-        getrusage(RUSAGE_SELF, &ru);
-        fprintf(stderr, "%s: %s: %zu sentences, %llu words, %llu tokens, vocabulary %d "
-                "(specials included)\n", nglm_cli_prog(), name, n_sents,
-                (unsigned long long)n_words, (unsigned long long)train_tokens, (int)V);
-        for (int m = 1; m <= o.order; m++)
-            fprintf(stderr, "%s\n", report[m - 1]);
-        fprintf(stderr, "%s: wrote", nglm_cli_prog());
-        if (o.arpa)
-            fprintf(stderr, " %s", strcmp(o.arpa, "-") == 0 ? "the ARPA model to stdout" : o.arpa);
-        if (o.model)
-            fprintf(stderr, "%s%s", o.arpa ? " and " : " ", o.model);
-        fprintf(stderr, ": %.2f s, peak RSS %ld MB\n", nglm_wall_seconds() - t0, ru.ru_maxrss / 1024);
-    }
+    nglm_pipeline_free(&P);
+    if (!o.quiet)
+        report(&o, name, &r, t0);
+    nglm_pipeline_kn_result_free(&r);
     return 0;
 }

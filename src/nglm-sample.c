@@ -3,8 +3,8 @@
  * distribution, optionally with a temperature (see nglm/sample.h).
  * Usage: nglm-sample --help.
  */
-#include <getopt.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,73 +18,80 @@
 #define DEFAULT_SENTENCES 10
 #define MAX_LENGTH_LIMIT 1000000
 
+typedef struct options {
+    const char *model;
+    uint64_t sentences;
+    double temperature;
+    uint64_t seed;
+    int max_length;
+} options;
+
+static int positive(const nglm_option *row, void *opts, const char *value, nglm_error *err)
+{
+    if (!(*(double *)((char *)opts + row->offset) > 0))
+        return nglm_error_set(err, "'%s' must be > 0", value);
+    return 0;
+}
+
+/* a row names the fields it uses; the rest are zero */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#define FIELD(f) offsetof(options, f)
+static const nglm_option rows[] = {
+    {"model", "FILE", "",
+     "the model: nglm's (nglm-train, nglm-kn), an ARPA file (plain or .gz, from any "
+     "toolkit) or a mixture (saved by nglm-eval)",
+     NGLM_OPT_STRING, FIELD(model)},
+    {"sentences", "N", "",
+     "how many sentences (default " NGLM_STR(DEFAULT_SENTENCES) "; 0 prints nothing)",
+     NGLM_OPT_U64, FIELD(sentences), 0, (double)LONG_MAX, NULL, NULL, 'n'},
+    {"temperature", "T", "",
+     "draw from P^(1/T), renormalised: 1 (default) is the model, below 1 sharper (0.01 is "
+     "nearly the most likely word), above 1 flatter; 0 < T <= 1e6",
+     NGLM_OPT_DOUBLE, FIELD(temperature), 0, 1e6, NULL, positive},
+    {"seed", "S", "",
+     "random seed (default 1): the same seed gives the same sentences",
+     NGLM_OPT_U64, FIELD(seed), 0, (double)LONG_MAX},
+    {"max-length", "L", "",
+     "stop a sentence after L words (default " NGLM_STR(NGLM_SAMPLE_MAX_LENGTH) ", at most "
+     NGLM_STR(MAX_LENGTH_LIMIT) ") if </s> has not come",
+     NGLM_OPT_INT, FIELD(max_length), 1, MAX_LENGTH_LIMIT},
+};
+#undef FIELD
+
 static void usage(FILE *fp)
 {
+    nglm_cli_table t = {rows, sizeof rows / sizeof *rows, NULL};
     fprintf(fp,
         "Usage: nglm-sample --model FILE [OPTION]...\n"
         "Print sentences drawn from an nglm model, one per line, words separated\n"
         "by single spaces.\n"
-        "\n"
-        "  --model FILE          the model: nglm's (nglm-train, nglm-kn), an ARPA\n"
-        "                        file (plain or .gz, from any toolkit) or a mixture\n"
-        "                        (saved by nglm-eval)\n"
-        "  -n, --sentences N     how many sentences (default %d; 0 prints nothing)\n"
-        "  --temperature T       draw from P^(1/T), renormalised: 1 (default) is the\n"
-        "                        model, below 1 sharper (0.01 is nearly the most\n"
-        "                        likely word), above 1 flatter; 0 < T <= 1e6\n"
-        "  --seed S              random seed (default 1): the same seed gives the\n"
-        "                        same sentences\n"
-        "  --max-length L        stop a sentence after L words (default %d,\n"
-        "                        at most %d) if </s> has not come\n"
+        "\n");
+    nglm_cli_options_help(fp, &t, 1);
+    fprintf(fp,
         "  -h, --help, --version\n"
         "\n"
         "Each word is drawn from the model's exact distribution given the words\n"
         "before it; a sentence ends at </s>, which is not printed.  <s> is never\n"
         "drawn; <unk> may be.\n"
         "\n"
-        "Exit status: 0 success, 1 failure (bad model, I/O), 2 bad usage.\n",
-        DEFAULT_SENTENCES, NGLM_SAMPLE_MAX_LENGTH, MAX_LENGTH_LIMIT);
+        "Exit status: 0 success, 1 failure (bad model, I/O), 2 bad usage.\n");
 }
 
 int main(int argc, char **argv)
 {
     nglm_cli_set_prog(argv[0]);
-    enum { O_MODEL = 256, O_TEMP, O_SEED, O_MAXLEN, O_HELP, O_VERSION };
-    static const struct option longopts[] = {
-        {"model", 1, 0, O_MODEL}, {"sentences", 1, 0, 'n'}, {"temperature", 1, 0, O_TEMP},
-        {"seed", 1, 0, O_SEED}, {"max-length", 1, 0, O_MAXLEN}, {"help", 0, 0, O_HELP},
-        {"version", 0, 0, O_VERSION}, {0, 0, 0, 0}};
-    const char *model_path = NULL;
-    long n_sent = DEFAULT_SENTENCES, max_length = NGLM_SAMPLE_MAX_LENGTH;
-    double temperature = 1.0;
-    uint64_t seed = 1;
-    int c;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":hn:", longopts, NULL)) != -1) {
-        switch (c) {
-        case O_MODEL: model_path = optarg; break;
-        case 'n': n_sent = nglm_cli_long("--sentences", optarg, 0, LONG_MAX); break;
-        case O_TEMP:
-            temperature = nglm_cli_double("--temperature", optarg, 0, 1e6);
-            if (!(temperature > 0))
-                nglm_cli_die(NGLM_EXIT_USAGE, "--temperature: '%s' must be > 0", optarg);
-            break;
-        case O_SEED: seed = (uint64_t)nglm_cli_long("--seed", optarg, 0, LONG_MAX); break;
-        case O_MAXLEN:
-            max_length = nglm_cli_long("--max-length", optarg, 1, MAX_LENGTH_LIMIT);
-            break;
-        case 'h':
-        case O_HELP: usage(stdout); return 0;
-        case O_VERSION: printf("nglm-sample (nglm) %s\n", PACKAGE_VERSION); return 0;
-        default:
-            nglm_cli_bad_option(c, argc, argv, "nglm-sample takes --model FILE -n N "
-                                "(SRILM's -lm FILE -gen N)");
-        }
-    }
-    if (!model_path)
+    options o = {NULL, DEFAULT_SENTENCES, 1.0, 1, NGLM_SAMPLE_MAX_LENGTH};
+    nglm_cli_table t = {rows, sizeof rows / sizeof *rows, &o};
+    int first = nglm_cli_parse(argc, argv, &t, 1, usage,
+                               "nglm-sample takes --model FILE -n N (SRILM's -lm FILE -gen N)");
+    if (!o.model)
         nglm_cli_die(NGLM_EXIT_USAGE, "--model FILE is required (see --help)");
-    if (optind != argc)
-        nglm_cli_die(NGLM_EXIT_USAGE, "unexpected argument '%s' (see --help)", argv[optind]);
+    if (first != argc)
+        nglm_cli_die(NGLM_EXIT_USAGE, "unexpected argument '%s' (see --help)", argv[first]);
+    const char *model_path = o.model;
+    long n_sent = (long)o.sentences, max_length = o.max_length;
+    double temperature = o.temperature;
+    uint64_t seed = o.seed;
 
     nglm_error err;
     nglm_lm *lm = nglm_lm_open(model_path, 0, &err);

@@ -291,7 +291,7 @@ static nglm_vocab *count_vocab(const nglm_pipeline *P, nglm_error *err)
     }
     nglm_vocab *v = nglm_vocab_new();
     char title[128];
-    snprintf(title, sizeof title, "counting %.100s", o->train);
+    snprintf(title, sizeof title, "counting %.100s", train_name(P));
     nglm_progress p = stage_begin(P, title, "MB", 1e-6);
     int rc = v ? nglm_vocab_count_file_threads(v, o->train, &o->tok, o->tr.threads, &p, NULL, err)
                : nglm_error_set(err, "out of memory");

@@ -4,15 +4,18 @@
  * combinations it refuses, the held-out slice (every 20th sentence of a
  * seeded rotation, nothing lost), a whole run on a small text with its
  * stage lines, the test text's report, and a memory limit that cannot be
- * met.  That a run makes nglm-train's model byte for byte is checked by
- * tests/cli_example.sh.
+ * met; the pipeline stopped at Kneser-Ney (src/pipeline_kn.h, nglm-kn's)
+ * against the estimate made by hand.  That a run makes nglm-train's model
+ * byte for byte is checked by tests/cli_example.sh.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "nglm/modelfile.h"
 #include "nglm/pipeline.h"
+#include "pipeline_kn.h"
 #include "testutil.h"
 
 /* A text of n sentences over a few words, each sentence different. */
@@ -201,6 +204,102 @@ START_TEST(test_memory_limit)
 }
 END_TEST
 
+/* Reads a whole file (malloc'd, *len bytes). */
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+    ck_assert_ptr_nonnull(fp);
+    fseek(fp, 0, SEEK_END);
+    *len = (size_t)ftell(fp);
+    rewind(fp);
+    char *buf = malloc(*len + 1);
+    ck_assert_ptr_nonnull(buf);
+    ck_assert_uint_eq(fread(buf, 1, *len, fp), *len);
+    fclose(fp);
+    return buf;
+}
+
+/* The Kneser-Ney stages keep every sentence (nothing held out) and give
+ * the estimate, ARPA file and model that the modules give by hand. */
+START_TEST(test_kn_only)
+{
+    nglm_error err;
+    const char *text = make_text(400);
+    nglm_pipeline_options o = nglm_pipeline_options_default();
+    o.train = text;
+    o.order = 3;
+    o.order_auto = 0;
+    o.n_skip = 0;
+    o.tr.threads = 2;
+    nglm_kn_options ko = nglm_kn_options_default();
+    ko.fallback = 1;
+    ko.prune[3] = 1;
+    nglm_pipeline P;
+    init_ok(&P, &o);
+    nglm_pipeline_kn_result r;
+    const char *arpa = tu_temp_path(".arpa"), *model = tu_temp_path(".nglm");
+    ck_assert_msg(nglm_pipeline_vocab(&P, &err) == 0 && nglm_pipeline_kn_text(&P, &err) == 0 &&
+                  nglm_pipeline_kn(&P, &ko, &r, &err) == 0 &&
+                  nglm_pipeline_kn_save(&P, &r, arpa, model, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(r.n_sents, 400);
+    ck_assert_uint_eq(P.train_read_sents, 400);
+
+    /* by hand: vocabulary, text, index, estimate */
+    nglm_vocab *v = nglm_vocab_new();
+    nglm_corpus c;
+    nglm_features F;
+    nglm_kn kn;
+    ck_assert_msg(nglm_vocab_count_file(v, text, &o.tok, NULL, &err) == 0 &&
+                  nglm_vocab_finalize(v, 1, 0, &err) == 0 &&
+                  nglm_corpus_read(&c, text, &o.tok, v, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(r.n_tokens, c.n_tokens);
+    ck_assert_uint_eq(r.n_words, c.n_words);
+    ck_assert_int_eq(nglm_features_build(&F, &c, (int32_t)nglm_vocab_size(v), 3, NULL, 1, &err), 0);
+    ko.text = &c;
+    ck_assert_msg(nglm_kn_estimate(&kn, &F, &ko, &err) == 0, "%s", err.msg);
+    for (int m = 1; m <= 3; m++) {
+        ck_assert_uint_eq(r.kn.count[m], kn.count[m]);
+        for (int j = 1; j <= 3; j++)
+            ck_assert(r.kn.D[m][j] == kn.D[m][j]);
+    }
+    ck_assert_int_eq(r.V, (int32_t)nglm_vocab_size(v));
+    ck_assert_uint_eq(r.seen[1], nglm_vocab_size(v));
+    ck_assert_uint_gt(r.seen[3], r.kn.count[3]); /* the 3-grams seen once are pruned */
+    ck_assert_uint_eq(r.kn.n_feat, kn.n_feat);
+    ck_assert(memcmp(r.kn.adj, kn.adj, kn.n_feat * sizeof *kn.adj) == 0);
+    const char *arpa2 = tu_temp_path(".arpa");
+    ck_assert_int_eq(nglm_kn_save_arpa(&kn, &F, v, &o.tok, arpa2, 1, &err), 0);
+    size_t n1, n2;
+    char *a1 = slurp(arpa, &n1), *a2 = slurp(arpa2, &n2);
+    ck_assert(n1 == n2 && memcmp(a1, a2, n1) == 0);
+    free(a1);
+    free(a2);
+
+    /* the model: the estimate's weights, pruned of zero weights */
+    nglm_model m;
+    ck_assert_msg(nglm_model_load(&m, model, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(m.info.train_tokens, c.n_tokens);
+    ck_assert_uint_eq(m.feat.n_feat + P.pruned, kn.n_feat);
+    nglm_model_free(&m);
+
+    nglm_kn_free(&kn);
+    nglm_features_free(&F);
+    nglm_corpus_free(&c);
+    nglm_vocab_free(v);
+    nglm_pipeline_kn_result_free(&r);
+    nglm_pipeline_free(&P);
+
+    /* a blank text is refused, naming it as the caller does */
+    o.train = tu_tempstr("\n  \n");
+    o.train_name = "blank";
+    init_ok(&P, &o);
+    ck_assert_int_eq(nglm_pipeline_vocab(&P, &err), 0);
+    ck_assert_int_eq(nglm_pipeline_kn_text(&P, &err), -1);
+    ck_assert_str_eq(err.msg, "blank: no sentences (the text is empty or blank)");
+    nglm_pipeline_free(&P);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("pipeline");
@@ -210,6 +309,7 @@ int main(void)
     tcase_add_test(tc, test_refused);
     tcase_add_test(tc, test_run);
     tcase_add_test(tc, test_memory_limit);
+    tcase_add_test(tc, test_kn_only);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

@@ -2,8 +2,8 @@
 # cli_man.sh — the manual pages in doc/: each program has one, it renders
 # without warnings (groff, or man, when installed), and it mentions every
 # long option that the program's --help prints; and the page's option list
-# (the .TP items) is the options of --help, which nglm-train and nglm-kn
-# print from their option tables (nglm/options.h): an option added to a
+# (the .TP items) is the options of --help, which every program prints
+# from its option table (nglm/options.h): an option added to a
 # table and not to the page, or left on the page after it is removed, fails.
 . "$(dirname "$0")/cli_lib.sh"
 
