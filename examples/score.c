@@ -1,6 +1,7 @@
 /*
- * score.c — an example of nglm's public API: loads a model and prints the
- * log10 probability of one sentence given on the command line.
+ * score.c — an example of nglm's public API (nglm/nglm.h): loads a model
+ * and prints the log10 probability of one sentence given on the command
+ * line.
  *
  *   cc score.c $(pkg-config --cflags --libs nglm) -o score
  *   ./score model.nglm the cat sat on the mat
@@ -15,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <nglm/lm.h>
+#include <nglm/nglm.h>
 
 int main(int argc, char **argv)
 {
