@@ -304,7 +304,8 @@ int nglm_lm_score_words(const nglm_lm *lm, const char *sentence, nglm_word_score
         int unk = c.ids[t] == NGLM_UNK;
         for (size_t k = 0; k < c.n_parts; k++)
             unk |= c.parts[k].ids[t] == NGLM_UNK;
-        ws[t] = (nglm_word_score){ .logprob10 = lp10[t], .ngram_length = len[t], .oov = unk };
+        ws[t] = (nglm_word_score){ .id = c.ids[t], .logprob10 = lp10[t], .ngram_length = len[t],
+                                    .oov = unk };
     }
     if (rc == 0) {
         *scores = ws;

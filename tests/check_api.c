@@ -151,6 +151,9 @@ START_TEST(test_sentence_words_and_scorer_agree)
         ck_assert_int_eq(ws[i].oov, i == 4);
         ck_assert(ws[i].ngram_length >= 1 && ws[i].ngram_length <= 3);
     }
+    ck_assert_int_eq(ws[4].id, NGLM_UNK);
+    ck_assert_int_eq(ws[6].id, NGLM_EOS);
+    ck_assert_str_eq(nglm_vocab_word(nglm_lm_vocab(lm), ws[1].id), "cat");
     ck_assert_double_eq_tol(sum, total, 1e-9);
     /* token by token, with ids */
     const nglm_vocab *v = nglm_lm_vocab(lm);

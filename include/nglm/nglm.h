@@ -163,6 +163,8 @@ int nglm_lm_score_sentence(const nglm_lm *lm, const char *sentence, double *logp
 
 /* The score of one token of a sentence (KenLM's full_scores). */
 typedef struct nglm_word_score {
+    int32_t id;          /* the token's id in nglm_lm_vocab (NGLM_UNK for a
+                          * word it does not know, NGLM_EOS for </s>) */
     double logprob10;    /* log10 P(token | history); NAN: skipped */
     int ngram_length;    /* the length of the n-gram that fired (0: none) */
     int oov;             /* 1: a word the model does not know (scored as <unk>,
