@@ -56,7 +56,8 @@ static const char *write_text(void)
     return p;
 }
 
-/* Trains a 3-gram model on the text into dir/m.nglm (once per process). */
+/* Trains a 3-gram model of n-gram features (exported exactly as ARPA) on
+ * the text into dir/m.nglm, once per process. */
 static const char *model_path(void)
 {
     static int done;
@@ -68,6 +69,7 @@ static const char *model_path(void)
     ck_assert_ptr_nonnull(P);
     ck_assert_msg(nglm_pipeline_set(P, "train", write_text(), &err) == 0 &&
                       nglm_pipeline_set(P, "order", "3", &err) == 0 &&
+                      nglm_pipeline_set(P, "features", "ngram", &err) == 0 &&
                       nglm_pipeline_set(P, "threads", "1", &err) == 0 &&
                       nglm_pipeline_fit(P, NULL, &err) == 0 &&
                       nglm_pipeline_save(P, path_of(m), &err) == 0,
@@ -323,6 +325,29 @@ START_TEST(test_export_convert_mix)
 }
 END_TEST
 
+START_TEST(test_export_refuses_skip_grams)
+{
+    nglm_error err;
+    model_path(); /* writes the text */
+    nglm_pipeline *P = nglm_pipeline_new(&err);
+    ck_assert_ptr_nonnull(P);
+    ck_assert_msg(nglm_pipeline_set(P, "train", path_of("text.txt"), &err) == 0 &&
+                      nglm_pipeline_set(P, "order", "2", &err) == 0 &&
+                      nglm_pipeline_set(P, "features", "ngram,skip2", &err) == 0 &&
+                      nglm_pipeline_set(P, "skip-cutoff", "1", &err) == 0 &&
+                      nglm_pipeline_set(P, "init", "zero", &err) == 0 &&
+                      nglm_pipeline_set(P, "epochs", "2", &err) == 0 &&
+                      nglm_pipeline_set(P, "threads", "1", &err) == 0 &&
+                      nglm_pipeline_fit(P, NULL, &err) == 0 &&
+                      nglm_pipeline_save(P, path_of("skip.nglm"), &err) == 0,
+                  "%s", err.msg);
+    nglm_pipeline_delete(P);
+    ck_assert_int_eq(nglm_export_arpa(path_of("skip.nglm"), path_of("skip.arpa"), &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "skip-gram features with non-zero weights"));
+    ck_assert_int_ne(access(path_of("skip.arpa"), F_OK), 0);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- word classes */
 
 START_TEST(test_cluster_text)
@@ -391,6 +416,7 @@ int main(void)
     tcase_add_test(tc, test_eval_file);
     tcase_add_test(tc, test_sampler);
     tcase_add_test(tc, test_export_convert_mix);
+    tcase_add_test(tc, test_export_refuses_skip_grams);
     tcase_add_test(tc, test_cluster_text);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

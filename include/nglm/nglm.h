@@ -352,9 +352,13 @@ void nglm_pipeline_delete(nglm_pipeline *P);
 
 /* ================================================================ conversion */
 
-/* Writes the nglm model at model_path as an ARPA file at arpa_path (gzip
- * when it ends in .gz), as nglm-export does: every n-gram of the feature
- * index with its exact probability and back-off weight. */
+/* Writes the nglm model at model_path as an ARPA file at arpa_path ("-":
+ * stdout; gzip when it ends in .gz), as nglm-export does: a model of
+ * n-gram features is a back-off model, every feature a listed n-gram with
+ * its exact probability and back-off weight (doc/model.md §5), so any ARPA
+ * reader scores as nglm does, to 10 significant digits.  A model whose
+ * skip-gram features have non-zero weights, or Model M, is refused:
+ * neither is a back-off model. */
 int nglm_export_arpa(const char *model_path, const char *arpa_path, nglm_error *err);
 
 /* Writes the ARPA file at arpa_path (plain or gzip) as an nglm model file
