@@ -123,11 +123,11 @@ typedef struct nglm_lm nglm_lm;
  * by default only what the lookups touch is checked. */
 #define NGLM_LM_VERIFY 1u
 
-/* Opens the model at path, told apart by content: an nglm model file, a
- * mixture manifest (nglm_lm_mix_save), an ARPA file (plain or gzip).  A
- * directory, a FIFO or device, an empty file, a KenLM binary file, a
- * truncated gzip file are refused in one line naming the path.  NULL and
- * err filled on failure. */
+/* Opens the model at path, told apart by content: an nglm model file (of
+ * the word model or Model M), a mixture manifest (nglm_lm_mix_save), an
+ * ARPA file (plain or gzip).  A directory, a FIFO or device, an empty
+ * file, a KenLM binary file, a truncated gzip file are refused in one line
+ * naming the path.  NULL and err filled on failure. */
 nglm_lm *nglm_lm_open(const char *path, unsigned flags, nglm_error *err);
 
 /* Frees lm (NULL is harmless). */
