@@ -92,8 +92,8 @@ if [ -z "${SKIP9M:-}" ]; then
 fi
 
 # 3. the class KN model on PTB
-cc -O2 -fopenmp -I"$here/../include" -I"$build" "$here/classkn_mix.c" -o "$work/classkn_mix" \
-    -L"$build/.libs" -lnglm -Wl,-rpath,"$build/.libs" -lm
+cc -O2 -fopenmp -I"$here/../include" -I"$here/../src" -I"$build" "$here/classkn_mix.c" \
+    -o "$work/classkn_mix" "$build/.libs/libnglm_core.a" -lz -lm
 read -r kw ku km < <(tm "$build/nglm-kn" -o 5 --quiet --train "$ptb/ptb.train.txt" --arpa "$work/kn5.arpa")
 {
 echo

@@ -1029,3 +1029,42 @@ int nglm_classes_write(const char *path, const nglm_vocab *v, const int32_t *cla
             return nglm_atomic_fail(&at, errno, err);
     return nglm_atomic_commit(&at, err);
 }
+
+/* ---------------------------------------------------------------- a text's classes */
+
+int nglm_cluster_text(const char *text_path, int n_classes, const nglm_cluster_options *opt,
+                      const char *classes_path, nglm_cluster_stats *st, nglm_error *err)
+{
+    nglm_cluster_options o = opt ? *opt : nglm_cluster_options_default();
+    if (o.init)
+        return nglm_error_set(err, "nglm_cluster_text starts from the dealing by frequency "
+                              "(init must be NULL)");
+    if (strcmp(text_path, "-") == 0)
+        return nglm_error_set(err, "the text is read twice (its words, then its sentences): "
+                              "give a file, not stdin");
+    /* as nglm-cluster: every word of the text, its default tokenizer */
+    nglm_tok_options tok = nglm_tok_options_default();
+    nglm_vocab *v = nglm_vocab_new();
+    if (!v)
+        return nglm_error_set(err, "out of memory");
+    nglm_corpus c = {0};
+    int32_t *cls = NULL;
+    int rc = nglm_vocab_count_file_threads(v, text_path, &tok, o.threads, NULL, NULL, err);
+    if (rc == 0)
+        rc = nglm_vocab_finalize(v, 1, 0, err);
+    if (rc == 0)
+        rc = nglm_corpus_read(&c, text_path, &tok, v, err);
+    if (rc == 0 && c.n_tokens == 0)
+        rc = nglm_error_set(err, "%s: no sentences (the text is empty or blank)", text_path);
+    int32_t V = (int32_t)nglm_vocab_size(v);
+    if (rc == 0 && !(cls = malloc((size_t)V * sizeof *cls)))
+        rc = nglm_error_set(err, "out of memory");
+    if (rc == 0)
+        rc = nglm_cluster_exchange(&c, V, n_classes, &o, cls, st, err);
+    if (rc == 0)
+        rc = nglm_classes_write(classes_path, v, cls, NGLM_CLASSES_TAB, err);
+    free(cls);
+    nglm_corpus_free(&c);
+    nglm_vocab_free(v);
+    return rc;
+}

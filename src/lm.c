@@ -283,6 +283,60 @@ int nglm_lm_score_sentence(const nglm_lm *lm, const char *sentence, double *logp
     return rc;
 }
 
+int nglm_lm_score_words(const nglm_lm *lm, const char *sentence, nglm_word_score **scores,
+                        size_t *n, nglm_error *err)
+{
+    *scores = NULL;
+    *n = 0;
+    nglm_corpus c;
+    if (nglm_lm_read_lines(lm, &sentence, 1, &c, err) != 0)
+        return -1;
+    double *lp10 = malloc((c.n_tokens ? c.n_tokens : 1) * sizeof *lp10);
+    int *len = malloc((c.n_tokens ? c.n_tokens : 1) * sizeof *len);
+    nglm_word_score *ws = malloc((c.n_tokens ? c.n_tokens : 1) * sizeof *ws);
+    int rc = lp10 && len && ws ? 0 : nglm_error_set(err, "out of memory");
+    if (rc == 0)
+        rc = nglm_lm_score_corpus10(lm, &c, lp10, len, 1, NULL, err);
+    if (rc == 0)
+        rc = nglm_lm_check(lm, err);
+    for (size_t t = 0; rc == 0 && t < c.n_tokens; t++) {
+        /* an OOV of any component's reading (as nglm_eval_tokens counts them) */
+        int unk = c.ids[t] == NGLM_UNK;
+        for (size_t k = 0; k < c.n_parts; k++)
+            unk |= c.parts[k].ids[t] == NGLM_UNK;
+        ws[t] = (nglm_word_score){ .id = c.ids[t], .logprob10 = lp10[t], .ngram_length = len[t],
+                                    .oov = unk };
+    }
+    if (rc == 0) {
+        *scores = ws;
+        *n = c.n_tokens;
+        ws = NULL;
+    }
+    free(ws);
+    free(len);
+    free(lp10);
+    nglm_corpus_free(&c);
+    return rc;
+}
+
+nglm_eval_options nglm_eval_options_default(void)
+{
+    return (nglm_eval_options){ .threads = 0, .per_sentence = 0, .progress = NULL };
+}
+
+int nglm_lm_eval_file(const nglm_lm *lm, const char *path, const nglm_eval_options *opt,
+                      nglm_eval_report *r, nglm_error *err)
+{
+    nglm_eval_options o = opt ? *opt : nglm_eval_options_default();
+    memset(r, 0, sizeof *r);
+    nglm_corpus c;
+    if (nglm_lm_read(lm, path, &c, o.progress, err) != 0)
+        return -1;
+    int rc = nglm_lm_eval(lm, &c, o.threads, o.per_sentence, NULL, r, err);
+    nglm_corpus_free(&c);
+    return rc;
+}
+
 /* ---------------------------------------------------------------- token by token */
 
 struct nglm_lm_scorer {

@@ -433,6 +433,23 @@ int nglm_lm_mix_em(nglm_lm *lm, const nglm_corpus *c, int threads, int *iteratio
     return rc;
 }
 
+int nglm_lm_mix_em_file(nglm_lm *lm, const char *path, const nglm_eval_options *opt,
+                        int *iterations, nglm_error *err)
+{
+    nglm_eval_options o = opt ? *opt : nglm_eval_options_default();
+    int it = 0;
+    if (nglm_lm_mix_size(lm) == 0)
+        return nglm_error_set(err, "not a mixture");
+    nglm_corpus c;
+    if (nglm_lm_read(lm, path, &c, o.progress, err) != 0)
+        return -1;
+    int rc = nglm_lm_mix_em(lm, &c, o.threads, &it, err);
+    nglm_corpus_free(&c);
+    if (iterations)
+        *iterations = it;
+    return rc;
+}
+
 /* ---------------------------------------------------------------- manifest */
 
 /* Size and CRC-32 of the file at path. */

@@ -51,6 +51,36 @@ void nglm_sampler_free(nglm_sampler *s)
     memset(s, 0, sizeof *s);
 }
 
+nglm_sample_options nglm_sample_options_default(void)
+{
+    return (nglm_sample_options){ .temperature = 1.0, .max_length = NGLM_SAMPLE_MAX_LENGTH,
+                                  .seed = 1 };
+}
+
+nglm_sampler *nglm_sampler_new(const nglm_lm *lm, const nglm_sample_options *opt,
+                               nglm_error *err)
+{
+    nglm_sample_options o = opt ? *opt : nglm_sample_options_default();
+    nglm_sampler *s = malloc(sizeof *s);
+    if (!s) {
+        nglm_error_set(err, "out of memory");
+        return NULL;
+    }
+    if (nglm_sampler_init(s, lm, o.temperature, o.max_length, o.seed, err) != 0) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void nglm_sampler_delete(nglm_sampler *s)
+{
+    if (!s)
+        return;
+    nglm_sampler_free(s);
+    free(s);
+}
+
 /* p[0..V-1] ← p^(1/T) / Σ p^(1/T), p[<s>] = 0. */
 static void temper(double *p, int32_t V, double temperature)
 {

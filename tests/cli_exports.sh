@@ -2,7 +2,9 @@
 # cli_exports.sh — libnglm exports exactly its public API: the symbols of
 # the shared library, the list it is linked with (src/libnglm.sym) and the
 # functions and objects declared in include/nglm/*.h (less the static
-# inline ones and the macros) are the same three sets.
+# inline ones and the macros) are the same three sets; and the API stays
+# small (fewer than 90 functions: what a C user needs; the programs and the
+# tests link the internals statically).
 . "$(dirname "$0")/cli_lib.sh"
 so=$B/.libs/libnglm.so
 if [ ! -f "$so" ]; then
@@ -33,5 +35,15 @@ check "the public headers declare what src/libnglm.sym lists" cmp "$T/declared" 
 comm -3 "$T/declared" "$T/listed" | head -20
 n=$(wc -l <"$T/exported")
 check "an internal function is not exported" sh -c "! grep -qx nglm_batch_forward '$T/exported'"
-check "a public function is exported ($n in all)" grep -qx nglm_pipeline_run "$T/exported"
+check "the pipeline's stages are not exported" sh -c "! grep -qx nglm_pipeline_run '$T/exported'"
+check "a public function is exported ($n in all)" grep -qx nglm_pipeline_fit "$T/exported"
+check "fewer than 90 functions are exported ($n)" test "$n" -lt 90
+check "include/nglm/ holds the public header only" test "$(ls "$S/include/nglm")" = nglm.h
+# documented: every declaration at the start of a line belongs to a block
+# of lines (no blank line between) in which a comment ends before it
+awk '/^[ \t]*$/ { doc = 0; next } /\*\// { doc = 1 }
+     /^[a-z].*[^a-z0-9_]nglm_[a-z0-9_]+\(/ && !doc { print FILENAME ":" FNR ": " $0 }' \
+    "$S"/include/nglm/*.h >"$T/undocumented"
+check "every public declaration has its comment" test ! -s "$T/undocumented"
+cat "$T/undocumented"
 finish

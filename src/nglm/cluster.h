@@ -52,43 +52,15 @@
 
 #include "nglm/corpus.h"
 #include "nglm/error.h"
+#include "nglm/nglm.h"
 #include "nglm/vocab.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* After each pass: the pass (1..), the words it moved, the class bigram
- * perplexity after it, and the user's pointer.  Called from the calling
- * thread. */
-typedef void (*nglm_cluster_pass_fn)(int pass, size_t moved, double perplexity, void *user);
-
-typedef struct nglm_cluster_options {
-    int max_passes;              /* passes at most (0: none, only the start's
-                                  * perplexity); < 0: 30 */
-    int threads;                 /* <= 0: 1 */
-    nglm_cluster_pass_fn on_pass; /* may be NULL */
-    void *user;
-    double min_gain;             /* > 0: also stop after a pass that lowers the
-                                  * perplexity by less than this fraction of
-                                  * it (1e-3, the default: 0.1%); 0: only when
-                                  * no word moves */
-    const int32_t *init;         /* not NULL: start from these classes (V
-                                  * entries in 0..n_classes−1, e.g. read from
-                                  * a file) instead of the dealing by
-                                  * frequency; no word is moved into class 0 */
-} nglm_cluster_options;
-
-/* 30 passes, min_gain 1e-3, 1 thread, no callback. */
-nglm_cluster_options nglm_cluster_options_default(void);
-
-/* The results of a clustering, for a report (may be NULL). */
-typedef struct nglm_cluster_stats {
-    int passes;                  /* passes run */
-    size_t moved;                /* words moved by the last pass */
-    double perplexity0;          /* class bigram perplexity of the start */
-    double perplexity;           /* ... at the end */
-} nglm_cluster_stats;
+/* nglm_cluster_options, nglm_cluster_stats, nglm_classes_format,
+ * nglm_classes_read and nglm_classes_write are public (nglm/nglm.h). */
 
 /* Clusters the V words of the vocabulary that c was read with into
  * n_classes classes (2 <= n_classes <= 1 + the words other than <s> and
@@ -105,34 +77,6 @@ int nglm_cluster_exchange(const nglm_corpus *c, int32_t V, int n_classes,
 int nglm_cluster_loglik(const nglm_corpus *c, int32_t V, int n_classes,
                         const int32_t *class_of, double *ll, uint64_t *tokens,
                         nglm_error *err);
-
-typedef enum nglm_classes_format {
-    NGLM_CLASSES_AUTO = 0,       /* reading: paths if the first line has three
-                                  * fields, else tab */
-    NGLM_CLASSES_TAB = 1,
-    NGLM_CLASSES_MKCLS = 2,
-    NGLM_CLASSES_PATHS = 3       /* reading only */
-} nglm_classes_format;
-
-/* nglm_classes_read's flags. */
-#define NGLM_CLASSES_SKIP_UNKNOWN 1  /* pass over the lines of words not in v */
-#define NGLM_CLASSES_ALLOW_MISSING 2 /* words of v the file does not list (</s> and
-                                      * <unk> too) get class −1 */
-
-/* Reads a class file for the finalized vocabulary v: class_of (V entries)
- * and *n_classes.  Errors say "path:line: reason": a line that is not of
- * the form, invalid UTF-8, a word not in v (unless NGLM_CLASSES_SKIP_UNKNOWN
- * in flags), a word listed twice, a class that is not an integer (when the
- * first line's is) or is above 2^31−2, a word of v missing (unless
- * NGLM_CLASSES_ALLOW_MISSING; without it, </s> and <unk> missing get a
- * class of their own each). */
-int nglm_classes_read(const char *path, const nglm_vocab *v, nglm_classes_format format,
-                      int flags, int32_t *class_of, int *n_classes, nglm_error *err);
-
-/* Writes class_of for v in the given form (TAB or MKCLS), every word but
- * <s> in id order, replacing path atomically ("-": stdout). */
-int nglm_classes_write(const char *path, const nglm_vocab *v, const int32_t *class_of,
-                       nglm_classes_format format, nglm_error *err);
 
 #ifdef __cplusplus
 }

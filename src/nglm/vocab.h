@@ -25,25 +25,13 @@
 #include <stdint.h>
 
 #include "nglm/error.h"
+#include "nglm/nglm.h" /* the ids of the specials, nglm_vocab_size, _find, _id, _word */
 #include "nglm/progress.h"
 #include "nglm/tokenize.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-enum {
-    NGLM_BOS = 0, /* <s>   */
-    NGLM_EOS = 1, /* </s>  */
-    NGLM_UNK = 2, /* <unk> */
-    NGLM_NUM_SPECIAL = 3
-};
-
-#define NGLM_BOS_STR "<s>"
-#define NGLM_EOS_STR "</s>"
-#define NGLM_UNK_STR "<unk>"
-
-typedef struct nglm_vocab nglm_vocab;
 
 /* An empty vocabulary holding only the special tokens, open for counting. */
 nglm_vocab *nglm_vocab_new(void);
@@ -80,23 +68,15 @@ int nglm_vocab_count_file_threads(nglm_vocab *v, const char *path,
                                   const nglm_progress *p, uint64_t *sentences,
                                   nglm_error *err);
 
-/* Number of ids (specials included).  Valid after finalize (before, the
- * number of distinct words so far, specials included). */
-size_t nglm_vocab_size(const nglm_vocab *v);
+/* nglm_vocab_size (public) is valid after finalize; before, it is the
+ * number of distinct words so far, specials included. */
 
 /* 1 once the vocabulary is finalized (or was loaded), else 0. */
 int nglm_vocab_is_final(const nglm_vocab *v);
 
-/* Id of word, or -1 if it is not in the vocabulary (before finalize, only
- * the specials have ids). */
-int32_t nglm_vocab_find(const nglm_vocab *v, const char *word);
-
-/* Id of word, or NGLM_UNK if it is not in the vocabulary. */
-int32_t nglm_vocab_id(const nglm_vocab *v, const char *word);
-
-/* Word and count of an id; NULL and 0 for an id out of range.  After
- * finalize, the count of <unk> includes the counts of the dropped words. */
-const char *nglm_vocab_word(const nglm_vocab *v, int32_t id);
+/* Before finalize, only the specials have ids (nglm_vocab_find).  The
+ * count of an id, 0 for an id out of range; after finalize, the count of
+ * <unk> includes the counts of the dropped words. */
 uint64_t nglm_vocab_count(const nglm_vocab *v, int32_t id);
 
 /* Saves/loads the text format above (saving needs a finalized vocabulary,

@@ -35,6 +35,7 @@
 #include "nglm/error.h"
 #include "nglm/eval.h"
 #include "nglm/model.h"
+#include "nglm/nglm.h"
 #include "nglm/progress.h"
 #include "nglm/tokenize.h"
 #include "nglm/vocab.h"
@@ -43,28 +44,15 @@
 extern "C" {
 #endif
 
-typedef struct nglm_lm nglm_lm;
-
-/* nglm_lm_open flags: check an nglm model's checksum and whole index
- * (NGLM_MAP_VERIFY); by default only what the lookups touch is checked. */
-#define NGLM_LM_VERIFY 1u
-
-/* Most components of one mixture. */
-#define NGLM_LM_MIX_MAX 64
+/* Public (nglm/nglm.h): nglm_lm, NGLM_LM_VERIFY (NGLM_MAP_VERIFY), opening,
+ * kind, path, vocabulary, order, check, scoring a sentence, the token
+ * scorer, nglm_lm_eval_file, and the mixtures but their EM on a corpus. */
 
 /* ---------------------------------------------------------------- opening */
-
-/* Opens the model at path, told apart by content: an nglm model file
- * (mapped), a mixture manifest (below), an ARPA file (plain or gzip).  A
- * directory, a FIFO or device, an empty file, a KenLM binary file, a
- * truncated gzip file are refused in one line naming the path.  NULL and err filled on failure. */
-nglm_lm *nglm_lm_open(const char *path, unsigned flags, nglm_error *err);
 
 /* An nglm model already in memory as an nglm_lm; own: nglm_lm_free frees
  * *m too, and the struct, which must then be malloc'd. */
 nglm_lm *nglm_lm_from_model(nglm_model *m, int own, nglm_error *err);
-
-void nglm_lm_free(nglm_lm *lm);
 
 /* A second handle on lm that scores as lm does but does not own it
  * (nglm_lm_free frees only the handle): to mix models that their owner
@@ -73,29 +61,14 @@ nglm_lm *nglm_lm_borrow(const nglm_lm *lm, nglm_error *err);
 
 /* ---------------------------------------------------------------- what it is */
 
-/* "nglm", "arpa", "classlm", "mixture", "cache". */
-const char *nglm_lm_kind(const nglm_lm *lm);
-/* The path it was opened from, or NULL. */
-const char *nglm_lm_path(const nglm_lm *lm);
-/* The vocabulary its ids run over (a mixture: its first component's). */
-const nglm_vocab *nglm_lm_vocab(const nglm_lm *lm);
 /* How it tokenizes text (a mixture: its first component's). */
 nglm_tok_options nglm_lm_tok(const nglm_lm *lm);
-/* Its order: the longest history it uses plus one (a mixture: the
- * largest of its components'). */
-int nglm_lm_order(const nglm_lm *lm);
 /* How many past words can change its scores: order - 1, or more with an
  * nglm model's skip-gram features (a State keeps that many). */
 int nglm_lm_reach(const nglm_lm *lm);
 /* The cache recorded with the model (nglm-train --eval-cache): 1 and *spec
  * filled, or 0 when there is none. */
 int nglm_lm_recorded_cache(const nglm_lm *lm, nglm_cache_spec *spec);
-/* 0, or -1 and "PATH: bytes A..B (block N of 64 KiB) are damaged: ..." when
- * a mapped model (or a component of a mixture or cache) has found a block
- * of its file whose checksum does not match.  Whole-text scoring checks it
- * itself; after the token scorer (which gives NAN then) or sampling, call
- * it. */
-int nglm_lm_check(const nglm_lm *lm, nglm_error *err);
 
 /* ---------------------------------------------------------------- whole texts */
 
@@ -129,33 +102,13 @@ int nglm_lm_report(const nglm_corpus *c, const double *lp10, int per_sentence,
 int nglm_lm_eval(const nglm_lm *lm, const nglm_corpus *c, int threads, int per_sentence,
                  const nglm_progress *p, nglm_eval_report *r, nglm_error *err);
 
-/* log10 P of one sentence given as a string (split by lm's tokenizer;
- * its words and </s>, <s> before it), into *logprob10; *oovs (may be
- * NULL): its words scored as <unk> or skipped.  Skipped tokens add
- * nothing. */
-int nglm_lm_score_sentence(const nglm_lm *lm, const char *sentence, double *logprob10,
-                           int *oovs, nglm_error *err);
 
 /* ---------------------------------------------------------------- token by token */
-
-/* A one-thread scorer for single tokens, as KenLM's state-based API needs.
- * Whole-text models (a cache) have none: NULL and err filled. */
-typedef struct nglm_lm_scorer nglm_lm_scorer;
-
-nglm_lm_scorer *nglm_lm_scorer_new(const nglm_lm *lm, nglm_error *err);
-
-/* log10 P(sent[i] | history): <s> sent[0..i-1], or the words after the
- * last negative id (the history before it unknown: KenLM's null context,
- * no <s>).  sent[i] a word id 1 .. V-1 of nglm_lm_vocab.  *len (may be
- * NULL): the length of the n-gram that fired.  NAN: a token lm skips. */
-double nglm_lm_scorer_logprob10(nglm_lm_scorer *s, const int32_t *sent, size_t i, int *len);
 
 /* p[0..V-1] = P(w | the history of position i, as above) for every word
  * of the vocabulary, p[<s>] = 0 (sampling; O(|V|)).  sent must have room
  * for an id at i (scratch, left as it was). */
 void nglm_lm_scorer_dist(nglm_lm_scorer *s, int32_t *sent, size_t i, double *p);
-
-void nglm_lm_scorer_free(nglm_lm_scorer *s);
 
 /* The model a scorer scores with. */
 const nglm_lm *nglm_lm_scorer_lm(const nglm_lm_scorer *s);
@@ -165,18 +118,6 @@ const nglm_lm *nglm_lm_scorer_lm(const nglm_lm_scorer *s);
  * P(w | h) = Σ_k λ_k P_k(w | h), the weights λ_k >= 0 summing to 1
  * (within 1e-6).  Mixtures and caches nest: a component may be either. */
 
-/* A mixture of n >= 1 models; weights NULL: equal.  Takes ownership of the
- * components, also on failure.  The same file twice is refused. */
-nglm_lm *nglm_lm_mix_new(nglm_lm **components, const double *weights, size_t n,
-                         nglm_error *err);
-
-/* Its number of components (0: lm is not a mixture), component k, its
- * weights (n entries). */
-size_t nglm_lm_mix_size(const nglm_lm *lm);
-const nglm_lm *nglm_lm_mix_component(const nglm_lm *lm, size_t k);
-const double *nglm_lm_mix_weights(const nglm_lm *lm);
-int nglm_lm_mix_set_weights(nglm_lm *lm, const double *weights, nglm_error *err);
-
 /* The weights that maximise the likelihood of held-out text c (read by
  * nglm_lm_read on the mixture), by EM from the current ones (accelerated,
  * nglm_mix_em_n; tolerance and cap NGLM_MIX_EM_TOL, NGLM_MIX_EM_MAX_ITER),
@@ -184,7 +125,7 @@ int nglm_lm_mix_set_weights(nglm_lm *lm, const double *weights, nglm_error *err)
 int nglm_lm_mix_em(nglm_lm *lm, const nglm_corpus *c, int threads, int *iterations,
                    nglm_error *err);
 
-/* Writes the mixture as a manifest file (a mixture saved as one model,
+/* The manifest file of nglm_lm_mix_save (a mixture saved as one model,
  * opened again by nglm_lm_open):
  *
  *   nglm-mixture 1
@@ -197,7 +138,6 @@ int nglm_lm_mix_em(nglm_lm *lm, const nglm_corpus *c, int threads, int *iteratio
  * are comments.  Opening checks each component's size and CRC, so a moved
  * or changed component is refused in one line.  Every component must have
  * been opened from a file. */
-int nglm_lm_mix_save(const nglm_lm *lm, const char *path, nglm_error *err);
 
 /* ---------------------------------------------------------------- caches */
 

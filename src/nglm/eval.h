@@ -25,21 +25,14 @@
 #include "nglm/corpus.h"
 #include "nglm/error.h"
 #include "nglm/model.h"
+#include "nglm/nglm.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-typedef struct nglm_eval_report {
-    uint64_t sentences, words, oovs, zeroprobs;
-    double logprob10;       /* Σ log10 P over words and </s> */
-    double ppl, ppl1;
-    int oovs_skipped;       /* 1: OOVs were not scored (an ARPA model without <unk>) */
-    uint64_t scored;        /* tokens whose log10 P is in logprob10 */
-    uint64_t unk_scored;    /* of those, the tokens scored as <unk> */
-    double unk_logprob10;   /* their part of logprob10 */
-    double *sent_logprob10; /* per sentence, if asked for (else NULL) */
-} nglm_eval_report;
+/* nglm_eval_report, nglm_eval_print and nglm_eval_report_free are public
+ * (nglm/nglm.h). */
 
 /* A model's report: nglm_lm_eval (nglm/lm.h). */
 
@@ -57,15 +50,10 @@ int nglm_eval_tokens(const nglm_corpus *ca, const nglm_corpus *cb, const double 
 int nglm_eval_perplexity(const nglm_model *m, const nglm_corpus *c, int threads,
                          double *ppl, nglm_error *err);
 
-/* Writes the SRILM-style lines for `name` (two, or three with <unk>). */
-void nglm_eval_print(FILE *fp, const char *name, const nglm_eval_report *r);
-
-/* The same with `digits` decimals for logprob, ppl and ppl1 (the default
+/* nglm_eval_print with `digits` decimals for logprob, ppl and ppl1 (the default
  * above is 2; more for comparing models exactly, e.g. an ARPA export). */
 void nglm_eval_print_digits(FILE *fp, const char *name, const nglm_eval_report *r,
                             int digits);
-
-void nglm_eval_report_free(nglm_eval_report *r);
 
 #ifdef __cplusplus
 }

@@ -36,6 +36,7 @@
 #include "nglm/features.h"
 #include "nglm/kn.h"
 #include "nglm/model.h"
+#include "nglm/nglm.h"
 #include "nglm/options.h"
 #include "nglm/progress.h"
 #include "nglm/tokenize.h"

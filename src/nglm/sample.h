@@ -22,14 +22,16 @@
 
 #include "nglm/error.h"
 #include "nglm/lm.h"
+#include "nglm/nglm.h"
 #include "nglm/rng.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* Default cap on the words of one sampled sentence. */
-#define NGLM_SAMPLE_MAX_LENGTH 200
+/* NGLM_SAMPLE_MAX_LENGTH, the default cap on the words of one sampled
+ * sentence, nglm_sample_sentence and the opaque sampler of nglm_sampler_new
+ * are public (nglm/nglm.h). */
 
 /* ---------------------------------------------------------------- sampler */
 
@@ -60,7 +62,7 @@ void nglm_sample_dist(nglm_lm_scorer *s, int32_t *sent, size_t i, double tempera
 
 /* Draws one sentence: *words points to its *n_words ids (</s> not
  * included), valid until the next call or nglm_sampler_free. */
-void nglm_sample_sentence(nglm_sampler *s, const int32_t **words, size_t *n_words);
+
 
 #ifdef __cplusplus
 }
