@@ -34,6 +34,25 @@ expect 0 "resumes from it" 'resuming from .*epoch 2' \
 check "the resumed model is the uninterrupted one" cmp -s "$T/m1.nglmc" "$T/r.nglmc"
 check "the checkpoint is removed once the model is saved" test ! -e "$T/r.nglmc.ckpt"
 check "--log has the resumed epoch" grep -q '"epoch": *2' "$T/r.log"
+# SIGINT, sent as soon as epoch 1's checkpoint appears (so it lands in epoch
+# 2 on any machine): exit 130, one line with the resume command, and the
+# resumed run ends with the uninterrupted model
+"$TR" $MM --threads 2 --train "$TXT" --valid "$T/small.valid.txt" --model "$T/i.nglmc" \
+    >/dev/null 2>"$T/sig.err" &
+pid=$!
+n=0
+while [ ! -e "$T/i.nglmc.ckpt" ] && [ $n -lt 600 ]; do sleep 0.05; n=$((n + 1)); done
+kill -INT $pid
+wait $pid
+rc=$?
+check "SIGINT exits 130 (or the run had ended: 0)" sh -c "test $rc = 130 || test $rc = 0"
+if [ $rc = 130 ]; then
+    check "SIGINT: the resume command" grep -q 'resume with: .*--resume$' "$T/sig.err"
+    expect 0 "resumes after SIGINT" 'saved' \
+        "$TR" $MM --threads 1 --train "$TXT" --valid "$T/small.valid.txt" --model "$T/i.nglmc" \
+        --resume
+fi
+check "SIGINT, resumed: the uninterrupted model" cmp -s "$T/m1.nglmc" "$T/i.nglmc"
 "$TR" $MM --train "$TXT" --valid "$T/small.valid.txt" --model "$T/r.nglmc" --stop-after 1 \
     >/dev/null 2>&1
 expect_error "a checkpoint of other options is refused" \
