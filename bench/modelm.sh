@@ -3,10 +3,10 @@
 # valid perplexity by epoch, test perplexity, seconds per epoch, peak RSS,
 # appended with the commands and the machine to bench/RESULTS.md.
 #
-# Usage: bench/modelm.sh CLASSES_FILE ORDER [EXTRA nglm-train OPTIONS...]
-# (BUILD=DIR for the build, PTB=DIR for the texts).  The class file comes
-# from nglm-cluster, e.g. `nglm-cluster -c 150 --train ptb.train.txt -o
-# c150.txt`.  Not part of `make check`.
+# Usage: bench/modelm.sh CLASSES ORDER [EXTRA nglm-train OPTIONS...]
+# (BUILD=DIR for the build, PTB=DIR for the texts).  CLASSES is a number
+# (nglm-train clusters the text) or a class file, e.g. from `nglm-cluster
+# -c 150 --train ptb.train.txt -o c150.txt`.  Not part of `make check`.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${BUILD:-$here/..}
@@ -31,10 +31,18 @@ cmd=("$build/nglm-train" --train "$ptb/ptb.train.txt" --valid "$ptb/ptb.valid.tx
     echo
     echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')."
     echo "Command: \`nglm-train --classes $(basename "$classes") --order $order ${extra[*]:-}\` (PTB texts)"
+    echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
     echo
     echo '| epoch | valid ppl | epoch (s) |'
     echo '|---|---|---|'
-    sed -n 's/^epoch \([0-9]*\): .*valid ppl \([0-9.]*\).*, \([0-9.]*\) s, .*/| \1 | \2 | \3 |/p' "$log"
+    # "epoch  N  lr ...  valid ppl P ...  epoch S s ..." (epoch 0: the start)
+    awk '$1 == "epoch" && $2 ~ /^[0-9]+$/ {
+        p = ""; t = "";
+        for (i = 3; i < NF; i++) {
+            if ($i == "ppl" && $(i - 1) == "valid") p = $(i + 1);
+            if ($i == "epoch" && $(i + 2) == "s") t = $(i + 1);
+        }
+        if (p != "") print "| " $2 " | " p " | " (t == "" ? "start" : t) " |" }' "$log"
     echo
     echo "Test: $(grep -m1 'ppl=' "$log"); $(grep '^rusage' "$log" | sed 's/^rusage //')."
 } >>"$here/RESULTS.md"
