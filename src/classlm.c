@@ -1106,35 +1106,63 @@ static void *r2_array(rd2 *r, uint64_t n, size_t elt)
     return a;
 }
 
+/* Drops a checked stretch of the mapping from the process's pages (they
+ * stay in the page cache and map again when read): the load's checks then
+ * add no more than a chunk to its peak memory.  Harmless for a read-only
+ * private mapping. */
+static void release(const void *p, size_t n)
+{
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t lo = (uintptr_t)p & ~(page - 1), hi = (uintptr_t)p + n;
+    if (hi > lo)
+        madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
+#define WALK_CHUNK ((size_t)1 << 18) /* contexts a chunk */
+
 /* What the scorer's walk of an index needs to stay inside its arrays and
- * find what it looks for, checked over the whole arrays (their blocks
- * verified on the way): the successor ranges start after the unigrams,
- * never decrease and end at n_feat; the unigram features are 0 .. V-1;
- * every other feature's word is 1 .. V-1, increasing within its context. */
+ * find what it looks for, checked over the whole arrays chunk by chunk,
+ * each chunk's blocks verified before it is read and its pages released
+ * after: the successor ranges start after the unigrams, never decrease and
+ * end at n_feat; the unigram features are 0 .. V-1; every other feature's
+ * word is 1 .. V-1, increasing within its context. */
 static int check_walk(const nglm_features *F, nglm_blocks *b, nglm_error *err)
 {
     const uint32_t *off = F->ctx_first;
     const int32_t *fw = F->feat_word;
-    size_t V = (size_t)F->V;
-    nglm_blocks_ensure(b, off, (F->n_ctx + 1) * sizeof *off);
-    nglm_blocks_ensure(b, fw, F->n_feat * sizeof *fw);
+    size_t V = (size_t)F->V, nc = F->n_ctx;
+    nglm_blocks_ensure(b, off, sizeof *off);
+    nglm_blocks_ensure(b, off + nc, sizeof *off);
+    nglm_blocks_ensure(b, fw, V * sizeof *fw);
     if (nglm_blocks_check(b, err) != 0)
         return -1;
-    if (off[0] != V || off[F->n_ctx] != F->n_feat)
+    if (off[0] != V || off[nc] != F->n_feat)
         return nglm_error_set(err, "inconsistent successor offsets");
     for (size_t w = 0; w < V; w++)
         if (fw[w] != (int32_t)w)
             return nglm_error_set(err, "unigram feature %zu is bad", w);
-    for (size_t x = 0; x < F->n_ctx; x++) {
-        uint32_t lo = off[x], hi = off[x + 1];
-        if (hi < lo || hi > F->n_feat)
-            return nglm_error_set(err, "successors of context %zu are bad", x);
-        int32_t prev = 0;
-        for (uint32_t f = lo; f < hi; f++) {
-            if (fw[f] <= prev || fw[f] >= F->V)
+    for (size_t x0 = 0; x0 < nc; x0 += WALK_CHUNK) {
+        size_t x1 = nc - x0 < WALK_CHUNK ? nc : x0 + WALK_CHUNK;
+        nglm_blocks_ensure(b, off + x0, (x1 - x0 + 1) * sizeof *off);
+        if (nglm_blocks_check(b, err) != 0)
+            return -1;
+        for (size_t x = x0; x < x1; x++)
+            if (off[x + 1] < off[x] || off[x + 1] > F->n_feat)
                 return nglm_error_set(err, "successors of context %zu are bad", x);
-            prev = fw[f];
+        uint32_t f0 = off[x0], f1 = off[x1];
+        nglm_blocks_ensure(b, fw + f0, (size_t)(f1 - f0) * sizeof *fw);
+        if (nglm_blocks_check(b, err) != 0)
+            return -1;
+        for (size_t x = x0; x < x1; x++) {
+            int32_t prev = 0;
+            for (uint32_t f = off[x]; f < off[x + 1]; f++) {
+                if (fw[f] <= prev || fw[f] >= F->V)
+                    return nglm_error_set(err, "successors of context %zu are bad", x);
+                prev = fw[f];
+            }
         }
+        release(off + x0, (x1 - x0) * sizeof *off);
+        release(fw + f0, (size_t)(f1 - f0) * sizeof *fw);
     }
     return 0;
 }
