@@ -6,6 +6,7 @@
  */
 #include "blocks.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define CRC32C_POLY 0x82f63b78u /* reflected Castagnoli polynomial */
@@ -140,4 +141,48 @@ int nglm_blocks_check(const nglm_blocks *b, nglm_error *err)
     return nglm_error_set(err, "%s%sbytes %zu..%zu (block %zu of 64 KiB) are damaged: their "
                           "checksum does not match (file is corrupted)", b->path ? b->path : "",
                           b->path ? ": " : "", lo, hi - 1, b->bad_block);
+}
+
+static void sum_push(nglm_blocks_sum *s)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 64;
+        uint32_t *c = realloc(s->crc, cap * sizeof *c);
+        if (!c) {
+            s->oom = 1;
+            return;
+        }
+        s->crc = c;
+        s->cap = cap;
+    }
+    s->crc[s->n++] = s->cur;
+    s->cur = 0;
+}
+
+void nglm_blocks_sum_add(nglm_blocks_sum *s, const void *p, size_t n)
+{
+    const unsigned char *q = p;
+    while (n > 0 && !s->oom) {
+        size_t in_blk = (size_t)(s->pos & (NGLM_BLOCK_SIZE - 1));
+        size_t k = NGLM_BLOCK_SIZE - in_blk < n ? NGLM_BLOCK_SIZE - in_blk : n;
+        s->cur = nglm_crc32c(s->cur, q, k);
+        q += k;
+        n -= k;
+        s->pos += k;
+        if (in_blk + k == NGLM_BLOCK_SIZE)
+            sum_push(s);
+    }
+}
+
+uint32_t *nglm_blocks_sum_end(nglm_blocks_sum *s)
+{
+    if (!s->oom && (s->pos & (NGLM_BLOCK_SIZE - 1)))
+        sum_push(s);
+    if (!s->oom && !s->crc)
+        s->crc = malloc(sizeof *s->crc);
+    if (s->oom || !s->crc) {
+        free(s->crc);
+        s->crc = NULL;
+    }
+    return s->crc;
 }

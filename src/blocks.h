@@ -68,6 +68,21 @@ static inline void nglm_blocks_ensure(nglm_blocks *b, const void *p, size_t len)
             nglm_blocks_verify(b, i);
 }
 
+/* The writer's side: the CRC-32C of each 64 KiB block of a stream of
+ * bytes, as nglm_blocks_crc computes them on reading (the caller writes
+ * zeros in bytes 32..35).  Feed the bytes in order with nglm_blocks_sum_add;
+ * nglm_blocks_sum_end closes the last, partial block and returns the table
+ * (s->n entries, the caller frees it), or NULL when out of memory. */
+typedef struct nglm_blocks_sum {
+    uint32_t *crc;
+    size_t n, cap;
+    uint32_t cur;  /* the block being summed */
+    uint64_t pos;  /* bytes summed */
+    int oom;
+} nglm_blocks_sum;
+void nglm_blocks_sum_add(nglm_blocks_sum *s, const void *p, size_t n);
+uint32_t *nglm_blocks_sum_end(nglm_blocks_sum *s);
+
 /* 0, or -1 and "PATH: bytes A..B (block N of 64 KiB) are damaged: its
  * checksum does not match (file is corrupted)" once a block has failed. */
 int nglm_blocks_check(const nglm_blocks *b, nglm_error *err);

@@ -13,15 +13,18 @@
 #include "nglm/classlm.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
+#include "blocks.h"
 #include "classlm_core.h"
 #include "nglm/cluster.h"
 #include "nglm/kn.h"
@@ -287,6 +290,20 @@ int nglm_classlm_init_kn(nglm_classlm *m, int threads, nglm_error *err)
 
 void nglm_classlm_free(nglm_classlm *m)
 {
+    if (m->map) { /* the arrays in the mapping are not freed */
+        nglm_features *F[3] = {&m->cc, &m->wc, &m->ww};
+        for (int i = 0; i < 3; i++) {
+            F[i]->ctx_parent = F[i]->ctx_word = F[i]->feat_word = F[i]->feat_back = NULL;
+            F[i]->ctx_first = F[i]->feat_count = NULL;
+        }
+        m->theta = NULL;
+        munmap(m->map, m->map_len);
+    }
+    if (m->blocks) {
+        free(m->blocks->done);
+        free(m->blocks->path);
+        free(m->blocks);
+    }
     if (m->vocab)
         nglm_vocab_free(m->vocab);
     nglm_features_free(&m->cc);
@@ -308,7 +325,7 @@ nglm_classlm *nglm_classlm_open(const char *path, nglm_error *err)
         nglm_error_set(err, "out of memory");
         return NULL;
     }
-    if (nglm_classlm_load(m, path, err) != 0) {
+    if (nglm_classlm_map(m, path, err) != 0) {
         free(m);
         return NULL;
     }
@@ -366,6 +383,7 @@ int nglm_cl_chain(const nglm_features *F, const int32_t *hist, int nh, int bos,
 void nglm_cl_unigrams(const nglm_classlm *m, double *eu, double *U)
 {
     const double *tw = m->theta + m->off_ww;
+    nglm_blocks_ensure(m->blocks, tw, (size_t)m->V * sizeof *tw);
     eu[0] = 0;
     U[0] = 0;
     for (int32_t k = 1; k <= m->C; k++) {
@@ -392,16 +410,22 @@ double nglm_cl_token(const nglm_classlm *m, const double *eu, const double *U,
     const int32_t C = m->C;
     const double *tc = m->theta + m->off_cc, *twc = m->theta + m->off_wc,
                  *tw = m->theta + m->off_ww;
+    nglm_blocks *b = m->blocks; /* mapped: the weights' blocks verified on first use */
     /* class factor: s_c = β_c + the class- and word-history features of c */
+    nglm_blocks_ensure(b, tc + 1, (size_t)C * sizeof *tc);
     memcpy(ec + 1, tc + 1, (size_t)C * sizeof *ec);
     for (int j = 0; j < dcc; j++) {
         const nglm_features *F = &m->cc;
-        for (uint32_t f = F->ctx_first[ncc[j]]; f < F->ctx_first[ncc[j] + 1]; f++)
+        uint32_t lo = F->ctx_first[ncc[j]], hi = F->ctx_first[ncc[j] + 1];
+        nglm_blocks_ensure(b, tc + lo, (size_t)(hi - lo) * sizeof *tc);
+        for (uint32_t f = lo; f < hi; f++)
             ec[F->feat_word[f]] += tc[f];
     }
     for (int j = 0; j < dww; j++) {
         const nglm_features *F = &m->wc;
-        for (uint32_t f = F->ctx_first[nww[j]]; f < F->ctx_first[nww[j] + 1]; f++)
+        uint32_t lo = F->ctx_first[nww[j]], hi = F->ctx_first[nww[j] + 1];
+        nglm_blocks_ensure(b, twc + lo, (size_t)(hi - lo) * sizeof *twc);
+        for (uint32_t f = lo; f < hi; f++)
             ec[F->feat_word[f]] += twc[f];
     }
     const int32_t k = m->icls[w];
@@ -416,6 +440,11 @@ double nglm_cl_token(const nglm_classlm *m, const double *eu, const double *U,
     const int32_t lo = (int32_t)m->first[k], hi = (int32_t)m->first[k + 1];
     double Zw = U[k], aw = 0;
     uint32_t a0 = 0, b0 = 0;
+    nglm_blocks_ensure(b, tw + w, sizeof *tw);
+    for (int j = 0; b && j < dww; j++) {
+        uint32_t x = (uint32_t)nww[j], f0 = F->ctx_first[x], f1 = F->ctx_first[x + 1];
+        nglm_blocks_ensure(b, tw + f0, (size_t)(f1 - f0) * sizeof *tw);
+    }
     if (dww > 0) {
         uint32_t x = (uint32_t)nww[0];
         a0 = nglm_cl_lower(F, F->ctx_first[x], F->ctx_first[x + 1], lo);
@@ -463,6 +492,8 @@ void nglm_classlm_dist_dense(const nglm_classlm *m, const int32_t *sent, size_t 
     }
     int dcc = nglm_features_chain(&m->cc, ic, i, ncc);
     int dww = nglm_features_chain(&m->ww, iw, i, nww);
+    /* every class and word scored: all the weights read */
+    nglm_blocks_ensure(m->blocks, m->theta, m->n_weights * sizeof *m->theta);
     const double *tc = m->theta + m->off_cc, *twc = m->theta + m->off_wc,
                  *tw = m->theta + m->off_ww;
     double mx = -INFINITY;
@@ -575,7 +606,7 @@ int nglm_classlm_score_corpus(const nglm_classlm *m, const nglm_corpus *c, doubl
     free(U);
     if (failed)
         return nglm_error_set(err, "out of memory");
-    return 0;
+    return nglm_blocks_check(m->blocks, err); /* a damaged block read on the way */
 }
 
 int nglm_classlm_score_corpus10(const nglm_classlm *m, const nglm_corpus *c, double *lp10,
@@ -637,11 +668,14 @@ double nglm_classlm_scorer_logprob10(nglm_classlm_scorer *s, const int32_t *sent
     int32_t w = sent[i] >= 1 && sent[i] < m->V ? sent[i] : NGLM_UNK;
     double lp = nglm_cl_token(m, s->cs + C + 1, s->cs + C + 1 + V, ncc, dcc, nww, dww,
                               m->in[w], s->cs, s->ws, NULL);
+    if (m->blocks && __atomic_load_n(&m->blocks->bad, __ATOMIC_ACQUIRE) == 1)
+        return NAN; /* a damaged block was read: nglm_classlm_check says which */
     return lp / M_LN10;
 }
 
 /* ---------------------------------------------------------------- model file
  *
+ * Version 1 (still read; nglm_classlm_save_v1 writes it for the tests).
  * Native byte order, like the word model's file:
  *   "NGLMCLSM" u32 version u32 order u32 V u32 C
  *   u32 tok.mode u32 tok.lowercase u32 tok.replace_invalid u32 0
@@ -656,7 +690,8 @@ double nglm_classlm_scorer_logprob10(nglm_classlm_scorer *s, const int32_t *sent
  * wc is derived from ww on loading, as when building. */
 
 #define CLM_MAGIC "NGLMCLSM"
-#define CLM_VERSION 1u
+#define CLM_VERSION 1u  /* the older format */
+#define CLM_VERSION2 2u /* mapped in place, with block checksums */
 
 static void wr_u32(nglm_io_writer *w, uint32_t x) { nglm_io_write(w, &x, sizeof x); }
 static void wr_u64(nglm_io_writer *w, uint64_t x) { nglm_io_write(w, &x, sizeof x); }
@@ -676,7 +711,7 @@ static void wr_index(nglm_io_writer *w, const nglm_features *F)
     nglm_io_write(w, F->feat_count, F->n_feat * sizeof *F->feat_count);
 }
 
-int nglm_classlm_save(const nglm_classlm *m, const char *path, nglm_error *err)
+int nglm_classlm_save_v1(const nglm_classlm *m, const char *path, nglm_error *err)
 {
     nglm_atomic a;
     if (nglm_atomic_open(&a, path, err) != 0)
@@ -853,6 +888,551 @@ static int parse(nglm_classlm *m, rd *r, nglm_error *err)
     return 0;
 }
 
+/* Version 1 from the file's bytes: the CRC checked, every array copied. */
+static int parse_v1(nglm_classlm *m, const unsigned char *buf, size_t size, nglm_error *err)
+{
+    uint32_t crc;
+    memcpy(&crc, buf + size - 4, 4);
+    if (nglm_io_crc(0, buf, size - 4) != crc)
+        return nglm_error_set(err, "checksum mismatch (truncated or damaged)");
+    rd r = {buf + 8, size - 12};
+    return parse(m, &r, err);
+}
+
+/* ---------------------------------------------------------------- version 2
+ *
+ * Laid out to be used in place from a read-only mapping (doc/model-format.md,
+ * "Model M files"), native byte order:
+ *   0   "NGLMCLSM" u32 version (2) u32 order u32 V u32 C
+ *   24  u32 tok.mode u32 tok.lowercase u32 0 u32 tok.replace_invalid
+ *   40  u64 file size, u64 offset of the block table
+ *   56  f64 l1 l2 lr ada_init u32 epochs u32 batch u64 seed u64 train_tokens
+ *       f64 valid_ppl u64 0                                  (to byte 128)
+ *   V × (u32 length, bytes, u64 count)       the vocabulary in id order
+ *   V × i32                                   classes
+ *   for cc, then ww: u64 n_ctx, u64 n_feat, (order+1) × u64 ctx_order_start,
+ *     then the arrays parent, word (n_ctx × i32), first ((n_ctx+1) × u32),
+ *     feat word, back (n_feat × i32), count (n_feat × u32)
+ *   wc: u64 n_feat, first ((ww's n_ctx+1) × u32), feat word, back, count
+ *     (its contexts are ww's: parent and word are not stored again)
+ *   u64 n_weights, n_weights × f64
+ *   the block table, at the offset the header gives: u32 16 (the block
+ *     shift), u32 CRC-32C of the checksums, u64 covered bytes (the table's
+ *     offset), u64 blocks, blocks × u32 CRC-32C of each 64 KiB block
+ *   u32 CRC-32 (zlib) of everything before
+ * Every array, and the table, starts at a multiple of 8, zero bytes padding
+ * the gaps.  Bytes 32..35 are zero: the word model's files keep their CRC
+ * there, and nglm_blocks_crc leaves those bytes out of block 0's sum. */
+
+#define CLM_HEAD 128
+#define CLM_TABLE_HEAD 24
+
+typedef struct cl_wr {
+    nglm_io_writer io;
+    nglm_blocks_sum sum;
+} cl_wr;
+
+static void w2(cl_wr *w, const void *p, size_t n)
+{
+    nglm_blocks_sum_add(&w->sum, p, n);
+    nglm_io_write(&w->io, p, n);
+}
+static void w2_u32(cl_wr *w, uint32_t x) { w2(w, &x, sizeof x); }
+static void w2_u64(cl_wr *w, uint64_t x) { w2(w, &x, sizeof x); }
+static void w2_f64(cl_wr *w, double x) { w2(w, &x, sizeof x); }
+static void w2_pad(cl_wr *w)
+{
+    static const unsigned char zero[8];
+    if (w->io.pos % 8)
+        w2(w, zero, 8 - (size_t)(w->io.pos % 8));
+}
+/* An array, 8-byte aligned. */
+static void w2_arr(cl_wr *w, const void *p, size_t n)
+{
+    w2_pad(w);
+    w2(w, p, n);
+}
+
+static void w2_index(cl_wr *w, const nglm_features *F)
+{
+    w2_u64(w, F->n_ctx);
+    w2_u64(w, F->n_feat);
+    for (int k = 0; k <= F->order; k++)
+        w2_u64(w, F->ctx_order_start[k]);
+    w2_arr(w, F->ctx_parent, F->n_ctx * sizeof *F->ctx_parent);
+    w2_arr(w, F->ctx_word, F->n_ctx * sizeof *F->ctx_word);
+    w2_arr(w, F->ctx_first, (F->n_ctx + 1) * sizeof *F->ctx_first);
+    w2_arr(w, F->feat_word, F->n_feat * sizeof *F->feat_word);
+    w2_arr(w, F->feat_back, F->n_feat * sizeof *F->feat_back);
+    w2_arr(w, F->feat_count, F->n_feat * sizeof *F->feat_count);
+    w2_pad(w);
+}
+
+/* Everything before the block table; table_at and file_size go in the
+ * header (0 in the pass that measures them). */
+static void w2_body(cl_wr *w, const nglm_classlm *m, uint64_t table_at, uint64_t file_size)
+{
+    w2(w, CLM_MAGIC, 8);
+    w2_u32(w, CLM_VERSION2);
+    w2_u32(w, (uint32_t)m->order);
+    w2_u32(w, (uint32_t)m->V);
+    w2_u32(w, (uint32_t)m->C);
+    w2_u32(w, (uint32_t)m->tok.mode);
+    w2_u32(w, (uint32_t)m->tok.lowercase);
+    w2_u32(w, 0);
+    w2_u32(w, (uint32_t)m->tok.replace_invalid);
+    w2_u64(w, file_size);
+    w2_u64(w, table_at);
+    const nglm_classlm_info *in = &m->info;
+    w2_f64(w, in->l1);
+    w2_f64(w, in->l2);
+    w2_f64(w, in->lr);
+    w2_f64(w, in->ada_init);
+    w2_u32(w, in->epochs);
+    w2_u32(w, in->batch);
+    w2_u64(w, in->seed);
+    w2_u64(w, in->train_tokens);
+    w2_f64(w, in->valid_ppl);
+    w2_u64(w, 0);
+    for (int32_t v = 0; v < m->V; v++) {
+        const char *s = nglm_vocab_word(m->vocab, v);
+        uint32_t len = (uint32_t)strlen(s);
+        w2_u32(w, len);
+        w2(w, s, len);
+        w2_u64(w, nglm_vocab_count(m->vocab, v));
+    }
+    w2_arr(w, m->cls, (size_t)m->V * sizeof *m->cls);
+    w2_pad(w);
+    w2_index(w, &m->cc);
+    w2_index(w, &m->ww);
+    const nglm_features *F = &m->wc;
+    w2_u64(w, F->n_feat);
+    w2_arr(w, F->ctx_first, (F->n_ctx + 1) * sizeof *F->ctx_first);
+    w2_arr(w, F->feat_word, F->n_feat * sizeof *F->feat_word);
+    w2_arr(w, F->feat_back, F->n_feat * sizeof *F->feat_back);
+    w2_arr(w, F->feat_count, F->n_feat * sizeof *F->feat_count);
+    w2_pad(w);
+    w2_u64(w, m->n_weights);
+    w2(w, m->theta, m->n_weights * sizeof *m->theta);
+    w2_pad(w);
+}
+
+int nglm_classlm_save(const nglm_classlm *m, const char *path, nglm_error *err)
+{
+    if (m->blocks) { /* a mapped model: not re-signed unless all of it is intact */
+        nglm_blocks_ensure(m->blocks, m->blocks->base, m->blocks->cover);
+        if (nglm_blocks_check(m->blocks, err) != 0)
+            return -1;
+    }
+    /* a first pass measures, the second writes, summing the blocks as it goes */
+    cl_wr w;
+    memset(&w, 0, sizeof w);
+    nglm_io_writer_init(&w.io, NULL);
+    w.sum.oom = 1; /* not summed */
+    w2_body(&w, m, 0, 0);
+    uint64_t table_at = w.io.pos;
+    uint64_t n_blk = (table_at + NGLM_BLOCK_SIZE - 1) >> NGLM_BLOCK_SHIFT;
+    uint64_t file_size = table_at + CLM_TABLE_HEAD + 4 * n_blk + 4;
+    nglm_atomic a;
+    if (nglm_atomic_open(&a, path, err) != 0)
+        return -1;
+    memset(&w, 0, sizeof w);
+    nglm_io_writer_init(&w.io, a.fp);
+    w2_body(&w, m, table_at, file_size);
+    uint32_t *table = nglm_blocks_sum_end(&w.sum);
+    if (!table)
+        return nglm_atomic_fail(&a, ENOMEM, err);
+    if (w.sum.n != n_blk || w.io.pos != table_at) { /* a bug */
+        free(table);
+        return nglm_atomic_fail(&a, EIO, err);
+    }
+    wr_u32(&w.io, NGLM_BLOCK_SHIFT);
+    wr_u32(&w.io, nglm_crc32c(0, table, (size_t)n_blk * 4));
+    wr_u64(&w.io, table_at);
+    wr_u64(&w.io, n_blk);
+    nglm_io_write(&w.io, table, (size_t)n_blk * 4);
+    free(table);
+    uint32_t crc = w.io.crc;
+    wr_u32(&w.io, crc);
+    if (!w.io.errnum && w.io.pos != file_size)
+        w.io.errnum = EIO; /* a bug */
+    if (w.io.errnum)
+        return nglm_atomic_fail(&a, w.io.errnum, err);
+    return nglm_atomic_commit(&a, err);
+}
+
+/* Where the arrays come from: copies (a loaded model) or in place (mapped). */
+typedef struct cl_src {
+    const unsigned char *base;
+    size_t size;
+    int in_place;
+    nglm_blocks *blocks; /* mapped: verified as the parser reads */
+} cl_src;
+
+typedef struct rd2 { const cl_src *src; size_t at, end; } rd2;
+
+static int r2_bytes(rd2 *r, void *out, size_t n)
+{
+    if (n > r->end - r->at)
+        return -1;
+    nglm_blocks_ensure(r->src->blocks, r->src->base + r->at, n);
+    memcpy(out, r->src->base + r->at, n);
+    r->at += n;
+    return 0;
+}
+
+static int r2_pad(rd2 *r)
+{
+    size_t to = (r->at + 7) & ~(size_t)7;
+    if (to > r->end)
+        return -1;
+    r->at = to;
+    return 0;
+}
+
+/* n elements of elt bytes at the next multiple of 8: in place, or a copy
+ * (one more element, zeroed).  NULL when they do not fit. */
+static void *r2_array(rd2 *r, uint64_t n, size_t elt)
+{
+    if (r2_pad(r) != 0 || n > (r->end - r->at) / elt)
+        return NULL;
+    const unsigned char *p = r->src->base + r->at;
+    r->at += (size_t)n * elt;
+    if (r->src->in_place)
+        return (void *)p; /* read-only: nothing writes a mapped model's arrays */
+    void *a = calloc((size_t)n + 1, elt);
+    if (a && n)
+        memcpy(a, p, (size_t)n * elt);
+    return a;
+}
+
+/* Drops a checked stretch of the mapping from the process's pages (they
+ * stay in the page cache and map again when read): the load's checks then
+ * add no more than a chunk to its peak memory.  Harmless for a read-only
+ * private mapping. */
+static void release(const void *p, size_t n)
+{
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t lo = (uintptr_t)p & ~(page - 1), hi = (uintptr_t)p + n;
+    if (hi > lo)
+        madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
+#define WALK_CHUNK ((size_t)1 << 18) /* contexts a chunk */
+
+/* What the scorer's walk of an index needs to stay inside its arrays and
+ * find what it looks for, checked over the whole arrays chunk by chunk,
+ * each chunk's blocks verified before it is read and its pages released
+ * after: the successor ranges start after the unigrams, never decrease and
+ * end at n_feat; the unigram features are 0 .. V-1; every other feature's
+ * word is 1 .. V-1, increasing within its context. */
+static int check_walk(const nglm_features *F, nglm_blocks *b, nglm_error *err)
+{
+    const uint32_t *off = F->ctx_first;
+    const int32_t *fw = F->feat_word;
+    size_t V = (size_t)F->V, nc = F->n_ctx;
+    nglm_blocks_ensure(b, off, sizeof *off);
+    nglm_blocks_ensure(b, off + nc, sizeof *off);
+    nglm_blocks_ensure(b, fw, V * sizeof *fw);
+    if (nglm_blocks_check(b, err) != 0)
+        return -1;
+    if (off[0] != V || off[nc] != F->n_feat)
+        return nglm_error_set(err, "inconsistent successor offsets");
+    for (size_t w = 0; w < V; w++)
+        if (fw[w] != (int32_t)w)
+            return nglm_error_set(err, "unigram feature %zu is bad", w);
+    for (size_t x0 = 0; x0 < nc; x0 += WALK_CHUNK) {
+        size_t x1 = nc - x0 < WALK_CHUNK ? nc : x0 + WALK_CHUNK;
+        nglm_blocks_ensure(b, off + x0, (x1 - x0 + 1) * sizeof *off);
+        if (nglm_blocks_check(b, err) != 0)
+            return -1;
+        for (size_t x = x0; x < x1; x++)
+            if (off[x + 1] < off[x] || off[x + 1] > F->n_feat)
+                return nglm_error_set(err, "successors of context %zu are bad", x);
+        uint32_t f0 = off[x0], f1 = off[x1];
+        nglm_blocks_ensure(b, fw + f0, (size_t)(f1 - f0) * sizeof *fw);
+        if (nglm_blocks_check(b, err) != 0)
+            return -1;
+        for (size_t x = x0; x < x1; x++) {
+            int32_t prev = 0;
+            for (uint32_t f = off[x]; f < off[x + 1]; f++) {
+                if (fw[f] <= prev || fw[f] >= F->V)
+                    return nglm_error_set(err, "successors of context %zu are bad", x);
+                prev = fw[f];
+            }
+        }
+        release(off + x0, (x1 - x0) * sizeof *off);
+        release(fw + f0, (size_t)(f1 - f0) * sizeof *fw);
+    }
+    return 0;
+}
+
+static int r2_index(rd2 *r, nglm_features *F, int order, int32_t V, nglm_error *err)
+{
+    uint64_t nc, nf;
+    memset(F, 0, sizeof *F);
+    F->order = order;
+    F->V = V;
+    for (int k = 2; k <= order; k++)
+        F->cutoff[k] = 1;
+    if (r2_bytes(r, &nc, 8) != 0 || r2_bytes(r, &nf, 8) != 0 || nc >= INT32_MAX ||
+        nf >= INT32_MAX || nf < (uint64_t)V)
+        return nglm_error_set(err, "bad index size");
+    F->n_ctx = (size_t)nc;
+    F->n_feat = F->n_ngram_feat = (size_t)nf;
+    for (int k = 0; k <= order; k++) {
+        uint64_t x;
+        if (r2_bytes(r, &x, 8) != 0 || x > nc)
+            return nglm_error_set(err, "bad context table");
+        F->ctx_order_start[k] = (size_t)x;
+    }
+    for (int k = order; k <= NGLM_MAX_ORDER; k++)
+        F->ctx_order_start[k] = F->ctx_order_start[order];
+    F->ctx_parent = r2_array(r, nc, sizeof *F->ctx_parent);
+    F->ctx_word = r2_array(r, nc, sizeof *F->ctx_word);
+    F->ctx_first = r2_array(r, nc + 1, sizeof *F->ctx_first);
+    F->feat_word = r2_array(r, nf, sizeof *F->feat_word);
+    F->feat_back = r2_array(r, nf, sizeof *F->feat_back);
+    F->feat_count = r2_array(r, nf, sizeof *F->feat_count);
+    if (!F->ctx_parent || !F->ctx_word || !F->ctx_first || !F->feat_word || !F->feat_back ||
+        !F->feat_count || r2_pad(r) != 0)
+        return nglm_error_set(err, "bad index arrays");
+    if (!r->src->in_place)
+        return nglm_features_index(F, err);
+    /* mapped: what nglm_features_tables reads (the length-1 contexts), the
+     * unigram back-offs, then the walk's arrays */
+    nglm_blocks *b = r->src->blocks;
+    size_t n1 = F->order > 1 ? F->ctx_order_start[1] : 0;
+    nglm_blocks_ensure(b, F->ctx_parent, n1 * sizeof *F->ctx_parent);
+    nglm_blocks_ensure(b, F->ctx_word, n1 * sizeof *F->ctx_word);
+    nglm_blocks_ensure(b, F->feat_back, (size_t)V * sizeof *F->feat_back);
+    if (nglm_blocks_check(b, err) != 0)
+        return -1;
+    for (int32_t w = 0; w < V; w++)
+        if (F->feat_back[w] != -1)
+            return nglm_error_set(err, "unigram feature %d is bad", (int)w);
+    F->blocks = b;
+    if (nglm_features_tables(F, 0, err) != 0)
+        return -1;
+    return check_walk(F, b, err);
+}
+
+/* wc: stored (so that a mapped model need not derive it); a loaded model
+ * derives it from ww and compares. */
+static int r2_wc(rd2 *r, nglm_classlm *m, nglm_error *err)
+{
+    const nglm_features *W = &m->ww;
+    uint64_t nf;
+    if (r2_bytes(r, &nf, 8) != 0 || nf >= INT32_MAX || nf < (uint64_t)m->C + 1)
+        return nglm_error_set(err, "bad class index size");
+    const cl_src *src = r->src;
+    int in_place = src->in_place;
+    cl_src view = *src;
+    view.in_place = 1; /* read in place either way: compared, or kept */
+    rd2 v = {&view, r->at, r->end};
+    const uint32_t *first = r2_array(&v, W->n_ctx + 1, sizeof *first);
+    const int32_t *word = r2_array(&v, nf, sizeof *word);
+    const int32_t *back = r2_array(&v, nf, sizeof *back);
+    const uint32_t *count = r2_array(&v, nf, sizeof *count);
+    if (!first || !word || !back || !count || r2_pad(&v) != 0)
+        return nglm_error_set(err, "bad class index arrays");
+    r->at = v.at;
+    if (!in_place) {
+        if (derive_wc(m, err) != 0)
+            return -1;
+        const nglm_features *F = &m->wc;
+        if (F->n_feat != nf ||
+            memcmp(F->ctx_first, first, (W->n_ctx + 1) * sizeof *first) != 0 ||
+            memcmp(F->feat_word, word, nf * sizeof *word) != 0 ||
+            memcmp(F->feat_back, back, nf * sizeof *back) != 0 ||
+            memcmp(F->feat_count, count, nf * sizeof *count) != 0)
+            return nglm_error_set(err, "the class index does not match the word index");
+        return 0;
+    }
+    nglm_features *F = &m->wc;
+    memset(F, 0, sizeof *F);
+    F->order = W->order;
+    F->V = m->C + 1;
+    memcpy(F->cutoff, W->cutoff, sizeof F->cutoff);
+    F->n_ctx = W->n_ctx;
+    memcpy(F->ctx_order_start, W->ctx_order_start, sizeof F->ctx_order_start);
+    F->ctx_parent = W->ctx_parent;
+    F->ctx_word = W->ctx_word;
+    F->ctx_first = (uint32_t *)first;
+    F->feat_word = (int32_t *)word;
+    F->feat_back = (int32_t *)back;
+    F->feat_count = (uint32_t *)count;
+    F->n_feat = F->n_ngram_feat = (size_t)nf;
+    F->blocks = src->blocks;
+    return check_walk(F, src->blocks, err);
+}
+
+/* Version 2 from the file's bytes.  Loaded (not in place): every block,
+ * the CRC and every array checked, the arrays copied.  Mapped: the header,
+ * the block table and the index arrays; the weights when first scored. */
+static int parse_v2(nglm_classlm *m, const cl_src *src0, nglm_error *err)
+{
+    const unsigned char *buf = src0->base;
+    size_t size = src0->size;
+    if (size < CLM_HEAD + CLM_TABLE_HEAD + 4)
+        return nglm_error_set(err, "file is truncated");
+    uint32_t hdr[8];
+    uint64_t file_size, table_at, shift_crc, cover, n_blk;
+    memcpy(hdr, buf + 8, sizeof hdr);
+    memcpy(&file_size, buf + 40, 8);
+    memcpy(&table_at, buf + 48, 8);
+    if (file_size > size)
+        return nglm_error_set(err, "file is truncated");
+    if (file_size < size)
+        return nglm_error_set(err, "%zu bytes after the end of the model: file is corrupted",
+                              size - (size_t)file_size);
+    if (table_at % 8 || table_at < CLM_HEAD || table_at > size - CLM_TABLE_HEAD - 4)
+        return nglm_error_set(err, "bad block table offset: file is corrupted");
+    const unsigned char *t = buf + table_at;
+    memcpy(&shift_crc, t, 8);
+    memcpy(&cover, t + 8, 8);
+    memcpy(&n_blk, t + 16, 8);
+    uint32_t shift = (uint32_t)shift_crc, tcrc = (uint32_t)(shift_crc >> 32);
+    if (shift != NGLM_BLOCK_SHIFT || cover != table_at ||
+        n_blk != (cover + NGLM_BLOCK_SIZE - 1) >> NGLM_BLOCK_SHIFT ||
+        n_blk > (size - table_at - CLM_TABLE_HEAD - 4) / 4 ||
+        size != table_at + CLM_TABLE_HEAD + 4 * n_blk + 4)
+        return nglm_error_set(err, "bad block table (at byte %" PRIu64 "): file is corrupted",
+                              table_at);
+    if (nglm_crc32c(0, t + CLM_TABLE_HEAD, (size_t)n_blk * 4) != tcrc)
+        return nglm_error_set(err, "the table of block checksums (bytes %" PRIu64 "..%zu) is "
+                              "damaged: file is corrupted", table_at, size - 1);
+    nglm_blocks *b = calloc(1, sizeof *b);
+    if (!b || !(b->done = calloc((size_t)(n_blk + 63) / 64 + 1, sizeof *b->done))) {
+        free(b);
+        return nglm_error_set(err, "out of memory");
+    }
+    b->base = buf;
+    b->cover = (size_t)cover;
+    b->n = (size_t)n_blk;
+    b->crc = t + CLM_TABLE_HEAD;
+    m->blocks = b; /* freed with the model; a loaded model's after parsing */
+    cl_src src = *src0;
+    src.blocks = b;
+    if (!src.in_place) { /* every block (to name a damaged one), then the CRC */
+        for (size_t i = 0; i < b->n; i++)
+            nglm_blocks_verify(b, i);
+        if (nglm_blocks_check(b, err) != 0)
+            return -1;
+        uint32_t crc;
+        memcpy(&crc, buf + size - 4, 4);
+        if (nglm_io_crc(0, buf, size - 4) != crc)
+            return nglm_error_set(err, "checksum mismatch: file is corrupted");
+    }
+    nglm_blocks_ensure(b, buf, CLM_HEAD);
+    if (nglm_blocks_check(b, err) != 0)
+        return -1;
+    uint64_t reserved;
+    memcpy(&reserved, buf + 120, 8);
+    m->order = (int)hdr[1];
+    m->V = (int32_t)hdr[2];
+    m->C = (int32_t)hdr[3];
+    if (hdr[1] < 1 || hdr[1] > NGLM_MAX_ORDER || hdr[2] < NGLM_NUM_SPECIAL + 1 ||
+        hdr[2] > INT32_MAX / 2 || hdr[3] < 1 || hdr[3] >= hdr[2])
+        return nglm_error_set(err, "bad order, vocabulary or class count");
+    if (hdr[4] > NGLM_TOK_CHAR || hdr[5] > 1 || hdr[6] != 0 || hdr[7] > 1 || reserved != 0)
+        return nglm_error_set(err, "bad tokenizer settings");
+    m->tok = nglm_tok_options_default();
+    m->tok.mode = (nglm_tok_mode)hdr[4];
+    m->tok.lowercase = (int)hdr[5];
+    m->tok.replace_invalid = (int)hdr[7];
+    nglm_classlm_info *in = &m->info;
+    const unsigned char *h = buf + 56;
+    memcpy(&in->l1, h, 8);
+    memcpy(&in->l2, h + 8, 8);
+    memcpy(&in->lr, h + 16, 8);
+    memcpy(&in->ada_init, h + 24, 8);
+    memcpy(&in->epochs, h + 32, 4);
+    memcpy(&in->batch, h + 36, 4);
+    memcpy(&in->seed, h + 40, 8);
+    memcpy(&in->train_tokens, h + 48, 8);
+    memcpy(&in->valid_ppl, h + 56, 8);
+    rd2 r = {&src, CLM_HEAD, (size_t)table_at};
+    size_t V = (size_t)m->V;
+    char **words = calloc(V, sizeof *words);
+    uint64_t *counts = calloc(V, sizeof *counts);
+    int rc = 0;
+    if (!words || !counts)
+        rc = nglm_error_set(err, "out of memory");
+    for (size_t v = 0; rc == 0 && v < V; v++) {
+        uint32_t len;
+        if (r2_bytes(&r, &len, 4) != 0 || len > r.end - r.at ||
+            !(words[v] = malloc(len + 1)) || r2_bytes(&r, words[v], len) != 0 ||
+            r2_bytes(&r, &counts[v], 8) != 0) {
+            rc = nglm_error_set(err, "bad vocabulary");
+            break;
+        }
+        words[v][len] = 0;
+        if (strlen(words[v]) != len)
+            rc = nglm_error_set(err, "bad vocabulary");
+    }
+    if (rc == 0 && nglm_blocks_check(b, err) != 0)
+        rc = -1;
+    if (rc == 0 && !(m->vocab = nglm_vocab_from_list((const char *const *)words, counts, V,
+                                                     err)))
+        rc = -1;
+    for (size_t v = 0; words && v < V; v++)
+        free(words[v]);
+    free(words);
+    free(counts);
+    if (rc != 0)
+        return -1;
+    cl_src copy = src;
+    copy.in_place = 0;
+    rd2 rc2 = {&copy, r.at, r.end};
+    int32_t *cls = r2_array(&rc2, V, sizeof *cls); /* copied: make_maps reads it all */
+    r.at = rc2.at;
+    if (!cls || r2_pad(&r) != 0) {
+        free(cls);
+        return nglm_error_set(err, "bad class table");
+    }
+    nglm_blocks_ensure(b, buf + r.at - V * sizeof *cls, V * sizeof *cls);
+    rc = nglm_blocks_check(b, err) != 0 ? -1 : make_maps(m, cls, err);
+    free(cls);
+    if (rc != 0)
+        return -1;
+    if (r2_index(&r, &m->cc, m->order, m->C + 1, err) != 0 ||
+        r2_index(&r, &m->ww, m->order, m->V, err) != 0 || r2_wc(&r, m, err) != 0)
+        return -1;
+    set_offsets(m);
+    uint64_t nw;
+    if (r2_bytes(&r, &nw, 8) != 0 || nw != m->n_weights)
+        return nglm_error_set(err, "weight count does not match the indexes");
+    if (!(m->theta = r2_array(&r, nw, sizeof *m->theta)) || r2_pad(&r) != 0)
+        return nglm_error_set(err, "truncated weights");
+    if (r.at != r.end)
+        return nglm_error_set(err, "%zu bytes after the weights", r.end - r.at);
+    if (!src.in_place) {
+        for (size_t f = 0; f < m->n_weights; f++)
+            if (!isfinite(m->theta[f]))
+                return nglm_error_set(err, "weight %zu is not finite", f);
+        free(b->done);
+        free(b);
+        m->blocks = NULL;
+        m->cc.blocks = m->ww.blocks = m->wc.blocks = NULL;
+        return 0;
+    }
+    /* the unigram weights: every scorer sums them first */
+    nglm_blocks_ensure(b, m->theta + m->off_ww, V * sizeof *m->theta);
+    return nglm_blocks_check(b, err);
+}
+
+static int version_of(const unsigned char *buf, size_t size, uint32_t *version, nglm_error *err)
+{
+    if (size < 12 || memcmp(buf, CLM_MAGIC, 8) != 0)
+        return nglm_error_set(err, "not an nglm class model");
+    memcpy(version, buf + 8, 4);
+    if (*version != CLM_VERSION && *version != CLM_VERSION2)
+        return nglm_error_set(err, "version %u, this build reads %u and %u", *version,
+                              CLM_VERSION, CLM_VERSION2);
+    return 0;
+}
+
 int nglm_classlm_load(nglm_classlm *m, const char *path, nglm_error *err)
 {
     memset(m, 0, sizeof *m);
@@ -861,8 +1441,8 @@ int nglm_classlm_load(nglm_classlm *m, const char *path, nglm_error *err)
     if (fd < 0)
         return -1;
     FILE *fp = fdopen(fd, "rb");
-    unsigned char *buf = size ? malloc(size) : NULL;
-    if (!fp || (size && !buf)) {
+    unsigned char *buf = malloc(size ? size : 1);
+    if (!fp || !buf) {
         if (fp)
             fclose(fp);
         else
@@ -872,29 +1452,67 @@ int nglm_classlm_load(nglm_classlm *m, const char *path, nglm_error *err)
     }
     size_t got = size ? fread(buf, 1, size, fp) : 0;
     fclose(fp);
+    uint32_t version = 0;
     int rc = 0;
     if (got != size)
-        rc = nglm_error_set(err, "%s: read error", path);
-    else if (size < 12 || memcmp(buf, CLM_MAGIC, 8) != 0)
-        rc = nglm_error_set(err, "%s: not an nglm class model", path);
+        rc = nglm_error_set(err, "read error");
+    else if (version_of(buf, size, &version, err) != 0)
+        rc = -1;
+    else if (version == CLM_VERSION)
+        rc = parse_v1(m, buf, size, err);
     else {
-        uint32_t crc;
-        memcpy(&crc, buf + size - 4, 4);
-        if (nglm_io_crc(0, buf, size - 4) != crc)
-            rc = nglm_error_set(err, "%s: checksum mismatch (truncated or damaged)", path);
-    }
-    if (rc == 0) {
-        rd r = {buf + 8, size - 12};
-        if (parse(m, &r, err) != 0) {
-            char msg[sizeof err->msg];
-            snprintf(msg, sizeof msg, "%s", err->msg);
-            rc = nglm_error_set(err, "%s: %s", path, msg);
-        }
+        cl_src src = {buf, size, 0, NULL};
+        rc = parse_v2(m, &src, err);
     }
     free(buf);
-    if (rc != 0)
+    if (rc != 0) {
         nglm_classlm_free(m);
-    return rc;
+        return nglm_error_prefix(err, "%s", path);
+    }
+    return 0;
+}
+
+int nglm_classlm_map(nglm_classlm *m, const char *path, nglm_error *err)
+{
+    memset(m, 0, sizeof *m);
+    size_t size;
+    int fd = nglm_io_open_regular(path, &size, err);
+    if (fd < 0)
+        return -1;
+    unsigned char head[12];
+    uint32_t version = 0;
+    ssize_t got = size >= sizeof head ? pread(fd, head, sizeof head, 0) : 0;
+    if (got != (ssize_t)sizeof head || version_of(head, sizeof head, &version, err) != 0) {
+        close(fd);
+        if (got != (ssize_t)sizeof head)
+            nglm_error_set(err, "not an nglm class model");
+        return nglm_error_prefix(err, "%s", path);
+    }
+    if (version == CLM_VERSION) { /* not laid out for mapping: loaded */
+        close(fd);
+        return nglm_classlm_load(m, path, err);
+    }
+    void *p = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    int e = errno;
+    close(fd); /* the mapping keeps the file */
+    if (p == MAP_FAILED)
+        return nglm_error_errno(err, e, "%s: cannot map", path);
+    m->map = p; /* from here on nglm_classlm_free unmaps */
+    m->map_len = size;
+    cl_src src = {p, size, 1, NULL};
+    int rc = parse_v2(m, &src, err);
+    if (rc == 0 && !(m->blocks->path = strdup(path)))
+        rc = nglm_error_set(err, "out of memory");
+    if (rc != 0) {
+        nglm_classlm_free(m);
+        return nglm_error_prefix(err, "%s", path);
+    }
+    return 0;
+}
+
+int nglm_classlm_check(const nglm_classlm *m, nglm_error *err)
+{
+    return nglm_blocks_check(m->blocks, err);
 }
 
 int nglm_classlm_file_is(const char *path)

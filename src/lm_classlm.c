@@ -10,6 +10,10 @@
  * the token scorer, so the two kinds of history give the same numbers.
  * The n-gram length of a token is not defined for a two-factor model and is
  * reported as 0.
+ *
+ * The file is mapped (nglm_classlm_map): the scorers verify the blocks of
+ * the weights they read, and check reports a damaged one; NGLM_LM_VERIFY
+ * loads it instead, checking every block, the CRC and every array.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -80,6 +84,11 @@ static void classlm_dist(void *sv, int32_t *sent, size_t i, double *p)
     sent[i] = keep;
 }
 
+static int classlm_check(const nglm_lm *lm, nglm_error *err)
+{
+    return nglm_classlm_check(lm->impl, err);
+}
+
 static const nglm_lm_ops classlm_ops = {
     .kind = "classlm",
     .free = classlm_free,
@@ -88,14 +97,24 @@ static const nglm_lm_ops classlm_ops = {
     .scorer_free = classlm_scorer_free,
     .scorer_logprob10 = classlm_logprob10,
     .scorer_dist = classlm_dist,
+    .check = classlm_check,
 };
 
 nglm_lm *nglm_lm_classlm_open(const char *path, unsigned flags, nglm_error *err)
 {
-    (void)flags; /* loading always checks the whole file and its CRC */
-    nglm_classlm *m = nglm_classlm_open(path, err);
-    if (!m)
+    nglm_classlm *m;
+    if (flags & NGLM_LM_VERIFY) {
+        if (!(m = malloc(sizeof *m))) {
+            nglm_error_set(err, "out of memory");
+            return NULL;
+        }
+        if (nglm_classlm_load(m, path, err) != 0) {
+            free(m);
+            return NULL;
+        }
+    } else if (!(m = nglm_classlm_open(path, err))) {
         return NULL;
+    }
     nglm_lm *lm = nglm_lm_alloc(&classlm_ops, err);
     if (!lm) {
         nglm_classlm_close(m);

@@ -560,6 +560,161 @@ START_TEST(test_save_load)
 }
 END_TEST
 
+/* 1 if the files at a and b hold the same bytes. */
+static int same_bytes(const char *a, const char *b)
+{
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    int same = fa && fb, ca, cb;
+    while (same && ((ca = getc(fa)) != EOF) | ((cb = getc(fb)) != EOF))
+        same = ca == cb;
+    if (fa)
+        fclose(fa);
+    if (fb)
+        fclose(fb);
+    return same;
+}
+
+/* Token by token through the one-token scorer (history from the sentence
+ * start), into lp (c->n_tokens). */
+static void scorer_all(const nglm_classlm *m, const nglm_corpus *c, double *lp)
+{
+    nglm_classlm_scorer s;
+    nglm_error err;
+    ck_assert_msg(nglm_classlm_scorer_init(&s, m, &err) == 0, "%s", err.msg);
+    for (size_t k = 0; k < c->n_sents; k++) {
+        size_t len;
+        const int32_t *sent = nglm_corpus_sentence(c, k, &len);
+        for (size_t i = 0; i < len; i++)
+            lp[c->start[k] + i] = nglm_classlm_scorer_logprob10(&s, sent, i);
+    }
+    nglm_classlm_scorer_free(&s);
+}
+
+/* Scores a file's model both ways; 0 when they equal want/want1 bit for
+ * bit, 1 when scoring reported a damaged block (one line naming path). */
+static int score_file(const nglm_classlm *l, const nglm_corpus *c, const char *path,
+                      const double *want, const double *want1)
+{
+    nglm_error err;
+    size_t n = c->n_tokens;
+    double *a = malloc(n * sizeof *a);
+    int damaged = 0;
+    if (nglm_classlm_score_corpus(l, c, a, 2, &err) != 0) {
+        ck_assert_ptr_nonnull(strstr(err.msg, path));
+        ck_assert_msg(strstr(err.msg, "are damaged"), "%s", err.msg);
+        ck_assert_ptr_null(strchr(err.msg, '\n'));
+        damaged = 1;
+    } else {
+        ck_assert_int_eq(memcmp(a, want, n * sizeof *a), 0);
+    }
+    scorer_all(l, c, a);
+    if (nglm_classlm_check(l, &err) != 0) {
+        ck_assert_ptr_nonnull(strstr(err.msg, path));
+        ck_assert_msg(strstr(err.msg, "are damaged"), "%s", err.msg);
+        damaged = 1;
+    } else {
+        ck_assert_int_eq(memcmp(a, want1, n * sizeof *a), 0);
+    }
+    free(a);
+    return damaged;
+}
+
+/* Version 2 files mapped and loaded, version 1 files still read: all score
+ * as the model in memory; a changed byte anywhere in a mapped file is
+ * refused when mapping, reported when a scorer reads its block, or lies
+ * where no score reads it (the scores then unchanged): never a silent
+ * score; nglm_classlm_load refuses every one. */
+START_TEST(test_mapped)
+{
+    nglm_classlm m, l;
+    nglm_corpus c;
+    nglm_error err;
+    make_model(&m, &c, 5, 4, 11, 4000, 1);
+    size_t n = c.n_tokens;
+    double *want = malloc(n * sizeof *want), *want1 = malloc(n * sizeof *want1);
+    ck_assert_int_eq(nglm_classlm_score_corpus(&m, &c, want, 1, &err), 0);
+    scorer_all(&m, &c, want1);
+    const char *path = tu_temp_path(".nglmc"), *path1 = tu_temp_path(".v1.nglmc");
+    ck_assert_msg(nglm_classlm_save(&m, path, &err) == 0, "%s", err.msg);
+    ck_assert_msg(nglm_classlm_save_v1(&m, path1, &err) == 0, "%s", err.msg);
+    for (int v = 0; v < 2; v++) {
+        const char *p = v ? path1 : path;
+        ck_assert_int_eq(nglm_classlm_file_is(p), 1);
+        ck_assert_msg(nglm_classlm_load(&l, p, &err) == 0, "%s", err.msg);
+        ck_assert_ptr_null(l.map);
+        ck_assert_int_eq(memcmp(l.theta, m.theta, m.n_weights * sizeof *m.theta), 0);
+        ck_assert_int_eq(score_file(&l, &c, p, want, want1), 0);
+        nglm_classlm_free(&l);
+        ck_assert_msg(nglm_classlm_map(&l, p, &err) == 0, "%s", err.msg);
+        ck_assert(v ? l.map == NULL : l.map != NULL); /* version 1: loaded */
+        ck_assert_int_eq(memcmp(l.theta, m.theta, m.n_weights * sizeof *m.theta), 0);
+        ck_assert_int_eq(score_file(&l, &c, p, want, want1), 0);
+        /* a mapped model (or a version 1 file's) saves to the same bytes */
+        const char *again = tu_temp_path(".again.nglmc");
+        ck_assert_msg(nglm_classlm_save(&l, again, &err) == 0, "%s", err.msg);
+        ck_assert_msg(same_bytes(path, again), "%s differs from %s", again, path);
+        nglm_classlm_free(&l);
+        ck_assert_msg(nglm_classlm_map(&l, again, &err) == 0, "%s", err.msg);
+        ck_assert_int_eq(score_file(&l, &c, again, want, want1), 0);
+        nglm_classlm_free(&l);
+    }
+    FILE *fp = fopen(path, "rb");
+    fseek(fp, 0, SEEK_END);
+    size_t size = (size_t)ftell(fp);
+    rewind(fp);
+    unsigned char *buf = malloc(size);
+    ck_assert_uint_eq(fread(buf, 1, size, fp), size);
+    fclose(fp);
+    ck_assert_msg(size > 4 * 65536, "%zu bytes: too few blocks to test", size);
+    /* one changed byte in each 1/96 of the file: the header, vocabulary,
+     * classes, every index array, the weights, the block table, the CRC */
+    int refused = 0, reported = 0, unread = 0;
+    for (size_t r = 0; r < 96; r++) {
+        size_t at = r * size / 96 + (size_t)(rnd() % (uint64_t)(size / 96));
+        if (r == 95)
+            at = size - 1 - (size_t)(rnd() % 40); /* the table's end, the CRC */
+        unsigned char keep = buf[at];
+        buf[at] ^= (unsigned char)(1 + rnd() % 255);
+        const char *bad = tu_tempfile(buf, size);
+        ck_assert_int_eq(nglm_classlm_load(&l, bad, &err), -1);
+        ck_assert_ptr_nonnull(strstr(err.msg, bad));
+        ck_assert_ptr_null(strchr(err.msg, '\n'));
+        if (nglm_classlm_map(&l, bad, &err) != 0) {
+            ck_assert_ptr_nonnull(strstr(err.msg, bad));
+            ck_assert_ptr_null(strchr(err.msg, '\n'));
+            refused++;
+        } else {
+            if (score_file(&l, &c, bad, want, want1))
+                reported++;
+            else
+                unread++;
+            nglm_classlm_free(&l);
+        }
+        buf[at] = keep;
+    }
+    ck_assert_int_gt(refused, 0);
+    ck_assert_int_gt(reported, 0);
+    /* truncated: refused by both */
+    for (int r = 0; r < 12; r++) {
+        size_t len = r < 11 ? (size_t)(rnd() % (uint64_t)size) : size - 1;
+        const char *bad = tu_tempfile(buf, len);
+        ck_assert_int_eq(nglm_classlm_load(&l, bad, &err), -1);
+        ck_assert_ptr_nonnull(strstr(err.msg, bad));
+        ck_assert_int_eq(nglm_classlm_map(&l, bad, &err), -1);
+        ck_assert_ptr_nonnull(strstr(err.msg, bad));
+        ck_assert_ptr_null(strchr(err.msg, '\n'));
+    }
+    ck_assert_int_eq(nglm_classlm_map(&l, tu_tempstr("NGLMCLSM"), &err), -1);
+    ck_assert_int_eq(nglm_classlm_map(&l, tu_temp_path(".none"), &err), -1);
+    (void)unread;
+    free(buf);
+    free(want);
+    free(want1);
+    nglm_corpus_free(&c);
+    nglm_classlm_free(&m);
+}
+END_TEST
+
 START_TEST(test_class_file)
 {
     nglm_error err;
@@ -624,6 +779,7 @@ static Suite *classlm_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("file");
     tcase_add_test(tc, test_save_load);
+    tcase_add_test(tc, test_mapped);
     tcase_add_test(tc, test_class_file);
     suite_add_tcase(s, tc);
     return s;

@@ -2,7 +2,8 @@
 # cli_lm_classlm.sh — a Model M file read by every program that reads a
 # model (through nglm_lm): nglm-eval's report equals the trainer's test
 # report, --per-word sums to it, a mixture with a word model is scored,
-# nglm-sample draws from it, and nglm-export refuses it in one line.
+# nglm-sample draws from it, nglm-export refuses it in one line, and a
+# damaged or truncated file is refused in one line, mapped or --verify.
 . "$(dirname "$0")/cli_lib.sh"
 "$B/nglm-gen" --quiet --tokens 20000 --seed 3 --prefix "$T/s"
 # classes by frequency rank, 8 of them (any classes will do here)
@@ -16,6 +17,27 @@ expect 0 "nglm-eval reads Model M" 'logprob= ' \
     "$B/nglm-eval" --model "$T/m.nglmc" "$T/s.test.txt"
 grep -E 'logprob= ' "$T/out" | head -n 1 >"$T/eval.report"
 check "nglm-eval's report is the trainer's test report" cmp -s "$T/train.report" "$T/eval.report"
+# the mapped file's damaged weight (the last one, which ends where the block
+# table starts: the u64 at byte 48) is refused by the scorer that reads its
+# block (scoring the training text reads every weight), and by --verify
+M="$T/m.nglmc"
+at=$(( $(od -An -tu8 -j 48 -N8 "$M" | tr -d ' ') - 3 ))
+cp "$M" "$T/weight.nglmc"
+byte=$(od -An -tu1 -j $at -N1 "$M" | tr -d ' ')
+printf "\\$(printf '%03o' $((byte ^ 16)))" | dd of="$T/weight.nglmc" bs=1 seek=$at conv=notrunc 2>/dev/null
+check "the weight is damaged" sh -c "! cmp -s '$M' '$T/weight.nglmc'"
+dmg='weight\.nglmc: bytes [0-9]+\.\.[0-9]+ \(block [0-9]+ of 64 KiB\) are damaged'
+expect_error "a damaged weight, mapped: its block's checksum refuses it" "$dmg" \
+    "$B/nglm-eval" --model "$T/weight.nglmc" "$T/s.train.txt"
+expect_error "--verify finds the damaged block" "$dmg" \
+    "$B/nglm-eval" --verify --model "$T/weight.nglmc" "$T/s.test.txt"
+expect 0 "--verify on the sound file" 'logprob= ' \
+    "$B/nglm-eval" --verify --model "$M" "$T/s.test.txt"
+grep -E 'logprob= ' "$T/out" | head -n 1 >"$T/verify.report"
+check "--verify's report is the mapped one's" cmp -s "$T/verify.report" "$T/eval.report"
+head -c 1000 "$M" >"$T/cut.nglmc"
+expect_error "a truncated file, mapped" 'cut\.nglmc: file is truncated' \
+    "$B/nglm-eval" --model "$T/cut.nglmc" "$T/s.test.txt"
 expect 0 "per-word scores" 'Total: ' \
     "$B/nglm-eval" --model "$T/m.nglmc" --per-word --digits 12 "$T/s.test.txt"
 # the per-word totals add up to the report's logprob (to its 2 decimals)

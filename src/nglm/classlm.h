@@ -66,6 +66,12 @@ typedef struct nglm_classlm {
     double *theta;          /* (n_weights); cc's unigrams are the class biases β,
                              * ww's the word weights θ_w; wc's unigrams stay 0 */
     nglm_classlm_info info;
+    /* a mapped model (nglm_classlm_map): the arrays of cc, ww and wc and
+     * theta point into the read-only mapping (never write them); blocks
+     * verifies the file's 64 KiB blocks on first use (src/blocks.h) */
+    void *map;
+    size_t map_len;
+    struct nglm_blocks *blocks;
 } nglm_classlm;
 
 /* Reads a class file in any form nglm_classes_read reads (word<TAB>class,
@@ -95,17 +101,37 @@ void nglm_classlm_init_unigrams(nglm_classlm *m);
 /* Frees what m owns (not m). */
 void nglm_classlm_free(nglm_classlm *m);
 
-/* Loads a model file into a malloc'ed model (NULL and err on failure);
- * nglm_classlm_close frees it. */
+/* Maps a model file (nglm_classlm_map) into a malloc'ed model (NULL and
+ * err on failure); nglm_classlm_close frees it. */
 nglm_classlm *nglm_classlm_open(const char *path, nglm_error *err);
 void nglm_classlm_close(nglm_classlm *m);
 
-/* The model file: magic "NGLMCLSM", version, the vocabulary, classes,
- * indexes and weights, a CRC-32 of all before it.  Saving replaces path
- * atomically.  Loading checks the size, the CRC and every array before
- * using any; a damaged or truncated file fails with one line. */
+/* The model file (doc/model-format.md, "Model M files"): magic "NGLMCLSM",
+ * version, the vocabulary, classes, indexes and weights, a CRC-32 of all
+ * before it; version 2 (written now) also aligns every array to 8 bytes
+ * and holds a CRC-32C of each 64 KiB block.  Saving replaces path
+ * atomically.
+ *
+ * nglm_classlm_load reads the whole file into a model of its own (which
+ * may be trained): it checks the size, the CRC, every block and every
+ * array before using any; a damaged or truncated file fails with one line.
+ *
+ * nglm_classlm_map maps a version 2 file read-only and uses its arrays in
+ * place (a version 1 file is loaded as nglm_classlm_load does): it checks
+ * the header, the block table and the index arrays the scorer walks (range
+ * and order, their blocks verified), but not the weights, whose blocks the
+ * scorer verifies as it first reads them; a damaged block it reads makes
+ * scoring fail with "PATH: bytes A..B (block N of 64 KiB) are damaged"
+ * (nglm_classlm_check).  Nothing may write a mapped model's arrays (the
+ * mapping is read-only): train a model built or loaded, never one mapped
+ * (m->map set). */
 int nglm_classlm_save(const nglm_classlm *m, const char *path, nglm_error *err);
 int nglm_classlm_load(nglm_classlm *m, const char *path, nglm_error *err);
+int nglm_classlm_map(nglm_classlm *m, const char *path, nglm_error *err);
+/* 0, or -1 and the damaged block once a scorer has read one. */
+int nglm_classlm_check(const nglm_classlm *m, nglm_error *err);
+/* Writes the older version 1 file: for the tests of reading it. */
+int nglm_classlm_save_v1(const nglm_classlm *m, const char *path, nglm_error *err);
 /* 1 if path starts with the class model's magic, else 0. */
 int nglm_classlm_file_is(const char *path);
 
