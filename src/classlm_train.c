@@ -861,6 +861,9 @@ int nglm_classlm_train(nglm_classlm *m, const nglm_corpus *train, const nglm_cor
 {
     if (stopped)
         *stopped = 0;
+    if (m->map) /* its arrays are the file's, read-only */
+        return nglm_error_set(err, "a mapped model cannot be trained: load it with "
+                              "nglm_classlm_load");
     if (!(opt->lr > 0) || opt->epochs < 1 || opt->epochs > NGLM_MAX_EPOCHS || opt->batch < 1 ||
         opt->l1 < 0 || opt->l2 < 0 || !(opt->ada_init >= 0) ||
         (opt->schedule != NGLM_SCHEDULE_HALVE && opt->schedule != NGLM_SCHEDULE_LINEAR))
