@@ -1,7 +1,10 @@
 /*
  * model.c — the model object and its exact probabilities: the dense
- * reference (every word scored by lookups, normalised by log-sum-exp) and
- * the fast scorer of whole texts through the grouped passes of batch.c.
+ * reference (every word scored by lookups, normalised by log-sum-exp), the
+ * fast scorer of whole texts through the grouped passes of batch.c, and,
+ * for a back-off model whose file stores its normalisers (m->lnz), the
+ * back-off path that needs only the lookups along each history's chain
+ * (doc/model.md §2, "Stored normalisers").
  */
 #include "nglm/model.h"
 

@@ -84,7 +84,9 @@ int nglm_model_ngram_length(const nglm_model *m, const int32_t *sent, size_t i);
 
 /* Natural-log probability of every token of c (words and </s>), into logp
  * (c->n_tokens entries), computed exactly with the grouped algorithm of
- * src/batch.c using up to `threads` threads (0 = OpenMP default). */
+ * src/batch.c using up to `threads` threads (0 = OpenMP default); when
+ * m->lnz is set, by the back-off path (nglm_model_norms_logprob), the same
+ * numbers within 1e-12. */
 int nglm_model_score_corpus(const nglm_model *m, const nglm_corpus *c, double *logp,
                             int threads, nglm_error *err);
 /* The same, reporting the tokens scored so far of c->n_tokens to p. */
