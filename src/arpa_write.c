@@ -3,12 +3,9 @@
  * both the exact export of an n-gram-only softmax model and the Kneser-Ney
  * estimate (kn.c) use, and that export (nglm_arpa_write, nglm_arpa_save).
  *
- * Export computes every context's ln Z; contexts are numbered by length,
- * so a context's parent (c⁻) is always done before it and ln Z(c) follows
- * from ln Z(c⁻) by the telescoping identity of doc/model.md §2, written
- * relative to Z(c⁻) so that no exp() can overflow:
- *
- *   Z(c) / Z(c⁻) = 1 + Σ_{w ∈ succ(c)} (e^{s(c,w) − ln Z(c⁻)} − e^{s(c⁻,w) − ln Z(c⁻)})
+ * Export computes every context's ln Z with nglm_model_norms (model.c; the
+ * model file's NORMS section is the same numbers), then each n-gram's
+ * log10 P and each context's back-off weight from them.
  *
  * The back-off weight of a context x is written on the n-gram that names
  * it (nglm_features_named_contexts).  Prefix closure means every context
@@ -388,9 +385,7 @@ int nglm_arpa_table_save(const nglm_arpa_table *t, const char *path, nglm_error 
 static int export_table(const nglm_model *m, nglm_arpa_table *t, int threads, nglm_error *err)
 {
     const nglm_features *F = &m->feat;
-    size_t n_skip_weights = 0; /* a skip-gram weight of 0 changes no probability */
-    for (size_t f = F->n_ngram_feat; f < F->n_feat; f++)
-        n_skip_weights += m->theta[f] != 0;
+    size_t n_skip_weights = nglm_model_skip_nonzero(m);
     if (n_skip_weights > 0)
         return nglm_error_set(err, "model has %zu skip-gram features with non-zero weights, "
                                    "which ARPA cannot express: train with n-gram features alone",
@@ -400,7 +395,7 @@ static int export_table(const nglm_model *m, nglm_arpa_table *t, int threads, ng
     int32_t V = F->V;
     size_t nf = F->n_ngram_feat, nc = F->n_ctx;
     double *s = malloc(nf * sizeof *s);
-    double *lnz = malloc((nc ? nc : 1) * sizeof *lnz);
+    double *lnz = malloc((nc + 1) * sizeof *lnz); /* lnz[0] = ln U, lnz[1 + c] = ln Z(c) */
     int32_t *named = malloc(nf * sizeof *named);
     if (!s || !lnz || !named) {
         free(s);
@@ -409,42 +404,16 @@ static int export_table(const nglm_model *m, nglm_arpa_table *t, int threads, ng
         return nglm_error_set(err, "out of memory exporting %zu features", nf);
     }
 
-    /* ln U = ln Σ_{w ≠ <s>} e^θ_w, shifted by the maximum */
-    double mx = -INFINITY, sum = 0;
-    for (int32_t w = 1; w < V; w++)
-        if (m->theta[w] > mx)
-            mx = m->theta[w];
-    for (int32_t w = 1; w < V; w++)
-        sum += exp(m->theta[w] - mx);
-    double lnU = mx + log(sum);
-    for (int32_t w = 0; w < V; w++)
-        s[w] = m->theta[w];
-
-    /* ln Z of every context and the scores of every feature, one context
-     * length at a time (a context needs only its parent's) */
-    int bad = 0;
-    for (int k = 1; k < F->order; k++) {
-        long lo = (long)F->ctx_order_start[k - 1], hi = (long)F->ctx_order_start[k];
-#pragma omp parallel for schedule(dynamic, 1024) reduction(| : bad) num_threads(threads)
-        for (long c = lo; c < hi; c++) {
-            int32_t p = F->ctx_parent[c];
-            double lzp = p < 0 ? lnU : lnz[p], d = 0;
-            for (uint32_t f = F->ctx_first[c]; f < F->ctx_first[c + 1]; f++) {
-                int32_t b = F->feat_back[f];
-                s[f] = s[b] + m->theta[f];
-                d += exp(s[f] - lzp) - exp(s[b] - lzp);
-            }
-            bad |= !(d > -1) || !isfinite(d);
-            lnz[c] = lzp + log1p(d);
-        }
-    }
+    /* ln Z of every context and the scores of every feature (the helper
+     * the model file's NORMS section is written with) */
+    int bad = nglm_model_norms(m, s, lnz, threads, err) != 0;
+    double lnU = lnz[0];
     size_t n_named = nglm_features_named_contexts(F, named, threads);
     if (bad || n_named != nc) {
         free(s);
         free(lnz);
         free(named);
-        return bad ? nglm_error_set(err, "a context's normaliser is not a positive finite "
-                                         "number")
+        return bad ? -1
                    : nglm_error_set(err, "the feature index is not closed under prefixes "
                                          "(%zu of %zu contexts are listed n-grams)",
                                     n_named, nc);
@@ -456,13 +425,13 @@ static int export_table(const nglm_model *m, nglm_arpa_table *t, int threads, ng
         s[w] = w == NGLM_BOS ? -99.0 : (s[w] - lnU) / M_LN10;
     for (size_t c = 0; c < nc; c++)
         for (uint32_t f = F->ctx_first[c]; f < F->ctx_first[c + 1]; f++)
-            s[f] = (s[f] - lnz[c]) / M_LN10;
+            s[f] = (s[f] - lnz[c + 1]) / M_LN10;
     /* log10 β(x) = (ln Z(x⁻) − ln Z(x)) / ln 10 in place of ln Z: parents
      * come first, so going down leaves each parent's ln Z until its
-     * children are done */
+     * children are done; the table's ctx_bow[x] is then lnz[1 + x] */
     for (size_t x = nc; x-- > 0;) {
         int32_t p = F->ctx_parent[x];
-        lnz[x] = ((p < 0 ? lnU : lnz[p]) - lnz[x]) / M_LN10;
+        lnz[x + 1] = (lnz[p + 1] - lnz[x + 1]) / M_LN10;
     }
 
     /* the highest order written is the highest with an n-gram */
@@ -472,7 +441,7 @@ static int export_table(const nglm_model *m, nglm_arpa_table *t, int threads, ng
             top = k + 1;
     /* 10 significant digits keep the exported probabilities within
      * ~1e-10 (relative) of nglm's own */
-    nglm_arpa_table tt = {F, m->vocab, s, lnz, 1.0, named, top, 10, threads, ""};
+    nglm_arpa_table tt = {F, m->vocab, s, lnz + 1, 1.0, named, top, 10, threads, ""};
     nglm_arpa_tok_comment(&m->tok, tt.comment, sizeof tt.comment);
     *t = tt;
     return 0;
@@ -490,7 +459,7 @@ void nglm_arpa_tok_comment(const nglm_tok_options *tok, char *buf, size_t n)
 static void export_free(nglm_arpa_table *t)
 {
     free((void *)t->logp);
-    free((void *)t->ctx_bow);
+    free((void *)(t->ctx_bow - 1)); /* the allocation starts with ln U */
     free((void *)t->named);
 }
 

@@ -2,8 +2,9 @@
  * lm_native.c — an nglm model (nglm/model.h) as an nglm_lm: mapped from its
  * file (nglm_model_map), or one already in memory (nglm_lm_from_model).
  *
- * Whole texts go through the grouped exact scorer of src/batch.c
- * (nglm_model_score_corpus10); single tokens through nglm_model_scorer;
+ * Whole texts go through nglm_model_score_corpus10 (the grouped exact
+ * scorer of src/batch.c, or the back-off path when the file stores its
+ * normalisers); single tokens through nglm_model_scorer (the same choice);
  * the dense distribution is nglm_model_dist_dense, the slow reference.
  */
 #include <stdlib.h>

@@ -1,7 +1,10 @@
 /*
  * model.c — the model object and its exact probabilities: the dense
- * reference (every word scored by lookups, normalised by log-sum-exp) and
- * the fast scorer of whole texts through the grouped passes of batch.c.
+ * reference (every word scored by lookups, normalised by log-sum-exp), the
+ * fast scorer of whole texts through the grouped passes of batch.c, and,
+ * for a back-off model whose file stores its normalisers (m->lnz), the
+ * back-off path that needs only the lookups along each history's chain
+ * (doc/model.md §2, "Stored normalisers").
  */
 #include "nglm/model.h"
 
@@ -9,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "batch.h"
 #include "blocks.h"
@@ -37,12 +43,15 @@ void nglm_model_free(nglm_model *m)
         F->ctx_first = F->feat_count = NULL;
         if (cf >= lo && cf < hi) /* CHILDREN, in place */
             F->child_first = NULL;
+        if ((const char *)m->lnz >= lo && (const char *)m->lnz < hi) /* NORMS */
+            m->lnz = NULL;
         memset(F->skip_first, 0, sizeof F->skip_first);
         m->theta = NULL;
         munmap(m->map, m->map_len);
     }
     nglm_features_free(&m->feat);
     free(m->theta);
+    free(m->lnz);
     memset(m, 0, sizeof *m);
 }
 
@@ -112,13 +121,44 @@ int nglm_model_score_corpus(const nglm_model *m, const nglm_corpus *c, double *l
     return nglm_model_score_corpus_progress(m, c, logp, threads, NULL, err);
 }
 
+/* Sentences scored between progress reports on the back-off path. */
+#define NORMS_SENTS 4096
+
+/* The back-off path over stored normalisers (nglm_model_norms_logprob),
+ * sentences shared among the threads. */
+static int score_corpus_norms(const nglm_model *m, const nglm_corpus *c, double *logp,
+                              int threads, const nglm_progress *p, nglm_error *err)
+{
+#ifdef _OPENMP
+    if (threads <= 0)
+        threads = omp_get_max_threads();
+#endif
+    if (threads <= 0)
+        threads = 1;
+    for (size_t s0 = 0; s0 < c->n_sents; s0 += NORMS_SENTS) {
+        long s1 = (long)(s0 + NORMS_SENTS < c->n_sents ? s0 + NORMS_SENTS : c->n_sents);
+#pragma omp parallel for schedule(dynamic, 16) num_threads(threads)
+        for (long s = (long)s0; s < s1; s++) {
+            size_t len;
+            const int32_t *sent = nglm_corpus_sentence(c, (size_t)s, &len);
+            for (size_t i = 0; i < len; i++)
+                logp[c->start[s] + i] = nglm_model_norms_logprob(m, sent, i, NULL);
+        }
+        nglm_progress_report(p, c->start[s1], c->n_tokens);
+    }
+    nglm_progress_report(p, c->n_tokens, c->n_tokens);
+    return nglm_model_check(m, err); /* a damaged block read on the way */
+}
+
 int nglm_model_score_corpus_progress(const nglm_model *m, const nglm_corpus *c, double *logp,
                                      int threads, const nglm_progress *p, nglm_error *err)
 {
-    nglm_batch b;
-    size_t cap = c->n_tokens < SCORE_BATCH ? c->n_tokens : SCORE_BATCH;
     if (c->n_tokens < SCORE_ONE_THREAD)
         threads = 1;
+    if (m->lnz)
+        return score_corpus_norms(m, c, logp, threads, p, err);
+    nglm_batch b;
+    size_t cap = c->n_tokens < SCORE_BATCH ? c->n_tokens : SCORE_BATCH;
     if (nglm_batch_init(&b, &m->feat, cap ? cap : 1, threads, 0, err) != 0)
         return -1;
     nglm_batch_unigrams(&b, m->theta);
@@ -219,6 +259,12 @@ double nglm_model_scorer_logprob10(nglm_model_scorer *s, const int32_t *sent, si
             bos_known = 0;
             break;
         }
+    if (s->m->lnz) { /* stored normalisers: the back-off path */
+        double lp = nglm_model_norms_logprob(s->m, sent, i, len);
+        if (F->blocks && F->blocks->bad == 1)
+            return NAN;
+        return lp / M_LN10;
+    }
     /* n-gram contexts, shortest first, as nglm_features_chain builds them */
     size_t n = 0;
     int ngram = 1;
@@ -260,6 +306,124 @@ double nglm_model_scorer_logprob10(nglm_model_scorer *s, const int32_t *sent, si
     if (F->blocks && F->blocks->bad == 1)
         return NAN; /* a damaged block was read: nglm_model_check says which */
     return (sy - log(z)) / M_LN10;
+}
+
+/* ---------------------------------------------------------------- normalisers */
+
+size_t nglm_model_skip_nonzero(const nglm_model *m)
+{
+    size_t n = 0; /* a skip-gram weight of 0 changes no probability */
+    for (size_t f = m->feat.n_ngram_feat; f < m->feat.n_feat; f++)
+        n += m->theta[f] != 0;
+    return n;
+}
+
+/* Contexts are numbered by length, so a context's parent (c⁻) is done
+ * before it, and ln Z(c) follows from ln Z(c⁻) by the identity of
+ * doc/model.md §2, written relative to Z(c⁻) so that no exp() overflows:
+ *
+ *   Z(c) / Z(c⁻) = 1 + Σ_{w ∈ succ(c)} (e^{s(c,w) − ln Z(c⁻)} − e^{s(c⁻,w) − ln Z(c⁻)})
+ *
+ * Each context is one thread's, summed in its own order: the result does
+ * not depend on the number of threads. */
+int nglm_model_norms(const nglm_model *m, double *s, double *lnz, int threads,
+                     nglm_error *err)
+{
+    const nglm_features *F = &m->feat;
+    int32_t V = F->V;
+    if (threads <= 0)
+        threads = 1;
+    /* ln U = ln Σ_{w ≠ <s>} e^θ_w, shifted by the maximum */
+    double mx = -INFINITY, sum = 0;
+    for (int32_t w = 1; w < V; w++)
+        if (m->theta[w] > mx)
+            mx = m->theta[w];
+    for (int32_t w = 1; w < V; w++)
+        sum += exp(m->theta[w] - mx);
+    lnz[0] = mx + log(sum);
+    for (int32_t w = 0; w < V; w++)
+        s[w] = m->theta[w];
+    int bad = !isfinite(lnz[0]);
+    for (int k = 1; k < F->order; k++) {
+        long lo = (long)F->ctx_order_start[k - 1], hi = (long)F->ctx_order_start[k];
+#pragma omp parallel for schedule(dynamic, 1024) reduction(| : bad) num_threads(threads)
+        for (long c = lo; c < hi; c++) {
+            int32_t p = F->ctx_parent[c];
+            double lzp = lnz[p + 1], d = 0; /* lnz[0] = ln U for p = -1 */
+            for (uint32_t f = F->ctx_first[c]; f < F->ctx_first[c + 1]; f++) {
+                int32_t b = F->feat_back[f];
+                s[f] = s[b] + m->theta[f];
+                d += exp(s[f] - lzp) - exp(s[b] - lzp);
+            }
+            bad |= !(d > -1) || !isfinite(d);
+            lnz[c + 1] = lzp + log1p(d);
+        }
+    }
+    if (bad)
+        return nglm_error_set(err, "a context's normaliser is not a positive finite number");
+    return 0;
+}
+
+double *nglm_model_norms_new(const nglm_model *m, int threads, nglm_error *err)
+{
+    const nglm_features *F = &m->feat;
+    size_t n_skip = nglm_model_skip_nonzero(m);
+    if (n_skip > 0) {
+        nglm_error_set(err, "model has %zu skip-gram features with non-zero weights", n_skip);
+        return NULL;
+    }
+    double *s = malloc((F->n_ngram_feat ? F->n_ngram_feat : 1) * sizeof *s);
+    double *lnz = malloc((F->n_ctx + 1) * sizeof *lnz);
+    if (!s || !lnz) {
+        nglm_error_set(err, "out of memory for the normalisers of %zu contexts", F->n_ctx);
+        free(s);
+        free(lnz);
+        return NULL;
+    }
+    if (nglm_model_norms(m, s, lnz, threads, err) != 0) {
+        free(lnz);
+        lnz = NULL;
+    }
+    free(s);
+    return lnz;
+}
+
+/* With h_1 .. h_d the contexts of the history's chain (h_j of length j,
+ * each a listed context) and J the longest j with (h_j, w) a feature,
+ * suffix closure makes (h_1, w) .. (h_J, w) the features of w in h, so
+ * s(h, w) = θ(w) + Σ_{j ≤ J} θ(h_j, w), and Z(h) = Z(h_d) (doc/model.md §2,
+ * "Stored normalisers").  The walk stops at the first miss. */
+double nglm_model_norms_logprob(const nglm_model *m, const int32_t *sent, size_t i, int *len)
+{
+    const nglm_features *F = &m->feat;
+    nglm_blocks *B = F->blocks;
+    int32_t y = sent[i], node = -1, deep = -1;
+    double s = m->theta[y]; /* the unigrams' blocks were verified at load */
+    int ngram = 1;
+    for (int k = 1; k < F->order; k++) {
+        long pos = (long)i - k;
+        int32_t w = pos >= 0 ? sent[pos] : pos == -1 ? NGLM_BOS : -1;
+        if (w < 0) /* a negative id: the history ends here */
+            break;
+        node = k == 1 ? F->ctx1[w] : nglm_features_child(F, node, w);
+        if (node < 0)
+            break;
+        deep = node;
+        if (ngram == k) {
+            int32_t f = nglm_features_find(F, node, y);
+            if (f >= 0) {
+                nglm_blocks_ensure(B, m->theta + f, sizeof *m->theta);
+                s += m->theta[f];
+                ngram = k + 1;
+            }
+        }
+        if (w == NGLM_BOS)
+            break;
+    }
+    if (len)
+        *len = ngram;
+    nglm_blocks_ensure(B, m->lnz + deep + 1, sizeof *m->lnz);
+    return s - m->lnz[deep + 1];
 }
 
 size_t nglm_model_nonzero(const nglm_model *m)

@@ -7,7 +7,8 @@
  * INFO, VOCAB, FEATURES, WEIGHTS, and SKIP for a model with skip-gram
  * templates (their features sit at the end of the FEATURES arrays; SKIP
  * holds where the n-grams end and each template's offsets), CACHE, and
- * CHILDREN, the index's child_first table for mapped loading.  Numbers are
+ * CHILDREN, the index's child_first table for mapped loading, NORMS, the
+ * normalisers of a back-off model (no skip-gram weights), and BLOCKS.  Numbers are
  * in the writer's byte order, declared by a byte-order mark, and are read
  * back with memcpy (no struct dumps, no alignment assumptions).  A CRC-32
  * (zlib) covers the whole file, its own field counted as zero, so a damaged
@@ -60,13 +61,18 @@
  * models are written as before. */
 enum { MF_SEC_INFO = 1, MF_SEC_VOCAB = 2, MF_SEC_FEATURES = 3, MF_SEC_WEIGHTS = 4,
        MF_SEC_SKIP = 5, MF_SEC_CACHE = 6, MF_SEC_CHILDREN = 7, MF_SEC_BLOCKS = 8,
-       MF_N_REQUIRED = 4, MF_N_SECTIONS = 8 };
+       MF_SEC_NORMS = 9, MF_N_REQUIRED = 4, MF_N_SECTIONS = 9 };
 #define MF_FEATURES_HEAD (16 + 4 * MF_MAX_CUT + 16 + 8 * MF_MAX_CUT) /* before its arrays */
 #define MF_BLOCKS_HEAD 24 /* shift, table CRC (u32 each), covered bytes, blocks (u64 each) */
 #define MF_CACHE_SIZE 48
 
 static const char *const mf_section_name[MF_N_SECTIONS + 1] = {
-    "", "INFO", "VOCAB", "FEATURES", "WEIGHTS", "SKIP", "CACHE", "CHILDREN", "BLOCKS"
+    "", "INFO", "VOCAB", "FEATURES", "WEIGHTS", "SKIP", "CACHE", "CHILDREN", "BLOCKS", "NORMS"
+};
+/* The order sections are written in: BLOCKS last, since it covers the rest. */
+static const int mf_write_order[MF_N_SECTIONS] = {
+    MF_SEC_INFO, MF_SEC_VOCAB, MF_SEC_FEATURES, MF_SEC_WEIGHTS, MF_SEC_SKIP, MF_SEC_CACHE,
+    MF_SEC_CHILDREN, MF_SEC_NORMS, MF_SEC_BLOCKS
 };
 
 static uint64_t mf_align8(uint64_t x) { return (x + 7) & ~(uint64_t)7; }
@@ -217,7 +223,8 @@ static void wr_cache(mf_writer *w, const nglm_cache_spec *c)
 /* Writes the file, with crc in the header's CRC field.  *table: the block
  * checksums of an earlier pass, or NULL: they are computed as the bytes go
  * (into a table returned in *table, the caller frees it). */
-static void mf_write(mf_writer *w, const nglm_model *m, uint32_t crc, uint32_t **table)
+static void mf_write(mf_writer *w, const nglm_model *m, const double *lnz, uint32_t crc,
+                     uint32_t **table)
 {
     uint64_t size[MF_N_SECTIONS + 1], off[MF_N_SECTIONS + 1];
     size[MF_SEC_INFO] = MF_INFO_SIZE;
@@ -227,14 +234,19 @@ static void mf_write(mf_writer *w, const nglm_model *m, uint32_t crc, uint32_t *
     size[MF_SEC_SKIP] = mf_skip_size(&m->feat);
     size[MF_SEC_CACHE] = MF_CACHE_SIZE;
     size[MF_SEC_CHILDREN] = 8 + 4 * ((uint64_t)m->feat.n_ctx + 1);
-    /* the sections present, in id order; CHILDREN whenever the index has
-     * its table (a mapped model without one is saved without) */
+    size[MF_SEC_NORMS] = 8 + 8 * ((uint64_t)m->feat.n_ctx + 1);
+    /* the sections present, in id order but BLOCKS last; CHILDREN whenever
+     * the index has its table (a mapped model without one is saved
+     * without), NORMS when the caller computed them */
     int ids[MF_N_SECTIONS], n_sec = 0;
-    for (int s = 1; s <= MF_N_SECTIONS; s++)
+    for (int i = 0; i < MF_N_SECTIONS; i++) {
+        int s = mf_write_order[i];
         if (s <= MF_N_REQUIRED || (s == MF_SEC_SKIP && m->feat.n_skip > 0) ||
             (s == MF_SEC_CACHE && m->has_cache) ||
-            (s == MF_SEC_CHILDREN && m->feat.child_first) || s == MF_SEC_BLOCKS)
+            (s == MF_SEC_CHILDREN && m->feat.child_first) || (s == MF_SEC_NORMS && lnz) ||
+            s == MF_SEC_BLOCKS)
             ids[n_sec++] = s;
+    }
     uint32_t header_size = MF_HEADER_FIXED + (uint32_t)n_sec * MF_ENTRY_SIZE;
     uint64_t end = header_size;
     uint64_t n_blk = 0;
@@ -292,6 +304,11 @@ static void mf_write(mf_writer *w, const nglm_model *m, uint32_t crc, uint32_t *
         wr_u64(w, (uint64_t)m->feat.n_ctx + 1);
         wr_bytes(w, m->feat.child_first, (m->feat.n_ctx + 1) * sizeof(uint32_t));
     }
+    if (lnz) {
+        wr_pad_to(w, off[MF_SEC_NORMS]);
+        wr_u64(w, (uint64_t)m->feat.n_ctx + 1);
+        wr_bytes(w, lnz, (m->feat.n_ctx + 1) * sizeof(double));
+    }
     wr_pad_to(w, off[MF_SEC_BLOCKS]);
     if (w->blk) { /* the last, partial block */
         if (w->pos & (NGLM_BLOCK_SIZE - 1))
@@ -312,6 +329,12 @@ static void mf_write(mf_writer *w, const nglm_model *m, uint32_t crc, uint32_t *
 
 int nglm_model_save(const nglm_model *m, const char *path, nglm_error *err)
 {
+    return nglm_model_save_flags(m, path, 0, err);
+}
+
+int nglm_model_save_flags(const nglm_model *m, const char *path, unsigned flags,
+                          nglm_error *err)
+{
     const nglm_features *F = &m->feat;
     if (!m->vocab || !nglm_vocab_is_final(m->vocab) || !m->theta)
         return nglm_error_set(err, "%s: cannot save an incomplete model", path);
@@ -324,6 +347,13 @@ int nglm_model_save(const nglm_model *m, const char *path, nglm_error *err)
         if (!F->skip_first[i])
             return nglm_error_set(err, "%s: cannot save an incomplete model", path);
 
+    /* a back-off model (no skip-gram weight) gets its normalisers stored,
+     * computed as the ARPA export computes them; without them (a model
+     * with skip-gram weights, a normaliser that is not finite) it is
+     * written as before and scored through the successor lists */
+    nglm_error ignored;
+    double *lnz = !(flags & NGLM_SAVE_NO_NORMS) && nglm_model_skip_nonzero(m) == 0
+                      ? nglm_model_norms_new(m, 1, &ignored) : NULL;
     /* two passes: the first computes the CRC and the block checksums
      * without writing, the second writes, so that nothing is patched
      * afterwards and the file can be a stream ("-") */
@@ -331,9 +361,10 @@ int nglm_model_save(const nglm_model *m, const char *path, nglm_error *err)
     uint32_t *table = NULL;
     memset(&w, 0, sizeof w);
     nglm_io_writer_init(&w.io, NULL);
-    mf_write(&w, m, 0, &table);
+    mf_write(&w, m, lnz, 0, &table);
     if (w.errnum) {
         free(table);
+        free(lnz);
         return nglm_error_errno(err, w.errnum, "%s", path);
     }
     uint32_t crc = (uint32_t)w.io.crc;
@@ -341,12 +372,14 @@ int nglm_model_save(const nglm_model *m, const char *path, nglm_error *err)
     nglm_atomic at;
     if (nglm_atomic_open(&at, path, err) != 0) {
         free(table);
+        free(lnz);
         return -1;
     }
     memset(&w, 0, sizeof w);
     nglm_io_writer_init(&w.io, at.fp);
-    mf_write(&w, m, crc, &table);
+    mf_write(&w, m, lnz, crc, &table);
     free(table);
+    free(lnz);
     if (w.errnum)
         return nglm_atomic_fail(&at, w.errnum, err);
     return nglm_atomic_commit(&at, err);
@@ -752,6 +785,39 @@ static int parse_children(mf_reader *r, nglm_model *m, nglm_error *err)
     return 0;
 }
 
+/* NORMS: ln U and ln Z of every context (doc/model.md §2, "Stored
+ * normalisers"), used in place when mapped.  What scoring relies on for
+ * memory is the count; the values change numbers only, so the default
+ * mapped load leaves them to the block checksums, and a verified load
+ * recomputes them and compares. */
+static int parse_norms(mf_reader *r, nglm_model *m, nglm_error *err)
+{
+    uint64_t n;
+    size_t nc = m->feat.n_ctx;
+    if (rd_u64(r, &n) != 0 || n != (uint64_t)nc + 1 || r->left != 8 * n)
+        return nglm_error_set(err, "NORMS section does not hold %zu normalisers", nc + 1);
+    if (!(m->lnz = rd_array(r, (size_t)n, sizeof(double))))
+        return nglm_error_set(err, "out of memory for %zu normalisers", nc + 1);
+    if (!r->src->verify)
+        return 0;
+    size_t n_skip = nglm_model_skip_nonzero(m);
+    if (n_skip > 0)
+        return nglm_error_set(err, "NORMS section in a model with %zu non-zero skip-gram "
+                              "weights: file is corrupted", n_skip);
+    double *want = nglm_model_norms_new(m, 1, err);
+    if (!want)
+        return nglm_error_prefix(err, "NORMS section");
+    for (size_t c = 0; c <= nc; c++)
+        if (!(fabs(m->lnz[c] - want[c]) <= 1e-9 * (1 + fabs(want[c])))) {
+            double got = m->lnz[c], need = want[c];
+            free(want);
+            return nglm_error_set(err, "NORMS section: normaliser %zu is %.17g, the weights "
+                                  "give %.17g: file is corrupted", c, got, need);
+        }
+    free(want);
+    return 0;
+}
+
 static int parse_weights(mf_reader *r, nglm_model *m, nglm_error *err)
 {
     uint64_t n;
@@ -784,8 +850,9 @@ static int mf_blocks(nglm_model *m, const mf_src *src, mf_reader *sec, size_t si
         return nglm_error_set(err, "BLOCKS section: the table of block checksums (bytes %"
                               PRIu64 "..%zu) is damaged: file is corrupted", at,
                               size - 1);
-    for (int id = 1; id < MF_SEC_BLOCKS; id++)
-        if (sec[id].p && (uint64_t)(sec[id].p - src->base) + sec[id].left > cover)
+    for (int id = 1; id <= MF_N_SECTIONS; id++)
+        if (id != MF_SEC_BLOCKS && sec[id].p &&
+            (uint64_t)(sec[id].p - src->base) + sec[id].left > cover)
             return nglm_error_set(err, "%s section lies after the BLOCKS section: file is "
                                   "corrupted", mf_section_name[id]);
     nglm_blocks *b = calloc(1, sizeof *b);
@@ -891,7 +958,7 @@ static int mf_parse(nglm_model *m, const mf_src *src, size_t size, nglm_error *e
         nglm_blocks_ensure(b, buf, header_size);
         for (int id = 1; id <= MF_N_SECTIONS; id++) {
             size_t n = id == MF_SEC_FEATURES ? MF_FEATURES_HEAD : id == MF_SEC_WEIGHTS ||
-                       id == MF_SEC_CHILDREN ? 8 : sec[id].left;
+                       id == MF_SEC_CHILDREN || id == MF_SEC_NORMS ? 8 : sec[id].left;
             if (sec[id].p && id != MF_SEC_BLOCKS)
                 nglm_blocks_ensure(b, sec[id].p, n < sec[id].left ? n : sec[id].left);
         }
@@ -904,7 +971,8 @@ static int mf_parse(nglm_model *m, const mf_src *src, size_t size, nglm_error *e
                        m, err) != 0 ||
         parse_weights(&sec[MF_SEC_WEIGHTS], m, err) != 0 ||
         (sec[MF_SEC_CACHE].p && parse_cache(&sec[MF_SEC_CACHE], m, err) != 0) ||
-        (sec[MF_SEC_CHILDREN].p && parse_children(&sec[MF_SEC_CHILDREN], m, err) != 0))
+        (sec[MF_SEC_CHILDREN].p && parse_children(&sec[MF_SEC_CHILDREN], m, err) != 0) ||
+        (sec[MF_SEC_NORMS].p && parse_norms(&sec[MF_SEC_NORMS], m, err) != 0))
         return -1;
     /* the unigram weights: every scorer sums them first */
     nglm_blocks_ensure(m->feat.blocks, m->theta, (size_t)m->feat.V * sizeof *m->theta);

@@ -21,7 +21,7 @@
 
 typedef struct options {
     const char *model, *from_arpa, *upgrade, *output;
-    int force, output_given;
+    int force, output_given, no_norms;
 } options;
 
 static int given(const nglm_option *row, void *opts, const char *value, nglm_error *err)
@@ -50,6 +50,10 @@ static const nglm_option rows[] = {
      NGLM_OPT_STRING, FIELD(output), 0, 0, NULL, given, 'o'},
     {"force", NULL, "", "replace OUT even if it is not an ARPA file",
      NGLM_OPT_FLAG, FIELD(force)},
+    {"no-norms", NULL, "",
+     "with --from-arpa or --upgrade: leave out the stored normalisers, so that nglm-eval "
+     "scores the model through its successor lists (as files written before them)",
+     NGLM_OPT_FLAG, FIELD(no_norms)},
 };
 #undef FIELD
 
@@ -90,6 +94,9 @@ int main(int argc, char **argv)
     const char *model_path = o.model, *out = o.output, *from_arpa = o.from_arpa,
                *upgrade = o.upgrade;
     int force = o.force, out_given = o.output_given;
+    unsigned save_flags = o.no_norms ? NGLM_SAVE_NO_NORMS : 0;
+    if (o.no_norms && !upgrade && !from_arpa)
+        nglm_cli_die(NGLM_EXIT_USAGE, "--no-norms goes with --from-arpa or --upgrade");
     nglm_error err;
     if (upgrade) { /* read with every check, written anew (atomically) */
         if (model_path || from_arpa)
@@ -104,7 +111,7 @@ int main(int argc, char **argv)
             const nglm_out_file dsts[] = {{"-o", dst, NGLM_OUT_MODEL}};
             nglm_out_check(src, 1, dsts, 1, force);
         }
-        if (nglm_model_save(&m, dst, &err) != 0)
+        if (nglm_model_save_flags(&m, dst, save_flags, &err) != 0)
             nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
         nglm_model_free(&m);
         return 0;
@@ -125,7 +132,7 @@ int main(int argc, char **argv)
         if (nglm_arpa_to_model(a, &m, &err) != 0)
             nglm_cli_die(NGLM_EXIT_FAIL, "%s: %s", from_arpa, err.msg);
         nglm_arpa_free(a);
-        if (nglm_model_save(&m, out, &err) != 0)
+        if (nglm_model_save_flags(&m, out, save_flags, &err) != 0)
             nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
         nglm_model_free(&m);
         return 0;

@@ -190,6 +190,8 @@ int nglm_model_prune(nglm_model *m, size_t *removed, nglm_error *err)
     if (m->map)
         return nglm_error_set(err, "a mapped model cannot be pruned (load it with "
                               "nglm_model_load)");
+    free(m->lnz); /* the stored normalisers follow the old index */
+    m->lnz = NULL;
     prune_work w;
     w.F = &m->feat;
     w.theta = m->theta;

@@ -356,7 +356,12 @@ static void expect_mapped_equal(const nglm_model *a, const char *path, unsigned 
     ck_assert_ptr_nonnull(lb);
     ck_assert_int_eq(nglm_model_score_corpus(a, &c, la, 2, &err), 0);
     ck_assert_int_eq(nglm_model_score_corpus(&b, &c, lb, 1, &err), 0);
-    ck_assert_mem_eq(la, lb, c.n_tokens * sizeof *la);
+    if (b.lnz) /* the stored normalisers' back-off path: equal to rounding */
+        for (size_t t = 0; t < c.n_tokens; t++)
+            ck_assert_msg(fabs(la[t] - lb[t]) <= 1e-12 * (1 + fabs(la[t])), "token %zu: "
+                          "%.17g, mapped %.17g", t, la[t], lb[t]);
+    else
+        ck_assert_mem_eq(la, lb, c.n_tokens * sizeof *la);
     size_t pruned;
     ck_assert_int_eq(nglm_model_prune(&b, &pruned, &err), -1); /* read-only */
     ck_assert_ptr_nonnull(strstr(err.msg, "mapped"));
@@ -439,6 +444,20 @@ static uint64_t section_offset(const unsigned char *buf, uint32_t id)
             return off;
     }
     ck_abort_msg("no section %u", id);
+    return 0;
+}
+
+/* Whether the file image has a section of this id. */
+static int has_section(const unsigned char *buf, uint32_t id)
+{
+    uint32_t n;
+    memcpy(&n, buf + 20, 4);
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t x;
+        memcpy(&x, buf + SECTION_TABLE + 24 * i, 4);
+        if (x == id)
+            return 1;
+    }
     return 0;
 }
 
@@ -691,8 +710,8 @@ START_TEST(test_header_fields)
     memcpy(&file_size, buf + 24, 8);
     ck_assert_uint_eq(version, NGLM_MODEL_VERSION);
     ck_assert_uint_eq(bom, 0x01020304u);
-    ck_assert_uint_eq(n_sec, 6); /* INFO VOCAB FEATURES WEIGHTS CHILDREN BLOCKS */
-    ck_assert_uint_eq(header_size, 40 + 24 * 6);
+    ck_assert_uint_eq(n_sec, 7); /* INFO VOCAB FEATURES WEIGHTS CHILDREN NORMS BLOCKS */
+    ck_assert_uint_eq(header_size, 40 + 24 * 7);
     ck_assert_uint_eq(file_size, n);
     for (uint32_t id = 1; id <= 7; id += id == 4 ? 3 : 1) {
         uint64_t off = section_offset(buf, id);
@@ -712,6 +731,17 @@ START_TEST(test_header_fields)
     memcpy(&n_off, buf + ch, 8);
     ck_assert_uint_eq(n_off, a.feat.n_ctx + 1);
     ck_assert_mem_eq(buf + ch + 8, a.feat.child_first, n_off * 4);
+    /* NORMS: n_ctx + 1, then ln U and each context's ln Z, as computed for
+     * the ARPA export; before BLOCKS, which covers it */
+    uint64_t nz = section_offset(buf, 9);
+    ck_assert_uint_eq(nz % 8, 0);
+    ck_assert_uint_lt(nz, section_offset(buf, 8));
+    memcpy(&n_off, buf + nz, 8);
+    ck_assert_uint_eq(n_off, a.feat.n_ctx + 1);
+    double *want = nglm_model_norms_new(&a, 1, NULL);
+    ck_assert_ptr_nonnull(want);
+    ck_assert_mem_eq(buf + nz + 8, want, n_off * 8);
+    free(want);
     /* VOCAB: the count, then "<s>" */
     uint64_t voc = section_offset(buf, 2), nw;
     uint32_t len;
@@ -747,7 +777,8 @@ START_TEST(test_mapped_replaced)
     ck_assert_int_eq(nglm_model_score_corpus(&a, &c, la, 1, &err), 0);
     save_to(&b, dir, "m.nglm"); /* replaced under the mapping */
     ck_assert_int_eq(nglm_model_score_corpus(&m, &c, lm, 1, &err), 0);
-    ck_assert_mem_eq(la, lm, c.n_tokens * sizeof *la);
+    for (size_t t = 0; t < c.n_tokens; t++) /* m: the back-off path over NORMS */
+        ck_assert(fabs(la[t] - lm[t]) <= 1e-12 * (1 + fabs(la[t])));
     ck_assert(max_dense_diff(&a, &m, 5, 20) == 0.0);
     nglm_model_free(&m);
     expect_mapped_equal(&b, path, 0);
@@ -919,7 +950,7 @@ START_TEST(test_lying_files)
         { SECTION_TABLE + 24 * 2 + 8, 1ull << 50, 8, "lies outside the file" },
         { SECTION_TABLE + 24 * 2 + 16, 1ull << 50, 8, "lies outside the file" },
         { SECTION_TABLE + 24 * 3, 2, 4, "duplicate VOCAB section" },
-        { SECTION_TABLE + 24 * 3, 9, 4, "missing WEIGHTS section" },
+        { SECTION_TABLE + 24 * 3, 99, 4, "missing WEIGHTS section" },
         { 20, 1000, 4, "bad header" },
         { 16, 8, 4, "bad header" },
     };
@@ -1273,6 +1304,200 @@ END_TEST
 /* ------------------------------------------------------------------ skip-grams */
 
 /* Number of skip-gram features of m whose weight is exactly 0. */
+/* ------------------------------------------------ stored normalisers (NORMS) */
+
+/* Every token of c scored by m's one-token scorer (log10) and its n-gram
+ * length; h gets a copy of each sentence with, when cut >= 0, the id at
+ * position i - cut replaced by -1 (a history that does not reach back to
+ * the sentence start). */
+static void score_tokens(const nglm_model *m, const nglm_corpus *c, int cut, double *lp,
+                         int *len)
+{
+    nglm_model_scorer s;
+    nglm_error err = { "" };
+    ck_assert_msg(nglm_model_scorer_init(&s, m, &err) == 0, "%s", err.msg);
+    int32_t h[256];
+    for (size_t k = 0; k < c->n_sents; k++) {
+        size_t n;
+        const int32_t *sent = nglm_corpus_sentence(c, k, &n);
+        ck_assert_uint_le(n, 256);
+        for (size_t i = 0; i < n; i++) {
+            memcpy(h, sent, n * sizeof *h);
+            if (cut >= 0 && (size_t)cut <= i)
+                h[i - (size_t)cut] = -1;
+            size_t t = c->start[k] + i;
+            lp[t] = nglm_model_scorer_logprob10(&s, h, i, &len[t]);
+        }
+    }
+    nglm_model_scorer_free(&s);
+}
+
+static void expect_close(const double *a, const double *b, size_t n, double tol)
+{
+    for (size_t t = 0; t < n; t++)
+        ck_assert_msg(fabs(a[t] - b[t]) <= tol * (1 + fabs(a[t])), "token %zu: %.17g against "
+                      "%.17g", t, a[t], b[t]);
+}
+
+/* A model of n-grams alone is saved with its normalisers; loaded, mapped
+ * or verified, it scores every token (whole text, one token at a time,
+ * histories cut short) by the back-off path within 1e-12 of the successor
+ * lists of the model in memory, with the same n-gram lengths; saved
+ * without them (NGLM_SAVE_NO_NORMS, as older files) it scores bit for bit
+ * as before. */
+START_TEST(test_norms_backoff)
+{
+    int order = 1 + _i;
+    nglm_model a;
+    build_model(&a, order, 60, 30, 900 + (uint64_t)_i);
+    ck_assert_ptr_null(a.lnz); /* in memory: the successor lists */
+    const char *dir = temp_dir();
+    char path[256], old[256];
+    snprintf(path, sizeof path, "%s", save_to(&a, dir, "n.nglm"));
+    snprintf(old, sizeof old, "%s/old.nglm", dir);
+    nglm_error err = { "" };
+    ck_assert_msg(nglm_model_save_flags(&a, old, NGLM_SAVE_NO_NORMS, &err) == 0, "%s", err.msg);
+    nglm_corpus c;
+    test_corpus(&c, &a);
+    size_t nt = c.n_tokens;
+    double *la = malloc(nt * sizeof *la), *lb = malloc(nt * sizeof *lb);
+    int *na = malloc(nt * sizeof *na), *nb = malloc(nt * sizeof *nb);
+    ck_assert_int_eq(nglm_model_score_corpus(&a, &c, la, 1, &err), 0);
+    for (int how = 0; how < 3; how++) {
+        nglm_model b;
+        ck_assert_msg(load_how(&b, path, how, &err) == 0, "%s", err.msg);
+        ck_assert_ptr_nonnull(b.lnz);
+        for (int th = 1; th <= 3; th += 2) {
+            ck_assert_int_eq(nglm_model_score_corpus(&b, &c, lb, th, &err), 0);
+            expect_close(la, lb, nt, 1e-12);
+        }
+        for (int cut = -1; cut < order + 1; cut += cut < 0 ? 2 : 1) {
+            double *sa = malloc(nt * sizeof *sa);
+            score_tokens(&a, &c, cut, sa, na);
+            score_tokens(&b, &c, cut, lb, nb);
+            expect_close(sa, lb, nt, 1e-12);
+            ck_assert_mem_eq(na, nb, nt * sizeof *na);
+            if (cut < 0) /* the corpus scorer and the one-token scorer agree */
+                for (size_t t = 0; t < nt; t++)
+                    ck_assert(fabs(la[t] / M_LN10 - sa[t]) <= 1e-12 * (1 + fabs(sa[t])));
+            free(sa);
+        }
+        nglm_model_free(&b);
+        /* the old file: no NORMS, the successor lists, bit for bit */
+        ck_assert_msg(load_how(&b, old, how, &err) == 0, "%s", err.msg);
+        ck_assert_ptr_null(b.lnz);
+        ck_assert_int_eq(nglm_model_score_corpus(&b, &c, lb, 1, &err), 0);
+        ck_assert_mem_eq(la, lb, nt * sizeof *la);
+        nglm_model_free(&b);
+    }
+    size_t n;
+    unsigned char *buf = slurp(old, &n);
+    ck_assert(!has_section(buf, 9));
+    free(buf);
+    free(la), free(lb), free(na), free(nb);
+    nglm_corpus_free(&c);
+    nglm_model_free(&a);
+    remove_dir(dir);
+}
+END_TEST
+
+/* A model with non-zero skip-gram weights gets no NORMS and scores as
+ * before; pruning drops the normalisers a loaded model had. */
+START_TEST(test_norms_skip)
+{
+    nglm_model a, b;
+    build_model_skip(&a, 3, 60, 30, 77, 2, skip_dists);
+    ck_assert_uint_gt(nglm_model_skip_nonzero(&a), 0);
+    const char *dir = temp_dir();
+    const char *path = save_to(&a, dir, "s.nglm");
+    size_t n;
+    unsigned char *buf = slurp(path, &n);
+    ck_assert(!has_section(buf, 9));
+    free(buf);
+    nglm_error err = { "" };
+    ck_assert_msg(nglm_model_map(&b, path, 0, &err) == 0, "%s", err.msg);
+    ck_assert_ptr_null(b.lnz);
+    expect_mapped_equal(&a, path, 0);
+    nglm_model_free(&b);
+    nglm_model_free(&a);
+    /* n-grams alone, loaded with NORMS, then pruned: none left */
+    build_model(&a, 3, 60, 30, 78);
+    path = save_to(&a, dir, "p.nglm");
+    ck_assert_msg(nglm_model_load(&b, path, &err) == 0, "%s", err.msg);
+    ck_assert_ptr_nonnull(b.lnz);
+    size_t removed;
+    ck_assert_int_eq(nglm_model_prune(&b, &removed, &err), 0);
+    ck_assert_ptr_null(b.lnz);
+    nglm_model_free(&b);
+    nglm_model_free(&a);
+    remove_dir(dir);
+}
+END_TEST
+
+/* A damaged byte of NORMS: the mapped model's block checksums catch it when
+ * the scorers read it, the CRC when loading or verifying; made consistent
+ * (every checksum fixed), --verify recomputes the normalisers and refuses. */
+START_TEST(test_norms_damaged)
+{
+    nglm_model a, b;
+    build_model(&a, 4, 3000, 10, 79); /* NORMS beyond the first 64 KiB */
+    const char *dir = temp_dir();
+    char path[256];
+    snprintf(path, sizeof path, "%s", save_to(&a, dir, "d.nglm"));
+    size_t n;
+    unsigned char *buf = slurp(path, &n);
+    uint64_t nz = section_offset(buf, 9);
+    ck_assert_uint_gt(nz, 0);
+    /* the normaliser of the context <s>, which every sentence's first
+     * token reads */
+    int32_t x = a.feat.ctx1[NGLM_BOS];
+    ck_assert_int_ge(x, 0);
+    size_t at = (size_t)nz + 8 + 8 * (size_t)(x + 1) + 3;
+    buf[at] ^= 0x10;
+    spit(path, buf, n);
+    nglm_corpus c;
+    test_corpus(&c, &a);
+    double *lp = malloc(c.n_tokens * sizeof *lp);
+    nglm_error err = { "" };
+    /* the load verifies the blocks it reads (NORMS' count among them): in
+     * a small file that is this block too */
+    if (nglm_model_map(&b, path, 0, &err) != 0) {
+        ck_assert_msg(strstr(err.msg, "are damaged") != NULL, "%s", err.msg);
+    } else {
+        ck_assert_int_eq(nglm_model_score_corpus(&b, &c, lp, 1, &err), -1);
+        ck_assert_msg(strstr(err.msg, "are damaged") != NULL, "%s", err.msg);
+        nglm_model_free(&b);
+        ck_assert_msg(nglm_model_map(&b, path, 0, &err) == 0, "%s", err.msg);
+        nglm_model_scorer s;
+        ck_assert_int_eq(nglm_model_scorer_init(&s, &b, &err), 0);
+        size_t len;
+        const int32_t *sent = nglm_corpus_sentence(&c, 0, &len);
+        ck_assert(isnan(nglm_model_scorer_logprob10(&s, sent, 0, NULL)));
+        ck_assert_int_eq(nglm_model_check(&b, &err), -1);
+        nglm_model_scorer_free(&s);
+        nglm_model_free(&b);
+    }
+    expect_how_error(path, 0, "checksum mismatch");
+    expect_how_error(path, 2, "checksum mismatch");
+    fix_crc(buf, n);
+    spit(path, buf, n);
+    expect_how_error(path, 0, "NORMS section: normaliser");
+    expect_how_error(path, 2, "NORMS section: normaliser");
+    /* a NORMS section whose count is not n_ctx + 1 */
+    uint64_t bad = a.feat.n_ctx;
+    memcpy(buf + nz, &bad, 8);
+    fix_crc(buf, n);
+    spit(path, buf, n);
+    for (int how = 0; how < 3; how++)
+        expect_how_error(path, how, "NORMS section does not hold");
+    free(buf);
+    free(lp);
+    nglm_corpus_free(&c);
+    nglm_model_free(&a);
+    remove_dir(dir);
+}
+END_TEST
+
 static size_t zero_skip_weights(const nglm_model *m)
 {
     size_t n = 0;
@@ -1639,6 +1864,9 @@ int main(void)
     tcase_add_test(tc, test_skip_lying);
     tcase_add_loop_test(tc, test_skip_prune_keeps_probabilities, 0, 5);
     tcase_add_test(tc, test_prune_skip_by_hand);
+    tcase_add_loop_test(tc, test_norms_backoff, 0, 5);
+    tcase_add_test(tc, test_norms_skip);
+    tcase_add_test(tc, test_norms_damaged);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

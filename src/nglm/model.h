@@ -48,6 +48,12 @@ typedef struct nglm_model {
     nglm_model_info info;
     int has_cache;          /* cache holds the cache chosen for this model */
     nglm_cache_spec cache;  /* (nglm-train --eval-cache; nglm-eval --cache model) */
+    double *lnz;            /* NULL, or the stored normalisers (n_ctx + 1): lnz[0] =
+                             * ln U, lnz[1 + c] = ln Z(c) of context c (the NORMS
+                             * section, doc/model.md §2); only while every
+                             * skip-gram weight is 0.  Scoring then takes the
+                             * back-off path; whatever changes theta or the
+                             * index must free it (nglm_model_prune does) */
     void *map;              /* non-NULL: theta and the index's file arrays point into
                              * this read-only mapping of the model file
                              * (nglm_model_map); nglm_model_free unmaps it */
@@ -78,7 +84,9 @@ int nglm_model_ngram_length(const nglm_model *m, const int32_t *sent, size_t i);
 
 /* Natural-log probability of every token of c (words and </s>), into logp
  * (c->n_tokens entries), computed exactly with the grouped algorithm of
- * src/batch.c using up to `threads` threads (0 = OpenMP default). */
+ * src/batch.c using up to `threads` threads (0 = OpenMP default); when
+ * m->lnz is set, by the back-off path (nglm_model_norms_logprob), the same
+ * numbers within 1e-12. */
 int nglm_model_score_corpus(const nglm_model *m, const nglm_corpus *c, double *logp,
                             int threads, nglm_error *err);
 /* The same, reporting the tokens scored so far of c->n_tokens to p. */
@@ -127,6 +135,34 @@ double nglm_model_scorer_logprob10(nglm_model_scorer *s, const int32_t *sent, si
  * into lp10 (c->n_tokens entries); p may be NULL. */
 int nglm_model_score_corpus10(const nglm_model *m, const nglm_corpus *c, double *lp10,
                               int threads, const nglm_progress *p, nglm_error *err);
+
+/* ---------------------------------------------------------------- normalisers
+ *
+ * For a model whose skip-gram weights are all 0, ln Z(c) of every context
+ * is fixed by the weights (doc/model.md §2, "Stored normalisers"): the
+ * ARPA export writes it as back-off weights, and the model file stores it
+ * (NORMS), so that a token costs the lookups along its history's chain. */
+
+/* Non-zero skip-gram weights (0: the model is a back-off model). */
+size_t nglm_model_skip_nonzero(const nglm_model *m);
+
+/* Computes lnz[0] = ln U and lnz[1 + c] = ln Z(c) for every context
+ * (n_ctx + 1 entries), and in s[f] (n_ngram_feat entries) the score
+ * s(c, w) of every n-gram feature, using up to `threads` threads; the
+ * result does not depend on their number.  Skip-gram weights are ignored:
+ * the caller checks nglm_model_skip_nonzero.  -1 when a normaliser is not
+ * a positive finite number. */
+int nglm_model_norms(const nglm_model *m, double *s, double *lnz, int threads,
+                     nglm_error *err);
+
+/* The same lnz as a fresh allocation (the caller frees it), or NULL with
+ * err set (out of memory, non-zero skip-gram weights, a bad normaliser). */
+double *nglm_model_norms_new(const nglm_model *m, int threads, nglm_error *err);
+
+/* Natural-log P(sent[i] | history), the history as for
+ * nglm_model_scorer_logprob10, by the back-off rule over m->lnz (which
+ * must be set); *len as nglm_model_ngram_length.  Ids must be < V. */
+double nglm_model_norms_logprob(const nglm_model *m, const int32_t *sent, size_t i, int *len);
 
 /* Number of non-zero weights. */
 size_t nglm_model_nonzero(const nglm_model *m);

@@ -36,6 +36,15 @@ int nglm_model_prune(nglm_model *m, size_t *removed, nglm_error *err);
 
 int nglm_model_save(const nglm_model *m, const char *path, nglm_error *err);
 
+/* Leave out the stored normalisers (NORMS): the file is scored through the
+ * successor lists, as one written before they existed (nglm-export
+ * --no-norms; the reference the back-off path is measured against). */
+#define NGLM_SAVE_NO_NORMS 1u
+
+/* nglm_model_save with NGLM_SAVE_* flags. */
+int nglm_model_save_flags(const nglm_model *m, const char *path, unsigned flags,
+                          nglm_error *err);
+
 /* Loads into *m (which is overwritten; on failure it is left all zero, so
  * nglm_model_free(m) is harmless). */
 int nglm_model_load(nglm_model *m, const char *path, nglm_error *err);
