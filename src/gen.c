@@ -269,17 +269,22 @@ static int give_successors(nglm_gen_source *src, uint32_t n, uint32_t k, double 
 {
     if (k > src->V)
         k = src->V;
+    uint32_t cap0 = src->cap_succ;
     if (grow((void **)&src->succ_word, &src->cap_succ, src->nsucc + k, sizeof(uint32_t)))
         return -1;
-    /* succ_p and succ_thr track succ_word's capacity */
-    double *p = realloc(src->succ_p, (size_t)src->cap_succ * sizeof *p);
-    if (!p)
-        return -1;
-    src->succ_p = p;
-    uint64_t *t = realloc(src->succ_thr, (size_t)src->cap_succ * sizeof *t);
-    if (!t)
-        return -1;
-    src->succ_thr = t;
+    /* succ_p and succ_thr track succ_word's capacity: grown when it grows
+     * (a realloc to the same size on every call costs a copy of the whole
+     * arrays under AddressSanitizer: minutes for a 50,000-word source) */
+    if (src->cap_succ != cap0 || !src->succ_p || !src->succ_thr) {
+        double *p = realloc(src->succ_p, (size_t)src->cap_succ * sizeof *p);
+        if (!p)
+            return -1;
+        src->succ_p = p;
+        uint64_t *t = realloc(src->succ_thr, (size_t)src->cap_succ * sizeof *t);
+        if (!t)
+            return -1;
+        src->succ_thr = t;
+    }
 
     uint32_t off = src->nsucc;
     uint32_t *w = src->succ_word + off;
