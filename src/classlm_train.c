@@ -376,77 +376,6 @@ static void class_grad(const batch *b, const nglm_features *F, uint32_t f0, uint
         g[f] = acc[F->feat_word[f]];
 }
 
-/* The gradient of the batch's negative log-likelihood into g (n_weights,
- * zero where not written: every feature is written by its context's or its
- * class's owner only). */
-static void backward(batch *b, double *g)
-{
-    const nglm_classlm *m = b->m;
-    const long ncs = (long)b->n_ccs, nws = (long)b->n_wws, C = m->C;
-    const long nblk = (long)((b->n + BLOCK - 1) / BLOCK);
-    const size_t C1 = (size_t)C + 1;
-    double *gc = g + m->off_cc, *gwc = g + m->off_wc, *gw = g + m->off_ww;
-#pragma omp parallel num_threads(b->threads)
-    {
-        double *acc = b->acc[thread_id()];
-#pragma omp for schedule(static) nowait
-        for (long k = 0; k < nblk; k++) {
-            double *bs = b->bsum + (size_t)k * C1;
-            size_t t1 = (size_t)(k + 1) * BLOCK < b->n ? (size_t)(k + 1) * BLOCK : b->n;
-            memset(bs, 0, C1 * sizeof *bs);
-            for (size_t t = (size_t)k * BLOCK; t < t1; t++) {
-                const double *pc = b->P + t * C1;
-#pragma omp simd
-                for (size_t c = 1; c < C1; c++)
-                    bs[c] += pc[c];
-            }
-        }
-#pragma omp for schedule(dynamic, 16) nowait
-        for (long s = 0; s < ncs; s++) {
-            const nglm_features *F = &m->cc;
-            int32_t x = b->cc_node[s];
-            class_grad(b, F, F->ctx_first[x], F->ctx_first[x + 1], b->cc_tok + b->cc_off[s],
-                       b->cc_off[s + 1] - b->cc_off[s], acc, gc);
-        }
-#pragma omp for schedule(dynamic, 16)
-        for (long s = 0; s < nws; s++) {
-            const int32_t x = b->ww_node[s];
-            const int32_t *toks = b->ww_tok + b->ww_off[s];
-            const size_t nt = b->ww_off[s + 1] - b->ww_off[s];
-            const nglm_features *F = &m->wc;
-            class_grad(b, F, F->ctx_first[x], F->ctx_first[x + 1], toks, nt, acc, gwc);
-            F = &m->ww;
-            for (size_t i = 0; i < nt; i++) {
-                size_t t = (size_t)toks[i];
-                int32_t w = b->iw[b->pos[t]], k = m->icls[w];
-                int32_t lo = (int32_t)m->first[k], hi = (int32_t)m->first[k + 1];
-                const double *qr = b->Q + b->qoff[t];
-                uint32_t f = nglm_cl_lower(F, F->ctx_first[x], F->ctx_first[x + 1], lo);
-                for (; f < F->ctx_first[x + 1] && F->feat_word[f] < hi; f++)
-                    gw[f] += qr[F->feat_word[f] - lo] - (F->feat_word[f] == w);
-            }
-        }
-        /* after the barrier: the block sums are there */
-#pragma omp for schedule(dynamic, 4) nowait
-        for (long k = 1; k <= C; k++) {
-            /* the class bias: every token's P(k | h) */
-            double s = 0;
-            for (long j = 0; j < nblk; j++)
-                s += b->bsum[(size_t)j * C1 + (size_t)k];
-            gc[k] = s - (double)(b->k_off[k + 1] - b->k_off[k]);
-            /* the unigrams of k's words: its tokens' P(v | h, k) */
-            uint32_t lo = m->first[k], hi = m->first[k + 1];
-            for (uint32_t i = b->k_off[k]; i < b->k_off[k + 1]; i++) {
-                size_t t = (size_t)b->k_tok[i];
-                const double *qr = b->Q + b->qoff[t];
-                for (uint32_t v = lo; v < hi; v++)
-                    gw[v] += qr[v - lo];
-                gw[b->iw[b->pos[t]]] -= 1.0;
-            }
-        }
-    }
-}
-
 /* ---------------------------------------------------------------- the optimiser */
 
 typedef struct opt_state {
@@ -481,56 +410,117 @@ static void update_range(opt_state *o, size_t lo, size_t hi)
     }
 }
 
-/* The step for every weight the batch's gradient reaches: the whole
- * successor lists of its class-factor contexts, the class ranges of its
- * word contexts that its tokens' classes select, the class biases and the
- * unigrams of its tokens' classes; then exp θ_v and U_k of those classes
- * anew.  The other weights' penalties wait (lazy). */
-static void apply(batch *b, opt_state *o)
+/* The step of the word context x's features in the classes of its tokens
+ * toks[0..nt) (seen: C + 1 marks, -1 between uses). */
+static void update_classes(batch *b, opt_state *o, int32_t x, const int32_t *toks, size_t nt,
+                           int32_t *seen)
+{
+    const nglm_classlm *m = b->m;
+    const nglm_features *F = &m->ww;
+    for (size_t i = 0; i < nt; i++) {
+        int32_t k = m->icls[b->iw[b->pos[toks[i]]]];
+        if (seen[k] >= 0)
+            continue;
+        seen[k] = 1;
+        uint32_t a = nglm_cl_lower(F, F->ctx_first[x], F->ctx_first[x + 1], (int32_t)m->first[k]);
+        uint32_t z = nglm_cl_lower(F, a, F->ctx_first[x + 1], (int32_t)m->first[k + 1]);
+        update_range(o, m->off_ww + a, m->off_ww + z);
+    }
+    for (size_t i = 0; i < nt; i++)
+        seen[m->icls[b->iw[b->pos[toks[i]]]]] = -1;
+}
+
+/* The gradient of the batch's negative log-likelihood into g (n_weights,
+ * zero where not written: every feature is written by its context's or its
+ * class's owner only).
+ *
+ * With o (not NULL), also the step of every weight the gradient reaches,
+ * taken by its owner as soon as its gradient is complete (so the weights
+ * are those of a separate pass, bit for bit, without g written and read
+ * again from memory), g left zero: the whole successor lists of the
+ * batch's class-factor contexts, the class ranges of its word contexts
+ * that its tokens' classes select, the class biases, and the unigrams of
+ * its tokens' classes, whose exp θ_v and U_k are then computed anew.  The
+ * other weights' penalties wait (lazy). */
+static void backward(batch *b, double *g, opt_state *o)
 {
     const nglm_classlm *m = b->m;
     const long ncs = (long)b->n_ccs, nws = (long)b->n_wws, C = m->C;
+    const long nblk = (long)((b->n + BLOCK - 1) / BLOCK);
+    const size_t C1 = (size_t)C + 1;
+    double *gc = g + m->off_cc, *gwc = g + m->off_wc, *gw = g + m->off_ww;
 #pragma omp parallel num_threads(b->threads)
     {
+        double *acc = b->acc[thread_id()];
         int32_t *seen = b->seen[thread_id()];
-#pragma omp for schedule(dynamic, 16) nowait
-        for (long s = 0; s < ncs; s++) {
-            int32_t x = b->cc_node[s];
-            update_range(o, m->off_cc + m->cc.ctx_first[x], m->off_cc + m->cc.ctx_first[x + 1]);
+#pragma omp for schedule(static) nowait
+        for (long k = 0; k < nblk; k++) {
+            double *bs = b->bsum + (size_t)k * C1;
+            size_t t1 = (size_t)(k + 1) * BLOCK < b->n ? (size_t)(k + 1) * BLOCK : b->n;
+            memset(bs, 0, C1 * sizeof *bs);
+            for (size_t t = (size_t)k * BLOCK; t < t1; t++) {
+                const double *pc = b->P + t * C1;
+#pragma omp simd
+                for (size_t c = 1; c < C1; c++)
+                    bs[c] += pc[c];
+            }
         }
 #pragma omp for schedule(dynamic, 16) nowait
+        for (long s = 0; s < ncs; s++) {
+            const nglm_features *F = &m->cc;
+            int32_t x = b->cc_node[s];
+            class_grad(b, F, F->ctx_first[x], F->ctx_first[x + 1], b->cc_tok + b->cc_off[s],
+                       b->cc_off[s + 1] - b->cc_off[s], acc, gc);
+            if (o)
+                update_range(o, m->off_cc + F->ctx_first[x], m->off_cc + F->ctx_first[x + 1]);
+        }
+#pragma omp for schedule(dynamic, 16)
         for (long s = 0; s < nws; s++) {
             const int32_t x = b->ww_node[s];
             const int32_t *toks = b->ww_tok + b->ww_off[s];
             const size_t nt = b->ww_off[s + 1] - b->ww_off[s];
-            const nglm_features *F = &m->ww;
-            update_range(o, m->off_wc + m->wc.ctx_first[x], m->off_wc + m->wc.ctx_first[x + 1]);
+            const nglm_features *F = &m->wc;
+            class_grad(b, F, F->ctx_first[x], F->ctx_first[x + 1], toks, nt, acc, gwc);
+            if (o)
+                update_range(o, m->off_wc + F->ctx_first[x], m->off_wc + F->ctx_first[x + 1]);
+            F = &m->ww;
             for (size_t i = 0; i < nt; i++) {
-                int32_t k = m->icls[b->iw[b->pos[toks[i]]]];
-                if (seen[k] >= 0)
-                    continue;
-                seen[k] = 1;
-                uint32_t a = nglm_cl_lower(F, F->ctx_first[x], F->ctx_first[x + 1],
-                                           (int32_t)m->first[k]);
-                uint32_t z = nglm_cl_lower(F, a, F->ctx_first[x + 1], (int32_t)m->first[k + 1]);
-                update_range(o, m->off_ww + a, m->off_ww + z);
+                size_t t = (size_t)toks[i];
+                int32_t w = b->iw[b->pos[t]], k = m->icls[w];
+                int32_t lo = (int32_t)m->first[k], hi = (int32_t)m->first[k + 1];
+                const double *qr = b->Q + b->qoff[t];
+                uint32_t f = nglm_cl_lower(F, F->ctx_first[x], F->ctx_first[x + 1], lo);
+                for (; f < F->ctx_first[x + 1] && F->feat_word[f] < hi; f++)
+                    gw[f] += qr[F->feat_word[f] - lo] - (F->feat_word[f] == w);
             }
-            for (size_t i = 0; i < nt; i++)
-                seen[m->icls[b->iw[b->pos[toks[i]]]]] = -1;
+            if (o)
+                update_classes(b, o, x, toks, nt, seen);
         }
-#pragma omp for schedule(dynamic, 4)
-        for (long k = 1; k <= C; k++) {
-            update_range(o, m->off_cc + (size_t)k, m->off_cc + (size_t)k + 1);
-            if (b->k_off[k + 1] != b->k_off[k])
-                update_range(o, m->off_ww + m->first[k], m->off_ww + m->first[k + 1]);
-        }
-        /* after the barrier: the unigrams are final */
+        /* after the barrier: the block sums are there */
 #pragma omp for schedule(dynamic, 4) nowait
         for (long k = 1; k <= C; k++) {
+            /* the class bias: every token's P(k | h) */
+            double s = 0;
+            for (long j = 0; j < nblk; j++)
+                s += b->bsum[(size_t)j * C1 + (size_t)k];
+            gc[k] = s - (double)(b->k_off[k + 1] - b->k_off[k]);
+            /* the unigrams of k's words: its tokens' P(v | h, k) */
+            uint32_t lo = m->first[k], hi = m->first[k + 1];
+            for (uint32_t i = b->k_off[k]; i < b->k_off[k + 1]; i++) {
+                size_t t = (size_t)b->k_tok[i];
+                const double *qr = b->Q + b->qoff[t];
+                for (uint32_t v = lo; v < hi; v++)
+                    gw[v] += qr[v - lo];
+                gw[b->iw[b->pos[t]]] -= 1.0;
+            }
+            if (!o)
+                continue;
+            update_range(o, m->off_cc + (size_t)k, m->off_cc + (size_t)k + 1);
             if (b->k_off[k + 1] == b->k_off[k])
                 continue;
+            update_range(o, m->off_ww + lo, m->off_ww + hi);
             double u = 0;
-            for (uint32_t v = m->first[k]; v < m->first[k + 1]; v++)
+            for (uint32_t v = lo; v < hi; v++)
                 u += b->eu[v] = exp(o->theta[m->off_ww + v]);
             b->U[k] = u;
         }
@@ -658,7 +648,7 @@ int nglm_classlm_objective(const nglm_classlm *m, const nglm_corpus *c, double l
         for (size_t t = 0; t < b.n; t++)
             loss -= b.lp[t];
         group(&b);
-        backward(&b, g);
+        backward(&b, g, NULL);
         ungroup(&b);
         for (size_t f = 0; f < m->n_weights; f++) {
             double th = m->theta[f];
@@ -959,8 +949,7 @@ int nglm_classlm_train(nglm_classlm *m, const nglm_corpus *train, const nglm_cor
                 goto out;
             }
             group(&b);
-            backward(&b, o.g);
-            apply(&b, &o);
+            backward(&b, o.g, &o);
             ungroup(&b);
             done += b.n;
             if (opt->on_progress)
