@@ -565,8 +565,8 @@ static nglm_kn_options kn_options(const nglm_pipeline *P)
     ko.threads = P->opt.tr.threads;
     ko.text = &P->train;
     ko.fallback = 1; /* a text too small for the discounts still trains */
-    for (int m = 2; m <= P->opt.order; m++)
-        ko.prune[m] = P->opt.cutoff[m] - 1;
+    for (int m = 2; m <= P->opt.order; m++) /* Model M keeps every n-gram */
+        ko.prune[m] = P->opt.classes ? 0 : P->opt.cutoff[m] - 1;
     return ko;
 }
 
@@ -575,26 +575,33 @@ static nglm_kn_options kn_options(const nglm_pipeline *P)
  * skip-grams; otherwise a view of kn_all, counted once for the order choice
  * and the start (a view at a lower order holds what an index of that order
  * would).  Nothing to free. */
+static int count_kn_all(nglm_pipeline *P, nglm_error *err)
+{
+    const nglm_pipeline_options *o = &P->opt;
+    nglm_progress p = stage_begin(P, "counting n-grams for Kneser-Ney", "tokens", 1);
+    nglm_count_opts co = {o->tr.threads, o->count_memory, o->temp_dir, &p};
+    int rc = nglm_features_build_with(&P->kn_all, &P->train,
+                                      (int32_t)nglm_vocab_size(P->model.vocab), o->order, NULL,
+                                      &co, err);
+    stage_end(P);
+    if (rc != 0)
+        return -1;
+    P->have_kn_all = 1;
+    return 0;
+}
+
 static int kn_index(nglm_pipeline *P, nglm_features *all, nglm_error *err)
 {
     const nglm_pipeline_options *o = &P->opt;
     int all_ones = 1;
     for (int m = 2; m <= o->order; m++)
         all_ones &= o->cutoff[m] == 1;
-    if (all_ones) {
+    if (all_ones && !o->classes) { /* Model M builds no word index here */
         *all = nglm_features_ngram_view(&P->model.feat, o->order);
         return 0;
     }
-    if (!P->have_kn_all) {
-        nglm_progress p = stage_begin(P, "counting n-grams for Kneser-Ney", "tokens", 1);
-        nglm_count_opts co = {o->tr.threads, o->count_memory, o->temp_dir, &p};
-        int rc = nglm_features_build_with(&P->kn_all, &P->train, P->model.feat.V, o->order,
-                                          NULL, &co, err);
-        stage_end(P);
-        if (rc != 0)
-            return -1;
-        P->have_kn_all = 1;
-    }
+    if (!P->have_kn_all && count_kn_all(P, err) != 0)
+        return -1;
     *all = nglm_features_ngram_view(&P->kn_all, o->order);
     return 0;
 }
@@ -632,6 +639,8 @@ static int choose_order(nglm_pipeline *P, nglm_error *err)
     flush(P);
     if (best < o->order) {
         o->order = best;
+        if (o->classes) /* Model M builds its own indexes */
+            return 0;
         nglm_features_free(&P->model.feat);
         return build_features(P, err);
     }
@@ -882,6 +891,20 @@ int nglm_pipeline_classlm(nglm_pipeline *P, nglm_classlm *m, int *stopped, nglm_
     int32_t *cls = malloc((size_t)V * sizeof *cls);
     if (!cls)
         return nglm_error_set(err, "out of memory");
+    /* --order auto: as the word model's, by Kneser-Ney's validation ppl */
+    int chose = po->order_auto && po->init_kn;
+    if (chose && choose_order(P, err) != 0) {
+        free(cls);
+        return -1;
+    }
+    if (chose && P->have_chosen) { /* the word model's start; Model M makes its own */
+        nglm_kn_free(&P->chosen);
+        P->have_chosen = 0;
+    }
+    if (P->have_kn_all) {
+        nglm_features_free(&P->kn_all);
+        P->have_kn_all = 0;
+    }
     if (model_m_classes(P, cls, &C, &unlisted, err) != 0 ||
         nglm_classlm_build(m, v, &po->tok, cls, C, &P->train, po->order, po->tr.threads,
                            err) != 0) {

@@ -177,7 +177,9 @@ int nglm_pipeline_test(const nglm_pipeline *P, nglm_pipeline_test_result *r,
 
 /* Model M (nglm/classlm.h) with the classes of opt.classes, instead of the
  * features, train and finish stages: builds it from the vocabulary (which
- * m then owns) and the training text at opt.order (5 with --order auto),
+ * m then owns) and the training text at opt.order (with --order auto,
+ * chosen as the word model's is, by Kneser-Ney's validation perplexity;
+ * 5 with --init zero),
  * starts it as opt.init_kn says (nglm_classlm_init_kn, or
  * nglm_classlm_init_unigrams) and trains it with Model M's defaults where
  * opt.tr leaves them (nglm_classlm_train_options_default; opt.tr.min_gain
