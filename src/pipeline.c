@@ -139,20 +139,6 @@ static void flush(const nglm_pipeline *P)
         fflush(P->opt.out);
 }
 
-static nglm_progress stage_begin(const nglm_pipeline *P, const char *what, const char *unit,
-                                 double scale)
-{
-    if (P->opt.stage_begin)
-        return P->opt.stage_begin(what, unit, scale, P->opt.user);
-    return (nglm_progress){NULL, NULL};
-}
-
-static void stage_end(const nglm_pipeline *P)
-{
-    if (P->opt.stage_end)
-        P->opt.stage_end(P->opt.user);
-}
-
 static void warn(const nglm_pipeline *P, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void warn(const nglm_pipeline *P, const char *fmt, ...)
 {
@@ -292,10 +278,10 @@ static nglm_vocab *count_vocab(const nglm_pipeline *P, nglm_error *err)
     nglm_vocab *v = nglm_vocab_new();
     char title[128];
     snprintf(title, sizeof title, "counting %.100s", train_name(P));
-    nglm_progress p = stage_begin(P, title, "MB", 1e-6);
+    nglm_progress p = nglm_pipeline_stage_begin(P, title, "MB", 1e-6);
     int rc = v ? nglm_vocab_count_file_threads(v, o->train, &o->tok, o->tr.threads, &p, NULL, err)
                : nglm_error_set(err, "out of memory");
-    stage_end(P);
+    nglm_pipeline_stage_end(P);
     if (rc != 0 || nglm_vocab_finalize(v, o->min_count, o->max_vocab, err) != 0 ||
         (o->id_cache && nglm_idcache_save_vocab(v, path, err) != 0 &&
          nglm_error_prefix(err, "cache") != 0)) {
@@ -396,7 +382,7 @@ static int read_corpus(const nglm_pipeline *P, nglm_corpus *c, const char *path,
     int hit = 0, cached = o->id_cache && strcmp(path, "-") != 0, rc;
     char title[128];
     snprintf(title, sizeof title, "reading %.100s", path);
-    nglm_progress p = stage_begin(P, title, "MB", 1e-6);
+    nglm_progress p = nglm_pipeline_stage_begin(P, title, "MB", 1e-6);
     if (cached) {
         rc = nglm_idcache_corpus(c, o->id_cache, path, tok, v, &hit, err);
         if (rc == 0 && hit < 0)
@@ -404,7 +390,7 @@ static int read_corpus(const nglm_pipeline *P, nglm_corpus *c, const char *path,
     } else {
         rc = nglm_corpus_read_progress(c, path, tok, v, &p, err);
     }
-    stage_end(P);
+    nglm_pipeline_stage_end(P);
     if (rc != 0)
         return -1;
     say(P, "%s %s: %zu sentences, %llu words, %llu OOVs, %zu tokens%s\n", what, shown,
@@ -452,7 +438,7 @@ static int build_once(const nglm_pipeline *P, nglm_features *F, int order,
     const nglm_pipeline_options *o = &P->opt;
     char title[64];
     snprintf(title, sizeof title, "counting %d-grams", order);
-    nglm_progress p = stage_begin(P, title, "tokens", 1);
+    nglm_progress p = nglm_pipeline_stage_begin(P, title, "tokens", 1);
     nglm_count_opts co = {o->tr.threads, o->count_memory, o->temp_dir, &p};
     int32_t V = (int32_t)nglm_vocab_size(P->model.vocab);
     int rc = nglm_features_build_with(F, &P->train, V, order, cutoff, &co, err) != 0 ||
@@ -460,7 +446,7 @@ static int build_once(const nglm_pipeline *P, nglm_features *F, int order,
                                                                     o->skip_dist, skip_cutoff,
                                                                     &co, err) != 0)
                  ? -1 : 0;
-    stage_end(P);
+    nglm_pipeline_stage_end(P);
     return rc;
 }
 
@@ -578,12 +564,12 @@ static nglm_kn_options kn_options(const nglm_pipeline *P)
 static int count_kn_all(nglm_pipeline *P, nglm_error *err)
 {
     const nglm_pipeline_options *o = &P->opt;
-    nglm_progress p = stage_begin(P, "counting n-grams for Kneser-Ney", "tokens", 1);
+    nglm_progress p = nglm_pipeline_stage_begin(P, "counting n-grams for Kneser-Ney", "tokens", 1);
     nglm_count_opts co = {o->tr.threads, o->count_memory, o->temp_dir, &p};
     int rc = nglm_features_build_with(&P->kn_all, &P->train,
                                       (int32_t)nglm_vocab_size(P->model.vocab), o->order, NULL,
                                       &co, err);
-    stage_end(P);
+    nglm_pipeline_stage_end(P);
     if (rc != 0)
         return -1;
     P->have_kn_all = 1;
@@ -856,9 +842,9 @@ static int model_m_classes(nglm_pipeline *P, int32_t *cls, int32_t *C, size_t *u
     o.threads = po->tr.threads > 0 ? po->tr.threads : omp_get_max_threads();
     nglm_cluster_stats st;
     double t0 = nglm_wall_seconds();
-    nglm_progress p = stage_begin(P, "clustering the words", "passes", 1);
+    nglm_progress p = nglm_pipeline_stage_begin(P, "clustering the words", "passes", 1);
     int rc = nglm_cluster_exchange(&P->train, V, (int)n, &o, cls, &st, err);
-    stage_end(P);
+    nglm_pipeline_stage_end(P);
     if (rc != 0)
         return -1;
     /* exchange classes 0 .. n-1 → 1 .. C, empty ones left out, <s> 0 */

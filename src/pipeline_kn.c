@@ -14,20 +14,6 @@
 #include "nglm/vocab.h"
 #include "pipeline_kn.h"
 
-static nglm_progress stage_begin(const nglm_pipeline *P, const char *what, const char *unit,
-                                 double scale)
-{
-    if (P->opt.stage_begin)
-        return P->opt.stage_begin(what, unit, scale, P->opt.user);
-    return (nglm_progress){NULL, NULL};
-}
-
-static void stage_end(const nglm_pipeline *P)
-{
-    if (P->opt.stage_end)
-        P->opt.stage_end(P->opt.user);
-}
-
 static const char *train_name(const nglm_pipeline *P)
 {
     return P->opt.train_name ? P->opt.train_name : P->opt.train;
@@ -37,10 +23,10 @@ int nglm_pipeline_kn_text(nglm_pipeline *P, nglm_error *err)
 {
     char title[128];
     snprintf(title, sizeof title, "reading %.100s", train_name(P));
-    nglm_progress p = stage_begin(P, title, "MB", 1e-6);
+    nglm_progress p = nglm_pipeline_stage_begin(P, title, "MB", 1e-6);
     int rc = nglm_corpus_read_progress(&P->train, P->opt.train, &P->opt.tok, P->model.vocab,
                                        &p, err);
-    stage_end(P);
+    nglm_pipeline_stage_end(P);
     if (rc != 0)
         return -1;
     if (P->train.n_tokens == 0)
@@ -63,11 +49,11 @@ int nglm_pipeline_kn(nglm_pipeline *P, const nglm_kn_options *ko, nglm_pipeline_
     /* every n-gram: the index with every cutoff 1 and no skip-grams */
     char title[64];
     snprintf(title, sizeof title, "counting %d-grams", o->order);
-    nglm_progress p = stage_begin(P, title, "tokens", 1);
+    nglm_progress p = nglm_pipeline_stage_begin(P, title, "tokens", 1);
     nglm_count_opts co = {o->tr.threads, o->count_memory, o->temp_dir, &p};
     int32_t V = r->V = (int32_t)nglm_vocab_size(P->model.vocab);
     int rc = nglm_features_build_with(F, &P->train, V, o->order, NULL, &co, err);
-    stage_end(P);
+    nglm_pipeline_stage_end(P);
     if (rc != 0)
         return -1;
 

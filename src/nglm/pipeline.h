@@ -134,6 +134,22 @@ typedef struct nglm_pipeline {
     int have_kn_all;
 } nglm_pipeline;
 
+/* A stage's progress through opt.stage_begin / opt.stage_end (either may
+ * be NULL), for the pipeline's own source files. */
+static inline nglm_progress nglm_pipeline_stage_begin(const nglm_pipeline *P, const char *what,
+                                                      const char *unit, double scale)
+{
+    if (P->opt.stage_begin)
+        return P->opt.stage_begin(what, unit, scale, P->opt.user);
+    return (nglm_progress){NULL, NULL};
+}
+
+static inline void nglm_pipeline_stage_end(const nglm_pipeline *P)
+{
+    if (P->opt.stage_end)
+        P->opt.stage_end(P->opt.user);
+}
+
 /* What a pipeline measures on the test text. */
 typedef struct nglm_pipeline_test_result {
     nglm_eval_report report;   /* nglm_eval_report_free it */
