@@ -688,7 +688,8 @@ static uint32_t fingerprint(const nglm_classlm *m, const nglm_corpus *train,
 
 /* r (a state to resume) must belong to the same model, texts and options
  * as the fresh state s. */
-static int check_resume(const nglm_train_state *s, const nglm_train_state *r, nglm_error *err)
+static int check_resume(const nglm_train_state *s, const nglm_train_state *r,
+                        const nglm_corpus *train, nglm_error *err)
 {
     if (r->fingerprint != s->fingerprint || r->n_feat != s->n_feat || r->n_sents != s->n_sents)
         return nglm_error_set(err, "the checkpoint belongs to another model or other texts "
@@ -707,13 +708,7 @@ static int check_resume(const nglm_train_state *s, const nglm_train_state *r, ng
     SAME(min_gain, "--min-gain");
     SAME(schedule, "the schedule");
 #undef SAME
-    if (r->epoch < 1 || r->epoch > r->max_epochs + 1 || r->sent > r->n_sents || !r->theta ||
-        !r->best || !r->gsq || !r->last || !r->order)
-        return nglm_error_set(err, "the checkpoint's state is inconsistent");
-    for (uint64_t i = 0; i < r->n_sents; i++)
-        if (r->order[i] >= r->n_sents)
-            return nglm_error_set(err, "the checkpoint's sentence order is inconsistent");
-    return 0;
+    return nglm_train_state_consistent(r, train, err);
 }
 
 /* The fresh state of a run from m->theta, or r's copied in. */
@@ -753,7 +748,7 @@ static int state_start(nglm_train_state *st, nglm_classlm *m, const nglm_corpus 
     const nglm_train_state *r = opt->resume;
     if (!r)
         return 0;
-    if (check_resume(st, r, err) != 0)
+    if (check_resume(st, r, train, err) != 0)
         return nglm_error_prefix(err, "cannot resume");
     double *theta = st->theta, *best = st->best, *gsq = st->gsq;
     uint32_t *last = st->last;

@@ -511,7 +511,12 @@ static int check_resume(const nglm_train_state *s, const nglm_train_state *r,
     SAME_NUM(batch, "batch size");
     SAME_NUM(seed, "seed");
 #undef SAME_NUM
+    return nglm_train_state_consistent(r, train, err);
+}
 
+int nglm_train_state_consistent(const nglm_train_state *r, const nglm_corpus *train,
+                                nglm_error *err)
+{
     size_t nf = (size_t)r->n_feat, ns = (size_t)r->n_sents;
     int ok = r->epoch >= 1 && r->epoch <= r->max_epochs && r->started <= 1 &&
              r->epoch_step0 <= r->step && r->decaying <= 1 && r->best_epoch < r->epoch &&

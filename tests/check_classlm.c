@@ -500,6 +500,12 @@ START_TEST(test_resume_refuses_others)
     ck_assert_int_eq(nglm_classlm_train(&m, &c, &c, &o, NULL, &err), -1);
     ck_assert_msg(strstr(err.msg, "belongs to another model"), "%s", err.msg);
     nglm_classlm_init_unigrams(&m);
+    uint64_t o1 = box.s.order[1];
+    box.s.order[1] = box.s.order[0]; /* not a permutation */
+    ck_assert_int_eq(nglm_classlm_train(&m, &c, &c, &o, NULL, &err), -1);
+    ck_assert_msg(strstr(err.msg, "inconsistent"), "%s", err.msg);
+    box.s.order[1] = o1;
+    nglm_classlm_init_unigrams(&m);
     ck_assert_msg(nglm_classlm_train(&m, &c, &c, &o, NULL, &err) == 0, "%s", err.msg);
     nglm_train_state_free(&box.s);
     nglm_corpus_free(&c);

@@ -196,6 +196,14 @@ int nglm_train(nglm_model *m, const nglm_corpus *train, const nglm_corpus *valid
 uint32_t nglm_train_fingerprint(const nglm_model *m, const nglm_corpus *train,
                                 const nglm_corpus *valid, const double *init);
 
+/* 0 if the state r holds together (a checkpoint as a trainer leaves it):
+ * its position, rate, best epoch and perplexity, every weight finite, the
+ * AdaGrad sums >= 0, no weight's last step ahead of the state's, the
+ * sentence order a permutation of train's; otherwise "the checkpoint's
+ * training state is inconsistent".  For the trainers' resume checks. */
+int nglm_train_state_consistent(const nglm_train_state *r, const nglm_corpus *train,
+                                nglm_error *err);
+
 /* 0 if nglm_train can resume from s with this model, these texts and these
  * options (the fingerprint, every option but threads and the callbacks, and
  * the state's own consistency); else -1 and a message saying what differs.
