@@ -821,7 +821,7 @@ static int epoch_end(nglm_classlm *m, nglm_train_state *st, const nglm_corpus *t
     double before = st->best_ppl;
     r.best = !valid || ppl < before;
     if (r.best) {
-        st->best_ppl = valid ? ppl : before;
+        st->best_ppl = valid ? ppl : r.train_ppl; /* no valid: the last epoch, its ppl */
         st->best_epoch = st->epoch;
         memcpy(st->best, m->theta, m->n_weights * sizeof *st->best);
     }
