@@ -45,7 +45,6 @@ nglm_classlm_train_options nglm_classlm_train_options_default(void)
     return o;
 }
 
-static double now(void) { return nglm_wall_seconds(); }
 
 /* Every token's context chains (n1 entries each, by text position), so
  * that epochs after the first do not search the indexes again. */
@@ -902,7 +901,7 @@ int nglm_classlm_train(nglm_classlm *m, const nglm_corpus *train, const nglm_cor
         if (opt->on_epoch)
             opt->on_epoch(&r, opt->user);
     }
-    double t_ckpt = now();
+    double t_ckpt = nglm_wall_seconds();
     size_t done = 0; /* tokens of the epoch so far, for on_progress */
     for (uint64_t i = 0; st.started && i < st.sent; i++)
         done += train->start[st.order[i] + 1] - train->start[st.order[i]];
@@ -919,7 +918,7 @@ int nglm_classlm_train(nglm_classlm *m, const nglm_corpus *train, const nglm_cor
             st.loss = 0;
             done = 0;
         }
-        double t0 = now(), lr_epoch = opt->schedule == NGLM_SCHEDULE_LINEAR
+        double t0 = nglm_wall_seconds(), lr_epoch = opt->schedule == NGLM_SCHEDULE_LINEAR
                                           ? st.lr0 * (1.0 - (double)(st.epoch - 1) /
                                                                 (double)st.max_epochs)
                                           : st.lr;
@@ -950,16 +949,16 @@ int nglm_classlm_train(nglm_classlm *m, const nglm_corpus *train, const nglm_cor
             if (opt->on_progress)
                 opt->on_progress(done, train->n_tokens, st.loss / (double)done, opt->user);
             stop = opt->stop && *opt->stop;
-            if (!stop && opt->checkpoint_s > 0 && now() - t_ckpt >= opt->checkpoint_s &&
-                st.sent < train->n_sents) {
-                st.elapsed_s += now() - t0;
-                t0 = now();
+            if (!stop && opt->checkpoint_s > 0 && st.sent < train->n_sents &&
+                nglm_wall_seconds() - t_ckpt >= opt->checkpoint_s) {
+                st.elapsed_s += nglm_wall_seconds() - t0;
+                t0 = nglm_wall_seconds();
                 if (checkpoint(opt, &st, NGLM_CKPT_TIMER, err) != 0)
                     goto out;
-                t_ckpt = now();
+                t_ckpt = nglm_wall_seconds();
             }
         }
-        double dt = now() - t0;
+        double dt = nglm_wall_seconds() - t0;
         st.elapsed_s += dt;
         if (stop && st.sent < train->n_sents) { /* mid-epoch: the state as it is */
             if (checkpoint(opt, &st, NGLM_CKPT_STOP, err) != 0)
@@ -981,7 +980,7 @@ int nglm_classlm_train(nglm_classlm *m, const nglm_corpus *train, const nglm_cor
         stop = opt->stop && *opt->stop;
         if (checkpoint(opt, &st, stop ? NGLM_CKPT_STOP : NGLM_CKPT_EPOCH, err) != 0)
             goto out;
-        t_ckpt = now();
+        t_ckpt = nglm_wall_seconds();
         if (stop) {
             if (stopped)
                 *stopped = 1;
