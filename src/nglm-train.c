@@ -338,7 +338,7 @@ static int train_model(nglm_pipeline *P, const options *o, FILE *log, const char
     nglm_monitor rs;
     nglm_train_state resume;
     setup_training(P, o, &rs, log, ckpt, meter, &resume, mm != NULL);
-    if (!o->no_checkpoint)
+    if (!o->no_checkpoint) /* on until the model is saved: see saved_or_interrupted */
         nglm_monitor_signals(1);
     int stopped = 0;
     int rc = mm ? nglm_pipeline_classlm(P, mm, &stopped, &err) : nglm_pipeline_train(P, &err);
@@ -346,8 +346,6 @@ static int train_model(nglm_pipeline *P, const options *o, FILE *log, const char
     nglm_monitor_free(&rs);
     if (log && fclose(log) != 0)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s: write error: %s", o->log, strerror(errno));
-    if (!o->no_checkpoint)
-        nglm_monitor_signals(0);
     nglm_train_state_free(&resume);
     if (rc != 0)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
@@ -370,6 +368,26 @@ static void save_model(nglm_pipeline *P, const options *o, const char *ckpt, dou
            "total %.2f s, peak RSS %ld MB\n", o->model, P->model.info.epochs,
            P->model.info.valid_ppl, P->model.feat.n_feat, P->pruned, nglm_wall_seconds() - t0,
            ru.ru_maxrss / 1024);
+}
+
+/* Called once the model is saved and the checkpoint removed.  A SIGINT or
+ * SIGTERM that came after the last minibatch only set the stop flag, so the
+ * save was never cut short (no stray temporary file, no model without its
+ * checkpoint); it ends the run here, before the test report, with one line
+ * and 128 + the signal.  From here on a signal kills at once: nothing is
+ * being written. */
+static void saved_or_interrupted(const options *o)
+{
+    if (o->no_checkpoint)
+        return;
+    nglm_monitor_signals(0);
+    int sig = nglm_monitor_signal();
+    if (sig) {
+        fflush(stdout);
+        fprintf(stderr, "%s: interrupted after training; the model is saved in %s\n",
+                nglm_cli_prog(), o->model);
+        exit(128 + sig);
+    }
 }
 
 /* The test text's report, with the Kneser-Ney start's, the oracle's and
@@ -419,6 +437,7 @@ static void save_classlm(nglm_pipeline *P, nglm_classlm *mm, const options *o, c
     printf("saved %s: Model M, epoch %u, valid ppl %.2f, total %.2f s, peak RSS %ld MB\n",
            o->model, mm->info.epochs, mm->info.valid_ppl, nglm_wall_seconds() - t0,
            ru.ru_maxrss / 1024);
+    saved_or_interrupted(o);
     if (P->have_test) {
         nglm_eval_report r;
         if (nglm_pipeline_classlm_test(P, mm, &r, &err) != 0)
@@ -501,6 +520,7 @@ int main(int argc, char **argv)
         stopped = train_model(&P, &o, log, ckpt, &meter, argc, argv, NULL);
         if (!stopped && rank == 0) { /* the other ranks are done: rank 0 saves */
             save_model(&P, &o, ckpt, t0);
+            saved_or_interrupted(&o);
             if (P.have_test)
                 report_test(&P, &o, &meter);
         }
