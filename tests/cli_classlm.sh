@@ -39,7 +39,7 @@ check "--log has the resumed epoch" grep -q '"epoch": *2' "$T/r.log"
 # the resume command, and the resumed run ends with the uninterrupted model;
 # landing after the last minibatch, the save runs to its end
 "$TR" $MM --threads 2 --train "$TXT" --valid "$T/small.valid.txt" --model "$T/i.nglmc" \
-    >/dev/null 2>"$T/sig.err" &
+    --progress never >/dev/null 2>"$T/sig.err" &
 pid=$!
 n=0
 while [ ! -e "$T/i.nglmc.ckpt" ] && [ $n -lt 600 ]; do sleep 0.05; n=$((n + 1)); done
