@@ -74,7 +74,7 @@ check "--average: stopped and resumed, same model bytes" cmp -s "$T/av.nglm" "$T
 # signal is sent as soon as epoch 1's checkpoint appears, so it lands early
 # in epoch 2 on any machine.
 interrupt() { # SIGNAL MODEL
-    "$TR" $SK --model "$2" >"$T/sig.out" 2>"$T/sig.err" &
+    "$TR" $SK --model "$2" --progress never >"$T/sig.out" 2>"$T/sig.err" &
     pid=$!
     n=0
     while [ ! -e "$2.ckpt" ] && [ $n -lt 600 ]; do sleep 0.05; n=$((n + 1)); done
