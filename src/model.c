@@ -429,7 +429,7 @@ double nglm_model_norms_logprob(const nglm_model *m, const int32_t *sent, size_t
         if (ngram == k) {
             int32_t f = nglm_features_find(F, node, y);
             if (f >= 0) {
-                nglm_blocks_ensure(B, m->theta + f, sizeof *m->theta);
+                nglm_blocks_ensure1(B, m->theta + f);
                 s += m->theta[f];
                 ngram = k + 1;
             }
@@ -439,7 +439,7 @@ double nglm_model_norms_logprob(const nglm_model *m, const int32_t *sent, size_t
     }
     if (len)
         *len = ngram;
-    nglm_blocks_ensure(B, m->lnz + deep + 1, sizeof *m->lnz);
+    nglm_blocks_ensure1(B, m->lnz + deep + 1);
     return s - m->lnz[deep + 1];
 }
 
@@ -474,7 +474,7 @@ double nglm_model_skipnorms_logprob(nglm_model_scorer *sc, const int32_t *sent, 
         if (ngram == k) {
             int32_t f = nglm_features_find(F, node, y);
             if (f >= 0) {
-                nglm_blocks_ensure(B, m->theta + f, sizeof *m->theta);
+                nglm_blocks_ensure1(B, m->theta + f);
                 sy += m->theta[f];
                 ngram = k + 1;
             }
@@ -483,7 +483,7 @@ double nglm_model_skipnorms_logprob(nglm_model_scorer *sc, const int32_t *sent, 
             break;
     }
     int32_t deep = depth > 0 ? chain[depth - 1] : -1;
-    nglm_blocks_ensure(B, m->lnz + deep + 1, sizeof *m->lnz);
+    nglm_blocks_ensure1(B, m->lnz + deep + 1);
     double lz = m->lnz[deep + 1];
     size_t n = 0;
     for (int t = 0; t < F->n_skip; t++) {
@@ -509,7 +509,7 @@ double nglm_model_skipnorms_logprob(nglm_model_scorer *sc, const int32_t *sent, 
         for (size_t j = 0; j < n; j++) {
             int32_t f = nglm_features_find(F, chain[k], sc->hit[j]);
             if (f >= 0) {
-                nglm_blocks_ensure(B, m->theta + f, sizeof *m->theta);
+                nglm_blocks_ensure1(B, m->theta + f);
                 sc->sng[sc->hit[j]] += m->theta[f];
             }
         }
