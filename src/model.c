@@ -4,7 +4,9 @@
  * fast scorer of whole texts through the grouped passes of batch.c, and,
  * for a back-off model whose file stores its normalisers (m->lnz), the
  * back-off path that needs only the lookups along each history's chain
- * (doc/model.md §2, "Stored normalisers").
+ * (doc/model.md §2, "Stored normalisers"), and for a skip-gram model whose
+ * file stores those of its n-gram part (m->lnz_ngram), the one-token path
+ * that adds the skip-gram correction to them.
  */
 #include "nglm/model.h"
 
