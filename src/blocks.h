@@ -68,6 +68,21 @@ static inline void nglm_blocks_ensure(nglm_blocks *b, const void *p, size_t len)
             nglm_blocks_verify(b, i);
 }
 
+/* The same for one element of at most 8 bytes at an address aligned to its
+ * size (it never straddles two blocks): the scorers' per-lookup check, a
+ * bit test once its block is verified. */
+static inline void nglm_blocks_ensure1(nglm_blocks *b, const void *p)
+{
+    if (!b)
+        return;
+    size_t off = (size_t)((uintptr_t)p - (uintptr_t)b->base); /* below base: huge */
+    if (off >= b->cover)
+        return;
+    size_t i = off >> NGLM_BLOCK_SHIFT;
+    if (!(__atomic_load_n(&b->done[i >> 6], __ATOMIC_RELAXED) & ((uint64_t)1 << (i & 63))))
+        nglm_blocks_verify(b, i);
+}
+
 /* The writer's side: the CRC-32C of each 64 KiB block of a stream of
  * bytes, as nglm_blocks_crc computes them on reading (the caller writes
  * zeros in bytes 32..35).  Feed the bytes in order with nglm_blocks_sum_add;

@@ -160,7 +160,8 @@ int32_t nglm_features_child(const nglm_features *F, int32_t parent, int32_t w)
 {
     if (!F->child_first)
         return child_search(F, parent, w);
-    nglm_blocks_ensure(F->blocks, F->child_first + parent, 2 * sizeof *F->child_first);
+    nglm_blocks_ensure1(F->blocks, F->child_first + parent);
+    nglm_blocks_ensure1(F->blocks, F->child_first + parent + 1);
     uint32_t lo = F->child_first[parent], hi = F->child_first[parent + 1];
     if (hi > F->n_ctx)
         hi = (uint32_t)F->n_ctx;
@@ -168,7 +169,7 @@ int32_t nglm_features_child(const nglm_features *F, int32_t parent, int32_t w)
         nglm_blocks_ensure(F->blocks, F->ctx_word + lo, (size_t)(hi - lo) * sizeof *F->ctx_word);
     int32_t x = find_in(F->ctx_word, lo, hi, w);
     if (x >= 0)
-        nglm_blocks_ensure(F->blocks, F->ctx_parent + x, sizeof *F->ctx_parent);
+        nglm_blocks_ensure1(F->blocks, F->ctx_parent + x);
     return x >= 0 && F->ctx_parent[x] == parent ? x : -1;
 }
 

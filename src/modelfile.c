@@ -8,7 +8,8 @@
  * templates (their features sit at the end of the FEATURES arrays; SKIP
  * holds where the n-grams end and each template's offsets), CACHE, and
  * CHILDREN, the index's child_first table for mapped loading, NORMS, the
- * normalisers of a back-off model (no skip-gram weights), and BLOCKS.  Numbers are
+ * normalisers of a back-off model (no skip-gram weights), NGRAM_NORMS, those
+ * of the n-gram part of a model with skip-gram weights, and BLOCKS.  Numbers are
  * in the writer's byte order, declared by a byte-order mark, and are read
  * back with memcpy (no struct dumps, no alignment assumptions).  A CRC-32
  * (zlib) covers the whole file, its own field counted as zero, so a damaged
@@ -61,18 +62,19 @@
  * models are written as before. */
 enum { MF_SEC_INFO = 1, MF_SEC_VOCAB = 2, MF_SEC_FEATURES = 3, MF_SEC_WEIGHTS = 4,
        MF_SEC_SKIP = 5, MF_SEC_CACHE = 6, MF_SEC_CHILDREN = 7, MF_SEC_BLOCKS = 8,
-       MF_SEC_NORMS = 9, MF_N_REQUIRED = 4, MF_N_SECTIONS = 9 };
+       MF_SEC_NORMS = 9, MF_SEC_NGNORMS = 10, MF_N_REQUIRED = 4, MF_N_SECTIONS = 10 };
 #define MF_FEATURES_HEAD (16 + 4 * MF_MAX_CUT + 16 + 8 * MF_MAX_CUT) /* before its arrays */
 #define MF_BLOCKS_HEAD 24 /* shift, table CRC (u32 each), covered bytes, blocks (u64 each) */
 #define MF_CACHE_SIZE 48
 
 static const char *const mf_section_name[MF_N_SECTIONS + 1] = {
-    "", "INFO", "VOCAB", "FEATURES", "WEIGHTS", "SKIP", "CACHE", "CHILDREN", "BLOCKS", "NORMS"
+    "", "INFO", "VOCAB", "FEATURES", "WEIGHTS", "SKIP", "CACHE", "CHILDREN", "BLOCKS", "NORMS",
+    "NGRAM_NORMS"
 };
 /* The order sections are written in: BLOCKS last, since it covers the rest. */
 static const int mf_write_order[MF_N_SECTIONS] = {
     MF_SEC_INFO, MF_SEC_VOCAB, MF_SEC_FEATURES, MF_SEC_WEIGHTS, MF_SEC_SKIP, MF_SEC_CACHE,
-    MF_SEC_CHILDREN, MF_SEC_NORMS, MF_SEC_BLOCKS
+    MF_SEC_CHILDREN, MF_SEC_NORMS, MF_SEC_NGNORMS, MF_SEC_BLOCKS
 };
 
 static uint64_t mf_align8(uint64_t x) { return (x + 7) & ~(uint64_t)7; }
@@ -226,6 +228,9 @@ static void wr_cache(mf_writer *w, const nglm_cache_spec *c)
 static void mf_write(mf_writer *w, const nglm_model *m, const double *lnz, uint32_t crc,
                      uint32_t **table)
 {
+    /* lnz: a back-off model's (NORMS), or with skip-gram weights, the
+     * n-gram part's (NGRAM_NORMS, which older readers skip) */
+    int lnz_sec = nglm_model_skip_nonzero(m) == 0 ? MF_SEC_NORMS : MF_SEC_NGNORMS;
     uint64_t size[MF_N_SECTIONS + 1], off[MF_N_SECTIONS + 1];
     size[MF_SEC_INFO] = MF_INFO_SIZE;
     size[MF_SEC_VOCAB] = mf_vocab_size(m->vocab);
@@ -235,6 +240,7 @@ static void mf_write(mf_writer *w, const nglm_model *m, const double *lnz, uint3
     size[MF_SEC_CACHE] = MF_CACHE_SIZE;
     size[MF_SEC_CHILDREN] = 8 + 4 * ((uint64_t)m->feat.n_ctx + 1);
     size[MF_SEC_NORMS] = 8 + 8 * ((uint64_t)m->feat.n_ctx + 1);
+    size[MF_SEC_NGNORMS] = size[MF_SEC_NORMS];
     /* the sections present, in id order but BLOCKS last; CHILDREN whenever
      * the index has its table (a mapped model without one is saved
      * without), NORMS when the caller computed them */
@@ -243,7 +249,7 @@ static void mf_write(mf_writer *w, const nglm_model *m, const double *lnz, uint3
         int s = mf_write_order[i];
         if (s <= MF_N_REQUIRED || (s == MF_SEC_SKIP && m->feat.n_skip > 0) ||
             (s == MF_SEC_CACHE && m->has_cache) ||
-            (s == MF_SEC_CHILDREN && m->feat.child_first) || (s == MF_SEC_NORMS && lnz) ||
+            (s == MF_SEC_CHILDREN && m->feat.child_first) || (s == lnz_sec && lnz) ||
             s == MF_SEC_BLOCKS)
             ids[n_sec++] = s;
     }
@@ -305,7 +311,7 @@ static void mf_write(mf_writer *w, const nglm_model *m, const double *lnz, uint3
         wr_bytes(w, m->feat.child_first, (m->feat.n_ctx + 1) * sizeof(uint32_t));
     }
     if (lnz) {
-        wr_pad_to(w, off[MF_SEC_NORMS]);
+        wr_pad_to(w, off[lnz_sec]);
         wr_u64(w, (uint64_t)m->feat.n_ctx + 1);
         wr_bytes(w, lnz, (m->feat.n_ctx + 1) * sizeof(double));
     }
@@ -348,12 +354,14 @@ int nglm_model_save_flags(const nglm_model *m, const char *path, unsigned flags,
             return nglm_error_set(err, "%s: cannot save an incomplete model", path);
 
     /* a back-off model (no skip-gram weight) gets its normalisers stored,
-     * computed as the ARPA export computes them; without them (a model
-     * with skip-gram weights, a normaliser that is not finite) it is
-     * written as before and scored through the successor lists */
+     * computed as the ARPA export computes them, and a model with
+     * skip-gram weights those of its n-gram part (NGRAM_NORMS: the skip
+     * correction is added per token); without them (a normaliser that is
+     * not finite) it is written as before and scored through the successor
+     * lists */
     nglm_error ignored;
-    double *lnz = !(flags & NGLM_SAVE_NO_NORMS) && nglm_model_skip_nonzero(m) == 0
-                      ? nglm_model_norms_new(m, 1, &ignored) : NULL;
+    double *lnz = !(flags & NGLM_SAVE_NO_NORMS) ? nglm_model_ngram_norms_new(m, 1, &ignored)
+                                                : NULL;
     /* two passes: the first computes the CRC and the block checksums
      * without writing, the second writes, so that nothing is patched
      * afterwards and the file can be a stream ("-") */
@@ -790,29 +798,33 @@ static int parse_children(mf_reader *r, nglm_model *m, nglm_error *err)
  * memory is the count; the values change numbers only, so the default
  * mapped load leaves them to the block checksums, and a verified load
  * recomputes them and compares. */
-static int parse_norms(mf_reader *r, nglm_model *m, nglm_error *err)
+static int parse_norms(mf_reader *r, nglm_model *m, int ngram, nglm_error *err)
 {
     uint64_t n;
     size_t nc = m->feat.n_ctx;
+    const char *name = mf_section_name[ngram ? MF_SEC_NGNORMS : MF_SEC_NORMS];
+    if (m->lnz)
+        return nglm_error_set(err, "both NORMS and NGRAM_NORMS sections: file is corrupted");
     if (rd_u64(r, &n) != 0 || n != (uint64_t)nc + 1 || r->left != 8 * n)
-        return nglm_error_set(err, "NORMS section does not hold %zu normalisers", nc + 1);
+        return nglm_error_set(err, "%s section does not hold %zu normalisers", name, nc + 1);
     if (!(m->lnz = rd_array(r, (size_t)n, sizeof(double))))
         return nglm_error_set(err, "out of memory for %zu normalisers", nc + 1);
+    m->lnz_ngram = ngram;
     if (!r->src->verify)
         return 0;
     size_t n_skip = nglm_model_skip_nonzero(m);
-    if (n_skip > 0)
+    if (n_skip > 0 && !ngram)
         return nglm_error_set(err, "NORMS section in a model with %zu non-zero skip-gram "
                               "weights: file is corrupted", n_skip);
-    double *want = nglm_model_norms_new(m, 1, err);
+    double *want = nglm_model_ngram_norms_new(m, 1, err);
     if (!want)
-        return nglm_error_prefix(err, "NORMS section");
+        return nglm_error_prefix(err, "%s section", name);
     for (size_t c = 0; c <= nc; c++)
         if (!(fabs(m->lnz[c] - want[c]) <= 1e-9 * (1 + fabs(want[c])))) {
             double got = m->lnz[c], need = want[c];
             free(want);
-            return nglm_error_set(err, "NORMS section: normaliser %zu is %.17g, the weights "
-                                  "give %.17g: file is corrupted", c, got, need);
+            return nglm_error_set(err, "%s section: normaliser %zu is %.17g, the weights "
+                                  "give %.17g: file is corrupted", name, c, got, need);
         }
     free(want);
     return 0;
@@ -958,7 +970,8 @@ static int mf_parse(nglm_model *m, const mf_src *src, size_t size, nglm_error *e
         nglm_blocks_ensure(b, buf, header_size);
         for (int id = 1; id <= MF_N_SECTIONS; id++) {
             size_t n = id == MF_SEC_FEATURES ? MF_FEATURES_HEAD : id == MF_SEC_WEIGHTS ||
-                       id == MF_SEC_CHILDREN || id == MF_SEC_NORMS ? 8 : sec[id].left;
+                       id == MF_SEC_CHILDREN || id == MF_SEC_NORMS || id == MF_SEC_NGNORMS
+                       ? 8 : sec[id].left;
             if (sec[id].p && id != MF_SEC_BLOCKS)
                 nglm_blocks_ensure(b, sec[id].p, n < sec[id].left ? n : sec[id].left);
         }
@@ -972,7 +985,8 @@ static int mf_parse(nglm_model *m, const mf_src *src, size_t size, nglm_error *e
         parse_weights(&sec[MF_SEC_WEIGHTS], m, err) != 0 ||
         (sec[MF_SEC_CACHE].p && parse_cache(&sec[MF_SEC_CACHE], m, err) != 0) ||
         (sec[MF_SEC_CHILDREN].p && parse_children(&sec[MF_SEC_CHILDREN], m, err) != 0) ||
-        (sec[MF_SEC_NORMS].p && parse_norms(&sec[MF_SEC_NORMS], m, err) != 0))
+        (sec[MF_SEC_NORMS].p && parse_norms(&sec[MF_SEC_NORMS], m, 0, err) != 0) ||
+        (sec[MF_SEC_NGNORMS].p && parse_norms(&sec[MF_SEC_NGNORMS], m, 1, err) != 0))
         return -1;
     /* the unigram weights: every scorer sums them first */
     nglm_blocks_ensure(m->feat.blocks, m->theta, (size_t)m->feat.V * sizeof *m->theta);

@@ -1401,8 +1401,9 @@ START_TEST(test_norms_backoff)
 }
 END_TEST
 
-/* A model with non-zero skip-gram weights gets no NORMS and scores as
- * before; pruning drops the normalisers a loaded model had. */
+/* A model with non-zero skip-gram weights gets no NORMS but NGRAM_NORMS
+ * (those of its n-gram part) and scores as before; pruning drops the
+ * normalisers a loaded model had. */
 START_TEST(test_norms_skip)
 {
     nglm_model a, b;
@@ -1413,10 +1414,12 @@ START_TEST(test_norms_skip)
     size_t n;
     unsigned char *buf = slurp(path, &n);
     ck_assert(!has_section(buf, 9));
+    ck_assert(has_section(buf, 10));
     free(buf);
     nglm_error err = { "" };
     ck_assert_msg(nglm_model_map(&b, path, 0, &err) == 0, "%s", err.msg);
-    ck_assert_ptr_null(b.lnz);
+    ck_assert_ptr_nonnull(b.lnz);
+    ck_assert_int_eq(b.lnz_ngram, 1);
     expect_mapped_equal(&a, path, 0);
     nglm_model_free(&b);
     nglm_model_free(&a);
@@ -1429,6 +1432,78 @@ START_TEST(test_norms_skip)
     ck_assert_int_eq(nglm_model_prune(&b, &removed, &err), 0);
     ck_assert_ptr_null(b.lnz);
     nglm_model_free(&b);
+    nglm_model_free(&a);
+    remove_dir(dir);
+}
+END_TEST
+
+/* A model with skip-gram weights (templates at distances 2 and 3, orders
+ * 1 to 5) is saved with the normalisers of its n-gram part (NGRAM_NORMS);
+ * loaded, mapped or verified it scores every token (whole texts on 1 and 3
+ * threads, one token at a time, histories cut short) by the n-gram
+ * normalisers and the skip-gram correction within 1e-12 of the successor
+ * lists of the model in memory, with the same n-gram lengths; saved
+ * without them it scores bit for bit as before.  With its normalisers
+ * damaged behind valid checksums, the verified load refuses it. */
+START_TEST(test_ngram_norms_skip)
+{
+    int order = 1 + _i;
+    nglm_model a;
+    build_model_skip(&a, order, 80, 30, 1900 + (uint64_t)_i, 2, skip_dists);
+    ck_assert_uint_gt(nglm_model_skip_nonzero(&a), 0);
+    ck_assert_ptr_null(a.lnz); /* in memory: the successor lists */
+    const char *dir = temp_dir();
+    char path[256], old[256];
+    snprintf(path, sizeof path, "%s", save_to(&a, dir, "s.nglm"));
+    snprintf(old, sizeof old, "%s/old.nglm", dir);
+    nglm_error err = { "" };
+    ck_assert_msg(nglm_model_save_flags(&a, old, NGLM_SAVE_NO_NORMS, &err) == 0, "%s", err.msg);
+    nglm_corpus c;
+    test_corpus(&c, &a);
+    size_t nt = c.n_tokens;
+    double *la = malloc(nt * sizeof *la), *lb = malloc(nt * sizeof *lb);
+    int *na = malloc(nt * sizeof *na), *nb = malloc(nt * sizeof *nb);
+    ck_assert_int_eq(nglm_model_score_corpus(&a, &c, la, 1, &err), 0);
+    for (int how = 0; how < 3; how++) {
+        nglm_model b;
+        ck_assert_msg(load_how(&b, path, how, &err) == 0, "%s", err.msg);
+        ck_assert_ptr_nonnull(b.lnz);
+        ck_assert_int_eq(b.lnz_ngram, 1);
+        for (int th = 1; th <= 3; th += 2) {
+            ck_assert_int_eq(nglm_model_score_corpus(&b, &c, lb, th, &err), 0);
+            expect_close(la, lb, nt, 1e-12);
+        }
+        for (int cut = -1; cut < order + 3; cut += cut < 0 ? 2 : 1) {
+            double *sa = malloc(nt * sizeof *sa);
+            score_tokens(&a, &c, cut, sa, na);
+            score_tokens(&b, &c, cut, lb, nb);
+            expect_close(sa, lb, nt, 1e-12);
+            ck_assert_mem_eq(na, nb, nt * sizeof *na);
+            free(sa);
+        }
+        nglm_model_free(&b);
+        ck_assert_msg(load_how(&b, old, how, &err) == 0, "%s", err.msg);
+        ck_assert_ptr_null(b.lnz);
+        ck_assert_int_eq(nglm_model_score_corpus(&b, &c, lb, 1, &err), 0);
+        ck_assert_mem_eq(la, lb, nt * sizeof *la);
+        nglm_model_free(&b);
+    }
+    size_t n;
+    unsigned char *buf = slurp(old, &n);
+    ck_assert(!has_section(buf, 9) && !has_section(buf, 10));
+    free(buf);
+    /* a normaliser changed behind valid checksums: --verify recomputes */
+    buf = slurp(path, &n);
+    uint64_t nz = section_offset(buf, 10);
+    ck_assert_uint_gt(nz, 0);
+    buf[nz + 8 + 3] ^= 0x10;
+    fix_crc(buf, n);
+    spit(path, buf, n);
+    expect_how_error(path, 0, "NGRAM_NORMS section: normaliser");
+    expect_how_error(path, 2, "NGRAM_NORMS section: normaliser");
+    free(buf);
+    free(la), free(lb), free(na), free(nb);
+    nglm_corpus_free(&c);
     nglm_model_free(&a);
     remove_dir(dir);
 }
@@ -1540,7 +1615,7 @@ START_TEST(test_skip_roundtrip)
     unsigned char *f1 = slurp(path, &n1);
     uint32_t n_sec;
     memcpy(&n_sec, f1 + 20, 4);
-    ck_assert_uint_eq(n_sec, 7); /* and CHILDREN, BLOCKS */
+    ck_assert_uint_eq(n_sec, 8); /* and CHILDREN, NGRAM_NORMS, BLOCKS */
     uint64_t sk = section_offset(f1, 5), n_ngram;
     uint32_t n_skip;
     ck_assert_uint_eq(sk % 8, 0);
@@ -1866,6 +1941,7 @@ int main(void)
     tcase_add_test(tc, test_prune_skip_by_hand);
     tcase_add_loop_test(tc, test_norms_backoff, 0, 5);
     tcase_add_test(tc, test_norms_skip);
+    tcase_add_loop_test(tc, test_ngram_norms_skip, 0, 5);
     tcase_add_test(tc, test_norms_damaged);
     suite_add_tcase(s, tc);
     return tu_run(s);

@@ -4,8 +4,9 @@
 # nglm-train --features ngram, nglm-export --from-arpa) get them and score
 # as the same files written without them (nglm-export --no-norms, the
 # successor lists): every token's log10 to the printed digits, the report
-# to 6 decimals; a model with skip-gram weights gets none; a damaged
-# normaliser is refused by the block checksums and by --verify.
+# to 6 decimals; a model with skip-gram weights gets none, but those of
+# its n-gram part (NGRAM_NORMS); a damaged normaliser is refused by the
+# block checksums and by --verify.
 . "$(dirname "$0")/cli_lib.sh"
 E=$B/nglm-eval
 X=$B/nglm-export
@@ -59,7 +60,16 @@ same_scores "nglm-train --features ngram" "$T/t.nglm" "$T/told.nglm"
 "$B/nglm-train" --train "$T/x.train.txt" --valid "$T/x.valid.txt" --features ngram,skip2 --init zero \
     --order 3 --epochs 1 --threads 2 --model "$T/s.nglm" --no-checkpoint --quiet >/dev/null 2>&1
 check "a skip-gram model has no NORMS" test -z "$(sec_off "$T/s.nglm" 9)"
+check "a skip-gram model has NGRAM_NORMS" test -n "$(sec_off "$T/s.nglm" 10)"
 expect 0 "a skip-gram model scores" "ppl=" "$E" --model "$T/s.nglm" "$TEST"
+expect 0 "a skip-gram model, --no-norms" "" "$X" --upgrade "$T/s.nglm" --no-norms \
+    -o "$T/sold.nglm"
+check "--no-norms leaves NGRAM_NORMS out" test -z "$(sec_off "$T/sold.nglm" 10)"
+"$E" --model "$T/s.nglm" --digits 6 "$TEST" >"$T/ra" 2>&1
+"$E" --model "$T/sold.nglm" --digits 6 "$TEST" >"$T/rb" 2>&1
+check "a skip-gram model: the report alike with or without NGRAM_NORMS" cmp -s "$T/ra" "$T/rb"
+expect 0 "a skip-gram model with NGRAM_NORMS verifies" "ppl=" "$E" --verify \
+    --model "$T/s.nglm" "$TEST"
 
 # a damaged normaliser: a byte flipped every 4 KiB of the section
 off=$(sec_off "$T/k.nglm" 9)

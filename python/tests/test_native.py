@@ -4,6 +4,7 @@ word by word through States as well as whole sentences, and samples what
 nglm-sample draws."""
 import copy
 import math
+import os
 
 import pytest
 
@@ -198,3 +199,26 @@ def test_kenlm_names(skip_model):
     r = m.BaseFullScore(kenlm.State(), "zal", kenlm.State())
     assert isinstance(r, kenlm.FullScoreReturn)
     assert r == (r.log_prob, r.ngram_length, r.oov)
+
+
+def test_skip_model_ngram_norms(skip_model, work, text):
+    """A skip-gram model's file stores its n-gram normalisers (NGRAM_NORMS):
+    every token scored through them and the skip-gram correction agrees
+    within 1e-12 with the same model written without them (--no-norms: the
+    successor lists), with the same n-gram lengths, word by word too."""
+    path, lines = text
+    old = work / "skip-old.nglm"
+    if not old.exists():
+        run("nglm-export", "--upgrade", skip_model, "--no-norms", "-o", old)
+    assert os.path.getsize(skip_model) > os.path.getsize(old)
+    a, b = nglm.Model(skip_model), nglm.Model(str(old))
+    for line in lines + open(work / "small.test.txt").read().splitlines():
+        for (p, n, o), (q, k, u) in zip(a.full_scores(line), b.full_scores(line)):
+            assert abs(p - q) <= 1e-12 * max(1.0, abs(q)), line
+            assert (n, o) == (k, u), line
+    sa, sb, oa, ob = nglm.State(), nglm.State(), nglm.State(), nglm.State()
+    a.BeginSentenceWrite(sa)
+    b.BeginSentenceWrite(sb)
+    for w in lines[0].split() + ["</s>"]:
+        assert close(a.BaseScore(sa, w, oa), b.BaseScore(sb, w, ob), 1e-12)
+        sa, oa, sb, ob = oa, sa, ob, sb

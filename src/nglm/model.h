@@ -54,6 +54,9 @@ typedef struct nglm_model {
                              * skip-gram weight is 0.  Scoring then takes the
                              * back-off path; whatever changes theta or the
                              * index must free it (nglm_model_prune does) */
+    int lnz_ngram;          /* lnz holds the normalisers of the n-gram part only (the
+                             * NGRAM_NORMS section of a model with skip-gram weights):
+                             * Z(h) = Z_ngram(h) + the skip-gram correction */
     void *map;              /* non-NULL: theta and the index's file arrays point into
                              * this read-only mapping of the model file
                              * (nglm_model_map); nglm_model_free unmaps it */
@@ -113,6 +116,8 @@ typedef struct nglm_model_scorer {
     double *acc;            /* (V) a_w of the words in `hit`, 0 elsewhere */
     int32_t *hit;           /* (V) the words with a feature in the history */
     uint8_t *in_hit;        /* (V) 1 for the words in hit */
+    double *sng;            /* (V) the n-gram part of s(h, w) − θ_w of the words in hit
+                             * (nglm_model_skipnorms_logprob), 0 elsewhere */
 } nglm_model_scorer;
 
 /* Prepares a scorer for m (O(|V|)).  On failure s is left all zero. */
@@ -158,6 +163,20 @@ int nglm_model_norms(const nglm_model *m, double *s, double *lnz, int threads,
 /* The same lnz as a fresh allocation (the caller frees it), or NULL with
  * err set (out of memory, non-zero skip-gram weights, a bad normaliser). */
 double *nglm_model_norms_new(const nglm_model *m, int threads, nglm_error *err);
+
+/* The same, whatever the skip-gram weights: the normalisers of the n-gram
+ * part of the model (the NGRAM_NORMS section when some are non-zero). */
+double *nglm_model_ngram_norms_new(const nglm_model *m, int threads, nglm_error *err);
+
+/* Natural-log P(sent[i] | history) of a model with skip-gram weights whose
+ * m->lnz holds the n-gram part's normalisers (m->lnz_ngram):
+ *   Z(h) = Z_ngram(h_d) + Σ_{w listed by h's skip contexts} e^{s_ngram(h,w)} (e^{a_w} − 1)
+ * with a_w the sum of w's skip-gram weights in h: only the skip-gram
+ * successor lists are walked (s's arrays mark their words).  The history is
+ * read as nglm_model_scorer_logprob10 reads it (stop: the nearest position
+ * with an unknown word, -1 if none; bos_known: the sentence start is known). */
+double nglm_model_skipnorms_logprob(nglm_model_scorer *s, const int32_t *sent, size_t i,
+                                    long stop, int bos_known, int *len);
 
 /* Natural-log P(sent[i] | history), the history as for
  * nglm_model_scorer_logprob10, by the back-off rule over m->lnz (which
