@@ -619,6 +619,7 @@ static int choose_order(nglm_pipeline *P, nglm_error *err)
     if (best < 0)
         return -1;
     P->have_chosen = 1;
+    P->kn_valid_ppl = ppl[best]; /* the word model's start measures it again */
     say(P, "order %d, of %d..%d by Kneser-Ney's validation ppl (", best, lo, hi);
     for (int k = lo; k <= hi; k++)
         say(P, "%s%d: %.2f", k > lo ? ", " : "", k, ppl[k]);
@@ -950,7 +951,15 @@ int nglm_pipeline_classlm(nglm_pipeline *P, nglm_classlm *m, int *stopped, nglm_
     o.user = t->user;
     o.resume = t->resume;
     o.eval_start = po->init_kn;
-    return nglm_classlm_train(m, &P->train, &P->valid, &o, stopped, err);
+    if (nglm_classlm_train(m, &P->train, &P->valid, &o, stopped, err) != 0)
+        return -1;
+    /* with --order auto, Kneser-Ney's validation ppl at this order is known:
+     * a Model M that does not beat it says so */
+    if (!*stopped && isfinite(P->kn_valid_ppl) && m->info.valid_ppl > P->kn_valid_ppl)
+        warn(P, "warning: Model M's validation ppl %.2f is above Kneser-Ney's %.2f at order %d: "
+                "try another number of classes, more epochs, or the word model (no --classes)",
+             m->info.valid_ppl, P->kn_valid_ppl, po->order);
+    return 0;
 }
 
 int nglm_pipeline_classlm_test(const nglm_pipeline *P, const nglm_classlm *m,

@@ -80,10 +80,13 @@ expect 0 "clusters into N classes, then trains Model M" '^clustering: 12 classes
 check "Model M with the 12 classes" grep -Eq '^Model M: 12 classes, order 3' "$T/out"
 expect 0 "--order auto: chosen by Kneser-Ney, as for the word model" \
     '^order [2-5], of 2\.\.[2-5] by Kneser-Ney' \
-    "$TR" --classes 12 --epochs 1 --batch 100 --train "$TXT" --valid "$T/small.valid.txt" \
+    "$TR" --classes 300 --epochs 1 --batch 100 --train "$TXT" --valid "$T/small.valid.txt" \
     --model "$T/auto.nglmc"
 o=$(sed -n 's/^order \([2-5]\), of .*/\1/p' "$T/out")
-check "Model M at that order ($o)" grep -Eq "^Model M: 12 classes, order $o," "$T/out"
+check "a Model M above Kneser-Ney on validation says so" \
+    grep -Eq "warning: Model M's validation ppl [0-9.]+ is above Kneser-Ney's [0-9.]+ at order" \
+    "$T/out"
+check "Model M at that order ($o)" grep -Eq "^Model M: 300 classes, order $o," "$T/out"
 "$B/nglm-cluster" --quiet -c 12 --threads 2 --train "$TXT" -o "$T/c12"
 expect 0 "the same classes from nglm-cluster's file" '' \
     "$TR" --classes "$T/c12" --order 3 --epochs 1 --batch 100 --threads 1 --train "$TXT" \
