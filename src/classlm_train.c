@@ -202,6 +202,25 @@ static int thread_id(void)
 #endif
 }
 
+/* Asks for the first lines of the successor lists that the token at text
+ * position p reads in the class factor (nglm_cl_token), so that they
+ * arrive while the token before it is scored: the lists lie scattered over
+ * the indexes, and their first lines are most of the forward pass's wait. */
+static void prefetch_token(const nglm_classlm *m, const chains *ch, size_t p, size_t n1)
+{
+    const int32_t *ncc = ch->ncc + p * n1, *nww = ch->nww + p * n1;
+    for (int j = 0; j < ch->dcc[p]; j++) {
+        uint32_t lo = m->cc.ctx_first[ncc[j]];
+        __builtin_prefetch(m->cc.feat_word + lo);
+        __builtin_prefetch(m->theta + m->off_cc + lo);
+    }
+    for (int j = 0; j < ch->dww[p]; j++) {
+        uint32_t lo = m->wc.ctx_first[nww[j]];
+        __builtin_prefetch(m->wc.feat_word + lo);
+        __builtin_prefetch(m->theta + m->off_wc + lo);
+    }
+}
+
 /* The forward pass over the batch's tokens (b->n of them, pos/ipos set).
  * Returns -1 if Q cannot grow. */
 static int forward(batch *b, nglm_error *err)
@@ -232,6 +251,8 @@ static int forward(batch *b, nglm_error *err)
             size_t p = b->pos[t], n1 = (size_t)b->n1;
             int32_t *ncc = b->ncc + (size_t)t * n1, *nww = b->nww + (size_t)t * n1;
             int dcc, dww;
+            if (b->chains && t + 1 < n)
+                prefetch_token(m, b->chains, b->pos[t + 1], n1);
             if (b->chains) { /* the text's chains, found once */
                 memcpy(ncc, b->chains->ncc + p * n1, n1 * sizeof *ncc);
                 memcpy(nww, b->chains->nww + p * n1, n1 * sizeof *nww);
