@@ -186,6 +186,27 @@ static int derive_wc(nglm_classlm *m, nglm_error *err)
     return 0;
 }
 
+/* The training text in internal word ids (wcorp) and in classes (ccorp),
+ * for the indexes; free their ids. */
+static int texts(const nglm_classlm *m, const nglm_corpus *train, nglm_corpus *wcorp,
+                 nglm_corpus *ccorp, nglm_error *err)
+{
+    *wcorp = *ccorp = *train;
+    wcorp->ids = ccorp->ids = NULL;
+    wcorp->ids = malloc((train->n_tokens + 1) * sizeof *wcorp->ids);
+    ccorp->ids = malloc((train->n_tokens + 1) * sizeof *ccorp->ids);
+    if (!wcorp->ids || !ccorp->ids)
+        return nglm_error_set(err, "out of memory");
+    for (size_t t = 0; t < train->n_tokens; t++) {
+        int32_t v = train->ids[t];
+        if (v < 1 || v >= m->V)
+            return nglm_error_set(err, "training token %zu has id %d", t, v);
+        wcorp->ids[t] = m->in[v];
+        ccorp->ids[t] = m->cls[v];
+    }
+    return 0;
+}
+
 static void set_offsets(nglm_classlm *m)
 {
     m->off_cc = 0;
@@ -196,7 +217,7 @@ static void set_offsets(nglm_classlm *m)
 
 int nglm_classlm_build(nglm_classlm *m, nglm_vocab *vocab, const nglm_tok_options *tok,
                        const int32_t *cls, int32_t C, const nglm_corpus *train, int order,
-                       int threads, nglm_error *err)
+                       const uint32_t *cutoff, int threads, nglm_error *err)
 {
     memset(m, 0, sizeof *m);
     if (order < 1 || order > NGLM_MAX_ORDER)
@@ -209,27 +230,12 @@ int nglm_classlm_build(nglm_classlm *m, nglm_vocab *vocab, const nglm_tok_option
     m->order = order;
     m->tok = *tok;
     m->tok.keep_blank = 0;
-    nglm_corpus wcorp = *train, ccorp = *train;
-    wcorp.ids = malloc((train->n_tokens + 1) * sizeof *wcorp.ids);
-    ccorp.ids = malloc((train->n_tokens + 1) * sizeof *ccorp.ids);
+    nglm_corpus wcorp = {0}, ccorp = {0};
     int rc = -1;
-    if (!wcorp.ids || !ccorp.ids) {
-        nglm_error_set(err, "out of memory");
+    if (make_maps(m, cls, err) != 0 || texts(m, train, &wcorp, &ccorp, err) != 0)
         goto out;
-    }
-    if (make_maps(m, cls, err) != 0)
-        goto out;
-    for (size_t t = 0; t < train->n_tokens; t++) {
-        int32_t v = train->ids[t];
-        if (v < 1 || v >= V) {
-            nglm_error_set(err, "training token %zu has id %d", t, v);
-            goto out;
-        }
-        wcorp.ids[t] = m->in[v];
-        ccorp.ids[t] = m->cls[v];
-    }
-    if (nglm_features_build(&m->ww, &wcorp, V, order, NULL, threads, err) != 0 ||
-        nglm_features_build(&m->cc, &ccorp, C + 1, order, NULL, threads, err) != 0 ||
+    if (nglm_features_build(&m->ww, &wcorp, V, order, cutoff, threads, err) != 0 ||
+        nglm_features_build(&m->cc, &ccorp, C + 1, order, cutoff, threads, err) != 0 ||
         derive_wc(m, err) != 0)
         goto out;
     set_offsets(m);
@@ -265,27 +271,65 @@ void nglm_classlm_init_unigrams(nglm_classlm *m)
     }
 }
 
-int nglm_classlm_init_kn(nglm_classlm *m, int threads, nglm_error *err)
+/* Whether the cutoffs left n-grams out of F. */
+static int cut(const nglm_features *F)
+{
+    for (int k = 2; k <= F->order; k++)
+        if (F->cutoff[k] > 1)
+            return 1;
+    return 0;
+}
+
+int nglm_classlm_init_kn(nglm_classlm *m, const nglm_corpus *train, int threads,
+                         nglm_error *err)
 {
     /* the weights of each index from its own Kneser-Ney estimate; the
      * discounts fall back where they cannot be estimated, as they cannot
-     * on a class text (its few hundred 1-grams are all seen many times) */
+     * on a class text (its few hundred 1-grams are all seen many times).
+     * Kneser-Ney needs every n-gram: an index with cutoffs gets its
+     * weights from an estimate on an index of them all (as the word
+     * model's start, nglm_kn_weights_for) */
     nglm_kn_options ko = nglm_kn_options_default();
     ko.fallback = 1;
     ko.threads = threads > 0 ? threads : 1;
     const nglm_features *F[2] = {&m->ww, &m->cc};
     double *theta[2] = {m->theta + m->off_ww, m->theta + m->off_cc};
+    nglm_corpus text[2];
+    memset(text, 0, sizeof text);
     memset(m->theta, 0, m->n_weights * sizeof *m->theta);
+    int rc = -1;
+    if ((cut(F[0]) || cut(F[1])) && texts(m, train, &text[0], &text[1], err) != 0)
+        goto out;
     for (int i = 0; i < 2; i++) {
+        nglm_features all;
+        const nglm_features *E = F[i];
+        for (int k = 2; k <= F[i]->order; k++) /* what the cutoffs leave out, as lmplz --prune */
+            ko.prune[k] = F[i]->cutoff[k] - 1;
+        if (cut(F[i])) {
+            if (nglm_features_build(&all, &text[i], F[i]->V, F[i]->order, NULL, ko.threads,
+                                    err) != 0)
+                goto out;
+            E = &all;
+        }
         nglm_kn kn;
-        if (nglm_kn_estimate(&kn, F[i], &ko, err) != 0)
-            return nglm_error_prefix(err, i == 0 ? "word Kneser-Ney" : "class Kneser-Ney");
-        int rc = nglm_kn_to_weights(&kn, F[i], theta[i], err);
-        nglm_kn_free(&kn);
-        if (rc != 0)
-            return -1;
+        int r = nglm_kn_estimate(&kn, E, &ko, err);
+        if (r != 0) {
+            nglm_error_prefix(err, i == 0 ? "word Kneser-Ney" : "class Kneser-Ney");
+        } else {
+            r = E == F[i] ? nglm_kn_to_weights(&kn, F[i], theta[i], err)
+                          : nglm_kn_weights_for(&kn, E, F[i], theta[i], err);
+            nglm_kn_free(&kn);
+        }
+        if (E != F[i])
+            nglm_features_free(&all);
+        if (r != 0)
+            goto out;
     }
-    return 0;
+    rc = 0;
+out:
+    free(text[0].ids);
+    free(text[1].ids);
+    return rc;
 }
 
 void nglm_classlm_free(nglm_classlm *m)

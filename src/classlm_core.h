@@ -41,7 +41,8 @@ void nglm_cl_unigrams(const nglm_classlm *m, double *eu, double *U);
  * word-to-class weights 0.  The class factor is then the class KN model,
  * the word factor the word KN model renormalised within the class:
  * P(w | h) = P_KN(c(w) | c(h)) · P_KN(w | h) / Σ_{v ∈ c(w)} P_KN(v | h). */
-int nglm_classlm_init_kn(nglm_classlm *m, int threads, nglm_error *err);
+int nglm_classlm_init_kn(nglm_classlm *m, const nglm_corpus *train, int threads,
+                         nglm_error *err);
 
 /* The size of the largest class. */
 uint32_t nglm_cl_max_class(const nglm_classlm *m);

@@ -81,7 +81,10 @@ typedef struct batch {
     double *lp;             /* (cap) ln P */
     double *P;              /* (cap × (C + 1)) P(c | h) */
     size_t *qoff;           /* (cap + 1) Q rows */
-    double *Q;              /* P(v | h, k_t) for the words v of the token's class */
+    double *Q;              /* P(v | h, k_t) for the words v of the token's class that
+                             * its history lists (qlo .. qhi); the others are eu[v]·izw */
+    double *izw;            /* (cap) 1 / the word factor's normaliser */
+    uint32_t *qlo, *qhi;    /* (cap) the listed words: ww features of the shortest context */
     size_t qcap;
     double *eu, *U;         /* exp θ_v, Σ per class */
     double **ws;            /* (threads) scratch of the largest class */
@@ -110,6 +113,9 @@ static void batch_free(batch *b)
     free(b->P);
     free(b->qoff);
     free(b->Q);
+    free(b->izw);
+    free(b->qlo);
+    free(b->qhi);
     free(b->eu);
     free(b->U);
     for (int i = 0; b->ws && i < b->threads; i++)
@@ -154,6 +160,9 @@ static int batch_init(batch *b, const nglm_classlm *m, const int32_t *iw, size_t
     b->lp = malloc(cap * sizeof *b->lp);
     b->P = malloc(cap * C1 * sizeof *b->P);
     b->qoff = malloc((cap + 1) * sizeof *b->qoff);
+    b->izw = malloc(cap * sizeof *b->izw);
+    b->qlo = malloc(cap * sizeof *b->qlo);
+    b->qhi = malloc(cap * sizeof *b->qhi);
     b->eu = malloc((size_t)m->V * sizeof *b->eu);
     b->U = malloc(C1 * sizeof *b->U);
     b->ws = calloc((size_t)threads, sizeof *b->ws);
@@ -171,7 +180,7 @@ static int batch_init(batch *b, const nglm_classlm *m, const int32_t *iw, size_t
     b->k_tok = malloc(cap * sizeof *b->k_tok);
     b->bsum = malloc((cap / BLOCK + 1) * C1 * sizeof *b->bsum);
     int ok = b->pos && b->ipos && b->ncc && b->nww && b->dcc && b->dww && b->lp && b->P &&
-             b->qoff && b->eu && b->U && b->ws && b->acc && b->seen && b->cc_slot && b->ww_slot &&
+             b->qoff && b->izw && b->qlo && b->qhi && b->eu && b->U && b->ws && b->acc && b->seen && b->cc_slot && b->ww_slot &&
              b->cc_node && b->ww_node && b->cc_off && b->ww_off && b->cc_tok && b->ww_tok &&
              b->k_off && b->k_tok && b->bsum;
     uint32_t maxc = nglm_cl_max_class(m);
@@ -200,6 +209,25 @@ static int thread_id(void)
 #else
     return 0;
 #endif
+}
+
+/* Asks for the first lines of the successor lists that the token at text
+ * position p reads in the class factor (nglm_cl_token), so that they
+ * arrive while the token before it is scored: the lists lie scattered over
+ * the indexes, and their first lines are most of the forward pass's wait. */
+static void prefetch_token(const nglm_classlm *m, const chains *ch, size_t p, size_t n1)
+{
+    const int32_t *ncc = ch->ncc + p * n1, *nww = ch->nww + p * n1;
+    for (int j = 0; j < ch->dcc[p]; j++) {
+        uint32_t lo = m->cc.ctx_first[ncc[j]];
+        __builtin_prefetch(m->cc.feat_word + lo);
+        __builtin_prefetch(m->theta + m->off_cc + lo);
+    }
+    for (int j = 0; j < ch->dww[p]; j++) {
+        uint32_t lo = m->wc.ctx_first[nww[j]];
+        __builtin_prefetch(m->wc.feat_word + lo);
+        __builtin_prefetch(m->theta + m->off_wc + lo);
+    }
 }
 
 /* The forward pass over the batch's tokens (b->n of them, pos/ipos set).
@@ -232,6 +260,8 @@ static int forward(batch *b, nglm_error *err)
             size_t p = b->pos[t], n1 = (size_t)b->n1;
             int32_t *ncc = b->ncc + (size_t)t * n1, *nww = b->nww + (size_t)t * n1;
             int dcc, dww;
+            if (b->chains && t + 1 < n)
+                prefetch_token(m, b->chains, b->pos[t + 1], n1);
             if (b->chains) { /* the text's chains, found once */
                 memcpy(ncc, b->chains->ncc + p * n1, n1 * sizeof *ncc);
                 memcpy(nww, b->chains->nww + p * n1, n1 * sizeof *nww);
@@ -257,14 +287,16 @@ static int forward(batch *b, nglm_error *err)
             double iz = 1.0 / o.Zc;
             for (size_t c = 1; c < C1; c++)
                 pc[c] *= iz;
-            int32_t k = m->icls[w];
-            uint32_t lo = m->first[k], hi = m->first[k + 1];
+            /* the word factor: only the listed words' P (the unigram
+             * gradient takes the rest as eu[v]·izw, per class) */
+            int32_t lo = (int32_t)m->first[m->icls[w]];
             double *qr = b->Q + b->qoff[t], izw = 1.0 / o.Zw;
-            for (uint32_t v = lo; v < hi; v++)
-                qr[v - lo] = b->eu[v] * izw;
+            b->izw[t] = izw;
+            b->qlo[t] = o.lo;
+            b->qhi[t] = o.hi;
             for (uint32_t f = o.lo; f < o.hi; f++) {
                 int32_t v = m->ww.feat_word[f];
-                qr[v - (int32_t)lo] *= exp(ws[v - (int32_t)lo]);
+                qr[v - lo] = b->eu[v] * izw * exp(ws[v - lo]);
             }
         }
     }
@@ -503,15 +535,23 @@ static void backward(batch *b, double *g, opt_state *o)
             for (long j = 0; j < nblk; j++)
                 s += b->bsum[(size_t)j * C1 + (size_t)k];
             gc[k] = s - (double)(b->k_off[k + 1] - b->k_off[k]);
-            /* the unigrams of k's words: its tokens' P(v | h, k) */
+            /* the unigrams of k's words: its tokens' P(v | h, k), which is
+             * eu[v]·izw_t but for the words the history lists; so
+             * eu[v]·Σ_t izw_t, and per token only the listed words' part */
             uint32_t lo = m->first[k], hi = m->first[k + 1];
+            double sz = 0;
             for (uint32_t i = b->k_off[k]; i < b->k_off[k + 1]; i++) {
                 size_t t = (size_t)b->k_tok[i];
                 const double *qr = b->Q + b->qoff[t];
-                for (uint32_t v = lo; v < hi; v++)
-                    gw[v] += qr[v - lo];
+                sz += b->izw[t];
+                for (uint32_t f = b->qlo[t]; f < b->qhi[t]; f++) {
+                    int32_t v = m->ww.feat_word[f];
+                    gw[v] += qr[(uint32_t)v - lo] - b->eu[v] * b->izw[t];
+                }
                 gw[b->iw[b->pos[t]]] -= 1.0;
             }
+            for (uint32_t v = lo; v < hi; v++)
+                gw[v] += b->eu[v] * sz;
             if (!o)
                 continue;
             update_range(o, m->off_cc + (size_t)k, m->off_cc + (size_t)k + 1);

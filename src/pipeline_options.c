@@ -132,7 +132,8 @@ static const nglm_option rows[] = {
      NGLM_OPT_CUSTOM, FIELD(order), 0, 0, NULL, set_order},
     {"cutoffs", "LIST", "Model",
      "minimum counts of 2-grams,3-grams,... (default: 1 with --init kn; 1,1,1,2,2,... "
-     "with --init zero: 2 from 5-grams on)",
+     "with --init zero: 2 from 5-grams on; Model M's word and class n-grams: 2 from "
+     "4-grams on)",
      NGLM_OPT_CUSTOM, FIELD(cutoff), 0, 0, NULL, set_cutoffs},
     {"features", "LIST", "Model",
      "feature templates: ngram, skip2, skip3, ... (default ngram,skip2,skip3; ngram alone "

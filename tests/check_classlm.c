@@ -86,7 +86,7 @@ static void make_model(nglm_classlm *m, nglm_corpus *c, int order, int32_t C, ui
     for (int32_t i = 0; i < V; i++)
         cls[i] = 1 + (i * 7) % C;
     nglm_tok_options tok = nglm_tok_options_default();
-    ck_assert_msg(nglm_classlm_build(m, v, &tok, cls, C, c, order, 1, &err) == 0, "%s",
+    ck_assert_msg(nglm_classlm_build(m, v, &tok, cls, C, c, order, NULL, 1, &err) == 0, "%s",
                   err.msg);
     free(cls);
     if (weights) {

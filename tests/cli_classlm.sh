@@ -80,15 +80,27 @@ expect 0 "clusters into N classes, then trains Model M" '^clustering: 12 classes
 check "Model M with the 12 classes" grep -Eq '^Model M: 12 classes, order 3' "$T/out"
 expect 0 "--order auto: chosen by Kneser-Ney, as for the word model" \
     '^order [2-5], of 2\.\.[2-5] by Kneser-Ney' \
-    "$TR" --classes 12 --epochs 1 --batch 100 --train "$TXT" --valid "$T/small.valid.txt" \
+    "$TR" --classes 300 --epochs 1 --batch 100 --train "$TXT" --valid "$T/small.valid.txt" \
     --model "$T/auto.nglmc"
 o=$(sed -n 's/^order \([2-5]\), of .*/\1/p' "$T/out")
-check "Model M at that order ($o)" grep -Eq "^Model M: 12 classes, order $o," "$T/out"
+check "a Model M above Kneser-Ney on validation says so" \
+    grep -Eq "warning: Model M's validation ppl [0-9.]+ is above Kneser-Ney's [0-9.]+ at order" \
+    "$T/out"
+check "Model M at that order ($o)" grep -Eq "^Model M: 300 classes, order $o," "$T/out"
 "$B/nglm-cluster" --quiet -c 12 --threads 2 --train "$TXT" -o "$T/c12"
 expect 0 "the same classes from nglm-cluster's file" '' \
     "$TR" --classes "$T/c12" --order 3 --epochs 1 --batch 100 --threads 1 --train "$TXT" \
     --valid "$T/small.valid.txt" --model "$T/f1.nglmc"
 check "the same model as --classes 12, for 1 and 2 threads" cmp -s "$T/n2.nglmc" "$T/f1.nglmc"
+all=$(sed -n 's/.* \([0-9]*\) word n-grams.*/\1/p' "$T/out")
+expect 0 "Model M with --cutoffs" '^saved .*: Model M, epoch 1, valid ppl [0-9]+\.[0-9]+' \
+    "$TR" --classes "$T/c12" --order 3 --cutoffs 1,2 --epochs 1 --batch 100 --train "$TXT" \
+    --valid "$T/small.valid.txt" --model "$T/cut.nglmc"
+part=$(sed -n 's/.* \([0-9]*\) word n-grams.*/\1/p' "$T/out")
+check "its Kneser-Ney start, pruned from every n-gram, is a model" \
+    grep -Eq '^epoch +0 +Kneser-Ney start +valid ppl [0-9]+\.[0-9]+' "$T/out"
+check "--cutoffs 1,2 leaves out the 3-grams seen once ($part of $all word n-grams)" \
+    test "${part:-0}" -gt 0 -a "${part:-0}" -lt "${all:-0}"
 expect_error "Model M with skip-gram templates" 'skip-gram templates are not supported' \
     "$TR" --classes 8 --features ngram,skip2 --train "$TXT" --model "$T/x.nglmc"
 check "and trains nothing" test ! -e "$T/x.nglmc"

@@ -86,11 +86,13 @@ int nglm_classlm_read_classes(const nglm_vocab *v, const char *path, int32_t *cl
 
 /* Builds the model's indexes from a training corpus (ids of vocab), with
  * classes cls (V entries, 1 .. C; cls[<s>] ignored, every class 1 .. C
- * non-empty), order 1 .. NGLM_MAX_ORDER.  Takes ownership of vocab on
- * success.  Weights are zero (the uniform distribution). */
+ * non-empty), order 1 .. NGLM_MAX_ORDER, and minimum counts cutoff[m] of
+ * the word and class m-grams (as nglm_features_build's; NULL: every
+ * n-gram).  Takes ownership of vocab on success.  Weights are zero (the
+ * uniform distribution). */
 int nglm_classlm_build(nglm_classlm *m, nglm_vocab *vocab, const nglm_tok_options *tok,
                        const int32_t *cls, int32_t C, const nglm_corpus *train, int order,
-                       int threads, nglm_error *err);
+                       const uint32_t *cutoff, int threads, nglm_error *err);
 
 /* A start from counts: every class bias the log of its share of the
  * training tokens (feature counts of cc), every word weight the log of its

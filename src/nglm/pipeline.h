@@ -60,6 +60,8 @@ extern "C" {
 #define NGLM_PIPELINE_ZERO_LR 2.0
 #define NGLM_PIPELINE_ZERO_ADA_INIT 1e-8
 #define NGLM_PIPELINE_MODELM_KN_EPOCHS 4 /* Model M from Kneser-Ney, linear schedule */
+#define NGLM_PIPELINE_MODELM_CUT_ORDER 4 /* Model M's n-grams of this order and longer
+                                          * need 2 counts unless --cutoffs says */
 #define NGLM_PIPELINE_SKIP_CUTOFF 4
 
 typedef struct nglm_pipeline_options {
@@ -132,6 +134,8 @@ typedef struct nglm_pipeline {
     nglm_features kn_all;      /* every n-gram, counted for Kneser-Ney when the
                                 * cutoffs leave some out of the model's index */
     int have_kn_all;
+    int cutoffs_given;         /* opt.cutoff was set, not filled by default
+                                * (Model M has its own default) */
 } nglm_pipeline;
 
 /* A stage's progress through opt.stage_begin / opt.stage_end (either may
