@@ -235,7 +235,42 @@ static int cmp_desc(const void *x, const void *y)
     return (a < b) - (a > b);
 }
 
-static int criteria(nglm_entprune *p, nglm_error *err)
+/* log10 of each context's relative frequency as a history in the text c
+ * (read with the model's vocabulary): the occurrences of its words right
+ * before a token (a sentence's <s> included), over the tokens.  A context
+ * that never occurs gets -inf. */
+static int history_text_log10(const nglm_entprune *p, const nglm_corpus *c, double *hist,
+                              nglm_error *err)
+{
+    uint64_t *count = calloc(p->n, sizeof *count);
+    if (!count)
+        return nglm_error_set(err, "out of memory for %zu n-grams", p->n);
+    for (size_t s = 0; s < c->n_sents; s++) {
+        size_t len;
+        const int32_t *sent = nglm_corpus_sentence(c, s, &len);
+        /* the n-gram x[b..e] of <s> sent[0..len-1] is the history of the
+         * token after it when e <= len - 1 (x[0] = <s>, x[i + 1] = sent[i]) */
+        for (size_t b = 0; b < len; b++) {
+            int64_t node = -1;
+            for (size_t e = b; e < len && e - b + 1 < (size_t)p->order; e++) {
+                int32_t w = e == 0 ? NGLM_BOS : sent[e - 1];
+                if (w < 0 || w >= p->V)
+                    break;
+                node = e == b ? w : child(p, node, w);
+                if (node < 0 || !p->listed[node])
+                    break;
+                count[node]++;
+            }
+        }
+    }
+    double lt = log10((double)(c->n_tokens ? c->n_tokens : 1));
+    for (size_t x = 0; x < p->n; x++)
+        hist[x] = count[x] ? log10((double)count[x]) - lt : -INFINITY;
+    free(count);
+    return 0;
+}
+
+static int criteria(nglm_entprune *p, const nglm_corpus *text, nglm_error *err)
 {
     size_t n = p->n;
     double *hist = malloc(n * sizeof *hist);
@@ -245,7 +280,12 @@ static int criteria(nglm_entprune *p, nglm_error *err)
         free(hist);
         return nglm_error_set(err, "out of memory for %zu n-grams", n);
     }
-    history_log10(p, hist);
+    if (!text)
+        history_log10(p, hist);
+    else if (history_text_log10(p, text, hist, err) != 0) {
+        free(hist);
+        return -1;
+    }
     for (size_t x = 0; x < n; x++) {
         p->crit[x] = NAN;
         p->eff[x] = -INFINITY;
@@ -295,7 +335,7 @@ static int criteria(nglm_entprune *p, nglm_error *err)
 
 /* ---------------------------------------------------------------- the API */
 
-nglm_entprune *nglm_entprune_new(const nglm_arpa *a, nglm_error *err)
+nglm_entprune *nglm_entprune_new(const nglm_arpa *a, const nglm_corpus *text, nglm_error *err)
 {
     nglm_entprune *p = calloc(1, sizeof *p);
     if (!p) {
@@ -317,7 +357,7 @@ nglm_entprune *nglm_entprune_new(const nglm_arpa *a, nglm_error *err)
     memcpy(p->kept, p->listed, p->n);
     memcpy(p->bow, a->bow, p->n * sizeof *p->bow);
     memcpy(p->kept_k, p->listed_k, sizeof p->kept_k);
-    if (criteria(p, err) != 0)
+    if (criteria(p, text, err) != 0)
         goto fail;
     return p;
 fail:

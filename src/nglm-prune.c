@@ -18,13 +18,14 @@
 #include "cli.h"
 #include "nglm/arpa.h"
 #include "nglm/classlm.h"
+#include "nglm/corpus.h"
 #include "nglm/entprune.h"
 #include "nglm/model.h"
 #include "nglm/modelfile.h"
 #include "outputs.h"
 
 typedef struct options {
-    const char *model, *output;
+    const char *model, *output, *history_text;
     double threshold;
     uint64_t target;
     int has_threshold, has_target, force, verbose, digits;
@@ -74,6 +75,11 @@ static const nglm_option rows[] = {
      "instead of --threshold: the largest threshold that keeps at least N n-grams (all "
      "orders; K, M, G: 10^3, 10^6, 10^9)",
      NGLM_OPT_CUSTOM, 0, 0, 0, NULL, set_target},
+    {"history-text", "TEXT", "",
+     "take each context's probability from its relative frequency in TEXT (the training "
+     "text) instead of from the model itself; Kneser-Ney's lower orders estimate it badly "
+     "(Chelba et al. 2010)",
+     NGLM_OPT_STRING, FIELD(history_text)},
     {"output", "OUT", "", "the pruned model, an ARPA file ('-' = stdout)", NGLM_OPT_STRING,
      FIELD(output), 0, 0, NULL, NULL, 'o'},
     {"digits", "D", "", "significant digits of each number written (default 10)",
@@ -161,15 +167,25 @@ int main(int argc, char **argv)
     if (!o.output)
         nglm_cli_die(NGLM_EXIT_USAGE, "-o OUT is required (an ARPA file, or - for standard "
                      "output)");
-    const nglm_out_file in[] = {{"--model", o.model, NGLM_OUT_ARPA}};
+    const nglm_out_file in[] = {{"--model", o.model, NGLM_OUT_ARPA},
+                                {"--history-text", o.history_text, NGLM_OUT_NEW}};
     const nglm_out_file out[] = {{"-o", o.output, NGLM_OUT_ARPA}};
-    nglm_out_check(in, 1, out, 1, o.force);
+    nglm_out_check(in, 2, out, 1, o.force);
 
     nglm_arpa *a = load_model(o.model);
     nglm_error err;
-    nglm_entprune *p = nglm_entprune_new(a, &err);
+    nglm_corpus text, *hist = NULL;
+    if (o.history_text) {
+        nglm_tok_options tok = nglm_arpa_tok(a);
+        if (nglm_corpus_read(&text, o.history_text, &tok, nglm_arpa_vocab(a), &err) != 0)
+            nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+        hist = &text;
+    }
+    nglm_entprune *p = nglm_entprune_new(a, hist, &err);
     if (!p)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s: %s", o.model, err.msg);
+    if (hist)
+        nglm_corpus_free(hist);
     uint64_t total = nglm_entprune_total(p), uni = nglm_entprune_unigrams(p);
     double theta = o.threshold;
     if (o.has_target) {

@@ -90,7 +90,7 @@ static nglm_arpa *fixture_model(const nglm_corpus *c, const nglm_vocab *v, int o
             sum += pow(10, a->logp[w]);
     for (int32_t w = 1; w < a->V; w++)
         a->logp[w] -= log10(sum);
-    nglm_entprune *p = nglm_entprune_new(a, &err);
+    nglm_entprune *p = nglm_entprune_new(a, NULL, &err);
     ck_assert_msg(p != NULL, "%s", err.msg);
     ck_assert_int_eq(nglm_entprune_apply(p, DBL_MIN, &err), 0);
     uint64_t kept = 0;
@@ -157,7 +157,7 @@ START_TEST(test_criteria_match_reference)
     nglm_vocab *v = fixture_text(&c, 11 + (uint64_t)_i);
     nglm_arpa *a = fixture_model(&c, v, 3);
     nglm_error err;
-    nglm_entprune *p = nglm_entprune_new(a, &err);
+    nglm_entprune *p = nglm_entprune_new(a, NULL, &err);
     ck_assert_msg(p != NULL, "%s", err.msg);
     epref R;
     size_t *node_of;
@@ -193,6 +193,58 @@ START_TEST(test_criteria_match_reference)
 }
 END_TEST
 
+/* With the history probabilities taken from a text, each ΔH is the
+ * model's scaled by p_text(h) / p_model(h), p_text(h) counted here the
+ * plain way: the positions of the text whose history ends with h. */
+START_TEST(test_history_text)
+{
+    nglm_corpus c;
+    nglm_vocab *v = fixture_text(&c, 23);
+    nglm_arpa *a = fixture_model(&c, v, 3);
+    nglm_error err;
+    nglm_entprune *pm = nglm_entprune_new(a, NULL, &err);
+    nglm_entprune *pt = nglm_entprune_new(a, &c, &err);
+    ck_assert_msg(pm && pt, "%s", err.msg);
+    epref R;
+    size_t *node_of;
+    reference_of(&R, a, pm, &node_of);
+    size_t checked = 0;
+    for (size_t i = 0; i < R.n; i++) {
+        if (R.len[i] < 2)
+            continue;
+        int32_t w[EPREF_MAX_ORDER];
+        int len, kept;
+        double lp, bow, cm, ct;
+        nglm_entprune_ngram(pm, node_of[i], w, &len, &lp, &bow, &cm, &kept);
+        nglm_entprune_ngram(pt, node_of[i], w, &len, &lp, &bow, &ct, &kept);
+        int k = len - 1;
+        uint64_t n = 0;
+        for (size_t s = 0; s < c.n_sents; s++) {
+            size_t sl;
+            const int32_t *sent = nglm_corpus_sentence(&c, s, &sl);
+            int32_t x[64];
+            x[0] = NGLM_BOS;
+            memcpy(x + 1, sent, sl * sizeof *x);
+            for (size_t t = 1; t <= sl; t++)
+                n += t >= (size_t)k && memcmp(x + t - k, w, k * sizeof *w) == 0;
+        }
+        double p_text = (double)n / (double)c.n_tokens;
+        double p_model = pow(10, epref_history_log10(&R, w, k));
+        double want = log1p(cm) * p_text / p_model;
+        ck_assert_msg(fabs(log1p(ct) - want) <= 1e-9 * fabs(want) + 1e-15,
+                      "n-gram %zu: text %.12g, model-scaled %.12g", i, log1p(ct), want);
+        checked++;
+    }
+    ck_assert_uint_gt(checked, 100);
+    reference_free(&R, node_of);
+    nglm_entprune_free(pm);
+    nglm_entprune_free(pt);
+    nglm_arpa_free(a);
+    nglm_corpus_free(&c);
+    nglm_vocab_free(v);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- pruning */
 
 /* Σ_w P(w | h) over the vocabulary but <s>, by the fast model. */
@@ -211,7 +263,7 @@ START_TEST(test_pruned_model)
     nglm_arpa *a = fixture_model(&c, v, 3);
     int32_t V = (int32_t)nglm_vocab_size(v);
     nglm_error err;
-    nglm_entprune *p = nglm_entprune_new(a, &err);
+    nglm_entprune *p = nglm_entprune_new(a, NULL, &err);
     ck_assert_msg(p != NULL, "%s", err.msg);
     epref R;
     size_t *node_of;
@@ -310,14 +362,14 @@ START_TEST(test_refused)
                                  "\\3-grams:\n-0.1\tb a b\n\n\\end\\\n");
     nglm_arpa *a = nglm_arpa_load(bad, &err);
     ck_assert_msg(a != NULL, "%s", err.msg);
-    ck_assert_ptr_null(nglm_entprune_new(a, &err));
+    ck_assert_ptr_null(nglm_entprune_new(a, NULL, &err));
     ck_assert_msg(strstr(err.msg, "'b a b'") && strstr(err.msg, "incomplete"), "%s", err.msg);
     nglm_arpa_free(a);
 
     nglm_corpus c;
     nglm_vocab *v = fixture_text(&c, 3);
     a = fixture_model(&c, v, 2);
-    nglm_entprune *p = nglm_entprune_new(a, &err);
+    nglm_entprune *p = nglm_entprune_new(a, NULL, &err);
     ck_assert_msg(p != NULL, "%s", err.msg);
     const double bad_theta[] = {0, -1e-6, NAN, INFINITY, -INFINITY};
     for (size_t i = 0; i < sizeof bad_theta / sizeof *bad_theta; i++)
@@ -337,6 +389,7 @@ int main(void)
     TCase *tc = tcase_create("entprune");
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, test_criteria_match_reference, 0, 2);
+    tcase_add_test(tc, test_history_text);
     tcase_add_test(tc, test_pruned_model);
     tcase_add_test(tc, test_refused);
     suite_add_tcase(s, tc);

@@ -46,6 +46,14 @@ gzip -c "$T/kn3.arpa" >"$T/kn3.arpa.gz"
 expect 0 "a gzip model" '' "$P" --model "$T/kn3.arpa.gz" --threshold 1e-6 -o "$T/gz.arpa"
 check "prunes as the plain one" cmp -s "$T/gz.arpa" "$T/p6.arpa"
 
+expect 0 "--history-text" '' "$P" --model "$T/kn3.arpa" --threshold 1e-6 \
+    --history-text "$T/small.train.txt" -o "$T/ht.arpa"
+check "another selection" sh -c "! cmp -s '$T/ht.arpa' '$T/p6.arpa'"
+expect_error "--history-text that does not exist" "No such file" "$P" --model "$T/kn3.arpa" \
+    --threshold 1e-6 --history-text "$T/none.txt" -o "$T/x.arpa"
+expect_error "--history-text the output" "same file|refusing" "$P" --model "$T/kn3.arpa" \
+    --threshold 1e-6 --history-text "$T/p6.arpa" -o "$T/p6.arpa"
+
 # ---------------------------------------------------------------- by target
 half=$((FULL / 2))
 expect 0 "--target-ngrams $half" '' "$P" --model "$T/kn3.arpa" --target-ngrams "$half" \

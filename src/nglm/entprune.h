@@ -33,15 +33,21 @@
 #include <stdint.h>
 
 #include "nglm/arpa.h"
+#include "nglm/corpus.h"
 #include "nglm/error.h"
 
 /* A back-off model prepared for pruning (opaque). */
 typedef struct nglm_entprune nglm_entprune;
 
 /* Reads the n-grams of a (which must outlive the result) and computes
- * every criterion.  NULL and err on failure (an incomplete back-off
- * structure, out of memory). */
-nglm_entprune *nglm_entprune_new(const nglm_arpa *a, nglm_error *err);
+ * every criterion, with each context's probability p(h) from the model
+ * itself (text NULL, as SRILM) or from its relative frequency as a history
+ * in text (read with nglm_arpa_vocab(a)): the number of tokens that follow
+ * h's words, over the tokens; Kneser-Ney's lower orders, estimated from
+ * continuation counts, are poor estimates of p(h) (Chelba et al. 2010).
+ * NULL and err on failure (an incomplete back-off structure, out of
+ * memory). */
+nglm_entprune *nglm_entprune_new(const nglm_arpa *a, const nglm_corpus *text, nglm_error *err);
 
 void nglm_entprune_free(nglm_entprune *p);
 
