@@ -54,6 +54,20 @@ expect_error "--history-text that does not exist" "No such file" "$P" --model "$
 expect_error "--history-text the output" "same file|refusing" "$P" --model "$T/kn3.arpa" \
     --threshold 1e-6 --history-text "$T/p6.arpa" -o "$T/p6.arpa"
 
+# nglm-kn --prune-entropy: the same as nglm-prune with the training text
+expect 0 "nglm-kn --prune-entropy 1e-6" "pruned by relative entropy at 1e-06: [0-9]+ n-grams kept" \
+    "$B/nglm-kn" -o 3 --discount-fallback --train "$T/small.train.txt" --prune-entropy 1e-6 \
+    --arpa "$T/kn-pe.arpa"
+check "is nglm-prune --history-text of its model" cmp -s "$T/kn-pe.arpa" "$T/ht.arpa"
+expect 2 "nglm-kn --prune-entropy 0 is refused" "--prune-entropy" "$B/nglm-kn" -o 3 \
+    --discount-fallback --train "$T/small.train.txt" --prune-entropy 0 --arpa "$T/x.arpa"
+expect 2 "nglm-kn --prune-entropy with --model is refused" "ARPA model only" "$B/nglm-kn" \
+    -o 3 --discount-fallback --train "$T/small.train.txt" --prune-entropy 1e-6 \
+    --model "$T/x.nglm"
+expect 0 "nglm-kn --prune-entropy from stdin to stdout" '' sh -c \
+    "'$B/nglm-kn' -o 3 --discount-fallback --quiet --prune-entropy 1e-6 <'$T/small.train.txt' >'$T/kn-pe2.arpa'"
+check "the same model" cmp -s "$T/kn-pe2.arpa" "$T/ht.arpa"
+
 # ---------------------------------------------------------------- by target
 half=$((FULL / 2))
 expect 0 "--target-ngrams $half" '' "$P" --model "$T/kn3.arpa" --target-ngrams "$half" \
