@@ -19,8 +19,11 @@
 #include <errno.h>
 #include <float.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <zlib.h>
 
 #include "arpa_impl.h"
 #include "arpa_write.h"
@@ -480,6 +483,24 @@ uint64_t nglm_entprune_kept(const nglm_entprune *p, int k)
 
 /* ---------------------------------------------------------------- writing */
 
+/* Where the ARPA text goes: the temporary file, through gzip when the
+ * path ends in ".gz" (as nglm-export writes). */
+typedef struct ep_out {
+    FILE *fp;
+    gzFile gz;
+    int failed;
+} ep_out;
+
+static void out_printf(ep_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void out_printf(ep_out *o, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (o->gz ? gzvprintf(o->gz, fmt, ap) <= 0 : vfprintf(o->fp, fmt, ap) < 0)
+        o->failed = 1;
+    va_end(ap);
+}
+
 int nglm_entprune_save(const nglm_entprune *p, const char *path, int digits, nglm_error *err)
 {
     if (digits < 1 || digits > 17)
@@ -490,34 +511,46 @@ int nglm_entprune_save(const nglm_entprune *p, const char *path, int digits, ngl
     nglm_atomic at;
     if (nglm_atomic_open(&at, path, err) != 0)
         return -1;
-    FILE *fp = at.fp;
+    ep_out o = {at.fp, NULL, 0};
+    size_t n = strlen(path);
+    if (n > 3 && strcmp(path + n - 3, ".gz") == 0) {
+        int fd = dup(fileno(at.fp));
+        if (fd < 0 || !(o.gz = gzdopen(fd, "wb6"))) {
+            if (fd >= 0)
+                close(fd);
+            return nglm_atomic_fail(&at, ENOMEM, err);
+        }
+    }
     char comment[200];
     nglm_arpa_tok_comment(&p->a->tok, comment, sizeof comment);
     if (comment[0])
-        fprintf(fp, "# %s\n", comment);
-    fprintf(fp, "\n\\data\\\n");
+        out_printf(&o, "# %s\n\n", comment);
+    out_printf(&o, "\\data\\\n");
     for (int k = 1; k <= top; k++)
-        fprintf(fp, "ngram %d=%llu\n", k, (unsigned long long)p->kept_k[k]);
+        out_printf(&o, "ngram %d=%llu\n", k, (unsigned long long)p->kept_k[k]);
     size_t i = 0;
-    for (int k = 1; k <= top; k++) {
-        fprintf(fp, "\n\\%d-grams:\n", k);
-        for (; i < p->n && p->len[p->ord[i]] == k; i++) {
+    for (int k = 1; k <= top && !o.failed; k++) {
+        out_printf(&o, "\n\\%d-grams:\n", k);
+        for (; i < p->n && p->len[p->ord[i]] == k && !o.failed; i++) {
             int64_t x = p->ord[i];
             if (!p->kept[x])
                 continue;
             int32_t words[NGLM_ARPA_MAX_ORDER];
             node_words(p, x, words);
-            fprintf(fp, "%.*g\t", digits, p->a->logp[x]);
+            out_printf(&o, "%.*g\t", digits, p->a->logp[x]);
             for (int j = 0; j < k; j++)
-                fprintf(fp, j ? " %s" : "%s", nglm_vocab_word(p->a->vocab, words[j]));
+                out_printf(&o, j ? " %s" : "%s", nglm_vocab_word(p->a->vocab, words[j]));
             if (k < top)
-                fprintf(fp, "\t%.*g", digits, p->bow[x]);
-            fputc('\n', fp);
+                out_printf(&o, "\t%.*g", digits, p->bow[x]);
+            out_printf(&o, "\n");
         }
     }
-    fprintf(fp, "\n\\end\\\n");
-    if (ferror(fp))
-        return nglm_atomic_fail(&at, errno, err);
+    out_printf(&o, "\n\\end\\\n");
+    int errnum = errno ? errno : EIO;
+    if (o.gz && gzclose(o.gz) != Z_OK)
+        o.failed = 1;
+    if (o.failed || ferror(at.fp))
+        return nglm_atomic_fail(&at, errnum, err);
     return nglm_atomic_commit(&at, err);
 }
 

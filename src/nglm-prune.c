@@ -80,7 +80,7 @@ static const nglm_option rows[] = {
      "text) instead of from the model itself; Kneser-Ney's lower orders estimate it badly "
      "(Chelba et al. 2010)",
      NGLM_OPT_STRING, FIELD(history_text)},
-    {"output", "OUT", "", "the pruned model, an ARPA file ('-' = stdout)", NGLM_OPT_STRING,
+    {"output", "OUT", "", "the pruned model, an ARPA file ('-' = stdout; gzip when OUT ends in .gz)", NGLM_OPT_STRING,
      FIELD(output), 0, 0, NULL, NULL, 'o'},
     {"digits", "D", "", "significant digits of each number written (default 10)",
      NGLM_OPT_INT, FIELD(digits), 1, 17},

@@ -76,7 +76,7 @@ uint64_t nglm_entprune_kept(const nglm_entprune *p, int k);
 
 /* Writes the model as it stands (pruned, or unpruned before any apply) in
  * ARPA format with `digits` significant digits (1..17) to path ("-" =
- * stdout), replaced atomically (fileio.h). */
+ * stdout; gzip when it ends in ".gz"), replaced atomically (fileio.h). */
 int nglm_entprune_save(const nglm_entprune *p, const char *path, int digits, nglm_error *err);
 
 /* ---------------------------------------------------------------- for tests
