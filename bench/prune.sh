@@ -13,6 +13,10 @@
 #            UNK for every model, as lmplz needs (lmplz reserves <unk>)
 #   KENLM    where lmplz is (default ../shared/peers/kenlm)
 #   TRAIN    1: also nglm-train --features ngram --order 5 (minutes; default 1)
+# Each full model is pruned twice: with the history probabilities of the
+# criterion from the model itself (SRILM's default), and from the training
+# text's frequencies (--history-text; Kneser-Ney's lower orders estimate
+# them badly, Chelba et al. 2010).
 #   WORK     scratch directory (default a fresh one under /tmp, removed)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -43,9 +47,11 @@ wall() {
 }
 
 # the full models
+# (a WORK directory of an earlier run keeps nglm-kn's and nglm-train's)
 t_lmplz=$(wall sh -c "'$kenlm/lmplz' -o 5 -S 1G --discount_fallback <'$work/train.txt' >'$work/kn5.arpa'")
-"$build/nglm-kn" -o 5 --train "$work/train.txt" --arpa "$work/nkn5.arpa" --quiet
-if [ "${TRAIN:-1}" = 1 ]; then
+[ -s "$work/nkn5.arpa" ] ||
+    "$build/nglm-kn" -o 5 --train "$work/train.txt" --arpa "$work/nkn5.arpa" --quiet
+if [ "${TRAIN:-1}" = 1 ] && [ ! -s "$work/ng5.arpa" ]; then
     "$build/nglm-train" --features ngram --order 5 --threads 2 --train "$work/train.txt" \
         --valid "$work/valid.txt" --model "$work/ng5.nglm" --no-checkpoint --quiet >/dev/null
     "$build/nglm-export" --model "$work/ng5.nglm" -o "$work/ng5.arpa"
@@ -62,14 +68,16 @@ for pr in "${prunes[@]}"; do
     lm_ppl+=("$(ppl "$f")")
 done
 
-# prune_row NAME FULL_ARPA: a row of the table, the model pruned to each size
+# prune_row NAME FULL_ARPA [OPTION...]: a row of the table, the model pruned
+# to each size by nglm-prune with the options
 t_prune=
 prune_row() {
     local name=$1 full=$2 row
+    shift 2
     row="| $name | $(ngrams "$full") | $(ppl "$full")"
     for n in "${sizes[@]}"; do
         local t
-        t=$(wall "$build/nglm-prune" --model "$full" --target-ngrams "$n" -o "$work/p.arpa")
+        t=$(wall "$build/nglm-prune" --model "$full" --target-ngrams "$n" "$@" -o "$work/p.arpa")
         [ -n "$t_prune" ] || t_prune=$t
         row="$row | $(ppl "$work/p.arpa") ($(ngrams "$work/p.arpa"))"
     done
@@ -95,11 +103,25 @@ prune_row() {
     row="| lmplz --prune (count) | | "
     for i in "${!sizes[@]}"; do row="$row | ${lm_ppl[$i]} (--prune ${prunes[$i]})"; done
     echo "$row |"
+    hist=(--history-text "$work/train.txt")
     prune_row "lmplz -o 5, nglm-prune" "$work/kn5.arpa"
+    prune_row "lmplz -o 5, nglm-prune --history-text train" "$work/kn5.arpa" "${hist[@]}"
     prune_row "nglm-kn -o 5, nglm-prune" "$work/nkn5.arpa"
-    [ "${TRAIN:-1}" != 1 ] || prune_row "nglm-train --features ngram --order 5, exported, nglm-prune" "$work/ng5.arpa"
+    # (nglm-kn --prune-entropy is this model pruned with --history-text)
+    if [ "${TRAIN:-1}" = 1 ]; then
+        prune_row "nglm-train --features ngram -o 5, nglm-prune" "$work/ng5.arpa"
+        prune_row "nglm-train --features ngram -o 5, nglm-prune --history-text train" \
+            "$work/ng5.arpa" "${hist[@]}"
+    fi
     echo
     echo "Wall time, one run each: lmplz -o 5 ${t_lmplz} s; nglm-prune of its ARPA file"
     echo "to ${sizes[0]} n-grams ${t_prune} s."
+    echo
+    echo "Commands: \`lmplz -o 5 -S 1G --discount_fallback [--prune ...] <train.txt\`,"
+    echo "\`nglm-kn -o 5 --train train.txt --arpa nkn5.arpa\`, \`nglm-train --features ngram"
+    echo "--order 5 --threads 2 --train train.txt --valid valid.txt --model ng5.nglm\` and"
+    echo "\`nglm-export --model ng5.nglm -o ng5.arpa\`; \`nglm-prune --model FULL.arpa"
+    echo "--target-ngrams N [--history-text train.txt] -o p.arpa\`; \`nglm-eval --model"
+    echo "p.arpa test.txt\` (the zeroprobs line's ppl)."
 } | tee "$work/table.md"
 [ "${APPEND:-0}" != 1 ] || cat "$work/table.md" >>"$here/RESULTS.md"
