@@ -50,6 +50,7 @@ struct nglm_entprune {
                            * the context of, directly or not */
     double *sorted;       /* (n_cand) eff of the n-grams of order >= 2, descending */
     size_t n_cand;
+    int keep_suffixes;    /* 1: a kept n-gram's suffix stays too */
     uint8_t *kept;        /* (n) in the current model */
     double *bow;          /* (n) current log10 back-off weight */
     uint64_t listed_k[NGLM_ARPA_MAX_ORDER + 1];
@@ -273,6 +274,38 @@ static int history_text_log10(const nglm_entprune *p, const nglm_corpus *c, doub
     return 0;
 }
 
+/* Each n-gram's eff: the largest criterion among it and the n-grams that
+ * need it (those it is the context of; with keep_suffixes, also those it
+ * is the suffix of), longest first; then their sorted list. */
+static int effective(nglm_entprune *p, nglm_error *err)
+{
+    size_t n = p->n;
+    for (size_t x = 0; x < n; x++)
+        p->eff[x] = -INFINITY;
+    for (size_t i = n; i-- > 0;) {
+        int64_t x = p->ord[i];
+        if (p->len[x] >= 2)
+            p->eff[x] = fmax(p->eff[x], p->crit[x]);
+        else
+            p->eff[x] = NAN;
+        if (p->len[x] >= 3) {
+            p->eff[p->par[x]] = fmax(p->eff[p->par[x]], p->eff[x]);
+            int64_t s = p->suf[x];
+            if (p->keep_suffixes && p->len[s] == p->len[x] - 1)
+                p->eff[s] = fmax(p->eff[s], p->eff[x]);
+        }
+    }
+    if (!p->sorted)
+        p->sorted = malloc((n > (size_t)p->V ? n - (size_t)p->V : 1) * sizeof *p->sorted);
+    if (!p->sorted)
+        return nglm_error_set(err, "out of memory for %zu n-grams", n);
+    p->n_cand = 0;
+    for (size_t x = (size_t)p->V; x < n; x++)
+        p->sorted[p->n_cand++] = p->eff[x];
+    qsort(p->sorted, p->n_cand, sizeof *p->sorted, cmp_desc);
+    return 0;
+}
+
 static int criteria(nglm_entprune *p, const nglm_corpus *text, nglm_error *err)
 {
     size_t n = p->n;
@@ -289,10 +322,8 @@ static int criteria(nglm_entprune *p, const nglm_corpus *text, nglm_error *err)
         free(hist);
         return -1;
     }
-    for (size_t x = 0; x < n; x++) {
+    for (size_t x = 0; x < n; x++)
         p->crit[x] = NAN;
-        p->eff[x] = -INFINITY;
-    }
     int64_t max_kids = 0;
     for (size_t x = 0; x < n; x++)
         if (p->kid_start[x + 1] - p->kid_start[x] > max_kids)
@@ -316,24 +347,7 @@ static int criteria(nglm_entprune *p, const nglm_corpus *text, nglm_error *err)
     free(hist);
     if (failed)
         return nglm_error_set(err, "out of memory");
-    /* longest first: a context's eff is at least its children's */
-    for (size_t i = n; i-- > 0;) {
-        int64_t x = p->ord[i];
-        if (p->len[x] >= 2)
-            p->eff[x] = fmax(p->eff[x], p->crit[x]);
-        else
-            p->eff[x] = NAN;
-        if (p->len[x] >= 3)
-            p->eff[p->par[x]] = fmax(p->eff[p->par[x]], p->eff[x]);
-    }
-    p->n_cand = 0;
-    p->sorted = malloc((n > (size_t)p->V ? n - (size_t)p->V : 1) * sizeof *p->sorted);
-    if (!p->sorted)
-        return nglm_error_set(err, "out of memory for %zu n-grams", n);
-    for (size_t x = (size_t)p->V; x < n; x++)
-        p->sorted[p->n_cand++] = p->eff[x];
-    qsort(p->sorted, p->n_cand, sizeof *p->sorted, cmp_desc);
-    return 0;
+    return effective(p, err);
 }
 
 /* ---------------------------------------------------------------- the API */
@@ -404,6 +418,12 @@ uint64_t nglm_entprune_total(const nglm_entprune *p)
 uint64_t nglm_entprune_unigrams(const nglm_entprune *p)
 {
     return p->listed_k[1];
+}
+
+int nglm_entprune_keep_suffixes(nglm_entprune *p, nglm_error *err)
+{
+    p->keep_suffixes = 1;
+    return effective(p, err);
 }
 
 uint64_t nglm_entprune_count(const nglm_entprune *p, double theta)

@@ -28,7 +28,7 @@ typedef struct options {
     const char *model, *output, *history_text;
     double threshold;
     uint64_t target;
-    int has_threshold, has_target, force, verbose, digits;
+    int has_threshold, has_target, force, verbose, digits, keep_suffixes;
 } options;
 
 static int set_threshold(const nglm_option *row, void *opts, const char *value,
@@ -80,6 +80,10 @@ static const nglm_option rows[] = {
      "text) instead of from the model itself; Kneser-Ney's lower orders estimate it badly "
      "(Chelba et al. 2010)",
      NGLM_OPT_STRING, FIELD(history_text)},
+    {"keep-suffixes", NULL, "",
+     "also keep the suffix (the words but the first) of every kept n-gram, so that "
+     "nglm-export --from-arpa can convert the result to nglm's format",
+     NGLM_OPT_FLAG, FIELD(keep_suffixes)},
     {"output", "OUT", "", "the pruned model, an ARPA file ('-' = stdout; gzip when OUT ends in .gz)", NGLM_OPT_STRING,
      FIELD(output), 0, 0, NULL, NULL, 'o'},
     {"digits", "D", "", "significant digits of each number written (default 10)",
@@ -186,6 +190,8 @@ int main(int argc, char **argv)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s: %s", o.model, err.msg);
     if (hist)
         nglm_corpus_free(hist);
+    if (o.keep_suffixes && nglm_entprune_keep_suffixes(p, &err) != 0)
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
     uint64_t total = nglm_entprune_total(p), uni = nglm_entprune_unigrams(p);
     double theta = o.threshold;
     if (o.has_target) {

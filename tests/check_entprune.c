@@ -268,6 +268,8 @@ START_TEST(test_pruned_model)
     epref R;
     size_t *node_of;
     reference_of(&R, a, p, &node_of);
+    if (_i == 1)
+        ck_assert_int_eq(nglm_entprune_keep_suffixes(p, &err), 0);
     uint64_t total = nglm_entprune_total(p), uni = nglm_entprune_unigrams(p);
     /* thresholds that keep about 3/4, 1/2, 1/4 of the n-grams above order 1 */
     for (int q = 1; q <= 3; q++) {
@@ -298,6 +300,11 @@ START_TEST(test_pruned_model)
             if (R.on[i] && R.len[i] >= 2)
                 ck_assert_msg(epref_find(&R, R.w[i], R.len[i] - 1) >= 0,
                               "kept n-gram %zu without its context", i);
+        if (_i == 1) /* suffix closure too */
+            for (size_t i = 0; i < R.n; i++)
+                if (R.on[i] && R.len[i] >= 2)
+                    ck_assert_msg(epref_find(&R, R.w[i] + 1, R.len[i] - 1) >= 0,
+                                  "kept n-gram %zu without its suffix", i);
         epref_normalise(&R);
         /* the weights and every probability as the reference's; every
          * context (and the empty one) sums to one */
@@ -390,7 +397,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, test_criteria_match_reference, 0, 2);
     tcase_add_test(tc, test_history_text);
-    tcase_add_test(tc, test_pruned_model);
+    tcase_add_loop_test(tc, test_pruned_model, 0, 2); /* 1: with nglm_entprune_keep_suffixes */
     tcase_add_test(tc, test_refused);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

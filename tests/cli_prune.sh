@@ -83,6 +83,19 @@ expect 0 "--target-ngrams with a K suffix" '' "$P" --model "$T/kn3.arpa" \
 check "keeps about 20000 ($(total "$T/20k.arpa"))" test "$(total "$T/20k.arpa")" -ge 20000 \
     -a "$(total "$T/20k.arpa")" -le 20200
 
+# --keep-suffixes: closed under suffixes, so nglm's format can hold it
+expect_error "a pruned model is not closed under suffixes" "not closed under suffixes" \
+    "$B/nglm-export" --from-arpa "$T/half.arpa" -o "$T/half.nglm"
+expect 0 "--keep-suffixes" '' "$P" --model "$T/kn3.arpa" --target-ngrams "$half" \
+    --keep-suffixes -o "$T/half-closed.arpa"
+NC=$(total "$T/half-closed.arpa")
+check "keeps about the target ($NC)" test "$NC" -ge "$half" -a "$NC" -le $((half + half / 100))
+expect 0 "converts to nglm's format" '' "$B/nglm-export" --from-arpa "$T/half-closed.arpa" \
+    -o "$T/half-closed.nglm"
+PA=$(ppl "$T/half-closed.arpa")
+PM=$(ppl "$T/half-closed.nglm")
+check "which scores as the ARPA file ($PM, $PA)" test "$PA" = "$PM"
+
 # ---------------------------------------------------------------- nglm models
 expect 0 "an nglm Kneser-Ney model (nglm-kn --model)" '' "$P" --model "$T/kn3.nglm" \
     --target-ngrams "$half" -o "$T/half-nglm.arpa"

@@ -57,6 +57,12 @@ int nglm_entprune_order(const nglm_entprune *p);
 uint64_t nglm_entprune_total(const nglm_entprune *p);
 uint64_t nglm_entprune_unigrams(const nglm_entprune *p);
 
+/* From now on a θ also keeps the suffix (the words but the first) of every
+ * kept n-gram, so that the result is closed under suffixes as well, as
+ * nglm's model format needs (nglm_arpa_to_model); for a model that was
+ * closed under suffixes. */
+int nglm_entprune_keep_suffixes(nglm_entprune *p, nglm_error *err);
+
 /* Number of n-grams kept when pruning at theta (> 0). */
 uint64_t nglm_entprune_count(const nglm_entprune *p, double theta);
 
