@@ -81,6 +81,17 @@ static double backoff_log10(const nglm_entprune *p, int64_t c, int32_t w)
     return p->listed[w] ? acc + p->a->logp[w] : -INFINITY;
 }
 
+/* backoff_log10(p, b, last word of y) for a kept n-gram y whose context's
+ * back-off context is b: where y's suffix (its words but the first) is
+ * kept, its probability, found without a lookup (shape found it). */
+static inline double suffix_log10(const nglm_entprune *p, int64_t y, int64_t b)
+{
+    int64_t s = p->suf[y];
+    if (p->len[s] == p->len[y] - 1 && p->kept[s])
+        return p->a->logp[s];
+    return backoff_log10(p, b, p->word[y]);
+}
+
 /* The words of node x, oldest first; returns its length. */
 static int node_words(const nglm_entprune *p, int64_t x, int32_t *words)
 {
@@ -213,7 +224,7 @@ static void context_criteria(nglm_entprune *p, int64_t h, double hist10, double 
     int64_t j0 = p->kid_start[h], j1 = p->kid_start[h + 1];
     for (int64_t j = j0; j < j1; j++) {
         int64_t y = p->kid[j];
-        q10[j - j0] = backoff_log10(p, b, p->word[y]);
+        q10[j - j0] = suffix_log10(p, y, b);
         sum_p += pow(10, lp[y]);
         sum_q += pow(10, q10[j - j0]);
     }
@@ -482,7 +493,7 @@ int nglm_entprune_apply(nglm_entprune *p, double theta, nglm_error *err)
                 continue;
             any = 1;
             sum_p += pow(10, lp[y]);
-            sum_q += pow(10, backoff_log10(p, b, p->word[y]));
+            sum_q += pow(10, suffix_log10(p, y, b));
         }
         if (!any) {
             p->bow[h] = 0;
