@@ -17,17 +17,22 @@
  * Usage: nglm-kn --help.
  */
 #include <getopt.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
 #include "cli.h"
 #include "config.h"
+#include "nglm/arpa.h"
+#include "nglm/corpus.h"
+#include "nglm/entprune.h"
 #include "nglm/kn.h"
 #include "outputs.h"
 #include "pipeline_kn.h"
@@ -40,6 +45,7 @@ typedef struct options {
     nglm_tok_options tok;
     nglm_kn_options kn;
     int progress, quiet, force;
+    double prune_entropy;       /* > 0: prune the estimate by relative entropy */
     int argc;                   /* the command line, for --prune 0 0 1's words */
     char **argv;
 } options;
@@ -105,6 +111,18 @@ static int set_fallback(const nglm_option *row, void *opts, const char *value,
     return 0;
 }
 
+static int set_prune_entropy(const nglm_option *row, void *opts, const char *value,
+                             nglm_error *err)
+{
+    (void)row;
+    options *o = opts;
+    if (nglm_parse_double(value, -HUGE_VAL, HUGE_VAL, &o->prune_entropy, err) != 0)
+        return -1;
+    if (!(o->prune_entropy > 0))
+        return nglm_error_set(err, "'%s' is not a positive number", value);
+    return 0;
+}
+
 static int positive(const nglm_option *row, void *opts, const char *value, nglm_error *err)
 {
     (void)value;
@@ -142,6 +160,10 @@ static const nglm_option rows[] = {
      "must be 0), the last repeated: --prune 0 0 1 or --prune 0,0,1 drops the 3-grams and "
      "longer seen once (not decreasing)",
      NGLM_OPT_CUSTOM, FIELD(kn.prune), 0, 0, NULL, set_prune},
+    {"prune-entropy", "THETA", "",
+     "then prune the model by relative entropy, as nglm-prune --threshold THETA "
+     "--history-text with the training text does; the ARPA model only (no --model)",
+     NGLM_OPT_CUSTOM, 0, 0, 0, NULL, set_prune_entropy},
     {"discount-fallback", NULL, "",
      "[D1 [D2 [D3+]]]: where a text is too small for the discount formula, use these "
      "discounts (default 0.5 1 1.5) instead of failing (also --discount_fallback)",
@@ -209,6 +231,9 @@ static void parse_args(int argc, char **argv, options *o)
         o->progress = NGLM_CLI_PROGRESS_NEVER;
     if (!o->arpa && !o->model)
         o->arpa = "-";
+    if (o->prune_entropy > 0 && o->model)
+        nglm_cli_die(NGLM_EXIT_USAGE, "--prune-entropy writes the ARPA model only: a pruned "
+                     "model need not list every n-gram's suffix, which --model needs");
     if (o->threads == 0) {
 #ifdef _OPENMP
         o->threads = omp_get_max_threads();
@@ -248,6 +273,34 @@ static nglm_progress stage_begin(const char *what, const char *unit, double scal
 }
 
 static void stage_end(void *user) { nglm_cli_meter_clear(user); }
+
+/* --prune-entropy: the estimate written to tmp pruned into out, the
+ * histories' probabilities from the text (doc/model.md §9). */
+static int prune_entropy(const char *tmp, const char *text, const char *out, double theta,
+                         uint64_t *kept, nglm_error *err)
+{
+    nglm_arpa *a = nglm_arpa_load(tmp, err);
+    if (!a)
+        return -1;
+    nglm_tok_options tok = nglm_arpa_tok(a);
+    nglm_corpus c;
+    nglm_entprune *p = NULL;
+    int rc = -1;
+    if (nglm_corpus_read(&c, text, &tok, nglm_arpa_vocab(a), err) == 0) {
+        p = nglm_entprune_new(a, &c, err);
+        nglm_corpus_free(&c);
+    }
+    if (p && nglm_entprune_apply(p, theta, err) == 0 &&
+        nglm_entprune_save(p, out, 10, err) == 0) {
+        rc = 0;
+        *kept = 0;
+        for (int k = 1; k <= nglm_entprune_order(p); k++)
+            *kept += nglm_entprune_kept(p, k);
+    }
+    nglm_entprune_free(p);
+    nglm_arpa_free(a);
+    return rc;
+}
 
 /* What was read, estimated and written, on stderr. */
 static void report(const options *o, const char *name, const nglm_pipeline_kn_result *r,
@@ -309,7 +362,8 @@ int main(int argc, char **argv)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
     if (nglm_pipeline_vocab(&P, &err) != 0 || nglm_pipeline_kn_text(&P, &err) != 0)
         die_text(&err, path, name);
-    nglm_cli_rereadable_done();
+    if (o.prune_entropy == 0)
+        nglm_cli_rereadable_done();
     nglm_pipeline_kn_result r;
     if (nglm_pipeline_kn(&P, &o.kn, &r, &err) != 0) /* the library names no option */
         nglm_cli_die(NGLM_EXIT_FAIL, "%s%s", err.msg,
@@ -317,11 +371,30 @@ int main(int argc, char **argv)
                          ? " (--discount-fallback)" : "");
     /* the report is printed once everything is written, so that a failure
      * prints its one line only */
-    if (nglm_pipeline_kn_save(&P, &r, o.arpa, o.model, &err) != 0)
+    uint64_t kept = 0;
+    if (o.prune_entropy > 0) {
+        char tmp[4096];
+        const char *dir = o.temp_dir ? o.temp_dir : getenv("TMPDIR");
+        snprintf(tmp, sizeof tmp, "%s/nglm-kn.XXXXXX", dir && *dir ? dir : "/tmp");
+        int fd = mkstemp(tmp);
+        if (fd < 0)
+            nglm_cli_die(NGLM_EXIT_FAIL, "%s: cannot create a temporary file", tmp);
+        close(fd);
+        int rc = nglm_pipeline_kn_save(&P, &r, tmp, NULL, &err);
+        if (rc == 0)
+            rc = prune_entropy(tmp, path, o.arpa, o.prune_entropy, &kept, &err);
+        unlink(tmp);
+        nglm_cli_rereadable_done();
+        if (rc != 0)
+            nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+    } else if (nglm_pipeline_kn_save(&P, &r, o.arpa, o.model, &err) != 0)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
     nglm_pipeline_free(&P);
     if (!o.quiet)
         report(&o, name, &r, t0);
+    if (!o.quiet && o.prune_entropy > 0)
+        fprintf(stderr, "%s: pruned by relative entropy at %g: %llu n-grams kept\n",
+                nglm_cli_prog(), o.prune_entropy, (unsigned long long)kept);
     nglm_pipeline_kn_result_free(&r);
     return 0;
 }

@@ -7,7 +7,7 @@
 # table and not to the page, or left on the page after it is removed, fails.
 . "$(dirname "$0")/cli_lib.sh"
 
-for p in nglm-train nglm-eval nglm-export nglm-sample nglm-gen nglm-kn nglm-cluster; do
+for p in nglm-train nglm-eval nglm-export nglm-sample nglm-gen nglm-kn nglm-cluster nglm-prune; do
     page=$S/doc/$p.1
     check "$p.1 exists" test -s "$page"
     if command -v groff >/dev/null 2>&1; then
