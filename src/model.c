@@ -407,6 +407,50 @@ double *nglm_model_ngram_norms_new(const nglm_model *m, int threads, nglm_error 
     return lnz;
 }
 
+/* The walk both stored-normaliser paths take: the history's contexts h_1,
+ * h_2, .. (sent[i - k] back to the first position after stop; <s> before
+ * position 0 when bos_known), the deepest into *deep (-1: none), each into
+ * chain when it is not NULL, and θ(y) + Σ_{j ≤ J} θ(h_j, y) returned with J
+ * + 1 in *ngram; see nglm_model_norms_logprob. */
+static inline double ngram_walk(const nglm_model *m, const int32_t *sent, size_t i, long stop,
+                                int bos_known, int32_t *chain, int *depth, int32_t *deep,
+                                int *ngram)
+{
+    const nglm_features *F = &m->feat;
+    nglm_blocks *B = F->blocks;
+    int32_t y = sent[i], node = -1;
+    double s = m->theta[y]; /* the unigrams' blocks were verified at load */
+    int d = 0, n = 1;
+    *deep = -1;
+    for (int k = 1; k < F->order; k++) {
+        long pos = (long)i - k;
+        int32_t w = pos > stop ? sent[pos] : (pos == -1 && bos_known ? NGLM_BOS : -1);
+        if (w < 0) /* a negative id: the history ends here */
+            break;
+        node = k == 1 ? F->ctx1[w] : nglm_features_child(F, node, w);
+        if (node < 0)
+            break;
+        *deep = node;
+        if (chain)
+            chain[d] = node;
+        d++;
+        if (n == k) {
+            int32_t f = nglm_features_find(F, node, y);
+            if (f >= 0) {
+                nglm_blocks_ensure1(B, m->theta + f);
+                s += m->theta[f];
+                n = k + 1;
+            }
+        }
+        if (w == NGLM_BOS)
+            break;
+    }
+    if (depth)
+        *depth = d;
+    *ngram = n;
+    return s;
+}
+
 /* With h_1 .. h_d the contexts of the history's chain (h_j of length j,
  * each a listed context) and J the longest j with (h_j, w) a feature,
  * suffix closure makes (h_1, w) .. (h_J, w) the features of w in h, so
@@ -414,34 +458,12 @@ double *nglm_model_ngram_norms_new(const nglm_model *m, int threads, nglm_error 
  * "Stored normalisers").  The walk stops at the first miss. */
 double nglm_model_norms_logprob(const nglm_model *m, const int32_t *sent, size_t i, int *len)
 {
-    const nglm_features *F = &m->feat;
-    nglm_blocks *B = F->blocks;
-    int32_t y = sent[i], node = -1, deep = -1;
-    double s = m->theta[y]; /* the unigrams' blocks were verified at load */
-    int ngram = 1;
-    for (int k = 1; k < F->order; k++) {
-        long pos = (long)i - k;
-        int32_t w = pos >= 0 ? sent[pos] : pos == -1 ? NGLM_BOS : -1;
-        if (w < 0) /* a negative id: the history ends here */
-            break;
-        node = k == 1 ? F->ctx1[w] : nglm_features_child(F, node, w);
-        if (node < 0)
-            break;
-        deep = node;
-        if (ngram == k) {
-            int32_t f = nglm_features_find(F, node, y);
-            if (f >= 0) {
-                nglm_blocks_ensure1(B, m->theta + f);
-                s += m->theta[f];
-                ngram = k + 1;
-            }
-        }
-        if (w == NGLM_BOS)
-            break;
-    }
+    int32_t deep;
+    int ngram;
+    double s = ngram_walk(m, sent, i, -1, 1, NULL, NULL, &deep, &ngram);
     if (len)
         *len = ngram;
-    nglm_blocks_ensure1(B, m->lnz + deep + 1);
+    nglm_blocks_ensure1(m->feat.blocks, m->lnz + deep + 1);
     return s - m->lnz[deep + 1];
 }
 
@@ -460,31 +482,9 @@ double nglm_model_skipnorms_logprob(nglm_model_scorer *sc, const int32_t *sent, 
     const nglm_model *m = sc->m;
     const nglm_features *F = &m->feat;
     nglm_blocks *B = F->blocks;
-    int32_t y = sent[i], chain[NGLM_MAX_ORDER];
-    int depth = 0, ngram = 1;
-    double sy = m->theta[y];
-    int32_t node = -1;
-    for (int k = 1; k < F->order; k++) {
-        long pos = (long)i - k;
-        int32_t w = pos > stop ? sent[pos] : (pos == -1 && bos_known ? NGLM_BOS : -1);
-        if (w < 0)
-            break;
-        node = k == 1 ? F->ctx1[w] : nglm_features_child(F, node, w);
-        if (node < 0)
-            break;
-        chain[depth++] = node;
-        if (ngram == k) {
-            int32_t f = nglm_features_find(F, node, y);
-            if (f >= 0) {
-                nglm_blocks_ensure1(B, m->theta + f);
-                sy += m->theta[f];
-                ngram = k + 1;
-            }
-        }
-        if (w == NGLM_BOS)
-            break;
-    }
-    int32_t deep = depth > 0 ? chain[depth - 1] : -1;
+    int32_t y = sent[i], chain[NGLM_MAX_ORDER], deep;
+    int depth, ngram;
+    double sy = ngram_walk(m, sent, i, stop, bos_known, chain, &depth, &deep, &ngram);
     nglm_blocks_ensure1(B, m->lnz + deep + 1);
     double lz = m->lnz[deep + 1];
     size_t n = 0;
