@@ -183,7 +183,8 @@ static void usage(FILE *fp)
         "  -h, --help, --version\n"
         "\n"
         "Words are separated by spaces and tabs; a literal <unk> is the unknown word\n"
-        "(an ordinary word for Kneser-Ney), literal <s> and </s> are ignored, and\n"
+        "(an ordinary word for Kneser-Ney), literal <s> and </s> are ignored (all\n"
+        "three are one token under every --tokenize mode), and\n"
         "blank lines are not sentences, as everywhere in nglm.\n"
         "Exit status: 0 success, 1 failure (bad data, I/O, discounts that cannot be\n"
         "estimated), 2 bad usage.\n");
