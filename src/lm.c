@@ -110,6 +110,23 @@ nglm_tok_options nglm_lm_tok(const nglm_lm *lm) { return lm->tok; }
 int nglm_lm_order(const nglm_lm *lm) { return lm->order; }
 int nglm_lm_reach(const nglm_lm *lm) { return lm->reach > 0 ? lm->reach : lm->order - 1; }
 
+int nglm_lm_tok_recorded(const nglm_lm *lm)
+{
+    if (nglm_lm_mix_size(lm)) /* read with its first component's tokenizer */
+        return nglm_lm_tok_recorded(nglm_lm_mix_component(lm, 0));
+    const char *kind = nglm_lm_kind(lm);
+    return !(kind && strcmp(kind, "arpa") == 0 && nglm_tok_options_is_default(&lm->tok));
+}
+
+int nglm_lm_set_tok(nglm_lm *lm, const nglm_tok_options *tok, nglm_error *err)
+{
+    if (nglm_lm_tok_recorded(lm))
+        return nglm_error_set(err, "%s records its tokenizer: its texts are read that way",
+                              lm->path ? lm->path : "the model");
+    lm->tok = *tok;
+    return 0;
+}
+
 int nglm_lm_recorded_cache(const nglm_lm *lm, nglm_cache_spec *spec)
 {
     return lm->ops->recorded_cache ? lm->ops->recorded_cache(lm, spec) : 0;

@@ -31,6 +31,56 @@ static nglm_lm *lm_load(const char *path, int verify)
     return lm;
 }
 
+/* --tokenize/--lowercase: how text is split for a model that does not
+ * record it (a KenLM or SRILM ARPA file); for one that does, they must say
+ * what it records.  asked NULL: nothing asked. */
+static void lm_apply_tok(nglm_lm *x, const nglm_tok_options *asked)
+{
+    if (!asked)
+        return;
+    nglm_error err;
+    nglm_tok_options have = nglm_lm_tok(x);
+    if (!nglm_lm_tok_recorded(x)) {
+        nglm_tok_options t = *asked;
+        t.replace_invalid = have.replace_invalid;
+        if (nglm_lm_set_tok(x, &t, &err) != 0)
+            nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+    } else if (have.mode != asked->mode || have.lowercase != asked->lowercase) {
+        char a[96], h[96];
+        nglm_tok_options t = *asked;
+        t.replace_invalid = have.replace_invalid;
+        nglm_cli_die(NGLM_EXIT_USAGE, "%s: %s, but the model was trained with %s and reads "
+                     "text that way (leave the option out)", nglm_lm_path(x),
+                     nglm_tok_options_spell(&t, a, sizeof a),
+                     nglm_tok_options_spell(&have, h, sizeof h));
+    }
+}
+
+/* The share of words out of the vocabulary above which nglm-eval warns:
+ * PTB's test text has none, a text of the model's domain tokenized its way
+ * a few percent; beyond 5%, the text is most likely tokenized otherwise
+ * (raw text against a PTB model: about 40%), and the perplexity, which
+ * scores every OOV as <unk>, says little. */
+#define OOV_WARN_RATE 0.05
+
+/* One line on stderr when r's OOV rate is above OOV_WARN_RATE, with the
+ * tokenizer x reads text with. */
+static void warn_oov(const nglm_lm *x, const nglm_eval_report *r)
+{
+    if (r->words == 0 || (double)r->oovs <= OOV_WARN_RATE * (double)r->words)
+        return;
+    char how[96];
+    nglm_tok_options t = nglm_lm_tok(x);
+    fprintf(stderr, "%s: warning: %llu of %llu words (%.1f%%) are not in the model's "
+            "vocabulary: is the text tokenized as the model's training text was? (the model "
+            "reads it with %s%s; --print-tokens shows the tokens)\n", nglm_cli_prog(),
+            (unsigned long long)r->oovs, (unsigned long long)r->words,
+            100.0 * (double)r->oovs / (double)r->words,
+            nglm_tok_options_spell(&t, how, sizeof how),
+            nglm_lm_tok_recorded(x) ? "" : ", as it records none: --tokenize word "
+                                           "--lowercase would split raw text");
+}
+
 /* --print-tokens: text as the model's tokenizer splits it, a sentence a line. */
 static void print_text_tokens(const nglm_lm *x, const char *text)
 {
@@ -325,6 +375,8 @@ static void print_weights(const nglm_lm *x, const char *how)
 
 typedef struct options {
     const char *model, *heldout, *write_mix, *cache, *cache_lambda, *cache_reset;
+    const char *tokenize;
+    int lowercase;
     const char *mix[NGLM_LM_MIX_MAX];
     size_t n_mix, mix_given;  /* kept, given (a mixture of too many is refused later) */
     lambda_opt lambda;
@@ -378,6 +430,12 @@ static const nglm_option rows[] = {
      "print TEXT as the model reads it, one sentence per line, tokens separated by single "
      "spaces, and score nothing (what other tools must be given to see the same tokens)",
      NGLM_OPT_FLAG, FIELD(print_tokens)},
+    {"tokenize", "MODE", "",
+     "space, word or char: how to split TEXT for a model that does not record it (an ARPA "
+     "file of KenLM or SRILM; default space); for one that does, the run fails unless MODE "
+     "is the recorded one",
+     NGLM_OPT_STRING, FIELD(tokenize)},
+    {"lowercase", NULL, "", "fold case, as --tokenize", NGLM_OPT_FLAG, FIELD(lowercase)},
     {"verify", NULL, "",
      "check an nglm model's checksum and whole index before scoring (reads the whole file; "
      "by default only what the lookups need is checked, so a damaged weight gives a wrong "
@@ -475,6 +533,15 @@ int main(int argc, char **argv)
     lambda_opt lam = o.lambda;
     int per_sentence = o.per_sentence, print_tokens = o.print_tokens, per_word = o.per_word;
     int threads = o.threads, digits = o.digits, progress = o.progress, verify = o.verify;
+    nglm_tok_options asked_tok = nglm_tok_options_default();
+    const nglm_tok_options *asked = NULL;
+    if (o.tokenize || o.lowercase) {
+        nglm_error terr;
+        if (o.tokenize && nglm_tok_mode_parse(o.tokenize, &asked_tok.mode, &terr) != 0)
+            nglm_cli_die(NGLM_EXIT_USAGE, "--tokenize: %s", terr.msg);
+        asked_tok.lowercase = o.lowercase;
+        asked = &asked_tok;
+    }
     size_t n_models = (model_path ? 1 : 0) + mix_given;
     if (!model_path && mix_given == 0)
         nglm_cli_die(NGLM_EXIT_USAGE, "--model FILE is required (see --help)");
@@ -530,8 +597,10 @@ int main(int argc, char **argv)
     nglm_cli_meter_init(&meter, progress);
     nglm_lm *comps[NGLM_LM_MIX_MAX];
     size_t n = 0;
-    if (model_path)
+    if (model_path) {
         comps[n++] = lm_load(model_path, verify);
+        lm_apply_tok(comps[0], asked);
+    }
     if (print_tokens) {
         if (mix_given || per_sentence)
             nglm_cli_die(NGLM_EXIT_USAGE, "--print-tokens scores nothing: it cannot go with %s",
@@ -540,8 +609,10 @@ int main(int argc, char **argv)
         nglm_lm_free(comps[0]);
         return 0;
     }
-    for (size_t i = 0; i < n_mix; i++)
+    for (size_t i = 0; i < n_mix; i++) {
         comps[n++] = lm_load(mix_paths[i], verify);
+        lm_apply_tok(comps[n - 1], asked);
+    }
     nglm_lm *x = comps[0];
     if (n > 1) {
         const double *w = lambda_weights(&lam, n);
@@ -605,6 +676,7 @@ int main(int argc, char **argv)
     nglm_eval_print_digits(stdout, strcmp(shown, "-") == 0 ? "(stdin)" : shown, &r, digits);
     if (fflush(stdout) != 0 || ferror(stdout))
         nglm_cli_die(NGLM_EXIT_FAIL, "error writing the report");
+    warn_oov(x, &r);
     nglm_eval_report_free(&r);
     nglm_corpus_free(&corpus);
     nglm_lm_free(x);
