@@ -37,6 +37,7 @@
 #include "cli.h"
 #include "monitor.h"
 #include "config.h"
+#include "nglm-paths.h" /* the build tree's and the installed corpus (Makefile.am) */
 #include "nglm/cache.h"
 #include "nglm/checkpoint.h"
 #include "nglm/dist.h"
@@ -148,6 +149,42 @@ static void usage(FILE *fp)
 
 static int file_exists(const char *path) { return access(path, R_OK) == 0; }
 
+/* 1 if this program runs from the build tree it was built in (Linux's
+ * /proc/self/exe; -1 where that cannot be told).  An installed nglm-train
+ * must read the installed corpus, not the build tree's that happens to be
+ * there still (or may be gone). */
+static int runs_from_build_tree(void)
+{
+    char exe[4096], dir[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0 || !realpath(NGLM_BUILD_DIR, dir))
+        return -1;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return -1;
+    *slash = '\0';
+    return strcmp(exe, dir) == 0;
+}
+
+/* The bundled corpus's prefix: the build tree's when run from it (and
+ * built), else the installed one; or a usage error saying what is needed. */
+static void choose_corpus(options *o)
+{
+    char probe[4200];
+    int in_tree = runs_from_build_tree();
+    const char *prefix = NGLM_DATA_CORPUS;
+    snprintf(probe, sizeof probe, "%s.train.txt", NGLM_BUILD_CORPUS);
+    if (in_tree != 0 && file_exists(probe))
+        prefix = NGLM_BUILD_CORPUS;
+    snprintf(probe, sizeof probe, "%s.train.txt", prefix);
+    if (!file_exists(probe))
+        nglm_cli_die(NGLM_EXIT_FAIL, "no --train given and the bundled corpus %s is not "
+                     "there (installed by make install): give --train FILE", probe);
+    snprintf(o->corpus_prefix, sizeof o->corpus_prefix, "%s", prefix);
+    o->default_corpus = 1;
+}
+
 static void parse_args(int argc, char **argv, options *o)
 {
     memset(o, 0, sizeof *o);
@@ -176,15 +213,8 @@ static void parse_args(int argc, char **argv, options *o)
     if (o->no_checkpoint && (o->resume || o->stop_after))
         nglm_cli_die(NGLM_EXIT_USAGE, "--no-checkpoint cannot go with --%s",
                      o->resume ? "resume" : "stop-after");
-    if (!o->p.train) {
-        const char *prefix = NGLM_BUILD_CORPUS;
-        char probe[4200];
-        snprintf(probe, sizeof probe, "%s.train.txt", prefix);
-        if (!file_exists(probe))
-            prefix = NGLM_DATA_CORPUS;
-        snprintf(o->corpus_prefix, sizeof o->corpus_prefix, "%s", prefix);
-        o->default_corpus = 1;
-    }
+    if (!o->p.train)
+        choose_corpus(o);
 }
 
 /* The oracle perplexity written by nglm-gen next to the default corpus. */
