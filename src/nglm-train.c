@@ -64,6 +64,7 @@ typedef struct options {
     double checkpoint_min;
     int default_corpus;
     char corpus_prefix[4096];
+    const char *old_cache;      /* --cache DIR, the old spelling of --data-cache */
 } options;
 
 /* a row names the fields it uses; the rest are zero */
@@ -82,6 +83,10 @@ static const nglm_option program_rows[] = {
      NGLM_OPT_STRING, FIELD(model)},
     {"write-vocab", "FILE", "Data", "save the vocabulary built from --train",
      NGLM_OPT_STRING, FIELD(write_vocab)},
+    {"cache", "DIR", "Data",
+     "the old spelling of --data-cache, with a note; refused for a value that names "
+     "nglm-eval's cache of the recent past (auto, model, decay:L, ...: see --eval-cache)",
+     NGLM_OPT_STRING, FIELD(old_cache)},
     {"resume", NULL, "Checkpoints (MODEL.ckpt, removed once the model is saved)",
      "continue the run that left MODEL.ckpt (same options and texts; --threads may "
      "differ): the model is the same, bit for bit, as if the run had never stopped",
@@ -185,6 +190,29 @@ static void choose_corpus(options *o)
     o->default_corpus = 1;
 }
 
+/* --cache means nglm-eval's cache of the recent past there; here it was
+ * the data cache, now --data-cache.  A value that reads as the former
+ * (auto, model, none, decay:L, ...) is refused, so that `--cache auto`
+ * never makes a directory named auto; a directory still works, with a
+ * note. */
+static void old_cache_option(options *o)
+{
+    nglm_cache_spec spec;
+    nglm_error err;
+    const char *v = o->old_cache;
+    if (strcmp(v, "auto") == 0 || strcmp(v, "model") == 0 || strcmp(v, "none") == 0 ||
+        nglm_cache_parse(v, &spec, &err) == 0)
+        nglm_cli_die(NGLM_EXIT_USAGE, "--cache %s: nglm-train has no cache of the recent past: "
+                     "--eval-cache auto chooses one and records it in the model for nglm-eval "
+                     "--cache model (the data cache is --data-cache DIR)", v);
+    if (o->p.id_cache)
+        nglm_cli_die(NGLM_EXIT_USAGE, "--cache is the old spelling of --data-cache: give "
+                     "--data-cache alone");
+    nglm_cli_warn("note: --cache DIR is now --data-cache DIR (nglm-eval's --cache is "
+                  "another thing)");
+    o->p.id_cache = v;
+}
+
 static void parse_args(int argc, char **argv, options *o)
 {
     memset(o, 0, sizeof *o);
@@ -201,6 +229,8 @@ static void parse_args(int argc, char **argv, options *o)
                                "(SRILM's ngram-count -text TEXT -lm FILE)");
     if (first < argc)
         nglm_cli_die(NGLM_EXIT_USAGE, "unexpected argument '%s' (see --help)", argv[first]);
+    if (o->old_cache)
+        old_cache_option(o);
     if (o->quiet && o->progress == NGLM_CLI_PROGRESS_AUTO)
         o->progress = NGLM_CLI_PROGRESS_NEVER;
     o->vocab_only = o->p.tr.max_epochs == 0;
