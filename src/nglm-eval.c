@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "config.h"
@@ -217,10 +218,37 @@ static void cache_probs(const nglm_cache_spec *s, const nglm_corpus *c, int32_t 
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
 }
 
+/* An id as KenLM numbers its vocabulary: <unk> 0, then the words in the
+ * ARPA file's order, which for nglm-kn's and lmplz's files (the specials
+ * first) is <s> 1, </s> 2 and nglm's ids from 3 on. */
+static int kenlm_id(int32_t id)
+{
+    return id == NGLM_UNK ? 0 : id == NGLM_BOS ? 1 : id == NGLM_EOS ? 2 : (int)id;
+}
+
+/* A log10 value of --per-word: as query prints its floats, the shortest
+ * decimal that reads back as the same single-precision float, unless
+ * digits >= 0 asks for that many decimals. */
+static void print_value(double v, int digits)
+{
+    if (digits >= 0 || !isfinite(v)) {
+        printf("%.*f", digits >= 0 ? digits : 0, v);
+        return;
+    }
+    float f = (float)v;
+    char buf[32];
+    for (int p = 1; p <= 9; p++) {
+        snprintf(buf, sizeof buf, "%.*g", p, (double)f);
+        if (strtof(buf, NULL) == f)
+            break;
+    }
+    fputs(buf, stdout);
+}
+
 /* --per-word: every token of c (text read again for its surface words) as
  * KenLM's query prints it, a line a sentence: "word=ID LENGTH LOG10P" for
- * each word and </s> (LENGTH: the n-gram order that fired, len; a
- * mixture's first model's; LOG10P: lp10, the score reported), then
+ * each word and </s> (ID: kenlm_id; LENGTH: the n-gram order that fired,
+ * len; a mixture's first model's; LOG10P: lp10, the score reported), then
  * "Total: X OOV: N". */
 static void print_per_word(const nglm_lm *x, const char *text, const nglm_corpus *c,
                            const double *lp10, const int *len, int digits)
@@ -245,13 +273,17 @@ static void print_per_word(const nglm_lm *x, const char *text, const nglm_corpus
             if (j < n && (strcmp(word, NGLM_BOS_STR) == 0 || strcmp(word, NGLM_EOS_STR) == 0))
                 continue; /* literal markers are not tokens (nglm/corpus.h) */
             double lp = lp10[c->start[s] + k];
-            printf("%s=%d %d %.*f\t", word, (int)sent[k], len[c->start[s] + k], digits, lp);
+            printf("%s=%d %d ", word, kenlm_id(sent[k]), len[c->start[s] + k]);
+            print_value(lp, digits);
+            putchar('\t');
             if (isfinite(lp))
                 total += lp;
-            oov += sent[k] == NGLM_UNK && strcmp(word, NGLM_UNK_STR) != 0;
+            oov += sent[k] == NGLM_UNK; /* a written <unk> too, as query counts */
             k++;
         }
-        printf("Total: %.*f OOV: %d\n", digits, total, oov);
+        printf("Total: ");
+        print_value(total, digits);
+        printf(" OOV: %d\n", oov);
     }
     nglm_tokenizer_close(t);
 }
@@ -416,15 +448,18 @@ static const nglm_option rows[] = {
      "the model: written by nglm-train, or an ARPA file (plain or gzip; nglm-export's, "
      "KenLM's, SRILM's)",
      NGLM_OPT_STRING, FIELD(model)},
-    {"digits", "N", "", "decimals of logprob, ppl and ppl1 (default 2)",
+    {"digits", "N", "",
+     "decimals of logprob, ppl and ppl1 (default 2), and of --per-word's values (default: "
+     "8 significant digits, as KenLM's query prints them)",
      NGLM_OPT_INT, FIELD(digits), 0, 17},
     {"per-sentence", NULL, "",
      "also print each sentence's log10 probability: 'sentence N: logprob= X tokens= T' (N: "
      "the line, T with </s>; a blank line is a sentence, its </s> alone)",
      NGLM_OPT_FLAG, FIELD(per_sentence)},
     {"per-word", NULL, "",
-     "also print every token, a line a sentence, as KenLM's query does: 'word=ID N LOG10P' "
-     "(N: the n-gram order used) for each word and </s>, then 'Total: X OOV: N'",
+     "also print every token, a line a sentence, in KenLM's query's format: 'word=ID N "
+     "LOG10P' (ID as query numbers words: <unk> 0, <s> 1, </s> 2; N: the n-gram order "
+     "used) for each word and </s>, then 'Total: X OOV: N'",
      NGLM_OPT_FLAG, FIELD(per_word)},
     {"print-tokens", NULL, "",
      "print TEXT as the model reads it, one sentence per line, tokens separated by single "
@@ -483,8 +518,8 @@ static void usage(FILE *fp)
 {
     const size_t n = sizeof rows / sizeof *rows;
     fprintf(fp,
-        "Usage: nglm-eval --model FILE [OPTION]... TEXT\n"
-        "Report the perplexity of TEXT ('-' = stdin) under an nglm model.\n"
+        "Usage: nglm-eval --model FILE [OPTION]... [TEXT]\n"
+        "Report the perplexity of TEXT ('-' or none = stdin) under an nglm model.\n"
         "\n");
     nglm_options_help(fp, rows, n, "");
     fprintf(fp, "  -h, --help, --version\n" MIXING ":\n");
@@ -495,7 +530,7 @@ static void usage(FILE *fp)
         "  The held-out text is read in its own order with its own cache; a blank\n"
         "  line empties the cache.  A first line 'cache: SPEC, weights W (how)'.\n"
         "Each model reads TEXT with its own tokenizer and vocabulary; all must\n"
-        "find the same tokens (TEXT cannot be '-' then).  A token any model\n"
+        "find the same tokens (stdin is copied first).  A token any model\n"
         "skips (an OOV of an ARPA model without <unk>) is skipped and counted as an\n"
         "OOV.  A first line 'mixture weight: L (how it was chosen)' is printed\n"
         "('mixture weights: L1 L2 ... (how)' for more than two models).\n"
@@ -519,7 +554,7 @@ int main(int argc, char **argv)
     nglm_cli_set_prog(argv[0]);
     options o;
     memset(&o, 0, sizeof o);
-    o.digits = 2;
+    o.digits = -1; /* not given: 2 in the report, query's precision in --per-word */
     o.progress = NGLM_CLI_PROGRESS_AUTO;
     nglm_cli_table t = {rows, sizeof rows / sizeof *rows, &o};
     int first = nglm_cli_parse(argc, argv, &t, 1, usage,
@@ -532,7 +567,8 @@ int main(int argc, char **argv)
                *cache_reset = o.cache_reset;
     lambda_opt lam = o.lambda;
     int per_sentence = o.per_sentence, print_tokens = o.print_tokens, per_word = o.per_word;
-    int threads = o.threads, digits = o.digits, progress = o.progress, verify = o.verify;
+    int threads = o.threads, digits = o.digits >= 0 ? o.digits : 2, progress = o.progress;
+    int verify = o.verify, word_digits = o.digits;
     nglm_tok_options asked_tok = nglm_tok_options_default();
     const nglm_tok_options *asked = NULL;
     if (o.tokenize || o.lowercase) {
@@ -551,10 +587,13 @@ int main(int argc, char **argv)
     if (n_models == 1 && mix_given)
         nglm_cli_die(NGLM_EXIT_USAGE, "a mixture needs two models or more: --model A --mix B, "
                      "or --mix A --mix B (see --help)");
-    if (first != argc - 1)
-        nglm_cli_die(NGLM_EXIT_USAGE, first == argc ? "no TEXT to evaluate (see --help)"
-                                                     : "more than one TEXT given (see --help)");
-    const char *text = argv[first];
+    if (first < argc - 1)
+        nglm_cli_die(NGLM_EXIT_USAGE, "more than one TEXT given (see --help)");
+    /* no TEXT: stdin, as KenLM's query reads it, unless it is a terminal */
+    if (first == argc && isatty(STDIN_FILENO))
+        nglm_cli_die(NGLM_EXIT_USAGE, "no TEXT to evaluate: give a file, or pipe one in "
+                     "(see --help)");
+    const char *text = first < argc ? argv[first] : "-";
     if (per_word && print_tokens)
         nglm_cli_die(NGLM_EXIT_USAGE, "--print-tokens scores nothing: it cannot go with "
                      "--per-word");
@@ -577,9 +616,14 @@ int main(int argc, char **argv)
                      "auto (see --help)");
     if (co.on && print_tokens)
         nglm_cli_die(NGLM_EXIT_USAGE, "--print-tokens scores nothing: it cannot go with --cache");
-    if (mix_given && (strcmp(text, "-") == 0 || (heldout && strcmp(heldout, "-") == 0)))
-        nglm_cli_die(NGLM_EXIT_USAGE, "with --mix, texts cannot be '-': each model "
-                                      "reads them (see --help)");
+    if (heldout && strcmp(heldout, "-") == 0 && strcmp(text, "-") == 0)
+        nglm_cli_die(NGLM_EXIT_USAGE, "--heldout and TEXT cannot both be '-' (stdin)");
+    /* each model of a mixture reads the texts: stdin is copied first */
+    if (mix_given && strcmp(text, "-") == 0 && !per_word)
+        text = nglm_cli_rereadable(text, NULL, "no TEXT on stdin (a terminal): pipe one in");
+    if (mix_given && heldout && strcmp(heldout, "-") == 0)
+        heldout = nglm_cli_rereadable(heldout, NULL, "no --heldout text on stdin (a "
+                                      "terminal): pipe one in");
     /* the same file twice among the --mix models says nothing about the weights */
     for (size_t i = 0; i < n_mix; i++) {
         struct stat si, sj;
@@ -657,7 +701,7 @@ int main(int argc, char **argv)
                 printf("cache: %s, weight %.6g (%s)\n", name, co.spec.lambda, cache_how);
         }
         if (per_word)
-            print_per_word(x, text, &corpus, lt, len, digits > 4 ? digits : 4);
+            print_per_word(x, text, &corpus, lt, len, word_digits);
         if (nglm_lm_report(&corpus, lt, per_sentence, &r, &err) != 0)
             nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
         free(lt);

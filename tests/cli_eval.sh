@@ -107,7 +107,14 @@ expect 0 "a text without OOVs" '2 words, 0 OOVs' "$E" --model "$M" "$T/known.txt
 expect_error "missing --model" "^nglm-eval: --model FILE is required" "$E" "$TEST"
 "$E" "$TEST" 2>/dev/null
 check "bad usage exits 2" test $? = 2
-expect_error "no TEXT" "no TEXT to evaluate" "$E" --model "$M"
+# no TEXT: stdin, as KenLM's query reads it; a terminal there is bad usage
+"$E" --model "$M" "$TEST" | sed 1d >"$T/file.rep"
+expect 0 "no TEXT: stdin is read" "^file \(stdin\): " sh -c "'$E' --model '$M' <'$TEST'"
+check "no TEXT: the report of the file" test "$(sed -n '2,$p' "$T/out")" = "$(cat "$T/file.rep")"
+if command -v script >/dev/null 2>&1; then
+    expect 2 "no TEXT and a terminal on stdin" "no TEXT to evaluate" \
+        script -qec "'$E' --model '$M'" /dev/null
+fi
 expect_error "more than one TEXT" "more than one TEXT" "$E" --model "$M" "$TEST" "$TEST"
 expect_error "--threads 0" "--threads: '0' is out of range" "$E" --model "$M" --threads 0 "$TEST"
 expect_error "unknown option" "'--frobnicate'" "$E" --model "$M" --frobnicate "$TEST"
@@ -250,7 +257,7 @@ check "--per-word: the sentence totals sum to the report's logprob" awk '
     /^0 zeroprobs/ { t = $4 } END { d = s - t; exit !(d < 1e-3 && d > -1e-3) }' "$T/pw.out"
 check "--per-word: OOVs counted as query counts them" \
     test "$(sed -n 1p "$T/pw.out" | sed 's/.*OOV: //')" = 2
-check "--per-word: the surface word of an OOV, with <unk>'s id" grep -q "^xyzzy=2 1 " "$T/pw.out"
+check "--per-word: the surface word of an OOV, with <unk>'s id as query gives it (0)" grep -q "^xyzzy=0 1 " "$T/pw.out"
 "$E" --model "$T/ng.arpa" --per-word --digits 6 "$T/oov.txt" >"$T/pw-arpa.out"
 check "--per-word: the ARPA export's orders, token for token" \
     test "$(grep 'Total' "$T/pw.out" | tr '\t' '\n' | cut -d' ' -f1,2)" = \
