@@ -492,7 +492,8 @@ static const nglm_option rows[] = {
      "maximise the likelihood of --heldout, found by EM (SRILM's compute-best-mix, "
      "accelerated)",
      NGLM_OPT_CUSTOM, FIELD(lambda), 0, 0, NULL, set_lambda},
-    {"heldout", "FILE", MIXING, "held-out text for --lambda auto and the cache's auto",
+    {"heldout", "FILE", MIXING,
+     "held-out text for --lambda auto and the cache's auto (gzip too; '-': stdin)",
      NGLM_OPT_STRING, FIELD(heldout)},
     {"write-mix", "FILE", MIXING,
      "save the mixture and its weights as one model (a small text file naming the models' "
@@ -519,7 +520,8 @@ static void usage(FILE *fp)
     const size_t n = sizeof rows / sizeof *rows;
     fprintf(fp,
         "Usage: nglm-eval --model FILE [OPTION]... [TEXT]\n"
-        "Report the perplexity of TEXT ('-' or none = stdin) under an nglm model.\n"
+        "Report the perplexity of TEXT ('-' or none = stdin; gzip is read too) under\n"
+        "an nglm model.\n"
         "\n");
     nglm_options_help(fp, rows, n, "");
     fprintf(fp, "  -h, --help, --version\n" MIXING ":\n");
@@ -598,6 +600,9 @@ int main(int argc, char **argv)
         nglm_cli_die(NGLM_EXIT_USAGE, "--print-tokens scores nothing: it cannot go with "
                      "--per-word");
     const char *shown = text; /* --per-word reads the text twice: stdin is copied */
+    text = nglm_cli_gunzipped(text, NULL); /* a .gz text is read uncompressed */
+    if (heldout)
+        heldout = nglm_cli_gunzipped(heldout, NULL);
     if (per_word && !print_tokens)
         text = nglm_cli_rereadable(text, NULL, "no TEXT on stdin (a terminal): pipe one in");
     if (!mix_given && lam.given)

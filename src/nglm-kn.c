@@ -187,7 +187,7 @@ static const nglm_opt_choice progress_modes[] = {{"auto", NGLM_CLI_PROGRESS_AUTO
 static const nglm_option rows[] = {
     {"order", "N", "", "n-gram order, 1.." NGLM_STR(NGLM_MAX_ORDER) " (required)",
      NGLM_OPT_INT, FIELD(order), 1, NGLM_MAX_ORDER, NULL, NULL, 'o'},
-    {"train", "FILE", "", "the text (also --text; default: stdin)",
+    {"train", "FILE", "", "the text (also --text; default: stdin; gzip is read too)",
      NGLM_OPT_STRING, FIELD(train), 0, 0, NULL, NULL, 0, "text"},
     {"arpa", "FILE", "",
      "write the ARPA model here (gzip if FILE ends in .gz); default: stdout, unless "
@@ -430,7 +430,7 @@ int main(int argc, char **argv)
     nglm_cli_meter_init(&meter, o.progress);
     nglm_error err;
     double t0 = nglm_wall_seconds();
-    const char *path = text_path(&o);
+    const char *path = nglm_cli_gunzipped(text_path(&o), o.temp_dir); /* .gz: uncompressed */
     const char *name = o.train && strcmp(o.train, "-") != 0 ? o.train : "stdin";
 
     nglm_pipeline_options po = nglm_pipeline_options_default();
