@@ -219,6 +219,9 @@ int nglm_lm_read(const nglm_lm *lm, const char *path, nglm_corpus *c, const nglm
 int nglm_lm_read_lines(const nglm_lm *lm, const char *const *lines, size_t n, nglm_corpus *c,
                        nglm_error *err)
 {
+    static const char *const none[1] = {NULL};
+    if (!lines && n == 0) /* no lines: the readers take lines NULL for "read path" */
+        lines = none;
     if (lm->ops->read)
         return lm->ops->read(lm, NULL, lines, n, c, NULL, err);
     return nglm_lm_read_plain(lm, NULL, lines, n, c, NULL, err);

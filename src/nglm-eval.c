@@ -3,6 +3,7 @@
  * SRILM's `ngram -ppl` (see nglm/eval.h), or of the linear interpolation of
  * two models (--mix, see nglm/mix.h).  Usage: nglm-eval --help.
  */
+#include <errno.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -403,11 +404,193 @@ static void print_weights(const nglm_lm *x, const char *how)
     printf(" (%s)\n", how);
 }
 
+/* ---------------------------------------------------------------- n-best lists */
+
+/* An n-best list: hypothesis k has id[k] (as the list names it, or its
+ * place in the list, from 1) and text hyp[k]. */
+typedef struct nbest {
+    size_t n, cap;
+    char **id, **hyp;
+} nbest;
+
+static void nbest_add(nbest *b, const char *id, size_t id_len, const char *hyp)
+{
+    if (b->n == b->cap) {
+        b->cap = b->cap ? 2 * b->cap : 256;
+        b->id = realloc(b->id, b->cap * sizeof *b->id);
+        b->hyp = realloc(b->hyp, b->cap * sizeof *b->hyp);
+        if (!b->id || !b->hyp)
+            nglm_cli_die(NGLM_EXIT_FAIL, "out of memory reading an n-best list");
+    }
+    b->id[b->n] = strndup(id, id_len);
+    b->hyp[b->n] = strdup(hyp);
+    if (!b->id[b->n] || !b->hyp[b->n])
+        nglm_cli_die(NGLM_EXIT_FAIL, "out of memory reading an n-best list");
+    b->n++;
+}
+
+/* Whether s is a number (strtod's form), all of it. */
+static int is_number(const char *s, size_t len)
+{
+    char buf[64], *end;
+    if (len == 0 || len >= sizeof buf)
+        return 0;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    strtod(buf, &end);
+    return *end == '\0';
+}
+
+/* The fields of line (white-space separated): their starts and lengths,
+ * at most max; returns how many there are. */
+static size_t fields(const char *line, const char **f, size_t *len, size_t max)
+{
+    size_t n = 0;
+    for (const char *p = line;;) {
+        p += strspn(p, " \t");
+        if (!*p)
+            return n;
+        size_t l = strcspn(p, " \t");
+        if (n < max) {
+            f[n] = p;
+            len[n] = l;
+        }
+        n++;
+        p += l;
+    }
+}
+
+/* Reads an n-best list in one of three forms, told apart by its first line:
+ *   SRILM's NBestList1.0: that header, then "(SCORE) w1 w2 ..." a line;
+ *   SRILM's plain form (ngram -nbest): "ASCORE LMSCORE N w1 ... wN", N the
+ *     number of words (checked);
+ *   an id and the words, "ID w1 w2 ...": Kaldi's text form (utt-1 w1 ...)
+ *     and any list with an id column; the id may be alone (an empty
+ *     hypothesis).
+ * The SRILM forms number the hypotheses 1, 2, ... in order.  Blank lines
+ * are passed over; a line that does not fit the form is an error naming
+ * it, as is SRILM's NBestList2.0 (word times), not read here. */
+static void nbest_read(const char *path, const char *name, nbest *b)
+{
+    FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    path = name; /* for messages: the file as the user named it */
+    if (!fp)
+        nglm_cli_die(NGLM_EXIT_FAIL, "--nbest: %s: %s", path, strerror(errno));
+    enum { UNKNOWN, V1, SRILM, IDS } form = UNKNOWN;
+    char *line = NULL;
+    size_t cap = 0, lineno = 0;
+    ssize_t got;
+    while ((got = getline(&line, &cap, fp)) >= 0) {
+        lineno++;
+        size_t len = (size_t)got;
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = '\0';
+        if (strlen(line) != len)
+            nglm_cli_die(NGLM_EXIT_FAIL, "%s:%zu: NUL byte in line", path, lineno);
+        const char *f[3];
+        size_t fl[3];
+        size_t nf = fields(line, f, fl, 3);
+        if (nf == 0)
+            continue;
+        if (form == UNKNOWN) {
+            if (strncmp(f[0], "NBestList", 9) == 0) {
+                if (nf != 1 || fl[0] != 12 || strncmp(f[0], "NBestList1.0", 12) != 0)
+                    nglm_cli_die(NGLM_EXIT_FAIL, "%s:%zu: '%.*s': of SRILM's n-best formats "
+                                 "only NBestList1.0 and the plain one are read", path, lineno,
+                                 (int)fl[0], f[0]);
+                form = V1;
+                continue;
+            }
+            form = nf >= 3 && is_number(f[0], fl[0]) && is_number(f[1], fl[1]) &&
+                   strspn(f[2], "0123456789") == fl[2] ? SRILM : IDS;
+        }
+        char num[32];
+        snprintf(num, sizeof num, "%zu", b->n + 1);
+        if (form == V1) {
+            if (f[0][0] != '(' || f[0][fl[0] - 1] != ')' || !is_number(f[0] + 1, fl[0] - 2))
+                nglm_cli_die(NGLM_EXIT_FAIL, "%s:%zu: not an NBestList1.0 line '(SCORE) "
+                             "w1 w2 ...'", path, lineno);
+            nbest_add(b, num, strlen(num), f[0] + fl[0] + strspn(f[0] + fl[0], " \t"));
+        } else if (form == SRILM) {
+            if (nf < 3 || !is_number(f[0], fl[0]) || !is_number(f[1], fl[1]) ||
+                strspn(f[2], "0123456789") != fl[2] || fl[2] > 9)
+                nglm_cli_die(NGLM_EXIT_FAIL, "%s:%zu: not a line of SRILM's n-best form "
+                             "'ASCORE LMSCORE N w1 ... wN'", path, lineno);
+            const char *words = f[2] + fl[2] + strspn(f[2] + fl[2], " \t");
+            const char *wf[1];
+            size_t wl[1], nw = fields(words, wf, wl, 1), want = strtoul(f[2], NULL, 10);
+            if (nw != want)
+                nglm_cli_die(NGLM_EXIT_FAIL, "%s:%zu: %zu words, but the line says %zu", path,
+                             lineno, nw, want);
+            nbest_add(b, num, strlen(num), words);
+        } else {
+            nbest_add(b, f[0], fl[0], f[0] + fl[0] + strspn(f[0] + fl[0], " \t"));
+        }
+    }
+    if (ferror(fp))
+        nglm_cli_die(NGLM_EXIT_FAIL, "--nbest: %s: read error", path);
+    free(line);
+    if (fp != stdin)
+        fclose(fp);
+}
+
+/* --nbest: each hypothesis's log10 probability (words and </s>) and OOV
+ * count on stdout, "ID<TAB>LOGPROB<TAB>OOVS<TAB>WORDS", in the list's
+ * order; the totals on stderr. */
+static void score_nbest(const nglm_lm *x, const char *path, const char *shown, int threads,
+                        int digits, nglm_cli_meter *meter)
+{
+    nbest b = {0};
+    if (strcmp(shown, "-") == 0)
+        shown = "(stdin)";
+    nbest_read(path, shown, &b);
+    nglm_error err;
+    nglm_corpus c;
+    if (nglm_lm_read_lines(x, (const char *const *)b.hyp, b.n, &c, &err) != 0)
+        nglm_cli_die(NGLM_EXIT_FAIL, "--nbest %s: %s", shown, err.msg);
+    double *lp = lm_score10(x, &c, threads, meter, NULL);
+    double total = 0;
+    uint64_t words = 0, oovs = 0;
+    for (size_t s = 0; s < c.n_sents; s++) {
+        size_t n;
+        const int32_t *ids = nglm_corpus_sentence(&c, s, &n);
+        double sum = 0;
+        int oov = 0;
+        for (size_t j = 0; j < n; j++) {
+            double v = lp[c.start[s] + j];
+            if (isfinite(v))
+                sum += v;
+            oov += j + 1 < n && (ids[j] == NGLM_UNK || isnan(v));
+        }
+        printf("%s\t%.*f\t%d\t%zu\n", b.id[s], digits, sum, oov, n - 1);
+        total += sum;
+        words += n - 1;
+        oovs += (uint64_t)oov;
+    }
+    if (fflush(stdout) != 0 || ferror(stdout))
+        nglm_cli_die(NGLM_EXIT_FAIL, "error writing the scores");
+    fprintf(stderr, "%s: %s: %zu hypotheses, %llu words, %llu OOVs, logprob= %.*f\n",
+            nglm_cli_prog(), shown, b.n, (unsigned long long)words, (unsigned long long)oovs,
+            digits, total);
+    nglm_eval_report r = {0};
+    r.words = words;
+    r.oovs = oovs;
+    warn_oov(x, &r);
+    for (size_t k = 0; k < b.n; k++) {
+        free(b.id[k]);
+        free(b.hyp[k]);
+    }
+    free(b.id);
+    free(b.hyp);
+    free(lp);
+    nglm_corpus_free(&c);
+}
+
 /* ---------------------------------------------------------------- options */
 
 typedef struct options {
     const char *model, *heldout, *write_mix, *cache, *cache_lambda, *cache_reset;
-    const char *tokenize;
+    const char *tokenize, *nbest;
     int lowercase;
     const char *mix[NGLM_LM_MIX_MAX];
     size_t n_mix, mix_given;  /* kept, given (a mixture of too many is refused later) */
@@ -461,6 +644,12 @@ static const nglm_option rows[] = {
      "LOG10P' (ID as query numbers words: <unk> 0, <s> 1, </s> 2; N: the n-gram order "
      "used) for each word and </s>, then 'Total: X OOV: N'",
      NGLM_OPT_FLAG, FIELD(per_word)},
+    {"nbest", "FILE", "",
+     "score the hypotheses of an n-best list instead of a TEXT ('-': stdin): lines 'ID w1 "
+     "w2 ...' (Kaldi's text form), SRILM's 'ASCORE LMSCORE N w1 ... wN' or NBestList1.0; "
+     "prints 'ID<TAB>LOGPROB<TAB>OOVS<TAB>WORDS' a hypothesis on stdout (SRILM's forms: "
+     "ID is the place in the list), the totals on stderr",
+     NGLM_OPT_STRING, FIELD(nbest)},
     {"print-tokens", NULL, "",
      "print TEXT as the model reads it, one sentence per line, tokens separated by single "
      "spaces, and score nothing (what other tools must be given to see the same tokens)",
@@ -591,11 +780,18 @@ int main(int argc, char **argv)
                      "or --mix A --mix B (see --help)");
     if (first < argc - 1)
         nglm_cli_die(NGLM_EXIT_USAGE, "more than one TEXT given (see --help)");
+    if (o.nbest && first < argc)
+        nglm_cli_die(NGLM_EXIT_USAGE, "--nbest FILE is the text to score: give no TEXT too");
+    if (o.nbest && (o.per_word || o.per_sentence || o.print_tokens || o.cache))
+        nglm_cli_die(NGLM_EXIT_USAGE, "--nbest prints a score a hypothesis: it cannot go with "
+                     "--%s", o.per_word ? "per-word" : o.per_sentence ? "per-sentence"
+                     : o.print_tokens ? "print-tokens" : "cache");
+
     /* no TEXT: stdin, as KenLM's query reads it, unless it is a terminal */
-    if (first == argc && isatty(STDIN_FILENO))
+    if (first == argc && !o.nbest && isatty(STDIN_FILENO))
         nglm_cli_die(NGLM_EXIT_USAGE, "no TEXT to evaluate: give a file, or pipe one in "
                      "(see --help)");
-    const char *text = first < argc ? argv[first] : "-";
+    const char *text = o.nbest ? o.nbest : first < argc ? argv[first] : "-";
     if (per_word && print_tokens)
         nglm_cli_die(NGLM_EXIT_USAGE, "--print-tokens scores nothing: it cannot go with "
                      "--per-word");
@@ -690,6 +886,11 @@ int main(int argc, char **argv)
     if (co.on)
         add_cache(&x, &co, threads, &meter, cache_how, sizeof cache_how);
 
+    if (o.nbest) {
+        score_nbest(x, text, shown, threads, digits, &meter);
+        nglm_lm_free(x);
+        return 0;
+    }
     nglm_corpus corpus;
     nglm_eval_report r;
     if (co.on || per_word) {
