@@ -147,7 +147,8 @@ static void usage(FILE *fp)
         "  -h, --help, --version\n"
         "\n"
         "SIGINT or SIGTERM stops training at the next minibatch, writes the checkpoint\n"
-        "and prints the command that resumes it.\n"
+        "and prints the command that resumes it; before training, it ends the run at\n"
+        "once with a line saying so (MODEL.lock is removed either way).\n"
         "Exit status: 0 success (or stopped by --stop-after), 1 failure (bad data, I/O,\n"
         "divergence), 2 bad usage, 130 interrupted by SIGINT, 143 by SIGTERM.\n");
 }
@@ -400,6 +401,9 @@ static int train_model(nglm_pipeline *P, const options *o, FILE *log, const char
     setup_training(P, o, &rs, log, ckpt, meter, &resume, mm != NULL);
     if (!o->no_checkpoint) /* on until the model is saved: see saved_or_interrupted */
         nglm_monitor_signals(1);
+    else
+        nglm_out_kill_on_signal("interrupted in training with --no-checkpoint: nothing was "
+                                "saved");
     int stopped = 0;
     int rc = mm ? nglm_pipeline_classlm(P, mm, &stopped, &err) : nglm_pipeline_train(P, &err);
     nglm_cli_meter_clear(meter);
@@ -441,6 +445,10 @@ static void saved_or_interrupted(const options *o)
     if (o->no_checkpoint)
         return;
     nglm_monitor_signals(0);
+    char line[4200];
+    snprintf(line, sizeof line, "interrupted after training; the model is saved in %s",
+             o->model);
+    nglm_out_kill_on_signal(line);
     int sig = nglm_monitor_signal();
     if (sig) {
         fflush(stdout);
