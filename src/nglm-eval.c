@@ -636,8 +636,9 @@ static const nglm_option rows[] = {
      "8 significant digits, as KenLM's query prints them)",
      NGLM_OPT_INT, FIELD(digits), 0, 17},
     {"per-sentence", NULL, "",
-     "also print each sentence's log10 probability: 'sentence N: logprob= X tokens= T' (N: "
-     "the line, T with </s>; a blank line is a sentence, its </s> alone)",
+     "also print each sentence's log10 probability: 'sentence N: logprob= X tokens= T "
+     "oovs= K' (N: the line, T with </s>, K its words scored as <unk>; a blank line is a "
+     "sentence, its </s> alone)",
      NGLM_OPT_FLAG, FIELD(per_sentence)},
     {"per-word", NULL, "",
      "also print every token, a line a sentence, in KenLM's query's format: 'word=ID N "
@@ -920,9 +921,14 @@ int main(int argc, char **argv)
         nglm_cli_meter_clear(&meter);
     }
     if (per_sentence)
-        for (size_t s = 0; s < corpus.n_sents; s++)
-            printf("sentence %zu: logprob= %.4f tokens= %zu\n", s + 1, r.sent_logprob10[s],
-                   corpus.start[s + 1] - corpus.start[s]);
+        for (size_t s = 0; s < corpus.n_sents; s++) {
+            size_t n, oov = 0;
+            const int32_t *ids = nglm_corpus_sentence(&corpus, s, &n);
+            for (size_t j = 0; j + 1 < n; j++) /* its words, not </s> */
+                oov += ids[j] == NGLM_UNK;
+            printf("sentence %zu: logprob= %.4f tokens= %zu oovs= %zu\n", s + 1,
+                   r.sent_logprob10[s], n, oov);
+        }
     nglm_eval_print_digits(stdout, strcmp(shown, "-") == 0 ? "(stdin)" : shown, &r, digits);
     if (fflush(stdout) != 0 || ferror(stdout))
         nglm_cli_die(NGLM_EXIT_FAIL, "error writing the report");

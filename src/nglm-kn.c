@@ -276,8 +276,9 @@ static void usage(FILE *fp)
         "\n"
         "Words are separated by spaces and tabs; a literal <unk> is the unknown word\n"
         "(an ordinary word for Kneser-Ney), literal <s> and </s> are ignored (all\n"
-        "three are one token under every --tokenize mode), and\n"
-        "blank lines are not sentences, as everywhere in nglm.\n"
+        "three are one token under every --tokenize mode), and blank lines are\n"
+        "not training sentences, as in nglm-train (nglm-eval, like KenLM's query,\n"
+        "scores a blank line of a text as a sentence of </s> alone).\n"
         "Exit status: 0 success, 1 failure (bad data, I/O, discounts that cannot be\n"
         "estimated), 2 bad usage.\n");
 }

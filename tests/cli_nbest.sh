@@ -3,7 +3,8 @@
 # on stdout, in the list's order, for lists with an id column (Kaldi's
 # text form), SRILM's plain form and NBestList1.0, each score the one the
 # sentence gets as a TEXT; totals on stderr; empty hypotheses and ids in
-# any order are scored; malformed lines are one clear error.
+# any order are scored; malformed lines are one clear error; and
+# --per-sentence gives each sentence's OOV count.
 . "$(dirname "$0")/cli_lib.sh"
 E=$B/nglm-eval
 "$B/nglm-gen" --quiet --tokens 20000 --seed 9 --prefix "$T/c"
@@ -25,6 +26,9 @@ check "the totals on stderr" grep -Eq "ids.txt: 6 hypotheses, [0-9]+ words, [0-9
 echo "utt7-1 $(head -n 1 "$T/five.txt") zzqx qqzz" >"$T/oov.txt"
 "$E" --model "$T/m.arpa" --nbest "$T/oov.txt" >"$T/o" 2>/dev/null
 check "the OOVs of a hypothesis are counted" test "$(cut -f3 "$T/o")" = 2
+cut -d' ' -f2- "$T/oov.txt" >"$T/oov-text.txt"
+"$E" --model "$T/m.arpa" --per-sentence "$T/oov-text.txt" >"$T/ps" 2>/dev/null
+check "--per-sentence gives a sentence's OOVs too" grep -q '^sentence 1: .* oovs= 2$' "$T/ps"
 awk '{ print "-100.5 -20 " NF " " $0 }' "$T/five.txt" >"$T/srilm.txt"
 "$E" --model "$T/m.arpa" --nbest "$T/srilm.txt" --digits 4 >"$T/o" 2>/dev/null
 check "SRILM's plain form: the same scores, ids 1.." \
