@@ -325,6 +325,45 @@ static void check_outputs(const options *o, const char *ckpt)
         nglm_out_lock(o->model);
 }
 
+/* --write-vocab with --vocab: the given words (and ids) with their counts
+ * in --train, which a given word list does not have; <unk> counts every
+ * token of the text outside the vocabulary, as a counted vocabulary's
+ * <unk> holds the words it drops.  One more pass over the text. */
+static int write_vocab_counted(const nglm_pipeline *P, const char *out, nglm_error *err)
+{
+    const nglm_vocab *v = P->model.vocab;
+    size_t V = nglm_vocab_size(v);
+    nglm_vocab *c = nglm_vocab_new(), *w = NULL;
+    const char **words = malloc(V * sizeof *words);
+    uint64_t *counts = calloc(V, sizeof *counts);
+    int rc = -1;
+    if (!c || !words || !counts) {
+        nglm_error_set(err, "out of memory counting the vocabulary");
+        goto done;
+    }
+    if (nglm_vocab_count_file_threads(c, P->opt.train, &P->opt.tok, P->opt.tr.threads, NULL,
+                                      NULL, err) != 0 ||
+        nglm_vocab_finalize(c, 0, 0, err) != 0)
+        goto done;
+    for (size_t id = 0; id < V; id++) {
+        words[id] = nglm_vocab_word(v, (int32_t)id);
+        int32_t k = nglm_vocab_find(c, words[id]);
+        counts[id] = k >= 0 ? nglm_vocab_count(c, k) : 0;
+    }
+    for (size_t k = NGLM_NUM_SPECIAL; k < nglm_vocab_size(c); k++)
+        if (nglm_vocab_find(v, nglm_vocab_word(c, (int32_t)k)) < 0)
+            counts[NGLM_UNK] += nglm_vocab_count(c, (int32_t)k);
+    if (!(w = nglm_vocab_from_list(words, counts, V, err)))
+        goto done;
+    rc = nglm_vocab_save(w, out, err);
+done:
+    nglm_vocab_free(w);
+    nglm_vocab_free(c);
+    free(words);
+    free(counts);
+    return rc;
+}
+
 /* The vocabulary stage: the text is read twice (vocabulary, then ids), so
  * stdin or a FIFO is copied to --temp-dir first, and then nothing is
  * cached; --write-vocab saves what was built. */
@@ -343,7 +382,9 @@ static void make_vocab(nglm_pipeline *P, const options *o)
         }
     }
     if (nglm_pipeline_vocab(P, &err) != 0 ||
-        (o->write_vocab && nglm_vocab_save(P->model.vocab, o->write_vocab, &err) != 0))
+        (o->write_vocab && !P->opt.vocab &&
+         nglm_vocab_save(P->model.vocab, o->write_vocab, &err) != 0) ||
+        (o->write_vocab && P->opt.vocab && write_vocab_counted(P, o->write_vocab, &err) != 0))
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
 }
 
