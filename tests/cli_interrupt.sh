@@ -2,7 +2,8 @@
 # cli_interrupt.sh — SIGINT or SIGTERM at any moment of nglm-train ends it
 # with one line on stderr and 128 + the signal, and leaves no MODEL.lock:
 # before training (counting), with --no-checkpoint, and (the trainer's own
-# handling) in training.
+# handling) in training; a run resumed in an epoch's middle reports the
+# rate that epoch began with.
 . "$(dirname "$0")/cli_lib.sh"
 "$B/nglm-gen" --quiet --tokens 300000 --seed 10 --prefix "$T/c"
 # run_sig SIGNAL DELAY DESC ARGS...: nglm-train ARGS, SIGNAL after DELAY s
@@ -19,6 +20,7 @@ run_sig() {
             sleep 0.1
             i=$((i + 1))
         done
+        sleep 1 # into the epoch, where the linear schedule's rate has fallen
     else
         sleep "$delay"
     fi
@@ -45,4 +47,16 @@ check "before training, the line says nothing was saved" test $? = 0
 run_sig INT training "SIGINT in training" --order 3 --epochs 2
 check "in training, the line gives the command that resumes" \
     sh -c "grep -q -- '--resume' '$T/e' || grep -q '^saved ' '$T/o'"
+# the resumed epoch reports the rate it began with, as the run that was
+# never stopped does (not the rate reached where it stopped)
+if [ -e "$T/m.nglm.ckpt" ]; then
+    "$B/nglm-train" --threads 1 --train "$T/c.train.txt" --valid "$T/c.valid.txt" \
+        --model "$T/m.nglm" --order 3 --epochs 2 --resume >"$T/resumed" 2>&1
+    "$B/nglm-train" --threads 1 --train "$T/c.train.txt" --valid "$T/c.valid.txt" \
+        --model "$T/whole.nglm" --order 3 --epochs 2 >"$T/whole" 2>&1
+    lr() { sed -n 's/^epoch  *1  lr \([^ ]*\) .*/\1/p' "$1"; }
+    check "a resumed epoch prints the rate it began with ($(lr "$T/resumed"), $(lr "$T/whole"))" \
+        test -n "$(lr "$T/whole")" -a "$(lr "$T/resumed")" = "$(lr "$T/whole")"
+    check "and the same model as the run never stopped" cmp -s "$T/m.nglm" "$T/whole.nglm"
+fi
 finish
