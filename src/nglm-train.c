@@ -325,6 +325,162 @@ static void check_outputs(const options *o, const char *ckpt)
         nglm_out_lock(o->model);
 }
 
+/* ------------------------------------------------------------- the options of a checkpoint
+ *
+ * MODEL.ckpt.args records the options a run was started with, one
+ * "--name value" (or "--name") a line, sorted, beside its checkpoint, so
+ * that --resume can compare them before any text is read and name the
+ * first that differs (the checkpoint's own fingerprint is checked only
+ * once the texts are counted, and cannot say what changed).  Options that
+ * do not change the model are left out: how the run is watched and
+ * stopped, --threads, and where and in how much memory counting and the
+ * data cache work (the model is the same, byte for byte). */
+
+static const char *const args_free[] = {"resume", "threads", "progress", "quiet", "force",
+                                        "checkpoint-minutes", "stop-after", "log", "plot",
+                                        "plot-reference", "plot-label", "model", "data-cache",
+                                        "cache", "memory", "temp-dir", NULL};
+
+/* The row of --name (or its alias) in t[0..1], or NULL. */
+static const nglm_option *find_row(const nglm_cli_table t[2], const char *name, size_t len)
+{
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; i < t[k].n; i++) {
+            const nglm_option *r = &t[k].rows[i];
+            if ((strlen(r->name) == len && strncmp(r->name, name, len) == 0) ||
+                (r->alias && strlen(r->alias) == len && strncmp(r->alias, name, len) == 0))
+                return r;
+        }
+    return NULL;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The options of argv that matter, as sorted malloc'd lines; *n of them. */
+static char **args_that_matter(int argc, char **argv, const options *o, size_t *n)
+{
+    nglm_cli_table t[2];
+    option_tables(t, (options *)o);
+    char **out = calloc((size_t)argc + 1, sizeof *out);
+    if (!out)
+        nglm_cli_die(NGLM_EXIT_FAIL, "out of memory");
+    *n = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strncmp(argv[i], "--", 2) != 0)
+            continue;
+        const char *name = argv[i] + 2, *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        const nglm_option *r = find_row(t, name, len);
+        if (!r)
+            continue;
+        const char *value = r->arg ? (eq ? eq + 1 : i + 1 < argc ? argv[++i] : "") : NULL;
+        int skip = 0;
+        for (const char *const *f = args_free; *f; f++)
+            skip |= strcmp(r->name, *f) == 0;
+        if (skip)
+            continue;
+        size_t need = strlen(r->name) + (value ? strlen(value) : 0) + 4;
+        if (!(out[*n] = malloc(need)))
+            nglm_cli_die(NGLM_EXIT_FAIL, "out of memory");
+        snprintf(out[*n], need, "--%s%s%s", r->name, value ? " " : "", value ? value : "");
+        (*n)++;
+    }
+    qsort(out, *n, sizeof *out, cmp_str);
+    return out;
+}
+
+static void free_lines(char **l, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(l[i]);
+    free(l);
+}
+
+/* Records the options of this run beside the checkpoint at ckpt. */
+static void args_record(const char *ckpt, int argc, char **argv, const options *o)
+{
+    char path[4300];
+    snprintf(path, sizeof path, "%s.args", ckpt);
+    size_t n;
+    char **l = args_that_matter(argc, argv, o, &n);
+    FILE *fp = fopen(path, "w");
+    int bad = !fp;
+    for (size_t i = 0; fp && i < n; i++)
+        bad |= fprintf(fp, "%s\n", l[i]) < 0;
+    if (fp)
+        bad |= fclose(fp) != 0;
+    if (bad)
+        nglm_cli_warn("warning: %s: cannot record the options (--resume will not compare "
+                      "them before counting)", path);
+    free_lines(l, n);
+}
+
+static void args_remove(const char *ckpt)
+{
+    char path[4300];
+    snprintf(path, sizeof path, "%s.args", ckpt);
+    unlink(path);
+}
+
+/* --resume: this run's options against those recorded at ckpt, if any;
+ * dies (status 2) naming the first option that differs. */
+static void args_check(const char *ckpt, int argc, char **argv, const options *o)
+{
+    char path[4300];
+    snprintf(path, sizeof path, "%s.args", ckpt);
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return; /* made by an older nglm-train: the fingerprint still decides */
+    size_t n_old = 0, cap = 16, n_new;
+    char **old = malloc(cap * sizeof *old), *line = NULL;
+    size_t lcap = 0;
+    ssize_t got;
+    while (old && (got = getline(&line, &lcap, fp)) > 0) {
+        line[strcspn(line, "\n")] = '\0';
+        if (n_old == cap && !(old = realloc(old, (cap *= 2) * sizeof *old)))
+            break;
+        old[n_old++] = strdup(line);
+    }
+    free(line);
+    fclose(fp);
+    if (!old)
+        nglm_cli_die(NGLM_EXIT_FAIL, "out of memory");
+    qsort(old, n_old, sizeof *old, cmp_str);
+    char **now = args_that_matter(argc, argv, o, &n_new);
+    size_t i = 0, j = 0;
+    while (i < n_old || j < n_new) {
+        int c = i == n_old ? 1 : j == n_new ? -1 : strcmp(old[i], now[j]);
+        if (c == 0) {
+            i++, j++;
+            continue;
+        }
+        /* the same option with another value reads as one difference */
+        const char *a = c < 0 ? old[i] : NULL, *b = c > 0 ? now[j] : NULL;
+        size_t la = a ? strcspn(a, " ") : 0;
+        if (a && j < n_new && strncmp(now[j], a, la) == 0 && (now[j][la] == ' ' || !now[j][la]))
+            b = now[j];
+        else if (b && i < n_old && strncmp(old[i], b, strcspn(b, " ")) == 0)
+            a = old[i];
+        char what[600];
+        if (a && b)
+            snprintf(what, sizeof what, "was made with %.250s, this run gives %.250s", a, b);
+        else if (a)
+            snprintf(what, sizeof what, "was made with %.250s, this run leaves it out (its "
+                     "default)", a);
+        else
+            snprintf(what, sizeof what, "was made without %.*s (its default), this run gives "
+                     "%.250s", (int)strcspn(b, " "), b, b);
+        nglm_cli_die(NGLM_EXIT_USAGE, "--resume: the checkpoint %s %s: resume with the options "
+                     "it was started with (%s), or start afresh without --resume", ckpt, what,
+                     path);
+    }
+    free_lines(old, n_old);
+    free_lines(now, n_new);
+}
+
 /* --write-vocab with --vocab: the given words (and ids) with their counts
  * in --train, which a given word list does not have; <unk> counts every
  * token of the text outside the vocabulary, as a counted vocabulary's
@@ -467,6 +623,8 @@ static void save_model(nglm_pipeline *P, const options *o, const char *ckpt, dou
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
     if (!o->no_checkpoint && unlink(ckpt) != 0 && errno != ENOENT)
         nglm_cli_warn("warning: cannot remove %s: %s", ckpt, strerror(errno));
+    if (!o->no_checkpoint)
+        args_remove(ckpt);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("saved %s: epoch %u, valid ppl %.2f, %zu features (%zu zero-weight features pruned), "
@@ -541,6 +699,8 @@ static void save_classlm(nglm_pipeline *P, nglm_classlm *mm, const options *o, c
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
     if (!o->no_checkpoint && unlink(ckpt) != 0 && errno != ENOENT)
         nglm_cli_warn("warning: cannot remove %s: %s", ckpt, strerror(errno));
+    if (!o->no_checkpoint)
+        args_remove(ckpt);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("saved %s: Model M, epoch %u, valid ppl %.2f, total %.2f s, peak RSS %ld MB\n",
@@ -603,6 +763,10 @@ int main(int argc, char **argv)
     if (!o.resume && !o.no_checkpoint && access(ckpt, F_OK) == 0 && rank == 0)
         nglm_cli_warn("note: %s was left by an unfinished run; this run starts afresh and "
                       "replaces it (--resume continues it)", ckpt);
+    if (o.resume)
+        args_check(ckpt, argc, argv, &o);
+    else if (!o.no_checkpoint && !o.vocab_only && rank == 0)
+        args_record(ckpt, argc, argv, &o);
     double t0 = nglm_wall_seconds();
 
     make_vocab(&P, &o);
