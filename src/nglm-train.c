@@ -526,6 +526,23 @@ done:
 static void make_vocab(nglm_pipeline *P, const options *o)
 {
     nglm_error err;
+    /* gzip-compressed texts are read through uncompressed copies (removed
+     * at exit), which the data cache does not keep: their paths change */
+    const char *texts[3] = {P->opt.train, P->opt.valid, P->opt.test}, *plain[3];
+    for (int k = 0; k < 3; k++) {
+        plain[k] = texts[k] ? nglm_cli_gunzipped(texts[k], P->opt.temp_dir) : NULL;
+        if (plain[k] != texts[k])
+            P->opt.id_cache = NULL;
+    }
+    if (plain[0] != texts[0])
+        P->opt.train_name = texts[0];
+    if (plain[1] != texts[1])
+        P->opt.valid_name = texts[1];
+    if (plain[2] != texts[2])
+        P->opt.test_name = texts[2];
+    P->opt.train = plain[0];
+    P->opt.valid = plain[1];
+    P->opt.test = plain[2];
     if (!P->opt.vocab) {
         const char *train = P->opt.train;
         const char *twice = nglm_cli_rereadable(train, P->opt.temp_dir,

@@ -97,7 +97,8 @@ static const nglm_opt_choice eval_caches[] = {{"auto", 1}, {NULL, 0}};
 
 static const nglm_option rows[] = {
     /* ------------------------------------------------------------ Data */
-    {"train", "FILE", "Data", "training text, one sentence per line ('-' = stdin)",
+    {"train", "FILE", "Data",
+     "training text, one sentence per line ('-' = stdin; gzip is read too)",
      NGLM_OPT_STRING, FIELD(train)},
     {"valid", "FILE", "Data", "validation text (default: a seeded 5% of --train held out)",
      NGLM_OPT_STRING, FIELD(valid)},

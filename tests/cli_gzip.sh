@@ -1,8 +1,8 @@
 #!/bin/sh
-# cli_gzip.sh — gzip-compressed texts: nglm-eval (TEXT and --heldout) and
-# nglm-kn read them as the plain text; bad or truncated gzip data is one
-# clear error; the uncompressed copy is never left behind; nglm-train
-# still refuses them with a hint.
+# cli_gzip.sh — gzip-compressed texts: nglm-eval (TEXT and --heldout),
+# nglm-kn and nglm-train (--train, --valid, --test) read them as the plain
+# text, naming them as given; bad or truncated gzip data is one clear
+# error; the uncompressed copy is never left behind.
 . "$(dirname "$0")/cli_lib.sh"
 E=$B/nglm-eval
 TMPDIR=$T/tmp
@@ -35,6 +35,15 @@ expect_error "a truncated .gz is one clear error" "trunc.gz: bad gzip data \(une
 expect 1 "nglm-kn on a truncated .gz fails" "bad gzip data" \
     "$B/nglm-kn" -o 2 --quiet --train "$T/trunc.gz" --arpa "$T/t.arpa"
 check "no uncompressed copy is left behind" test -z "$(ls "$TMPDIR")"
-expect_error "nglm-train refuses a .gz text with a hint" "gzip-compressed.*zcat" \
-    "$B/nglm-train" --quiet --order 2 --epochs 1 --train "$T/train.gz" --model "$T/x.nglm"
+NG="--order 2 --epochs 1 --features ngram --threads 1 --no-checkpoint"
+"$B/nglm-train" $NG --train "$T/c.train.txt" --valid "$T/c.valid.txt" --test "$T/c.test.txt" \
+    --model "$T/plain.nglm" >/dev/null
+expect 0 "nglm-train reads .gz texts" "^valid $T/valid.gz: " \
+    "$B/nglm-train" $NG --train "$T/train.gz" --valid "$T/valid.gz" --test "$T/test.gz" \
+    --model "$T/gz.nglm"
+check "naming them as given" grep -q "^test $T/test.gz: " "$T/out"
+check "and trains the plain texts' model" cmp -s "$T/plain.nglm" "$T/gz.nglm"
+expect 1 "nglm-train on a truncated .gz fails" "trunc.gz: bad gzip data" \
+    "$B/nglm-train" $NG --train "$T/trunc.gz" --model "$T/t.nglm"
+check "no uncompressed copy is left behind by nglm-train" test -z "$(ls "$TMPDIR")"
 finish
