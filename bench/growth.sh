@@ -60,7 +60,7 @@ for n in $sizes; do
     rm -rf "$work/cache"
     watched "$p.log" "$bin/nglm-train" --train "$p.train.txt" --valid "$p.valid.txt" \
         --order "$order" --features "$features" --epochs 1 --threads "$threads" \
-        --no-checkpoint --progress never --cache "$work/cache" --model "$p.nglm"
+        --no-checkpoint --progress never --data-cache "$work/cache" --model "$p.nglm"
     epoch_s=$(sed -n 's/.* epoch \([0-9.]*\) s .*/\1/p' "$p.log" | head -1)
     tps=$(sed -n 's/.*  \([0-9]*\) tokens\/s .*/\1/p' "$p.log" | head -1)
     feats=$(sed -n 's/^features: \([0-9]*\) .*/\1/p' "$p.log")
@@ -72,7 +72,7 @@ for n in $sizes; do
     cached_s=-
     [ "${CACHED:-1}" = 0 ] || watched "$p.log2" "$bin/nglm-train" --train "$p.train.txt" --valid "$p.valid.txt" \
         --order "$order" --features "$features" --epochs 1 --threads "$threads" \
-        --no-checkpoint --progress never --cache "$work/cache" --model "$p.nglm"
+        --no-checkpoint --progress never --data-cache "$work/cache" --model "$p.nglm"
     [ "${CACHED:-1}" = 0 ] || cached_s=$count_s
     /usr/bin/time -f '%e %M' -o "$p.time" "$bin/nglm-eval" --threads "$threads" --progress never \
         --model "$p.nglm" "$p.test.txt" >"$p.eval"
@@ -97,7 +97,7 @@ for t in 1 "$threads"; do
     [ "$mid" = 0 ] && break
     "$bin/nglm-train" --train "$work/s.train.txt" --valid "$work/s.valid.txt" --order "$order" \
         --features "$features" --epochs 1 --threads "$t" --no-checkpoint --progress never \
-        --cache "$work/cache" --model "$work/s.nglm" >"$work/s.log"
+        --data-cache "$work/cache" --model "$work/s.nglm" >"$work/s.log"
     scale+=("$(sed -n 's/.* epoch \([0-9.]*\) s .*/\1/p' "$work/s.log" | head -1)")
 done
 rm -rf "$work"/s.* "$work/cache"
@@ -109,7 +109,7 @@ f=1000000000
     echo
     echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(free -g | awk '/Mem:/{print $2}') GiB."
     echo "Corpora: \`nglm-gen --tokens N --seed 11\` (2,000-word back-off source; train 90%, valid and test 5% each)."
-    echo "Command: \`nglm-train --train N.train.txt --valid N.valid.txt --order $order --features $features --epochs 1 --threads $threads --cache DIR\`, then \`nglm-eval --model M N.test.txt\`."
+    echo "Command: \`nglm-train --train N.train.txt --valid N.valid.txt --order $order --features $features --epochs 1 --threads $threads --data-cache DIR\`, then \`nglm-eval --model M N.test.txt\`."
     echo "\"read+count\" is the wall time from start to the feature index (vocabulary, id streams, n-gram counting) and \"count peak RSS\" the peak memory until then; \"cached\" is the same time on a second run that maps the cached vocabulary and id streams (- when CACHED=0); \"train peak RSS\" is the whole run's peak."
     echo
     echo "| train tokens | read+count (s) | cached (s) | count peak RSS (MB) | one epoch (s) | tokens/s | train peak RSS (MB) | eval tokens | eval (s) | eval peak RSS (MB) | features | index bytes/feature | model (MB) |"

@@ -101,8 +101,8 @@ T="nglm-train --threads 2 --progress never --model model.nglm"
 run train-default $T
 run train-zero-4 $T --order 4 --init zero --epochs 2 --max-memory 2M
 run train-ngram-cache $T --features ngram --eval-cache auto
-run train-cache-1 $T --cache ../cache
-run train-cache-2 $T --cache ../cache
+run train-cache-1 $T --data-cache ../cache
+run train-cache-2 $T --data-cache ../cache
 run train-best-log $T --best --epochs 1 --log log.jsonl
 run train-empty $T --train "$W/empty.txt"
 [ "$ptb" = 0 ] ||

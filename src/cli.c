@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 static const char *prog_name = "nglm";
 
@@ -423,4 +424,76 @@ int nglm_cli_parse(int argc, char **argv, const nglm_cli_table *tables, int n_ta
     free(opts_of);
     longopts = NULL, shorts = NULL, row_of = NULL, opts_of = NULL;
     return optind;
+}
+
+/* ---------------------------------------------------------------- gzip texts */
+
+#define GUNZIP_MAX 8
+static char gunzip_paths[GUNZIP_MAX][4200]; /* copies removed at exit */
+
+static void remove_gunzipped(void)
+{
+    for (int i = 0; i < GUNZIP_MAX; i++)
+        if (gunzip_paths[i][0])
+            unlink(gunzip_paths[i]);
+}
+
+const char *nglm_cli_gunzipped(const char *path, const char *temp_dir)
+{
+    unsigned char magic[2];
+    FILE *fp = strcmp(path, "-") != 0 ? fopen(path, "rb") : NULL;
+    if (!fp)
+        return path; /* stdin, or what the reader will refuse in its own words */
+    struct stat st;
+    int gz = fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode) &&
+             fread(magic, 1, 2, fp) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+    fclose(fp);
+    if (!gz)
+        return path;
+    int slot = 0;
+    while (slot < GUNZIP_MAX && gunzip_paths[slot][0])
+        slot++;
+    if (slot == GUNZIP_MAX)
+        nglm_cli_die(NGLM_EXIT_USAGE, "%s: too many gzip-compressed texts at once", path);
+    const char *dir = temp_dir ? temp_dir : getenv("TMPDIR");
+    if (!dir || !*dir)
+        dir = "/tmp";
+    char *out = gunzip_paths[slot];
+    if (snprintf(out, sizeof gunzip_paths[slot], "%s/nglm-gunzip-XXXXXX", dir) >=
+        (int)sizeof gunzip_paths[slot])
+        nglm_cli_die(NGLM_EXIT_USAGE, "the temporary directory's path is too long");
+    int fd = mkstemp(out);
+    if (fd < 0) {
+        out[0] = '\0';
+        nglm_cli_die(NGLM_EXIT_FAIL, "cannot uncompress %s into a temporary file in %s: %s",
+                     path, dir, strerror(errno));
+    }
+    static int registered;
+    if (!registered++)
+        atexit(remove_gunzipped);
+    gzFile in = gzopen(path, "rb");
+    if (!in)
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s: %s", path, strerror(errno ? errno : ENOMEM));
+    static char buf[1 << 16];
+    int r;
+    while ((r = gzread(in, buf, sizeof buf)) > 0)
+        for (ssize_t off = 0; off < r;) {
+            ssize_t w = write(fd, buf + off, (size_t)(r - off));
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w < 0)
+                nglm_cli_die(NGLM_EXIT_FAIL, "uncompressing %s into %s: %s", path, dir,
+                             strerror(errno));
+            off += w;
+        }
+    int zerr = Z_OK;
+    const char *msg = gzerror(in, &zerr); /* a truncated file: Z_BUF_ERROR at the end */
+    if (r < 0 || (zerr != Z_OK && zerr != Z_STREAM_END))
+        nglm_cli_die(NGLM_EXIT_FAIL, "%s: bad gzip data (%s)", path,
+                     strncmp(msg, path, strlen(path)) == 0 && msg[strlen(path)] == ':'
+                         ? msg + strlen(path) + 2 : msg);
+    gzclose(in);
+    if (close(fd) != 0)
+        nglm_cli_die(NGLM_EXIT_FAIL, "uncompressing %s into %s: %s", path, dir, strerror(errno));
+    return out;
 }

@@ -49,6 +49,13 @@ void nglm_cli_bad_option(int c, int argc, char **argv, const char *hint)
 const char *nglm_cli_rereadable(const char *path, const char *temp_dir,
                                 const char *tty_message);
 
+/* A path from which the text at path can be read as plain text: path
+ * itself, unless it is a gzip-compressed regular file, which is then
+ * uncompressed into temp_dir (NULL: $TMPDIR, else /tmp), the copy removed
+ * at exit; dies (status 1) on bad gzip data or a full disk.  Up to 8
+ * texts a run. */
+const char *nglm_cli_gunzipped(const char *path, const char *temp_dir);
+
 /* Removes the copy nglm_cli_rereadable made, if any, once it is read. */
 void nglm_cli_rereadable_done(void);
 

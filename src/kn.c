@@ -271,13 +271,16 @@ static void interpolate(nglm_kn *kn, const nglm_features *F, const nglm_kn_optio
     const int32_t V = F->V;
     double *p = kn->lnp;
 
-    /* 1-grams, interpolated with the uniform distribution over V − 1 words */
+    /* 1-grams, interpolated with the uniform distribution over V − 1 words
+     * (or, unk_unigram_mass, with all of γ on <unk>) */
     double sum, g0 = gamma_of(kn, F, opt, 1, 0, (size_t)V, &sum);
-    double uniform = g0 / (double)(V - 1);
+    double uniform = opt->unk_unigram_mass ? 0 : g0 / (double)(V - 1);
     for (int32_t w = 0; w < V; w++) {
         uint32_t a = kn->adj[w];
         p[w] = (sum > 0 ? (a - discount(kn->D[1], a)) / sum : 0) + uniform;
     }
+    if (opt->unk_unigram_mass)
+        p[NGLM_UNK] += g0;
     p[NGLM_BOS] = 1.0; /* lmplz's <s>: log10 0, never predicted */
 
     /* longer n-grams, one context length at a time */

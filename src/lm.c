@@ -110,6 +110,23 @@ nglm_tok_options nglm_lm_tok(const nglm_lm *lm) { return lm->tok; }
 int nglm_lm_order(const nglm_lm *lm) { return lm->order; }
 int nglm_lm_reach(const nglm_lm *lm) { return lm->reach > 0 ? lm->reach : lm->order - 1; }
 
+int nglm_lm_tok_recorded(const nglm_lm *lm)
+{
+    if (nglm_lm_mix_size(lm)) /* read with its first component's tokenizer */
+        return nglm_lm_tok_recorded(nglm_lm_mix_component(lm, 0));
+    const char *kind = nglm_lm_kind(lm);
+    return !(kind && strcmp(kind, "arpa") == 0 && nglm_tok_options_is_default(&lm->tok));
+}
+
+int nglm_lm_set_tok(nglm_lm *lm, const nglm_tok_options *tok, nglm_error *err)
+{
+    if (nglm_lm_tok_recorded(lm))
+        return nglm_error_set(err, "%s records its tokenizer: its texts are read that way",
+                              lm->path ? lm->path : "the model");
+    lm->tok = *tok;
+    return 0;
+}
+
 int nglm_lm_recorded_cache(const nglm_lm *lm, nglm_cache_spec *spec)
 {
     return lm->ops->recorded_cache ? lm->ops->recorded_cache(lm, spec) : 0;
@@ -202,6 +219,9 @@ int nglm_lm_read(const nglm_lm *lm, const char *path, nglm_corpus *c, const nglm
 int nglm_lm_read_lines(const nglm_lm *lm, const char *const *lines, size_t n, nglm_corpus *c,
                        nglm_error *err)
 {
+    static const char *const none[1] = {NULL};
+    if (!lines && n == 0) /* no lines: the readers take lines NULL for "read path" */
+        lines = none;
     if (lm->ops->read)
         return lm->ops->read(lm, NULL, lines, n, c, NULL, err);
     return nglm_lm_read_plain(lm, NULL, lines, n, c, NULL, err);

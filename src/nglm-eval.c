@@ -3,12 +3,14 @@
  * SRILM's `ngram -ppl` (see nglm/eval.h), or of the linear interpolation of
  * two models (--mix, see nglm/mix.h).  Usage: nglm-eval --help.
  */
+#include <errno.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "config.h"
@@ -29,6 +31,56 @@ static nglm_lm *lm_load(const char *path, int verify)
     if (!lm)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
     return lm;
+}
+
+/* --tokenize/--lowercase: how text is split for a model that does not
+ * record it (a KenLM or SRILM ARPA file); for one that does, they must say
+ * what it records.  asked NULL: nothing asked. */
+static void lm_apply_tok(nglm_lm *x, const nglm_tok_options *asked)
+{
+    if (!asked)
+        return;
+    nglm_error err;
+    nglm_tok_options have = nglm_lm_tok(x);
+    if (!nglm_lm_tok_recorded(x)) {
+        nglm_tok_options t = *asked;
+        t.replace_invalid = have.replace_invalid;
+        if (nglm_lm_set_tok(x, &t, &err) != 0)
+            nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
+    } else if (have.mode != asked->mode || have.lowercase != asked->lowercase) {
+        char a[96], h[96];
+        nglm_tok_options t = *asked;
+        t.replace_invalid = have.replace_invalid;
+        nglm_cli_die(NGLM_EXIT_USAGE, "%s: %s, but the model was trained with %s and reads "
+                     "text that way (leave the option out)", nglm_lm_path(x),
+                     nglm_tok_options_spell(&t, a, sizeof a),
+                     nglm_tok_options_spell(&have, h, sizeof h));
+    }
+}
+
+/* The share of words out of the vocabulary above which nglm-eval warns:
+ * PTB's test text has none, a text of the model's domain tokenized its way
+ * a few percent; beyond 5%, the text is most likely tokenized otherwise
+ * (raw text against a PTB model: about 40%), and the perplexity, which
+ * scores every OOV as <unk>, says little. */
+#define OOV_WARN_RATE 0.05
+
+/* One line on stderr when r's OOV rate is above OOV_WARN_RATE, with the
+ * tokenizer x reads text with. */
+static void warn_oov(const nglm_lm *x, const nglm_eval_report *r)
+{
+    if (r->words == 0 || (double)r->oovs <= OOV_WARN_RATE * (double)r->words)
+        return;
+    char how[96];
+    nglm_tok_options t = nglm_lm_tok(x);
+    fprintf(stderr, "%s: warning: %llu of %llu words (%.1f%%) are not in the model's "
+            "vocabulary: is the text tokenized as the model's training text was? (the model "
+            "reads it with %s%s; --print-tokens shows the tokens)\n", nglm_cli_prog(),
+            (unsigned long long)r->oovs, (unsigned long long)r->words,
+            100.0 * (double)r->oovs / (double)r->words,
+            nglm_tok_options_spell(&t, how, sizeof how),
+            nglm_lm_tok_recorded(x) ? "" : ", as it records none: --tokenize word "
+                                           "--lowercase would split raw text");
 }
 
 /* --print-tokens: text as the model's tokenizer splits it, a sentence a line. */
@@ -167,10 +219,37 @@ static void cache_probs(const nglm_cache_spec *s, const nglm_corpus *c, int32_t 
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
 }
 
+/* An id as KenLM numbers its vocabulary: <unk> 0, then the words in the
+ * ARPA file's order, which for nglm-kn's and lmplz's files (the specials
+ * first) is <s> 1, </s> 2 and nglm's ids from 3 on. */
+static int kenlm_id(int32_t id)
+{
+    return id == NGLM_UNK ? 0 : id == NGLM_BOS ? 1 : id == NGLM_EOS ? 2 : (int)id;
+}
+
+/* A log10 value of --per-word: as query prints its floats, the shortest
+ * decimal that reads back as the same single-precision float, unless
+ * digits >= 0 asks for that many decimals. */
+static void print_value(double v, int digits)
+{
+    if (digits >= 0 || !isfinite(v)) {
+        printf("%.*f", digits >= 0 ? digits : 0, v);
+        return;
+    }
+    float f = (float)v;
+    char buf[32];
+    for (int p = 1; p <= 9; p++) {
+        snprintf(buf, sizeof buf, "%.*g", p, (double)f);
+        if (strtof(buf, NULL) == f)
+            break;
+    }
+    fputs(buf, stdout);
+}
+
 /* --per-word: every token of c (text read again for its surface words) as
  * KenLM's query prints it, a line a sentence: "word=ID LENGTH LOG10P" for
- * each word and </s> (LENGTH: the n-gram order that fired, len; a
- * mixture's first model's; LOG10P: lp10, the score reported), then
+ * each word and </s> (ID: kenlm_id; LENGTH: the n-gram order that fired,
+ * len; a mixture's first model's; LOG10P: lp10, the score reported), then
  * "Total: X OOV: N". */
 static void print_per_word(const nglm_lm *x, const char *text, const nglm_corpus *c,
                            const double *lp10, const int *len, int digits)
@@ -195,13 +274,17 @@ static void print_per_word(const nglm_lm *x, const char *text, const nglm_corpus
             if (j < n && (strcmp(word, NGLM_BOS_STR) == 0 || strcmp(word, NGLM_EOS_STR) == 0))
                 continue; /* literal markers are not tokens (nglm/corpus.h) */
             double lp = lp10[c->start[s] + k];
-            printf("%s=%d %d %.*f\t", word, (int)sent[k], len[c->start[s] + k], digits, lp);
+            printf("%s=%d %d ", word, kenlm_id(sent[k]), len[c->start[s] + k]);
+            print_value(lp, digits);
+            putchar('\t');
             if (isfinite(lp))
                 total += lp;
-            oov += sent[k] == NGLM_UNK && strcmp(word, NGLM_UNK_STR) != 0;
+            oov += sent[k] == NGLM_UNK; /* a written <unk> too, as query counts */
             k++;
         }
-        printf("Total: %.*f OOV: %d\n", digits, total, oov);
+        printf("Total: ");
+        print_value(total, digits);
+        printf(" OOV: %d\n", oov);
     }
     nglm_tokenizer_close(t);
 }
@@ -321,10 +404,194 @@ static void print_weights(const nglm_lm *x, const char *how)
     printf(" (%s)\n", how);
 }
 
+/* ---------------------------------------------------------------- n-best lists */
+
+/* An n-best list: hypothesis k has id[k] (as the list names it, or its
+ * place in the list, from 1) and text hyp[k]. */
+typedef struct nbest {
+    size_t n, cap;
+    char **id, **hyp;
+} nbest;
+
+static void nbest_add(nbest *b, const char *id, size_t id_len, const char *hyp)
+{
+    if (b->n == b->cap) {
+        b->cap = b->cap ? 2 * b->cap : 256;
+        b->id = realloc(b->id, b->cap * sizeof *b->id);
+        b->hyp = realloc(b->hyp, b->cap * sizeof *b->hyp);
+        if (!b->id || !b->hyp)
+            nglm_cli_die(NGLM_EXIT_FAIL, "out of memory reading an n-best list");
+    }
+    b->id[b->n] = strndup(id, id_len);
+    b->hyp[b->n] = strdup(hyp);
+    if (!b->id[b->n] || !b->hyp[b->n])
+        nglm_cli_die(NGLM_EXIT_FAIL, "out of memory reading an n-best list");
+    b->n++;
+}
+
+/* Whether s is a number (strtod's form), all of it. */
+static int is_number(const char *s, size_t len)
+{
+    char buf[64], *end;
+    if (len == 0 || len >= sizeof buf)
+        return 0;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    strtod(buf, &end);
+    return *end == '\0';
+}
+
+/* The fields of line (white-space separated): their starts and lengths,
+ * at most max; returns how many there are. */
+static size_t fields(const char *line, const char **f, size_t *len, size_t max)
+{
+    size_t n = 0;
+    for (const char *p = line;;) {
+        p += strspn(p, " \t");
+        if (!*p)
+            return n;
+        size_t l = strcspn(p, " \t");
+        if (n < max) {
+            f[n] = p;
+            len[n] = l;
+        }
+        n++;
+        p += l;
+    }
+}
+
+/* Reads an n-best list in one of three forms, told apart by its first line:
+ *   SRILM's NBestList1.0: that header, then "(SCORE) w1 w2 ..." a line;
+ *   SRILM's plain form (ngram -nbest): "ASCORE LMSCORE N w1 ... wN", N the
+ *     number of words (checked);
+ *   an id and the words, "ID w1 w2 ...": Kaldi's text form (utt-1 w1 ...)
+ *     and any list with an id column; the id may be alone (an empty
+ *     hypothesis).
+ * The SRILM forms number the hypotheses 1, 2, ... in order.  Blank lines
+ * are passed over; a line that does not fit the form is an error naming
+ * it, as is SRILM's NBestList2.0 (word times), not read here. */
+static void nbest_read(const char *path, const char *name, nbest *b)
+{
+    FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    path = name; /* for messages: the file as the user named it */
+    if (!fp)
+        nglm_cli_die(NGLM_EXIT_FAIL, "--nbest: %s: %s", path, strerror(errno));
+    enum { UNKNOWN, V1, SRILM, IDS } form = UNKNOWN;
+    char *line = NULL;
+    size_t cap = 0, lineno = 0;
+    ssize_t got;
+    while ((got = getline(&line, &cap, fp)) >= 0) {
+        lineno++;
+        size_t len = (size_t)got;
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = '\0';
+        if (strlen(line) != len)
+            nglm_cli_die(NGLM_EXIT_FAIL, "%s:%zu: NUL byte in line", path, lineno);
+        const char *f[3];
+        size_t fl[3];
+        size_t nf = fields(line, f, fl, 3);
+        if (nf == 0)
+            continue;
+        if (form == UNKNOWN) {
+            if (strncmp(f[0], "NBestList", 9) == 0) {
+                if (nf != 1 || fl[0] != 12 || strncmp(f[0], "NBestList1.0", 12) != 0)
+                    nglm_cli_die(NGLM_EXIT_FAIL, "%s:%zu: '%.*s': of SRILM's n-best formats "
+                                 "only NBestList1.0 and the plain one are read", path, lineno,
+                                 (int)fl[0], f[0]);
+                form = V1;
+                continue;
+            }
+            form = nf >= 3 && is_number(f[0], fl[0]) && is_number(f[1], fl[1]) &&
+                   strspn(f[2], "0123456789") == fl[2] ? SRILM : IDS;
+        }
+        char num[32];
+        snprintf(num, sizeof num, "%zu", b->n + 1);
+        if (form == V1) {
+            if (f[0][0] != '(' || f[0][fl[0] - 1] != ')' || !is_number(f[0] + 1, fl[0] - 2))
+                nglm_cli_die(NGLM_EXIT_FAIL, "%s:%zu: not an NBestList1.0 line '(SCORE) "
+                             "w1 w2 ...'", path, lineno);
+            nbest_add(b, num, strlen(num), f[0] + fl[0] + strspn(f[0] + fl[0], " \t"));
+        } else if (form == SRILM) {
+            if (nf < 3 || !is_number(f[0], fl[0]) || !is_number(f[1], fl[1]) ||
+                strspn(f[2], "0123456789") != fl[2] || fl[2] > 9)
+                nglm_cli_die(NGLM_EXIT_FAIL, "%s:%zu: not a line of SRILM's n-best form "
+                             "'ASCORE LMSCORE N w1 ... wN'", path, lineno);
+            const char *words = f[2] + fl[2] + strspn(f[2] + fl[2], " \t");
+            const char *wf[1];
+            size_t wl[1], nw = fields(words, wf, wl, 1), want = strtoul(f[2], NULL, 10);
+            if (nw != want)
+                nglm_cli_die(NGLM_EXIT_FAIL, "%s:%zu: %zu words, but the line says %zu", path,
+                             lineno, nw, want);
+            nbest_add(b, num, strlen(num), words);
+        } else {
+            nbest_add(b, f[0], fl[0], f[0] + fl[0] + strspn(f[0] + fl[0], " \t"));
+        }
+    }
+    if (ferror(fp))
+        nglm_cli_die(NGLM_EXIT_FAIL, "--nbest: %s: read error", path);
+    free(line);
+    if (fp != stdin)
+        fclose(fp);
+}
+
+/* --nbest: each hypothesis's log10 probability (words and </s>) and OOV
+ * count on stdout, "ID<TAB>LOGPROB<TAB>OOVS<TAB>WORDS", in the list's
+ * order; the totals on stderr. */
+static void score_nbest(const nglm_lm *x, const char *path, const char *shown, int threads,
+                        int digits, nglm_cli_meter *meter)
+{
+    nbest b = {0};
+    if (strcmp(shown, "-") == 0)
+        shown = "(stdin)";
+    nbest_read(path, shown, &b);
+    nglm_error err;
+    nglm_corpus c;
+    if (nglm_lm_read_lines(x, (const char *const *)b.hyp, b.n, &c, &err) != 0)
+        nglm_cli_die(NGLM_EXIT_FAIL, "--nbest %s: %s", shown, err.msg);
+    double *lp = lm_score10(x, &c, threads, meter, NULL);
+    double total = 0;
+    uint64_t words = 0, oovs = 0;
+    for (size_t s = 0; s < c.n_sents; s++) {
+        size_t n;
+        const int32_t *ids = nglm_corpus_sentence(&c, s, &n);
+        double sum = 0;
+        int oov = 0;
+        for (size_t j = 0; j < n; j++) {
+            double v = lp[c.start[s] + j];
+            if (isfinite(v))
+                sum += v;
+            oov += j + 1 < n && (ids[j] == NGLM_UNK || isnan(v));
+        }
+        printf("%s\t%.*f\t%d\t%zu\n", b.id[s], digits, sum, oov, n - 1);
+        total += sum;
+        words += n - 1;
+        oovs += (uint64_t)oov;
+    }
+    if (fflush(stdout) != 0 || ferror(stdout))
+        nglm_cli_die(NGLM_EXIT_FAIL, "error writing the scores");
+    fprintf(stderr, "%s: %s: %zu hypotheses, %llu words, %llu OOVs, logprob= %.*f\n",
+            nglm_cli_prog(), shown, b.n, (unsigned long long)words, (unsigned long long)oovs,
+            digits, total);
+    nglm_eval_report r = {0};
+    r.words = words;
+    r.oovs = oovs;
+    warn_oov(x, &r);
+    for (size_t k = 0; k < b.n; k++) {
+        free(b.id[k]);
+        free(b.hyp[k]);
+    }
+    free(b.id);
+    free(b.hyp);
+    free(lp);
+    nglm_corpus_free(&c);
+}
+
 /* ---------------------------------------------------------------- options */
 
 typedef struct options {
     const char *model, *heldout, *write_mix, *cache, *cache_lambda, *cache_reset;
+    const char *tokenize, *nbest;
+    int lowercase;
     const char *mix[NGLM_LM_MIX_MAX];
     size_t n_mix, mix_given;  /* kept, given (a mixture of too many is refused later) */
     lambda_opt lambda;
@@ -364,20 +631,36 @@ static const nglm_option rows[] = {
      "the model: written by nglm-train, or an ARPA file (plain or gzip; nglm-export's, "
      "KenLM's, SRILM's)",
      NGLM_OPT_STRING, FIELD(model)},
-    {"digits", "N", "", "decimals of logprob, ppl and ppl1 (default 2)",
+    {"digits", "N", "",
+     "decimals of logprob, ppl and ppl1 (default 2), and of --per-word's values (default: "
+     "8 significant digits, as KenLM's query prints them)",
      NGLM_OPT_INT, FIELD(digits), 0, 17},
     {"per-sentence", NULL, "",
-     "also print each sentence's log10 probability: 'sentence N: logprob= X tokens= T' (N: "
-     "the line, T with </s>; a blank line is a sentence, its </s> alone)",
+     "also print each sentence's log10 probability: 'sentence N: logprob= X tokens= T "
+     "oovs= K' (N: the line, T with </s>, K its words scored as <unk>; a blank line is a "
+     "sentence, its </s> alone)",
      NGLM_OPT_FLAG, FIELD(per_sentence)},
     {"per-word", NULL, "",
-     "also print every token, a line a sentence, as KenLM's query does: 'word=ID N LOG10P' "
-     "(N: the n-gram order used) for each word and </s>, then 'Total: X OOV: N'",
+     "also print every token, a line a sentence, in KenLM's query's format: 'word=ID N "
+     "LOG10P' (ID as query numbers words: <unk> 0, <s> 1, </s> 2; N: the n-gram order "
+     "used) for each word and </s>, then 'Total: X OOV: N'",
      NGLM_OPT_FLAG, FIELD(per_word)},
+    {"nbest", "FILE", "",
+     "score the hypotheses of an n-best list instead of a TEXT ('-': stdin): lines 'ID w1 "
+     "w2 ...' (Kaldi's text form), SRILM's 'ASCORE LMSCORE N w1 ... wN' or NBestList1.0; "
+     "prints 'ID<TAB>LOGPROB<TAB>OOVS<TAB>WORDS' a hypothesis on stdout (SRILM's forms: "
+     "ID is the place in the list), the totals on stderr",
+     NGLM_OPT_STRING, FIELD(nbest)},
     {"print-tokens", NULL, "",
      "print TEXT as the model reads it, one sentence per line, tokens separated by single "
      "spaces, and score nothing (what other tools must be given to see the same tokens)",
      NGLM_OPT_FLAG, FIELD(print_tokens)},
+    {"tokenize", "MODE", "",
+     "space, word or char: how to split TEXT for a model that does not record it (an ARPA "
+     "file of KenLM or SRILM; default space); for one that does, the run fails unless MODE "
+     "is the recorded one",
+     NGLM_OPT_STRING, FIELD(tokenize)},
+    {"lowercase", NULL, "", "fold case, as --tokenize", NGLM_OPT_FLAG, FIELD(lowercase)},
     {"verify", NULL, "",
      "check an nglm model's checksum and whole index before scoring (reads the whole file; "
      "by default only what the lookups need is checked, so a damaged weight gives a wrong "
@@ -399,7 +682,8 @@ static const nglm_option rows[] = {
      "maximise the likelihood of --heldout, found by EM (SRILM's compute-best-mix, "
      "accelerated)",
      NGLM_OPT_CUSTOM, FIELD(lambda), 0, 0, NULL, set_lambda},
-    {"heldout", "FILE", MIXING, "held-out text for --lambda auto and the cache's auto",
+    {"heldout", "FILE", MIXING,
+     "held-out text for --lambda auto and the cache's auto (gzip too; '-': stdin)",
      NGLM_OPT_STRING, FIELD(heldout)},
     {"write-mix", "FILE", MIXING,
      "save the mixture and its weights as one model (a small text file naming the models' "
@@ -425,8 +709,9 @@ static void usage(FILE *fp)
 {
     const size_t n = sizeof rows / sizeof *rows;
     fprintf(fp,
-        "Usage: nglm-eval --model FILE [OPTION]... TEXT\n"
-        "Report the perplexity of TEXT ('-' = stdin) under an nglm model.\n"
+        "Usage: nglm-eval --model FILE [OPTION]... [TEXT]\n"
+        "Report the perplexity of TEXT ('-' or none = stdin; gzip is read too) under\n"
+        "an nglm model.\n"
         "\n");
     nglm_options_help(fp, rows, n, "");
     fprintf(fp, "  -h, --help, --version\n" MIXING ":\n");
@@ -437,7 +722,7 @@ static void usage(FILE *fp)
         "  The held-out text is read in its own order with its own cache; a blank\n"
         "  line empties the cache.  A first line 'cache: SPEC, weights W (how)'.\n"
         "Each model reads TEXT with its own tokenizer and vocabulary; all must\n"
-        "find the same tokens (TEXT cannot be '-' then).  A token any model\n"
+        "find the same tokens (stdin is copied first).  A token any model\n"
         "skips (an OOV of an ARPA model without <unk>) is skipped and counted as an\n"
         "OOV.  A first line 'mixture weight: L (how it was chosen)' is printed\n"
         "('mixture weights: L1 L2 ... (how)' for more than two models).\n"
@@ -461,7 +746,7 @@ int main(int argc, char **argv)
     nglm_cli_set_prog(argv[0]);
     options o;
     memset(&o, 0, sizeof o);
-    o.digits = 2;
+    o.digits = -1; /* not given: 2 in the report, query's precision in --per-word */
     o.progress = NGLM_CLI_PROGRESS_AUTO;
     nglm_cli_table t = {rows, sizeof rows / sizeof *rows, &o};
     int first = nglm_cli_parse(argc, argv, &t, 1, usage,
@@ -474,7 +759,17 @@ int main(int argc, char **argv)
                *cache_reset = o.cache_reset;
     lambda_opt lam = o.lambda;
     int per_sentence = o.per_sentence, print_tokens = o.print_tokens, per_word = o.per_word;
-    int threads = o.threads, digits = o.digits, progress = o.progress, verify = o.verify;
+    int threads = o.threads, digits = o.digits >= 0 ? o.digits : 2, progress = o.progress;
+    int verify = o.verify, word_digits = o.digits;
+    nglm_tok_options asked_tok = nglm_tok_options_default();
+    const nglm_tok_options *asked = NULL;
+    if (o.tokenize || o.lowercase) {
+        nglm_error terr;
+        if (o.tokenize && nglm_tok_mode_parse(o.tokenize, &asked_tok.mode, &terr) != 0)
+            nglm_cli_die(NGLM_EXIT_USAGE, "--tokenize: %s", terr.msg);
+        asked_tok.lowercase = o.lowercase;
+        asked = &asked_tok;
+    }
     size_t n_models = (model_path ? 1 : 0) + mix_given;
     if (!model_path && mix_given == 0)
         nglm_cli_die(NGLM_EXIT_USAGE, "--model FILE is required (see --help)");
@@ -484,14 +779,27 @@ int main(int argc, char **argv)
     if (n_models == 1 && mix_given)
         nglm_cli_die(NGLM_EXIT_USAGE, "a mixture needs two models or more: --model A --mix B, "
                      "or --mix A --mix B (see --help)");
-    if (first != argc - 1)
-        nglm_cli_die(NGLM_EXIT_USAGE, first == argc ? "no TEXT to evaluate (see --help)"
-                                                     : "more than one TEXT given (see --help)");
-    const char *text = argv[first];
+    if (first < argc - 1)
+        nglm_cli_die(NGLM_EXIT_USAGE, "more than one TEXT given (see --help)");
+    if (o.nbest && first < argc)
+        nglm_cli_die(NGLM_EXIT_USAGE, "--nbest FILE is the text to score: give no TEXT too");
+    if (o.nbest && (o.per_word || o.per_sentence || o.print_tokens || o.cache))
+        nglm_cli_die(NGLM_EXIT_USAGE, "--nbest prints a score a hypothesis: it cannot go with "
+                     "--%s", o.per_word ? "per-word" : o.per_sentence ? "per-sentence"
+                     : o.print_tokens ? "print-tokens" : "cache");
+
+    /* no TEXT: stdin, as KenLM's query reads it, unless it is a terminal */
+    if (first == argc && !o.nbest && isatty(STDIN_FILENO))
+        nglm_cli_die(NGLM_EXIT_USAGE, "no TEXT to evaluate: give a file, or pipe one in "
+                     "(see --help)");
+    const char *text = o.nbest ? o.nbest : first < argc ? argv[first] : "-";
     if (per_word && print_tokens)
         nglm_cli_die(NGLM_EXIT_USAGE, "--print-tokens scores nothing: it cannot go with "
                      "--per-word");
     const char *shown = text; /* --per-word reads the text twice: stdin is copied */
+    text = nglm_cli_gunzipped(text, NULL); /* a .gz text is read uncompressed */
+    if (heldout)
+        heldout = nglm_cli_gunzipped(heldout, NULL);
     if (per_word && !print_tokens)
         text = nglm_cli_rereadable(text, NULL, "no TEXT on stdin (a terminal): pipe one in");
     if (!mix_given && lam.given)
@@ -510,9 +818,14 @@ int main(int argc, char **argv)
                      "auto (see --help)");
     if (co.on && print_tokens)
         nglm_cli_die(NGLM_EXIT_USAGE, "--print-tokens scores nothing: it cannot go with --cache");
-    if (mix_given && (strcmp(text, "-") == 0 || (heldout && strcmp(heldout, "-") == 0)))
-        nglm_cli_die(NGLM_EXIT_USAGE, "with --mix, texts cannot be '-': each model "
-                                      "reads them (see --help)");
+    if (heldout && strcmp(heldout, "-") == 0 && strcmp(text, "-") == 0)
+        nglm_cli_die(NGLM_EXIT_USAGE, "--heldout and TEXT cannot both be '-' (stdin)");
+    /* each model of a mixture reads the texts: stdin is copied first */
+    if (mix_given && strcmp(text, "-") == 0 && !per_word)
+        text = nglm_cli_rereadable(text, NULL, "no TEXT on stdin (a terminal): pipe one in");
+    if (mix_given && heldout && strcmp(heldout, "-") == 0)
+        heldout = nglm_cli_rereadable(heldout, NULL, "no --heldout text on stdin (a "
+                                      "terminal): pipe one in");
     /* the same file twice among the --mix models says nothing about the weights */
     for (size_t i = 0; i < n_mix; i++) {
         struct stat si, sj;
@@ -530,8 +843,10 @@ int main(int argc, char **argv)
     nglm_cli_meter_init(&meter, progress);
     nglm_lm *comps[NGLM_LM_MIX_MAX];
     size_t n = 0;
-    if (model_path)
+    if (model_path) {
         comps[n++] = lm_load(model_path, verify);
+        lm_apply_tok(comps[0], asked);
+    }
     if (print_tokens) {
         if (mix_given || per_sentence)
             nglm_cli_die(NGLM_EXIT_USAGE, "--print-tokens scores nothing: it cannot go with %s",
@@ -540,8 +855,10 @@ int main(int argc, char **argv)
         nglm_lm_free(comps[0]);
         return 0;
     }
-    for (size_t i = 0; i < n_mix; i++)
+    for (size_t i = 0; i < n_mix; i++) {
         comps[n++] = lm_load(mix_paths[i], verify);
+        lm_apply_tok(comps[n - 1], asked);
+    }
     nglm_lm *x = comps[0];
     if (n > 1) {
         const double *w = lambda_weights(&lam, n);
@@ -570,6 +887,11 @@ int main(int argc, char **argv)
     if (co.on)
         add_cache(&x, &co, threads, &meter, cache_how, sizeof cache_how);
 
+    if (o.nbest) {
+        score_nbest(x, text, shown, threads, digits, &meter);
+        nglm_lm_free(x);
+        return 0;
+    }
     nglm_corpus corpus;
     nglm_eval_report r;
     if (co.on || per_word) {
@@ -586,7 +908,7 @@ int main(int argc, char **argv)
                 printf("cache: %s, weight %.6g (%s)\n", name, co.spec.lambda, cache_how);
         }
         if (per_word)
-            print_per_word(x, text, &corpus, lt, len, digits > 4 ? digits : 4);
+            print_per_word(x, text, &corpus, lt, len, word_digits);
         if (nglm_lm_report(&corpus, lt, per_sentence, &r, &err) != 0)
             nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
         free(lt);
@@ -599,12 +921,18 @@ int main(int argc, char **argv)
         nglm_cli_meter_clear(&meter);
     }
     if (per_sentence)
-        for (size_t s = 0; s < corpus.n_sents; s++)
-            printf("sentence %zu: logprob= %.4f tokens= %zu\n", s + 1, r.sent_logprob10[s],
-                   corpus.start[s + 1] - corpus.start[s]);
+        for (size_t s = 0; s < corpus.n_sents; s++) {
+            size_t n, oov = 0;
+            const int32_t *ids = nglm_corpus_sentence(&corpus, s, &n);
+            for (size_t j = 0; j + 1 < n; j++) /* its words, not </s> */
+                oov += ids[j] == NGLM_UNK;
+            printf("sentence %zu: logprob= %.4f tokens= %zu oovs= %zu\n", s + 1,
+                   r.sent_logprob10[s], n, oov);
+        }
     nglm_eval_print_digits(stdout, strcmp(shown, "-") == 0 ? "(stdin)" : shown, &r, digits);
     if (fflush(stdout) != 0 || ferror(stdout))
         nglm_cli_die(NGLM_EXIT_FAIL, "error writing the report");
+    warn_oov(x, &r);
     nglm_eval_report_free(&r);
     nglm_corpus_free(&corpus);
     nglm_lm_free(x);

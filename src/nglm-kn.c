@@ -9,13 +9,18 @@
  * stages are the training pipeline's, stopped at Kneser-Ney
  * (src/pipeline_kn.h); this program parses, reports and names the text.
  *
- * lmplz's habits work: -o N, reading stdin, writing stdout, -S/--memory,
- * -T/--temp_prefix, --text, --arpa, --prune 0 0 1, --discount_fallback.
+ * lmplz's habits work: -o N, reading stdin, writing stdout, -S/--memory
+ * (80% too), -T/--temp_prefix, --text, --arpa, --prune 0 0 1,
+ * --discount_fallback, --interpolate_unigrams 0, --limit_vocab_file (here a
+ * vocabulary, as --vocab); its options that tune its own memory or output
+ * (--skip_symbols, --verbose_header, --vocab_estimate, ...) are accepted
+ * and ignored, so that its command lines run.
  * The text is read twice (a vocabulary pass, then the id stream), so stdin
  * that is not a regular file is first copied to a temporary file in the
  * temporary directory.  Everything but the ARPA text goes to stderr.
  * Usage: nglm-kn --help.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stddef.h>
@@ -39,8 +44,9 @@
 
 typedef struct options {
     int order;
-    const char *train, *arpa, *model, *temp_dir;
+    const char *train, *arpa, *model, *temp_dir, *vocab, *limit_vocab;
     size_t memory;
+    int ignored;                /* lmplz's options that change nothing here */
     int threads;
     nglm_tok_options tok;
     nglm_kn_options kn;
@@ -123,11 +129,62 @@ static int set_prune_entropy(const nglm_option *row, void *opts, const char *val
     return 0;
 }
 
-static int positive(const nglm_option *row, void *opts, const char *value, nglm_error *err)
+/* -S/--memory: a size (K, M, G) or, as lmplz takes it, a share of the
+ * physical memory ("80%"), more than 0% and at most 100%. */
+static int set_memory(const nglm_option *row, void *opts, const char *value, nglm_error *err)
 {
-    (void)value;
-    if (*(size_t *)((char *)opts + row->offset) == 0)
+    size_t *field = (size_t *)((char *)opts + row->offset);
+    size_t len = strlen(value);
+    if (len > 1 && value[len - 1] == '%') {
+        char *end;
+        errno = 0;
+        double pct = strtod(value, &end);
+        if (end != value + len - 1 || errno || !(pct > 0 && pct <= 100))
+            return nglm_error_set(err, "'%s' is not a share of the memory above 0%% and at "
+                                  "most 100%%", value);
+        long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+        if (pages <= 0 || page <= 0)
+            return nglm_error_set(err, "'%s': the physical memory is unknown here: give a "
+                                  "size (K, M, G)", value);
+        *field = (size_t)((double)pages * (double)page * pct / 100.0);
+    } else {
+        uint64_t u;
+        if (nglm_parse_size(value, &u, err) != 0)
+            return -1;
+        *field = (size_t)u;
+    }
+    if (*field == 0)
         return nglm_error_set(err, "must be more than 0");
+    return 0;
+}
+
+/* --interpolate_unigrams [0|1] (lmplz's spelling of a boolean; alone: 1):
+ * 0 gives the 1-grams' left-over mass to <unk>, as SRILM does. */
+static int set_interp_unigrams(const nglm_option *row, void *opts, const char *value,
+                               nglm_error *err)
+{
+    (void)row, (void)value, (void)err;
+    options *o = opts;
+    o->kn.unk_unigram_mass = 0;
+    if (optind < o->argc && o->argv[optind][0] != '-') {
+        const char *v = o->argv[optind++];
+        if (strcmp(v, "0") == 0 || strcmp(v, "false") == 0)
+            o->kn.unk_unigram_mass = 1;
+        else if (strcmp(v, "1") != 0 && strcmp(v, "true") != 0)
+            nglm_cli_die(NGLM_EXIT_USAGE, "--interpolate_unigrams: '%s' is not 0, 1, false "
+                         "or true", v);
+    }
+    return 0;
+}
+
+/* lmplz's options that tune its own memory use or output layout: a value
+ * checked for form, nothing else (see the man page). */
+static int set_ignored(const nglm_option *row, void *opts, const char *value, nglm_error *err)
+{
+    (void)opts;
+    uint64_t u;
+    if (row->arg && nglm_parse_size(value, &u, err) != 0)
+        return -1;
     return 0;
 }
 
@@ -141,11 +198,13 @@ static const nglm_opt_choice progress_modes[] = {{"auto", NGLM_CLI_PROGRESS_AUTO
                                                  {"never", NGLM_CLI_PROGRESS_NEVER},
                                                  {NULL, 0}};
 
+#define LMPLZ "lmplz's options accepted and not needed (they change nothing)"
+
 /* nglm-kn's options, in lmplz's spellings too (aliases, -o, -S, -T). */
 static const nglm_option rows[] = {
     {"order", "N", "", "n-gram order, 1.." NGLM_STR(NGLM_MAX_ORDER) " (required)",
      NGLM_OPT_INT, FIELD(order), 1, NGLM_MAX_ORDER, NULL, NULL, 'o'},
-    {"train", "FILE", "", "the text (also --text; default: stdin)",
+    {"train", "FILE", "", "the text (also --text; default: stdin; gzip is read too)",
      NGLM_OPT_STRING, FIELD(train), 0, 0, NULL, NULL, 0, "text"},
     {"arpa", "FILE", "",
      "write the ARPA model here (gzip if FILE ends in .gz); default: stdout, unless "
@@ -169,15 +228,30 @@ static const nglm_option rows[] = {
      "discounts (default 0.5 1 1.5) instead of failing (also --discount_fallback)",
      NGLM_OPT_CUSTOM, FIELD(kn.fallback), 0, 0, NULL, set_fallback, 0, "discount_fallback"},
     {"memory", "SIZE", "",
-     "memory for counting n-grams (K, M, G; default 1G); beyond it, sorted counts spill to "
-     "the temporary directory",
-     NGLM_OPT_BYTES, FIELD(memory), 0, 0, NULL, positive, 'S'},
+     "memory for counting n-grams (K, M, G, or a share of the physical memory as lmplz "
+     "takes it: 50%; default 1G); beyond it, sorted counts spill to the temporary directory",
+     NGLM_OPT_CUSTOM, FIELD(memory), 0, 0, NULL, set_memory, 'S'},
     {"temp-dir", "DIR", "",
      "where counting spills and stdin is copied (default: $TMPDIR, else /tmp; also "
      "--temp_prefix)",
      NGLM_OPT_STRING, FIELD(temp_dir), 0, 0, NULL, NULL, 'T', "temp_prefix"},
     {"threads", "N", "", "threads (default: OMP_NUM_THREADS or all cores)",
      NGLM_OPT_INT, FIELD(threads), 1, 4096},
+    {"vocab", "FILE", "",
+     "use this vocabulary, as nglm-train --vocab (word<TAB>count per line, or one word per "
+     "line): other words are counted as <unk>, so that a Kneser-Ney baseline has the "
+     "vocabulary of an nglm-train model",
+     NGLM_OPT_STRING, FIELD(vocab)},
+    {"limit_vocab_file", "FILE", "",
+     "lmplz's: the words allowed, separated by white space; here the vocabulary, as --vocab "
+     "(other words become <unk> before counting, where lmplz counts them and then drops "
+     "the n-grams that hold them)",
+     NGLM_OPT_STRING, FIELD(limit_vocab)},
+    {"interpolate_unigrams", NULL, "",
+     "[0|1]: 1 (the default, as lmplz's): the 1-grams are interpolated with the uniform "
+     "distribution; 0: their left-over mass goes to <unk>, as SRILM and lmplz "
+     "--interpolate_unigrams 0 do",
+     NGLM_OPT_CUSTOM, 0, 0, 0, NULL, set_interp_unigrams},
     {"tokenize", "MODE", "", "space (default), word or char, as nglm-train",
      NGLM_OPT_CHOICE, FIELD(tok.mode), 0, 0, tok_modes},
     {"lowercase", NULL, "", "fold case", NGLM_OPT_FLAG, FIELD(tok.lowercase)},
@@ -189,6 +263,22 @@ static const nglm_option rows[] = {
     {"force", NULL, "",
      "replace an --arpa or --model file that is not an ARPA file or an nglm model",
      NGLM_OPT_FLAG, FIELD(force)},
+    {"skip_symbols", NULL, LMPLZ,
+     "<s> and </s> in the text are always passed over, and <unk> is the unknown word",
+     NGLM_OPT_FLAG, FIELD(ignored)},
+    {"verbose_header", NULL, LMPLZ,
+     "the ARPA file has no header of counts and settings (the report on stderr says them)",
+     NGLM_OPT_FLAG, FIELD(ignored)},
+    {"vocab_estimate", "N", LMPLZ, "the vocabulary's table grows as needed",
+     NGLM_OPT_CUSTOM, 0, 0, 0, NULL, set_ignored},
+    {"vocab_pad", "N", LMPLZ, "for KenLM's binary format only",
+     NGLM_OPT_CUSTOM, 0, 0, 0, NULL, set_ignored},
+    {"minimum_block", "SIZE", LMPLZ, "-S alone sets the memory", NGLM_OPT_CUSTOM, 0, 0, 0,
+     NULL, set_ignored},
+    {"sort_block", "SIZE", LMPLZ, "as --minimum_block", NGLM_OPT_CUSTOM, 0, 0, 0, NULL,
+     set_ignored},
+    {"block_count", "N", LMPLZ, "as --minimum_block", NGLM_OPT_CUSTOM, 0, 0, 0, NULL,
+     set_ignored},
 };
 #undef FIELD
 
@@ -200,13 +290,16 @@ static void usage(FILE *fp)
         "Estimate an interpolated modified Kneser-Ney language model, as KenLM's\n"
         "lmplz does, from a text with one sentence per line.\n"
         "\n");
-    nglm_cli_options_help(fp, &t, 1);
+    nglm_options_help(fp, t.rows, t.n, "");
+    fprintf(fp, "  -h, --help, --version\n" LMPLZ ":\n");
+    nglm_options_help(fp, t.rows, t.n, LMPLZ);
     fprintf(fp,
-        "  -h, --help, --version\n"
         "\n"
         "Words are separated by spaces and tabs; a literal <unk> is the unknown word\n"
-        "(an ordinary word for Kneser-Ney), literal <s> and </s> are ignored, and\n"
-        "blank lines are not sentences, as everywhere in nglm.\n"
+        "(an ordinary word for Kneser-Ney), literal <s> and </s> are ignored (all\n"
+        "three are one token under every --tokenize mode), and blank lines are\n"
+        "not training sentences, as in nglm-train (nglm-eval, like KenLM's query,\n"
+        "scores a blank line of a text as a sentence of </s> alone).\n"
         "Exit status: 0 success, 1 failure (bad data, I/O, discounts that cannot be\n"
         "estimated), 2 bad usage.\n");
 }
@@ -234,6 +327,9 @@ static void parse_args(int argc, char **argv, options *o)
     if (o->prune_entropy > 0 && o->model)
         nglm_cli_die(NGLM_EXIT_USAGE, "--prune-entropy writes the ARPA model only: a pruned "
                      "model need not list every n-gram's suffix, which --model needs");
+    if (o->vocab && o->limit_vocab)
+        nglm_cli_die(NGLM_EXIT_USAGE, "--vocab and --limit_vocab_file both give the "
+                     "vocabulary: give one");
     if (o->threads == 0) {
 #ifdef _OPENMP
         o->threads = omp_get_max_threads();
@@ -252,6 +348,52 @@ static const char *text_path(const options *o)
     return nglm_cli_rereadable(o->train ? o->train : "-", o->temp_dir,
                                "no text: give --train FILE or a text on stdin "
                                "(nglm-kn -o 5 < text > text.arpa)");
+}
+
+/* ------------------------------------------------------------ vocabulary */
+
+/* --limit_vocab_file's words (white-space separated, any number a line) as
+ * a word list that --vocab reads, one word a line, in a temporary file of
+ * temp_dir; its path in out (the caller removes it).  An empty list is an
+ * error: every word of the text would be <unk>. */
+static void limit_vocab_list(const char *path, const char *temp_dir, char *out, size_t n)
+{
+    FILE *in = fopen(path, "rb");
+    if (!in)
+        nglm_cli_die(NGLM_EXIT_FAIL, "--limit_vocab_file: %s: %s", path, strerror(errno));
+    const char *dir = temp_dir ? temp_dir : getenv("TMPDIR");
+    if (!dir || !*dir)
+        dir = "/tmp";
+    if (snprintf(out, n, "%s/nglm-kn-vocab.XXXXXX", dir) >= (int)n)
+        nglm_cli_die(NGLM_EXIT_USAGE, "--temp-dir: path too long");
+    int fd = mkstemp(out);
+    FILE *w = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!w)
+        nglm_cli_die(NGLM_EXIT_FAIL, "cannot create a temporary file in %s: %s", dir,
+                     strerror(errno));
+    char *line = NULL;
+    size_t cap = 0, words = 0;
+    while (getline(&line, &cap, in) >= 0) {
+        char *save = NULL;
+        for (char *t = strtok_r(line, " \t\r\n\v\f", &save); t;
+             t = strtok_r(NULL, " \t\r\n\v\f", &save)) {
+            fprintf(w, "%s\n", t);
+            words += strcmp(t, NGLM_BOS_STR) && strcmp(t, NGLM_EOS_STR) && strcmp(t, NGLM_UNK_STR);
+        }
+    }
+    int bad = ferror(in);
+    free(line);
+    fclose(in);
+    if (fclose(w) != 0 || bad) {
+        unlink(out);
+        nglm_cli_die(NGLM_EXIT_FAIL, "--limit_vocab_file: %s: %s", path,
+                     bad ? "read error" : "cannot write its copy");
+    }
+    if (words == 0) {
+        unlink(out);
+        nglm_cli_die(NGLM_EXIT_FAIL, "--limit_vocab_file: %s lists no words (every word of "
+                     "the text would be <unk>)", path);
+    }
 }
 
 /* ------------------------------------------------------------ main */
@@ -341,13 +483,17 @@ int main(int argc, char **argv)
     nglm_cli_meter_init(&meter, o.progress);
     nglm_error err;
     double t0 = nglm_wall_seconds();
-    const char *path = text_path(&o);
+    const char *path = nglm_cli_gunzipped(text_path(&o), o.temp_dir); /* .gz: uncompressed */
     const char *name = o.train && strcmp(o.train, "-") != 0 ? o.train : "stdin";
 
     nglm_pipeline_options po = nglm_pipeline_options_default();
     po.train = path;
     po.train_name = name;
     po.tok = o.tok;
+    char limit_path[4200] = "";
+    if (o.limit_vocab)
+        limit_vocab_list(o.limit_vocab, o.temp_dir, limit_path, sizeof limit_path);
+    po.vocab = o.limit_vocab ? limit_path : o.vocab;
     po.order = o.order;
     po.order_auto = 0;
     po.n_skip = 0;
@@ -360,7 +506,14 @@ int main(int argc, char **argv)
     nglm_pipeline P;
     if (nglm_pipeline_init(&P, &po, &err) != 0)
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
-    if (nglm_pipeline_vocab(&P, &err) != 0 || nglm_pipeline_kn_text(&P, &err) != 0)
+    int vocab_rc = nglm_pipeline_vocab(&P, &err);
+    if (*limit_path)
+        unlink(limit_path);
+    if (vocab_rc != 0 && o.limit_vocab)
+        nglm_cli_die(NGLM_EXIT_FAIL, "--limit_vocab_file %s: %s", o.limit_vocab, err.msg);
+    if (vocab_rc != 0 && o.vocab)
+        nglm_cli_die(NGLM_EXIT_FAIL, "--vocab: %s", err.msg);
+    if (vocab_rc != 0 || nglm_pipeline_kn_text(&P, &err) != 0)
         die_text(&err, path, name);
     if (o.prune_entropy == 0)
         nglm_cli_rereadable_done();

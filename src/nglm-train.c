@@ -37,6 +37,7 @@
 #include "cli.h"
 #include "monitor.h"
 #include "config.h"
+#include "nglm-paths.h" /* the build tree's and the installed corpus (Makefile.am) */
 #include "nglm/cache.h"
 #include "nglm/checkpoint.h"
 #include "nglm/dist.h"
@@ -63,6 +64,7 @@ typedef struct options {
     double checkpoint_min;
     int default_corpus;
     char corpus_prefix[4096];
+    const char *old_cache;      /* --cache DIR, the old spelling of --data-cache */
 } options;
 
 /* a row names the fields it uses; the rest are zero */
@@ -81,6 +83,10 @@ static const nglm_option program_rows[] = {
      NGLM_OPT_STRING, FIELD(model)},
     {"write-vocab", "FILE", "Data", "save the vocabulary built from --train",
      NGLM_OPT_STRING, FIELD(write_vocab)},
+    {"cache", "DIR", "Data",
+     "the old spelling of --data-cache, with a note; refused for a value that names "
+     "nglm-eval's cache of the recent past (auto, model, decay:L, ...: see --eval-cache)",
+     NGLM_OPT_STRING, FIELD(old_cache)},
     {"resume", NULL, "Checkpoints (MODEL.ckpt, removed once the model is saved)",
      "continue the run that left MODEL.ckpt (same options and texts; --threads may "
      "differ): the model is the same, bit for bit, as if the run had never stopped",
@@ -141,12 +147,72 @@ static void usage(FILE *fp)
         "  -h, --help, --version\n"
         "\n"
         "SIGINT or SIGTERM stops training at the next minibatch, writes the checkpoint\n"
-        "and prints the command that resumes it.\n"
+        "and prints the command that resumes it; before training, it ends the run at\n"
+        "once with a line saying so (MODEL.lock is removed either way).\n"
         "Exit status: 0 success (or stopped by --stop-after), 1 failure (bad data, I/O,\n"
         "divergence), 2 bad usage, 130 interrupted by SIGINT, 143 by SIGTERM.\n");
 }
 
 static int file_exists(const char *path) { return access(path, R_OK) == 0; }
+
+/* 1 if this program runs from the build tree it was built in (Linux's
+ * /proc/self/exe; -1 where that cannot be told).  An installed nglm-train
+ * must read the installed corpus, not the build tree's that happens to be
+ * there still (or may be gone). */
+static int runs_from_build_tree(void)
+{
+    char exe[4096], dir[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0 || !realpath(NGLM_BUILD_DIR, dir))
+        return -1;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return -1;
+    *slash = '\0';
+    return strcmp(exe, dir) == 0;
+}
+
+/* The bundled corpus's prefix: the build tree's when run from it (and
+ * built), else the installed one; or a usage error saying what is needed. */
+static void choose_corpus(options *o)
+{
+    char probe[4200];
+    int in_tree = runs_from_build_tree();
+    const char *prefix = NGLM_DATA_CORPUS;
+    snprintf(probe, sizeof probe, "%s.train.txt", NGLM_BUILD_CORPUS);
+    if (in_tree != 0 && file_exists(probe))
+        prefix = NGLM_BUILD_CORPUS;
+    snprintf(probe, sizeof probe, "%s.train.txt", prefix);
+    if (!file_exists(probe))
+        nglm_cli_die(NGLM_EXIT_FAIL, "no --train given and the bundled corpus %s is not "
+                     "there (installed by make install): give --train FILE", probe);
+    snprintf(o->corpus_prefix, sizeof o->corpus_prefix, "%s", prefix);
+    o->default_corpus = 1;
+}
+
+/* --cache means nglm-eval's cache of the recent past there; here it was
+ * the data cache, now --data-cache.  A value that reads as the former
+ * (auto, model, none, decay:L, ...) is refused, so that `--cache auto`
+ * never makes a directory named auto; a directory still works, with a
+ * note. */
+static void old_cache_option(options *o)
+{
+    nglm_cache_spec spec;
+    nglm_error err;
+    const char *v = o->old_cache;
+    if (strcmp(v, "auto") == 0 || strcmp(v, "model") == 0 || strcmp(v, "none") == 0 ||
+        nglm_cache_parse(v, &spec, &err) == 0)
+        nglm_cli_die(NGLM_EXIT_USAGE, "--cache %s: nglm-train has no cache of the recent past: "
+                     "--eval-cache auto chooses one and records it in the model for nglm-eval "
+                     "--cache model (the data cache is --data-cache DIR)", v);
+    if (o->p.id_cache)
+        nglm_cli_die(NGLM_EXIT_USAGE, "--cache is the old spelling of --data-cache: give "
+                     "--data-cache alone");
+    nglm_cli_warn("note: --cache DIR is now --data-cache DIR (nglm-eval's --cache is "
+                  "another thing)");
+    o->p.id_cache = v;
+}
 
 static void parse_args(int argc, char **argv, options *o)
 {
@@ -164,6 +230,8 @@ static void parse_args(int argc, char **argv, options *o)
                                "(SRILM's ngram-count -text TEXT -lm FILE)");
     if (first < argc)
         nglm_cli_die(NGLM_EXIT_USAGE, "unexpected argument '%s' (see --help)", argv[first]);
+    if (o->old_cache)
+        old_cache_option(o);
     if (o->quiet && o->progress == NGLM_CLI_PROGRESS_AUTO)
         o->progress = NGLM_CLI_PROGRESS_NEVER;
     o->vocab_only = o->p.tr.max_epochs == 0;
@@ -176,15 +244,8 @@ static void parse_args(int argc, char **argv, options *o)
     if (o->no_checkpoint && (o->resume || o->stop_after))
         nglm_cli_die(NGLM_EXIT_USAGE, "--no-checkpoint cannot go with --%s",
                      o->resume ? "resume" : "stop-after");
-    if (!o->p.train) {
-        const char *prefix = NGLM_BUILD_CORPUS;
-        char probe[4200];
-        snprintf(probe, sizeof probe, "%s.train.txt", prefix);
-        if (!file_exists(probe))
-            prefix = NGLM_DATA_CORPUS;
-        snprintf(o->corpus_prefix, sizeof o->corpus_prefix, "%s", prefix);
-        o->default_corpus = 1;
-    }
+    if (!o->p.train)
+        choose_corpus(o);
 }
 
 /* The oracle perplexity written by nglm-gen next to the default corpus. */
@@ -264,12 +325,224 @@ static void check_outputs(const options *o, const char *ckpt)
         nglm_out_lock(o->model);
 }
 
+/* ------------------------------------------------------------- the options of a checkpoint
+ *
+ * MODEL.ckpt.args records the options a run was started with, one
+ * "--name value" (or "--name") a line, sorted, beside its checkpoint, so
+ * that --resume can compare them before any text is read and name the
+ * first that differs (the checkpoint's own fingerprint is checked only
+ * once the texts are counted, and cannot say what changed).  Options that
+ * do not change the model are left out: how the run is watched and
+ * stopped, --threads, and where and in how much memory counting and the
+ * data cache work (the model is the same, byte for byte). */
+
+static const char *const args_free[] = {"resume", "threads", "progress", "quiet", "force",
+                                        "checkpoint-minutes", "stop-after", "log", "plot",
+                                        "plot-reference", "plot-label", "model", "data-cache",
+                                        "cache", "memory", "temp-dir", NULL};
+
+/* The row of --name (or its alias) in t[0..1], or NULL. */
+static const nglm_option *find_row(const nglm_cli_table t[2], const char *name, size_t len)
+{
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; i < t[k].n; i++) {
+            const nglm_option *r = &t[k].rows[i];
+            if ((strlen(r->name) == len && strncmp(r->name, name, len) == 0) ||
+                (r->alias && strlen(r->alias) == len && strncmp(r->alias, name, len) == 0))
+                return r;
+        }
+    return NULL;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The options of argv that matter, as sorted malloc'd lines; *n of them. */
+static char **args_that_matter(int argc, char **argv, const options *o, size_t *n)
+{
+    nglm_cli_table t[2];
+    option_tables(t, (options *)o);
+    char **out = calloc((size_t)argc + 1, sizeof *out);
+    if (!out)
+        nglm_cli_die(NGLM_EXIT_FAIL, "out of memory");
+    *n = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strncmp(argv[i], "--", 2) != 0)
+            continue;
+        const char *name = argv[i] + 2, *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        const nglm_option *r = find_row(t, name, len);
+        if (!r)
+            continue;
+        const char *value = r->arg ? (eq ? eq + 1 : i + 1 < argc ? argv[++i] : "") : NULL;
+        int skip = 0;
+        for (const char *const *f = args_free; *f; f++)
+            skip |= strcmp(r->name, *f) == 0;
+        if (skip)
+            continue;
+        size_t need = strlen(r->name) + (value ? strlen(value) : 0) + 4;
+        if (!(out[*n] = malloc(need)))
+            nglm_cli_die(NGLM_EXIT_FAIL, "out of memory");
+        snprintf(out[*n], need, "--%s%s%s", r->name, value ? " " : "", value ? value : "");
+        (*n)++;
+    }
+    qsort(out, *n, sizeof *out, cmp_str);
+    return out;
+}
+
+static void free_lines(char **l, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(l[i]);
+    free(l);
+}
+
+/* Records the options of this run beside the checkpoint at ckpt. */
+static void args_record(const char *ckpt, int argc, char **argv, const options *o)
+{
+    char path[4300];
+    snprintf(path, sizeof path, "%s.args", ckpt);
+    size_t n;
+    char **l = args_that_matter(argc, argv, o, &n);
+    FILE *fp = fopen(path, "w");
+    int bad = !fp;
+    for (size_t i = 0; fp && i < n; i++)
+        bad |= fprintf(fp, "%s\n", l[i]) < 0;
+    if (fp)
+        bad |= fclose(fp) != 0;
+    if (bad)
+        nglm_cli_warn("warning: %s: cannot record the options (--resume will not compare "
+                      "them before counting)", path);
+    free_lines(l, n);
+}
+
+static void args_remove(const char *ckpt)
+{
+    char path[4300];
+    snprintf(path, sizeof path, "%s.args", ckpt);
+    unlink(path);
+}
+
+/* --resume: this run's options against those recorded at ckpt, if any;
+ * dies (status 2) naming the first option that differs. */
+static void args_check(const char *ckpt, int argc, char **argv, const options *o)
+{
+    char path[4300];
+    snprintf(path, sizeof path, "%s.args", ckpt);
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return; /* made by an older nglm-train: the fingerprint still decides */
+    size_t n_old = 0, cap = 16, n_new;
+    char **old = malloc(cap * sizeof *old), *line = NULL;
+    size_t lcap = 0;
+    ssize_t got;
+    while (old && (got = getline(&line, &lcap, fp)) > 0) {
+        line[strcspn(line, "\n")] = '\0';
+        if (n_old == cap && !(old = realloc(old, (cap *= 2) * sizeof *old)))
+            break;
+        old[n_old++] = strdup(line);
+    }
+    free(line);
+    fclose(fp);
+    if (!old)
+        nglm_cli_die(NGLM_EXIT_FAIL, "out of memory");
+    qsort(old, n_old, sizeof *old, cmp_str);
+    char **now = args_that_matter(argc, argv, o, &n_new);
+    size_t i = 0, j = 0;
+    while (i < n_old || j < n_new) {
+        int c = i == n_old ? 1 : j == n_new ? -1 : strcmp(old[i], now[j]);
+        if (c == 0) {
+            i++, j++;
+            continue;
+        }
+        /* the same option with another value reads as one difference */
+        const char *a = c < 0 ? old[i] : NULL, *b = c > 0 ? now[j] : NULL;
+        size_t la = a ? strcspn(a, " ") : 0;
+        if (a && j < n_new && strncmp(now[j], a, la) == 0 && (now[j][la] == ' ' || !now[j][la]))
+            b = now[j];
+        else if (b && i < n_old && strncmp(old[i], b, strcspn(b, " ")) == 0)
+            a = old[i];
+        char what[600];
+        if (a && b)
+            snprintf(what, sizeof what, "was made with %.250s, this run gives %.250s", a, b);
+        else if (a)
+            snprintf(what, sizeof what, "was made with %.250s, this run leaves it out (its "
+                     "default)", a);
+        else
+            snprintf(what, sizeof what, "was made without %.*s (its default), this run gives "
+                     "%.250s", (int)strcspn(b, " "), b, b);
+        nglm_cli_die(NGLM_EXIT_USAGE, "--resume: the checkpoint %s %s: resume with the options "
+                     "it was started with (%s), or start afresh without --resume", ckpt, what,
+                     path);
+    }
+    free_lines(old, n_old);
+    free_lines(now, n_new);
+}
+
+/* --write-vocab with --vocab: the given words (and ids) with their counts
+ * in --train, which a given word list does not have; <unk> counts every
+ * token of the text outside the vocabulary, as a counted vocabulary's
+ * <unk> holds the words it drops.  One more pass over the text. */
+static int write_vocab_counted(const nglm_pipeline *P, const char *out, nglm_error *err)
+{
+    const nglm_vocab *v = P->model.vocab;
+    size_t V = nglm_vocab_size(v);
+    nglm_vocab *c = nglm_vocab_new(), *w = NULL;
+    const char **words = malloc(V * sizeof *words);
+    uint64_t *counts = calloc(V, sizeof *counts);
+    int rc = -1;
+    if (!c || !words || !counts) {
+        nglm_error_set(err, "out of memory counting the vocabulary");
+        goto done;
+    }
+    if (nglm_vocab_count_file_threads(c, P->opt.train, &P->opt.tok, P->opt.tr.threads, NULL,
+                                      NULL, err) != 0 ||
+        nglm_vocab_finalize(c, 0, 0, err) != 0)
+        goto done;
+    for (size_t id = 0; id < V; id++) {
+        words[id] = nglm_vocab_word(v, (int32_t)id);
+        int32_t k = nglm_vocab_find(c, words[id]);
+        counts[id] = k >= 0 ? nglm_vocab_count(c, k) : 0;
+    }
+    for (size_t k = NGLM_NUM_SPECIAL; k < nglm_vocab_size(c); k++)
+        if (nglm_vocab_find(v, nglm_vocab_word(c, (int32_t)k)) < 0)
+            counts[NGLM_UNK] += nglm_vocab_count(c, (int32_t)k);
+    if (!(w = nglm_vocab_from_list(words, counts, V, err)))
+        goto done;
+    rc = nglm_vocab_save(w, out, err);
+done:
+    nglm_vocab_free(w);
+    nglm_vocab_free(c);
+    free(words);
+    free(counts);
+    return rc;
+}
+
 /* The vocabulary stage: the text is read twice (vocabulary, then ids), so
  * stdin or a FIFO is copied to --temp-dir first, and then nothing is
  * cached; --write-vocab saves what was built. */
 static void make_vocab(nglm_pipeline *P, const options *o)
 {
     nglm_error err;
+    /* gzip-compressed texts are read through uncompressed copies (removed
+     * at exit), which the data cache does not keep: their paths change */
+    const char *texts[3] = {P->opt.train, P->opt.valid, P->opt.test}, *plain[3];
+    for (int k = 0; k < 3; k++) {
+        plain[k] = texts[k] ? nglm_cli_gunzipped(texts[k], P->opt.temp_dir) : NULL;
+        if (plain[k] != texts[k])
+            P->opt.id_cache = NULL;
+    }
+    if (plain[0] != texts[0])
+        P->opt.train_name = texts[0];
+    if (plain[1] != texts[1])
+        P->opt.valid_name = texts[1];
+    if (plain[2] != texts[2])
+        P->opt.test_name = texts[2];
+    P->opt.train = plain[0];
+    P->opt.valid = plain[1];
+    P->opt.test = plain[2];
     if (!P->opt.vocab) {
         const char *train = P->opt.train;
         const char *twice = nglm_cli_rereadable(train, P->opt.temp_dir,
@@ -282,7 +555,9 @@ static void make_vocab(nglm_pipeline *P, const options *o)
         }
     }
     if (nglm_pipeline_vocab(P, &err) != 0 ||
-        (o->write_vocab && nglm_vocab_save(P->model.vocab, o->write_vocab, &err) != 0))
+        (o->write_vocab && !P->opt.vocab &&
+         nglm_vocab_save(P->model.vocab, o->write_vocab, &err) != 0) ||
+        (o->write_vocab && P->opt.vocab && write_vocab_counted(P, o->write_vocab, &err) != 0))
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
 }
 
@@ -340,6 +615,9 @@ static int train_model(nglm_pipeline *P, const options *o, FILE *log, const char
     setup_training(P, o, &rs, log, ckpt, meter, &resume, mm != NULL);
     if (!o->no_checkpoint) /* on until the model is saved: see saved_or_interrupted */
         nglm_monitor_signals(1);
+    else
+        nglm_out_kill_on_signal("interrupted in training with --no-checkpoint: nothing was "
+                                "saved");
     int stopped = 0;
     int rc = mm ? nglm_pipeline_classlm(P, mm, &stopped, &err) : nglm_pipeline_train(P, &err);
     nglm_cli_meter_clear(meter);
@@ -362,6 +640,8 @@ static void save_model(nglm_pipeline *P, const options *o, const char *ckpt, dou
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
     if (!o->no_checkpoint && unlink(ckpt) != 0 && errno != ENOENT)
         nglm_cli_warn("warning: cannot remove %s: %s", ckpt, strerror(errno));
+    if (!o->no_checkpoint)
+        args_remove(ckpt);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("saved %s: epoch %u, valid ppl %.2f, %zu features (%zu zero-weight features pruned), "
@@ -381,6 +661,10 @@ static void saved_or_interrupted(const options *o)
     if (o->no_checkpoint)
         return;
     nglm_monitor_signals(0);
+    char line[4200];
+    snprintf(line, sizeof line, "interrupted after training; the model is saved in %s",
+             o->model);
+    nglm_out_kill_on_signal(line);
     int sig = nglm_monitor_signal();
     if (sig) {
         fflush(stdout);
@@ -432,6 +716,8 @@ static void save_classlm(nglm_pipeline *P, nglm_classlm *mm, const options *o, c
         nglm_cli_die(NGLM_EXIT_FAIL, "%s", err.msg);
     if (!o->no_checkpoint && unlink(ckpt) != 0 && errno != ENOENT)
         nglm_cli_warn("warning: cannot remove %s: %s", ckpt, strerror(errno));
+    if (!o->no_checkpoint)
+        args_remove(ckpt);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("saved %s: Model M, epoch %u, valid ppl %.2f, total %.2f s, peak RSS %ld MB\n",
@@ -494,6 +780,10 @@ int main(int argc, char **argv)
     if (!o.resume && !o.no_checkpoint && access(ckpt, F_OK) == 0 && rank == 0)
         nglm_cli_warn("note: %s was left by an unfinished run; this run starts afresh and "
                       "replaces it (--resume continues it)", ckpt);
+    if (o.resume)
+        args_check(ckpt, argc, argv, &o);
+    else if (!o.no_checkpoint && !o.vocab_only && rank == 0)
+        args_record(ckpt, argc, argv, &o);
     double t0 = nglm_wall_seconds();
 
     make_vocab(&P, &o);

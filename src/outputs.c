@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,6 +207,33 @@ void nglm_out_check(const nglm_out_file *in, size_t n_in, const nglm_out_file *o
 static int lock_fd = -1;
 static char lock_path[PATH_MAX + 16];
 
+static char kill_line[512]; /* written by the handler: formatted beforehand */
+
+/* Only async-signal-safe calls: unlink, write, sigaction, raise. */
+static void kill_handler(int sig)
+{
+    if (lock_fd >= 0)
+        unlink(lock_path);
+    ssize_t w = write(STDERR_FILENO, kill_line, strlen(kill_line));
+    (void)w;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    sigaction(sig, &sa, NULL);
+    raise(sig); /* killed by it: the shell sees 128 + sig */
+}
+
+void nglm_out_kill_on_signal(const char *message)
+{
+    snprintf(kill_line, sizeof kill_line, "%s: %s\n", nglm_cli_prog(), message);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = kill_handler;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
 void nglm_out_unlock(void)
 {
     if (lock_fd < 0)
@@ -258,6 +286,8 @@ void nglm_out_lock(const char *model_path)
                 nglm_cli_warn("warning: %s: cannot record the process id", lock_path);
             lock_fd = fd;
             atexit(nglm_out_unlock);
+            nglm_out_kill_on_signal("interrupted before training began: nothing was saved "
+                                    "(no checkpoint exists yet: run it again)");
             return;
         }
         close(fd);

@@ -61,4 +61,10 @@ void nglm_out_lock(const char *model_path);
 /* Releases the lock and removes its file (also done at exit). */
 void nglm_out_unlock(void);
 
+/* From now on SIGINT and SIGTERM end the run at once with one line on
+ * stderr, "PROG: MESSAGE", after removing the lock: where no checkpoint can
+ * be written (counting, Kneser-Ney, after the save).  The trainer's own
+ * handlers (nglm_monitor_signals) take over while it runs. */
+void nglm_out_kill_on_signal(const char *message);
+
 #endif

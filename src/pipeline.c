@@ -409,10 +409,11 @@ int nglm_pipeline_texts(nglm_pipeline *P, nglm_error *err)
         return nglm_error_set(err, "%s: no sentences to train on", train_name(P));
     P->train_read_sents = P->train.n_sents;
     if (o->valid) {
-        if (read_corpus(P, &P->valid, o->valid, o->valid, &o->tok, "valid", err) != 0)
+        const char *name = o->valid_name ? o->valid_name : o->valid;
+        if (read_corpus(P, &P->valid, o->valid, name, &o->tok, "valid", err) != 0)
             return -1;
         if (P->valid.n_tokens == 0)
-            return nglm_error_set(err, "%s: no sentences to validate on", o->valid);
+            return nglm_error_set(err, "%s: no sentences to validate on", name);
     } else {
         if (hold_out(&P->train, &P->valid, o->tr.seed, err) != 0)
             return -1;
@@ -424,7 +425,8 @@ int nglm_pipeline_texts(nglm_pipeline *P, nglm_error *err)
     if (o->test) {
         nglm_tok_options test_tok = o->tok;
         test_tok.keep_blank = 1; /* as nglm-eval reads it: a blank line is an empty sentence */
-        if (read_corpus(P, &P->test, o->test, o->test, &test_tok, "test", err) != 0)
+        if (read_corpus(P, &P->test, o->test, o->test_name ? o->test_name : o->test, &test_tok,
+                        "test", err) != 0)
             return -1;
         P->have_test = 1;
     }

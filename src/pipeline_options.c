@@ -97,7 +97,8 @@ static const nglm_opt_choice eval_caches[] = {{"auto", 1}, {NULL, 0}};
 
 static const nglm_option rows[] = {
     /* ------------------------------------------------------------ Data */
-    {"train", "FILE", "Data", "training text, one sentence per line ('-' = stdin)",
+    {"train", "FILE", "Data",
+     "training text, one sentence per line ('-' = stdin; gzip is read too)",
      NGLM_OPT_STRING, FIELD(train)},
     {"valid", "FILE", "Data", "validation text (default: a seeded 5% of --train held out)",
      NGLM_OPT_STRING, FIELD(valid)},
@@ -120,7 +121,7 @@ static const nglm_option rows[] = {
     {"lowercase", NULL, "Data", "fold case", NGLM_OPT_FLAG, FIELD(tok.lowercase)},
     {"replace-invalid", NULL, "Data", "replace invalid UTF-8 with U+FFFD instead of failing",
      NGLM_OPT_FLAG, FIELD(tok.replace_invalid)},
-    {"cache", "DIR", "Data",
+    {"data-cache", "DIR", "Data",
      "keep the vocabulary and the texts' id streams in DIR (created if missing) and map "
      "them on later runs instead of reading the texts again",
      NGLM_OPT_STRING, FIELD(id_cache)},

@@ -28,6 +28,7 @@
 #include <sys/types.h>
 
 #include "fileio.h"
+#include "nglm/nglm.h" /* the spellings of the special tokens */
 
 struct nglm_tokenizer {
     nglm_tok_options opt;
@@ -484,6 +485,37 @@ static int tok_end(nglm_tokenizer *t, nglm_error *err)
     return 0;
 }
 
+/* ------------------------------------------------------------------ specials */
+
+/* The special tokens <s>, </s> and <unk> are one token in every mode: WORD
+ * and CHAR mode would otherwise split them at '<', '/' and '>' (the PTB text
+ * writes its unknown words as <unk>, and n-best lists and hand-written
+ * tests write <s> and </s>).  They are recognised wherever they start, as
+ * written, or in any case when lowercasing (as SPACE mode's lowercasing
+ * maps <UNK> to <unk>).  Returns the length of the special token at s[0..n),
+ * and its spelling in *canon; 0 if none starts there. */
+static size_t special_at(const unsigned char *s, size_t n, int lower, const char **canon)
+{
+    static const char *const specials[] = { NGLM_BOS_STR, NGLM_EOS_STR, NGLM_UNK_STR };
+    if (n < 3 || s[0] != '<')
+        return 0;
+    for (size_t k = 0; k < sizeof specials / sizeof specials[0]; k++) {
+        size_t len = strlen(specials[k]);
+        if (len > n)
+            continue;
+        size_t j = 0;
+        while (j < len && (s[j] == (unsigned char)specials[k][j] ||
+                           (lower && s[j] >= 'A' && s[j] <= 'Z' &&
+                            s[j] + 0x20 == (unsigned char)specials[k][j])))
+            j++;
+        if (j == len) {
+            *canon = specials[k];
+            return len;
+        }
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------------------ split */
 
 /* Tokenizes s[0..len) into t->toks.  file_off is the byte offset of s[0] in
@@ -505,6 +537,22 @@ static int tok_split(nglm_tokenizer *t, const unsigned char *s, size_t len,
     while (i < len) {
         uint32_t cp = s[i];
         int k = 1, replaced = 0;
+        const char *canon;
+        size_t sp;
+        if (cp == '<' && mode != NGLM_TOK_SPACE && (sp = special_at(s + i, len - i, lower, &canon))) {
+            if (open != NONE && tok_end(t, err) < 0)
+                return -1;
+            if (tok_begin(t, err) < 0 || tok_reserve(t, sp + 1, err) < 0)
+                return -1;
+            memcpy(t->buf + t->buf_len, canon, sp);
+            t->buf_len += sp;
+            if (tok_end(t, err) < 0)
+                return -1;
+            open = NONE;
+            prev = '>';
+            i += sp;
+            continue;
+        }
         if (cp - 1u >= 0x7Fu) { /* NUL or non-ASCII */
             const char *why = NULL;
             k = nglm_utf8_decode(s + i, len - i, &cp, &why);

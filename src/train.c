@@ -793,7 +793,9 @@ int nglm_train(nglm_model *m, const nglm_corpus *train, const nglm_corpus *valid
     uint32_t reported_div = st.divergences;
     while (st.epoch <= st.max_epochs) {
         double t0 = now();
-        double lr_start = opt->schedule == NGLM_SCHEDULE_LINEAR && !st.started
+        /* the rate the epoch began with, also when it resumes in its middle
+         * (st.lr has fallen since; a divergence restarts the epoch) */
+        double lr_start = opt->schedule == NGLM_SCHEDULE_LINEAR
                               ? linear_rate(&st, train->n_tokens, 0)
                               : st.lr;
         if (!st.started) {

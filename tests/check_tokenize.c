@@ -309,6 +309,33 @@ START_TEST(test_char_mode)
 }
 END_TEST
 
+/* The special tokens stay whole in every mode, wherever they start; with
+ * lowercasing in any case; a near miss is split as any text. */
+START_TEST(test_specials_whole)
+{
+    nglm_tok_options o = opts(NGLM_TOK_WORD, 1, 0);
+    check_tok("<s> the <unk> fell </s>\n", &o, "<s>|the|<unk>|fell|</s>\n");
+    check_tok("a<unk>. (<UNK>) <Unk>'s\n", &o, "a|<unk>|.|(|<unk>|)|<unk>|'|s\n");
+    check_tok("<unk <s </s x> <unknown> </ s>\n", &o,
+              "<|unk|<|s|<|/|s|x|>|<|unknown|>|<|/|s|>\n");
+    o = opts(NGLM_TOK_WORD, 0, 0);
+    check_tok("<UNK> <unk>\n", &o, "<|UNK|>|<unk>\n");
+    o = opts(NGLM_TOK_CHAR, 0, 0);
+    check_tok("ab<unk>c </s>\n", &o, "a|b|<unk>|c|</s>\n");
+    o = opts(NGLM_TOK_SPACE, 0, 0);
+    check_tok("a<unk> <s>\n", &o, "a<unk>|<s>\n");
+    /* the in-memory splitter (the Python module's and lm.c's) agrees */
+    nglm_tok_options w = opts(NGLM_TOK_WORD, 0, 0);
+    nglm_tokenizer *t = nglm_tokenizer_new(&w);
+    char **tok;
+    nglm_error err = { "" };
+    ck_assert_int_eq(nglm_tokenizer_split(t, "<s> x</s>", 9, &tok, &err), 3);
+    ck_assert_str_eq(tok[0], "<s>");
+    ck_assert_str_eq(tok[2], "</s>");
+    nglm_tokenizer_close(t);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ lowercase */
 
 START_TEST(test_lowercase)
@@ -708,6 +735,7 @@ int main(void)
     tcase_add_test(tc, test_word_combining_marks);
     tcase_add_test(tc, test_word_general_punctuation);
     tcase_add_test(tc, test_char_mode);
+    tcase_add_test(tc, test_specials_whole);
     tcase_add_test(tc, test_lowercase);
     tcase_add_test(tc, test_lowercase_scripts);
     tcase_add_test(tc, test_utf8_lower_table);

@@ -230,7 +230,7 @@ fails 2 "an unknown option" "unknown option '--frobnicate'" "$K" -o 3 --train "$
 fails 2 "an extra argument" "unexpected argument 'extra'" "$K" -o 3 --train "$TXT" extra
 fails 2 "--threads 0" "--threads: '0' is out of range" "$K" -o 3 --train "$TXT" --threads 0
 fails 2 "--memory 0" "--memory: must be more than 0" "$K" -o 3 --train "$TXT" --memory 0
-fails 2 "-S 10%" "--memory: '10%' is not a size" "$K" -o 3 --train "$TXT" -S 10%
+fails 2 "-S 0%" "--memory: '0%' is not a share of the memory" "$K" -o 3 --train "$TXT" -S 0%
 fails 2 "--tokenize bogus" "--tokenize: " "$K" -o 3 --train "$TXT" --tokenize bogus
 fails 2 "--progress bogus" "--progress: 'bogus'" "$K" -o 3 --train "$TXT" --progress bogus
 expect 0 "--help" '^Usage: nglm-kn -o N' "$K" --help

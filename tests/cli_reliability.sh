@@ -38,6 +38,7 @@ expect 0 "--halve-from 1 halves the rate after epoch 1" "epoch  2  lr 1  .*epoch
            --model '$T/h.nglm' --halve-from 1 --init zero --progress never | tr '\n' ' '"
 expect 0 "--halve-from 1 --stop-after 2" "stopped before epoch 3" \
     "$TR" $NG --model "$T/h2.nglm" --halve-from 1 --stop-after 2
+rm "$T/h2.nglm.ckpt.args" # the fingerprint's check (cli_resume_args.sh: the options')
 expect_error "resume with another --halve-from" "made with halve-from 1, not 0" \
     "$TR" $NG --model "$T/h2.nglm" --resume
 expect 0 "--halve-from 1 resumed" "saved $T/h2\.nglm" \
@@ -126,6 +127,7 @@ rm -f "$T"/*.tmp.*
 # ---------------------------------------------------- resuming the wrong run
 "$TR" $NG --model "$T/w.nglm" --stop-after 1 >/dev/null
 cp "$T/w.nglm.ckpt" "$T/w.keep"
+rm "$T/w.nglm.ckpt.args" # the fingerprint's checks (cli_resume_args.sh: the options')
 expect_error "resume with another --l1" \
     "cannot resume from .*w\.nglm\.ckpt: the checkpoint was made with l1 0\.5, not 1\$" \
     "$TR" $NG --model "$T/w.nglm" --resume --l1 1

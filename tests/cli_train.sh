@@ -370,37 +370,37 @@ expect_error "--max-memory too small for anything" "a memory limit of 1 KB: the 
     "$TR" $MM --max-memory 1K --model "$T/mm3.nglm"
 check "no model written when it cannot fit" test ! -e "$T/mm3.nglm"
 expect_error "--max-memory not a size" "--max-memory: 'lots' is not a size" "$TR" $MM --max-memory lots
-# --cache: the first run writes the vocabulary and the id streams, later
+# --data-cache: the first run writes the vocabulary and the id streams, later
 # runs map them; the model is the same bytes either way
 CA="--order 3 --epochs 2 --threads 1 --train $TXT --valid $T/small.valid.txt --test $T/small.test.txt"
 "$TR" $CA --quiet --model "$T/nc.nglm" >/dev/null
-expect 0 "--cache fills the cache" 'train .*tokens \(cached\)' \
-    "$TR" $CA --cache "$T/cache" --model "$T/c1.nglm"
-check "--cache writes a vocabulary and three id streams" \
+expect 0 "--data-cache fills the cache" 'train .*tokens \(cached\)' \
+    "$TR" $CA --data-cache "$T/cache" --model "$T/c1.nglm"
+check "--data-cache writes a vocabulary and three id streams" \
     test "$(ls "$T/cache" | grep -c '\.vocab$') $(ls "$T/cache" | grep -c '\.ids$')" = "1 3"
-check "the first --cache run trains the same model" cmp -s "$T/nc.nglm" "$T/c1.nglm"
-expect 0 "--cache maps the texts on the next run" 'train .*tokens \(mapped from the cache\)' \
-    "$TR" $CA --cache "$T/cache" --model "$T/c2.nglm"
+check "the first --data-cache run trains the same model" cmp -s "$T/nc.nglm" "$T/c1.nglm"
+expect 0 "--data-cache maps the texts on the next run" 'train .*tokens \(mapped from the cache\)' \
+    "$TR" $CA --data-cache "$T/cache" --model "$T/c2.nglm"
 check "the vocabulary comes from the cache" grep -q '^vocabulary: from the cache' "$T/out"
 check "the test text is mapped too" grep -Eq '^test .*\(mapped from the cache\)' "$T/out"
 check "a mapped run trains the same model" cmp -s "$T/nc.nglm" "$T/c2.nglm"
 for f in "$T"/cache/*.ids; do printf 'x' | dd of="$f" bs=1 seek=100 conv=notrunc 2>/dev/null; done
 expect 0 "a damaged cache file is read again, with a warning" \
     'warning: cache: .*checksum mismatch.*read the text again' \
-    "$TR" $CA --cache "$T/cache" --model "$T/c3.nglm"
+    "$TR" $CA --data-cache "$T/cache" --model "$T/c3.nglm"
 check "and the model is still the same" cmp -s "$T/nc.nglm" "$T/c3.nglm"
-expect 0 "--cache with other options makes other files" 'train .*\(cached\)' \
-    "$TR" $CA --lowercase --cache "$T/cache" --model "$T/c4.nglm"
+expect 0 "--data-cache with other options makes other files" 'train .*\(cached\)' \
+    "$TR" $CA --lowercase --data-cache "$T/cache" --model "$T/c4.nglm"
 cp "$TXT" "$T/edited.txt"
-"$TR" --order 2 --epochs 1 --threads 1 --quiet --train "$T/edited.txt" --cache "$T/cache2" \
+"$TR" --order 2 --epochs 1 --threads 1 --quiet --train "$T/edited.txt" --data-cache "$T/cache2" \
     --model "$T/e1.nglm" >/dev/null
 echo "a sentence added later" >>"$T/edited.txt"
 expect 0 "an edited text is not taken from the cache" 'train .*\(cached\)' \
-    "$TR" --order 2 --epochs 1 --threads 1 --train "$T/edited.txt" --cache "$T/cache2" \
+    "$TR" --order 2 --epochs 1 --threads 1 --train "$T/edited.txt" --data-cache "$T/cache2" \
     --model "$T/e2.nglm"
 check "nothing temporary left in the cache" test -z "$(ls "$T/cache" "$T/cache2" | grep "\.tmp")"
-expect_error "--cache on a file" "id cache .*: not a directory" \
-    "$TR" $CA --cache "$TXT" --model "$T/x.nglm"
-expect_error "--cache under a missing directory" "id cache .*: No such file or directory" \
-    "$TR" $CA --cache "$T/no/such/dir" --model "$T/x.nglm"
+expect_error "--data-cache on a file" "id cache .*: not a directory" \
+    "$TR" $CA --data-cache "$TXT" --model "$T/x.nglm"
+expect_error "--data-cache under a missing directory" "id cache .*: No such file or directory" \
+    "$TR" $CA --data-cache "$T/no/such/dir" --model "$T/x.nglm"
 finish

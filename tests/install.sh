@@ -6,6 +6,9 @@
 # installed library with pkg-config, and run it, with no LD_LIBRARY_PATH;
 # and install the Python module with pip the README's way (from the tree,
 # offline, into a venv) and score with it.
+# The installed nglm-train reads the corpus installed under PREFIX, not
+# the build tree's nor another prefix's (the paths follow a re-configure
+# without `make clean`), and says so clearly when it is missing.
 # Not part of `make check` (it reconfigures the tree); .ci/run runs it.
 # Usage: tests/install.sh [PREFIX]   (default: a fresh directory in /tmp)
 set -eu
@@ -17,8 +20,17 @@ make -j2 install >/dev/null
 unset LD_LIBRARY_PATH
 work=$(mktemp -d "${TMPDIR:-/tmp}/nglm-install.XXXXXX")
 cd "$work"
-"$prefix/bin/nglm-train" --order 3 --epochs 1 --threads 1 --quiet --model m.nglm >train.out
+"$prefix/bin/nglm-train" --order 3 --epochs 1 --threads 1 --model m.nglm >train.out
 grep -q "ppl=" train.out
+grep -q "^no --train given: using the bundled corpus $prefix/share/nglm/default\.\*$" train.out ||
+    { echo "the installed nglm-train does not read $prefix's corpus:"; head -n 1 train.out; exit 1; }
+mv "$prefix/share/nglm/default.train.txt" "$prefix/share/nglm/moved.txt"
+if "$prefix/bin/nglm-train" --order 2 --epochs 1 --quiet --model gone.nglm >gone.out 2>&1; then
+    echo "nglm-train without its installed corpus did not fail"; exit 1
+fi
+grep -q "bundled corpus $prefix/share/nglm/default.train.txt is not there.*--train FILE" gone.out ||
+    { cat gone.out; exit 1; }
+mv "$prefix/share/nglm/moved.txt" "$prefix/share/nglm/default.train.txt"
 PKG_CONFIG_PATH=$prefix/lib/pkgconfig
 export PKG_CONFIG_PATH
 # shellcheck disable=SC2046

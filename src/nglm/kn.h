@@ -72,6 +72,9 @@ typedef struct nglm_kn_options {
     int threads;                 /* <= 0: 1 */
     const nglm_corpus *text;     /* the text F was counted from: lmplz's n_j
                                   * (above); NULL: the textbook n_j */
+    int unk_unigram_mass;        /* 1: the 1-grams' left-over mass γ goes to <unk>
+                                  * instead of the uniform distribution (SRILM's
+                                  * way, lmplz --interpolate_unigrams 0) */
 } nglm_kn_options;
 
 /* No pruning, no fallback (fallback_d 0.5, 1, 1.5 ready for it), 1 thread,

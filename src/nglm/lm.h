@@ -66,6 +66,15 @@ nglm_tok_options nglm_lm_tok(const nglm_lm *lm);
 /* How many past words can change its scores: order - 1, or more with an
  * nglm model's skip-gram features (a State keeps that many). */
 int nglm_lm_reach(const nglm_lm *lm);
+/* 1 if lm records how its texts are tokenized: every nglm model does, an
+ * ARPA file only with the "# nglm: the text is tokenized as ..." line that
+ * nglm-export and nglm-kn write for other than --tokenize space (without
+ * it, it is read with the default, SPACE). */
+int nglm_lm_tok_recorded(const nglm_lm *lm);
+/* Reads lm's texts with tok from now on: only where nglm_lm_tok_recorded
+ * is 0 (an error otherwise), as nglm-eval --tokenize does for a KenLM or
+ * SRILM ARPA file. */
+int nglm_lm_set_tok(nglm_lm *lm, const nglm_tok_options *tok, nglm_error *err);
 /* The cache recorded with the model (nglm-train --eval-cache): 1 and *spec
  * filled, or 0 when there is none. */
 int nglm_lm_recorded_cache(const nglm_lm *lm, nglm_cache_spec *spec);

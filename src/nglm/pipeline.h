@@ -69,6 +69,7 @@ typedef struct nglm_pipeline_options {
      * ids; nglm-train copies stdin first) */
     const char *train;
     const char *train_name;    /* how reports name train (NULL: train) */
+    const char *valid_name, *test_name; /* the same for valid and test */
     const char *valid;         /* NULL: a seeded 1/20 of train is held out */
     const char *test;          /* NULL: none (read before training, so that a bad
                                 * test text fails early) */

@@ -34,6 +34,13 @@
  * Hangul keeps its words; other scripts written without spaces (Thai, Lao,
  * Khmer, Myanmar) are not segmented: a run of their letters is one token.
  *
+ * Special tokens: <s>, </s> and <unk> are one token each in every mode,
+ * wherever they start ("a<unk>." gives "a" "<unk>" "." in WORD mode), so
+ * that PTB's <unk> and the <s> </s> of n-best lists read as the model's
+ * specials whatever the tokenizer; with lowercase they are recognised in
+ * any case ("<UNK>" is "<unk>").  Every program and the Python module
+ * tokenize through this module, so the rule holds for all of them.
+ *
  * lowercase: simple one-to-one mapping for ASCII, Latin-1, Latin
  * Extended-A, Greek, Cyrillic and Armenian; other code points unchanged.
  */
