@@ -19,6 +19,7 @@
  */
 #include "nglm/tokenize.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
@@ -487,14 +488,41 @@ static int tok_end(nglm_tokenizer *t, nglm_error *err)
 
 /* ------------------------------------------------------------------ specials */
 
+/* The longest markup tag: '<', an optional '/', a name, '>'. */
+#define TAG_MAX 64
+
+/* A markup tag such as <doc>, </doc>, <sil> or <noise> (the tokens a
+ * vocabulary file declares for what is not a word) as a whole token of
+ * its own, delimited by white space or the line's ends: '<', an optional
+ * '/', then ASCII letters, digits and "_-.:" (at least one), then '>'.
+ * Returns its length, 0 if s[0..n) does not start with one. */
+static size_t tag_at(const unsigned char *s, size_t n)
+{
+    size_t j = 1;
+    if (j < n && s[j] == '/')
+        j++;
+    size_t name = j;
+    while (j < n && j < TAG_MAX && s[j] < 0x80 &&
+           (isalnum(s[j]) || s[j] == '_' || s[j] == '-' || s[j] == '.' || s[j] == ':'))
+        j++;
+    if (j == name || j >= n || s[j] != '>')
+        return 0;
+    j++;
+    return j == n || s[j] == ' ' || s[j] == '\t' || s[j] == '\r' || s[j] == '\n' ? j : 0;
+}
+
 /* The special tokens <s>, </s> and <unk> are one token in every mode: WORD
  * and CHAR mode would otherwise split them at '<', '/' and '>' (the PTB text
  * writes its unknown words as <unk>, and n-best lists and hand-written
  * tests write <s> and </s>).  They are recognised wherever they start, as
  * written, or in any case when lowercasing (as SPACE mode's lowercasing
- * maps <UNK> to <unk>).  Returns the length of the special token at s[0..n),
- * and its spelling in *canon; 0 if none starts there. */
-static size_t special_at(const unsigned char *s, size_t n, int lower, const char **canon)
+ * maps <UNK> to <unk>).  So is a markup tag that stands alone (tag_at,
+ * after white space or at the line's start: at_start), lower-cased with the
+ * rest of the text (*canon NULL: the bytes as they are).  Returns the
+ * length of the special token at s[0..n), and its spelling in *canon; 0 if
+ * none starts there. */
+static size_t special_at(const unsigned char *s, size_t n, int lower, int at_start,
+                         const char **canon)
 {
     static const char *const specials[] = { NGLM_BOS_STR, NGLM_EOS_STR, NGLM_UNK_STR };
     if (n < 3 || s[0] != '<')
@@ -513,7 +541,8 @@ static size_t special_at(const unsigned char *s, size_t n, int lower, const char
             return len;
         }
     }
-    return 0;
+    *canon = NULL;
+    return at_start ? tag_at(s, n) : 0;
 }
 
 /* ------------------------------------------------------------------ split */
@@ -539,12 +568,16 @@ static int tok_split(nglm_tokenizer *t, const unsigned char *s, size_t len,
         int k = 1, replaced = 0;
         const char *canon;
         size_t sp;
-        if (cp == '<' && mode != NGLM_TOK_SPACE && (sp = special_at(s + i, len - i, lower, &canon))) {
+        if (cp == '<' && mode != NGLM_TOK_SPACE &&
+            (sp = special_at(s + i, len - i, lower,
+                             i == 0 || s[i - 1] == ' ' || s[i - 1] == '\t', &canon))) {
             if (open != NONE && tok_end(t, err) < 0)
                 return -1;
             if (tok_begin(t, err) < 0 || tok_reserve(t, sp + 1, err) < 0)
                 return -1;
-            memcpy(t->buf + t->buf_len, canon, sp);
+            for (size_t j = 0; j < sp; j++) /* a tag's letters are ASCII */
+                t->buf[t->buf_len + j] = canon ? (unsigned char)canon[j]
+                                       : lower ? (unsigned char)tolower(s[i + j]) : s[i + j];
             t->buf_len += sp;
             if (tok_end(t, err) < 0)
                 return -1;

@@ -310,16 +310,37 @@ START_TEST(test_char_mode)
 END_TEST
 
 /* The special tokens stay whole in every mode, wherever they start; with
- * lowercasing in any case; a near miss is split as any text. */
+ * lowercasing in any case; a near miss is split as any text, unless it is
+ * a markup tag standing alone (test_tags_whole). */
+/* A markup tag (<doc>, </doc>, <sil>: what a vocabulary file declares for
+ * what is not a word) standing alone between white space is one token in
+ * WORD and CHAR mode, lower-cased with the text; glued to anything else it
+ * is split as any text. */
+START_TEST(test_tags_whole)
+{
+    nglm_tok_options o = opts(NGLM_TOK_WORD, 0, 0);
+    check_tok("<doc> a, b </doc>\n", &o, "<doc>|a|,|b|</doc>\n");
+    check_tok("<noise>\t<v_2.1:x-y> <UNK>\n", &o, "<noise>|<v_2.1:x-y>|<UNK>\n");
+    check_tok("x<doc> <doc>x <do c> <> </> <d!>\n", &o,
+              "x|<|doc|>|<|doc|>|x|<|do|c|>|<|>|<|/|>|<|d|!|>\n");
+    o = opts(NGLM_TOK_WORD, 1, 0);
+    check_tok("<DOC> The </Doc>\n", &o, "<doc>|the|</doc>\n");
+    o = opts(NGLM_TOK_CHAR, 0, 0);
+    check_tok("<sil> ab\n", &o, "<sil>|a|b\n");
+    o = opts(NGLM_TOK_SPACE, 0, 0);
+    check_tok("<sil> a<b>\n", &o, "<sil>|a<b>\n");
+}
+END_TEST
+
 START_TEST(test_specials_whole)
 {
     nglm_tok_options o = opts(NGLM_TOK_WORD, 1, 0);
     check_tok("<s> the <unk> fell </s>\n", &o, "<s>|the|<unk>|fell|</s>\n");
     check_tok("a<unk>. (<UNK>) <Unk>'s\n", &o, "a|<unk>|.|(|<unk>|)|<unk>|'|s\n");
-    check_tok("<unk <s </s x> <unknown> </ s>\n", &o,
-              "<|unk|<|s|<|/|s|x|>|<|unknown|>|<|/|s|>\n");
+    check_tok("<unk <s </s x> a<unknown> </ s>\n", &o,
+              "<|unk|<|s|<|/|s|x|>|a|<|unknown|>|<|/|s|>\n");
     o = opts(NGLM_TOK_WORD, 0, 0);
-    check_tok("<UNK> <unk>\n", &o, "<|UNK|>|<unk>\n");
+    check_tok("(<UNK>) <unk>\n", &o, "(|<|UNK|>|)|<unk>\n");
     o = opts(NGLM_TOK_CHAR, 0, 0);
     check_tok("ab<unk>c </s>\n", &o, "a|b|<unk>|c|</s>\n");
     o = opts(NGLM_TOK_SPACE, 0, 0);
@@ -736,6 +757,7 @@ int main(void)
     tcase_add_test(tc, test_word_general_punctuation);
     tcase_add_test(tc, test_char_mode);
     tcase_add_test(tc, test_specials_whole);
+    tcase_add_test(tc, test_tags_whole);
     tcase_add_test(tc, test_lowercase);
     tcase_add_test(tc, test_lowercase_scripts);
     tcase_add_test(tc, test_utf8_lower_table);
