@@ -826,12 +826,18 @@ int main(int argc, char **argv)
     if (mix_given && heldout && strcmp(heldout, "-") == 0)
         heldout = nglm_cli_rereadable(heldout, NULL, "no --heldout text on stdin (a "
                                       "terminal): pipe one in");
-    /* the same file twice among the --mix models says nothing about the weights */
+    /* the same file twice among the models (--model and the --mix ones, by
+     * any spelling or link) says nothing about the weights */
     for (size_t i = 0; i < n_mix; i++) {
         struct stat si, sj;
+        if (stat(mix_paths[i], &si) != 0)
+            continue;
+        if (model_path && stat(model_path, &sj) == 0 && si.st_dev == sj.st_dev &&
+            si.st_ino == sj.st_ino)
+            nglm_cli_die(NGLM_EXIT_USAGE, "--mix %s: the same file as --model %s: give each "
+                         "model once", mix_paths[i], model_path);
         for (size_t j = 0; j < i; j++)
-            if (stat(mix_paths[i], &si) == 0 && stat(mix_paths[j], &sj) == 0 &&
-                si.st_dev == sj.st_dev && si.st_ino == sj.st_ino)
+            if (stat(mix_paths[j], &sj) == 0 && si.st_dev == sj.st_dev && si.st_ino == sj.st_ino)
                 nglm_cli_die(NGLM_EXIT_USAGE, "--mix %s: the same file as --mix %s: give each "
                              "model once", mix_paths[i], mix_paths[j]);
     }

@@ -46,9 +46,10 @@ cp "$T/out" "$T/half.out"
 mid=$(ppl_of "$T/half.out")
 check "the even mixture is between the models or better ($mid)" awk -v m="$mid" \
     -v a="$(ppl_of "$T/a.out")" -v b="$(ppl_of "$T/b.out")" 'BEGIN { exit !(m < (a > b ? a : b)) }'
+cp "$A" "$T/a-copy.nglm" # the same file twice is refused (below): a copy
 for l in 0 0.3 0.77 1; do
     expect 0 "A mixed with itself, --lambda $l" '' \
-        "$E" --model "$A" --mix "$A" --lambda "$l" --digits 6 "$TEST"
+        "$E" --model "$A" --mix "$T/a-copy.nglm" --lambda "$l" --digits 6 "$TEST"
     same_ppl "A mixed with itself keeps its perplexity (--lambda $l)" "$T/out" "$T/a.out"
     expect 0 "A mixed with its ARPA export, --lambda $l" '' \
         "$E" --model "$A" --mix "$T/a.arpa" --lambda "$l" --digits 6 "$TEST"
@@ -79,7 +80,13 @@ done
 "$E" --model "$A" --mix "$B2" --lambda "$lam" --digits 6 "$VALID" >"$T/l.out"
 same_ppl "the report uses the weight it prints" "$T/l.out" "$T/auto.out"
 expect 0 "A with itself: the weight stays 0.5" '^mixture weight: 0\.5 \(EM on .*, 1 iterations\)$' \
-    "$E" --model "$A" --mix "$A" --lambda auto --heldout "$VALID" "$TEST"
+    "$E" --model "$A" --mix "$T/a-copy.nglm" --lambda auto --heldout "$VALID" "$TEST"
+expect_error "--model and --mix the same file" \
+    "--mix .*a\.nglm: the same file as --model .*a\.nglm: give each model once" \
+    "$E" --model "$A" --mix "$A" --lambda 0.5 "$TEST"
+ln -s "$A" "$T/a-link.nglm"
+expect_error "--model and --mix the same file through a link" "the same file as --model" \
+    "$E" --model "$A" --mix "$T/a-link.nglm" --lambda 0.5 "$TEST"
 
 # ---------------------------------------------------------------- OOVs
 printf '\\data\\\nngram 1=4\n\n\\1-grams:\n-99\t<s>\n-0.5\ta\n-0.7\tb\n-0.4\t</s>\n\n\\end\\\n' \
@@ -87,7 +94,8 @@ printf '\\data\\\nngram 1=4\n\n\\1-grams:\n-99\t<s>\n-0.5\ta\n-0.7\tb\n-0.4\t</s
 printf 'a b c\nb a\n' >"$T/abc.txt"
 expect 0 "an ARPA model without <unk> alone" '1 OOVs, skipped$' "$E" --model "$T/hand.arpa" "$T/abc.txt"
 cp "$T/out" "$T/hand.out"
-expect 0 "mixed with itself" '' "$E" --model "$T/hand.arpa" --mix "$T/hand.arpa" --lambda 0.2 "$T/abc.txt"
+cp "$T/hand.arpa" "$T/hand2.arpa"
+expect 0 "mixed with itself" '' "$E" --model "$T/hand.arpa" --mix "$T/hand2.arpa" --lambda 0.2 "$T/abc.txt"
 check "the same report (the OOV skipped and counted)" \
     test "$(sed 1d "$T/out")" = "$(cat "$T/hand.out")"
 expect 0 "mixed with a model that reads every word as <unk>" '' \

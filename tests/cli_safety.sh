@@ -227,8 +227,9 @@ printf '\\data\\\nngram 1=4\n\n\\1-grams:\n-1.0\t</s>\n-99\t<s>\n-1e308\ta\n-0.5
 printf 'a b\nb\n' >"$T/z.txt"
 expect 0 "a log10 probability of -1e308 is a zero probability" "^1 zeroprobs, logprob= -3.00 " \
     "$E" --model "$T/z.arpa" "$T/z.txt"
+cp "$T/z.arpa" "$T/z2.arpa" # a mixture names each file once
 expect 0 "... and the same through --mix --lambda 0" "^1 zeroprobs, logprob= -3.00 " \
-    "$E" --model "$T/z.arpa" --mix "$T/z.arpa" --lambda 0 "$T/z.txt"
+    "$E" --model "$T/z.arpa" --mix "$T/z2.arpa" --lambda 0 "$T/z.txt"
 sed 's/^-0.5/-0x1p1/' "$T/z.arpa" >"$T/hex.arpa"
 expect_error "a hexadecimal float is not an ARPA probability" "hex.arpa:8: bad log10 probability" \
     "$E" --model "$T/hex.arpa" "$T/z.txt"
