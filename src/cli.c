@@ -441,12 +441,15 @@ static void remove_gunzipped(void)
 const char *nglm_cli_gunzipped(const char *path, const char *temp_dir)
 {
     unsigned char magic[2];
-    FILE *fp = strcmp(path, "-") != 0 ? fopen(path, "rb") : NULL;
-    if (!fp)
-        return path; /* stdin, or what the reader will refuse in its own words */
     struct stat st;
-    int gz = fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode) &&
-             fread(magic, 1, 2, fp) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+    /* only a regular file is looked into: opening a FIFO and closing it
+     * unread would end its writer (SIGPIPE) before the reader's turn */
+    if (strcmp(path, "-") == 0 || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return path; /* stdin, a stream, or what the reader refuses in its own words */
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return path;
+    int gz = fread(magic, 1, 2, fp) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
     fclose(fp);
     if (!gz)
         return path;

@@ -473,6 +473,8 @@ static void args_check(const char *ckpt, int argc, char **argv, const options *o
         else
             snprintf(what, sizeof what, "was made without %.*s (its default), this run gives "
                      "%.250s", (int)strcspn(b, " "), b, b);
+        free_lines(old, n_old); /* what holds the words the message needs */
+        free_lines(now, n_new);
         nglm_cli_die(NGLM_EXIT_USAGE, "--resume: the checkpoint %s %s: resume with the options "
                      "it was started with (%s), or start afresh without --resume", ckpt, what,
                      path);
