@@ -87,6 +87,7 @@ typedef struct {
     PyObject *path;         /* str, or None (a mixture made in memory) */
     PyObject *models;       /* a Mixture: the tuple of its Models (kept alive); else NULL */
     uint64_t serial;        /* which Model made a State (model_serial) */
+    int em_iterations;      /* a Mixture: EM's updates (weight='auto'); -1: none ran */
 } ModelObject;
 
 /* The model's serial number, given on first use: a State records it, so
@@ -650,9 +651,9 @@ static int Model_contains(ModelObject *self, PyObject *word)
 
 /* ---------------------------------------------------------------- texts */
 
-/* The sentences of seq (checked by model_corpus) read by the model through
+/* The sentences of seq (checked by model_corpus) read by lm through
  * nglm_lm_read_lines: a mixture's corpus carries every model's reading. */
-static int model_corpus_lines(ModelObject *self, PyObject *seq, nglm_corpus *c)
+static int lm_corpus_lines(const nglm_lm *lm, PyObject *seq, nglm_corpus *c)
 {
     Py_ssize_t ns = PySequence_Fast_GET_SIZE(seq);
     char **lines = PyMem_Calloc(ns ? (size_t)ns : 1, sizeof *lines);
@@ -669,7 +670,7 @@ static int model_corpus_lines(ModelObject *self, PyObject *seq, nglm_corpus *c)
         }
     }
     nglm_error err;
-    if (rc == 0 && nglm_lm_read_lines(self->lm, (const char *const *)lines, (size_t)ns, c,
+    if (rc == 0 && nglm_lm_read_lines(lm, (const char *const *)lines, (size_t)ns, c,
                                       &err) != 0) {
         PyErr_SetString(PyExc_ValueError, err.msg);
         rc = -1;
@@ -680,6 +681,11 @@ static int model_corpus_lines(ModelObject *self, PyObject *seq, nglm_corpus *c)
         PyMem_Free(lines[k]);
     PyMem_Free(lines);
     return rc;
+}
+
+static int model_corpus_lines(ModelObject *self, PyObject *seq, nglm_corpus *c)
+{
+    return lm_corpus_lines(self->lm, seq, c);
 }
 
 /* Sentences in memory (an iterable of str or bytes) as a corpus the model
@@ -1284,6 +1290,21 @@ static PyGetSetDef Model_getset[] = {
 
 /* Mixture and cache scorer methods are defined below. */
 static PyObject *Model_mix(ModelObject *self, PyObject *args, PyObject *kw);
+
+/* pickle (KenLM's Model pickles as its path, for multiprocessing): opened
+ * again from its file, mapped; a Mixture made in memory has no file. */
+static PyObject *Model_reduce(ModelObject *self, PyObject *unused)
+{
+    (void)unused;
+    if (model_ready(self) != 0)
+        return NULL;
+    if (!self->path || self->path == Py_None) {
+        PyErr_SetString(PyExc_TypeError, "a Mixture made in memory cannot be pickled: save "
+                        "it with write(path) and pickle nglm.Model(path)");
+        return NULL;
+    }
+    return Py_BuildValue("O(O)", (PyObject *)&ModelType, self->path);
+}
 static PyObject *Model_cache_scorer(ModelObject *self, PyObject *args, PyObject *kw);
 
 static PyMethodDef Model_methods[] = {
@@ -1307,11 +1328,14 @@ static PyMethodDef Model_methods[] = {
     {"sample", (PyCFunction)(void (*)(void))Model_sample, METH_VARARGS | METH_KEYWORDS,
      "sample(n=1, temperature=1.0, max_length=200, seed=1) -> list of sentences drawn "
      "from the model (as nglm-sample)."},
+    {"__reduce__", (PyCFunction)Model_reduce, METH_NOARGS,
+     "Pickled as its path: unpickling opens the file again."},
     {"mix", (PyCFunction)(void (*)(void))Model_mix, METH_VARARGS | METH_KEYWORDS,
      "mix(other, ..., weight=None, heldout=None, threads=0) -> Mixture: sum_k w_k P_k of\n"
      "this model and the others (SRILM's -mix-lm).  weight: None (equal), the weight of\n"
      "this model when there are two (mix(b, 0.3)), one weight per model, or 'auto':\n"
-     "EM on the text at heldout (nglm-eval --lambda auto)."},
+     "EM on heldout, a text file's path or a list of sentences (nglm-eval --lambda auto;\n"
+     "the Mixture's em_iterations says how many updates it made)."},
     {"cache_scorer", (PyCFunction)(void (*)(void))Model_cache_scorer,
      METH_VARARGS | METH_KEYWORDS,
      "cache_scorer(spec='decay:100', weight=0.1, bigram_weight=0.05, reset_word=None) -> "
@@ -1421,7 +1445,7 @@ static int mix_weights(PyObject *weight, size_t n, double *w, int *is_auto)
 static PyObject *Model_mix(ModelObject *self, PyObject *args, PyObject *kw)
 {
     static char *kwlist[] = {"weight", "heldout", "threads", NULL};
-    PyObject *weight = Py_None, *heldout_b = NULL;
+    PyObject *weight = Py_None, *heldout = Py_None, *heldout_b = NULL, *heldout_seq = NULL;
     int threads = 0;
     if (model_ready(self) != 0)
         return NULL;
@@ -1433,10 +1457,23 @@ static PyObject *Model_mix(ModelObject *self, PyObject *args, PyObject *kw)
          PyUnicode_Check(PyTuple_GET_ITEM(args, na - 1))))
         nm = na - 1;
     PyObject *rest = PyTuple_GetSlice(args, nm, na), *none = PyTuple_New(0);
-    int ok = rest && none && PyArg_ParseTupleAndKeywords(none, kw, "|OO&i:mix", kwlist,
-                                                         &weight, PyUnicode_FSConverter,
-                                                         &heldout_b, &threads);
+    int ok = rest && none && PyArg_ParseTupleAndKeywords(none, kw, "|OOi:mix", kwlist,
+                                                         &weight, &heldout, &threads);
     Py_XDECREF(none);
+    /* heldout: a path (str, bytes, os.PathLike), or the sentences themselves */
+    if (ok && heldout != Py_None) {
+        if (PyUnicode_Check(heldout) || PyBytes_Check(heldout) ||
+            PyObject_HasAttrString(heldout, "__fspath__"))
+            ok = PyUnicode_FSConverter(heldout, &heldout_b);
+        else if (!(heldout_seq = PySequence_Fast(heldout, "mix: heldout must be a path or "
+                                                          "an iterable of sentences")))
+            ok = 0;
+        else if (PySequence_Fast_GET_SIZE(heldout_seq) == 0) {
+            PyErr_SetString(PyExc_ValueError, "mix: heldout holds no sentences");
+            ok = 0;
+        }
+    }
+    int has_heldout = heldout_b || heldout_seq;
     if (ok && PyTuple_GET_SIZE(rest) == 1) {
         if (weight != Py_None) {
             PyErr_SetString(PyExc_TypeError, "mix: the weight given twice");
@@ -1469,21 +1506,23 @@ static PyObject *Model_mix(ModelObject *self, PyObject *args, PyObject *kw)
     if (ok && mix_weights(weight, n, w, &is_auto) != 0)
         ok = 0;
     Py_DECREF(weight);
-    if (ok && is_auto && !heldout_b) {
+    if (ok && is_auto && !has_heldout) {
         PyErr_SetString(PyExc_ValueError, "mix: weight='auto' needs heldout=PATH");
         ok = 0;
     }
-    if (ok && !is_auto && heldout_b) {
+    if (ok && !is_auto && has_heldout) {
         PyErr_SetString(PyExc_ValueError, "mix: heldout= is used only with weight='auto'");
         ok = 0;
     }
     if (!ok) {
         Py_XDECREF(heldout_b);
+        Py_XDECREF(heldout_seq);
         return NULL;
     }
     PyObject *models = PyTuple_New((Py_ssize_t)n);
     if (!models) {
         Py_XDECREF(heldout_b);
+        Py_XDECREF(heldout_seq);
         return NULL;
     }
     nglm_lm *comps[NGLM_LM_MIX_MAX];
@@ -1502,26 +1541,34 @@ static PyObject *Model_mix(ModelObject *self, PyObject *args, PyObject *kw)
     else
         for (size_t k = 0; k < n; k++)
             nglm_lm_free(comps[k]);
+    int it = -1, raised = 0;
     if (lm && is_auto) {
-        const char *path = PyBytes_AS_STRING(heldout_b);
         nglm_corpus h;
-        int it;
-        Py_BEGIN_ALLOW_THREADS
-        rc = nglm_lm_read(lm, path, &h, NULL, &err);
-        if (rc == 0) {
-            rc = nglm_lm_mix_em(lm, &h, threads, &it, &err);
-            nglm_corpus_free(&h);
+        memset(&h, 0, sizeof h);
+        if (heldout_seq && lm_corpus_lines(lm, heldout_seq, &h) != 0) {
+            rc = -1;
+            raised = 1; /* its exception is set */
+        } else {
+            const char *path = heldout_b ? PyBytes_AS_STRING(heldout_b) : NULL;
+            Py_BEGIN_ALLOW_THREADS
+            rc = path ? nglm_lm_read(lm, path, &h, NULL, &err) : 0;
+            if (rc == 0) { /* (a failed read leaves nothing to free) */
+                rc = nglm_lm_mix_em(lm, &h, threads, &it, &err);
+                nglm_corpus_free(&h);
+            }
+            Py_END_ALLOW_THREADS
         }
-        Py_END_ALLOW_THREADS
         if (rc != 0) {
             nglm_lm_free(lm);
             lm = NULL;
         }
     }
     Py_XDECREF(heldout_b);
+    Py_XDECREF(heldout_seq);
     if (!lm) {
         Py_DECREF(models);
-        PyErr_SetString(PyExc_ValueError, err.msg);
+        if (!raised)
+            PyErr_SetString(PyExc_ValueError, err.msg);
         return NULL;
     }
     ModelObject *x = (ModelObject *)MixtureType.tp_alloc(&MixtureType, 0);
@@ -1532,6 +1579,7 @@ static PyObject *Model_mix(ModelObject *self, PyObject *args, PyObject *kw)
     }
     x->lm = lm;
     x->models = models;
+    x->em_iterations = it;
     if (model_attach(x) != 0) {
         Py_DECREF(x);
         return NULL;
@@ -1568,6 +1616,14 @@ static PyObject *Mixture_get_models(ModelObject *self, void *c)
     return Py_NewRef(self->models);
 }
 
+static PyObject *Mixture_get_em_iterations(ModelObject *self, void *c)
+{
+    (void)c;
+    if (self->em_iterations < 0)
+        Py_RETURN_NONE;
+    return PyLong_FromLong(self->em_iterations);
+}
+
 static PyObject *Mixture_get_a(ModelObject *self, void *c)
 {
     (void)c;
@@ -1599,6 +1655,9 @@ static PyGetSetDef Mixture_getset[] = {
     {"weights", (getter)Mixture_get_weights, NULL, "The weights of the models.", NULL},
     {"weight", (getter)Mixture_get_weight, NULL, "The weight of the first model.", NULL},
     {"models", (getter)Mixture_get_models, NULL, "The models mixed.", NULL},
+    {"em_iterations", (getter)Mixture_get_em_iterations, NULL,
+     "The EM updates weight='auto' made (nglm-eval's 'iterations'); None for given weights.",
+     NULL},
     {"a", (getter)Mixture_get_a, NULL, "The first model.", NULL},
     {"b", (getter)Mixture_get_b, NULL, "The second model.", NULL},
     {NULL, NULL, NULL, NULL, NULL}};
