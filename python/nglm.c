@@ -25,10 +25,12 @@
 #include <structmember.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <nglm/arpa.h>
 #include <nglm/lm.h>
@@ -42,6 +44,8 @@
 #include <nglm/sample.h>
 #include <nglm/tokenize.h>
 #include <nglm/vocab.h>
+
+#include "lm_impl.h" /* nglm_lm's path, for a model read (Config READ) */
 
 /* Python 3.9 has neither (3.10 added them) */
 #if PY_VERSION_HEX < 0x030A0000
@@ -83,6 +87,7 @@ typedef struct {
     PyObject *path;         /* str, or None (a mixture made in memory) */
     PyObject *models;       /* a Mixture: the tuple of its Models (kept alive); else NULL */
     uint64_t serial;        /* which Model made a State (model_serial) */
+    int em_iterations;      /* a Mixture: EM's updates (weight='auto'); -1: none ran */
 } ModelObject;
 
 /* The model's serial number, given on first use: a State records it, so
@@ -282,6 +287,167 @@ static int check_path(PyObject *path_str, const char *path)
     return 0;
 }
 
+/* ---------------------------------------------------------------- Config */
+
+/* KenLM's Config and LoadMethod, so that Model(path, kenlm.Config()) and
+ * scripts that set config.load_method run.  The load methods keep KenLM's
+ * numbers (its util::LoadMethod): LAZY and the POPULATE_* ones map an nglm
+ * model (POPULATE_* also asks the kernel to read the file ahead), READ and
+ * PARALLEL_READ read it into memory (nglm_model_load, which checks the
+ * checksum and the whole index).  show_progress and arpa_complain are kept
+ * and change nothing: nglm's loaders print nothing.  Any other attribute
+ * (KenLM's Config has more) may be set, and is ignored. */
+enum { LOAD_LAZY, LOAD_POPULATE_OR_LAZY, LOAD_POPULATE_OR_READ, LOAD_READ,
+       LOAD_PARALLEL_READ };
+enum { COMPLAIN_ALL, COMPLAIN_EXPECTED, COMPLAIN_NONE };
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *dict;         /* other attributes */
+    int load_method;        /* LOAD_*: KenLM's default is POPULATE_OR_READ */
+    int show_progress;
+    int arpa_complain;      /* COMPLAIN_* */
+} ConfigObject;
+
+static int Config_init(ConfigObject *self, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kw, ":Config", kwlist))
+        return -1;
+    self->load_method = LOAD_POPULATE_OR_READ;
+    self->show_progress = 1;
+    self->arpa_complain = COMPLAIN_ALL;
+    return 0;
+}
+
+static void Config_dealloc(ConfigObject *self)
+{
+    Py_CLEAR(self->dict);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *Config_get_show_progress(ConfigObject *self, void *c)
+{
+    (void)c;
+    return PyBool_FromLong(self->show_progress);
+}
+
+static int Config_set_show_progress(ConfigObject *self, PyObject *v, void *c)
+{
+    (void)c;
+    if (!v) {
+        PyErr_SetString(PyExc_AttributeError, "show_progress cannot be deleted");
+        return -1;
+    }
+    int t = PyObject_IsTrue(v);
+    if (t < 0)
+        return -1;
+    self->show_progress = t;
+    return 0;
+}
+
+static PyObject *Config_repr(ConfigObject *self)
+{
+    return PyUnicode_FromFormat("nglm.Config(load_method=%d, show_progress=%s, "
+                                "arpa_complain=%d)", self->load_method,
+                                self->show_progress ? "True" : "False", self->arpa_complain);
+}
+
+static PyMemberDef Config_members[] = {
+    {"load_method", T_INT, offsetof(ConfigObject, load_method), 0,
+     "LoadMethod.LAZY, POPULATE_OR_LAZY, POPULATE_OR_READ (the default, as KenLM's), READ "
+     "or PARALLEL_READ: an nglm model is mapped (POPULATE_*: and read ahead) or, with READ "
+     "and PARALLEL_READ, read into memory and checked whole."},
+    {"arpa_complain", T_INT, offsetof(ConfigObject, arpa_complain), 0,
+     "ARPALoadComplain.ALL (the default), EXPECTED or NONE: kept, changes nothing (nglm's "
+     "ARPA reader prints nothing; a bad file is an error)."},
+    {NULL, 0, 0, 0, NULL}};
+
+static PyGetSetDef Config_getset[] = {
+    {"show_progress", (getter)Config_get_show_progress, (setter)Config_set_show_progress,
+     "Kept, changes nothing: loading prints no progress.", NULL},
+    {NULL, NULL, NULL, NULL, NULL}};
+
+static PyTypeObject ConfigType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "nglm.Config",
+    .tp_basicsize = sizeof(ConfigObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Config(): KenLM's loading options, for Model(path, config).  load_method\n"
+              "(LoadMethod.*) chooses between mapping an nglm model (LAZY, POPULATE_*) and\n"
+              "reading it into memory (READ, PARALLEL_READ); show_progress, arpa_complain\n"
+              "and any other attribute are kept and ignored.",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Config_init,
+    .tp_dealloc = (destructor)Config_dealloc,
+    .tp_repr = (reprfunc)Config_repr,
+    .tp_members = Config_members,
+    .tp_getset = Config_getset,
+    .tp_dictoffset = offsetof(ConfigObject, dict),
+};
+
+/* The load method of Model()'s config argument: None is KenLM's default
+ * minus the read-ahead (the mapping nglm-eval does). */
+static int config_load_method(PyObject *config, int *method)
+{
+    *method = LOAD_LAZY;
+    if (!config || config == Py_None)
+        return 0;
+    if (!PyObject_TypeCheck(config, &ConfigType)) {
+        PyErr_Format(PyExc_TypeError, "Model: config must be an nglm.Config, not %s",
+                     Py_TYPE(config)->tp_name);
+        return -1;
+    }
+    int m = ((ConfigObject *)config)->load_method;
+    if (m < LOAD_LAZY || m > LOAD_PARALLEL_READ) {
+        PyErr_Format(PyExc_ValueError, "Model: config.load_method %d is not a LoadMethod "
+                     "(0 to 4)", m);
+        return -1;
+    }
+    *method = m;
+    return 0;
+}
+
+/* An nglm model file read into memory (READ), as an nglm_lm with its path;
+ * NULL when path is not an nglm word model (it is then opened as usual). */
+static nglm_lm *read_native(const char *path, nglm_error *err, int *failed)
+{
+    *failed = 0;
+    if (!nglm_model_file_is_native(path))
+        return NULL;
+    nglm_model *m = calloc(1, sizeof *m);
+    nglm_lm *lm = NULL;
+    if (!m)
+        nglm_error_set(err, "out of memory");
+    else if (nglm_model_load(m, path, err) != 0)
+        free(m);
+    else if (!(lm = nglm_lm_from_model(m, 1, err))) {
+        nglm_model_free(m);
+        free(m);
+    } else if (!(lm->path = strdup(path))) {
+        nglm_error_set(err, "out of memory");
+        nglm_lm_free(lm);
+        lm = NULL;
+    }
+    *failed = !lm;
+    return lm;
+}
+
+/* POPULATE_*: the whole file read ahead into the page cache, which the
+ * mapping then uses (advice only: nothing fails). */
+static void read_ahead(const char *path)
+{
+#ifdef POSIX_FADV_WILLNEED
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        (void)posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED);
+        close(fd);
+    }
+#else
+    (void)path;
+#endif
+}
+
 static int Model_init(ModelObject *self, PyObject *args, PyObject *kw)
 {
     static char *kwlist[] = {"path", "config", "verify", NULL};
@@ -290,7 +456,11 @@ static int Model_init(ModelObject *self, PyObject *args, PyObject *kw)
     if (!PyArg_ParseTupleAndKeywords(args, kw, "O&|O$p:Model", kwlist, PyUnicode_FSConverter,
                                      &path_b, &config, &verify))
         return -1;
-    (void)config; /* KenLM's Config: nothing to configure here */
+    int method;
+    if (config_load_method(config, &method) != 0) {
+        Py_DECREF(path_b);
+        return -1;
+    }
     if (self->vocab) {
         Py_DECREF(path_b);
         PyErr_SetString(PyExc_RuntimeError, "Model.__init__ called twice");
@@ -308,7 +478,14 @@ static int Model_init(ModelObject *self, PyObject *args, PyObject *kw)
     Py_BEGIN_ALLOW_THREADS
     /* an nglm model is mapped in place; verify checks the CRC and the
      * whole index first, as nglm_model_load does */
-    self->lm = nglm_lm_open(path, verify ? NGLM_LM_VERIFY : 0, &err);
+    int failed = 0;
+    self->lm = NULL;
+    if (method == LOAD_READ || method == LOAD_PARALLEL_READ)
+        self->lm = read_native(path, &err, &failed);
+    else if (method != LOAD_LAZY)
+        read_ahead(path);
+    if (!self->lm && !failed)
+        self->lm = nglm_lm_open(path, verify ? NGLM_LM_VERIFY : 0, &err);
     rc = self->lm ? 0 : -1;
     Py_END_ALLOW_THREADS
     Py_DECREF(path_b);
@@ -474,9 +651,9 @@ static int Model_contains(ModelObject *self, PyObject *word)
 
 /* ---------------------------------------------------------------- texts */
 
-/* The sentences of seq (checked by model_corpus) read by the model through
+/* The sentences of seq (checked by model_corpus) read by lm through
  * nglm_lm_read_lines: a mixture's corpus carries every model's reading. */
-static int model_corpus_lines(ModelObject *self, PyObject *seq, nglm_corpus *c)
+static int lm_corpus_lines(const nglm_lm *lm, PyObject *seq, nglm_corpus *c)
 {
     Py_ssize_t ns = PySequence_Fast_GET_SIZE(seq);
     char **lines = PyMem_Calloc(ns ? (size_t)ns : 1, sizeof *lines);
@@ -493,7 +670,7 @@ static int model_corpus_lines(ModelObject *self, PyObject *seq, nglm_corpus *c)
         }
     }
     nglm_error err;
-    if (rc == 0 && nglm_lm_read_lines(self->lm, (const char *const *)lines, (size_t)ns, c,
+    if (rc == 0 && nglm_lm_read_lines(lm, (const char *const *)lines, (size_t)ns, c,
                                       &err) != 0) {
         PyErr_SetString(PyExc_ValueError, err.msg);
         rc = -1;
@@ -504,6 +681,11 @@ static int model_corpus_lines(ModelObject *self, PyObject *seq, nglm_corpus *c)
         PyMem_Free(lines[k]);
     PyMem_Free(lines);
     return rc;
+}
+
+static int model_corpus_lines(ModelObject *self, PyObject *seq, nglm_corpus *c)
+{
+    return lm_corpus_lines(self->lm, seq, c);
 }
 
 /* Sentences in memory (an iterable of str or bytes) as a corpus the model
@@ -1108,6 +1290,21 @@ static PyGetSetDef Model_getset[] = {
 
 /* Mixture and cache scorer methods are defined below. */
 static PyObject *Model_mix(ModelObject *self, PyObject *args, PyObject *kw);
+
+/* pickle (KenLM's Model pickles as its path, for multiprocessing): opened
+ * again from its file, mapped; a Mixture made in memory has no file. */
+static PyObject *Model_reduce(ModelObject *self, PyObject *unused)
+{
+    (void)unused;
+    if (model_ready(self) != 0)
+        return NULL;
+    if (!self->path || self->path == Py_None) {
+        PyErr_SetString(PyExc_TypeError, "a Mixture made in memory cannot be pickled: save "
+                        "it with write(path) and pickle nglm.Model(path)");
+        return NULL;
+    }
+    return Py_BuildValue("O(O)", (PyObject *)&ModelType, self->path);
+}
 static PyObject *Model_cache_scorer(ModelObject *self, PyObject *args, PyObject *kw);
 
 static PyMethodDef Model_methods[] = {
@@ -1131,11 +1328,14 @@ static PyMethodDef Model_methods[] = {
     {"sample", (PyCFunction)(void (*)(void))Model_sample, METH_VARARGS | METH_KEYWORDS,
      "sample(n=1, temperature=1.0, max_length=200, seed=1) -> list of sentences drawn "
      "from the model (as nglm-sample)."},
+    {"__reduce__", (PyCFunction)Model_reduce, METH_NOARGS,
+     "Pickled as its path: unpickling opens the file again."},
     {"mix", (PyCFunction)(void (*)(void))Model_mix, METH_VARARGS | METH_KEYWORDS,
      "mix(other, ..., weight=None, heldout=None, threads=0) -> Mixture: sum_k w_k P_k of\n"
      "this model and the others (SRILM's -mix-lm).  weight: None (equal), the weight of\n"
      "this model when there are two (mix(b, 0.3)), one weight per model, or 'auto':\n"
-     "EM on the text at heldout (nglm-eval --lambda auto)."},
+     "EM on heldout, a text file's path or a list of sentences (nglm-eval --lambda auto;\n"
+     "the Mixture's em_iterations says how many updates it made)."},
     {"cache_scorer", (PyCFunction)(void (*)(void))Model_cache_scorer,
      METH_VARARGS | METH_KEYWORDS,
      "cache_scorer(spec='decay:100', weight=0.1, bigram_weight=0.05, reset_word=None) -> "
@@ -1165,7 +1365,9 @@ static PyTypeObject ModelType = {
               "file) or an ARPA file (plain or gzip), scored with KenLM's API.  An nglm model\n"
               "is mapped, not read, and loads in milliseconds; as in nglm-eval, a damaged\n"
               "weight may give wrong numbers but never a crash, and verify=True (nglm-eval\n"
-              "--verify) checks the checksum and the whole index first.",
+              "--verify) checks the checksum and the whole index first.  config: an\n"
+              "nglm.Config; its load_method READ or PARALLEL_READ reads an nglm model into\n"
+              "memory instead (checking it whole).",
     .tp_new = PyType_GenericNew,
     .tp_init = (initproc)Model_init,
     .tp_dealloc = (destructor)Model_dealloc,
@@ -1243,7 +1445,7 @@ static int mix_weights(PyObject *weight, size_t n, double *w, int *is_auto)
 static PyObject *Model_mix(ModelObject *self, PyObject *args, PyObject *kw)
 {
     static char *kwlist[] = {"weight", "heldout", "threads", NULL};
-    PyObject *weight = Py_None, *heldout_b = NULL;
+    PyObject *weight = Py_None, *heldout = Py_None, *heldout_b = NULL, *heldout_seq = NULL;
     int threads = 0;
     if (model_ready(self) != 0)
         return NULL;
@@ -1255,10 +1457,23 @@ static PyObject *Model_mix(ModelObject *self, PyObject *args, PyObject *kw)
          PyUnicode_Check(PyTuple_GET_ITEM(args, na - 1))))
         nm = na - 1;
     PyObject *rest = PyTuple_GetSlice(args, nm, na), *none = PyTuple_New(0);
-    int ok = rest && none && PyArg_ParseTupleAndKeywords(none, kw, "|OO&i:mix", kwlist,
-                                                         &weight, PyUnicode_FSConverter,
-                                                         &heldout_b, &threads);
+    int ok = rest && none && PyArg_ParseTupleAndKeywords(none, kw, "|OOi:mix", kwlist,
+                                                         &weight, &heldout, &threads);
     Py_XDECREF(none);
+    /* heldout: a path (str, bytes, os.PathLike), or the sentences themselves */
+    if (ok && heldout != Py_None) {
+        if (PyUnicode_Check(heldout) || PyBytes_Check(heldout) ||
+            PyObject_HasAttrString(heldout, "__fspath__"))
+            ok = PyUnicode_FSConverter(heldout, &heldout_b);
+        else if (!(heldout_seq = PySequence_Fast(heldout, "mix: heldout must be a path or "
+                                                          "an iterable of sentences")))
+            ok = 0;
+        else if (PySequence_Fast_GET_SIZE(heldout_seq) == 0) {
+            PyErr_SetString(PyExc_ValueError, "mix: heldout holds no sentences");
+            ok = 0;
+        }
+    }
+    int has_heldout = heldout_b || heldout_seq;
     if (ok && PyTuple_GET_SIZE(rest) == 1) {
         if (weight != Py_None) {
             PyErr_SetString(PyExc_TypeError, "mix: the weight given twice");
@@ -1291,21 +1506,23 @@ static PyObject *Model_mix(ModelObject *self, PyObject *args, PyObject *kw)
     if (ok && mix_weights(weight, n, w, &is_auto) != 0)
         ok = 0;
     Py_DECREF(weight);
-    if (ok && is_auto && !heldout_b) {
+    if (ok && is_auto && !has_heldout) {
         PyErr_SetString(PyExc_ValueError, "mix: weight='auto' needs heldout=PATH");
         ok = 0;
     }
-    if (ok && !is_auto && heldout_b) {
+    if (ok && !is_auto && has_heldout) {
         PyErr_SetString(PyExc_ValueError, "mix: heldout= is used only with weight='auto'");
         ok = 0;
     }
     if (!ok) {
         Py_XDECREF(heldout_b);
+        Py_XDECREF(heldout_seq);
         return NULL;
     }
     PyObject *models = PyTuple_New((Py_ssize_t)n);
     if (!models) {
         Py_XDECREF(heldout_b);
+        Py_XDECREF(heldout_seq);
         return NULL;
     }
     nglm_lm *comps[NGLM_LM_MIX_MAX];
@@ -1324,26 +1541,34 @@ static PyObject *Model_mix(ModelObject *self, PyObject *args, PyObject *kw)
     else
         for (size_t k = 0; k < n; k++)
             nglm_lm_free(comps[k]);
+    int it = -1, raised = 0;
     if (lm && is_auto) {
-        const char *path = PyBytes_AS_STRING(heldout_b);
         nglm_corpus h;
-        int it;
-        Py_BEGIN_ALLOW_THREADS
-        rc = nglm_lm_read(lm, path, &h, NULL, &err);
-        if (rc == 0) {
-            rc = nglm_lm_mix_em(lm, &h, threads, &it, &err);
-            nglm_corpus_free(&h);
+        memset(&h, 0, sizeof h);
+        if (heldout_seq && lm_corpus_lines(lm, heldout_seq, &h) != 0) {
+            rc = -1;
+            raised = 1; /* its exception is set */
+        } else {
+            const char *path = heldout_b ? PyBytes_AS_STRING(heldout_b) : NULL;
+            Py_BEGIN_ALLOW_THREADS
+            rc = path ? nglm_lm_read(lm, path, &h, NULL, &err) : 0;
+            if (rc == 0) { /* (a failed read leaves nothing to free) */
+                rc = nglm_lm_mix_em(lm, &h, threads, &it, &err);
+                nglm_corpus_free(&h);
+            }
+            Py_END_ALLOW_THREADS
         }
-        Py_END_ALLOW_THREADS
         if (rc != 0) {
             nglm_lm_free(lm);
             lm = NULL;
         }
     }
     Py_XDECREF(heldout_b);
+    Py_XDECREF(heldout_seq);
     if (!lm) {
         Py_DECREF(models);
-        PyErr_SetString(PyExc_ValueError, err.msg);
+        if (!raised)
+            PyErr_SetString(PyExc_ValueError, err.msg);
         return NULL;
     }
     ModelObject *x = (ModelObject *)MixtureType.tp_alloc(&MixtureType, 0);
@@ -1354,6 +1579,7 @@ static PyObject *Model_mix(ModelObject *self, PyObject *args, PyObject *kw)
     }
     x->lm = lm;
     x->models = models;
+    x->em_iterations = it;
     if (model_attach(x) != 0) {
         Py_DECREF(x);
         return NULL;
@@ -1390,6 +1616,14 @@ static PyObject *Mixture_get_models(ModelObject *self, void *c)
     return Py_NewRef(self->models);
 }
 
+static PyObject *Mixture_get_em_iterations(ModelObject *self, void *c)
+{
+    (void)c;
+    if (self->em_iterations < 0)
+        Py_RETURN_NONE;
+    return PyLong_FromLong(self->em_iterations);
+}
+
 static PyObject *Mixture_get_a(ModelObject *self, void *c)
 {
     (void)c;
@@ -1421,6 +1655,9 @@ static PyGetSetDef Mixture_getset[] = {
     {"weights", (getter)Mixture_get_weights, NULL, "The weights of the models.", NULL},
     {"weight", (getter)Mixture_get_weight, NULL, "The weight of the first model.", NULL},
     {"models", (getter)Mixture_get_models, NULL, "The models mixed.", NULL},
+    {"em_iterations", (getter)Mixture_get_em_iterations, NULL,
+     "The EM updates weight='auto' made (nglm-eval's 'iterations'); None for given weights.",
+     NULL},
     {"a", (getter)Mixture_get_a, NULL, "The first model.", NULL},
     {"b", (getter)Mixture_get_b, NULL, "The second model.", NULL},
     {NULL, NULL, NULL, NULL, NULL}};
@@ -1858,11 +2095,40 @@ static struct PyModuleDef nglm_module = {
     "`import nglm as kenlm` runs code written for kenlm.  See doc/python.md.",
     -1, module_methods, NULL, NULL, NULL, NULL};
 
+/* A class named name in m whose attributes names[i] are the ints i (KenLM's
+ * enums, as its module has them). */
+static int add_enum(PyObject *m, const char *name, const char *doc, const char **names)
+{
+    PyObject *d = PyDict_New();
+    int rc = d ? 0 : -1;
+    for (long i = 0; rc == 0 && names[i]; i++) {
+        PyObject *v = PyLong_FromLong(i);
+        rc = v ? PyDict_SetItemString(d, names[i], v) : -1;
+        Py_XDECREF(v);
+    }
+    PyObject *ds = rc == 0 ? PyUnicode_FromString(doc) : NULL;
+    PyObject *mod = ds ? PyUnicode_FromString("nglm") : NULL;
+    if (!mod || PyDict_SetItemString(d, "__doc__", ds) != 0 ||
+        PyDict_SetItemString(d, "__module__", mod) != 0)
+        rc = -1;
+    Py_XDECREF(ds);
+    Py_XDECREF(mod);
+    PyObject *cls = rc == 0 ? PyObject_CallFunction((PyObject *)&PyType_Type, "s()O", name, d)
+                            : NULL;
+    Py_XDECREF(d);
+    if (!cls)
+        return -1;
+    rc = PyModule_AddObjectRef(m, name, cls);
+    Py_DECREF(cls);
+    return rc;
+}
+
 PyMODINIT_FUNC PyInit_nglm(void)
 {
     make_train_doc();
     if (PyType_Ready(&ModelType) < 0 || PyType_Ready(&StateType) < 0 ||
-        PyType_Ready(&MixtureType) < 0 || PyType_Ready(&CacheScorerType) < 0)
+        PyType_Ready(&MixtureType) < 0 || PyType_Ready(&CacheScorerType) < 0 ||
+        PyType_Ready(&ConfigType) < 0)
         return NULL;
     FullScoreType = PyStructSequence_NewType(&full_desc);
     if (!FullScoreType)
@@ -1875,7 +2141,14 @@ PyMODINIT_FUNC PyInit_nglm(void)
         PyModule_AddObjectRef(m, "State", (PyObject *)&StateType) < 0 ||
         PyModule_AddObjectRef(m, "Mixture", (PyObject *)&MixtureType) < 0 ||
         PyModule_AddObjectRef(m, "CacheScorer", (PyObject *)&CacheScorerType) < 0 ||
-        PyModule_AddObjectRef(m, "FullScoreReturn", (PyObject *)FullScoreType) < 0
+        PyModule_AddObjectRef(m, "FullScoreReturn", (PyObject *)FullScoreType) < 0 ||
+        PyModule_AddObjectRef(m, "Config", (PyObject *)&ConfigType) < 0 ||
+        add_enum(m, "LoadMethod", "KenLM's load methods, for Config.load_method.",
+                 (const char *[]){"LAZY", "POPULATE_OR_LAZY", "POPULATE_OR_READ", "READ",
+                                  "PARALLEL_READ", NULL}) < 0 ||
+        add_enum(m, "ARPALoadComplain", "KenLM's ARPA complaint levels, for "
+                 "Config.arpa_complain (ignored).",
+                 (const char *[]){"ALL", "EXPECTED", "NONE", NULL}) < 0
 #ifdef NGLM_VERSION
         || PyModule_AddStringConstant(m, "__version__", NGLM_VERSION) < 0
 #endif
