@@ -488,16 +488,18 @@ static int tok_end(nglm_tokenizer *t, nglm_error *err)
 
 /* ------------------------------------------------------------------ specials */
 
-/* The longest markup tag: '<', an optional '/', a name, '>'. */
+/* The longest markup tag: '<' or '[', an optional '/', a name, '>' or ']'. */
 #define TAG_MAX 64
 
-/* A markup tag such as <doc>, </doc>, <sil> or <noise> (the tokens a
- * vocabulary file declares for what is not a word) as a whole token of
- * its own, delimited by white space or the line's ends: '<', an optional
- * '/', then ASCII letters, digits and "_-.:" (at least one), then '>'.
+/* A markup tag such as <doc>, </doc>, <sil> or [noise] (the tokens a
+ * vocabulary file declares for what is not a word, in SGML's and in
+ * speech transcripts' brackets) as a whole token of its own, delimited by
+ * white space or the line's ends: '<' or '[', an optional '/', then ASCII
+ * letters, digits and "_-.:" (at least one), then the matching '>' or ']'.
  * Returns its length, 0 if s[0..n) does not start with one. */
 static size_t tag_at(const unsigned char *s, size_t n)
 {
+    const unsigned char close = s[0] == '<' ? '>' : ']';
     size_t j = 1;
     if (j < n && s[j] == '/')
         j++;
@@ -505,7 +507,7 @@ static size_t tag_at(const unsigned char *s, size_t n)
     while (j < n && j < TAG_MAX && s[j] < 0x80 &&
            (isalnum(s[j]) || s[j] == '_' || s[j] == '-' || s[j] == '.' || s[j] == ':'))
         j++;
-    if (j == name || j >= n || s[j] != '>')
+    if (j == name || j >= n || s[j] != close)
         return 0;
     j++;
     return j == n || s[j] == ' ' || s[j] == '\t' || s[j] == '\r' || s[j] == '\n' ? j : 0;
@@ -525,9 +527,9 @@ static size_t special_at(const unsigned char *s, size_t n, int lower, int at_sta
                          const char **canon)
 {
     static const char *const specials[] = { NGLM_BOS_STR, NGLM_EOS_STR, NGLM_UNK_STR };
-    if (n < 3 || s[0] != '<')
+    if (n < 3 || (s[0] != '<' && s[0] != '['))
         return 0;
-    for (size_t k = 0; k < sizeof specials / sizeof specials[0]; k++) {
+    for (size_t k = 0; s[0] == '<' && k < sizeof specials / sizeof specials[0]; k++) {
         size_t len = strlen(specials[k]);
         if (len > n)
             continue;
@@ -568,7 +570,7 @@ static int tok_split(nglm_tokenizer *t, const unsigned char *s, size_t len,
         int k = 1, replaced = 0;
         const char *canon;
         size_t sp;
-        if (cp == '<' && mode != NGLM_TOK_SPACE &&
+        if ((cp == '<' || cp == '[') && mode != NGLM_TOK_SPACE &&
             (sp = special_at(s + i, len - i, lower,
                              i == 0 || s[i - 1] == ' ' || s[i - 1] == '\t', &canon))) {
             if (open != NONE && tok_end(t, err) < 0)

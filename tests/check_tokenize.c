@@ -312,7 +312,7 @@ END_TEST
 /* The special tokens stay whole in every mode, wherever they start; with
  * lowercasing in any case; a near miss is split as any text, unless it is
  * a markup tag standing alone (test_tags_whole). */
-/* A markup tag (<doc>, </doc>, <sil>: what a vocabulary file declares for
+/* A markup tag (<doc>, </doc>, <sil>, [noise]: what a vocabulary file declares for
  * what is not a word) standing alone between white space is one token in
  * WORD and CHAR mode, lower-cased with the text; glued to anything else it
  * is split as any text. */
@@ -321,6 +321,9 @@ START_TEST(test_tags_whole)
     nglm_tok_options o = opts(NGLM_TOK_WORD, 0, 0);
     check_tok("<doc> a, b </doc>\n", &o, "<doc>|a|,|b|</doc>\n");
     check_tok("<noise>\t<v_2.1:x-y> <UNK>\n", &o, "<noise>|<v_2.1:x-y>|<UNK>\n");
+    check_tok("[noise] a [vocalized-noise] [/x]\n", &o, "[noise]|a|[vocalized-noise]|[/x]\n");
+    check_tok("[noise> <noise] a[b] [b]c [s]\n", &o,
+              "[|noise|>|<|noise|]|a|[|b|]|[|b|]|c|[s]\n");
     check_tok("x<doc> <doc>x <do c> <> </> <d!>\n", &o,
               "x|<|doc|>|<|doc|>|x|<|do|c|>|<|>|<|/|>|<|d|!|>\n");
     o = opts(NGLM_TOK_WORD, 1, 0);
