@@ -670,8 +670,7 @@ static void saved_or_interrupted(const options *o)
     int sig = nglm_monitor_signal();
     if (sig) {
         fflush(stdout);
-        fprintf(stderr, "%s: interrupted after training; the model is saved in %s\n",
-                nglm_cli_prog(), o->model);
+        fprintf(stderr, "%s: %s\n", nglm_cli_prog(), line);
         exit(128 + sig);
     }
 }
